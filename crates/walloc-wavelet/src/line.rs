@@ -1,0 +1,343 @@
+//! One level of the periodized two-channel transform along one line.
+//!
+//! The reference (pytorch_wavelets / tft, mode `periodization`) rolls the
+//! line, runs a zero-padded linear convolution and folds the tail back
+//! *once*. For lines at least as long as the filter that is exactly
+//! circular convolution; for shorter lines it is not, and the reference's
+//! result is what we must reproduce. [`AnalysisTaps`] and [`SynthesisTaps`]
+//! are therefore built from the literal reference procedure (its Python
+//! slicing `roll` included), for any length; the fast paths below are used
+//! for long contiguous lines, where they are equal to the taps.
+
+use crate::FilterBank;
+
+/// The reference's `roll(x, n)`: `cat(x[-n:], x[:-n])` with Python slice
+/// semantics (a negative `n` first has the length added once). Returns, for
+/// each output position, the input index it reads.
+fn reference_roll(len: usize, shift: isize) -> Vec<usize> {
+    let n_len = len as isize;
+    let n = if shift < 0 { n_len + shift } else { shift };
+    let slice_start = |s: isize| -> usize {
+        let s = if s < 0 { s + n_len } else { s };
+        s.clamp(0, n_len) as usize
+    };
+    let head = slice_start(-n);
+    let tail_end = slice_start(-n);
+    // x[-n:] then x[:-n]; for n == 0 Python reads x[0:] and x[:0].
+    let (head, tail_end) = if n == 0 { (0, 0) } else { (head, tail_end) };
+    (head..len).chain(0..tail_end).collect()
+}
+
+/// For each output sample of an analysis step: the input samples it reads
+/// and their low- and high-pass weights.
+#[derive(Clone, Debug)]
+pub struct AnalysisTaps {
+    /// `taps[k]` lists `(input index, lo weight, hi weight)`.
+    taps: Vec<Vec<(usize, f32, f32)>>,
+}
+
+impl AnalysisTaps {
+    /// Taps for a line of `len` samples (odd lengths repeat the last one).
+    pub fn new(bank: &FilterBank, len: usize) -> Self {
+        let filter_len = bank.len();
+        let half_filter = filter_len / 2;
+        let even_len = len + len % 2;
+        let rolled = reference_roll(even_len, -(half_filter as isize));
+        let source = |i: usize| rolled[i].min(len - 1);
+        let half = even_len / 2;
+        let mut taps = vec![Vec::new(); half];
+        for (k, out) in taps.iter_mut().enumerate() {
+            for m in 0..filter_len {
+                // Zero-padded convolution y[k] = sum_m h[m] x'[2k - m], plus
+                // the folded tail y[half + k] (only the first half_filter).
+                let direct = 2 * k as isize - m as isize;
+                let folded = even_len as isize + direct;
+                let mut add = |i: isize| {
+                    if (0..even_len as isize).contains(&i) {
+                        out.push((source(i as usize), bank.dec_lo()[m], bank.dec_hi()[m]));
+                    }
+                };
+                add(direct);
+                if k < half_filter {
+                    add(folded);
+                }
+            }
+        }
+        AnalysisTaps { taps }
+    }
+
+    /// Number of output samples per band.
+    pub fn output_len(&self) -> usize {
+        self.taps.len()
+    }
+
+    /// Applies the taps to vectors: sample `i` of the line is the slice
+    /// `input[i*width..(i+1)*width]`; likewise for the outputs.
+    pub fn apply(&self, input: &[f32], width: usize, lo: &mut [f32], hi: &mut [f32]) {
+        for (k, taps) in self.taps.iter().enumerate() {
+            let lo_row = &mut lo[k * width..(k + 1) * width];
+            let hi_row = &mut hi[k * width..(k + 1) * width];
+            lo_row.fill(0.0);
+            hi_row.fill(0.0);
+            for &(i, wl, wh) in taps {
+                let row = &input[i * width..(i + 1) * width];
+                for ((l, h), &x) in lo_row.iter_mut().zip(hi_row.iter_mut()).zip(row) {
+                    *l += wl * x;
+                    *h += wh * x;
+                }
+            }
+        }
+    }
+}
+
+/// For each output sample of a synthesis step: the coefficients it reads and
+/// their low- and high-band weights.
+#[derive(Clone, Debug)]
+pub struct SynthesisTaps {
+    /// `taps[i]` lists `(coefficient index, lo weight, hi weight)`.
+    taps: Vec<Vec<(usize, f32, f32)>>,
+}
+
+impl SynthesisTaps {
+    /// Taps for bands of `half` coefficients each (output `2 * half`).
+    pub fn new(bank: &FilterBank, half: usize) -> Self {
+        let filter_len = bank.len();
+        let len = 2 * half;
+        // y_full[p] = sum_k lo[k] g0[p - 2k] + hi[k] g1[p - 2k], 0 <= p-2k < L;
+        // y[j] = y_full[j] + y_full[len + j] for j < L - 2; out = roll(y, 1 - L/2).
+        let full_taps = |p: usize, out: &mut Vec<(usize, f32, f32)>| {
+            for k in 0..half {
+                if let Some(t) = p.checked_sub(2 * k).filter(|&t| t < filter_len) {
+                    out.push((k, bank.rec_lo()[t], bank.rec_hi()[t]));
+                }
+            }
+        };
+        let rolled = reference_roll(len, 1 - (filter_len / 2) as isize);
+        let taps = rolled
+            .iter()
+            .map(|&j| {
+                let mut out = Vec::new();
+                full_taps(j, &mut out);
+                if j + 2 < filter_len {
+                    full_taps(len + j, &mut out);
+                }
+                out
+            })
+            .collect();
+        SynthesisTaps { taps }
+    }
+
+    /// Applies the taps to vectors of `width` values (see [`AnalysisTaps::apply`]).
+    pub fn apply(&self, lo: &[f32], hi: &[f32], width: usize, out: &mut [f32]) {
+        for (i, taps) in self.taps.iter().enumerate() {
+            let out_row = &mut out[i * width..(i + 1) * width];
+            out_row.fill(0.0);
+            for &(k, wl, wh) in taps {
+                let lo_row = &lo[k * width..(k + 1) * width];
+                let hi_row = &hi[k * width..(k + 1) * width];
+                for ((o, &l), &h) in out_row.iter_mut().zip(lo_row).zip(hi_row) {
+                    *o += wl * l + wh * h;
+                }
+            }
+        }
+    }
+}
+
+/// Whether the circular fast paths equal the reference for this line length.
+pub fn is_circular(bank: &FilterBank, len: usize) -> bool {
+    len >= bank.len()
+}
+
+/// Fast analysis of one contiguous line of even length `len >= filter length`.
+///
+/// `lo[k] = sum_m dec_lo[m] x[(2k - m + L/2) mod len]`. The line is split
+/// into its even and odd samples, extended circularly, so that every tap is
+/// a shifted contiguous slice and the loops vectorise.
+pub struct LineAnalyzer {
+    even: Vec<f32>,
+    odd: Vec<f32>,
+    margin_lo: usize,
+}
+
+impl LineAnalyzer {
+    /// Scratch space for lines up to `max_len` samples.
+    pub fn new(bank: &FilterBank, max_len: usize) -> Self {
+        let margin_lo = bank.len();
+        let cap = max_len / 2 + 2 * margin_lo + 2;
+        LineAnalyzer {
+            even: vec![0.0; cap],
+            odd: vec![0.0; cap],
+            margin_lo,
+        }
+    }
+
+    /// Analyses `x` (even length, at least the filter length) into `lo`, `hi`.
+    pub fn run(&mut self, bank: &FilterBank, x: &[f32], lo: &mut [f32], hi: &mut [f32]) {
+        let len = x.len();
+        let half = len / 2;
+        let filter_len = bank.len();
+        let half_filter = (filter_len / 2) as isize;
+        let margin = self.margin_lo as isize;
+        let ext_len = half + 2 * self.margin_lo;
+        if self.even.len() < ext_len {
+            self.even.resize(ext_len, 0.0);
+            self.odd.resize(ext_len, 0.0);
+        }
+        // even[e] = x[2(e - margin) mod len], odd[e] = x[2(e - margin) + 1 mod len]
+        for e in 0..ext_len {
+            let j = (e as isize - margin).rem_euclid(half as isize) as usize;
+            self.even[e] = x[2 * j];
+            self.odd[e] = x[2 * j + 1];
+        }
+        lo[..half].fill(0.0);
+        hi[..half].fill(0.0);
+        for m in 0..filter_len {
+            // index 2k + (L/2 - m): even part when (L/2 - m) is even.
+            let shift = half_filter - m as isize;
+            let (source, offset) = if shift.rem_euclid(2) == 0 {
+                (&self.even, shift.div_euclid(2))
+            } else {
+                (&self.odd, (shift - 1).div_euclid(2))
+            };
+            let start = (margin + offset) as usize;
+            let src = &source[start..start + half];
+            let (wl, wh) = (bank.dec_lo()[m], bank.dec_hi()[m]);
+            for ((l, h), &v) in lo[..half].iter_mut().zip(hi[..half].iter_mut()).zip(src) {
+                *l += wl * v;
+                *h += wh * v;
+            }
+        }
+    }
+}
+
+/// Fast synthesis of one contiguous line from bands of `half` coefficients,
+/// `2 * half >= filter length`.
+///
+/// `out[i] = sum_k lo[k] rec_lo[t] + hi[k] rec_hi[t]`, `t = (i + L/2 - 1 - 2k) mod len`.
+pub struct LineSynthesizer {
+    lo: Vec<f32>,
+    hi: Vec<f32>,
+    even_out: Vec<f32>,
+    odd_out: Vec<f32>,
+    margin: usize,
+}
+
+impl LineSynthesizer {
+    /// Scratch space for lines up to `max_half` coefficients per band.
+    pub fn new(bank: &FilterBank, max_half: usize) -> Self {
+        let margin = bank.len();
+        let cap = max_half + 2 * margin;
+        LineSynthesizer {
+            lo: vec![0.0; cap],
+            hi: vec![0.0; cap],
+            even_out: vec![0.0; max_half],
+            odd_out: vec![0.0; max_half],
+            margin,
+        }
+    }
+
+    /// Synthesises `out` (length `2 * lo.len()`) from `lo` and `hi`.
+    pub fn run(&mut self, bank: &FilterBank, lo: &[f32], hi: &[f32], out: &mut [f32]) {
+        let half = lo.len();
+        let filter_len = bank.len() as isize;
+        let margin = self.margin as isize;
+        let ext_len = half + 2 * self.margin;
+        if self.lo.len() < ext_len {
+            self.lo.resize(ext_len, 0.0);
+            self.hi.resize(ext_len, 0.0);
+        }
+        if self.even_out.len() < half {
+            self.even_out.resize(half, 0.0);
+            self.odd_out.resize(half, 0.0);
+        }
+        for e in 0..ext_len {
+            let k = (e as isize - margin).rem_euclid(half as isize) as usize;
+            self.lo[e] = lo[k];
+            self.hi[e] = hi[k];
+        }
+        let phase = filter_len / 2 - 1;
+        for (parity, target) in [(0isize, &mut self.even_out), (1, &mut self.odd_out)] {
+            let target = &mut target[..half];
+            target.fill(0.0);
+            // i = 2p + parity; t = 2(p - k) + parity + phase  =>  k = p - d.
+            for t in 0..filter_len {
+                let twice_d = t - parity - phase;
+                if twice_d.rem_euclid(2) != 0 {
+                    continue;
+                }
+                let start = (margin - twice_d / 2) as usize;
+                let (gl, gh) = (bank.rec_lo()[t as usize], bank.rec_hi()[t as usize]);
+                let lo_src = &self.lo[start..start + half];
+                let hi_src = &self.hi[start..start + half];
+                for ((o, &l), &h) in target.iter_mut().zip(lo_src).zip(hi_src) {
+                    *o += gl * l + gh * h;
+                }
+            }
+        }
+        for (p, pair) in out[..2 * half].chunks_exact_mut(2).enumerate() {
+            pair[0] = self.even_out[p];
+            pair[1] = self.odd_out[p];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pseudo_random(n: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(2654435761).wrapping_add(1);
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                (s % 2000) as f32 / 1000.0 - 1.0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reference_roll_matches_python_slicing() {
+        // torch.cat((x[-n:], x[:-n])) for n = len + shift.
+        assert_eq!(reference_roll(6, -5), vec![5, 0, 1, 2, 3, 4]);
+        assert_eq!(reference_roll(4, -5), vec![1, 2, 3, 0]);
+        // len 2, shift -5: n = -3, x[3:] is empty and x[:3] is all of x.
+        assert_eq!(reference_roll(2, -5), vec![0, 1]);
+        assert_eq!(reference_roll(8, -4), vec![4, 5, 6, 7, 0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn fast_paths_equal_reference_taps() {
+        for bank in [
+            FilterBank::bior4_4(),
+            FilterBank::bior2_2(),
+            FilterBank::haar(),
+        ] {
+            for len in (bank.len()..64).step_by(2) {
+                let x = pseudo_random(len, len as u32);
+                let taps = AnalysisTaps::new(&bank, len);
+                let (mut lo_a, mut hi_a) = (vec![0.0; len / 2], vec![0.0; len / 2]);
+                taps.apply(&x, 1, &mut lo_a, &mut hi_a);
+                let (mut lo_b, mut hi_b) = (vec![0.0; len / 2], vec![0.0; len / 2]);
+                LineAnalyzer::new(&bank, len).run(&bank, &x, &mut lo_b, &mut hi_b);
+                for (a, b) in lo_a.iter().chain(&hi_a).zip(lo_b.iter().chain(&hi_b)) {
+                    assert!((a - b).abs() < 1e-5, "{} analysis len {len}", bank.name());
+                }
+                let synth = SynthesisTaps::new(&bank, len / 2);
+                let mut out_a = vec![0.0; len];
+                synth.apply(&lo_a, &hi_a, 1, &mut out_a);
+                let mut out_b = vec![0.0; len];
+                LineSynthesizer::new(&bank, len / 2).run(&bank, &lo_a, &hi_a, &mut out_b);
+                for ((a, b), orig) in out_a.iter().zip(&out_b).zip(&x) {
+                    assert!((a - b).abs() < 1e-5, "{} synthesis len {len}", bank.name());
+                    assert!(
+                        (a - orig).abs() < 1e-4,
+                        "{} reconstruction len {len}",
+                        bank.name()
+                    );
+                }
+            }
+        }
+    }
+}
