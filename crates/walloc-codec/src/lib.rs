@@ -1,1 +1,33 @@
-//! x
+//! WaLLoC's sensor side in pure Rust, with no deep-learning framework: model
+//! files, the wavelet-packet + 1×1 projection encoder, the entropy
+//! bottleneck, rANS coding of the integer latent, the `.wal` container, the
+//! linear decoder and closed-form (PCA) fitting of linear models.
+//!
+//! ```no_run
+//! use walloc_codec::{codec, Image8, Limits, Model};
+//! let model = Model::from_bytes(std::fs::read("models/rgb-16x.safetensors")?)?;
+//! let image = Image8::new(64, 48, 3, vec![128; 64 * 48 * 3])?;
+//! let file = codec::encode(&model, &image, Default::default())?;
+//! let back = codec::decode(&model, &file, &Limits::default())?;
+//! assert_eq!((back.width, back.height), (64, 48));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod bottleneck;
+pub mod codec;
+pub mod config;
+pub mod container;
+pub mod entropy;
+mod error;
+pub mod fit;
+pub mod image;
+mod linalg;
+pub mod model;
+pub mod packing;
+
+pub use codec::{EncodeOptions, Latent};
+pub use config::{Figures, ModelConfig};
+pub use container::{Header, LatentCoder, Limits};
+pub use error::{CodecError, Result};
+pub use image::Image8;
+pub use model::{Model, ModelId};

@@ -1,0 +1,223 @@
+//! The entropy bottleneck: Gaussian-CDF companding to a bounded range,
+//! rounding to integers, and its inverse (the reference's `ToUniform`,
+//! `Round` and `ToNormal`).
+
+/// Companding parameters for `bits`-bit latents.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bottleneck {
+    bits: u8,
+    scale: f64,
+    latent_max: f64,
+    /// `ToNormal` of every symbol, indexed by `value + 2^(bits-1)`.
+    dequantized: Vec<f32>,
+}
+
+/// Φ, the standard normal CDF.
+fn normal_cdf(x: f64) -> f64 {
+    0.5 * (1.0 + libm::erf(x / std::f64::consts::SQRT_2))
+}
+
+/// Φ⁻¹ on (0, 1) by bisection: only used to build tables, and robust in
+/// the tails where Newton steps diverge.
+fn normal_icdf(p: f64) -> f64 {
+    let (mut lo, mut hi) = (-40.0f64, 40.0f64);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if normal_cdf(mid) < p {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+impl Bottleneck {
+    /// The reference's bottleneck for `bits` bits (1..=8): scale
+    /// `(2^(b-1) - 1) / 1.85`, range `±(2^(b-1) - 0.501)`.
+    pub fn new(bits: u8) -> Self {
+        assert!((2..=8).contains(&bits), "latent bits must be 2..=8");
+        let half = f64::from(1u32 << (bits - 1));
+        let scale = (half - 1.0) / 1.85;
+        let latent_max = half - 1.0 + 0.5 - 1e-3;
+        let dequantized = (0..2 * half as i32)
+            .map(|symbol| {
+                let value = f64::from(symbol) - half;
+                let p = (value / (2.0 * latent_max) + 0.5).clamp(1e-4, 0.9999);
+                (scale * normal_icdf(p)) as f32
+            })
+            .collect();
+        Bottleneck {
+            bits,
+            scale,
+            latent_max,
+            dequantized,
+        }
+    }
+
+    /// Latent bit depth.
+    pub fn bits(&self) -> u8 {
+        self.bits
+    }
+
+    /// Number of symbols, `2^bits`.
+    pub fn symbols(&self) -> usize {
+        1 << self.bits
+    }
+
+    /// Offset between a latent value and its stored symbol, `2^(bits-1)`.
+    pub fn offset(&self) -> i32 {
+        1 << (self.bits - 1)
+    }
+
+    /// The companding scale `s`.
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+
+    /// The slope of the companding at zero, in latent units per encoder
+    /// unit: one quantization step near zero spans `1 / slope` encoder units.
+    pub fn slope_at_zero(&self) -> f64 {
+        2.0 * self.latent_max / (self.scale * (2.0 * std::f64::consts::PI).sqrt())
+    }
+
+    /// `ToUniform`: `2M (Φ(z/s) - 1/2)`, in `(-M, M)`.
+    pub fn to_uniform(&self, z: f32) -> f64 {
+        2.0 * self.latent_max * (normal_cdf(f64::from(z) / self.scale) - 0.5)
+    }
+
+    /// `ToUniform` then rounding half to even (as `torch.round`), returned as
+    /// the stored symbol `value + 2^(bits-1)`.
+    pub fn quantize(&self, z: f32) -> u8 {
+        let value = self.to_uniform(z).round_ties_even() as i32;
+        (value + self.offset()) as u8
+    }
+
+    /// `ToNormal` of a stored symbol.
+    pub fn dequantize(&self, symbol: u8) -> f32 {
+        self.dequantized[usize::from(symbol)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constants_match_reference() {
+        let b = Bottleneck::new(8);
+        assert!((b.scale() - 68.648_648_648).abs() < 1e-6);
+        assert!((b.latent_max - 127.499).abs() < 1e-12);
+        assert_eq!(b.quantize(0.0), 128);
+        // Saturates inside the 8-bit range.
+        assert_eq!(b.quantize(1e6), 255);
+        // -M rounds to -127: symbol 0 (-128) is never produced.
+        assert_eq!(b.quantize(-1e6), 1);
+    }
+
+    #[test]
+    fn values_from_torch() {
+        // torch: ToUniform(68.6486, 127.499) then round, for z = 1, 10, -37.5, 150.
+        let b = Bottleneck::new(8);
+        let expect = [(1.0, 1), (10.0, 15), (-37.5, -53), (150.0, 124)];
+        for (z, v) in expect {
+            assert_eq!(i32::from(b.quantize(z)) - 128, v, "z = {z}");
+        }
+    }
+
+    #[test]
+    fn dequantize_inverts_quantize_near_zero() {
+        let b = Bottleneck::new(8);
+        for z in [-20.0f32, -3.3, 0.0, 0.7, 12.0] {
+            let back = b.dequantize(b.quantize(z));
+            assert!(
+                (back - z).abs() <= 0.5 / b.slope_at_zero() as f32 + 0.05,
+                "{z} -> {back}"
+            );
+        }
+        assert!((normal_icdf(0.975) - 1.959_963_984_540_054).abs() < 1e-12);
+    }
+
+    #[test]
+    fn to_normal_matches_torch() {
+        // walloc.ToNormal on -128, -1, 0, 5, 127 (torch 2.15, float32).
+        let b = Bottleneck::new(8);
+        let expect = [
+            (-128, -255.30774),
+            (-1, -0.674_826_3),
+            (0, 0.0),
+            (5, 3.375_442),
+            (127, 198.053_44),
+        ];
+        for (v, x) in expect {
+            let got = b.dequantize((v + 128) as u8);
+            assert!(
+                (got - x).abs() < 1e-3 * x.abs().max(1.0),
+                "{v}: {got} vs {x}"
+            );
+        }
+    }
+}
+
+/// The bottleneck's quantizer as a table of decision thresholds: the
+/// smallest `f32` at which each symbol starts. Equal to
+/// [`Bottleneck::quantize`] for every finite `f32` (the map is monotone),
+/// at the cost of a binary search instead of an `erf`.
+#[derive(Clone, Debug)]
+pub struct Quantizer {
+    thresholds: Vec<f32>,
+}
+
+impl Quantizer {
+    /// Finds each threshold by bisection over adjacent `f32` values.
+    pub fn new(bottleneck: &Bottleneck) -> Self {
+        let thresholds = (1..bottleneck.symbols())
+            .map(|symbol| {
+                let (mut lo, mut hi) = (-1e9f32, 1e9f32);
+                if usize::from(bottleneck.quantize(lo)) >= symbol {
+                    return f32::NEG_INFINITY;
+                }
+                while lo.next_up() < hi {
+                    let mut mid = ((f64::from(lo) + f64::from(hi)) / 2.0) as f32;
+                    if mid <= lo || mid >= hi {
+                        mid = lo.next_up();
+                    }
+                    if usize::from(bottleneck.quantize(mid)) >= symbol {
+                        hi = mid;
+                    } else {
+                        lo = mid;
+                    }
+                }
+                hi
+            })
+            .collect();
+        Quantizer { thresholds }
+    }
+
+    /// The stored symbol of `z`.
+    #[inline]
+    pub fn quantize(&self, z: f32) -> u8 {
+        self.thresholds.partition_point(|&t| t <= z) as u8
+    }
+}
+
+#[cfg(test)]
+mod quantizer_tests {
+    use super::*;
+
+    #[test]
+    fn table_equals_direct_formula() {
+        let b = Bottleneck::new(8);
+        let q = Quantizer::new(&b);
+        let mut z = -400.0f32;
+        while z < 400.0 {
+            assert_eq!(q.quantize(z), b.quantize(z), "z = {z}");
+            z += 0.013;
+        }
+        for &t in q.thresholds.iter().filter(|t| t.is_finite()) {
+            for v in [t.next_down(), t, t.next_up()] {
+                assert_eq!(q.quantize(v), b.quantize(v), "threshold {t}");
+            }
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! The linear WaLLoC codec: pixels → wavelet packets → 1×1 projection →
+//! bottleneck → entropy-coded container, and back.
+
+use rayon::prelude::*;
+use walloc_wavelet::{packet, Signal};
+
+use crate::bottleneck::Quantizer;
+use crate::container::{self, Header, LatentCoder, Limits};
+use crate::error::{CodecError, Result};
+use crate::image::{from_padded_signal, to_padded_signal, Image8};
+use crate::linalg::{matmul, Strides};
+use crate::model::Model;
+use crate::packing::{self, PackFormat};
+
+/// An integer latent: `channels` planes of `height × width` stored symbols
+/// (`value + 2^(bits-1)`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Latent {
+    /// Latent channels.
+    pub channels: usize,
+    /// Rows.
+    pub height: usize,
+    /// Columns.
+    pub width: usize,
+    /// `channels * height * width` symbols, channel-major.
+    pub symbols: Vec<u8>,
+}
+
+/// Options of [`encode`].
+#[derive(Clone, Copy, Debug)]
+pub struct EncodeOptions {
+    /// How to store the latent.
+    pub coder: LatentCoder,
+    /// Latent rows per rANS chunk (each chunk decodes on its own).
+    pub rows_per_chunk: u32,
+}
+
+impl Default for EncodeOptions {
+    fn default() -> Self {
+        EncodeOptions {
+            coder: LatentCoder::Rans,
+            rows_per_chunk: 32,
+        }
+    }
+}
+
+/// Pixels per projection block: the block's coefficients stay in cache.
+const BLOCK: usize = 1024;
+
+/// The encoder: wavelet packets, projection and quantization.
+pub fn analyze(model: &Model, image: &Image8) -> Result<Latent> {
+    let config = model.config();
+    if u32::from(image.channels) != config.channels {
+        return Err(CodecError::IncompatibleInput(format!(
+            "model {} takes {}-channel images, this one has {}",
+            config.name, config.channels, image.channels
+        )));
+    }
+    let multiple = 1usize << config.levels;
+    let signal = to_padded_signal(image, multiple);
+    let coeffs = packet::forward(model.bank(), signal, config.levels)?;
+    let (k, d) = (config.latent_dim as usize, config.coefficient_dim());
+    let (h, w) = (coeffs.shape[0], coeffs.shape[1]);
+    let positions = h * w;
+    // Pixel-major projection z^T = X^T W^T, block by block in parallel.
+    let weights = &model.weights().encoder_weight;
+    let bias = &model.weights().encoder_bias;
+    let quantizer = Quantizer::new(model.bottleneck());
+    let mut z = vec![0.0f32; positions * k];
+    z.par_chunks_mut(BLOCK * k)
+        .enumerate()
+        .for_each(|(block, out)| {
+            let start = block * BLOCK;
+            let rows = out.len() / k;
+            matmul(
+                rows,
+                d,
+                k,
+                &coeffs.data[start..],
+                Strides {
+                    row: 1,
+                    col: positions,
+                },
+                weights,
+                Strides { row: 1, col: d },
+                out,
+                Strides { row: k, col: 1 },
+            );
+            for row in out.chunks_exact_mut(k) {
+                for (v, b) in row.iter_mut().zip(bias) {
+                    *v += b;
+                }
+            }
+        });
+    let mut symbols = vec![0u8; k * positions];
+    symbols
+        .par_chunks_mut(positions)
+        .enumerate()
+        .for_each(|(channel, plane)| {
+            for (p, s) in plane.iter_mut().enumerate() {
+                *s = quantizer.quantize(z[p * k + channel]);
+            }
+        });
+    Ok(Latent {
+        channels: k,
+        height: h,
+        width: w,
+        symbols,
+    })
+}
+
+/// The linear decoder: dequantization, projection and inverse packets,
+/// cropped to `width × height`.
+pub fn synthesize(model: &Model, latent: &Latent, width: u32, height: u32) -> Result<Image8> {
+    let config = model.config();
+    let (k, d) = (config.latent_dim as usize, config.coefficient_dim());
+    let positions = latent.height * latent.width;
+    if latent.channels != k || latent.symbols.len() != k * positions {
+        return Err(CodecError::IncompatibleInput(format!(
+            "latent has {} channels, model {} has {k}",
+            latent.channels, config.name
+        )));
+    }
+    let bottleneck = model.bottleneck();
+    let zhat: Vec<f32> = latent
+        .symbols
+        .iter()
+        .map(|&s| bottleneck.dequantize(s))
+        .collect();
+    let mut coeffs = vec![0.0f32; d * positions];
+    let weights = &model.weights().decoder_weight;
+    let bias = &model.weights().decoder_bias;
+    matmul(
+        d,
+        k,
+        positions,
+        weights,
+        Strides { row: k, col: 1 },
+        &zhat,
+        Strides {
+            row: positions,
+            col: 1,
+        },
+        &mut coeffs,
+        Strides {
+            row: positions,
+            col: 1,
+        },
+    );
+    coeffs
+        .par_chunks_mut(positions)
+        .zip(bias.par_iter())
+        .for_each(|(plane, &b)| {
+            plane.iter_mut().for_each(|v| *v += b);
+        });
+    let signal = Signal::new(coeffs, d, vec![latent.height, latent.width])?;
+    let pixels = packet::inverse(model.bank(), signal, config.levels)?;
+    Ok(from_padded_signal(
+        &pixels,
+        width,
+        height,
+        1 << config.levels,
+    ))
+}
+
+fn pack_format(coder: LatentCoder) -> Option<PackFormat> {
+    match coder {
+        LatentCoder::Rans => None,
+        LatentCoder::Png => Some(PackFormat::Png),
+        LatentCoder::WebP => Some(PackFormat::WebP),
+    }
+}
+
+/// Encodes an image into a `.wal` file image.
+pub fn encode(model: &Model, image: &Image8, options: EncodeOptions) -> Result<Vec<u8>> {
+    let config = model.config();
+    let latent = analyze(model, image)?;
+    let plane = latent.height * latent.width;
+    let rows = options.rows_per_chunk.max(1) as usize;
+    let chunks: Vec<Vec<u8>> = match pack_format(options.coder) {
+        None => (0..latent.height.div_ceil(rows))
+            .into_par_iter()
+            .map(|c| {
+                let range =
+                    c * rows * latent.width..((c + 1) * rows).min(latent.height) * latent.width;
+                model.tables().encode(&latent.symbols, plane, range)
+            })
+            .collect::<Result<_>>()?,
+        Some(format) => vec![packing::pack(
+            &latent.symbols,
+            latent.channels,
+            latent.height,
+            latent.width,
+            format,
+        )?],
+    };
+    let header = Header {
+        model_id: model.id(),
+        channels: image.channels,
+        width: image.width,
+        height: image.height,
+        levels: config.levels as u8,
+        latent_bits: config.latent_bits,
+        latent_channels: config.latent_dim as u16,
+        latent_width: latent.width as u32,
+        latent_height: latent.height as u32,
+        coder: options.coder,
+        rows_per_chunk: if options.coder == LatentCoder::Rans {
+            rows as u32
+        } else {
+            latent.height as u32
+        },
+        chunk_count: chunks.len() as u32,
+    };
+    Ok(container::write(&header, &chunks))
+}
+
+/// Checks that `header` was made by `model`.
+pub fn check_model(header: &Header, model: &Model) -> Result<()> {
+    if header.model_id != model.id() {
+        return Err(CodecError::ModelMismatch {
+            needed: header.model_id.short(),
+            given: model.id().short(),
+        });
+    }
+    let config = model.config();
+    let same = u32::from(header.channels) == config.channels
+        && u32::from(header.levels) == config.levels
+        && header.latent_bits == config.latent_bits
+        && u32::from(header.latent_channels) == config.latent_dim;
+    if !same {
+        return Err(CodecError::InvalidField {
+            field: "header",
+            value: format!("shape fields disagree with model {}", config.name),
+        });
+    }
+    Ok(())
+}
+
+/// Decodes the latent of a `.wal` file (checked against `model`).
+pub fn decode_latent(model: &Model, bytes: &[u8], limits: &Limits) -> Result<(Header, Latent)> {
+    let (header, chunks) = container::parse(bytes, limits)?;
+    check_model(&header, model)?;
+    let (k, h, w) = (
+        usize::from(header.latent_channels),
+        header.latent_height as usize,
+        header.latent_width as usize,
+    );
+    let symbols = match pack_format(header.coder) {
+        Some(format) => packing::unpack(chunks[0], k, h, w, format)?,
+        None => {
+            let mut symbols = vec![0u8; k * h * w];
+            let rows = header.rows_per_chunk as usize;
+            let plane = h * w;
+            // Decode chunks in parallel into per-chunk buffers, then scatter.
+            let decoded: Vec<Vec<u8>> = chunks
+                .par_iter()
+                .enumerate()
+                .map(|(c, payload)| {
+                    let band = (((c + 1) * rows).min(h) - c * rows) * w;
+                    let mut local = vec![0u8; k * band];
+                    model.tables().decode(payload, &mut local, band, 0..band)?;
+                    Ok(local)
+                })
+                .collect::<Result<_>>()?;
+            for (c, local) in decoded.iter().enumerate() {
+                let band = local.len() / k;
+                for channel in 0..k {
+                    let dst = channel * plane + c * rows * w;
+                    symbols[dst..dst + band]
+                        .copy_from_slice(&local[channel * band..(channel + 1) * band]);
+                }
+            }
+            symbols
+        }
+    };
+    Ok((
+        header,
+        Latent {
+            channels: k,
+            height: h,
+            width: w,
+            symbols,
+        },
+    ))
+}
+
+/// Decodes a `.wal` file into an image.
+pub fn decode(model: &Model, bytes: &[u8], limits: &Limits) -> Result<Image8> {
+    let (header, latent) = decode_latent(model, bytes, limits)?;
+    synthesize(model, &latent, header.width, header.height)
+}

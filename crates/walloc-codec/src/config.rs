@@ -1,0 +1,70 @@
+//! A model's configuration, stored as JSON in its safetensors metadata.
+
+use serde::{Deserialize, Serialize};
+
+/// Metadata key under which the configuration is stored.
+pub const CONFIG_KEY: &str = "walloc.config";
+
+/// Version of the model-file layout this build writes and reads.
+pub const MODEL_FORMAT_VERSION: u32 = 1;
+
+/// Measured figures of a model on a held-out set, as stored in its metadata.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Figures {
+    /// What the figures were measured on.
+    pub dataset: String,
+    /// Number of images.
+    pub images: u32,
+    /// Mean bits per pixel of the `.wal` files (whole file, header included).
+    pub bpp: f64,
+    /// Mean PSNR in dB on the 8-bit output.
+    pub psnr_db: f64,
+    /// Mean compression ratio (raw 8-bit bytes over file bytes).
+    pub compression_ratio: f64,
+}
+
+/// Everything about a model that is not a tensor.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    /// Model-file layout version ([`MODEL_FORMAT_VERSION`]).
+    pub format_version: u32,
+    /// Short name, such as `rgb-16x`.
+    pub name: String,
+    /// One line for humans.
+    #[serde(default)]
+    pub description: String,
+    /// Signal kind: `image`.
+    pub modality: String,
+    /// `linear` (a 1×1 projection decoder).
+    pub architecture: String,
+    /// Signal channels (1 gray, 3 RGB).
+    pub channels: u32,
+    /// Spatial dimensions of the signal (2 for images).
+    pub dim: u32,
+    /// Wavelet packet levels J.
+    pub levels: u32,
+    /// Latent channels.
+    pub latent_dim: u32,
+    /// Bits per latent value.
+    pub latent_bits: u8,
+    /// Filter bank name (PyWavelets naming).
+    pub wavelet: String,
+    /// How the fit was made (data, crops, seed), free-form.
+    #[serde(default)]
+    pub provenance: serde_json::Value,
+    /// Figures measured on held-out data, if any.
+    #[serde(default)]
+    pub figures: Option<Figures>,
+}
+
+impl ModelConfig {
+    /// Values per wavelet-packet coefficient vector, `channels * 2^(dim*levels)`.
+    pub fn coefficient_dim(&self) -> usize {
+        (self.channels as usize) << (self.dim * self.levels)
+    }
+
+    /// Dimensionality reduction, `coefficient_dim / latent_dim`.
+    pub fn dimensionality_reduction(&self) -> f64 {
+        self.coefficient_dim() as f64 / f64::from(self.latent_dim)
+    }
+}

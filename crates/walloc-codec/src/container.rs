@@ -1,0 +1,392 @@
+//! The `.wal` container (docs/FORMAT.md): a fixed header protected by a
+//! CRC32, then length-prefixed payload chunks, each with its own CRC32, so
+//! that any damaged byte is detected. Parsing checks every size against
+//! [`Limits`] before anything is allocated.
+
+use crate::error::{invalid, CodecError, Result};
+use crate::model::ModelId;
+
+/// The first four bytes of every walloc file.
+pub const MAGIC: [u8; 4] = *b"WALC";
+/// The container version this build writes and reads.
+pub const VERSION: u8 = 1;
+/// Header length in bytes, CRC included.
+pub const HEADER_LEN: usize = 76;
+/// Modality code for images.
+pub const MODALITY_IMAGE: u8 = 1;
+
+/// How the integer latent is stored in the payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LatentCoder {
+    /// rANS with the model's static per-channel tables; one chunk per band
+    /// of latent rows.
+    Rans = 0,
+    /// The reference's tiled latent image, PNG; one chunk.
+    Png = 1,
+    /// The reference's tiled latent image, lossless WebP; one chunk.
+    WebP = 2,
+}
+
+impl LatentCoder {
+    /// Name as the CLI spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            LatentCoder::Rans => "rans",
+            LatentCoder::Png => "png",
+            LatentCoder::WebP => "webp",
+        }
+    }
+
+    fn from_code(code: u8) -> Result<Self> {
+        match code {
+            0 => Ok(LatentCoder::Rans),
+            1 => Ok(LatentCoder::Png),
+            2 => Ok(LatentCoder::WebP),
+            other => Err(invalid(
+                "latent coder",
+                format!("{other} (known: 0 rans, 1 png, 2 webp)"),
+            )),
+        }
+    }
+}
+
+/// Limits on what a file may ask for, checked before allocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest width or height.
+    pub max_dimension: u32,
+    /// Largest width × height.
+    pub max_pixels: u64,
+    /// Largest number of latent values (channels × height × width).
+    pub max_latent_values: u64,
+}
+
+impl Default for Limits {
+    /// 65,535 pixels a side, 2^28 pixels (268 MP), 2^28 latent values.
+    fn default() -> Self {
+        Limits {
+            max_dimension: 65_535,
+            max_pixels: 1 << 28,
+            max_latent_values: 1 << 28,
+        }
+    }
+}
+
+/// Everything the header records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// SHA-256 of the model file that made the latent.
+    pub model_id: ModelId,
+    /// Image channels (1 gray, 3 RGB).
+    pub channels: u8,
+    /// Original width in pixels (before padding).
+    pub width: u32,
+    /// Original height in pixels.
+    pub height: u32,
+    /// Wavelet packet levels J.
+    pub levels: u8,
+    /// Bits per latent value.
+    pub latent_bits: u8,
+    /// Latent channels.
+    pub latent_channels: u16,
+    /// Latent width, `ceil(width / 2^J)`.
+    pub latent_width: u32,
+    /// Latent height.
+    pub latent_height: u32,
+    /// How the latent is coded.
+    pub coder: LatentCoder,
+    /// Latent rows per chunk.
+    pub rows_per_chunk: u32,
+    /// Number of chunks that follow.
+    pub chunk_count: u32,
+}
+
+impl Header {
+    /// Number of latent values.
+    pub fn latent_values(&self) -> u64 {
+        u64::from(self.latent_channels)
+            * u64::from(self.latent_width)
+            * u64::from(self.latent_height)
+    }
+
+    /// Checks internal consistency and the limits.
+    pub fn validate(&self, limits: &Limits) -> Result<()> {
+        if !matches!(self.channels, 1 | 3) {
+            return Err(invalid("channels", format!("{} (1 or 3)", self.channels)));
+        }
+        for (what, v) in [("width", self.width), ("height", self.height)] {
+            if v == 0 {
+                return Err(invalid(what, "0"));
+            }
+            if v > limits.max_dimension {
+                return Err(CodecError::LimitExceeded {
+                    what,
+                    value: v.into(),
+                    limit: limits.max_dimension.into(),
+                });
+            }
+        }
+        let pixels = u64::from(self.width) * u64::from(self.height);
+        if pixels > limits.max_pixels {
+            return Err(CodecError::LimitExceeded {
+                what: "pixel count",
+                value: pixels,
+                limit: limits.max_pixels,
+            });
+        }
+        if !(1..=6).contains(&self.levels) {
+            return Err(invalid("levels", format!("{} (1..=6)", self.levels)));
+        }
+        if !(2..=8).contains(&self.latent_bits) {
+            return Err(invalid(
+                "latent bits",
+                format!("{} (2..=8)", self.latent_bits),
+            ));
+        }
+        if self.latent_channels == 0 {
+            return Err(invalid("latent channels", "0"));
+        }
+        let side = |v: u32| v.div_ceil(1 << self.levels);
+        if (self.latent_width, self.latent_height) != (side(self.width), side(self.height)) {
+            return Err(invalid(
+                "latent shape",
+                format!(
+                    "{}×{} for a {}×{} image at J={} (expected {}×{})",
+                    self.latent_width,
+                    self.latent_height,
+                    self.width,
+                    self.height,
+                    self.levels,
+                    side(self.width),
+                    side(self.height)
+                ),
+            ));
+        }
+        if self.latent_values() > limits.max_latent_values {
+            return Err(CodecError::LimitExceeded {
+                what: "latent size",
+                value: self.latent_values(),
+                limit: limits.max_latent_values,
+            });
+        }
+        if self.rows_per_chunk == 0 {
+            return Err(invalid("rows per chunk", "0"));
+        }
+        let expected_chunks = match self.coder {
+            LatentCoder::Rans => self.latent_height.div_ceil(self.rows_per_chunk),
+            LatentCoder::Png | LatentCoder::WebP => 1,
+        };
+        if self.chunk_count != expected_chunks {
+            return Err(invalid(
+                "chunk count",
+                format!(
+                    "{} (the latent shape implies {expected_chunks})",
+                    self.chunk_count
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn to_bytes(&self) -> [u8; HEADER_LEN] {
+        let mut b = [0u8; HEADER_LEN];
+        b[0..4].copy_from_slice(&MAGIC);
+        b[4] = VERSION;
+        b[5] = MODALITY_IMAGE;
+        b[6..8].copy_from_slice(&(HEADER_LEN as u16).to_le_bytes());
+        b[8..40].copy_from_slice(&self.model_id.0);
+        b[40] = self.channels;
+        b[41] = 8;
+        b[42..46].copy_from_slice(&self.width.to_le_bytes());
+        b[46..50].copy_from_slice(&self.height.to_le_bytes());
+        b[50] = self.levels;
+        b[51] = self.latent_bits;
+        b[52..54].copy_from_slice(&self.latent_channels.to_le_bytes());
+        b[54..58].copy_from_slice(&self.latent_width.to_le_bytes());
+        b[58..62].copy_from_slice(&self.latent_height.to_le_bytes());
+        b[62] = self.coder as u8;
+        b[64..68].copy_from_slice(&self.rows_per_chunk.to_le_bytes());
+        b[68..72].copy_from_slice(&self.chunk_count.to_le_bytes());
+        let crc = crc32fast::hash(&b[..72]);
+        b[72..76].copy_from_slice(&crc.to_le_bytes());
+        b
+    }
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// Parses and checks the header (magic, version, CRC, fields, limits).
+pub fn parse_header(bytes: &[u8], limits: &Limits) -> Result<Header> {
+    if bytes.len() < 5 {
+        return Err(if bytes.len() >= 4 && bytes[..4] != MAGIC {
+            CodecError::BadMagic
+        } else {
+            CodecError::Truncated("header")
+        });
+    }
+    if bytes[..4] != MAGIC {
+        return Err(CodecError::BadMagic);
+    }
+    if bytes[4] != VERSION {
+        return Err(CodecError::UnsupportedVersion {
+            found: bytes[4],
+            supported: VERSION,
+        });
+    }
+    if bytes.len() < HEADER_LEN {
+        return Err(CodecError::Truncated("header"));
+    }
+    let b = &bytes[..HEADER_LEN];
+    if u32_at(b, 72) != crc32fast::hash(&b[..72]) {
+        return Err(CodecError::BadChecksum("header".into()));
+    }
+    if b[5] != MODALITY_IMAGE {
+        return Err(invalid(
+            "modality",
+            format!("{} (this build reads 1, image)", b[5]),
+        ));
+    }
+    let header_len = u16::from_le_bytes([b[6], b[7]]);
+    if usize::from(header_len) != HEADER_LEN {
+        return Err(invalid("header length", header_len));
+    }
+    if b[41] != 8 {
+        return Err(invalid("sample bits", format!("{} (8)", b[41])));
+    }
+    if b[63] != 0 {
+        return Err(invalid("reserved byte", b[63]));
+    }
+    let mut model_id = [0u8; 32];
+    model_id.copy_from_slice(&b[8..40]);
+    let header = Header {
+        model_id: ModelId(model_id),
+        channels: b[40],
+        width: u32_at(b, 42),
+        height: u32_at(b, 46),
+        levels: b[50],
+        latent_bits: b[51],
+        latent_channels: u16::from_le_bytes([b[52], b[53]]),
+        latent_width: u32_at(b, 54),
+        latent_height: u32_at(b, 58),
+        coder: LatentCoder::from_code(b[62])?,
+        rows_per_chunk: u32_at(b, 64),
+        chunk_count: u32_at(b, 68),
+    };
+    header.validate(limits)?;
+    Ok(header)
+}
+
+/// Parses a whole file: the header and its chunks' payloads (borrowed).
+/// Every chunk's CRC is checked, and no byte may follow the last chunk.
+pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<(Header, Vec<&'a [u8]>)> {
+    let header = parse_header(bytes, limits)?;
+    let mut rest = &bytes[HEADER_LEN..];
+    // Each chunk takes at least 8 bytes: refuse counts the file cannot hold.
+    if u64::from(header.chunk_count) * 8 > rest.len() as u64 {
+        return Err(CodecError::Truncated("chunks"));
+    }
+    let mut chunks = Vec::with_capacity(header.chunk_count as usize);
+    for index in 0..header.chunk_count {
+        if rest.len() < 8 {
+            return Err(CodecError::Truncated("chunk length"));
+        }
+        let len = u32_at(rest, 0) as usize;
+        if rest.len() - 8 < len {
+            return Err(CodecError::Truncated("chunk payload"));
+        }
+        let crc = u32_at(rest, 4 + len);
+        if crc != crc32fast::hash(&rest[..4 + len]) {
+            return Err(CodecError::BadChecksum(format!("chunk {index}")));
+        }
+        chunks.push(&rest[4..4 + len]);
+        rest = &rest[8 + len..];
+    }
+    if !rest.is_empty() {
+        return Err(invalid(
+            "file length",
+            format!("{} bytes after the last chunk", rest.len()),
+        ));
+    }
+    Ok((header, chunks))
+}
+
+/// Writes a header and chunks into a file image.
+pub fn write(header: &Header, chunks: &[Vec<u8>]) -> Vec<u8> {
+    let total = HEADER_LEN + chunks.iter().map(|c| c.len() + 8).sum::<usize>();
+    let mut out = Vec::with_capacity(total);
+    out.extend_from_slice(&header.to_bytes());
+    for chunk in chunks {
+        let start = out.len();
+        out.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
+        out.extend_from_slice(chunk);
+        let crc = crc32fast::hash(&out[start..]);
+        out.extend_from_slice(&crc.to_le_bytes());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header() -> Header {
+        Header {
+            model_id: ModelId([7; 32]),
+            channels: 3,
+            width: 100,
+            height: 30,
+            levels: 3,
+            latent_bits: 8,
+            latent_channels: 12,
+            latent_width: 13,
+            latent_height: 4,
+            coder: LatentCoder::Rans,
+            rows_per_chunk: 3,
+            chunk_count: 2,
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let chunks = vec![vec![1, 2, 3, 4], vec![]];
+        let bytes = write(&header(), &chunks);
+        let (h, got) = parse(&bytes, &Limits::default()).unwrap();
+        assert_eq!(h, header());
+        assert_eq!(got, vec![&[1u8, 2, 3, 4][..], &[][..]]);
+    }
+
+    #[test]
+    fn every_single_bit_flip_is_detected() {
+        let bytes = write(&header(), &[vec![9; 10], vec![5; 3]]);
+        for i in 0..bytes.len() {
+            for bit in 0..8 {
+                let mut damaged = bytes.clone();
+                damaged[i] ^= 1 << bit;
+                assert!(
+                    parse(&damaged, &Limits::default()).is_err(),
+                    "byte {i} bit {bit}"
+                );
+            }
+        }
+        for cut in 0..bytes.len() {
+            assert!(
+                parse(&bytes[..cut], &Limits::default()).is_err(),
+                "cut at {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn limits_refuse_huge_images() {
+        let mut h = header();
+        h.width = 60_000;
+        h.height = 60_000;
+        h.latent_width = 7500;
+        h.latent_height = 7500;
+        h.chunk_count = 2500;
+        let err = h.validate(&Limits::default()).unwrap_err();
+        assert!(err.to_string().contains("pixel count"), "{err}");
+    }
+}

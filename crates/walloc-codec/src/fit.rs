@@ -1,0 +1,229 @@
+//! Closed-form fitting of a linear model: under MSE the best linear
+//! encoder/decoder pair of a given latent dimension is PCA of the
+//! wavelet-packet coefficient vectors. The companding gain is set by reverse
+//! water-filling, the decoder is refitted by least squares on the quantized
+//! latents, and the entropy tables are the latents' histograms.
+
+use nalgebra::{DMatrix, SymmetricEigen};
+use rayon::prelude::*;
+use walloc_wavelet::{packet, FilterBank};
+
+use crate::bottleneck::{Bottleneck, Quantizer};
+use crate::config::{ModelConfig, MODEL_FORMAT_VERSION};
+use crate::entropy::probabilities_from_counts;
+use crate::error::{invalid, CodecError, Result};
+use crate::image::{to_padded_signal, Image8};
+use crate::linalg::{cross_accumulate, gram_accumulate};
+use crate::model::{LinearWeights, Model};
+
+/// What to fit.
+#[derive(Clone, Debug)]
+pub struct FitOptions {
+    /// Model name.
+    pub name: String,
+    /// One line for humans.
+    pub description: String,
+    /// Image channels (1 or 3).
+    pub channels: u32,
+    /// Packet levels J.
+    pub levels: u32,
+    /// Latent channels.
+    pub latent_dim: u32,
+    /// Bits per latent value.
+    pub latent_bits: u8,
+    /// Filter bank.
+    pub wavelet: String,
+    /// Multiplies the quantization step chosen by water-filling: above 1
+    /// gives smaller files, below 1 higher quality.
+    pub step_scale: f64,
+    /// Free-form provenance stored in the model.
+    pub provenance: serde_json::Value,
+}
+
+/// Wavelet-packet coefficients of one crop as `[D × P]` f64.
+fn coefficients(bank: &FilterBank, crop: &Image8, levels: u32) -> Result<(Vec<f64>, usize)> {
+    let signal = to_padded_signal(crop, 1 << levels);
+    let coeffs = packet::forward(bank, signal, levels)?;
+    let p = coeffs.plane_len();
+    Ok((coeffs.data.iter().map(|&v| f64::from(v)).collect(), p))
+}
+
+/// Sum of coefficient vectors and of their outer products, over all crops.
+struct Moments {
+    count: f64,
+    sum: Vec<f64>,
+    gram: Vec<f64>,
+}
+
+fn moments(bank: &FilterBank, crops: &[Image8], levels: u32, d: usize) -> Result<Moments> {
+    let zero = || Moments {
+        count: 0.0,
+        sum: vec![0.0; d],
+        gram: vec![0.0; d * d],
+    };
+    crops
+        .par_iter()
+        .map(|crop| {
+            let (x, p) = coefficients(bank, crop, levels)?;
+            let mut m = zero();
+            m.count = p as f64;
+            for (s, row) in m.sum.iter_mut().zip(x.chunks_exact(p)) {
+                *s = row.iter().sum();
+            }
+            gram_accumulate(&x, d, p, &mut m.gram);
+            Ok(m)
+        })
+        .try_reduce(zero, |mut a, b| {
+            a.count += b.count;
+            a.sum.iter_mut().zip(&b.sum).for_each(|(x, y)| *x += y);
+            a.gram.iter_mut().zip(&b.gram).for_each(|(x, y)| *x += y);
+            Ok(a)
+        })
+}
+
+/// Principal axes, largest variance first: `(variances, axes as rows)`.
+fn principal_axes(m: &Moments, d: usize) -> (Vec<f64>, Vec<Vec<f64>>, Vec<f64>) {
+    let mean: Vec<f64> = m.sum.iter().map(|s| s / m.count).collect();
+    let cov = DMatrix::from_fn(d, d, |i, j| m.gram[i * d + j] / m.count - mean[i] * mean[j]);
+    let eigen = SymmetricEigen::new(cov);
+    let mut order: Vec<usize> = (0..d).collect();
+    order.sort_by(|&a, &b| eigen.eigenvalues[b].total_cmp(&eigen.eigenvalues[a]));
+    let variances = order
+        .iter()
+        .map(|&i| eigen.eigenvalues[i].max(0.0))
+        .collect();
+    let axes = order
+        .iter()
+        .map(|&i| eigen.eigenvectors.column(i).iter().copied().collect())
+        .collect();
+    (variances, axes, mean)
+}
+
+/// Fits a linear model on image crops (all of one size, a multiple of 2^J).
+pub fn fit_linear(crops: &[Image8], options: &FitOptions) -> Result<Model> {
+    let bank = FilterBank::by_name(&options.wavelet)
+        .ok_or_else(|| invalid("wavelet", &options.wavelet))?;
+    let config = ModelConfig {
+        format_version: MODEL_FORMAT_VERSION,
+        name: options.name.clone(),
+        description: options.description.clone(),
+        modality: "image".into(),
+        architecture: "linear".into(),
+        channels: options.channels,
+        dim: 2,
+        levels: options.levels,
+        latent_dim: options.latent_dim,
+        latent_bits: options.latent_bits,
+        wavelet: options.wavelet.clone(),
+        provenance: options.provenance.clone(),
+        figures: None,
+    };
+    let (k, d) = (config.latent_dim as usize, config.coefficient_dim());
+    if k == 0 || k > d {
+        return Err(invalid(
+            "latent_dim",
+            format!("{k} (1..={d} for these channels and levels)"),
+        ));
+    }
+    if crops.is_empty()
+        || crops
+            .iter()
+            .any(|c| u32::from(c.channels) != options.channels)
+    {
+        return Err(CodecError::IncompatibleInput(format!(
+            "need at least one crop, all with {} channels",
+            options.channels
+        )));
+    }
+    let m = moments(&bank, crops, options.levels, d)?;
+    let (variances, axes, mean) = principal_axes(&m, d);
+
+    // Reverse water-filling: every kept component gets the distortion of the
+    // first dropped one, i.e. a uniform step Δ with Δ²/12 = λ_K.
+    let bottleneck = Bottleneck::new(options.latent_bits);
+    let water = variances
+        .get(k)
+        .copied()
+        .unwrap_or(variances[k - 1] / 4.0)
+        .max(1e-12);
+    let step = options.step_scale * (12.0 * water).sqrt();
+    let gains: Vec<f64> = (0..k)
+        .map(|i| {
+            let uniform = 1.0 / (bottleneck.slope_at_zero() * step);
+            let no_saturation = bottleneck.scale() / variances[i].sqrt().max(1e-12);
+            uniform.min(no_saturation)
+        })
+        .collect();
+    let mut encoder_weight = Vec::with_capacity(k * d);
+    let mut encoder_bias = Vec::with_capacity(k);
+    for (axis, &g) in axes.iter().zip(&gains) {
+        encoder_weight.extend(axis.iter().map(|&v| (g * v) as f32));
+        encoder_bias.push((-g * axis.iter().zip(&mean).map(|(v, m)| v * m).sum::<f64>()) as f32);
+    }
+
+    // Second pass: histograms, and the least-squares decoder from [ẑ; 1] to x.
+    let quantizer = Quantizer::new(&bottleneck);
+    let symbols = bottleneck.symbols();
+    let ka = k + 1;
+    let zero = || {
+        (
+            vec![0u64; k * symbols],
+            vec![0.0f64; ka * ka],
+            vec![0.0f64; d * ka],
+        )
+    };
+    let (counts, zz, xz) = crops
+        .par_iter()
+        .map(|crop| {
+            let (x, p) = coefficients(&bank, crop, options.levels)?;
+            let (mut counts, mut zz, mut xz) = zero();
+            let mut zhat = vec![1.0f64; ka * p];
+            for c in 0..k {
+                let w = &encoder_weight[c * d..(c + 1) * d];
+                for i in 0..p {
+                    let z: f64 = w
+                        .iter()
+                        .enumerate()
+                        .map(|(j, &wj)| f64::from(wj) * x[j * p + i])
+                        .sum::<f64>()
+                        + f64::from(encoder_bias[c]);
+                    let s = quantizer.quantize(z as f32);
+                    counts[c * symbols + usize::from(s)] += 1;
+                    zhat[c * p + i] = f64::from(bottleneck.dequantize(s));
+                }
+            }
+            gram_accumulate(&zhat, ka, p, &mut zz);
+            cross_accumulate(&x, &zhat, d, ka, p, &mut xz);
+            Ok::<_, CodecError>((counts, zz, xz))
+        })
+        .try_reduce(zero, |mut a, b| {
+            a.0.iter_mut().zip(&b.0).for_each(|(x, y)| *x += y);
+            a.1.iter_mut().zip(&b.1).for_each(|(x, y)| *x += y);
+            a.2.iter_mut().zip(&b.2).for_each(|(x, y)| *x += y);
+            Ok(a)
+        })?;
+    // Solve W_aug · ZZ = XZ with a tiny ridge for channels that never moved.
+    let ridge = 1e-9 * (0..ka).map(|i| zz[i * ka + i]).fold(0.0, f64::max);
+    let zz = DMatrix::from_fn(ka, ka, |i, j| {
+        zz[i * ka + j] + if i == j { ridge } else { 0.0 }
+    });
+    let xz = DMatrix::from_fn(d, ka, |i, j| xz[i * ka + j]);
+    let solved = zz
+        .cholesky()
+        .ok_or_else(|| {
+            CodecError::InvalidModel("latent Gram matrix is singular: too little data".into())
+        })?
+        .solve(&xz.transpose())
+        .transpose();
+    let decoder_weight = (0..d)
+        .flat_map(|i| (0..k).map(move |j| (i, j)))
+        .map(|(i, j)| solved[(i, j)] as f32);
+    let weights = LinearWeights {
+        encoder_weight,
+        encoder_bias,
+        decoder_weight: decoder_weight.collect(),
+        decoder_bias: (0..d).map(|i| solved[(i, k)] as f32).collect(),
+        probabilities: probabilities_from_counts(&counts, symbols),
+    };
+    Model::new(config, weights)
+}

@@ -1,0 +1,139 @@
+//! 8-bit images and the reference's normalization and padding.
+
+use walloc_wavelet::Signal;
+
+use crate::error::{invalid, Result};
+
+/// An 8-bit image, channels interleaved (gray, or RGB).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Image8 {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Channels per pixel (1 or 3).
+    pub channels: u8,
+    /// `height * width * channels` samples, row-major.
+    pub pixels: Vec<u8>,
+}
+
+impl Image8 {
+    /// Wraps pixels, checking their count.
+    pub fn new(width: u32, height: u32, channels: u8, pixels: Vec<u8>) -> Result<Self> {
+        let expected = width as usize * height as usize * usize::from(channels);
+        if pixels.len() != expected || width == 0 || height == 0 || !matches!(channels, 1 | 3) {
+            return Err(invalid(
+                "image",
+                format!("{width}×{height}×{channels} with {} samples", pixels.len()),
+            ));
+        }
+        Ok(Image8 {
+            width,
+            height,
+            channels,
+            pixels,
+        })
+    }
+}
+
+/// `(before, after)` padding of one axis to a multiple of `multiple`, split
+/// as the reference's `compute_padding`: `before = (out - in) / 2`.
+pub fn padding(len: usize, multiple: usize) -> (usize, usize) {
+    let out = len.div_ceil(multiple) * multiple;
+    let before = (out - len) / 2;
+    (before, out - len - before)
+}
+
+/// Index of a reflect-padded position (`torch` 'reflect': the edge sample
+/// is not repeated), folded again for pads longer than the signal.
+fn reflect(i: isize, len: usize) -> usize {
+    if len == 1 {
+        return 0;
+    }
+    let period = 2 * (len as isize - 1);
+    let m = i.rem_euclid(period);
+    (if m < len as isize { m } else { period - m }) as usize
+}
+
+/// `x / 255 - 0.5` in planar layout, reflect-padded to multiples of `multiple`.
+pub fn to_padded_signal(image: &Image8, multiple: usize) -> Signal {
+    let (w, h, c) = (
+        image.width as usize,
+        image.height as usize,
+        usize::from(image.channels),
+    );
+    let (left, right) = padding(w, multiple);
+    let (top, bottom) = padding(h, multiple);
+    let (pw, ph) = (w + left + right, h + top + bottom);
+    let lut: Vec<f32> = (0..256).map(|v| v as f32 / 255.0 - 0.5).collect();
+    let columns: Vec<usize> = (0..pw)
+        .map(|x| reflect(x as isize - left as isize, w))
+        .collect();
+    let mut data = vec![0.0f32; c * ph * pw];
+    for (y, chunk) in data.chunks_exact_mut(pw).enumerate() {
+        let (channel, row) = (y / ph, y % ph);
+        let src_row = reflect(row as isize - top as isize, h);
+        let src = &image.pixels[src_row * w * c..(src_row + 1) * w * c];
+        for (dst, &sx) in chunk.iter_mut().zip(&columns) {
+            *dst = lut[usize::from(src[sx * c + channel])];
+        }
+    }
+    Signal {
+        data,
+        channels: c,
+        shape: vec![ph, pw],
+    }
+}
+
+/// Crops the padding off a reconstructed signal and maps it back to 8 bits:
+/// `round(255 * clamp(x + 0.5, 0, 1))`.
+pub fn from_padded_signal(signal: &Signal, width: u32, height: u32, multiple: usize) -> Image8 {
+    let (w, h, c) = (width as usize, height as usize, signal.channels);
+    let (ph, pw) = (signal.shape[0], signal.shape[1]);
+    let left = padding(w, multiple).0;
+    let top = padding(h, multiple).0;
+    let mut pixels = vec![0u8; w * h * c];
+    for channel in 0..c {
+        for y in 0..h {
+            let src = &signal.data[(channel * ph + y + top) * pw + left..][..w];
+            for (x, &v) in src.iter().enumerate() {
+                pixels[(y * w + x) * c + channel] =
+                    ((v + 0.5).clamp(0.0, 1.0) * 255.0).round() as u8;
+            }
+        }
+    }
+    Image8 {
+        width,
+        height,
+        channels: c as u8,
+        pixels,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padding_splits_like_the_reference() {
+        assert_eq!(padding(100, 8), (2, 2));
+        assert_eq!(padding(101, 8), (1, 2));
+        assert_eq!(padding(96, 8), (0, 0));
+    }
+
+    #[test]
+    fn reflect_matches_torch() {
+        // F.pad([0,1,2,3], (3, 3), 'reflect') = [3,2,1,0,1,2,3,2,1,0]
+        let got: Vec<usize> = (-3..7).map(|i| reflect(i, 4)).collect();
+        assert_eq!(got, vec![3, 2, 1, 0, 1, 2, 3, 2, 1, 0]);
+    }
+
+    #[test]
+    fn pad_then_crop_is_identity() {
+        let pixels: Vec<u8> = (0..5 * 3 * 3).map(|i| (i * 17) as u8).collect();
+        let image = Image8::new(5, 3, 3, pixels).unwrap();
+        let signal = to_padded_signal(&image, 8);
+        assert_eq!(signal.shape, vec![8, 8]);
+        assert_eq!(from_padded_signal(&signal, 5, 3, 8), image);
+    }
+}
