@@ -73,20 +73,79 @@ impl AnalysisTaps {
 
     /// Applies the taps to vectors: sample `i` of the line is the slice
     /// `input[i*width..(i+1)*width]`; likewise for the outputs.
+    #[inline(always)]
     pub fn apply(&self, input: &[f32], width: usize, lo: &mut [f32], hi: &mut [f32]) {
         for (k, taps) in self.taps.iter().enumerate() {
             let lo_row = &mut lo[k * width..(k + 1) * width];
             let hi_row = &mut hi[k * width..(k + 1) * width];
-            lo_row.fill(0.0);
-            hi_row.fill(0.0);
-            for &(i, wl, wh) in taps {
-                let row = &input[i * width..(i + 1) * width];
-                for ((l, h), &x) in lo_row.iter_mut().zip(hi_row.iter_mut()).zip(row) {
-                    *l += wl * x;
-                    *h += wh * x;
-                }
+            let sources = taps
+                .iter()
+                .map(|&(i, wl, wh)| (&input[i * width..(i + 1) * width], wl, wh));
+            accumulate_pair(sources, lo_row, hi_row);
+        }
+    }
+}
+
+/// Lanes accumulated in registers before one store.
+const LANES: usize = 16;
+
+/// `lo[j] = Σ wl·src[j]`, `hi[j] = Σ wh·src[j]` over the `(src, wl, wh)`
+/// terms, block by block so that each output is stored once.
+#[inline(always)]
+fn accumulate_pair<'a>(
+    terms: impl Iterator<Item = (&'a [f32], f32, f32)> + Clone,
+    lo: &mut [f32],
+    hi: &mut [f32],
+) {
+    let len = lo.len();
+    let full = len - len % LANES;
+    for j in (0..full).step_by(LANES) {
+        let (mut al, mut ah) = ([0.0f32; LANES], [0.0f32; LANES]);
+        for (src, wl, wh) in terms.clone() {
+            let x: &[f32; LANES] = src[j..j + LANES].try_into().unwrap();
+            for t in 0..LANES {
+                al[t] += wl * x[t];
+                ah[t] += wh * x[t];
             }
         }
+        lo[j..j + LANES].copy_from_slice(&al);
+        hi[j..j + LANES].copy_from_slice(&ah);
+    }
+    for j in full..len {
+        let (mut l, mut h) = (0.0, 0.0);
+        for (src, wl, wh) in terms.clone() {
+            l += wl * src[j];
+            h += wh * src[j];
+        }
+        lo[j] = l;
+        hi[j] = h;
+    }
+}
+
+/// `out[j] = Σ wl·lo[j] + wh·hi[j]` over the `(lo, hi, wl, wh)` terms.
+#[inline(always)]
+fn accumulate_merge<'a>(
+    terms: impl Iterator<Item = (&'a [f32], &'a [f32], f32, f32)> + Clone,
+    out: &mut [f32],
+) {
+    let len = out.len();
+    let full = len - len % LANES;
+    for j in (0..full).step_by(LANES) {
+        let mut acc = [0.0f32; LANES];
+        for (lo, hi, wl, wh) in terms.clone() {
+            let l: &[f32; LANES] = lo[j..j + LANES].try_into().unwrap();
+            let h: &[f32; LANES] = hi[j..j + LANES].try_into().unwrap();
+            for t in 0..LANES {
+                acc[t] += wl * l[t] + wh * h[t];
+            }
+        }
+        out[j..j + LANES].copy_from_slice(&acc);
+    }
+    for j in full..len {
+        out[j] = terms
+            .clone()
+            .map(|(lo, hi, wl, wh)| wl * lo[j] + wh * hi[j])
+            .sum();
     }
 }
 
@@ -128,17 +187,19 @@ impl SynthesisTaps {
     }
 
     /// Applies the taps to vectors of `width` values (see [`AnalysisTaps::apply`]).
+    #[inline(always)]
     pub fn apply(&self, lo: &[f32], hi: &[f32], width: usize, out: &mut [f32]) {
         for (i, taps) in self.taps.iter().enumerate() {
             let out_row = &mut out[i * width..(i + 1) * width];
-            out_row.fill(0.0);
-            for &(k, wl, wh) in taps {
-                let lo_row = &lo[k * width..(k + 1) * width];
-                let hi_row = &hi[k * width..(k + 1) * width];
-                for ((o, &l), &h) in out_row.iter_mut().zip(lo_row).zip(hi_row) {
-                    *o += wl * l + wh * h;
-                }
-            }
+            let terms = taps.iter().map(|&(k, wl, wh)| {
+                (
+                    &lo[k * width..(k + 1) * width],
+                    &hi[k * width..(k + 1) * width],
+                    wl,
+                    wh,
+                )
+            });
+            accumulate_merge(terms, out_row);
         }
     }
 }
@@ -156,57 +217,64 @@ pub fn is_circular(bank: &FilterBank, len: usize) -> bool {
 pub struct LineAnalyzer {
     even: Vec<f32>,
     odd: Vec<f32>,
-    margin_lo: usize,
+    margin: usize,
+    /// Per tap: (reads the odd samples, start in the extended array, lo, hi).
+    taps: Vec<(bool, usize, f32, f32)>,
 }
 
 impl LineAnalyzer {
     /// Scratch space for lines up to `max_len` samples.
     pub fn new(bank: &FilterBank, max_len: usize) -> Self {
-        let margin_lo = bank.len();
-        let cap = max_len / 2 + 2 * margin_lo + 2;
+        let margin = bank.len();
+        let half_filter = (bank.len() / 2) as isize;
+        let taps = (0..bank.len())
+            .map(|m| {
+                // index 2k + (L/2 - m): an even sample when (L/2 - m) is even.
+                let shift = half_filter - m as isize;
+                let odd = shift.rem_euclid(2) == 1;
+                let start = (margin as isize + (shift - shift.rem_euclid(2)) / 2) as usize;
+                (odd, start, bank.dec_lo()[m], bank.dec_hi()[m])
+            })
+            .collect();
+        let cap = max_len / 2 + 2 * margin;
         LineAnalyzer {
             even: vec![0.0; cap],
             odd: vec![0.0; cap],
-            margin_lo,
+            margin,
+            taps,
         }
     }
 
     /// Analyses `x` (even length, at least the filter length) into `lo`, `hi`.
-    pub fn run(&mut self, bank: &FilterBank, x: &[f32], lo: &mut [f32], hi: &mut [f32]) {
-        let len = x.len();
-        let half = len / 2;
-        let filter_len = bank.len();
-        let half_filter = (filter_len / 2) as isize;
-        let margin = self.margin_lo as isize;
-        let ext_len = half + 2 * self.margin_lo;
+    #[inline(always)]
+    pub fn run(&mut self, x: &[f32], lo: &mut [f32], hi: &mut [f32]) {
+        let half = x.len() / 2;
+        let m = self.margin;
+        let ext_len = half + 2 * m;
         if self.even.len() < ext_len {
             self.even.resize(ext_len, 0.0);
             self.odd.resize(ext_len, 0.0);
         }
         // even[e] = x[2(e - margin) mod len], odd[e] = x[2(e - margin) + 1 mod len]
-        for e in 0..ext_len {
-            let j = (e as isize - margin).rem_euclid(half as isize) as usize;
+        for (pair, (e, o)) in x.chunks_exact(2).zip(
+            self.even[m..m + half]
+                .iter_mut()
+                .zip(self.odd[m..m + half].iter_mut()),
+        ) {
+            *e = pair[0];
+            *o = pair[1];
+        }
+        for e in (0..m).chain(m + half..ext_len) {
+            let j = (e as isize - m as isize).rem_euclid(half as isize) as usize;
             self.even[e] = x[2 * j];
             self.odd[e] = x[2 * j + 1];
         }
-        lo[..half].fill(0.0);
-        hi[..half].fill(0.0);
-        for m in 0..filter_len {
-            // index 2k + (L/2 - m): even part when (L/2 - m) is even.
-            let shift = half_filter - m as isize;
-            let (source, offset) = if shift.rem_euclid(2) == 0 {
-                (&self.even, shift.div_euclid(2))
-            } else {
-                (&self.odd, (shift - 1).div_euclid(2))
-            };
-            let start = (margin + offset) as usize;
-            let src = &source[start..start + half];
-            let (wl, wh) = (bank.dec_lo()[m], bank.dec_hi()[m]);
-            for ((l, h), &v) in lo[..half].iter_mut().zip(hi[..half].iter_mut()).zip(src) {
-                *l += wl * v;
-                *h += wh * v;
-            }
-        }
+        let (even, odd) = (&self.even, &self.odd);
+        let terms = self.taps.iter().map(|&(is_odd, start, wl, wh)| {
+            let source = if is_odd { odd } else { even };
+            (&source[start..start + half], wl, wh)
+        });
+        accumulate_pair(terms, &mut lo[..half], &mut hi[..half]);
     }
 }
 
@@ -220,12 +288,30 @@ pub struct LineSynthesizer {
     even_out: Vec<f32>,
     odd_out: Vec<f32>,
     margin: usize,
+    /// Per output parity: (start in the extended arrays, lo weight, hi weight).
+    taps: [Vec<(usize, f32, f32)>; 2],
 }
 
 impl LineSynthesizer {
     /// Scratch space for lines up to `max_half` coefficients per band.
     pub fn new(bank: &FilterBank, max_half: usize) -> Self {
         let margin = bank.len();
+        let filter_len = bank.len() as isize;
+        let phase = filter_len / 2 - 1;
+        let taps = [0isize, 1].map(|parity| {
+            // i = 2p + parity; t = 2(p - k) + parity + phase  =>  k = p - d.
+            (0..filter_len)
+                .filter(|t| (t - parity - phase).rem_euclid(2) == 0)
+                .map(|t| {
+                    let d = (t - parity - phase) / 2;
+                    (
+                        (margin as isize - d) as usize,
+                        bank.rec_lo()[t as usize],
+                        bank.rec_hi()[t as usize],
+                    )
+                })
+                .collect()
+        });
         let cap = max_half + 2 * margin;
         LineSynthesizer {
             lo: vec![0.0; cap],
@@ -233,15 +319,16 @@ impl LineSynthesizer {
             even_out: vec![0.0; max_half],
             odd_out: vec![0.0; max_half],
             margin,
+            taps,
         }
     }
 
     /// Synthesises `out` (length `2 * lo.len()`) from `lo` and `hi`.
-    pub fn run(&mut self, bank: &FilterBank, lo: &[f32], hi: &[f32], out: &mut [f32]) {
+    #[inline(always)]
+    pub fn run(&mut self, lo: &[f32], hi: &[f32], out: &mut [f32]) {
         let half = lo.len();
-        let filter_len = bank.len() as isize;
-        let margin = self.margin as isize;
-        let ext_len = half + 2 * self.margin;
+        let m = self.margin;
+        let ext_len = half + 2 * m;
         if self.lo.len() < ext_len {
             self.lo.resize(ext_len, 0.0);
             self.hi.resize(ext_len, 0.0);
@@ -250,33 +337,36 @@ impl LineSynthesizer {
             self.even_out.resize(half, 0.0);
             self.odd_out.resize(half, 0.0);
         }
-        for e in 0..ext_len {
-            let k = (e as isize - margin).rem_euclid(half as isize) as usize;
+        self.lo[m..m + half].copy_from_slice(lo);
+        self.hi[m..m + half].copy_from_slice(hi);
+        for e in (0..m).chain(m + half..ext_len) {
+            let k = (e as isize - m as isize).rem_euclid(half as isize) as usize;
             self.lo[e] = lo[k];
             self.hi[e] = hi[k];
         }
-        let phase = filter_len / 2 - 1;
-        for (parity, target) in [(0isize, &mut self.even_out), (1, &mut self.odd_out)] {
-            let target = &mut target[..half];
-            target.fill(0.0);
-            // i = 2p + parity; t = 2(p - k) + parity + phase  =>  k = p - d.
-            for t in 0..filter_len {
-                let twice_d = t - parity - phase;
-                if twice_d.rem_euclid(2) != 0 {
-                    continue;
-                }
-                let start = (margin - twice_d / 2) as usize;
-                let (gl, gh) = (bank.rec_lo()[t as usize], bank.rec_hi()[t as usize]);
-                let lo_src = &self.lo[start..start + half];
-                let hi_src = &self.hi[start..start + half];
-                for ((o, &l), &h) in target.iter_mut().zip(lo_src).zip(hi_src) {
-                    *o += gl * l + gh * h;
-                }
-            }
+        let (ext_lo, ext_hi) = (&self.lo, &self.hi);
+        for (taps, target) in self
+            .taps
+            .iter()
+            .zip([&mut self.even_out, &mut self.odd_out])
+        {
+            let terms = taps.iter().map(|&(start, gl, gh)| {
+                (
+                    &ext_lo[start..start + half],
+                    &ext_hi[start..start + half],
+                    gl,
+                    gh,
+                )
+            });
+            accumulate_merge(terms, &mut target[..half]);
         }
-        for (p, pair) in out[..2 * half].chunks_exact_mut(2).enumerate() {
-            pair[0] = self.even_out[p];
-            pair[1] = self.odd_out[p];
+        for ((pair, &e), &o) in out[..2 * half]
+            .chunks_exact_mut(2)
+            .zip(&self.even_out)
+            .zip(&self.odd_out)
+        {
+            pair[0] = e;
+            pair[1] = o;
         }
     }
 }
@@ -320,7 +410,7 @@ mod tests {
                 let (mut lo_a, mut hi_a) = (vec![0.0; len / 2], vec![0.0; len / 2]);
                 taps.apply(&x, 1, &mut lo_a, &mut hi_a);
                 let (mut lo_b, mut hi_b) = (vec![0.0; len / 2], vec![0.0; len / 2]);
-                LineAnalyzer::new(&bank, len).run(&bank, &x, &mut lo_b, &mut hi_b);
+                LineAnalyzer::new(&bank, len).run(&x, &mut lo_b, &mut hi_b);
                 for (a, b) in lo_a.iter().chain(&hi_a).zip(lo_b.iter().chain(&hi_b)) {
                     assert!((a - b).abs() < 1e-5, "{} analysis len {len}", bank.name());
                 }
@@ -328,7 +418,7 @@ mod tests {
                 let mut out_a = vec![0.0; len];
                 synth.apply(&lo_a, &hi_a, 1, &mut out_a);
                 let mut out_b = vec![0.0; len];
-                LineSynthesizer::new(&bank, len / 2).run(&bank, &lo_a, &hi_a, &mut out_b);
+                LineSynthesizer::new(&bank, len / 2).run(&lo_a, &hi_a, &mut out_b);
                 for ((a, b), orig) in out_a.iter().zip(&out_b).zip(&x) {
                     assert!((a - b).abs() < 1e-5, "{} synthesis len {len}", bank.name());
                     assert!(

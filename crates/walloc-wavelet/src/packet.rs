@@ -8,6 +8,19 @@ use crate::{FilterBank, Signal, WaveletError};
 /// Largest number of spatial dimensions supported.
 pub const MAX_DIMS: usize = 3;
 
+thread_local! {
+    /// Per-thread scratch buffers, kept between calls to spare page faults.
+    static SCRATCH: std::cell::Cell<(Vec<f32>, Vec<f32>)> = const { std::cell::Cell::new((Vec::new(), Vec::new())) };
+}
+
+fn take_scratch() -> (Vec<f32>, Vec<f32>) {
+    SCRATCH.with(|s| s.take())
+}
+
+fn return_scratch(a: Vec<f32>, b: Vec<f32>) {
+    SCRATCH.with(|s| s.set((a, b)));
+}
+
 fn check_signal(signal: &Signal) -> Result<(), WaveletError> {
     let dims = signal.shape.len();
     if !(1..=MAX_DIMS).contains(&dims) {
@@ -52,6 +65,16 @@ fn permute_channels(data: &[f32], block: usize, destination: impl Fn(usize) -> u
 /// `c * 2^D + f`, with the bands of the last axis most significant in `f`
 /// (2D: `f = 2 * w + h`, so f1 is high along H, f2 high along W).
 pub fn analysis_level(bank: &FilterBank, signal: &Signal) -> Result<Signal, WaveletError> {
+    analysis_level_into(bank, signal, Vec::new())
+}
+
+/// [`analysis_level`] writing into `buffer` (reused, not zeroed: every
+/// value is overwritten), which saves page faults on large signals.
+fn analysis_level_into(
+    bank: &FilterBank,
+    signal: &Signal,
+    buffer: Vec<f32>,
+) -> Result<Signal, WaveletError> {
     check_signal(signal)?;
     let dims = signal.shape.len();
     let bands = 1usize << dims;
@@ -67,31 +90,37 @@ pub fn analysis_level(bank: &FilterBank, signal: &Signal) -> Result<Signal, Wave
     }
     let out_shape = shapes.last().unwrap().clone();
     let out_size: usize = out_shape.iter().product();
-    let mut out = vec![0.0f32; signal.channels * bands * out_size];
+    let mut out = buffer;
+    out.resize(signal.channels * bands * out_size, 0.0);
     out.par_chunks_mut(bands * out_size)
         .zip(signal.data.par_chunks(in_size))
         .for_each(|(dst, src)| {
-            let mut current = src.to_vec();
-            let mut blocks = 1;
+            // Ping-pong between two scratch buffers; the last step writes `dst`.
+            let (mut prev, mut next) = take_scratch();
             for (step, axis) in (0..dims).rev().enumerate() {
-                let (shape, next_shape) = (&shapes[step], &shapes[step + 1]);
+                let (shape, blocks) = (&shapes[step], 1usize << step);
                 let block_in: usize = shape.iter().product();
-                let block_out: usize = next_shape.iter().product();
-                let mut next = vec![0.0f32; 2 * blocks * block_out];
-                for b in 0..blocks {
+                let block_out: usize = shapes[step + 1].iter().product();
+                let input: &[f32] = if step == 0 { src } else { &prev };
+                let target: &mut [f32] = if step + 1 == dims {
+                    &mut *dst
+                } else {
+                    next.resize(2 * blocks * block_out, 0.0);
+                    &mut next
+                };
+                for (b, out) in target.chunks_exact_mut(2 * block_out).enumerate() {
                     split(
                         bank,
                         &plans[step],
-                        &current[b * block_in..(b + 1) * block_in],
+                        &input[b * block_in..(b + 1) * block_in],
                         shape,
                         axis,
-                        &mut next[2 * b * block_out..2 * (b + 1) * block_out],
+                        out,
                     );
                 }
-                current = next;
-                blocks *= 2;
+                std::mem::swap(&mut prev, &mut next);
             }
-            dst.copy_from_slice(&current);
+            return_scratch(prev, next);
         });
     if dims == 3 {
         out = permute_channels(&out, out_size, |s| tft_3d_destination(s, signal.channels));
@@ -106,6 +135,15 @@ pub fn analysis_level(bank: &FilterBank, signal: &Signal) -> Result<Signal, Wave
 /// One level of synthesis, the inverse of [`analysis_level`]: `C * 2^D`
 /// channels of `shape` become `C` channels of `2 * shape`.
 pub fn synthesis_level(bank: &FilterBank, signal: &Signal) -> Result<Signal, WaveletError> {
+    synthesis_level_into(bank, signal, Vec::new())
+}
+
+/// [`synthesis_level`] writing into `buffer` (see [`analysis_level_into`]).
+fn synthesis_level_into(
+    bank: &FilterBank,
+    signal: &Signal,
+    buffer: Vec<f32>,
+) -> Result<Signal, WaveletError> {
     check_signal(signal)?;
     let dims = signal.shape.len();
     let bands = 1usize << dims;
@@ -140,31 +178,37 @@ pub fn synthesis_level(bank: &FilterBank, signal: &Signal) -> Result<Signal, Wav
     }
     let out_shape = shapes.last().unwrap().clone();
     let out_size: usize = out_shape.iter().product();
-    let mut out = vec![0.0f32; channels * out_size];
+    let mut out = buffer;
+    out.resize(channels * out_size, 0.0);
     out.par_chunks_mut(out_size)
         .zip(standard.par_chunks(bands * block))
         .for_each(|(dst, src)| {
-            let mut current = src.to_vec();
-            let mut blocks = bands;
+            let (mut prev, mut next) = take_scratch();
             for axis in 0..dims {
-                let (shape, next_shape) = (&shapes[axis], &shapes[axis + 1]);
+                let shape = &shapes[axis];
+                let blocks = bands >> (axis + 1);
                 let block_in: usize = shape.iter().product();
-                let block_out: usize = next_shape.iter().product();
-                blocks /= 2;
-                let mut next = vec![0.0f32; blocks * block_out];
-                for b in 0..blocks {
+                let block_out: usize = shapes[axis + 1].iter().product();
+                let input: &[f32] = if axis == 0 { src } else { &prev };
+                let target: &mut [f32] = if axis + 1 == dims {
+                    &mut *dst
+                } else {
+                    next.resize(blocks * block_out, 0.0);
+                    &mut next
+                };
+                for (b, out) in target.chunks_exact_mut(block_out).enumerate() {
                     merge(
                         bank,
                         &plans[axis],
-                        &current[2 * b * block_in..2 * (b + 1) * block_in],
+                        &input[2 * b * block_in..2 * (b + 1) * block_in],
                         shape,
                         axis,
-                        &mut next[b * block_out..(b + 1) * block_out],
+                        out,
                     );
                 }
-                current = next;
+                std::mem::swap(&mut prev, &mut next);
             }
-            dst.copy_from_slice(&current);
+            return_scratch(prev, next);
         });
     Ok(Signal {
         data: out,
@@ -173,17 +217,36 @@ pub fn synthesis_level(bank: &FilterBank, signal: &Signal) -> Result<Signal, Wav
     })
 }
 
+/// Applies `level` `levels` times, handing each level the previous level's
+/// input buffer to write into.
+fn repeat_levels(
+    signal: Signal,
+    levels: u32,
+    level: impl Fn(&Signal, Vec<f32>) -> Result<Signal, WaveletError>,
+) -> Result<Signal, WaveletError> {
+    check_signal(&signal)?;
+    let mut current = signal;
+    let mut spare = Vec::new();
+    for _ in 0..levels {
+        let next = level(&current, std::mem::take(&mut spare))?;
+        spare = std::mem::replace(&mut current, next).data;
+    }
+    Ok(current)
+}
+
 /// `levels` levels of [`analysis_level`].
 pub fn forward(bank: &FilterBank, signal: Signal, levels: u32) -> Result<Signal, WaveletError> {
-    check_signal(&signal)?;
-    (0..levels).try_fold(signal, |s, _| analysis_level(bank, &s))
+    repeat_levels(signal, levels, |s, buffer| {
+        analysis_level_into(bank, s, buffer)
+    })
 }
 
 /// `levels` levels of [`synthesis_level`], the inverse of [`forward`] for
 /// lengths divisible by `2^levels`.
 pub fn inverse(bank: &FilterBank, signal: Signal, levels: u32) -> Result<Signal, WaveletError> {
-    check_signal(&signal)?;
-    (0..levels).try_fold(signal, |s, _| synthesis_level(bank, &s))
+    repeat_levels(signal, levels, |s, buffer| {
+        synthesis_level_into(bank, s, buffer)
+    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,281 @@
+//! `walloc fit-linear`: loading photos, random crops, fitting, validation.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use image::imageops::FilterType;
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use rayon::prelude::*;
+use walloc_codec::fit::{fit_linear, FitOptions};
+use walloc_codec::{Image8, Model};
+
+use crate::io::{decode_image, read_input, write_output};
+use crate::measure::evaluate;
+
+/// Arguments of `fit-linear`.
+#[derive(clap::Args, Debug)]
+pub struct FitArgs {
+    /// Folder of training images (PNG, JPEG, WebP, PNM, TIFF).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Output model file.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Wavelet packet levels J.
+    #[arg(long, default_value_t = 3)]
+    pub levels: u32,
+    /// Latent channels; dimensionality reduction is channels·4^J / latent-dim.
+    #[arg(long)]
+    pub latent_dim: u32,
+    /// Image channels of the model: 3 (RGB) or 1 (gray).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=3))]
+    pub channels: u32,
+    /// Side of the square training crops (a multiple of 2^J).
+    #[arg(long, default_value_t = 256)]
+    pub crop: u32,
+    /// Random crops taken from each image.
+    #[arg(long, default_value_t = 24)]
+    pub crops_per_image: u32,
+    /// Downscale every training image by this factor first (Lanczos), to
+    /// remove JPEG artifacts.
+    #[arg(long, default_value_t = 1)]
+    pub downscale: u32,
+    /// Seed of the crop positions.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Quantization step multiplier: above 1 smaller files, below 1 higher quality.
+    #[arg(long, default_value_t = 1.0)]
+    pub step_scale: f64,
+    /// Model name (default: the output file's stem).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Held-out images to measure the model on (figures stored in the model).
+    #[arg(long)]
+    pub val: Option<PathBuf>,
+}
+
+fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading folder {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                matches!(
+                    e.to_ascii_lowercase().as_str(),
+                    "png" | "jpg" | "jpeg" | "webp" | "ppm" | "pgm" | "pnm" | "tif" | "tiff"
+                )
+            })
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!("no images in {}", dir.display());
+    }
+    Ok(files)
+}
+
+/// Converts to the model's channel count (gray to RGB by repetition, RGB to
+/// gray by Rec. 601 luma).
+pub fn to_channels(image: Image8, channels: u8) -> Image8 {
+    match (image.channels, channels) {
+        (a, b) if a == b => image,
+        (1, 3) => Image8 {
+            pixels: image.pixels.iter().flat_map(|&v| [v, v, v]).collect(),
+            channels: 3,
+            ..image
+        },
+        _ => Image8 {
+            pixels: image
+                .pixels
+                .chunks_exact(3)
+                .map(|p| {
+                    (0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2]))
+                        .round() as u8
+                })
+                .collect(),
+            channels: 1,
+            ..image
+        },
+    }
+}
+
+fn downscale(image: Image8, factor: u32) -> Result<Image8> {
+    if factor <= 1 {
+        return Ok(image);
+    }
+    let (w, h) = (
+        (image.width / factor).max(1),
+        (image.height / factor).max(1),
+    );
+    let pixels = if image.channels == 3 {
+        let buf = image::RgbImage::from_raw(image.width, image.height, image.pixels)
+            .context("image buffer")?;
+        image::imageops::resize(&buf, w, h, FilterType::Lanczos3).into_raw()
+    } else {
+        let buf = image::GrayImage::from_raw(image.width, image.height, image.pixels)
+            .context("image buffer")?;
+        image::imageops::resize(&buf, w, h, FilterType::Lanczos3).into_raw()
+    };
+    Ok(Image8::new(w, h, image.channels, pixels)?)
+}
+
+fn crop(image: &Image8, x: u32, y: u32, side: u32) -> Image8 {
+    let c = usize::from(image.channels);
+    let mut pixels = Vec::with_capacity((side * side) as usize * c);
+    for row in y..y + side {
+        let start = (row as usize * image.width as usize + x as usize) * c;
+        pixels.extend_from_slice(&image.pixels[start..start + side as usize * c]);
+    }
+    Image8 {
+        width: side,
+        height: side,
+        channels: image.channels,
+        pixels,
+    }
+}
+
+fn progress(len: usize, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg:>10} [{bar:30}] {pos}/{len} {elapsed_precise} eta {eta}",
+        )
+        .unwrap()
+        .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    bar
+}
+
+/// Loads images, converted to `channels` when given, else as they are.
+fn load_all(
+    files: &[PathBuf],
+    channels: Option<u8>,
+    factor: u32,
+    what: &str,
+) -> Result<Vec<Image8>> {
+    let bar = progress(files.len(), what);
+    let images = files
+        .par_iter()
+        .map(|path| {
+            let bytes = read_input(path)?;
+            let image = decode_image(&bytes, &path.display().to_string())?;
+            let image = match channels {
+                Some(c) => to_channels(image, c),
+                None => image,
+            };
+            let image = downscale(image, factor)?;
+            bar.inc(1);
+            Ok(image)
+        })
+        .collect::<Result<Vec<_>>>();
+    bar.finish();
+    images
+}
+
+/// Runs `fit-linear`.
+pub fn run(args: &FitArgs) -> Result<()> {
+    let multiple = 1u32 << args.levels;
+    if args.crop == 0 || args.crop % multiple != 0 {
+        bail!(
+            "--crop {} must be a positive multiple of 2^levels = {multiple}",
+            args.crop
+        );
+    }
+    let channels = args.channels as u8;
+    if channels == 2 {
+        bail!("--channels must be 1 or 3");
+    }
+    let files = image_files(&args.data)?;
+    let images = load_all(&files, Some(channels), args.downscale, "loading")?;
+    let mut rng = StdRng::seed_from_u64(args.seed);
+    let mut crops = Vec::new();
+    for image in images
+        .iter()
+        .filter(|i| i.width >= args.crop && i.height >= args.crop)
+    {
+        for _ in 0..args.crops_per_image {
+            let x = rng.random_range(0..=image.width - args.crop);
+            let y = rng.random_range(0..=image.height - args.crop);
+            crops.push(crop(image, x, y, args.crop));
+        }
+    }
+    if crops.is_empty() {
+        bail!(
+            "no image in {} is at least {0}×{0} after downscaling",
+            args.crop
+        );
+    }
+    let name = args
+        .name
+        .clone()
+        .or_else(|| {
+            args.output
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "model".into());
+    let options = FitOptions {
+        description: format!(
+            "linear WaLLoC, {}, J={}, {} latent channels",
+            if channels == 3 { "RGB" } else { "gray" },
+            args.levels,
+            args.latent_dim
+        ),
+        name,
+        channels: args.channels,
+        levels: args.levels,
+        latent_dim: args.latent_dim,
+        latent_bits: 8,
+        wavelet: "bior4.4".into(),
+        step_scale: args.step_scale,
+        provenance: serde_json::json!({
+            "method": "PCA of wavelet-packet coefficients, reverse water-filling step, least-squares decoder",
+            "data": args.data.file_name().map(|s| s.to_string_lossy().into_owned()),
+            "images": images.len(),
+            "crops": crops.len(),
+            "crop": args.crop,
+            "downscale": args.downscale,
+            "seed": args.seed,
+            "step_scale": args.step_scale,
+        }),
+    };
+    eprintln!(
+        "fitting on {} crops of {}×{}",
+        crops.len(),
+        args.crop,
+        args.crop
+    );
+    let mut model = fit_linear(&crops, &options)?;
+    if let Some(val) = &args.val {
+        let files = image_files(val)?;
+        // RGB models are measured on the color images only; gray models on
+        // the luma of every image.
+        let val_images: Vec<Image8> = load_all(&files, None, 1, "validating")?
+            .into_iter()
+            .filter(|i| channels == 1 || i.channels == 3)
+            .map(|i| to_channels(i, channels))
+            .collect();
+        let figures = evaluate(
+            &model,
+            &val_images,
+            &val.file_name().unwrap_or_default().to_string_lossy(),
+        )?;
+        eprintln!(
+            "validation: {} images, {:.4} bpp, {:.2} dB PSNR, {:.1}:1",
+            figures.images, figures.bpp, figures.psnr_db, figures.compression_ratio
+        );
+        let mut config = model.config().clone();
+        config.figures = Some(figures);
+        model = Model::new(config, model.weights().clone())?;
+    }
+    write_output(&args.output, model.to_bytes())?;
+    eprintln!(
+        "wrote {} (id {})",
+        args.output.display(),
+        model.id().short()
+    );
+    Ok(())
+}

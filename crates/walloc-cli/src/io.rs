@@ -1,0 +1,117 @@
+//! Reading inputs and writing outputs: `-` for stdin/stdout, images through
+//! the `image` crate with allocation limits, and atomic file writes.
+
+use std::io::{Cursor, Read, Write};
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use image::{DynamicImage, ImageFormat, ImageReader};
+use walloc_codec::Image8;
+
+/// Largest input read into memory (4 GiB).
+const MAX_INPUT_BYTES: u64 = 1 << 32;
+
+/// Reads a whole file, or stdin for `-`.
+pub fn read_input(path: &Path) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    if path == Path::new("-") {
+        std::io::stdin()
+            .take(MAX_INPUT_BYTES)
+            .read_to_end(&mut bytes)
+            .context("reading stdin")?;
+    } else {
+        std::fs::File::open(path)
+            .with_context(|| format!("opening {}", path.display()))?
+            .take(MAX_INPUT_BYTES)
+            .read_to_end(&mut bytes)
+            .with_context(|| format!("reading {}", path.display()))?;
+    }
+    Ok(bytes)
+}
+
+/// Writes `bytes` to `path` atomically (a temporary file in the same folder,
+/// then a rename), or to stdout for `-`.
+pub fn write_output(path: &Path, bytes: &[u8]) -> Result<()> {
+    if path == Path::new("-") {
+        let mut out = std::io::stdout().lock();
+        out.write_all(bytes).context("writing stdout")?;
+        return out.flush().context("writing stdout");
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    tmp.write_all(bytes).context("writing temporary file")?;
+    tmp.as_file().sync_all().context("syncing temporary file")?;
+    tmp.persist(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+fn alpha_is_opaque(image: &DynamicImage) -> bool {
+    match image {
+        DynamicImage::ImageLumaA8(i) => i.pixels().all(|p| p.0[1] == u8::MAX),
+        DynamicImage::ImageRgba8(i) => i.pixels().all(|p| p.0[3] == u8::MAX),
+        DynamicImage::ImageLumaA16(i) => i.pixels().all(|p| p.0[1] == u16::MAX),
+        DynamicImage::ImageRgba16(i) => i.pixels().all(|p| p.0[3] == u16::MAX),
+        DynamicImage::ImageRgba32F(i) => i.pixels().all(|p| p.0[3] >= 1.0),
+        _ => true,
+    }
+}
+
+/// Decodes an image file (PNG, JPEG, WebP, PNM, TIFF) into 8-bit gray or
+/// RGB. Opaque alpha is dropped; transparency is refused; deeper samples
+/// are reduced to 8 bits with a note on stderr.
+pub fn decode_image(bytes: &[u8], name: &str) -> Result<Image8> {
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .context("reading image header")?;
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(4 << 30);
+    reader.limits(limits);
+    let image = reader
+        .decode()
+        .with_context(|| format!("decoding image {name}"))?;
+    let color = image.color();
+    if color.has_alpha() && !alpha_is_opaque(&image) {
+        bail!("{name} has transparent pixels; walloc codes gray or RGB images: flatten it onto a background first");
+    }
+    if color.bytes_per_pixel() / color.channel_count() > 1 {
+        eprintln!("note: {name} has {color:?} samples; walloc codes 8 bits per sample, so it is reduced to 8 bits");
+    }
+    let (width, height) = (image.width(), image.height());
+    let (channels, pixels) = if color.has_color() {
+        (3, image.into_rgb8().into_raw())
+    } else {
+        (1, image.into_luma8().into_raw())
+    };
+    Ok(Image8::new(width, height, channels, pixels)?)
+}
+
+/// Encodes an image in the format named by the path's extension (PNG for
+/// `-` or an unknown extension).
+pub fn encode_image(image: &Image8, path: &Path) -> Result<Vec<u8>> {
+    let format = if path == Path::new("-") {
+        ImageFormat::Png
+    } else {
+        ImageFormat::from_path(path).unwrap_or(ImageFormat::Png)
+    };
+    let dynamic = if image.channels == 1 {
+        DynamicImage::ImageLuma8(
+            image::GrayImage::from_raw(image.width, image.height, image.pixels.clone())
+                .context("image buffer")?,
+        )
+    } else {
+        DynamicImage::ImageRgb8(
+            image::RgbImage::from_raw(image.width, image.height, image.pixels.clone())
+                .context("image buffer")?,
+        )
+    };
+    let mut out = Cursor::new(Vec::new());
+    dynamic
+        .write_to(&mut out, format)
+        .with_context(|| format!("encoding {format:?}"))?;
+    Ok(out.into_inner())
+}
