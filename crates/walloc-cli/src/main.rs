@@ -86,8 +86,15 @@ fn encode(input: &PathBuf, output: &PathBuf, model: Option<&str>, coder: CoderAr
     let bytes = read_input(input)?;
     let image = decode_image(&bytes, &input.display().to_string())?;
     let model = models::resolve(model.unwrap_or(models::default_for(image.channels)))?;
-    let image = if image.channels == 1 && model.config().channels == 3 {
-        fit::to_channels(image, 3)
+    let wanted = model.config().channels as u8;
+    let image = if image.channels != wanted {
+        if wanted == 1 {
+            eprintln!(
+                "note: model {} is gray: the color image is coded as its luma",
+                model.config().name
+            );
+        }
+        fit::to_channels(image, wanted)
     } else {
         image
     };

@@ -1,0 +1,305 @@
+//! The `walloc` binary end to end, as a user runs it.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/chelsea.png");
+
+fn walloc() -> Command {
+    Command::cargo_bin("walloc").unwrap()
+}
+
+fn tmp(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    (dir, path)
+}
+
+fn psnr(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
+    let mse: f64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
+        .sum::<f64>()
+        / a.as_raw().len() as f64;
+    10.0 * (255.0f64.powi(2) / mse).log10()
+}
+
+fn stdout_of(cmd: &mut Command) -> String {
+    String::from_utf8(cmd.assert().success().get_output().stdout.clone()).unwrap()
+}
+
+#[test]
+fn every_shipped_model_round_trips_through_the_cli() {
+    let original = image::open(SAMPLE).unwrap().into_rgb8();
+    let listing = stdout_of(walloc().arg("models"));
+    for (model, min_psnr) in [("rgb-16x", 24.0), ("rgb-4x", 28.0), ("gray-16x", 0.0)] {
+        assert!(
+            listing.contains(model),
+            "{model} missing from `walloc models`:\n{listing}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let wal = dir.path().join("c.wal");
+        let png = dir.path().join("c.png");
+        walloc()
+            .args(["encode", SAMPLE, "-o"])
+            .arg(&wal)
+            .args(["--model", model])
+            .assert()
+            .success();
+        let info = stdout_of(walloc().arg("info").arg(&wal));
+        let size = std::fs::metadata(&wal).unwrap().len();
+        assert!(
+            info.contains(&format!("bytes:                    {size}")),
+            "{info}"
+        );
+        let bpp = size as f64 * 8.0 / (451.0 * 300.0);
+        assert!(info.contains(&format!("{bpp:.4}")), "{info}");
+        assert!(info.contains(model), "{info}");
+        walloc()
+            .arg("decode")
+            .arg(&wal)
+            .arg("-o")
+            .arg(&png)
+            .assert()
+            .success();
+        let decoded = image::open(&png).unwrap();
+        assert_eq!((decoded.width(), decoded.height()), (451, 300));
+        if model == "gray-16x" {
+            // The color sample is coded as its luma by the gray model.
+            assert_eq!(decoded.color(), image::ColorType::L8);
+            let luma = image::DynamicImage::ImageRgb8(original.clone()).into_luma8();
+            let gray = decoded.into_luma8();
+            let err: f64 = luma
+                .as_raw()
+                .iter()
+                .zip(gray.as_raw())
+                .map(|(&a, &b)| (f64::from(a) - f64::from(b)).abs())
+                .sum();
+            assert!(
+                err / (451.0 * 300.0) < 12.0,
+                "gray mean abs error {}",
+                err / (451.0 * 300.0)
+            );
+            continue;
+        }
+        let p = psnr(&original, &decoded.into_rgb8());
+        assert!(p > min_psnr, "{model}: PSNR {p:.2}");
+    }
+}
+
+#[test]
+fn stdin_to_stdout_pipeline() {
+    let input = std::fs::read(SAMPLE).unwrap();
+    let wal = walloc()
+        .args(["encode", "-", "-o", "-"])
+        .write_stdin(input)
+        .assert()
+        .success();
+    let wal = wal.get_output().stdout.clone();
+    assert_eq!(&wal[..4], b"WALC");
+    let png = walloc()
+        .args(["decode", "-", "-o", "-"])
+        .write_stdin(wal)
+        .assert()
+        .success();
+    let decoded = image::load_from_memory(&png.get_output().stdout).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (451, 300));
+}
+
+#[test]
+fn corrupt_input_fails_cleanly_and_leaves_no_output() {
+    let (dir, wal) = tmp("c.wal");
+    walloc()
+        .args(["encode", SAMPLE, "-o"])
+        .arg(&wal)
+        .assert()
+        .success();
+    let mut bytes = std::fs::read(&wal).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x10;
+    let bad = dir.path().join("bad.wal");
+    std::fs::write(&bad, &bytes).unwrap();
+    let out = dir.path().join("out.png");
+    let assert = walloc()
+        .arg("decode")
+        .arg(&bad)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .failure()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(stderr.contains("CRC32"), "{stderr}");
+    assert!(!out.exists(), "a failed decode left {}", out.display());
+    // Not a walloc file at all.
+    let assert = walloc().arg("info").arg(SAMPLE).assert().failure();
+    assert!(String::from_utf8_lossy(&assert.get_output().stderr).contains("not a walloc file"));
+}
+
+#[test]
+fn an_existing_output_survives_a_failed_encode() {
+    let (dir, out) = tmp("keep.wal");
+    std::fs::write(&out, b"precious").unwrap();
+    let missing = dir.path().join("missing.png");
+    walloc()
+        .arg("encode")
+        .arg(&missing)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .failure();
+    assert_eq!(std::fs::read(&out).unwrap(), b"precious");
+}
+
+fn write_png(path: &Path, image: image::DynamicImage) {
+    image.save(path).unwrap();
+}
+
+#[test]
+fn alpha_and_sixteen_bit_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let opaque = dir.path().join("opaque.png");
+    write_png(
+        &opaque,
+        image::DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(
+            40,
+            24,
+            image::Rgba([10, 200, 30, 255]),
+        )),
+    );
+    walloc()
+        .arg("encode")
+        .arg(&opaque)
+        .arg("-o")
+        .arg(dir.path().join("a.wal"))
+        .assert()
+        .success();
+    let clear = dir.path().join("clear.png");
+    write_png(
+        &clear,
+        image::DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(
+            40,
+            24,
+            image::Rgba([10, 200, 30, 7]),
+        )),
+    );
+    let assert = walloc()
+        .arg("encode")
+        .arg(&clear)
+        .arg("-o")
+        .arg(dir.path().join("b.wal"))
+        .assert()
+        .failure();
+    assert!(String::from_utf8_lossy(&assert.get_output().stderr).contains("transparent"));
+    let deep = dir.path().join("deep.png");
+    write_png(
+        &deep,
+        image::DynamicImage::ImageRgb16(image::ImageBuffer::from_pixel(
+            33,
+            17,
+            image::Rgb([1000u16, 40000, 65535]),
+        )),
+    );
+    let assert = walloc()
+        .arg("encode")
+        .arg(&deep)
+        .arg("-o")
+        .arg(dir.path().join("c.wal"))
+        .assert()
+        .success();
+    assert!(String::from_utf8_lossy(&assert.get_output().stderr).contains("reduced to 8 bits"));
+}
+
+#[test]
+fn unknown_model_and_wrong_model_are_named() {
+    let (dir, wal) = tmp("c.wal");
+    let assert = walloc()
+        .args(["encode", SAMPLE, "--model", "nope", "-o"])
+        .arg(&wal)
+        .assert()
+        .failure();
+    assert!(
+        String::from_utf8_lossy(&assert.get_output().stderr).contains("no model named \"nope\"")
+    );
+    walloc()
+        .args(["encode", SAMPLE, "-o"])
+        .arg(&wal)
+        .assert()
+        .success();
+    let out = dir.path().join("o.png");
+    let assert = walloc()
+        .arg("decode")
+        .arg(&wal)
+        .args(["--model", "rgb-4x", "-o"])
+        .arg(&out)
+        .assert()
+        .failure();
+    assert!(String::from_utf8_lossy(&assert.get_output().stderr).contains("needs model"));
+}
+
+#[test]
+fn fit_linear_then_use_the_model_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("photos");
+    std::fs::create_dir(&data).unwrap();
+    let sample = image::open(SAMPLE).unwrap().into_rgb8();
+    for (i, (x, y)) in [(0, 0), (150, 40), (300, 100)].into_iter().enumerate() {
+        let crop = image::imageops::crop_imm(&sample, x, y, 150, 150).to_image();
+        crop.save(data.join(format!("p{i}.png"))).unwrap();
+    }
+    let model = dir.path().join("tiny.safetensors");
+    walloc()
+        .args([
+            "fit-linear",
+            "--latent-dim",
+            "6",
+            "--levels",
+            "2",
+            "--crop",
+            "64",
+            "--crops-per-image",
+            "6",
+            "--data",
+        ])
+        .arg(&data)
+        .arg("--val")
+        .arg(&data)
+        .arg("-o")
+        .arg(&model)
+        .assert()
+        .success();
+    let wal = dir.path().join("c.wal");
+    let png = dir.path().join("c.png");
+    walloc()
+        .args(["encode", SAMPLE, "-o"])
+        .arg(&wal)
+        .arg("--model")
+        .arg(&model)
+        .assert()
+        .success();
+    // Not embedded: decoding needs the model file, and says so without it.
+    let assert = walloc()
+        .arg("decode")
+        .arg(&wal)
+        .arg("-o")
+        .arg(&png)
+        .assert()
+        .failure();
+    assert!(String::from_utf8_lossy(&assert.get_output().stderr).contains("--model PATH"));
+    walloc()
+        .arg("decode")
+        .arg(&wal)
+        .arg("-o")
+        .arg(&png)
+        .arg("--model")
+        .arg(&model)
+        .assert()
+        .success();
+    let info = stdout_of(walloc().arg("info").arg(&wal));
+    assert!(info.contains("dimensionality reduction: 8.00×"), "{info}");
+    let p = psnr(&sample, &image::open(&png).unwrap().into_rgb8());
+    assert!(p > 20.0, "PSNR {p:.2}");
+}
