@@ -11,7 +11,9 @@ fn main() {
         .unwrap_or_default();
     files.retain(|p| p.extension().is_some_and(|e| e == "safetensors"));
     files.sort();
-    let mut code = String::from("/// Models built into the binary: (name, file bytes).\npub static EMBEDDED: &[(&str, &[u8])] = &[\n");
+    let mut code = String::from(
+        "/// Models built into the binary: (name, file bytes).\npub static EMBEDDED: &[(&str, &[u8])] = &[\n",
+    );
     for path in files {
         println!("cargo:rerun-if-changed={}", path.display());
         let name = path.file_stem().unwrap().to_string_lossy();

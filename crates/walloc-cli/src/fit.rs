@@ -90,10 +90,7 @@ pub fn to_channels(image: Image8, channels: u8) -> Image8 {
             pixels: image
                 .pixels
                 .chunks_exact(3)
-                .map(|p| {
-                    (0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2]))
-                        .round() as u8
-                })
+                .map(|p| (0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2])).round() as u8)
                 .collect(),
             channels: 1,
             ..image
@@ -105,17 +102,12 @@ fn downscale(image: Image8, factor: u32) -> Result<Image8> {
     if factor <= 1 {
         return Ok(image);
     }
-    let (w, h) = (
-        (image.width / factor).max(1),
-        (image.height / factor).max(1),
-    );
+    let (w, h) = ((image.width / factor).max(1), (image.height / factor).max(1));
     let pixels = if image.channels == 3 {
-        let buf = image::RgbImage::from_raw(image.width, image.height, image.pixels)
-            .context("image buffer")?;
+        let buf = image::RgbImage::from_raw(image.width, image.height, image.pixels).context("image buffer")?;
         image::imageops::resize(&buf, w, h, FilterType::Lanczos3).into_raw()
     } else {
-        let buf = image::GrayImage::from_raw(image.width, image.height, image.pixels)
-            .context("image buffer")?;
+        let buf = image::GrayImage::from_raw(image.width, image.height, image.pixels).context("image buffer")?;
         image::imageops::resize(&buf, w, h, FilterType::Lanczos3).into_raw()
     };
     Ok(Image8::new(w, h, image.channels, pixels)?)
@@ -139,23 +131,16 @@ fn crop(image: &Image8, x: u32, y: u32, side: u32) -> Image8 {
 fn progress(len: usize, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len as u64);
     bar.set_style(
-        ProgressStyle::with_template(
-            "{msg:>10} [{bar:30}] {pos}/{len} {elapsed_precise} eta {eta}",
-        )
-        .unwrap()
-        .progress_chars("=> "),
+        ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} {elapsed_precise} eta {eta}")
+            .unwrap()
+            .progress_chars("=> "),
     );
     bar.set_message(what.to_string());
     bar
 }
 
 /// Loads images, converted to `channels` when given, else as they are.
-fn load_all(
-    files: &[PathBuf],
-    channels: Option<u8>,
-    factor: u32,
-    what: &str,
-) -> Result<Vec<Image8>> {
+fn load_all(files: &[PathBuf], channels: Option<u8>, factor: u32, what: &str) -> Result<Vec<Image8>> {
     let bar = progress(files.len(), what);
     let images = files
         .par_iter()
@@ -178,7 +163,7 @@ fn load_all(
 /// Runs `fit-linear`.
 pub fn run(args: &FitArgs) -> Result<()> {
     let multiple = 1u32 << args.levels;
-    if args.crop == 0 || args.crop % multiple != 0 {
+    if args.crop == 0 || !args.crop.is_multiple_of(multiple) {
         bail!(
             "--crop {} must be a positive multiple of 2^levels = {multiple}",
             args.crop
@@ -192,10 +177,7 @@ pub fn run(args: &FitArgs) -> Result<()> {
     let images = load_all(&files, Some(channels), args.downscale, "loading")?;
     let mut rng = StdRng::seed_from_u64(args.seed);
     let mut crops = Vec::new();
-    for image in images
-        .iter()
-        .filter(|i| i.width >= args.crop && i.height >= args.crop)
-    {
+    for image in images.iter().filter(|i| i.width >= args.crop && i.height >= args.crop) {
         for _ in 0..args.crops_per_image {
             let x = rng.random_range(0..=image.width - args.crop);
             let y = rng.random_range(0..=image.height - args.crop);
@@ -203,19 +185,12 @@ pub fn run(args: &FitArgs) -> Result<()> {
         }
     }
     if crops.is_empty() {
-        bail!(
-            "no image in {} is at least {0}×{0} after downscaling",
-            args.crop
-        );
+        bail!("no image in {} is at least {0}×{0} after downscaling", args.crop);
     }
     let name = args
         .name
         .clone()
-        .or_else(|| {
-            args.output
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-        })
+        .or_else(|| args.output.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "model".into());
     let options = FitOptions {
         description: format!(
@@ -242,12 +217,7 @@ pub fn run(args: &FitArgs) -> Result<()> {
             "step_scale": args.step_scale,
         }),
     };
-    eprintln!(
-        "fitting on {} crops of {}×{}",
-        crops.len(),
-        args.crop,
-        args.crop
-    );
+    eprintln!("fitting on {} crops of {}×{}", crops.len(), args.crop, args.crop);
     let mut model = fit_linear(&crops, &options)?;
     if let Some(val) = &args.val {
         let files = image_files(val)?;
@@ -272,10 +242,6 @@ pub fn run(args: &FitArgs) -> Result<()> {
         model = Model::new(config, model.weights().clone())?;
     }
     write_output(&args.output, model.to_bytes())?;
-    eprintln!(
-        "wrote {} (id {})",
-        args.output.display(),
-        model.id().short()
-    );
+    eprintln!("wrote {} (id {})", args.output.display(), model.id().short());
     Ok(())
 }

@@ -71,9 +71,7 @@ pub fn decode_image(bytes: &[u8], name: &str) -> Result<Image8> {
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(4 << 30);
     reader.limits(limits);
-    let image = reader
-        .decode()
-        .with_context(|| format!("decoding image {name}"))?;
+    let image = reader.decode().with_context(|| format!("decoding image {name}"))?;
     let color = image.color();
     if color.has_alpha() && !alpha_is_opaque(&image) {
         bail!("{name} has transparent pixels; walloc codes gray or RGB images: flatten it onto a background first");
@@ -100,13 +98,11 @@ pub fn encode_image(image: &Image8, path: &Path) -> Result<Vec<u8>> {
     };
     let dynamic = if image.channels == 1 {
         DynamicImage::ImageLuma8(
-            image::GrayImage::from_raw(image.width, image.height, image.pixels.clone())
-                .context("image buffer")?,
+            image::GrayImage::from_raw(image.width, image.height, image.pixels.clone()).context("image buffer")?,
         )
     } else {
         DynamicImage::ImageRgb8(
-            image::RgbImage::from_raw(image.width, image.height, image.pixels.clone())
-                .context("image buffer")?,
+            image::RgbImage::from_raw(image.width, image.height, image.pixels.clone()).context("image buffer")?,
         )
     };
     let mut out = Cursor::new(Vec::new());

@@ -5,7 +5,7 @@ mod io;
 mod measure;
 mod models;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -82,7 +82,7 @@ enum Command {
     FitLinear(fit::FitArgs),
 }
 
-fn encode(input: &PathBuf, output: &PathBuf, model: Option<&str>, coder: CoderArg) -> Result<()> {
+fn encode(input: &Path, output: &Path, model: Option<&str>, coder: CoderArg) -> Result<()> {
     let bytes = read_input(input)?;
     let image = decode_image(&bytes, &input.display().to_string())?;
     let model = models::resolve(model.unwrap_or(models::default_for(image.channels)))?;
@@ -102,27 +102,25 @@ fn encode(input: &PathBuf, output: &PathBuf, model: Option<&str>, coder: CoderAr
         coder: coder.into(),
         ..EncodeOptions::default()
     };
-    let file = codec::encode(&model, &image, options)
-        .with_context(|| format!("encoding with {}", model.config().name))?;
+    let file =
+        codec::encode(&model, &image, options).with_context(|| format!("encoding with {}", model.config().name))?;
     write_output(output, &file)
 }
 
-fn decode(input: &PathBuf, output: &PathBuf, model: Option<&str>) -> Result<()> {
+fn decode(input: &Path, output: &Path, model: Option<&str>) -> Result<()> {
     let bytes = read_input(input)?;
     let limits = Limits::default();
-    let header =
-        parse_header(&bytes, &limits).with_context(|| format!("reading {}", input.display()))?;
+    let header = parse_header(&bytes, &limits).with_context(|| format!("reading {}", input.display()))?;
     let model = models::for_id(header.model_id, model)?;
-    let image = codec::decode(&model, &bytes, &limits)
-        .with_context(|| format!("decoding {}", input.display()))?;
+    let image = codec::decode(&model, &bytes, &limits).with_context(|| format!("decoding {}", input.display()))?;
     write_output(output, &encode_image(&image, output)?)
 }
 
-fn info(input: &PathBuf) -> Result<()> {
+fn info(input: &Path) -> Result<()> {
     let bytes = read_input(input)?;
     let limits = Limits::default();
-    let (header, chunks) = walloc_codec::container::parse(&bytes, &limits)
-        .with_context(|| format!("reading {}", input.display()))?;
+    let (header, chunks) =
+        walloc_codec::container::parse(&bytes, &limits).with_context(|| format!("reading {}", input.display()))?;
     let model_name = models::embedded()?
         .into_iter()
         .find(|m| m.id() == header.model_id)
@@ -132,10 +130,7 @@ fn info(input: &PathBuf) -> Result<()> {
     let raw = pixels * f64::from(header.channels);
     let coeffs = f64::from(header.channels) * 4f64.powi(i32::from(header.levels));
     println!("file:                     {}", input.display());
-    println!(
-        "model:                    {model_name} ({})",
-        header.model_id
-    );
+    println!("model:                    {model_name} ({})", header.model_id);
     println!(
         "image:                    {}×{}, {} channel{}, 8 bits",
         header.width,
@@ -145,11 +140,7 @@ fn info(input: &PathBuf) -> Result<()> {
     );
     println!(
         "latent:                   {}×{}×{} at {} bits, J={}",
-        header.latent_channels,
-        header.latent_height,
-        header.latent_width,
-        header.latent_bits,
-        header.levels
+        header.latent_channels, header.latent_height, header.latent_width, header.latent_bits, header.levels
     );
     println!(
         "coder:                    {} ({} chunks)",
@@ -157,14 +148,8 @@ fn info(input: &PathBuf) -> Result<()> {
         chunks.len()
     );
     println!("bytes:                    {}", bytes.len());
-    println!(
-        "bits per pixel:           {:.4}",
-        bytes.len() as f64 * 8.0 / pixels
-    );
-    println!(
-        "compression ratio:        {:.2}:1",
-        raw / bytes.len() as f64
-    );
+    println!("bits per pixel:           {:.4}", bytes.len() as f64 * 8.0 / pixels);
+    println!("compression ratio:        {:.2}:1", raw / bytes.len() as f64);
     println!(
         "dimensionality reduction: {:.2}×",
         coeffs / f64::from(header.latent_channels)
@@ -174,8 +159,8 @@ fn info(input: &PathBuf) -> Result<()> {
 
 fn list_models() -> Result<()> {
     println!(
-        "{:<10} {:<8} {:<7} {:>3} {:>7} {:>6} {:>8} {:>8} {:>9}  measured on",
-        "name", "modality", "arch", "J", "latents", "DR", "bpp", "PSNR dB", "ratio"
+        "{:<10} {:<10} {:<7} {:>3} {:>7} {:>6} {:>8} {:>8} {:>9}  measured on",
+        "name", "signal", "arch", "J", "latents", "DR", "bpp", "PSNR dB", "ratio"
     );
     for model in models::embedded()? {
         let c = model.config();
@@ -189,16 +174,9 @@ fn list_models() -> Result<()> {
             None => ("-".into(), "-".into(), "-".into(), "-".into()),
         };
         println!(
-            "{:<10} {:<8} {:<7} {:>3} {:>7} {:>5}× {:>8} {:>8} {:>9}  {}",
+            "{:<10} {:<10} {:<7} {:>3} {:>7} {:>5}× {:>8} {:>8} {:>9}  {}",
             c.name,
-            format!(
-                "{}{}",
-                if c.channels == 1 { "gray " } else { "rgb " },
-                c.modality
-            )
-            .split(' ')
-            .next()
-            .unwrap(),
+            format!("{} {}", if c.channels == 1 { "gray" } else { "rgb" }, c.modality),
             c.architecture,
             c.levels,
             c.latent_dim,
@@ -221,11 +199,7 @@ fn main() {
             model,
             coder,
         } => encode(input, output, model.as_deref(), *coder),
-        Command::Decode {
-            input,
-            output,
-            model,
-        } => decode(input, output, model.as_deref()),
+        Command::Decode { input, output, model } => decode(input, output, model.as_deref()),
         Command::Info { input } => info(input),
         Command::Models => list_models(),
         Command::FitLinear(args) => fit::run(args),

@@ -20,9 +20,7 @@ pub fn default_for(channels: u8) -> &'static str {
 pub fn embedded() -> Result<Vec<Model>> {
     EMBEDDED
         .iter()
-        .map(|(name, bytes)| {
-            Model::from_bytes(bytes.to_vec()).with_context(|| format!("embedded model {name}"))
-        })
+        .map(|(name, bytes)| Model::from_bytes(bytes.to_vec()).with_context(|| format!("embedded model {name}")))
         .collect()
 }
 
@@ -33,10 +31,8 @@ pub fn resolve(spec: &str) -> Result<Model> {
     }
     let path = Path::new(spec);
     if path.exists() {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("reading model {}", path.display()))?;
-        return Model::from_bytes(bytes)
-            .with_context(|| format!("loading model {}", path.display()));
+        let bytes = std::fs::read(path).with_context(|| format!("reading model {}", path.display()))?;
+        return Model::from_bytes(bytes).with_context(|| format!("loading model {}", path.display()));
     }
     let names: Vec<&str> = EMBEDDED.iter().map(|(n, _)| *n).collect();
     bail!(

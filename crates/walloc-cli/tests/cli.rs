@@ -51,20 +51,11 @@ fn every_shipped_model_round_trips_through_the_cli() {
             .success();
         let info = stdout_of(walloc().arg("info").arg(&wal));
         let size = std::fs::metadata(&wal).unwrap().len();
-        assert!(
-            info.contains(&format!("bytes:                    {size}")),
-            "{info}"
-        );
+        assert!(info.contains(&format!("bytes:                    {size}")), "{info}");
         let bpp = size as f64 * 8.0 / (451.0 * 300.0);
         assert!(info.contains(&format!("{bpp:.4}")), "{info}");
         assert!(info.contains(model), "{info}");
-        walloc()
-            .arg("decode")
-            .arg(&wal)
-            .arg("-o")
-            .arg(&png)
-            .assert()
-            .success();
+        walloc().arg("decode").arg(&wal).arg("-o").arg(&png).assert().success();
         let decoded = image::open(&png).unwrap();
         assert_eq!((decoded.width(), decoded.height()), (451, 300));
         if model == "gray-16x" {
@@ -112,11 +103,7 @@ fn stdin_to_stdout_pipeline() {
 #[test]
 fn corrupt_input_fails_cleanly_and_leaves_no_output() {
     let (dir, wal) = tmp("c.wal");
-    walloc()
-        .args(["encode", SAMPLE, "-o"])
-        .arg(&wal)
-        .assert()
-        .success();
+    walloc().args(["encode", SAMPLE, "-o"]).arg(&wal).assert().success();
     let mut bytes = std::fs::read(&wal).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x10;
@@ -164,11 +151,7 @@ fn alpha_and_sixteen_bit_inputs() {
     let opaque = dir.path().join("opaque.png");
     write_png(
         &opaque,
-        image::DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(
-            40,
-            24,
-            image::Rgba([10, 200, 30, 255]),
-        )),
+        image::DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(40, 24, image::Rgba([10, 200, 30, 255]))),
     );
     walloc()
         .arg("encode")
@@ -180,11 +163,7 @@ fn alpha_and_sixteen_bit_inputs() {
     let clear = dir.path().join("clear.png");
     write_png(
         &clear,
-        image::DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(
-            40,
-            24,
-            image::Rgba([10, 200, 30, 7]),
-        )),
+        image::DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(40, 24, image::Rgba([10, 200, 30, 7]))),
     );
     let assert = walloc()
         .arg("encode")
@@ -221,14 +200,8 @@ fn unknown_model_and_wrong_model_are_named() {
         .arg(&wal)
         .assert()
         .failure();
-    assert!(
-        String::from_utf8_lossy(&assert.get_output().stderr).contains("no model named \"nope\"")
-    );
-    walloc()
-        .args(["encode", SAMPLE, "-o"])
-        .arg(&wal)
-        .assert()
-        .success();
+    assert!(String::from_utf8_lossy(&assert.get_output().stderr).contains("no model named \"nope\""));
+    walloc().args(["encode", SAMPLE, "-o"]).arg(&wal).assert().success();
     let out = dir.path().join("o.png");
     let assert = walloc()
         .arg("decode")
@@ -281,13 +254,7 @@ fn fit_linear_then_use_the_model_file() {
         .assert()
         .success();
     // Not embedded: decoding needs the model file, and says so without it.
-    let assert = walloc()
-        .arg("decode")
-        .arg(&wal)
-        .arg("-o")
-        .arg(&png)
-        .assert()
-        .failure();
+    let assert = walloc().arg("decode").arg(&wal).arg("-o").arg(&png).assert().failure();
     assert!(String::from_utf8_lossy(&assert.get_output().stderr).contains("--model PATH"));
     walloc()
         .arg("decode")

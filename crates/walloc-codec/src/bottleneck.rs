@@ -151,10 +151,7 @@ mod tests {
         ];
         for (v, x) in expect {
             let got = b.dequantize((v + 128) as u8);
-            assert!(
-                (got - x).abs() < 1e-3 * x.abs().max(1.0),
-                "{v}: {got} vs {x}"
-            );
+            assert!((got - x).abs() < 1e-3 * x.abs().max(1.0), "{v}: {got} vs {x}");
         }
     }
 }

@@ -67,31 +67,26 @@ pub fn analyze(model: &Model, image: &Image8) -> Result<Latent> {
     let bias = &model.weights().encoder_bias;
     let quantizer = Quantizer::new(model.bottleneck());
     let mut z = vec![0.0f32; positions * k];
-    z.par_chunks_mut(BLOCK * k)
-        .enumerate()
-        .for_each(|(block, out)| {
-            let start = block * BLOCK;
-            let rows = out.len() / k;
-            matmul(
-                rows,
-                d,
-                k,
-                &coeffs.data[start..],
-                Strides {
-                    row: 1,
-                    col: positions,
-                },
-                weights,
-                Strides { row: 1, col: d },
-                out,
-                Strides { row: k, col: 1 },
-            );
-            for row in out.chunks_exact_mut(k) {
-                for (v, b) in row.iter_mut().zip(bias) {
-                    *v += b;
-                }
+    z.par_chunks_mut(BLOCK * k).enumerate().for_each(|(block, out)| {
+        let start = block * BLOCK;
+        let rows = out.len() / k;
+        matmul(
+            rows,
+            d,
+            k,
+            &coeffs.data[start..],
+            Strides { row: 1, col: positions },
+            weights,
+            Strides { row: 1, col: d },
+            out,
+            Strides { row: k, col: 1 },
+        );
+        for row in out.chunks_exact_mut(k) {
+            for (v, b) in row.iter_mut().zip(bias) {
+                *v += b;
             }
-        });
+        }
+    });
     let mut symbols = vec![0u8; k * positions];
     symbols
         .par_chunks_mut(positions)
@@ -122,11 +117,7 @@ pub fn synthesize(model: &Model, latent: &Latent, width: u32, height: u32) -> Re
         )));
     }
     let bottleneck = model.bottleneck();
-    let zhat: Vec<f32> = latent
-        .symbols
-        .iter()
-        .map(|&s| bottleneck.dequantize(s))
-        .collect();
+    let zhat: Vec<f32> = latent.symbols.iter().map(|&s| bottleneck.dequantize(s)).collect();
     let mut coeffs = vec![0.0f32; d * positions];
     let weights = &model.weights().decoder_weight;
     let bias = &model.weights().decoder_bias;
@@ -137,15 +128,9 @@ pub fn synthesize(model: &Model, latent: &Latent, width: u32, height: u32) -> Re
         weights,
         Strides { row: k, col: 1 },
         &zhat,
-        Strides {
-            row: positions,
-            col: 1,
-        },
+        Strides { row: positions, col: 1 },
         &mut coeffs,
-        Strides {
-            row: positions,
-            col: 1,
-        },
+        Strides { row: positions, col: 1 },
     );
     coeffs
         .par_chunks_mut(positions)
@@ -155,12 +140,7 @@ pub fn synthesize(model: &Model, latent: &Latent, width: u32, height: u32) -> Re
         });
     let signal = Signal::new(coeffs, d, vec![latent.height, latent.width])?;
     let pixels = packet::inverse(model.bank(), signal, config.levels)?;
-    Ok(from_padded_signal(
-        &pixels,
-        width,
-        height,
-        1 << config.levels,
-    ))
+    Ok(from_padded_signal(&pixels, width, height, 1 << config.levels))
 }
 
 fn pack_format(coder: LatentCoder) -> Option<PackFormat> {
@@ -181,8 +161,7 @@ pub fn encode(model: &Model, image: &Image8, options: EncodeOptions) -> Result<V
         None => (0..latent.height.div_ceil(rows))
             .into_par_iter()
             .map(|c| {
-                let range =
-                    c * rows * latent.width..((c + 1) * rows).min(latent.height) * latent.width;
+                let range = c * rows * latent.width..((c + 1) * rows).min(latent.height) * latent.width;
                 model.tables().encode(&latent.symbols, plane, range)
             })
             .collect::<Result<_>>()?,
@@ -267,8 +246,7 @@ pub fn decode_latent(model: &Model, bytes: &[u8], limits: &Limits) -> Result<(He
                 let band = local.len() / k;
                 for channel in 0..k {
                     let dst = channel * plane + c * rows * w;
-                    symbols[dst..dst + band]
-                        .copy_from_slice(&local[channel * band..(channel + 1) * band]);
+                    symbols[dst..dst + band].copy_from_slice(&local[channel * band..(channel + 1) * band]);
                 }
             }
             symbols

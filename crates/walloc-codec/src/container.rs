@@ -104,9 +104,7 @@ pub struct Header {
 impl Header {
     /// Number of latent values.
     pub fn latent_values(&self) -> u64 {
-        u64::from(self.latent_channels)
-            * u64::from(self.latent_width)
-            * u64::from(self.latent_height)
+        u64::from(self.latent_channels) * u64::from(self.latent_width) * u64::from(self.latent_height)
     }
 
     /// Checks internal consistency and the limits.
@@ -138,10 +136,7 @@ impl Header {
             return Err(invalid("levels", format!("{} (1..=6)", self.levels)));
         }
         if !(2..=8).contains(&self.latent_bits) {
-            return Err(invalid(
-                "latent bits",
-                format!("{} (2..=8)", self.latent_bits),
-            ));
+            return Err(invalid("latent bits", format!("{} (2..=8)", self.latent_bits)));
         }
         if self.latent_channels == 0 {
             return Err(invalid("latent channels", "0"));
@@ -179,10 +174,7 @@ impl Header {
         if self.chunk_count != expected_chunks {
             return Err(invalid(
                 "chunk count",
-                format!(
-                    "{} (the latent shape implies {expected_chunks})",
-                    self.chunk_count
-                ),
+                format!("{} (the latent shape implies {expected_chunks})", self.chunk_count),
             ));
         }
         Ok(())
@@ -243,10 +235,7 @@ pub fn parse_header(bytes: &[u8], limits: &Limits) -> Result<Header> {
         return Err(CodecError::BadChecksum("header".into()));
     }
     if b[5] != MODALITY_IMAGE {
-        return Err(invalid(
-            "modality",
-            format!("{} (this build reads 1, image)", b[5]),
-        ));
+        return Err(invalid("modality", format!("{} (this build reads 1, image)", b[5])));
     }
     let header_len = u16::from_le_bytes([b[6], b[7]]);
     if usize::from(header_len) != HEADER_LEN {
@@ -364,17 +353,11 @@ mod tests {
             for bit in 0..8 {
                 let mut damaged = bytes.clone();
                 damaged[i] ^= 1 << bit;
-                assert!(
-                    parse(&damaged, &Limits::default()).is_err(),
-                    "byte {i} bit {bit}"
-                );
+                assert!(parse(&damaged, &Limits::default()).is_err(), "byte {i} bit {bit}");
             }
         }
         for cut in 0..bytes.len() {
-            assert!(
-                parse(&bytes[..cut], &Limits::default()).is_err(),
-                "cut at {cut}"
-            );
+            assert!(parse(&bytes[..cut], &Limits::default()).is_err(), "cut at {cut}");
         }
     }
 

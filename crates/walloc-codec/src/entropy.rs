@@ -28,21 +28,13 @@ pub fn probabilities_from_counts(counts: &[u64], symbols: usize) -> Vec<u32> {
             let total: f64 = row.iter().map(|&c| c as f64 + 0.5).sum();
             let mut p: Vec<i64> = row
                 .iter()
-                .map(|&c| {
-                    (((c as f64 + 0.5) / total) * target as f64)
-                        .floor()
-                        .max(1.0) as i64
-                })
+                .map(|&c| (((c as f64 + 0.5) / total) * target as f64).floor().max(1.0) as i64)
                 .collect();
             let mut excess = p.iter().sum::<i64>() - target;
             while excess != 0 {
                 // Take from (or give to) the most probable symbol.
                 let (i, _) = p.iter().enumerate().max_by_key(|(_, &v)| v).unwrap();
-                let change = if excess > 0 {
-                    excess.min(p[i] - 1)
-                } else {
-                    excess
-                };
+                let change = if excess > 0 { excess.min(p[i] - 1) } else { excess };
                 p[i] -= change;
                 excess -= change;
             }
@@ -63,10 +55,8 @@ impl EntropyTables {
                 if sum != 1 << PROBABILITY_BITS || p.contains(&0) {
                     return Err(row);
                 }
-                DefaultContiguousCategoricalEntropyModel::from_nonzero_fixed_point_probabilities(
-                    p, false,
-                )
-                .map_err(|()| row)
+                DefaultContiguousCategoricalEntropyModel::from_nonzero_fixed_point_probabilities(p, false)
+                    .map_err(|()| row)
             })
             .collect::<std::result::Result<Vec<_>, usize>>()?;
         Ok(EntropyTables { models })
@@ -79,21 +69,13 @@ impl EntropyTables {
 
     /// Encodes `symbols[k * plane + range]` for every channel `k`, channel by
     /// channel, into little-endian 32-bit words.
-    pub fn encode(
-        &self,
-        symbols: &[u8],
-        plane: usize,
-        range: std::ops::Range<usize>,
-    ) -> Result<Vec<u8>> {
+    pub fn encode(&self, symbols: &[u8], plane: usize, range: std::ops::Range<usize>) -> Result<Vec<u8>> {
         let mut coder = DefaultAnsCoder::new();
         for (k, model) in self.models.iter().enumerate().rev() {
-            for &s in symbols[k * plane + range.start..k * plane + range.end]
-                .iter()
-                .rev()
-            {
-                coder.encode_symbol(usize::from(s), model).map_err(|e| {
-                    CodecError::EntropyCoding(format!("symbol {s} of channel {k}: {e}"))
-                })?;
+            for &s in symbols[k * plane + range.start..k * plane + range.end].iter().rev() {
+                coder
+                    .encode_symbol(usize::from(s), model)
+                    .map_err(|e| CodecError::EntropyCoding(format!("symbol {s} of channel {k}: {e}")))?;
             }
         }
         let words = coder
@@ -111,7 +93,7 @@ impl EntropyTables {
         plane: usize,
         range: std::ops::Range<usize>,
     ) -> Result<()> {
-        if payload.len() % 4 != 0 {
+        if !payload.len().is_multiple_of(4) {
             return Err(CodecError::EntropyCoding(format!(
                 "{} bytes is not a whole number of 32-bit words",
                 payload.len()
@@ -171,9 +153,7 @@ mod tests {
         }
         let tables = EntropyTables::new(&probabilities_from_counts(&counts, 256), 256).unwrap();
         let plane = 500;
-        let symbols: Vec<u8> = (0..3 * plane)
-            .map(|i| if i % 7 == 0 { 129 } else { 128 })
-            .collect();
+        let symbols: Vec<u8> = (0..3 * plane).map(|i| if i % 7 == 0 { 129 } else { 128 }).collect();
         let payload = tables.encode(&symbols, plane, 100..400).unwrap();
         // 900 skewed symbols: well under one byte each.
         assert!(payload.len() < 900 / 2, "{} bytes", payload.len());

@@ -88,10 +88,7 @@ fn principal_axes(m: &Moments, d: usize) -> (Vec<f64>, Vec<Vec<f64>>, Vec<f64>) 
     let eigen = SymmetricEigen::new(cov);
     let mut order: Vec<usize> = (0..d).collect();
     order.sort_by(|&a, &b| eigen.eigenvalues[b].total_cmp(&eigen.eigenvalues[a]));
-    let variances = order
-        .iter()
-        .map(|&i| eigen.eigenvalues[i].max(0.0))
-        .collect();
+    let variances = order.iter().map(|&i| eigen.eigenvalues[i].max(0.0)).collect();
     let axes = order
         .iter()
         .map(|&i| eigen.eigenvectors.column(i).iter().copied().collect())
@@ -101,8 +98,7 @@ fn principal_axes(m: &Moments, d: usize) -> (Vec<f64>, Vec<Vec<f64>>, Vec<f64>) 
 
 /// Fits a linear model on image crops (all of one size, a multiple of 2^J).
 pub fn fit_linear(crops: &[Image8], options: &FitOptions) -> Result<Model> {
-    let bank = FilterBank::by_name(&options.wavelet)
-        .ok_or_else(|| invalid("wavelet", &options.wavelet))?;
+    let bank = FilterBank::by_name(&options.wavelet).ok_or_else(|| invalid("wavelet", &options.wavelet))?;
     let config = ModelConfig {
         format_version: MODEL_FORMAT_VERSION,
         name: options.name.clone(),
@@ -125,11 +121,7 @@ pub fn fit_linear(crops: &[Image8], options: &FitOptions) -> Result<Model> {
             format!("{k} (1..={d} for these channels and levels)"),
         ));
     }
-    if crops.is_empty()
-        || crops
-            .iter()
-            .any(|c| u32::from(c.channels) != options.channels)
-    {
+    if crops.is_empty() || crops.iter().any(|c| u32::from(c.channels) != options.channels) {
         return Err(CodecError::IncompatibleInput(format!(
             "need at least one crop, all with {} channels",
             options.channels
@@ -141,11 +133,7 @@ pub fn fit_linear(crops: &[Image8], options: &FitOptions) -> Result<Model> {
     // Reverse water-filling: every kept component gets the distortion of the
     // first dropped one, i.e. a uniform step Δ with Δ²/12 = λ_K.
     let bottleneck = Bottleneck::new(options.latent_bits);
-    let water = variances
-        .get(k)
-        .copied()
-        .unwrap_or(variances[k - 1] / 4.0)
-        .max(1e-12);
+    let water = variances.get(k).copied().unwrap_or(variances[k - 1] / 4.0).max(1e-12);
     let step = options.step_scale * (12.0 * water).sqrt();
     let gains: Vec<f64> = (0..k)
         .map(|i| {
@@ -165,13 +153,7 @@ pub fn fit_linear(crops: &[Image8], options: &FitOptions) -> Result<Model> {
     let quantizer = Quantizer::new(&bottleneck);
     let symbols = bottleneck.symbols();
     let ka = k + 1;
-    let zero = || {
-        (
-            vec![0u64; k * symbols],
-            vec![0.0f64; ka * ka],
-            vec![0.0f64; d * ka],
-        )
-    };
+    let zero = || (vec![0u64; k * symbols], vec![0.0f64; ka * ka], vec![0.0f64; d * ka]);
     let (counts, zz, xz) = crops
         .par_iter()
         .map(|crop| {
@@ -204,15 +186,11 @@ pub fn fit_linear(crops: &[Image8], options: &FitOptions) -> Result<Model> {
         })?;
     // Solve W_aug · ZZ = XZ with a tiny ridge for channels that never moved.
     let ridge = 1e-9 * (0..ka).map(|i| zz[i * ka + i]).fold(0.0, f64::max);
-    let zz = DMatrix::from_fn(ka, ka, |i, j| {
-        zz[i * ka + j] + if i == j { ridge } else { 0.0 }
-    });
+    let zz = DMatrix::from_fn(ka, ka, |i, j| zz[i * ka + j] + if i == j { ridge } else { 0.0 });
     let xz = DMatrix::from_fn(d, ka, |i, j| xz[i * ka + j]);
     let solved = zz
         .cholesky()
-        .ok_or_else(|| {
-            CodecError::InvalidModel("latent Gram matrix is singular: too little data".into())
-        })?
+        .ok_or_else(|| CodecError::InvalidModel("latent Gram matrix is singular: too little data".into()))?
         .solve(&xz.transpose())
         .transpose();
     let decoder_weight = (0..d)

@@ -57,18 +57,12 @@ fn reflect(i: isize, len: usize) -> usize {
 
 /// `x / 255 - 0.5` in planar layout, reflect-padded to multiples of `multiple`.
 pub fn to_padded_signal(image: &Image8, multiple: usize) -> Signal {
-    let (w, h, c) = (
-        image.width as usize,
-        image.height as usize,
-        usize::from(image.channels),
-    );
+    let (w, h, c) = (image.width as usize, image.height as usize, usize::from(image.channels));
     let (left, right) = padding(w, multiple);
     let (top, bottom) = padding(h, multiple);
     let (pw, ph) = (w + left + right, h + top + bottom);
     let lut: Vec<f32> = (0..256).map(|v| v as f32 / 255.0 - 0.5).collect();
-    let columns: Vec<usize> = (0..pw)
-        .map(|x| reflect(x as isize - left as isize, w))
-        .collect();
+    let columns: Vec<usize> = (0..pw).map(|x| reflect(x as isize - left as isize, w)).collect();
     let mut data = vec![0.0f32; c * ph * pw];
     for (y, chunk) in data.chunks_exact_mut(pw).enumerate() {
         let (channel, row) = (y / ph, y % ph);
@@ -97,8 +91,7 @@ pub fn from_padded_signal(signal: &Signal, width: u32, height: u32, multiple: us
         for y in 0..h {
             let src = &signal.data[(channel * ph + y + top) * pw + left..][..w];
             for (x, &v) in src.iter().enumerate() {
-                pixels[(y * w + x) * c + channel] =
-                    ((v + 0.5).clamp(0.0, 1.0) * 255.0).round() as u8;
+                pixels[(y * w + x) * c + channel] = ((v + 0.5).clamp(0.0, 1.0) * 255.0).round() as u8;
             }
         }
     }

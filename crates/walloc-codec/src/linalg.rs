@@ -31,10 +31,7 @@ pub fn matmul(
     sc: Strides,
 ) {
     assert!(fits(a.len(), m, k, sa) && fits(b.len(), k, n, sb) && fits(c.len(), m, n, sc));
-    assert!(
-        m <= 1 || n <= 1 || sc.row != sc.col,
-        "output view overlaps itself"
-    );
+    assert!(m <= 1 || n <= 1 || sc.row != sc.col, "output view overlaps itself");
     // SAFETY: the asserts above keep every accessed element inside its slice,
     // and `c` is borrowed mutably, so it aliases neither `a` nor `b`.
     unsafe {

@@ -95,9 +95,7 @@ fn bad(msg: impl Into<String>) -> CodecError {
 }
 
 fn read_f32(st: &SafeTensors, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
-    let view = st
-        .tensor(name)
-        .map_err(|_| bad(format!("missing tensor {name}")))?;
+    let view = st.tensor(name).map_err(|_| bad(format!("missing tensor {name}")))?;
     check_view(&view, name, Dtype::F32, shape)?;
     Ok(view
         .data()
@@ -107,9 +105,7 @@ fn read_f32(st: &SafeTensors, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
 }
 
 fn read_u32(st: &SafeTensors, name: &str, shape: &[usize]) -> Result<Vec<u32>> {
-    let view = st
-        .tensor(name)
-        .map_err(|_| bad(format!("missing tensor {name}")))?;
+    let view = st.tensor(name).map_err(|_| bad(format!("missing tensor {name}")))?;
     check_view(&view, name, Dtype::U32, shape)?;
     Ok(view
         .data()
@@ -143,16 +139,10 @@ fn validate_config(config: &ModelConfig) -> Result<FilterBank> {
         )));
     }
     if config.architecture != "linear" {
-        return Err(bad(format!(
-            "architecture {:?} needs walloc-nn",
-            config.architecture
-        )));
+        return Err(bad(format!("architecture {:?} needs walloc-nn", config.architecture)));
     }
     if !(1..=MAX_CHANNELS).contains(&config.channels) {
-        return Err(bad(format!(
-            "{} channels (1..={MAX_CHANNELS})",
-            config.channels
-        )));
+        return Err(bad(format!("{} channels (1..={MAX_CHANNELS})", config.channels)));
     }
     if !(1..=MAX_LEVELS).contains(&config.levels) {
         return Err(bad(format!("{} levels (1..={MAX_LEVELS})", config.levels)));
@@ -167,8 +157,7 @@ fn validate_config(config: &ModelConfig) -> Result<FilterBank> {
     if !(2..=8).contains(&config.latent_bits) {
         return Err(bad(format!("latent_bits {} (2..=8)", config.latent_bits)));
     }
-    FilterBank::by_name(&config.wavelet)
-        .ok_or_else(|| bad(format!("unknown wavelet {:?}", config.wavelet)))
+    FilterBank::by_name(&config.wavelet).ok_or_else(|| bad(format!("unknown wavelet {:?}", config.wavelet)))
 }
 
 impl Model {
@@ -185,45 +174,29 @@ impl Model {
                 vec![k, d, 1, 1],
                 to_bytes(&weights.encoder_weight),
             ),
-            (
-                ENCODER_BIAS,
-                Dtype::F32,
-                vec![k],
-                to_bytes(&weights.encoder_bias),
-            ),
+            (ENCODER_BIAS, Dtype::F32, vec![k], to_bytes(&weights.encoder_bias)),
             (
                 DECODER_WEIGHT,
                 Dtype::F32,
                 vec![d, k, 1, 1],
                 to_bytes(&weights.decoder_weight),
             ),
-            (
-                DECODER_BIAS,
-                Dtype::F32,
-                vec![d],
-                to_bytes(&weights.decoder_bias),
-            ),
+            (DECODER_BIAS, Dtype::F32, vec![d], to_bytes(&weights.decoder_bias)),
             (
                 PROBABILITIES,
                 Dtype::U32,
                 vec![k, symbols],
-                weights
-                    .probabilities
-                    .iter()
-                    .flat_map(|x| x.to_le_bytes())
-                    .collect(),
+                weights.probabilities.iter().flat_map(|x| x.to_le_bytes()).collect(),
             ),
         ];
         let mut views = Vec::new();
         for (name, dtype, shape, data) in &buffers {
-            let view = TensorView::new(*dtype, shape.clone(), data)
-                .map_err(|e| bad(format!("tensor {name}: {e}")))?;
+            let view = TensorView::new(*dtype, shape.clone(), data).map_err(|e| bad(format!("tensor {name}: {e}")))?;
             views.push((*name, view));
         }
         let json = serde_json::to_string(&config).map_err(|e| bad(e.to_string()))?;
         let metadata = HashMap::from([(CONFIG_KEY.to_string(), json)]);
-        let bytes =
-            safetensors::serialize(views, Some(metadata)).map_err(|e| bad(e.to_string()))?;
+        let bytes = safetensors::serialize(views, Some(metadata)).map_err(|e| bad(e.to_string()))?;
         Self::from_bytes(bytes)
     }
 
@@ -235,8 +208,7 @@ impl Model {
             .as_ref()
             .and_then(|m| m.get(CONFIG_KEY))
             .ok_or_else(|| bad(format!("no {CONFIG_KEY} in the metadata")))?;
-        let config: ModelConfig =
-            serde_json::from_str(json).map_err(|e| bad(format!("config: {e}")))?;
+        let config: ModelConfig = serde_json::from_str(json).map_err(|e| bad(format!("config: {e}")))?;
         let bank = validate_config(&config)?;
         let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
         let (k, d) = (config.latent_dim as usize, config.coefficient_dim());

@@ -25,7 +25,7 @@ pub enum PackFormat {
 /// for RGB models), else one plane when `latent_dim` is a square.
 pub fn tiling(latent_dim: usize) -> Option<(usize, usize)> {
     let square_root = |v: usize| (1..=v).find(|n| n * n >= v).filter(|n| n * n == v);
-    if latent_dim % 3 == 0 {
+    if latent_dim.is_multiple_of(3) {
         if let Some(n) = square_root(latent_dim / 3) {
             return Some((3, n));
         }
@@ -41,12 +41,7 @@ fn layout_error(latent_dim: usize) -> CodecError {
 
 /// Tiles symbols `[latent_dim, h, w]` into interleaved image pixels; returns
 /// `(pixels, width, height, planes)`.
-pub fn tile(
-    symbols: &[u8],
-    latent_dim: usize,
-    h: usize,
-    w: usize,
-) -> Result<(Vec<u8>, usize, usize, usize)> {
+pub fn tile(symbols: &[u8], latent_dim: usize, h: usize, w: usize) -> Result<(Vec<u8>, usize, usize, usize)> {
     let (planes, n) = tiling(latent_dim).ok_or_else(|| layout_error(latent_dim))?;
     let (width, height) = (n * w, n * h);
     let mut pixels = vec![0u8; width * height * planes];
@@ -79,8 +74,7 @@ pub fn untile(pixels: &[u8], latent_dim: usize, h: usize, w: usize) -> Result<Ve
                 for y in 0..h {
                     let row = nh * h + y;
                     for x in 0..w {
-                        symbols[(channel * h + y) * w + x] =
-                            pixels[(row * width + nw * w + x) * planes + c];
+                        symbols[(channel * h + y) * w + x] = pixels[(row * width + nw * w + x) * planes + c];
                     }
                 }
             }
@@ -90,13 +84,7 @@ pub fn untile(pixels: &[u8], latent_dim: usize, h: usize, w: usize) -> Result<Ve
 }
 
 /// Packs symbols `[latent_dim, h, w]` into a lossless image file.
-pub fn pack(
-    symbols: &[u8],
-    latent_dim: usize,
-    h: usize,
-    w: usize,
-    format: PackFormat,
-) -> Result<Vec<u8>> {
+pub fn pack(symbols: &[u8], latent_dim: usize, h: usize, w: usize, format: PackFormat) -> Result<Vec<u8>> {
     let (pixels, width, height, planes) = tile(symbols, latent_dim, h, w)?;
     let color = if planes == 3 {
         ExtendedColorType::Rgb8
@@ -118,13 +106,7 @@ pub fn pack(
 
 /// Unpacks a lossless latent image; its size and planes must be exactly
 /// those the latent shape implies (checked before decoding the pixels).
-pub fn unpack(
-    bytes: &[u8],
-    latent_dim: usize,
-    h: usize,
-    w: usize,
-    format: PackFormat,
-) -> Result<Vec<u8>> {
+pub fn unpack(bytes: &[u8], latent_dim: usize, h: usize, w: usize, format: PackFormat) -> Result<Vec<u8>> {
     let (planes, n) = tiling(latent_dim).ok_or_else(|| layout_error(latent_dim))?;
     let err = |e: image::ImageError| CodecError::LatentImage(e.to_string());
     let image_format = match format {

@@ -17,9 +17,8 @@ fn image() -> Image8 {
     let pixels = (0..w * h * 3)
         .map(|i| {
             let (x, y, c) = ((i / 3) % w, (i / 3) / w, i % 3);
-            let v = 128.0
-                + 60.0 * ((x as f32 * 0.11 + c as f32).sin() + (y as f32 * 0.07).cos())
-                + ((i * 31) % 17) as f32;
+            let v =
+                128.0 + 60.0 * ((x as f32 * 0.11 + c as f32).sin() + (y as f32 * 0.07).cos()) + ((i * 31) % 17) as f32;
             v.clamp(0.0, 255.0) as u8
         })
         .collect();
@@ -142,26 +141,17 @@ fn forged_headers_with_valid_crc_are_rejected() {
     assert!(matches!(err, CodecError::ModelMismatch { .. }), "{err}");
     assert!(err.to_string().contains("needs model"), "{err}");
     // Unknown coder, zero rows per chunk, wrong latent shape.
-    assert!(matches!(
-        forge(&|f| f[62] = 9),
-        CodecError::InvalidField { .. }
-    ));
+    assert!(matches!(forge(&|f| f[62] = 9), CodecError::InvalidField { .. }));
     assert!(matches!(
         forge(&|f| f[64..68].copy_from_slice(&u32_le(0))),
         CodecError::InvalidField { .. }
     ));
-    assert!(matches!(
-        forge(&|f| f[54] ^= 1),
-        CodecError::InvalidField { .. }
-    ));
+    assert!(matches!(forge(&|f| f[54] ^= 1), CodecError::InvalidField { .. }));
     // A future version is named as such.
     let mut future = file.clone();
     future[4] = 2;
     let err = codec::decode(&model, &future, &limits).unwrap_err();
-    assert!(
-        matches!(err, CodecError::UnsupportedVersion { found: 2, .. }),
-        "{err}"
-    );
+    assert!(matches!(err, CodecError::UnsupportedVersion { found: 2, .. }), "{err}");
     // Bad magic, bad CRC.
     assert!(matches!(
         codec::decode(&model, b"PNG\x89 not walloc", &limits),
@@ -192,20 +182,11 @@ fn forged_payload_with_valid_crc_is_rejected() {
                 c
             })
             .collect();
-        if codec::decode(
-            &model,
-            &container::write(&header, &forged),
-            &Limits::default(),
-        )
-        .is_err()
-        {
+        if codec::decode(&model, &container::write(&header, &forged), &Limits::default()).is_err() {
             rejected += 1;
         }
     }
     // A forger who recomputes every CRC can craft a decodable stream; the
     // rANS end-of-stream check still catches nearly all damage.
-    assert!(
-        rejected >= 45,
-        "only {rejected} of 50 forged payloads rejected"
-    );
+    assert!(rejected >= 45, "only {rejected} of 50 forged payloads rejected");
 }

@@ -58,17 +58,9 @@ fn latent_packing_matches_latent_to_pil() {
         let symbols: Vec<u8> = latent.iter().map(|&v| (v as i32 + 128) as u8).collect();
         let (pixels, shape) = bytes(&st, &format!("{name}/pixels"));
         let (tiled, width, height, planes) = packing::tile(&symbols, k, 5, 7).unwrap();
-        assert_eq!(
-            (height, width, planes),
-            (shape[0], shape[1], shape[2]),
-            "{name}"
-        );
+        assert_eq!((height, width, planes), (shape[0], shape[1], shape[2]), "{name}");
         assert_eq!(tiled, pixels, "{name}");
-        assert_eq!(
-            packing::untile(&pixels, k, 5, 7).unwrap(),
-            symbols,
-            "{name}"
-        );
+        assert_eq!(packing::untile(&pixels, k, 5, 7).unwrap(), symbols, "{name}");
     }
 }
 
@@ -77,9 +69,7 @@ fn shipped_linear_model_is_a_reference_model() {
     let data = fixtures();
     let (_, meta) = SafeTensors::read_metadata(&data).unwrap();
     let st = SafeTensors::deserialize(&data).unwrap();
-    let model =
-        Model::from_bytes(std::fs::read(format!("{ROOT}/models/rgb-16x.safetensors")).unwrap())
-            .unwrap();
+    let model = Model::from_bytes(std::fs::read(format!("{ROOT}/models/rgb-16x.safetensors")).unwrap()).unwrap();
     let recorded = meta.metadata().as_ref().unwrap()["model_sha256"].clone();
     assert_eq!(
         model.id().to_string(),
@@ -89,10 +79,7 @@ fn shipped_linear_model_is_a_reference_model() {
     let (pixels, shape) = bytes(&st, "linear/image");
     let image = Image8::new(shape[1] as u32, shape[0] as u32, 3, pixels).unwrap();
     let latent = analyze(&model, &image).unwrap();
-    let expected: Vec<i32> = f32s(&st, "linear/latent")
-        .iter()
-        .map(|&v| v as i32)
-        .collect();
+    let expected: Vec<i32> = f32s(&st, "linear/latent").iter().map(|&v| v as i32).collect();
     let got: Vec<i32> = latent.symbols.iter().map(|&s| i32::from(s) - 128).collect();
     assert_eq!(got, expected, "integer latents differ from the reference");
     let out = synthesize(&model, &latent, image.width, image.height).unwrap();
@@ -104,8 +91,5 @@ fn shipped_linear_model_is_a_reference_model() {
         .map(|(&p, &r)| (f32::from(p) - r * 255.0).abs())
         .fold(0.0f32, f32::max);
     // Ours rounds to 8 bits: at most half a level plus float noise away.
-    assert!(
-        worst <= 0.5 + 1e-3,
-        "reconstruction differs by {worst} levels"
-    );
+    assert!(worst <= 0.5 + 1e-3, "reconstruction differs by {worst} levels");
 }

@@ -9,18 +9,14 @@ fn frame() -> Signal {
     let data = (0..3 * h * w)
         .map(|i| {
             let (c, y, x) = (i / (h * w), (i / w) % h, i % w);
-            ((x as f32 * 0.013 + c as f32).sin() * (y as f32 * 0.021).cos()) * 0.4
-                + ((i * 7919) % 97) as f32 / 970.0
+            ((x as f32 * 0.013 + c as f32).sin() * (y as f32 * 0.021).cos()) * 0.4 + ((i * 7919) % 97) as f32 / 970.0
         })
         .collect();
     Signal::new(data, 3, vec![h, w]).unwrap()
 }
 
 fn bench(c: &mut Criterion) {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .unwrap();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
     let bank = FilterBank::bior4_4();
     let signal = frame();
     let coeffs = packet::forward(&bank, signal.clone(), 3).unwrap();

@@ -42,7 +42,7 @@ impl AxisPlan {
         AxisPlan {
             analysis: Some(AnalysisTaps::new(bank, len)),
             synthesis: None,
-            circular: len % 2 == 0 && is_circular(bank, len),
+            circular: len.is_multiple_of(2) && is_circular(bank, len),
         }
     }
 
@@ -59,14 +59,7 @@ impl AxisPlan {
 /// Splits `input` (row-major `shape`) along `axis` into a low and a high
 /// block written one after the other into `out`; each has `shape[axis]`
 /// replaced by `ceil(shape[axis] / 2)`.
-pub fn split(
-    bank: &FilterBank,
-    plan: &AxisPlan,
-    input: &[f32],
-    shape: &[usize],
-    axis: usize,
-    out: &mut [f32],
-) {
+pub fn split(bank: &FilterBank, plan: &AxisPlan, input: &[f32], shape: &[usize], axis: usize, out: &mut [f32]) {
     let taps = plan.analysis.as_ref().expect("an analysis plan");
     let (outer, len, inner) = axis_geometry(shape, axis);
     let half = taps.output_len();
@@ -91,14 +84,7 @@ pub fn split(
 
 /// Inverse of [`split`]: `input` holds a low then a high block of row-major
 /// `half_shape`; `out` receives `half_shape` with `axis` doubled.
-pub fn merge(
-    bank: &FilterBank,
-    plan: &AxisPlan,
-    input: &[f32],
-    half_shape: &[usize],
-    axis: usize,
-    out: &mut [f32],
-) {
+pub fn merge(bank: &FilterBank, plan: &AxisPlan, input: &[f32], half_shape: &[usize], axis: usize, out: &mut [f32]) {
     let taps = plan.synthesis.as_ref().expect("a synthesis plan");
     let (outer, half, inner) = axis_geometry(half_shape, axis);
     let block = outer * half * inner;

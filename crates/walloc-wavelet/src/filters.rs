@@ -1,5 +1,7 @@
 //! Filter banks: the four filters of a two-channel biorthogonal wavelet.
 
+use std::f64::consts::FRAC_1_SQRT_2;
+
 /// A two-channel filter bank, as PyWavelets lists it (`dec_lo`, `dec_hi`,
 /// `rec_lo`, `rec_hi`), stored as `f32` exactly as the reference stores it.
 ///
@@ -45,16 +47,9 @@ const BIOR2_2_DEC_LO: [f64; 6] = [
     0.3535533905932738,
     -0.1767766952966369,
 ];
-const BIOR2_2_DEC_HI: [f64; 6] = [
-    0.0,
-    0.3535533905932738,
-    -0.7071067811865476,
-    0.3535533905932738,
-    0.0,
-    0.0,
-];
-const HAAR_DEC_LO: [f64; 2] = [0.7071067811865476, 0.7071067811865476];
-const HAAR_DEC_HI: [f64; 2] = [-0.7071067811865476, 0.7071067811865476];
+const BIOR2_2_DEC_HI: [f64; 6] = [0.0, 0.3535533905932738, -FRAC_1_SQRT_2, 0.3535533905932738, 0.0, 0.0];
+const HAAR_DEC_LO: [f64; 2] = [FRAC_1_SQRT_2, FRAC_1_SQRT_2];
+const HAAR_DEC_HI: [f64; 2] = [-FRAC_1_SQRT_2, FRAC_1_SQRT_2];
 
 impl FilterBank {
     /// The names accepted by [`FilterBank::by_name`].
@@ -65,7 +60,7 @@ impl FilterBank {
     /// `rec_lo[n] = (-1)^(n+1) dec_hi[n]`, `rec_hi[n] = (-1)^n dec_lo[n]`
     /// (PyWavelets' convention, checked against its tables in the tests).
     fn from_decomposition(name: &'static str, dec_lo: &[f64], dec_hi: &[f64]) -> Self {
-        let sign = |n: usize| if n % 2 == 0 { 1.0 } else { -1.0 };
+        let sign = |n: usize| if n.is_multiple_of(2) { 1.0 } else { -1.0 };
         let rec_lo = dec_hi.iter().enumerate().map(|(n, &h)| -sign(n) * h);
         let rec_hi = dec_lo.iter().enumerate().map(|(n, &h)| sign(n) * h);
         let to_f32 = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();

@@ -81,11 +81,7 @@ impl Signal {
                 actual: data.len(),
             });
         }
-        Ok(Signal {
-            data,
-            channels,
-            shape,
-        })
+        Ok(Signal { data, channels, shape })
     }
 
     /// Samples per channel.

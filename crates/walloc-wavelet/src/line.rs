@@ -92,11 +92,7 @@ const LANES: usize = 16;
 /// `lo[j] = Σ wl·src[j]`, `hi[j] = Σ wh·src[j]` over the `(src, wl, wh)`
 /// terms, block by block so that each output is stored once.
 #[inline(always)]
-fn accumulate_pair<'a>(
-    terms: impl Iterator<Item = (&'a [f32], f32, f32)> + Clone,
-    lo: &mut [f32],
-    hi: &mut [f32],
-) {
+fn accumulate_pair<'a>(terms: impl Iterator<Item = (&'a [f32], f32, f32)> + Clone, lo: &mut [f32], hi: &mut [f32]) {
     let len = lo.len();
     let full = len - len % LANES;
     for j in (0..full).step_by(LANES) {
@@ -124,10 +120,7 @@ fn accumulate_pair<'a>(
 
 /// `out[j] = Σ wl·lo[j] + wh·hi[j]` over the `(lo, hi, wl, wh)` terms.
 #[inline(always)]
-fn accumulate_merge<'a>(
-    terms: impl Iterator<Item = (&'a [f32], &'a [f32], f32, f32)> + Clone,
-    out: &mut [f32],
-) {
+fn accumulate_merge<'a>(terms: impl Iterator<Item = (&'a [f32], &'a [f32], f32, f32)> + Clone, out: &mut [f32]) {
     let len = out.len();
     let full = len - len % LANES;
     for j in (0..full).step_by(LANES) {
@@ -142,10 +135,7 @@ fn accumulate_merge<'a>(
         out[j..j + LANES].copy_from_slice(&acc);
     }
     for j in full..len {
-        out[j] = terms
-            .clone()
-            .map(|(lo, hi, wl, wh)| wl * lo[j] + wh * hi[j])
-            .sum();
+        out[j] = terms.clone().map(|(lo, hi, wl, wh)| wl * lo[j] + wh * hi[j]).sum();
     }
 }
 
@@ -191,14 +181,9 @@ impl SynthesisTaps {
     pub fn apply(&self, lo: &[f32], hi: &[f32], width: usize, out: &mut [f32]) {
         for (i, taps) in self.taps.iter().enumerate() {
             let out_row = &mut out[i * width..(i + 1) * width];
-            let terms = taps.iter().map(|&(k, wl, wh)| {
-                (
-                    &lo[k * width..(k + 1) * width],
-                    &hi[k * width..(k + 1) * width],
-                    wl,
-                    wh,
-                )
-            });
+            let terms = taps
+                .iter()
+                .map(|&(k, wl, wh)| (&lo[k * width..(k + 1) * width], &hi[k * width..(k + 1) * width], wl, wh));
             accumulate_merge(terms, out_row);
         }
     }
@@ -256,11 +241,10 @@ impl LineAnalyzer {
             self.odd.resize(ext_len, 0.0);
         }
         // even[e] = x[2(e - margin) mod len], odd[e] = x[2(e - margin) + 1 mod len]
-        for (pair, (e, o)) in x.chunks_exact(2).zip(
-            self.even[m..m + half]
-                .iter_mut()
-                .zip(self.odd[m..m + half].iter_mut()),
-        ) {
+        for (pair, (e, o)) in x
+            .chunks_exact(2)
+            .zip(self.even[m..m + half].iter_mut().zip(self.odd[m..m + half].iter_mut()))
+        {
             *e = pair[0];
             *o = pair[1];
         }
@@ -345,19 +329,10 @@ impl LineSynthesizer {
             self.hi[e] = hi[k];
         }
         let (ext_lo, ext_hi) = (&self.lo, &self.hi);
-        for (taps, target) in self
-            .taps
-            .iter()
-            .zip([&mut self.even_out, &mut self.odd_out])
-        {
-            let terms = taps.iter().map(|&(start, gl, gh)| {
-                (
-                    &ext_lo[start..start + half],
-                    &ext_hi[start..start + half],
-                    gl,
-                    gh,
-                )
-            });
+        for (taps, target) in self.taps.iter().zip([&mut self.even_out, &mut self.odd_out]) {
+            let terms = taps
+                .iter()
+                .map(|&(start, gl, gh)| (&ext_lo[start..start + half], &ext_hi[start..start + half], gl, gh));
             accumulate_merge(terms, &mut target[..half]);
         }
         for ((pair, &e), &o) in out[..2 * half]
@@ -399,11 +374,7 @@ mod tests {
 
     #[test]
     fn fast_paths_equal_reference_taps() {
-        for bank in [
-            FilterBank::bior4_4(),
-            FilterBank::bior2_2(),
-            FilterBank::haar(),
-        ] {
+        for bank in [FilterBank::bior4_4(), FilterBank::bior2_2(), FilterBank::haar()] {
             for len in (bank.len()..64).step_by(2) {
                 let x = pseudo_random(len, len as u32);
                 let taps = AnalysisTaps::new(&bank, len);
@@ -421,11 +392,7 @@ mod tests {
                 LineSynthesizer::new(&bank, len / 2).run(&lo_a, &hi_a, &mut out_b);
                 for ((a, b), orig) in out_a.iter().zip(&out_b).zip(&x) {
                     assert!((a - b).abs() < 1e-5, "{} synthesis len {len}", bank.name());
-                    assert!(
-                        (a - orig).abs() < 1e-4,
-                        "{} reconstruction len {len}",
-                        bank.name()
-                    );
+                    assert!((a - orig).abs() < 1e-4, "{} reconstruction len {len}", bank.name());
                 }
             }
         }

@@ -70,11 +70,7 @@ pub fn analysis_level(bank: &FilterBank, signal: &Signal) -> Result<Signal, Wave
 
 /// [`analysis_level`] writing into `buffer` (reused, not zeroed: every
 /// value is overwritten), which saves page faults on large signals.
-fn analysis_level_into(
-    bank: &FilterBank,
-    signal: &Signal,
-    buffer: Vec<f32>,
-) -> Result<Signal, WaveletError> {
+fn analysis_level_into(bank: &FilterBank, signal: &Signal, buffer: Vec<f32>) -> Result<Signal, WaveletError> {
     check_signal(signal)?;
     let dims = signal.shape.len();
     let bands = 1usize << dims;
@@ -139,15 +135,11 @@ pub fn synthesis_level(bank: &FilterBank, signal: &Signal) -> Result<Signal, Wav
 }
 
 /// [`synthesis_level`] writing into `buffer` (see [`analysis_level_into`]).
-fn synthesis_level_into(
-    bank: &FilterBank,
-    signal: &Signal,
-    buffer: Vec<f32>,
-) -> Result<Signal, WaveletError> {
+fn synthesis_level_into(bank: &FilterBank, signal: &Signal, buffer: Vec<f32>) -> Result<Signal, WaveletError> {
     check_signal(signal)?;
     let dims = signal.shape.len();
     let bands = 1usize << dims;
-    if signal.channels % bands != 0 {
+    if !signal.channels.is_multiple_of(bands) {
         return Err(WaveletError::ChannelsNotDivisible {
             channels: signal.channels,
             bands,
@@ -156,9 +148,7 @@ fn synthesis_level_into(
     let channels = signal.channels / bands;
     let block: usize = signal.shape.iter().product();
     let standard = if dims == 3 {
-        let position: Vec<usize> = (0..signal.channels)
-            .map(|s| tft_3d_destination(s, channels))
-            .collect();
+        let position: Vec<usize> = (0..signal.channels).map(|s| tft_3d_destination(s, channels)).collect();
         let mut inverse = vec![0; signal.channels];
         for (s, &o) in position.iter().enumerate() {
             inverse[o] = s;
@@ -236,17 +226,13 @@ fn repeat_levels(
 
 /// `levels` levels of [`analysis_level`].
 pub fn forward(bank: &FilterBank, signal: Signal, levels: u32) -> Result<Signal, WaveletError> {
-    repeat_levels(signal, levels, |s, buffer| {
-        analysis_level_into(bank, s, buffer)
-    })
+    repeat_levels(signal, levels, |s, buffer| analysis_level_into(bank, s, buffer))
 }
 
 /// `levels` levels of [`synthesis_level`], the inverse of [`forward`] for
 /// lengths divisible by `2^levels`.
 pub fn inverse(bank: &FilterBank, signal: Signal, levels: u32) -> Result<Signal, WaveletError> {
-    repeat_levels(signal, levels, |s, buffer| {
-        synthesis_level_into(bank, s, buffer)
-    })
+    repeat_levels(signal, levels, |s, buffer| synthesis_level_into(bank, s, buffer))
 }
 
 #[cfg(test)]

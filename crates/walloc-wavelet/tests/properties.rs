@@ -9,11 +9,7 @@ fn shape_and_levels() -> impl Strategy<Value = (usize, Vec<usize>, u32)> {
         (1u32..=max_levels).prop_flat_map(move |levels| {
             // Every axis stays >= 10 at the last analysis level.
             let axis = (5usize..=9).prop_map(move |k| k << levels);
-            (
-                Just(channels),
-                prop::collection::vec(axis, dims),
-                Just(levels),
-            )
+            (Just(channels), prop::collection::vec(axis, dims), Just(levels))
         })
     })
 }

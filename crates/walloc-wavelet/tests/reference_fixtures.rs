@@ -4,10 +4,7 @@
 use safetensors::SafeTensors;
 use walloc_wavelet::{packet, FilterBank, Signal};
 
-const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../tests/fixtures/wavelet.safetensors"
-);
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/wavelet.safetensors");
 
 fn tensor(st: &SafeTensors, name: &str) -> (Vec<f32>, Vec<usize>) {
     let view = st.tensor(name).unwrap();
@@ -21,10 +18,7 @@ fn tensor(st: &SafeTensors, name: &str) -> (Vec<f32>, Vec<usize>) {
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
 }
 
 #[test]
@@ -34,11 +28,7 @@ fn packet_transform_matches_reference() {
     let st = SafeTensors::deserialize(&bytes).unwrap();
     let cases: Vec<serde_json::Value> =
         serde_json::from_str(meta.metadata().as_ref().unwrap().get("cases").unwrap()).unwrap();
-    assert!(
-        cases.len() >= 15,
-        "fixture file lists {} cases",
-        cases.len()
-    );
+    assert!(cases.len() >= 15, "fixture file lists {} cases", cases.len());
     let bank = FilterBank::bior4_4();
     for case in cases {
         let name = case["name"].as_str().unwrap();
