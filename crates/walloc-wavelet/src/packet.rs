@@ -60,21 +60,55 @@ fn permute_channels(data: &[f32], block: usize, destination: impl Fn(usize) -> u
     out
 }
 
+/// Runs `steps` filtering steps from `src` (or, in place, from `dst`'s own
+/// contents) to `dst`, ping-ponging between two per-thread scratch buffers.
+/// `size(step)` is the output length of a step; `step_fn(step, input,
+/// output)` does the work.
+fn run_steps(
+    steps: usize,
+    size: impl Fn(usize) -> usize,
+    src: Option<&[f32]>,
+    dst: &mut [f32],
+    step_fn: impl Fn(usize, &[f32], &mut [f32]),
+) {
+    let (mut prev, mut next) = take_scratch();
+    if src.is_none() && steps == 1 {
+        // The only step both reads and writes `dst`: read a copy.
+        prev.clear();
+        prev.extend_from_slice(dst);
+    }
+    for step in 0..steps {
+        let last = step + 1 == steps;
+        if !last {
+            next.resize(size(step), 0.0);
+        }
+        match (step == 0, last) {
+            (true, false) => step_fn(step, src.unwrap_or(&*dst), &mut next),
+            (true, true) => step_fn(step, src.unwrap_or(&prev), dst),
+            (false, false) => step_fn(step, &prev, &mut next),
+            (false, true) => step_fn(step, &prev, dst),
+        }
+        std::mem::swap(&mut prev, &mut next);
+    }
+    return_scratch(prev, next);
+}
+
 /// One level of analysis: `C` channels of `shape` become `C * 2^D` channels
 /// of `ceil(shape / 2)`, ordered as the reference orders them: channel
 /// `c * 2^D + f`, with the bands of the last axis most significant in `f`
 /// (2D: `f = 2 * w + h`, so f1 is high along H, f2 high along W).
 pub fn analysis_level(bank: &FilterBank, signal: &Signal) -> Result<Signal, WaveletError> {
-    analysis_level_into(bank, signal, Vec::new())
+    analysis_level_owned(bank, signal.clone())
 }
 
-/// [`analysis_level`] writing into `buffer` (reused, not zeroed: every
-/// value is overwritten), which saves page faults on large signals.
-fn analysis_level_into(bank: &FilterBank, signal: &Signal, buffer: Vec<f32>) -> Result<Signal, WaveletError> {
-    check_signal(signal)?;
+/// [`analysis_level`] consuming its input: when every axis is even each
+/// channel's bands take exactly the place of the channel, and the level runs
+/// in place (no new buffer, no page faults on large signals).
+fn analysis_level_owned(bank: &FilterBank, signal: Signal) -> Result<Signal, WaveletError> {
+    check_signal(&signal)?;
     let dims = signal.shape.len();
     let bands = 1usize << dims;
-    let in_size: usize = signal.shape.iter().product();
+    let in_size = signal.plane_len();
     // Shapes after splitting axes D-1, D-2, ..., 0 in turn.
     let mut shapes = vec![signal.shape.clone()];
     let mut plans = Vec::with_capacity(dims);
@@ -86,43 +120,40 @@ fn analysis_level_into(bank: &FilterBank, signal: &Signal, buffer: Vec<f32>) -> 
     }
     let out_shape = shapes.last().unwrap().clone();
     let out_size: usize = out_shape.iter().product();
-    let mut out = buffer;
-    out.resize(signal.channels * bands * out_size, 0.0);
-    out.par_chunks_mut(bands * out_size)
-        .zip(signal.data.par_chunks(in_size))
-        .for_each(|(dst, src)| {
-            // Ping-pong between two scratch buffers; the last step writes `dst`.
-            let (mut prev, mut next) = take_scratch();
-            for (step, axis) in (0..dims).rev().enumerate() {
-                let (shape, blocks) = (&shapes[step], 1usize << step);
-                let block_in: usize = shape.iter().product();
-                let block_out: usize = shapes[step + 1].iter().product();
-                let input: &[f32] = if step == 0 { src } else { &prev };
-                let target: &mut [f32] = if step + 1 == dims {
-                    &mut *dst
-                } else {
-                    next.resize(2 * blocks * block_out, 0.0);
-                    &mut next
-                };
-                for (b, out) in target.chunks_exact_mut(2 * block_out).enumerate() {
-                    split(
-                        bank,
-                        &plans[step],
-                        &input[b * block_in..(b + 1) * block_in],
-                        shape,
-                        axis,
-                        out,
-                    );
-                }
-                std::mem::swap(&mut prev, &mut next);
-            }
-            return_scratch(prev, next);
-        });
+    let step_fn = |step: usize, input: &[f32], output: &mut [f32]| {
+        let (shape, axis) = (&shapes[step], dims - 1 - step);
+        let (block_in, block_out) = (
+            shapes[step].iter().product::<usize>(),
+            shapes[step + 1].iter().product::<usize>(),
+        );
+        for (b, out) in output.chunks_exact_mut(2 * block_out).enumerate() {
+            split(
+                bank,
+                &plans[step],
+                &input[b * block_in..(b + 1) * block_in],
+                shape,
+                axis,
+                out,
+            );
+        }
+    };
+    let size = |step: usize| (2usize << step) * shapes[step + 1].iter().product::<usize>();
+    let mut data = signal.data;
+    if bands * out_size == in_size {
+        data.par_chunks_mut(in_size)
+            .for_each(|plane| run_steps(dims, size, None, plane, step_fn));
+    } else {
+        let mut out = vec![0.0f32; signal.channels * bands * out_size];
+        out.par_chunks_mut(bands * out_size)
+            .zip(data.par_chunks(in_size))
+            .for_each(|(dst, src)| run_steps(dims, size, Some(src), dst, step_fn));
+        data = out;
+    }
     if dims == 3 {
-        out = permute_channels(&out, out_size, |s| tft_3d_destination(s, signal.channels));
+        data = permute_channels(&data, out_size, |s| tft_3d_destination(s, signal.channels));
     }
     Ok(Signal {
-        data: out,
+        data,
         channels: signal.channels * bands,
         shape: out_shape,
     })
@@ -131,23 +162,24 @@ fn analysis_level_into(bank: &FilterBank, signal: &Signal, buffer: Vec<f32>) -> 
 /// One level of synthesis, the inverse of [`analysis_level`]: `C * 2^D`
 /// channels of `shape` become `C` channels of `2 * shape`.
 pub fn synthesis_level(bank: &FilterBank, signal: &Signal) -> Result<Signal, WaveletError> {
-    synthesis_level_into(bank, signal, Vec::new())
+    synthesis_level_owned(bank, signal.clone())
 }
 
-/// [`synthesis_level`] writing into `buffer` (see [`analysis_level_into`]).
-fn synthesis_level_into(bank: &FilterBank, signal: &Signal, buffer: Vec<f32>) -> Result<Signal, WaveletError> {
-    check_signal(signal)?;
+/// [`synthesis_level`] consuming its input, in place: the `2^D` bands of a
+/// channel occupy exactly the channel's place in the output.
+fn synthesis_level_owned(bank: &FilterBank, signal: Signal) -> Result<Signal, WaveletError> {
+    check_signal(&signal)?;
     let dims = signal.shape.len();
     let bands = 1usize << dims;
-    if !signal.channels.is_multiple_of(bands) {
+    if signal.channels % bands != 0 {
         return Err(WaveletError::ChannelsNotDivisible {
             channels: signal.channels,
             bands,
         });
     }
     let channels = signal.channels / bands;
-    let block: usize = signal.shape.iter().product();
-    let standard = if dims == 3 {
+    let block = signal.plane_len();
+    let mut data = if dims == 3 {
         let position: Vec<usize> = (0..signal.channels).map(|s| tft_3d_destination(s, channels)).collect();
         let mut inverse = vec![0; signal.channels];
         for (s, &o) in position.iter().enumerate() {
@@ -155,7 +187,7 @@ fn synthesis_level_into(bank: &FilterBank, signal: &Signal, buffer: Vec<f32>) ->
         }
         permute_channels(&signal.data, block, |o| inverse[o])
     } else {
-        signal.data.clone()
+        signal.data
     };
     // Merge along axes 0, 1, ..., D-1: the last split is undone first.
     let mut shapes = vec![signal.shape.clone()];
@@ -167,72 +199,45 @@ fn synthesis_level_into(bank: &FilterBank, signal: &Signal, buffer: Vec<f32>) ->
         shapes.push(next);
     }
     let out_shape = shapes.last().unwrap().clone();
-    let out_size: usize = out_shape.iter().product();
-    let mut out = buffer;
-    out.resize(channels * out_size, 0.0);
-    out.par_chunks_mut(out_size)
-        .zip(standard.par_chunks(bands * block))
-        .for_each(|(dst, src)| {
-            let (mut prev, mut next) = take_scratch();
-            for axis in 0..dims {
-                let shape = &shapes[axis];
-                let blocks = bands >> (axis + 1);
-                let block_in: usize = shape.iter().product();
-                let block_out: usize = shapes[axis + 1].iter().product();
-                let input: &[f32] = if axis == 0 { src } else { &prev };
-                let target: &mut [f32] = if axis + 1 == dims {
-                    &mut *dst
-                } else {
-                    next.resize(blocks * block_out, 0.0);
-                    &mut next
-                };
-                for (b, out) in target.chunks_exact_mut(block_out).enumerate() {
-                    merge(
-                        bank,
-                        &plans[axis],
-                        &input[2 * b * block_in..2 * (b + 1) * block_in],
-                        shape,
-                        axis,
-                        out,
-                    );
-                }
-                std::mem::swap(&mut prev, &mut next);
-            }
-            return_scratch(prev, next);
-        });
+    let step_fn = |axis: usize, input: &[f32], output: &mut [f32]| {
+        let (block_in, block_out) = (
+            shapes[axis].iter().product::<usize>(),
+            shapes[axis + 1].iter().product::<usize>(),
+        );
+        for (b, out) in output.chunks_exact_mut(block_out).enumerate() {
+            let pair = &input[2 * b * block_in..2 * (b + 1) * block_in];
+            merge(bank, &plans[axis], pair, &shapes[axis], axis, out);
+        }
+    };
+    let size = |axis: usize| (bands >> (axis + 1)) * shapes[axis + 1].iter().product::<usize>();
+    data.par_chunks_mut(bands * block)
+        .for_each(|group| run_steps(dims, size, None, group, step_fn));
     Ok(Signal {
-        data: out,
+        data,
         channels,
         shape: out_shape,
     })
 }
 
-/// Applies `level` `levels` times, handing each level the previous level's
-/// input buffer to write into.
+/// Applies `level` `levels` times.
 fn repeat_levels(
     signal: Signal,
     levels: u32,
-    level: impl Fn(&Signal, Vec<f32>) -> Result<Signal, WaveletError>,
+    level: impl Fn(Signal) -> Result<Signal, WaveletError>,
 ) -> Result<Signal, WaveletError> {
     check_signal(&signal)?;
-    let mut current = signal;
-    let mut spare = Vec::new();
-    for _ in 0..levels {
-        let next = level(&current, std::mem::take(&mut spare))?;
-        spare = std::mem::replace(&mut current, next).data;
-    }
-    Ok(current)
+    (0..levels).try_fold(signal, |s, _| level(s))
 }
 
 /// `levels` levels of [`analysis_level`].
 pub fn forward(bank: &FilterBank, signal: Signal, levels: u32) -> Result<Signal, WaveletError> {
-    repeat_levels(signal, levels, |s, buffer| analysis_level_into(bank, s, buffer))
+    repeat_levels(signal, levels, |s| analysis_level_owned(bank, s))
 }
 
 /// `levels` levels of [`synthesis_level`], the inverse of [`forward`] for
 /// lengths divisible by `2^levels`.
 pub fn inverse(bank: &FilterBank, signal: Signal, levels: u32) -> Result<Signal, WaveletError> {
-    repeat_levels(signal, levels, |s, buffer| synthesis_level_into(bank, s, buffer))
+    repeat_levels(signal, levels, |s| synthesis_level_owned(bank, s))
 }
 
 #[cfg(test)]
