@@ -94,24 +94,29 @@ fn bad(msg: impl Into<String>) -> CodecError {
     CodecError::InvalidModel(msg.into())
 }
 
-fn read_f32(st: &SafeTensors, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+/// Reads a tensor of 4-byte little-endian values, checking dtype and shape.
+fn read_words<T>(
+    st: &SafeTensors,
+    name: &str,
+    dtype: Dtype,
+    shape: &[usize],
+    from_le: fn([u8; 4]) -> T,
+) -> Result<Vec<T>> {
     let view = st.tensor(name).map_err(|_| bad(format!("missing tensor {name}")))?;
-    check_view(&view, name, Dtype::F32, shape)?;
+    check_view(&view, name, dtype, shape)?;
     Ok(view
         .data()
         .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .map(|b| from_le([b[0], b[1], b[2], b[3]]))
         .collect())
 }
 
+fn read_f32(st: &SafeTensors, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+    read_words(st, name, Dtype::F32, shape, f32::from_le_bytes)
+}
+
 fn read_u32(st: &SafeTensors, name: &str, shape: &[usize]) -> Result<Vec<u32>> {
-    let view = st.tensor(name).map_err(|_| bad(format!("missing tensor {name}")))?;
-    check_view(&view, name, Dtype::U32, shape)?;
-    Ok(view
-        .data()
-        .chunks_exact(4)
-        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect())
+    read_words(st, name, Dtype::U32, shape, u32::from_le_bytes)
 }
 
 fn check_view(view: &TensorView<'_>, name: &str, dtype: Dtype, shape: &[usize]) -> Result<()> {

@@ -39,47 +39,33 @@ fn layout_error(latent_dim: usize) -> CodecError {
     ))
 }
 
+/// Every `(symbol index, pixel sample index)` pair of the tiling of a
+/// `[latent_dim, h, w]` latent into `planes` interleaved planes, `n` tiles a side.
+fn tile_pairs(planes: usize, n: usize, h: usize, w: usize) -> impl Iterator<Item = (usize, usize)> {
+    let width = n * w;
+    (0..planes * n * n).flat_map(move |channel| {
+        let (c, nh, nw) = (channel / (n * n), (channel / n) % n, channel % n);
+        (0..h * w).map(move |i| {
+            let (y, x) = (i / w, i % w);
+            (channel * h * w + i, ((nh * h + y) * width + nw * w + x) * planes + c)
+        })
+    })
+}
+
 /// Tiles symbols `[latent_dim, h, w]` into interleaved image pixels; returns
 /// `(pixels, width, height, planes)`.
 pub fn tile(symbols: &[u8], latent_dim: usize, h: usize, w: usize) -> Result<(Vec<u8>, usize, usize, usize)> {
     let (planes, n) = tiling(latent_dim).ok_or_else(|| layout_error(latent_dim))?;
-    let (width, height) = (n * w, n * h);
-    let mut pixels = vec![0u8; width * height * planes];
-    for c in 0..planes {
-        for nh in 0..n {
-            for nw in 0..n {
-                let channel = c * n * n + nh * n + nw;
-                for y in 0..h {
-                    let src = &symbols[(channel * h + y) * w..(channel * h + y + 1) * w];
-                    let row = nh * h + y;
-                    for (x, &s) in src.iter().enumerate() {
-                        pixels[(row * width + nw * w + x) * planes + c] = s;
-                    }
-                }
-            }
-        }
-    }
-    Ok((pixels, width, height, planes))
+    let mut pixels = vec![0u8; latent_dim * h * w];
+    tile_pairs(planes, n, h, w).for_each(|(s, p)| pixels[p] = symbols[s]);
+    Ok((pixels, n * w, n * h, planes))
 }
 
 /// Inverse of [`tile`].
 pub fn untile(pixels: &[u8], latent_dim: usize, h: usize, w: usize) -> Result<Vec<u8>> {
     let (planes, n) = tiling(latent_dim).ok_or_else(|| layout_error(latent_dim))?;
-    let width = n * w;
     let mut symbols = vec![0u8; latent_dim * h * w];
-    for c in 0..planes {
-        for nh in 0..n {
-            for nw in 0..n {
-                let channel = c * n * n + nh * n + nw;
-                for y in 0..h {
-                    let row = nh * h + y;
-                    for x in 0..w {
-                        symbols[(channel * h + y) * w + x] = pixels[(row * width + nw * w + x) * planes + c];
-                    }
-                }
-            }
-        }
-    }
+    tile_pairs(planes, n, h, w).for_each(|(s, p)| symbols[s] = pixels[p]);
     Ok(symbols)
 }
 
