@@ -270,3 +270,29 @@ fn fit_linear_then_use_the_model_file() {
     let p = psnr(&sample, &image::open(&png).unwrap().into_rgb8());
     assert!(p > 20.0, "PSNR {p:.2}");
 }
+
+#[test]
+fn reads_jpeg_webp_ppm_and_tiff() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = image::open(SAMPLE).unwrap();
+    for ext in ["jpg", "webp", "ppm", "tiff", "pgm"] {
+        let input = dir.path().join(format!("s.{ext}"));
+        let pixels = if ext == "pgm" {
+            image::DynamicImage::ImageLuma8(sample.to_luma8())
+        } else {
+            sample.clone()
+        };
+        pixels.save(&input).unwrap();
+        let wal = dir.path().join(format!("{ext}.wal"));
+        walloc()
+            .arg("encode")
+            .arg(&input)
+            .arg("-o")
+            .arg(&wal)
+            .assert()
+            .success();
+        let info = stdout_of(walloc().arg("info").arg(&wal));
+        let channels = if ext == "pgm" { "1 channel," } else { "3 channels" };
+        assert!(info.contains("451×300") && info.contains(channels), "{ext}: {info}");
+    }
+}

@@ -47,9 +47,15 @@ fn entropy_report(model: &Model, image: &Image8) {
     }
     let symbols = latent.symbols.len() as f64;
     let rans = model.tables().encode(&latent.symbols, plane, 0..plane).unwrap().len() as f64 * 8.0;
-    let webp = pack(&latent.symbols, latent.channels, latent.height, latent.width, PackFormat::WebP)
-        .unwrap()
-        .len() as f64
+    let webp = pack(
+        &latent.symbols,
+        latent.channels,
+        latent.height,
+        latent.width,
+        PackFormat::WebP,
+    )
+    .unwrap()
+    .len() as f64
         * 8.0;
     eprintln!(
         "{}: bits/symbol: rANS {:.3}, empirical entropy {:.3}, lossless WebP packing {:.3}",
@@ -70,7 +76,9 @@ fn bench(c: &mut Criterion) {
         let plane = latent.height * latent.width;
         let mut group = c.benchmark_group(format!("{name}_1920x1080_1thread"));
         group.sample_size(20);
-        group.bench_function("analyze", |b| b.iter(|| pool.install(|| analyze(&model, &image).unwrap())));
+        group.bench_function("analyze", |b| {
+            b.iter(|| pool.install(|| analyze(&model, &image).unwrap()))
+        });
         group.bench_function("rans", |b| {
             b.iter(|| model.tables().encode(&latent.symbols, plane, 0..plane).unwrap())
         });

@@ -154,6 +154,15 @@ fn pack_format(coder: LatentCoder) -> Option<PackFormat> {
 /// Encodes an image into a `.wal` file image.
 pub fn encode(model: &Model, image: &Image8, options: EncodeOptions) -> Result<Vec<u8>> {
     let config = model.config();
+    let limits = Limits::default();
+    let pixels = u64::from(image.width) * u64::from(image.height);
+    if image.width.max(image.height) > limits.max_dimension || pixels > limits.max_pixels {
+        return Err(CodecError::LimitExceeded {
+            what: "image size (pixels)",
+            value: pixels,
+            limit: limits.max_pixels.min(u64::from(limits.max_dimension).pow(2)),
+        });
+    }
     let latent = analyze(model, image)?;
     let plane = latent.height * latent.width;
     let rows = options.rows_per_chunk.max(1) as usize;
@@ -191,6 +200,8 @@ pub fn encode(model: &Model, image: &Image8, options: EncodeOptions) -> Result<V
         },
         chunk_count: chunks.len() as u32,
     };
+    // Never write a file that a default decoder would refuse.
+    header.validate(&Limits::default())?;
     Ok(container::write(&header, &chunks))
 }
 

@@ -190,3 +190,11 @@ fn forged_payload_with_valid_crc_is_rejected() {
     // rANS end-of-stream check still catches nearly all damage.
     assert!(rejected >= 45, "only {rejected} of 50 forged payloads rejected");
 }
+
+#[test]
+fn images_beyond_the_limits_are_refused_at_encode() {
+    let model = model();
+    let wide = Image8::new(70_000, 1, 3, vec![7; 70_000 * 3]).unwrap();
+    let err = codec::encode(&model, &wide, EncodeOptions::default()).unwrap_err();
+    assert!(matches!(err, CodecError::LimitExceeded { .. }), "{err}");
+}

@@ -33,7 +33,11 @@ fn bench(c: &mut Criterion) {
         timed(&coeffs, &|s| packet::inverse(&bank, s, 3).unwrap(), b)
     });
     group.bench_function("forward+inverse", |b| {
-        timed(&signal, &|s| packet::inverse(&bank, packet::forward(&bank, s, 3).unwrap(), 3).unwrap(), b)
+        timed(
+            &signal,
+            &|s| packet::inverse(&bank, packet::forward(&bank, s, 3).unwrap(), 3).unwrap(),
+            b,
+        )
     });
     group.finish();
 }
