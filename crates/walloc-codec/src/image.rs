@@ -61,7 +61,7 @@ fn reflect(i: isize, len: usize) -> usize {
 fn large_buffer(len: usize) -> Vec<f32> {
     let buffer = Vec::with_capacity(len);
     #[cfg(target_os = "linux")]
-    if len * std::mem::size_of::<f32>() >= 4 << 20 {
+    if len * std::mem::size_of::<f32>() >= 2 << 20 {
         // madvise wants a page-aligned start: round into the allocation.
         let start = buffer.as_ptr() as usize;
         let aligned = (start + 4095) & !4095;

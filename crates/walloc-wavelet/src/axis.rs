@@ -1,5 +1,6 @@
 //! One analysis or synthesis step along one axis of a single-channel block.
 
+use crate::lifting::Lifting;
 use crate::line::{is_circular, AnalysisTaps, LineAnalyzer, LineSynthesizer, SynthesisTaps};
 use crate::FilterBank;
 
@@ -34,24 +35,91 @@ pub struct AxisPlan {
     analysis: Option<AnalysisTaps>,
     synthesis: Option<SynthesisTaps>,
     circular: bool,
+    /// The bank's lifting factorization, where the axis is circular (used for
+    /// contiguous lines).
+    lifting: Option<Lifting>,
+}
+
+fn lifting_for(bank: &FilterBank, circular: bool) -> Option<Lifting> {
+    (circular && bank.name() == "bior4.4").then(Lifting::bior4_4)
+}
+
+thread_local! {
+    /// Per-thread scratch for lifting synthesis, kept between calls.
+    static LIFT_SCRATCH: std::cell::Cell<(Vec<f32>, Vec<f32>)> =
+        const { std::cell::Cell::new((Vec::new(), Vec::new())) };
+}
+
+/// [`split`] by lifting: even samples (rows) start as the low band, odd ones
+/// as the high band, and are lifted in place.
+#[inline(always)]
+fn split_lifting(lifting: &Lifting, input: &[f32], lo: &mut [f32], hi: &mut [f32], len: usize, inner: usize) {
+    let slab_in = len * inner;
+    let slab_out = len / 2 * inner;
+    for ((src, lo_slab), hi_slab) in input
+        .chunks_exact(slab_in)
+        .zip(lo.chunks_exact_mut(slab_out))
+        .zip(hi.chunks_exact_mut(slab_out))
+    {
+        for ((pair, l), h) in src
+            .chunks_exact(2 * inner)
+            .zip(lo_slab.chunks_exact_mut(inner))
+            .zip(hi_slab.chunks_exact_mut(inner))
+        {
+            l.copy_from_slice(&pair[..inner]);
+            h.copy_from_slice(&pair[inner..]);
+        }
+        lifting.forward(lo_slab, hi_slab, inner);
+    }
+}
+
+/// [`merge`] by lifting, through per-thread scratch bands.
+#[inline(always)]
+fn merge_lifting(lifting: &Lifting, lo: &[f32], hi: &[f32], out: &mut [f32], half: usize, inner: usize) {
+    let (mut s, mut d) = LIFT_SCRATCH.with(|c| c.take());
+    let slab = half * inner;
+    for ((lo_slab, hi_slab), dst) in lo
+        .chunks_exact(slab)
+        .zip(hi.chunks_exact(slab))
+        .zip(out.chunks_exact_mut(2 * slab))
+    {
+        s.clear();
+        s.extend_from_slice(lo_slab);
+        d.clear();
+        d.extend_from_slice(hi_slab);
+        lifting.inverse(&mut s, &mut d, inner);
+        for ((pair, l), h) in dst
+            .chunks_exact_mut(2 * inner)
+            .zip(s.chunks_exact(inner))
+            .zip(d.chunks_exact(inner))
+        {
+            pair[..inner].copy_from_slice(l);
+            pair[inner..].copy_from_slice(h);
+        }
+    }
+    LIFT_SCRATCH.with(|c| c.set((s, d)));
 }
 
 impl AxisPlan {
     /// Plan for splitting an axis of `len` samples.
     pub fn analysis(bank: &FilterBank, len: usize) -> Self {
+        let circular = len.is_multiple_of(2) && is_circular(bank, len);
         AxisPlan {
             analysis: Some(AnalysisTaps::new(bank, len)),
             synthesis: None,
-            circular: len.is_multiple_of(2) && is_circular(bank, len),
+            circular,
+            lifting: lifting_for(bank, circular),
         }
     }
 
     /// Plan for merging two bands of `half` coefficients each.
     pub fn synthesis(bank: &FilterBank, half: usize) -> Self {
+        let circular = is_circular(bank, 2 * half);
         AxisPlan {
             analysis: None,
             synthesis: Some(SynthesisTaps::new(bank, half)),
-            circular: is_circular(bank, 2 * half),
+            circular,
+            lifting: lifting_for(bank, circular),
         }
     }
 }
@@ -68,6 +136,9 @@ pub fn split(bank: &FilterBank, plan: &AxisPlan, input: &[f32], shape: &[usize],
     with_best_simd(
         #[inline(always)]
         || {
+            if let Some(lifting) = plan.lifting.as_ref().filter(|_| inner == 1) {
+                return split_lifting(lifting, &input[..outer * len * inner], lo, hi, len, inner);
+            }
             let mut line = (inner == 1 && plan.circular).then(|| LineAnalyzer::new(bank, len));
             for o in 0..outer {
                 let src = &input[o * len * inner..(o + 1) * len * inner];
@@ -93,6 +164,9 @@ pub fn merge(bank: &FilterBank, plan: &AxisPlan, input: &[f32], half_shape: &[us
     with_best_simd(
         #[inline(always)]
         || {
+            if let Some(lifting) = plan.lifting.as_ref().filter(|_| inner == 1) {
+                return merge_lifting(lifting, lo, hi, &mut out[..outer * len * inner], half, inner);
+            }
             let mut line = (inner == 1 && plan.circular).then(|| LineSynthesizer::new(bank, half));
             for o in 0..outer {
                 let lo_slab = &lo[o * half * inner..(o + 1) * half * inner];

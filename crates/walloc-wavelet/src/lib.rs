@@ -26,6 +26,7 @@
 
 mod axis;
 mod filters;
+mod lifting;
 mod line;
 pub mod packet;
 
