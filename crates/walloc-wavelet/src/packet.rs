@@ -171,7 +171,7 @@ fn synthesis_level_owned(bank: &FilterBank, signal: Signal) -> Result<Signal, Wa
     check_signal(&signal)?;
     let dims = signal.shape.len();
     let bands = 1usize << dims;
-    if signal.channels % bands != 0 {
+    if !signal.channels.is_multiple_of(bands) {
         return Err(WaveletError::ChannelsNotDivisible {
             channels: signal.channels,
             bands,
