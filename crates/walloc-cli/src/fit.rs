@@ -54,6 +54,9 @@ pub struct FitArgs {
     /// Held-out images to measure the model on (figures stored in the model).
     #[arg(long)]
     pub val: Option<PathBuf>,
+    /// Name of the held-out set in the stored figures (default: its folder name).
+    #[arg(long)]
+    pub val_name: Option<String>,
 }
 
 fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
@@ -228,11 +231,11 @@ pub fn run(args: &FitArgs) -> Result<()> {
             .filter(|i| channels == 1 || i.channels == 3)
             .map(|i| to_channels(i, channels))
             .collect();
-        let figures = evaluate(
-            &model,
-            &val_images,
-            &val.file_name().unwrap_or_default().to_string_lossy(),
-        )?;
+        let set = args
+            .val_name
+            .clone()
+            .unwrap_or_else(|| val.file_name().unwrap_or_default().to_string_lossy().into_owned());
+        let figures = evaluate(&model, &val_images, &set)?;
         eprintln!(
             "validation: {} images, {:.4} bpp, {:.2} dB PSNR, {:.1}:1",
             figures.images, figures.bpp, figures.psnr_db, figures.compression_ratio

@@ -171,7 +171,7 @@ pub fn encode(model: &Model, image: &Image8, options: EncodeOptions) -> Result<V
             .into_par_iter()
             .map(|c| {
                 let range = c * rows * latent.width..((c + 1) * rows).min(latent.height) * latent.width;
-                model.tables().encode(&latent.symbols, plane, range)
+                model.tables().encode(&latent.symbols, plane, range, latent.width)
             })
             .collect::<Result<_>>()?,
         Some(format) => vec![packing::pack(
@@ -249,7 +249,7 @@ pub fn decode_latent(model: &Model, bytes: &[u8], limits: &Limits) -> Result<(He
                 .map(|(c, payload)| {
                     let band = (((c + 1) * rows).min(h) - c * rows) * w;
                     let mut local = vec![0u8; k * band];
-                    model.tables().decode(payload, &mut local, band, 0..band)?;
+                    model.tables().decode(payload, &mut local, band, 0..band, w)?;
                     Ok(local)
                 })
                 .collect::<Result<_>>()?;

@@ -1,6 +1,10 @@
-//! Static per-channel rANS coding of integer latents (the `constriction`
-//! crate), with integer probability tables from the model file so that
-//! decoding is bit-exact on every machine.
+//! Static rANS coding of integer latents (the `constriction` crate), with
+//! integer probability tables from the model file so that decoding is
+//! bit-exact on every machine. Each channel has one table per *context*: the
+//! activity `|left| + |up|` of the latent values already coded next to the
+//! symbol (within its chunk), in [`CONTEXTS`] buckets. Latents of natural
+//! images cluster in magnitude, so this costs nothing at run time and saves
+//! bits; a model with a single context per channel is plain per-channel coding.
 
 use constriction::stream::model::DefaultContiguousCategoricalEntropyModel;
 use constriction::stream::stack::DefaultAnsCoder;
@@ -11,10 +15,33 @@ use crate::error::{CodecError, Result};
 /// Fixed-point precision of the stored probabilities: rows sum to `2^24`.
 pub const PROBABILITY_BITS: u32 = 24;
 
-/// One categorical model per latent channel.
+/// Number of activity contexts in the models `fit-linear` makes.
+pub const CONTEXTS: usize = 5;
+
+/// Upper bounds of the activity buckets: 0, 1, 2–3, 4–7, 8 and more.
+const BUCKETS: [u32; CONTEXTS - 1] = [0, 1, 3, 7];
+
+/// The context of position `i` of one channel's band (row-major, `width`
+/// columns): the bucket of `|left| + |up|` in latent values, neighbours
+/// outside the band counting as zero. Folded into `contexts` buckets.
+#[inline]
+pub fn context(band: &[u8], i: usize, width: usize, zero: u8, contexts: usize) -> usize {
+    if contexts == 1 {
+        return 0;
+    }
+    let magnitude = |s: u8| u32::from(s.abs_diff(zero));
+    let left = if !i.is_multiple_of(width) { magnitude(band[i - 1]) } else { 0 };
+    let up = if i >= width { magnitude(band[i - width]) } else { 0 };
+    let bucket = BUCKETS.iter().take_while(|&&b| left + up > b).count();
+    bucket.min(contexts - 1)
+}
+
+/// One categorical model per latent channel and context.
 #[derive(Debug)]
 pub struct EntropyTables {
     models: Vec<DefaultContiguousCategoricalEntropyModel>,
+    contexts: usize,
+    zero: u8,
 }
 
 /// Turns symbol counts (one row of `symbols` per channel) into fixed-point
@@ -44,9 +71,10 @@ pub fn probabilities_from_counts(counts: &[u64], symbols: usize) -> Vec<u32> {
 }
 
 impl EntropyTables {
-    /// Builds the models; `Err(row)` names the first row that does not sum
+    /// Builds the models from rows of `symbols` probabilities, `contexts`
+    /// rows per channel; `Err(row)` names the first row that does not sum
     /// to `2^24` or has a zero.
-    pub fn new(probabilities: &[u32], symbols: usize) -> std::result::Result<Self, usize> {
+    pub fn new(probabilities: &[u32], symbols: usize, contexts: usize) -> std::result::Result<Self, usize> {
         let models = probabilities
             .chunks_exact(symbols)
             .enumerate()
@@ -59,22 +87,39 @@ impl EntropyTables {
                     .map_err(|()| row)
             })
             .collect::<std::result::Result<Vec<_>, usize>>()?;
-        Ok(EntropyTables { models })
+        Ok(EntropyTables {
+            models,
+            contexts: contexts.max(1),
+            zero: (symbols / 2) as u8,
+        })
     }
 
     /// Number of channels.
     pub fn channels(&self) -> usize {
-        self.models.len()
+        self.models.len() / self.contexts
     }
 
-    /// Encodes `symbols[k * plane + range]` for every channel `k`, channel by
-    /// channel, into little-endian 32-bit words.
-    pub fn encode(&self, symbols: &[u8], plane: usize, range: std::ops::Range<usize>) -> Result<Vec<u8>> {
+    /// Contexts per channel.
+    pub fn contexts(&self) -> usize {
+        self.contexts
+    }
+
+    /// The model of channel `k` for position `i` of its band.
+    #[inline]
+    fn model(&self, k: usize, band: &[u8], i: usize, width: usize) -> &DefaultContiguousCategoricalEntropyModel {
+        &self.models[k * self.contexts + context(band, i, width, self.zero, self.contexts)]
+    }
+
+    /// Encodes `symbols[k * plane + range]` for every channel `k` (rows of
+    /// `width` symbols, `range` a whole number of rows), channel by channel,
+    /// into little-endian 32-bit words.
+    pub fn encode(&self, symbols: &[u8], plane: usize, range: std::ops::Range<usize>, width: usize) -> Result<Vec<u8>> {
         let mut coder = DefaultAnsCoder::new();
-        for (k, model) in self.models.iter().enumerate().rev() {
-            for &s in symbols[k * plane + range.start..k * plane + range.end].iter().rev() {
+        for k in (0..self.channels()).rev() {
+            let band = &symbols[k * plane + range.start..k * plane + range.end];
+            for (i, &s) in band.iter().enumerate().rev() {
                 coder
-                    .encode_symbol(usize::from(s), model)
+                    .encode_symbol(usize::from(s), self.model(k, band, i, width))
                     .map_err(|e| CodecError::EntropyCoding(format!("symbol {s} of channel {k}: {e}")))?;
             }
         }
@@ -92,6 +137,7 @@ impl EntropyTables {
         symbols: &mut [u8],
         plane: usize,
         range: std::ops::Range<usize>,
+        width: usize,
     ) -> Result<()> {
         if !payload.len().is_multiple_of(4) {
             return Err(CodecError::EntropyCoding(format!(
@@ -105,12 +151,13 @@ impl EntropyTables {
             .collect();
         let mut coder = DefaultAnsCoder::from_compressed(words)
             .map_err(|_| CodecError::EntropyCoding("stream ends in a zero word".into()))?;
-        for (k, model) in self.models.iter().enumerate() {
-            for s in &mut symbols[k * plane + range.start..k * plane + range.end] {
+        for k in 0..self.channels() {
+            let band = &mut symbols[k * plane + range.start..k * plane + range.end];
+            for i in 0..band.len() {
                 let symbol = coder
-                    .decode_symbol(model)
+                    .decode_symbol(self.model(k, band, i, width))
                     .map_err(|e| CodecError::EntropyCoding(format!("{e:?}")))?;
-                *s = symbol as u8;
+                band[i] = symbol as u8;
             }
         }
         if !coder.is_empty() {
@@ -138,10 +185,10 @@ mod tests {
             assert!(row.iter().all(|&v| v >= 1));
         }
         assert!(p[128] > p[127] && p[127] > p[0]);
-        assert!(EntropyTables::new(&p, 256).is_ok());
+        assert!(EntropyTables::new(&p, 256, 1).is_ok());
         let mut broken = p.clone();
         broken[300] = 0;
-        assert_eq!(EntropyTables::new(&broken, 256).unwrap_err(), 1);
+        assert_eq!(EntropyTables::new(&broken, 256, 1).unwrap_err(), 1);
     }
 
     #[test]
@@ -151,22 +198,42 @@ mod tests {
             counts[k * 256 + 128] = 1000;
             counts[k * 256 + 129] = 300;
         }
-        let tables = EntropyTables::new(&probabilities_from_counts(&counts, 256), 256).unwrap();
+        // The same table for every context: contexts change only the lookup.
+        let one = probabilities_from_counts(&counts, 256);
+        let many: Vec<u32> = one.chunks(256).flat_map(|row| row.repeat(CONTEXTS)).collect();
         let plane = 500;
         let symbols: Vec<u8> = (0..3 * plane).map(|i| if i % 7 == 0 { 129 } else { 128 }).collect();
-        let payload = tables.encode(&symbols, plane, 100..400).unwrap();
-        // 900 skewed symbols: well under one byte each.
-        assert!(payload.len() < 900 / 2, "{} bytes", payload.len());
-        let mut out = vec![0u8; 3 * plane];
-        tables.decode(&payload, &mut out, plane, 100..400).unwrap();
-        for k in 0..3 {
-            assert_eq!(
-                out[k * plane + 100..k * plane + 400],
-                symbols[k * plane + 100..k * plane + 400]
-            );
+        for (probabilities, contexts) in [(one, 1), (many, CONTEXTS)] {
+            let tables = EntropyTables::new(&probabilities, 256, contexts).unwrap();
+            assert_eq!((tables.channels(), tables.contexts()), (3, contexts));
+            let payload = tables.encode(&symbols, plane, 100..400, 20).unwrap();
+            // 900 skewed symbols: well under one byte each.
+            assert!(payload.len() < 900 / 2, "{} bytes", payload.len());
+            let mut out = vec![0u8; 3 * plane];
+            tables.decode(&payload, &mut out, plane, 100..400, 20).unwrap();
+            for k in 0..3 {
+                assert_eq!(
+                    out[k * plane + 100..k * plane + 400],
+                    symbols[k * plane + 100..k * plane + 400]
+                );
+            }
+            // A truncated payload is an error, not garbage.
+            let cut = &payload[..payload.len() - 4];
+            assert!(tables.decode(cut, &mut out, plane, 100..400, 20).is_err() || out != symbols);
         }
-        // A truncated payload is an error, not garbage.
-        let cut = &payload[..payload.len() - 4];
-        assert!(tables.decode(cut, &mut out, plane, 100..400).is_err() || out != symbols);
+    }
+
+    #[test]
+    fn contexts_follow_neighbour_activity() {
+        // Two rows of 3 columns; the zero symbol is 128.
+        let band = [128u8, 129, 140, 128, 126, 128];
+        let ctx = |i| context(&band, i, 3, 128, CONTEXTS);
+        assert_eq!(ctx(0), 0); // no neighbours
+        assert_eq!(ctx(1), 0); // left 0
+        assert_eq!(ctx(2), 1); // left 1
+        assert_eq!(ctx(3), 0); // up 0, no left
+        assert_eq!(ctx(4), 1); // left 0 + up 1
+        assert_eq!(ctx(5), 4); // left 2 + up 12
+        assert_eq!(context(&band, 5, 3, 128, 1), 0);
     }
 }

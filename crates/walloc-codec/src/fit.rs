@@ -10,7 +10,7 @@ use walloc_wavelet::{packet, FilterBank};
 
 use crate::bottleneck::{Bottleneck, Quantizer};
 use crate::config::{ModelConfig, MODEL_FORMAT_VERSION};
-use crate::entropy::probabilities_from_counts;
+use crate::entropy::{context, probabilities_from_counts, CONTEXTS};
 use crate::error::{invalid, CodecError, Result};
 use crate::image::{to_padded_signal, Image8};
 use crate::linalg::{cross_accumulate, gram_accumulate};
@@ -153,25 +153,38 @@ pub fn fit_linear(crops: &[Image8], options: &FitOptions) -> Result<Model> {
     let quantizer = Quantizer::new(&bottleneck);
     let symbols = bottleneck.symbols();
     let ka = k + 1;
-    let zero = || (vec![0u64; k * symbols], vec![0.0f64; ka * ka], vec![0.0f64; d * ka]);
+    let zero = || {
+        (
+            vec![0u64; k * CONTEXTS * symbols],
+            vec![0.0f64; ka * ka],
+            vec![0.0f64; d * ka],
+        )
+    };
+    let offset = bottleneck.offset() as u8;
     let (counts, zz, xz) = crops
         .par_iter()
         .map(|crop| {
             let (x, p) = coefficients(&bank, crop, options.levels)?;
             let (mut counts, mut zz, mut xz) = zero();
             let mut zhat = vec![1.0f64; ka * p];
+            let width = (crop.width >> options.levels) as usize;
+            let mut band = vec![0u8; p];
             for c in 0..k {
                 let w = &encoder_weight[c * d..(c + 1) * d];
-                for i in 0..p {
+                for (i, s) in band.iter_mut().enumerate() {
                     let z: f64 = w
                         .iter()
                         .enumerate()
                         .map(|(j, &wj)| f64::from(wj) * x[j * p + i])
                         .sum::<f64>()
                         + f64::from(encoder_bias[c]);
-                    let s = quantizer.quantize(z as f32);
-                    counts[c * symbols + usize::from(s)] += 1;
-                    zhat[c * p + i] = f64::from(bottleneck.dequantize(s));
+                    *s = quantizer.quantize(z as f32);
+                    zhat[c * p + i] = f64::from(bottleneck.dequantize(*s));
+                }
+                // Each crop counts as one chunk, as the coder sees it.
+                for (i, &s) in band.iter().enumerate() {
+                    let ctx = context(&band, i, width, offset, CONTEXTS);
+                    counts[(c * CONTEXTS + ctx) * symbols + usize::from(s)] += 1;
                 }
             }
             gram_accumulate(&zhat, ka, p, &mut zz);
@@ -202,6 +215,7 @@ pub fn fit_linear(crops: &[Image8], options: &FitOptions) -> Result<Model> {
         decoder_weight: decoder_weight.collect(),
         decoder_bias: (0..d).map(|i| solved[(i, k)] as f32).collect(),
         probabilities: probabilities_from_counts(&counts, symbols),
+        contexts: CONTEXTS,
     };
     Model::new(config, weights)
 }

@@ -26,8 +26,8 @@ pub const ENCODER_BIAS: &str = "encoder.0.bias";
 pub const DECODER_WEIGHT: &str = "decoder.1.weight";
 /// Decoder projection bias, `[coefficient_dim]`.
 pub const DECODER_BIAS: &str = "decoder.1.bias";
-/// Per-channel symbol probabilities, u32 `[latent_dim, 2^latent_bits]`,
-/// each row summing to `2^24`.
+/// Symbol probabilities, u32 `[latent_dim, contexts, 2^latent_bits]` (or
+/// `[latent_dim, 2^latent_bits]` for one context), rows summing to `2^24`.
 pub const PROBABILITIES: &str = "entropy.probabilities";
 
 /// Largest channel count a model may declare.
@@ -74,8 +74,11 @@ pub struct LinearWeights {
     pub decoder_weight: Vec<f32>,
     /// `[coefficient_dim]`.
     pub decoder_bias: Vec<f32>,
-    /// `[latent_dim × 2^latent_bits]`, rows summing to `2^24`, all nonzero.
+    /// `[latent_dim × contexts × 2^latent_bits]`, rows summing to `2^24`,
+    /// all nonzero (see [`crate::entropy::context`]).
     pub probabilities: Vec<u32>,
+    /// Entropy-coding contexts per latent channel.
+    pub contexts: usize,
 }
 
 /// A loaded model, ready to encode and decode.
@@ -190,7 +193,7 @@ impl Model {
             (
                 PROBABILITIES,
                 Dtype::U32,
-                vec![k, symbols],
+                vec![k, weights.contexts, symbols],
                 weights.probabilities.iter().flat_map(|x| x.to_le_bytes()).collect(),
             ),
         ];
@@ -223,7 +226,24 @@ impl Model {
             encoder_bias: read_f32(&st, ENCODER_BIAS, &[k])?,
             decoder_weight: read_f32(&st, DECODER_WEIGHT, &[d, k, 1, 1])?,
             decoder_bias: read_f32(&st, DECODER_BIAS, &[d])?,
-            probabilities: read_u32(&st, PROBABILITIES, &[k, symbols])?,
+            probabilities: Vec::new(),
+            contexts: 1,
+        };
+        let mut weights = weights;
+        let shape = st
+            .tensor(PROBABILITIES)
+            .map_err(|_| bad(format!("missing tensor {PROBABILITIES}")))?
+            .shape()
+            .to_vec();
+        weights.contexts = match shape.as_slice() {
+            [_, contexts, _] if (1..=crate::entropy::CONTEXTS).contains(contexts) => *contexts,
+            [_, _] => 1,
+            _ => return Err(bad(format!("tensor {PROBABILITIES} has shape {shape:?}"))),
+        };
+        weights.probabilities = if shape.len() == 3 {
+            read_u32(&st, PROBABILITIES, &[k, weights.contexts, symbols])?
+        } else {
+            read_u32(&st, PROBABILITIES, &[k, symbols])?
         };
         let all_weights = [
             &weights.encoder_weight,
@@ -234,7 +254,7 @@ impl Model {
         if all_weights.iter().any(|w| w.iter().any(|x| !x.is_finite())) {
             return Err(bad("weights contain NaN or infinity"));
         }
-        let tables = EntropyTables::new(&weights.probabilities, symbols).map_err(|row| {
+        let tables = EntropyTables::new(&weights.probabilities, symbols, weights.contexts).map_err(|row| {
             bad(format!(
                 "entropy row {row} is not {PROBABILITY_BITS}-bit fixed point with no zero"
             ))
