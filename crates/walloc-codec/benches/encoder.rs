@@ -46,7 +46,12 @@ fn entropy_report(model: &Model, image: &Image8) {
             .sum::<f64>();
     }
     let symbols = latent.symbols.len() as f64;
-    let rans = model.tables().encode(&latent.symbols, plane, 0..plane, latent.width).unwrap().len() as f64 * 8.0;
+    let rans = model
+        .tables()
+        .encode(&latent.symbols, plane, 0..plane, latent.width)
+        .unwrap()
+        .len() as f64
+        * 8.0;
     let webp = pack(
         &latent.symbols,
         latent.channels,
@@ -80,7 +85,12 @@ fn bench(c: &mut Criterion) {
             b.iter(|| pool.install(|| analyze(&model, &image).unwrap()))
         });
         group.bench_function("rans", |b| {
-            b.iter(|| model.tables().encode(&latent.symbols, plane, 0..plane, latent.width).unwrap())
+            b.iter(|| {
+                model
+                    .tables()
+                    .encode(&latent.symbols, plane, 0..plane, latent.width)
+                    .unwrap()
+            })
         });
         group.bench_function("encode", |b| {
             b.iter(|| pool.install(|| encode(&model, &image, EncodeOptions::default()).unwrap()))

@@ -30,7 +30,11 @@ pub fn context(band: &[u8], i: usize, width: usize, zero: u8, contexts: usize) -
         return 0;
     }
     let magnitude = |s: u8| u32::from(s.abs_diff(zero));
-    let left = if !i.is_multiple_of(width) { magnitude(band[i - 1]) } else { 0 };
+    let left = if !i.is_multiple_of(width) {
+        magnitude(band[i - 1])
+    } else {
+        0
+    };
     let up = if i >= width { magnitude(band[i - width]) } else { 0 };
     let bucket = BUCKETS.iter().take_while(|&&b| left + up > b).count();
     bucket.min(contexts - 1)
