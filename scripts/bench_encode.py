@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import time
 
-WALLOC = os.path.join(os.path.dirname(__file__), "..", "target", "release", "walloc")
+WALLOC = os.environ.get("WALLOC", os.path.join(os.path.dirname(__file__), "..", "target", "release", "walloc"))
 
 
 def png_size(path):
