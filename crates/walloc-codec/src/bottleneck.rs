@@ -195,10 +195,12 @@ mod tests {
 /// The bottleneck's quantizer as a table of decision thresholds: the
 /// smallest `f32` at which each symbol starts. Equal to
 /// [`Bottleneck::quantize`] for every finite `f32` (the map is monotone),
-/// at the cost of a binary search instead of an `erf`.
+/// at the cost of a branchless binary search instead of an `erf`.
 #[derive(Clone, Debug)]
 pub struct Quantizer {
-    thresholds: Vec<f32>,
+    /// `thresholds[j]` starts symbol `j`; `thresholds[0]` is `-inf`, and
+    /// unused entries past the last symbol are `+inf`.
+    thresholds: [f32; 256],
 }
 
 impl Quantizer {
@@ -206,13 +208,16 @@ impl Quantizer {
     /// it over adjacent `f32` values until it is exact.
     pub fn new(bottleneck: &Bottleneck) -> Self {
         let offset = f64::from(bottleneck.offset());
-        let thresholds = (1..bottleneck.symbols())
-            .map(|symbol| {
+        let mut thresholds = [f32::INFINITY; 256];
+        thresholds[0] = f32::NEG_INFINITY;
+        for (symbol, threshold) in thresholds.iter_mut().enumerate().take(bottleneck.symbols()).skip(1) {
+            *threshold = {
                 let starts = |z: f32| usize::from(bottleneck.quantize(z)) >= symbol;
                 // u = v - 1/2 with v = symbol - offset, solved for z.
                 let p = (symbol as f64 - offset - 0.5) / (2.0 * bottleneck.latent_max) + 0.5;
                 if p <= 0.0 || starts(f32::MIN) {
-                    return f32::NEG_INFINITY;
+                    *threshold = f32::NEG_INFINITY;
+                    continue;
                 }
                 let mut t = (bottleneck.scale * normal_icdf(p)) as f32;
                 while !starts(t) {
@@ -222,15 +227,22 @@ impl Quantizer {
                     t = t.next_down();
                 }
                 t
-            })
-            .collect();
+            };
+        }
         Quantizer { thresholds }
     }
 
-    /// The stored symbol of `z`.
+    /// The stored symbol of `z`: the last symbol whose threshold is at most
+    /// `z`, found in eight steps that compile to conditional moves.
     #[inline]
     pub fn quantize(&self, z: f32) -> u8 {
-        self.thresholds.partition_point(|&t| t <= z) as u8
+        let mut i = 0;
+        for step in [128, 64, 32, 16, 8, 4, 2, 1] {
+            if self.thresholds[i + step] <= z {
+                i += step;
+            }
+        }
+        i as u8
     }
 }
 

@@ -62,40 +62,44 @@ pub fn analyze(model: &Model, image: &Image8) -> Result<Latent> {
     let (k, d) = (config.latent_dim as usize, config.coefficient_dim());
     let (h, w) = (coeffs.shape[0], coeffs.shape[1]);
     let positions = h * w;
-    // Pixel-major projection z^T = X^T W^T, block by block in parallel.
+    // Pixel-major projection z^T = X^T W^T and quantization, block by
+    // block in parallel; each block's symbols come out channel-major.
     let weights = &model.weights().encoder_weight;
     let bias = &model.weights().encoder_bias;
     let quantizer = Quantizer::new(model.bottleneck());
-    let mut z = vec![0.0f32; positions * k];
-    z.par_chunks_mut(BLOCK * k).enumerate().for_each(|(block, out)| {
-        let start = block * BLOCK;
-        let rows = out.len() / k;
-        matmul(
-            rows,
-            d,
-            k,
-            &coeffs.data[start..],
-            Strides { row: 1, col: positions },
-            weights,
-            Strides { row: 1, col: d },
-            out,
-            Strides { row: k, col: 1 },
-        );
-        for row in out.chunks_exact_mut(k) {
-            for (v, b) in row.iter_mut().zip(bias) {
-                *v += b;
+    let blocks: Vec<(usize, Vec<u8>)> = (0..positions.div_ceil(BLOCK))
+        .into_par_iter()
+        .map(|block| {
+            let start = block * BLOCK;
+            let rows = BLOCK.min(positions - start);
+            let mut z = vec![0.0f32; rows * k];
+            matmul(
+                rows,
+                d,
+                k,
+                &coeffs.data[start..],
+                Strides { row: 1, col: positions },
+                weights,
+                Strides { row: 1, col: d },
+                &mut z,
+                Strides { row: k, col: 1 },
+            );
+            let mut local = vec![0u8; k * rows];
+            for (r, row) in z.chunks_exact(k).enumerate() {
+                for (c, (&v, b)) in row.iter().zip(bias).enumerate() {
+                    local[c * rows + r] = quantizer.quantize(v + b);
+                }
             }
-        }
-    });
+            (start, local)
+        })
+        .collect();
     let mut symbols = vec![0u8; k * positions];
-    symbols
-        .par_chunks_mut(positions)
-        .enumerate()
-        .for_each(|(channel, plane)| {
-            for (p, s) in plane.iter_mut().enumerate() {
-                *s = quantizer.quantize(z[p * k + channel]);
-            }
-        });
+    for (start, local) in blocks {
+        let rows = local.len() / k;
+        for (c, chunk) in local.chunks_exact(rows).enumerate() {
+            symbols[c * positions + start..c * positions + start + rows].copy_from_slice(chunk);
+        }
+    }
     Ok(Latent {
         channels: k,
         height: h,
