@@ -194,13 +194,22 @@ mod tests {
 
 /// The bottleneck's quantizer as a table of decision thresholds: the
 /// smallest `f32` at which each symbol starts. Equal to
-/// [`Bottleneck::quantize`] for every finite `f32` (the map is monotone),
-/// at the cost of a branchless binary search instead of an `erf`.
+/// [`Bottleneck::quantize`] for every `f32` (the map is monotone), without
+/// an `erf`: a uniform grid over z, with cells a quarter of the smallest gap
+/// between thresholds, gives the symbol at each cell's start; two exact
+/// threshold comparisons then correct it (a cell, even when float rounding
+/// picks its neighbour, is never more than one threshold away).
 #[derive(Clone, Debug)]
 pub struct Quantizer {
     /// `thresholds[j]` starts symbol `j`; `thresholds[0]` is `-inf`, and
-    /// unused entries past the last symbol are `+inf`.
-    thresholds: [f32; 256],
+    /// entries past the last symbol are `+inf`.
+    thresholds: [f32; 257],
+    /// Symbol at the start of each grid cell.
+    grid: Vec<u8>,
+    /// z at the start of cell 0.
+    grid_start: f32,
+    /// Cells per unit of z.
+    grid_scale: f32,
 }
 
 impl Quantizer {
@@ -208,7 +217,7 @@ impl Quantizer {
     /// it over adjacent `f32` values until it is exact.
     pub fn new(bottleneck: &Bottleneck) -> Self {
         let offset = f64::from(bottleneck.offset());
-        let mut thresholds = [f32::INFINITY; 256];
+        let mut thresholds = [f32::INFINITY; 257];
         thresholds[0] = f32::NEG_INFINITY;
         for (symbol, threshold) in thresholds.iter_mut().enumerate().take(bottleneck.symbols()).skip(1) {
             *threshold = {
@@ -229,20 +238,32 @@ impl Quantizer {
                 t
             };
         }
-        Quantizer { thresholds }
+        let finite: Vec<f32> = thresholds.iter().copied().filter(|t| t.is_finite()).collect();
+        let (first, last) = (finite[0], finite[finite.len() - 1]);
+        let min_gap = finite.windows(2).map(|w| w[1] - w[0]).fold(f32::INFINITY, f32::min);
+        let cell = if min_gap.is_finite() { min_gap / 4.0 } else { 1.0 };
+        let grid_start = first - 2.0 * cell;
+        let cells = ((last - first) / cell) as usize + 5;
+        let grid = (0..cells)
+            .map(|i| bottleneck.quantize(grid_start + i as f32 * cell))
+            .collect();
+        Quantizer {
+            thresholds,
+            grid,
+            grid_start,
+            grid_scale: 1.0 / cell,
+        }
     }
 
-    /// The stored symbol of `z`: the last symbol whose threshold is at most
-    /// `z`, found in eight steps that compile to conditional moves.
+    /// The stored symbol of `z`.
     #[inline]
     pub fn quantize(&self, z: f32) -> u8 {
-        let mut i = 0;
-        for step in [128, 64, 32, 16, 8, 4, 2, 1] {
-            if self.thresholds[i + step] <= z {
-                i += step;
-            }
-        }
-        i as u8
+        // `as usize` saturates: below the grid (and NaN) is cell 0.
+        let cell = (((z - self.grid_start) * self.grid_scale) as usize).min(self.grid.len() - 1);
+        let mut q = usize::from(self.grid[cell]);
+        q -= usize::from(z < self.thresholds[q]);
+        q += usize::from(z >= self.thresholds[q + 1]);
+        q as u8
     }
 }
 
@@ -258,6 +279,18 @@ mod quantizer_tests {
         while z < 400.0 {
             assert_eq!(q.quantize(z), b.quantize(z), "z = {z}");
             z += 0.013;
+        }
+        for z in [1e30f32, -1e30, f32::MAX, f32::MIN, 1e-30, -1e-30, 0.0] {
+            assert_eq!(q.quantize(z), b.quantize(z), "z = {z}");
+        }
+        let _ = q.quantize(f32::NAN); // no panic
+        for bits in 2..8 {
+            let (b, mut z) = (Bottleneck::new(bits), -300.0f32);
+            let q = Quantizer::new(&b);
+            while z < 300.0 {
+                assert_eq!(q.quantize(z), b.quantize(z), "{bits} bits, z = {z}");
+                z += 0.031;
+            }
         }
         for &t in q.thresholds.iter().filter(|t| t.is_finite()) {
             for v in [t.next_down(), t, t.next_up()] {
