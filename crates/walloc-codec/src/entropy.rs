@@ -18,8 +18,9 @@ pub const PROBABILITY_BITS: u32 = 24;
 /// Number of activity contexts in the models `fit-linear` makes.
 pub const CONTEXTS: usize = 5;
 
-/// Upper bounds of the activity buckets: 0, 1, 2–3, 4–7, 8 and more.
-const BUCKETS: [u32; CONTEXTS - 1] = [0, 1, 3, 7];
+/// Activity bucket of `|left| + |up|` for activities 0..=8 (8 and more is
+/// the last): 0, 1, 2–3, 4–7, 8+.
+const BUCKET: [u8; 9] = [0, 1, 2, 2, 3, 3, 3, 3, 4];
 
 /// The context of position `i` of one channel's band (row-major, `width`
 /// columns): the bucket of `|left| + |up|` in latent values, neighbours
@@ -36,7 +37,7 @@ pub fn context(band: &[u8], i: usize, width: usize, zero: u8, contexts: usize) -
         0
     };
     let up = if i >= width { magnitude(band[i - width]) } else { 0 };
-    let bucket = BUCKETS.iter().take_while(|&&b| left + up > b).count();
+    let bucket = usize::from(BUCKET[(left + up).min(8) as usize]);
     bucket.min(contexts - 1)
 }
 
