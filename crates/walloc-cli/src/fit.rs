@@ -165,6 +165,16 @@ fn load_all(files: &[PathBuf], channels: Option<u8>, factor: u32, what: &str) ->
 
 /// Runs `fit-linear`.
 pub fn run(args: &FitArgs) -> Result<()> {
+    if !(1..=6).contains(&args.levels) {
+        bail!("--levels must be 1..=6 (got {})", args.levels);
+    }
+    let coefficient_dim = args.channels << (2 * args.levels);
+    if !(1..=coefficient_dim).contains(&args.latent_dim) {
+        bail!(
+            "--latent-dim must be 1..={coefficient_dim} for these channels and levels (got {})",
+            args.latent_dim
+        );
+    }
     let multiple = 1u32 << args.levels;
     if args.crop == 0 || !args.crop.is_multiple_of(multiple) {
         bail!(
