@@ -14,7 +14,7 @@ use crate::entropy::{context, probabilities_from_counts, CONTEXTS};
 use crate::error::{invalid, CodecError, Result};
 use crate::image::{to_padded_signal, Image8};
 use crate::linalg::{cross_accumulate, gram_accumulate};
-use crate::model::{LinearWeights, Model};
+use crate::model::{LinearWeights, Model, MAX_CHANNELS, MAX_LEVELS};
 
 /// What to fit.
 #[derive(Clone, Debug)]
@@ -98,6 +98,15 @@ fn principal_axes(m: &Moments, d: usize) -> (Vec<f64>, Vec<Vec<f64>>, Vec<f64>) 
 
 /// Fits a linear model on image crops (all of one size, a multiple of 2^J).
 pub fn fit_linear(crops: &[Image8], options: &FitOptions) -> Result<Model> {
+    if !(1..=MAX_LEVELS).contains(&options.levels) || !(1..=MAX_CHANNELS).contains(&options.channels) {
+        return Err(invalid(
+            "fit options",
+            format!(
+                "{} levels and {} channels (1..={MAX_LEVELS}, 1..={MAX_CHANNELS})",
+                options.levels, options.channels
+            ),
+        ));
+    }
     let bank = FilterBank::by_name(&options.wavelet).ok_or_else(|| invalid("wavelet", &options.wavelet))?;
     let config = ModelConfig {
         format_version: MODEL_FORMAT_VERSION,
