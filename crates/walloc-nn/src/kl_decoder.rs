@@ -1,0 +1,159 @@
+//! The reference `Codec2D` decoder: diffusers' `Decoder` (autoencoder_kl)
+//! with `block_out_channels = (Nd,)`, `layers_per_block = 2`, 32 groups,
+//! SiLU and a mid-block attention, as walloc 1.2.1 builds it. Parameter
+//! names follow its state_dict under `decoder.1.`.
+
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{GroupNorm, GroupNormConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::prelude::*;
+use burn::tensor::activation::{silu, softmax};
+
+use crate::weights::{NnError, Weights};
+
+/// GroupNorm as diffusers builds it here: 32 groups, eps 1e-6, affine.
+fn group_norm(w: &Weights, name: &str, channels: usize, device: &Device) -> Result<GroupNorm, NnError> {
+    let mut norm = GroupNormConfig::new(32, channels).with_epsilon(1e-6).init(device);
+    let w = w.child(name);
+    norm.gamma = Some(w.param("weight", [channels], device)?);
+    norm.beta = Some(w.param("bias", [channels], device)?);
+    Ok(norm)
+}
+
+/// A 3×3 convolution with padding 1 and bias.
+fn conv3x3(w: &Weights, name: &str, input: usize, output: usize, device: &Device) -> Result<Conv2d, NnError> {
+    let mut conv = Conv2dConfig::new([input, output], [3, 3])
+        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+        .init(device);
+    let w = w.child(name);
+    conv.weight = w.param("weight", [output, input, 3, 3], device)?;
+    conv.bias = Some(w.param("bias", [output], device)?);
+    Ok(conv)
+}
+
+/// A linear layer from a PyTorch `[out, in]` weight (burn stores `[in, out]`).
+fn linear(w: &Weights, name: &str, features: usize, device: &Device) -> Result<Linear, NnError> {
+    let mut layer = LinearConfig::new(features, features).init(device);
+    let w = w.child(name);
+    layer.weight = burn::module::Param::from_tensor(w.tensor("weight", [features, features], device)?.transpose());
+    layer.bias = Some(w.param("bias", [features], device)?);
+    Ok(layer)
+}
+
+/// diffusers' `ResnetBlock2D` without time embedding, channels unchanged:
+/// `x + conv2(silu(norm2(conv1(silu(norm1(x))))))`.
+#[derive(Module, Debug)]
+pub struct ResnetBlock {
+    norm1: GroupNorm,
+    conv1: Conv2d,
+    norm2: GroupNorm,
+    conv2: Conv2d,
+}
+
+impl ResnetBlock {
+    /// Loads `norm1`, `conv1`, `norm2`, `conv2` under `w`'s prefix.
+    pub fn load(w: &Weights, channels: usize, device: &Device) -> Result<Self, NnError> {
+        Ok(ResnetBlock {
+            norm1: group_norm(w, "norm1", channels, device)?,
+            conv1: conv3x3(w, "conv1", channels, channels, device)?,
+            norm2: group_norm(w, "norm2", channels, device)?,
+            conv2: conv3x3(w, "conv2", channels, channels, device)?,
+        })
+    }
+
+    /// Applies the block to `[batch, channels, h, w]`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let h = self.conv1.forward(silu(self.norm1.forward(x.clone())));
+        let h = self.conv2.forward(silu(self.norm2.forward(h)));
+        x + h
+    }
+}
+
+/// diffusers' `Attention` with one head over all channels, a group norm
+/// before it and a residual connection: softmax(QKᵀ/√C)V over the h·w positions.
+#[derive(Module, Debug)]
+pub struct SpatialAttention {
+    group_norm: GroupNorm,
+    to_q: Linear,
+    to_k: Linear,
+    to_v: Linear,
+    to_out: Linear,
+}
+
+impl SpatialAttention {
+    /// Loads `group_norm`, `to_q`, `to_k`, `to_v`, `to_out.0` under `w`'s prefix.
+    pub fn load(w: &Weights, channels: usize, device: &Device) -> Result<Self, NnError> {
+        Ok(SpatialAttention {
+            group_norm: group_norm(w, "group_norm", channels, device)?,
+            to_q: linear(w, "to_q", channels, device)?,
+            to_k: linear(w, "to_k", channels, device)?,
+            to_v: linear(w, "to_v", channels, device)?,
+            to_out: linear(w, "to_out.0", channels, device)?,
+        })
+    }
+
+    /// Applies attention to `[batch, channels, h, w]`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let [batch, channels, height, width] = x.dims();
+        let tokens = self
+            .group_norm
+            .forward(x.clone())
+            .reshape([batch, channels, height * width])
+            .swap_dims(1, 2);
+        let q = self.to_q.forward(tokens.clone());
+        let k = self.to_k.forward(tokens.clone());
+        let v = self.to_v.forward(tokens);
+        let scores = q.matmul(k.swap_dims(1, 2)).mul_scalar(1.0 / (channels as f64).sqrt());
+        let attended = softmax(scores, 2).matmul(v);
+        let out = self
+            .to_out
+            .forward(attended)
+            .swap_dims(1, 2)
+            .reshape([batch, channels, height, width]);
+        x + out
+    }
+}
+
+/// The decoder network: latent channels in, `C·4^J` wavelet channels out.
+#[derive(Module, Debug)]
+pub struct KlDecoder {
+    conv_in: Conv2d,
+    mid_resnet_0: ResnetBlock,
+    mid_attention: SpatialAttention,
+    mid_resnet_1: ResnetBlock,
+    up_resnets: Vec<ResnetBlock>,
+    norm_out: GroupNorm,
+    conv_out: Conv2d,
+}
+
+impl KlDecoder {
+    /// Loads the decoder from `w` (prefix of diffusers' `Decoder`, such as
+    /// `decoder.1.`), for `latent` input channels, `width` = Nd hidden
+    /// channels and `output` channels.
+    pub fn load(w: &Weights, latent: usize, width: usize, output: usize, device: &Device) -> Result<Self, NnError> {
+        let mid = w.child("mid_block");
+        Ok(KlDecoder {
+            conv_in: conv3x3(w, "conv_in", latent, width, device)?,
+            mid_resnet_0: ResnetBlock::load(&mid.child("resnets.0"), width, device)?,
+            mid_attention: SpatialAttention::load(&mid.child("attentions.0"), width, device)?,
+            mid_resnet_1: ResnetBlock::load(&mid.child("resnets.1"), width, device)?,
+            up_resnets: (0..3)
+                .map(|i| ResnetBlock::load(&w.child(&format!("up_blocks.0.resnets.{i}")), width, device))
+                .collect::<Result<_, _>>()?,
+            norm_out: group_norm(w, "conv_norm_out", width, device)?,
+            conv_out: conv3x3(w, "conv_out", width, output, device)?,
+        })
+    }
+
+    /// Decodes dequantized latents `[batch, latent, h, w]` into wavelet
+    /// coefficients `[batch, output, h, w]`.
+    pub fn forward(&self, z: Tensor<4>) -> Tensor<4> {
+        let x = self.conv_in.forward(z);
+        let x = self.mid_resnet_0.forward(x);
+        let x = self.mid_attention.forward(x);
+        let mut x = self.mid_resnet_1.forward(x);
+        for block in &self.up_resnets {
+            x = block.forward(x);
+        }
+        self.conv_out.forward(silu(self.norm_out.forward(x)))
+    }
+}
