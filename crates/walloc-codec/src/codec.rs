@@ -4,10 +4,9 @@
 use rayon::prelude::*;
 use walloc_wavelet::{packet, Signal};
 
-use crate::bottleneck::Quantizer;
 use crate::container::{self, Header, LatentCoder, Limits};
 use crate::error::{CodecError, Result};
-use crate::image::{from_padded_signal, to_padded_signal, Image8};
+use crate::image::{from_padded_signal, Image8};
 use crate::linalg::{matmul, Strides};
 use crate::model::Model;
 use crate::packing::{self, PackFormat};
@@ -44,68 +43,10 @@ impl Default for EncodeOptions {
     }
 }
 
-/// Pixels per projection block: the block's coefficients stay in cache.
-const BLOCK: usize = 1024;
-
-/// The encoder: wavelet packets, projection and quantization.
+/// The encoder: wavelet packets, projection and quantization (the model's
+/// [`LinearEncoder`]).
 pub fn analyze(model: &Model, image: &Image8) -> Result<Latent> {
-    let config = model.config();
-    if u32::from(image.channels) != config.channels {
-        return Err(CodecError::IncompatibleInput(format!(
-            "model {} takes {}-channel images, this one has {}",
-            config.name, config.channels, image.channels
-        )));
-    }
-    let multiple = 1usize << config.levels;
-    let signal = to_padded_signal(image, multiple);
-    let coeffs = packet::forward(model.bank(), signal, config.levels)?;
-    let (k, d) = (config.latent_dim as usize, config.coefficient_dim());
-    let (h, w) = (coeffs.shape[0], coeffs.shape[1]);
-    let positions = h * w;
-    // Pixel-major projection z^T = X^T W^T and quantization, block by
-    // block in parallel; each block's symbols come out channel-major.
-    let weights = &model.weights().encoder_weight;
-    let bias = &model.weights().encoder_bias;
-    let quantizer = Quantizer::new(model.bottleneck());
-    let blocks: Vec<(usize, Vec<u8>)> = (0..positions.div_ceil(BLOCK))
-        .into_par_iter()
-        .map(|block| {
-            let start = block * BLOCK;
-            let rows = BLOCK.min(positions - start);
-            let mut z = vec![0.0f32; rows * k];
-            matmul(
-                rows,
-                d,
-                k,
-                &coeffs.data[start..],
-                Strides { row: 1, col: positions },
-                weights,
-                Strides { row: 1, col: d },
-                &mut z,
-                Strides { row: k, col: 1 },
-            );
-            let mut local = vec![0u8; k * rows];
-            for (r, row) in z.chunks_exact(k).enumerate() {
-                for (c, (&v, b)) in row.iter().zip(bias).enumerate() {
-                    local[c * rows + r] = quantizer.quantize(v + b);
-                }
-            }
-            (start, local)
-        })
-        .collect();
-    let mut symbols = vec![0u8; k * positions];
-    for (start, local) in blocks {
-        let rows = local.len() / k;
-        for (c, chunk) in local.chunks_exact(rows).enumerate() {
-            symbols[c * positions + start..c * positions + start + rows].copy_from_slice(chunk);
-        }
-    }
-    Ok(Latent {
-        channels: k,
-        height: h,
-        width: w,
-        symbols,
-    })
+    model.encoder().analyze(image)
 }
 
 /// The linear decoder: dequantization, projection and inverse packets,

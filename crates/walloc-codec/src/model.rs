@@ -15,6 +15,7 @@ use walloc_wavelet::FilterBank;
 
 use crate::bottleneck::Bottleneck;
 use crate::config::{ModelConfig, CONFIG_KEY, MODEL_FORMAT_VERSION};
+use crate::encoder::LinearEncoder;
 use crate::entropy::{EntropyTables, PROBABILITY_BITS};
 use crate::error::{CodecError, Result};
 
@@ -89,6 +90,7 @@ pub struct Model {
     bank: FilterBank,
     bottleneck: Bottleneck,
     tables: EntropyTables,
+    encoder: LinearEncoder,
     id: ModelId,
     bytes: Vec<u8>,
 }
@@ -259,7 +261,16 @@ impl Model {
                 "entropy row {row} is not {PROBABILITY_BITS}-bit fixed point with no zero"
             ))
         })?;
+        let encoder = LinearEncoder::new(
+            config.channels,
+            config.levels,
+            config.latent_bits,
+            bank.clone(),
+            weights.encoder_weight.clone(),
+            weights.encoder_bias.clone(),
+        )?;
         Ok(Model {
+            encoder,
             bottleneck: Bottleneck::new(config.latent_bits),
             id: ModelId::of_bytes(&bytes),
             config,
@@ -293,6 +304,11 @@ impl Model {
     /// Entropy-coding tables.
     pub fn tables(&self) -> &EntropyTables {
         &self.tables
+    }
+
+    /// The encoder.
+    pub fn encoder(&self) -> &LinearEncoder {
+        &self.encoder
     }
 
     /// SHA-256 of the model file.

@@ -1,11 +1,13 @@
 //! Neural WaLLoC models in burn: the reference architectures module for
 //! module, loaded from state_dicts under the reference's own parameter names.
 //!
-//! So far: the KL-style 2D decoder of the reference `Codec2D` (diffusers'
+//! So far: the lightweight encoder and the bottleneck (rounding in
+//! evaluation, uniform noise in training), and the KL-style 2D decoder of the reference `Codec2D` (diffusers'
 //! `Decoder` with one block: conv_in, a mid block of resnet, single-head
 //! attention and resnet, three up-block resnets, GroupNorm(32, eps 1e-6),
 //! SiLU, conv_out), held to the reference by a parity test.
 
+pub mod encoder;
 pub mod kl_decoder;
 pub mod weights;
 

@@ -60,3 +60,55 @@ fn missing_or_misshapen_parameters_are_named() {
         "{err}"
     );
 }
+
+/// One encoder, two paths: the pure-Rust sensor encoder (walloc-codec) and
+/// the burn encoder give the reference's integer latent.
+#[test]
+fn both_encoders_give_the_reference_latent() {
+    use walloc_codec::{Image8, LinearEncoder};
+    use walloc_nn::encoder::{Bottleneck as NnBottleneck, LightweightEncoder};
+
+    let bytes = std::fs::read(FIXTURE).unwrap();
+    let device = Device::default();
+    let io = Weights::new(&bytes, "io.").unwrap();
+    let model = Weights::new(&bytes, "model.encoder.0.").unwrap();
+    let expected: Vec<i32> = io
+        .values("latent", &[12, 8, 8])
+        .unwrap()
+        .iter()
+        .map(|&v| v as i32)
+        .collect();
+    let view = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let image = Image8::new(32, 32, 3, view.tensor("io.image").unwrap().data().to_vec()).unwrap();
+
+    let encoder = LinearEncoder::new(
+        3,
+        2,
+        8,
+        FilterBank::bior4_4(),
+        model.values("weight", &[12, 48, 1, 1]).unwrap(),
+        model.values("bias", &[12]).unwrap(),
+    )
+    .unwrap();
+    let latent = encoder.analyze(&image).unwrap();
+    let sensor: Vec<i32> = latent.symbols.iter().map(|&s| i32::from(s) - 128).collect();
+    assert_eq!(sensor, expected, "pure-Rust encoder");
+
+    let pixels: Vec<f32> = (0..3 * 32 * 32)
+        .map(|i| f32::from(image.pixels[(i % 1024) * 3 + i / 1024]) / 255.0 - 0.5)
+        .collect();
+    let coefficients =
+        packet::forward(&FilterBank::bior4_4(), Signal::new(pixels, 3, vec![32, 32]).unwrap(), 2).unwrap();
+    let x = Tensor::<4>::from_data(TensorData::new(coefficients.data, [1, 48, 8, 8]), &device);
+    let burn_encoder = LightweightEncoder::load(&model, 48, 12, &device).unwrap();
+    let bottleneck = NnBottleneck::new(8);
+    let u = bottleneck.to_uniform(burn_encoder.forward(x));
+    let rounded: Vec<f32> = bottleneck.quantize(u.clone(), false).into_data().try_to_vec().unwrap();
+    let burn: Vec<i32> = rounded.iter().map(|&v| v as i32).collect();
+    assert_eq!(burn, expected, "burn encoder");
+    // Training noise stays within half a step of the companded value.
+    let noisy: Vec<f32> = bottleneck.quantize(u.clone(), true).into_data().try_to_vec().unwrap();
+    let clean: Vec<f32> = u.into_data().try_to_vec().unwrap();
+    assert!(noisy.iter().zip(&clean).all(|(n, c)| (n - c).abs() <= 0.5));
+    assert!(noisy.iter().zip(&clean).any(|(n, c)| (n - c).abs() > 0.01));
+}
