@@ -9,6 +9,7 @@
 
 pub mod encoder;
 pub mod kl_decoder;
+pub mod oobleck;
 pub mod weights;
 
 pub use weights::{NnError, Weights};
