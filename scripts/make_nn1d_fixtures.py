@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Make tests/fixtures/nn_codec1d.safetensors: a small random reference
+"""Make tests/fixtures/nn_codec1d.safetensors (and the same weights as a
+checkpoint, tests/fixtures/nn_codec1d.pth): a small random reference
 Codec1D (PyPI walloc 1.2.1, diffusers' Oobleck decoder, post filter).
 
 The model: 2 channels (stereo), J 3, lightweight encoder (its 1x1 conv has
@@ -40,4 +41,7 @@ tensors.update({
 save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, "tests/fixtures/nn_codec1d.safetensors",
           metadata={"config": json.dumps(config), "source": "scripts/make_nn1d_fixtures.py",
                     "walloc": "1.2.1", "torch": torch.__version__})
+# The same weights as a reference checkpoint (as the published ones: a
+# torch.save'd dict with the weights under "model_state_dict").
+torch.save({"model_state_dict": codec.state_dict(), "config": config}, "tests/fixtures/nn_codec1d.pth")
 print("wrote tests/fixtures/nn_codec1d.safetensors", sum(v.size for v in tensors.values()), "values")

@@ -7,6 +7,7 @@
 //! attention and resnet, three up-block resnets, GroupNorm(32, eps 1e-6),
 //! SiLU, conv_out), held to the reference by a parity test.
 
+pub mod checkpoint;
 pub mod encoder;
 pub mod kl_decoder;
 pub mod oobleck;

@@ -70,3 +70,36 @@ fn codec1d_matches_reference() {
     let err = max_abs_diff(&output, &io.values("output", &[2, 128]).unwrap());
     assert!(err < 1e-4, "post-filtered reconstruction differs by {err}");
 }
+
+/// A reference checkpoint (`torch.save`, weights under `model_state_dict`)
+/// reads back to the same parameters, and the decoder loads from its
+/// safetensors conversion.
+#[test]
+fn reference_checkpoint_imports() {
+    use walloc_nn::checkpoint::Checkpoint;
+
+    let pth = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/nn_codec1d.pth");
+    let checkpoint = Checkpoint::open(std::path::Path::new(pth), "model_state_dict").unwrap();
+    let bytes = std::fs::read(FIXTURE).unwrap();
+    let reference = Weights::new(&bytes, "model.").unwrap();
+    let names: Vec<&str> = checkpoint.names().collect();
+    let in_fixture = safetensors::SafeTensors::deserialize(&bytes)
+        .unwrap()
+        .names()
+        .iter()
+        .filter(|n| n.starts_with("model."))
+        .count();
+    assert_eq!(names.len(), in_fixture, "{names:?}");
+    for name in names {
+        let (shape, values) = checkpoint.get(name).unwrap();
+        assert_eq!(values, reference.values(name, shape).unwrap().as_slice(), "{name}");
+    }
+    let converted = checkpoint.to_safetensors(Default::default()).unwrap();
+    let device = Device::default();
+    let weights = Weights::new(&converted, "decoder.1.").unwrap();
+    assert!(OobleckDecoder::load(&weights, 6, 24, 16, &device).is_ok());
+
+    let err = Checkpoint::open(std::path::Path::new(pth), "state_dict").unwrap_err();
+    assert!(err.to_string().contains("nn_codec1d.pth"), "{err}");
+    assert!(Checkpoint::open(std::path::Path::new("/nonexistent.pth"), "").is_err());
+}
