@@ -53,6 +53,12 @@ pub fn analyze(model: &Model, image: &Image8) -> Result<Latent> {
 /// cropped to `width × height`.
 pub fn synthesize(model: &Model, latent: &Latent, width: u32, height: u32) -> Result<Image8> {
     let config = model.config();
+    if !model.is_linear() {
+        return Err(CodecError::IncompatibleInput(format!(
+            "model {} has a neural decoder ({}): decode with walloc-nn (the walloc CLI does)",
+            config.name, config.architecture
+        )));
+    }
     let (k, d) = (config.latent_dim as usize, config.coefficient_dim());
     let positions = latent.height * latent.width;
     if latent.channels != k || latent.symbols.len() != k * positions {

@@ -8,6 +8,13 @@ pub const CONFIG_KEY: &str = "walloc.config";
 /// Version of the model-file layout this build writes and reads.
 pub const MODEL_FORMAT_VERSION: u32 = 1;
 
+/// Architecture of linear models: encoder and decoder are 1×1 projections.
+pub const ARCHITECTURE_LINEAR: &str = "linear";
+
+/// Architecture of the reference `Codec2D` with the lightweight encoder:
+/// its decoder is diffusers' KL decoder (decoded by `walloc-nn`).
+pub const ARCHITECTURE_CODEC2D: &str = "codec2d";
+
 /// Measured figures of a model on a held-out set, as stored in its metadata.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Figures {
@@ -35,8 +42,12 @@ pub struct ModelConfig {
     pub description: String,
     /// Signal kind: `image`.
     pub modality: String,
-    /// `linear` (a 1×1 projection decoder).
+    /// [`ARCHITECTURE_LINEAR`] (a 1×1 projection decoder) or
+    /// [`ARCHITECTURE_CODEC2D`] (the reference's KL-style neural decoder).
     pub architecture: String,
+    /// Width Nd of a neural decoder.
+    #[serde(default)]
+    pub hidden: Option<u32>,
     /// Signal channels (1 gray, 3 RGB).
     pub channels: u32,
     /// Spatial dimensions of the signal (2 for images).

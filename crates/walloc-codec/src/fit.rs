@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use walloc_wavelet::{packet, FilterBank};
 
 use crate::bottleneck::{Bottleneck, Quantizer};
-use crate::config::{ModelConfig, MODEL_FORMAT_VERSION};
+use crate::config::{ModelConfig, ARCHITECTURE_LINEAR, MODEL_FORMAT_VERSION};
 use crate::entropy::{context, probabilities_from_counts, CONTEXTS};
 use crate::error::{invalid, CodecError, Result};
 use crate::image::{to_padded_signal, Image8};
@@ -113,7 +113,8 @@ pub fn fit_linear(crops: &[Image8], options: &FitOptions) -> Result<Model> {
         name: options.name.clone(),
         description: options.description.clone(),
         modality: "image".into(),
-        architecture: "linear".into(),
+        architecture: ARCHITECTURE_LINEAR.into(),
+        hidden: None,
         channels: options.channels,
         dim: 2,
         levels: options.levels,

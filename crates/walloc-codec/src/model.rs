@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use walloc_wavelet::FilterBank;
 
 use crate::bottleneck::Bottleneck;
-use crate::config::{ModelConfig, CONFIG_KEY, MODEL_FORMAT_VERSION};
+use crate::config::{ModelConfig, ARCHITECTURE_CODEC2D, ARCHITECTURE_LINEAR, CONFIG_KEY, MODEL_FORMAT_VERSION};
 use crate::encoder::LinearEncoder;
 use crate::entropy::{EntropyTables, PROBABILITY_BITS};
 use crate::error::{CodecError, Result};
@@ -148,8 +148,15 @@ fn validate_config(config: &ModelConfig) -> Result<FilterBank> {
             config.dim, config.modality
         )));
     }
-    if config.architecture != "linear" {
-        return Err(bad(format!("architecture {:?} needs walloc-nn", config.architecture)));
+    match (config.architecture.as_str(), config.hidden) {
+        (ARCHITECTURE_LINEAR, _) => {}
+        (ARCHITECTURE_CODEC2D, Some(hidden)) if hidden > 0 && hidden % 32 == 0 && hidden <= 4096 => {}
+        (ARCHITECTURE_CODEC2D, hidden) => {
+            return Err(bad(format!(
+                "codec2d decoder width {hidden:?} (a multiple of 32, at most 4096)"
+            )))
+        }
+        (other, _) => return Err(bad(format!("unknown architecture {other:?}"))),
     }
     if !(1..=MAX_CHANNELS).contains(&config.channels) {
         return Err(bad(format!("{} channels (1..={MAX_CHANNELS})", config.channels)));
@@ -226,8 +233,17 @@ impl Model {
         let weights = LinearWeights {
             encoder_weight: read_f32(&st, ENCODER_WEIGHT, &[k, d, 1, 1])?,
             encoder_bias: read_f32(&st, ENCODER_BIAS, &[k])?,
-            decoder_weight: read_f32(&st, DECODER_WEIGHT, &[d, k, 1, 1])?,
-            decoder_bias: read_f32(&st, DECODER_BIAS, &[d])?,
+            // Neural decoders are read by walloc-nn from the same file.
+            decoder_weight: if config.architecture == ARCHITECTURE_LINEAR {
+                read_f32(&st, DECODER_WEIGHT, &[d, k, 1, 1])?
+            } else {
+                Vec::new()
+            },
+            decoder_bias: if config.architecture == ARCHITECTURE_LINEAR {
+                read_f32(&st, DECODER_BIAS, &[d])?
+            } else {
+                Vec::new()
+            },
             probabilities: Vec::new(),
             contexts: 1,
         };
@@ -304,6 +320,12 @@ impl Model {
     /// Entropy-coding tables.
     pub fn tables(&self) -> &EntropyTables {
         &self.tables
+    }
+
+    /// Whether the decoder is the linear one of this crate (else a neural
+    /// decoder for `walloc-nn`).
+    pub fn is_linear(&self) -> bool {
+        self.config.architecture == ARCHITECTURE_LINEAR
     }
 
     /// The encoder.
