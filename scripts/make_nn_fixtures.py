@@ -42,4 +42,6 @@ tensors.update({
 save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, "tests/fixtures/nn_codec2d.safetensors",
           metadata={"config": json.dumps(config), "source": "scripts/make_nn_fixtures.py",
                     "walloc": "1.2.1", "torch": torch.__version__})
+# The same weights as a reference checkpoint, weights under "model_state_dict".
+torch.save({"model_state_dict": codec.state_dict(), "config": config}, "tests/fixtures/nn_codec2d.pth")
 print("wrote tests/fixtures/nn_codec2d.safetensors", sum(v.size for v in tensors.values()), "values")

@@ -10,6 +10,9 @@ use burn::tensor::activation::{silu, softmax};
 
 use crate::weights::{NnError, Weights};
 
+/// Largest number of attention scores held at once (2^25 floats, 128 MiB).
+pub const ATTENTION_BUDGET: usize = 1 << 25;
+
 /// GroupNorm as diffusers builds it here: 32 groups, eps 1e-6, affine.
 fn group_norm(w: &Weights, name: &str, channels: usize, device: &Device) -> Result<GroupNorm, NnError> {
     let mut norm = GroupNormConfig::new(32, channels).with_epsilon(1e-6).init(device);
@@ -91,8 +94,17 @@ impl SpatialAttention {
         })
     }
 
-    /// Applies attention to `[batch, channels, h, w]`.
+    /// Applies attention to `[batch, channels, h, w]`, queries in blocks
+    /// that keep the score matrix within [`ATTENTION_BUDGET`] values.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let [_, _, height, width] = x.dims();
+        let positions = height * width;
+        self.forward_blocked(x, (ATTENTION_BUDGET / positions).clamp(1, positions))
+    }
+
+    /// [`SpatialAttention::forward`] with `block` queries at a time (softmax
+    /// rows are independent, so the result does not depend on it).
+    pub fn forward_blocked(&self, x: Tensor<4>, block: usize) -> Tensor<4> {
         let [batch, channels, height, width] = x.dims();
         let tokens = self
             .group_norm
@@ -102,8 +114,20 @@ impl SpatialAttention {
         let q = self.to_q.forward(tokens.clone());
         let k = self.to_k.forward(tokens.clone());
         let v = self.to_v.forward(tokens);
-        let scores = q.matmul(k.swap_dims(1, 2)).mul_scalar(1.0 / (channels as f64).sqrt());
-        let attended = softmax(scores, 2).matmul(v);
+        let positions = height * width;
+        let block = block.clamp(1, positions);
+        let keys = k.swap_dims(1, 2);
+        let scale = 1.0 / (channels as f64).sqrt();
+        let attended = Tensor::cat(
+            (0..positions)
+                .step_by(block)
+                .map(|start| {
+                    let q_block = q.clone().narrow(1, start, block.min(positions - start));
+                    softmax(q_block.matmul(keys.clone()).mul_scalar(scale), 2).matmul(v.clone())
+                })
+                .collect(),
+            1,
+        );
         let out = self
             .to_out
             .forward(attended)
@@ -142,6 +166,11 @@ impl KlDecoder {
             norm_out: group_norm(w, "conv_norm_out", width, device)?,
             conv_out: conv3x3(w, "conv_out", width, output, device)?,
         })
+    }
+
+    /// The mid-block attention.
+    pub fn attention(&self) -> &SpatialAttention {
+        &self.mid_attention
     }
 
     /// Decodes dequantized latents `[batch, latent, h, w]` into wavelet

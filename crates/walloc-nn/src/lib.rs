@@ -8,7 +8,9 @@
 //! SiLU, conv_out), held to the reference by a parity test.
 
 pub mod checkpoint;
+pub mod decode;
 pub mod encoder;
+pub mod import;
 pub mod kl_decoder;
 pub mod oobleck;
 pub mod weights;

@@ -112,3 +112,28 @@ fn both_encoders_give_the_reference_latent() {
     assert!(noisy.iter().zip(&clean).all(|(n, c)| (n - c).abs() <= 0.5));
     assert!(noisy.iter().zip(&clean).any(|(n, c)| (n - c).abs() > 0.01));
 }
+
+/// Attention in query blocks (bounded memory) equals attention in one block.
+#[test]
+fn blocked_attention_is_exact() {
+    let bytes = std::fs::read(FIXTURE).unwrap();
+    let device = Device::default();
+    let decoder = KlDecoder::load(&Weights::new(&bytes, "model.decoder.1.").unwrap(), 12, 32, 48, &device).unwrap();
+    let values: Vec<f32> = (0..32 * 9 * 11).map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0).collect();
+    let x = Tensor::<4>::from_data(TensorData::new(values, [1, 32, 9, 11]), &device);
+    let whole: Vec<f32> = decoder
+        .attention()
+        .forward_blocked(x.clone(), 99)
+        .into_data()
+        .try_to_vec()
+        .unwrap();
+    for block in [1, 7, 50] {
+        let parts: Vec<f32> = decoder
+            .attention()
+            .forward_blocked(x.clone(), block)
+            .into_data()
+            .try_to_vec()
+            .unwrap();
+        assert!(max_abs_diff(&whole, &parts) < 1e-5, "block {block}");
+    }
+}
