@@ -163,6 +163,44 @@ fn load_all(files: &[PathBuf], channels: Option<u8>, factor: u32, what: &str) ->
     images
 }
 
+/// How to cut training crops from a folder of images.
+pub struct CropOptions {
+    /// Channels to convert every image to.
+    pub channels: u8,
+    /// Side of the square crops.
+    pub crop: u32,
+    /// Crops per image.
+    pub per_image: u32,
+    /// Downscale factor applied first.
+    pub downscale: u32,
+    /// Seed of the crop positions.
+    pub seed: u64,
+}
+
+/// Random crops of every image of `dir` that is large enough; also returns
+/// the number of images read.
+pub fn load_crops(dir: &Path, options: &CropOptions) -> Result<(Vec<Image8>, usize)> {
+    let files = image_files(dir)?;
+    let images = load_all(&files, Some(options.channels), options.downscale, "loading")?;
+    let mut rng = StdRng::seed_from_u64(options.seed);
+    let side = options.crop;
+    let mut crops = Vec::new();
+    for image in images.iter().filter(|i| i.width >= side && i.height >= side) {
+        for _ in 0..options.per_image {
+            let x = rng.random_range(0..=image.width - side);
+            let y = rng.random_range(0..=image.height - side);
+            crops.push(crop(image, x, y, side));
+        }
+    }
+    if crops.is_empty() {
+        bail!(
+            "no image in {} is at least {side}×{side} after downscaling",
+            dir.display()
+        );
+    }
+    Ok((crops, images.len()))
+}
+
 /// Runs `fit-linear`.
 pub fn run(args: &FitArgs) -> Result<()> {
     if !(1..=6).contains(&args.levels) {
@@ -186,20 +224,16 @@ pub fn run(args: &FitArgs) -> Result<()> {
     if channels == 2 {
         bail!("--channels must be 1 or 3");
     }
-    let files = image_files(&args.data)?;
-    let images = load_all(&files, Some(channels), args.downscale, "loading")?;
-    let mut rng = StdRng::seed_from_u64(args.seed);
-    let mut crops = Vec::new();
-    for image in images.iter().filter(|i| i.width >= args.crop && i.height >= args.crop) {
-        for _ in 0..args.crops_per_image {
-            let x = rng.random_range(0..=image.width - args.crop);
-            let y = rng.random_range(0..=image.height - args.crop);
-            crops.push(crop(image, x, y, args.crop));
-        }
-    }
-    if crops.is_empty() {
-        bail!("no image in {} is at least {0}×{0} after downscaling", args.crop);
-    }
+    let (crops, image_count) = load_crops(
+        &args.data,
+        &CropOptions {
+            channels,
+            crop: args.crop,
+            per_image: args.crops_per_image,
+            downscale: args.downscale,
+            seed: args.seed,
+        },
+    )?;
     let name = args
         .name
         .clone()
@@ -222,7 +256,7 @@ pub fn run(args: &FitArgs) -> Result<()> {
         provenance: serde_json::json!({
             "method": "PCA of wavelet-packet coefficients, reverse water-filling step, least-squares decoder",
             "data": args.data.file_name().map(|s| s.to_string_lossy().into_owned()),
-            "images": images.len(),
+            "images": image_count,
             "crops": crops.len(),
             "crop": args.crop,
             "downscale": args.downscale,

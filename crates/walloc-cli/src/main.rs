@@ -1,6 +1,7 @@
 //! `walloc`: wavelet learned lossy compression from the command line.
 
 mod fit;
+mod import;
 mod io;
 mod measure;
 mod models;
@@ -80,6 +81,8 @@ enum Command {
     Models,
     /// Fit a linear model (PCA of wavelet packets) on a folder of images.
     FitLinear(fit::FitArgs),
+    /// Convert a reference WaLLoC checkpoint (.pth + JSON config) into a walloc model file.
+    Import(import::ImportArgs),
 }
 
 fn encode(input: &Path, output: &Path, model: Option<&str>, coder: CoderArg) -> Result<()> {
@@ -112,7 +115,12 @@ fn decode(input: &Path, output: &Path, model: Option<&str>) -> Result<()> {
     let limits = Limits::default();
     let header = parse_header(&bytes, &limits).with_context(|| format!("reading {}", input.display()))?;
     let model = models::for_id(header.model_id, model)?;
-    let image = codec::decode(&model, &bytes, &limits).with_context(|| format!("decoding {}", input.display()))?;
+    let image = if model.is_linear() {
+        codec::decode(&model, &bytes, &limits).map_err(anyhow::Error::from)
+    } else {
+        walloc_nn::decode::decode_image(&model, &bytes, &limits).map_err(anyhow::Error::from)
+    }
+    .with_context(|| format!("decoding {}", input.display()))?;
     write_output(output, &encode_image(&image, output)?)
 }
 
@@ -216,5 +224,6 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Info { input } => info(input),
         Command::Models => list_models(),
         Command::FitLinear(args) => fit::run(args),
+        Command::Import(args) => import::run(args),
     }
 }

@@ -46,7 +46,7 @@ pub struct ModelConfig {
     /// [`ARCHITECTURE_CODEC2D`] (the reference's KL-style neural decoder).
     pub architecture: String,
     /// Width Nd of a neural decoder.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hidden: Option<u32>,
     /// Signal channels (1 gray, 3 RGB).
     pub channels: u32,

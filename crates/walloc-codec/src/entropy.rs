@@ -41,6 +41,17 @@ pub fn context(band: &[u8], i: usize, width: usize, zero: u8, contexts: usize) -
     bucket.min(contexts - 1)
 }
 
+/// Adds one channel's band (`width` columns, coded as one chunk) to
+/// `counts`, rows of `symbols` per context: the histograms that
+/// [`probabilities_from_counts`] turns into tables.
+pub fn count_band(band: &[u8], width: usize, symbols: usize, counts: &mut [u64]) {
+    let zero = (symbols / 2) as u8;
+    let contexts = counts.len() / symbols;
+    for (i, &s) in band.iter().enumerate() {
+        counts[context(band, i, width, zero, contexts) * symbols + usize::from(s)] += 1;
+    }
+}
+
 /// One categorical model per latent channel and context.
 #[derive(Debug)]
 pub struct EntropyTables {

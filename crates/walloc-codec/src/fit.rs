@@ -10,7 +10,7 @@ use walloc_wavelet::{packet, FilterBank};
 
 use crate::bottleneck::{Bottleneck, Quantizer};
 use crate::config::{ModelConfig, ARCHITECTURE_LINEAR, MODEL_FORMAT_VERSION};
-use crate::entropy::{context, probabilities_from_counts, CONTEXTS};
+use crate::entropy::{count_band, probabilities_from_counts, CONTEXTS};
 use crate::error::{invalid, CodecError, Result};
 use crate::image::{to_padded_signal, Image8};
 use crate::linalg::{cross_accumulate, gram_accumulate};
@@ -170,7 +170,6 @@ pub fn fit_linear(crops: &[Image8], options: &FitOptions) -> Result<Model> {
             vec![0.0f64; d * ka],
         )
     };
-    let offset = bottleneck.offset() as u8;
     let (counts, zz, xz) = crops
         .par_iter()
         .map(|crop| {
@@ -192,10 +191,8 @@ pub fn fit_linear(crops: &[Image8], options: &FitOptions) -> Result<Model> {
                     zhat[c * p + i] = f64::from(bottleneck.dequantize(*s));
                 }
                 // Each crop counts as one chunk, as the coder sees it.
-                for (i, &s) in band.iter().enumerate() {
-                    let ctx = context(&band, i, width, offset, CONTEXTS);
-                    counts[(c * CONTEXTS + ctx) * symbols + usize::from(s)] += 1;
-                }
+                let rows = CONTEXTS * symbols;
+                count_band(&band, width, symbols, &mut counts[c * rows..(c + 1) * rows]);
             }
             gram_accumulate(&zhat, ka, p, &mut zz);
             cross_accumulate(&x, &zhat, d, ka, p, &mut xz);
