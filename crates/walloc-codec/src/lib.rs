@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! WaLLoC's sensor side in pure Rust, with no deep-learning framework: model
 //! files, the wavelet-packet + 1×1 projection encoder, the entropy
 //! bottleneck, rANS coding of the integer latent, the `.wal` container, the

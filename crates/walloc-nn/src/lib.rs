@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Neural WaLLoC models in burn: the reference architectures module for
 //! module, loaded from state_dicts under the reference's own parameter names.
 //!

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Wavelet and wavelet packet transforms for WaLLoC.
 //!
 //! Forward and inverse discrete wavelet transforms with periodization, and
