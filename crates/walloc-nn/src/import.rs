@@ -9,7 +9,7 @@ use safetensors::tensor::{Dtype, TensorView};
 use serde::Deserialize;
 use walloc_codec::config::{ModelConfig, ARCHITECTURE_CODEC2D, CONFIG_KEY, MODEL_FORMAT_VERSION};
 use walloc_codec::entropy::PROBABILITY_BITS;
-use walloc_codec::model::PROBABILITIES;
+use walloc_codec::model::{MAX_CHANNELS, MAX_LEVELS, PROBABILITIES};
 use walloc_codec::Model;
 
 use crate::checkpoint::Checkpoint;
@@ -43,6 +43,26 @@ fn invalid(msg: impl Into<String>) -> NnError {
     NnError::File(msg.into())
 }
 
+/// Checks a reference config's sizes before anything is allocated from them.
+fn validate(config: &ReferenceConfig) -> Result<(), NnError> {
+    let sizes_ok = (1..=MAX_CHANNELS).contains(&config.channels)
+        && (1..=MAX_LEVELS).contains(&config.levels)
+        && (2..=8).contains(&config.latent_bits)
+        && (1..=config.channels << (2 * config.levels)).contains(&config.latent_dim)
+        && config.decoder_width > 0
+        && config.decoder_width % 32 == 0
+        && config.decoder_width <= 4096;
+    if sizes_ok {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "config out of range: {} channels (1..={MAX_CHANNELS}), J {} (1..={MAX_LEVELS}), latent_dim {} \
+             (1..=channels·4^J), {} bits (2..=8), Nd {} (a multiple of 32, at most 4096)",
+            config.channels, config.levels, config.latent_dim, config.latent_bits, config.decoder_width
+        )))
+    }
+}
+
 /// Uniform tables: every symbol equally likely, one context per channel.
 pub fn flat_probabilities(latent_dim: usize, bits: u8) -> Vec<u32> {
     let symbols = 1usize << bits;
@@ -59,6 +79,7 @@ pub fn import_codec2d(
     source: &str,
     probabilities: Option<(Vec<u32>, usize)>,
 ) -> Result<Vec<u8>, NnError> {
+    validate(config)?;
     if !config.lightweight_encode || config.encoder_width.is_some() {
         return Err(invalid(
             "only the lightweight (1×1) encoder is supported so far; this config has a full encoder",
@@ -137,4 +158,36 @@ pub fn load_decoder(model: &Model, device: &burn::prelude::Device) -> Result<KlD
         config.coefficient_dim(),
         device,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_configs_are_refused_before_allocating() {
+        let pth = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/nn_codec1d.pth");
+        let checkpoint = Checkpoint::open(std::path::Path::new(pth), "model_state_dict").unwrap();
+        let config = |latent_dim, levels, width| ReferenceConfig {
+            channels: 3,
+            levels,
+            encoder_width: None,
+            decoder_width: width,
+            latent_dim,
+            latent_bits: 8,
+            lightweight_encode: true,
+        };
+        for bad in [
+            config(4_000_000_000, 3, 32),
+            config(12, 40, 32),
+            config(12, 3, 33),
+            config(0, 3, 32),
+        ] {
+            let err = import_codec2d("x", &bad, &checkpoint, "x.pth", None).unwrap_err();
+            assert!(err.to_string().contains("config out of range"), "{err}");
+        }
+        // In range, but the checkpoint is a Codec1D: the missing tensor is named.
+        let err = import_codec2d("x", &config(12, 3, 32), &checkpoint, "x.pth", None).unwrap_err();
+        assert!(err.to_string().contains("encoder.0.weight"), "{err}");
+    }
 }
