@@ -150,7 +150,7 @@ fn validate_config(config: &ModelConfig) -> Result<FilterBank> {
     }
     match (config.architecture.as_str(), config.hidden) {
         (ARCHITECTURE_LINEAR, _) => {}
-        (ARCHITECTURE_CODEC2D, Some(hidden)) if hidden > 0 && hidden % 32 == 0 && hidden <= 4096 => {}
+        (ARCHITECTURE_CODEC2D, Some(hidden)) if hidden > 0 && hidden.is_multiple_of(32) && hidden <= 4096 => {}
         (ARCHITECTURE_CODEC2D, hidden) => {
             return Err(bad(format!(
                 "codec2d decoder width {hidden:?} (a multiple of 32, at most 4096)"

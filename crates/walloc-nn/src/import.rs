@@ -50,7 +50,7 @@ fn validate(config: &ReferenceConfig) -> Result<(), NnError> {
         && (2..=8).contains(&config.latent_bits)
         && (1..=config.channels << (2 * config.levels)).contains(&config.latent_dim)
         && config.decoder_width > 0
-        && config.decoder_width % 32 == 0
+        && config.decoder_width.is_multiple_of(32)
         && config.decoder_width <= 4096;
     if sizes_ok {
         Ok(())
