@@ -27,6 +27,18 @@ fn psnr(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
     10.0 * (255.0f64.powi(2) / mse).log10()
 }
 
+/// `walloc encode INPUT -o OUTPUT`.
+fn encode_cmd(input: &Path, output: &Path) -> Command {
+    let mut cmd = walloc();
+    cmd.arg("encode").arg(input).arg("-o").arg(output);
+    cmd
+}
+
+/// What a finished command wrote to stderr.
+fn stderr_of(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
+}
+
 fn stdout_of(cmd: &mut Command) -> String {
     String::from_utf8(cmd.assert().success().get_output().stdout.clone()).unwrap()
 }
@@ -118,12 +130,12 @@ fn corrupt_input_fails_cleanly_and_leaves_no_output() {
         .assert()
         .failure()
         .code(1);
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    let stderr = stderr_of(&assert).to_string();
     assert!(stderr.contains("CRC32"), "{stderr}");
     assert!(!out.exists(), "a failed decode left {}", out.display());
     // Not a walloc file at all.
     let assert = walloc().arg("info").arg(SAMPLE).assert().failure();
-    assert!(String::from_utf8_lossy(&assert.get_output().stderr).contains("not a walloc file"));
+    assert!(stderr_of(&assert).contains("not a walloc file"));
 }
 
 #[test]
@@ -153,26 +165,14 @@ fn alpha_and_sixteen_bit_inputs() {
         &opaque,
         image::DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(40, 24, image::Rgba([10, 200, 30, 255]))),
     );
-    walloc()
-        .arg("encode")
-        .arg(&opaque)
-        .arg("-o")
-        .arg(dir.path().join("a.wal"))
-        .assert()
-        .success();
+    encode_cmd(&opaque, &dir.path().join("a.wal")).assert().success();
     let clear = dir.path().join("clear.png");
     write_png(
         &clear,
         image::DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(40, 24, image::Rgba([10, 200, 30, 7]))),
     );
-    let assert = walloc()
-        .arg("encode")
-        .arg(&clear)
-        .arg("-o")
-        .arg(dir.path().join("b.wal"))
-        .assert()
-        .failure();
-    assert!(String::from_utf8_lossy(&assert.get_output().stderr).contains("transparent"));
+    let assert = encode_cmd(&clear, &dir.path().join("b.wal")).assert().failure();
+    assert!(stderr_of(&assert).contains("transparent"));
     let deep = dir.path().join("deep.png");
     write_png(
         &deep,
@@ -182,14 +182,8 @@ fn alpha_and_sixteen_bit_inputs() {
             image::Rgb([1000u16, 40000, 65535]),
         )),
     );
-    let assert = walloc()
-        .arg("encode")
-        .arg(&deep)
-        .arg("-o")
-        .arg(dir.path().join("c.wal"))
-        .assert()
-        .success();
-    assert!(String::from_utf8_lossy(&assert.get_output().stderr).contains("reduced to 8 bits"));
+    let assert = encode_cmd(&deep, &dir.path().join("c.wal")).assert().success();
+    assert!(stderr_of(&assert).contains("reduced to 8 bits"));
 }
 
 #[test]
@@ -200,7 +194,7 @@ fn unknown_model_and_wrong_model_are_named() {
         .arg(&wal)
         .assert()
         .failure();
-    assert!(String::from_utf8_lossy(&assert.get_output().stderr).contains("no model named \"nope\""));
+    assert!(stderr_of(&assert).contains("no model named \"nope\""));
     walloc().args(["encode", SAMPLE, "-o"]).arg(&wal).assert().success();
     let out = dir.path().join("o.png");
     let assert = walloc()
@@ -210,7 +204,7 @@ fn unknown_model_and_wrong_model_are_named() {
         .arg(&out)
         .assert()
         .failure();
-    assert!(String::from_utf8_lossy(&assert.get_output().stderr).contains("needs model"));
+    assert!(stderr_of(&assert).contains("needs model"));
 }
 
 #[test]
@@ -255,7 +249,7 @@ fn fit_linear_then_use_the_model_file() {
         .success();
     // Not embedded: decoding needs the model file, and says so without it.
     let assert = walloc().arg("decode").arg(&wal).arg("-o").arg(&png).assert().failure();
-    assert!(String::from_utf8_lossy(&assert.get_output().stderr).contains("--model PATH"));
+    assert!(stderr_of(&assert).contains("--model PATH"));
     walloc()
         .arg("decode")
         .arg(&wal)
@@ -320,17 +314,20 @@ fn imported_reference_checkpoint_round_trips() {
     )
     .unwrap();
     let model = dir.path().join("tiny.safetensors");
-    let assert = walloc()
-        .arg("import")
-        .arg("--config")
-        .arg(&config)
-        .arg("--checkpoint")
-        .arg(format!("{fixtures}/nn_codec2d.pth"))
-        .arg("-o")
-        .arg(&model)
-        .assert()
-        .success();
-    assert!(String::from_utf8_lossy(&assert.get_output().stderr).contains("flat entropy tables"));
+    let checkpoint = format!("{fixtures}/nn_codec2d.pth");
+    let import = |output: &Path| {
+        let mut cmd = walloc();
+        cmd.arg("import")
+            .arg("--config")
+            .arg(&config)
+            .arg("--checkpoint")
+            .arg(&checkpoint)
+            .arg("-o")
+            .arg(output);
+        cmd
+    };
+    let assert = import(&model).assert().success();
+    assert!(stderr_of(&assert).contains("flat entropy tables"));
     let input = dir.path().join("in.png");
     image::RgbImage::from_raw(32, 32, pixels).unwrap().save(&input).unwrap();
     let (wal, out) = (dir.path().join("x.wal"), dir.path().join("out.png"));
@@ -359,17 +356,8 @@ fn imported_reference_checkpoint_round_trips() {
         let r = reference[c * 1024 + y * 32 + x] * 255.0;
         assert!((f32::from(p) - r).abs() <= 0.5 + 1e-3, "pixel {i}: {p} vs {r}");
     }
-    // The linear decoder refuses the neural model by name; a wrong config is named.
+    // A config that is not a WaLLoC config is named as such.
     std::fs::write(&config, r#"{"channels": 3}"#).unwrap();
-    let assert = walloc()
-        .arg("import")
-        .arg("--config")
-        .arg(&config)
-        .arg("--checkpoint")
-        .arg(format!("{fixtures}/nn_codec2d.pth"))
-        .arg("-o")
-        .arg(dir.path().join("bad.safetensors"))
-        .assert()
-        .failure();
-    assert!(String::from_utf8_lossy(&assert.get_output().stderr).contains("WaLLoC config"));
+    let assert = import(&dir.path().join("bad.safetensors")).assert().failure();
+    assert!(stderr_of(&assert).contains("WaLLoC config"));
 }
