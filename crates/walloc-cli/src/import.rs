@@ -2,11 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use walloc_codec::entropy::{count_band, probabilities_from_counts, CONTEXTS};
-use walloc_codec::Model;
+use walloc_codec::LinearEncoder;
 use walloc_nn::checkpoint::Checkpoint;
 use walloc_nn::import::{import_codec2d, ReferenceConfig};
+use walloc_wavelet::FilterBank;
 
 use crate::fit::{load_crops, CropOptions};
 use crate::io::write_output;
@@ -41,6 +42,43 @@ fn stem(path: &Path) -> String {
         .unwrap_or_else(|| "model".into())
 }
 
+/// Context histograms of the checkpoint's own encoder on crops of `data`.
+fn count_tables(config: &ReferenceConfig, checkpoint: &Checkpoint, data: &Path) -> Result<(Vec<u32>, usize)> {
+    let tensor = |name: &str| {
+        checkpoint
+            .get(name)
+            .map(|(_, values)| values.to_vec())
+            .with_context(|| format!("the checkpoint has no {name}"))
+    };
+    let encoder = LinearEncoder::new(
+        config.channels,
+        config.levels,
+        config.latent_bits,
+        FilterBank::bior4_4(),
+        tensor("encoder.0.weight")?,
+        tensor("encoder.0.bias")?,
+    )?;
+    let options = CropOptions {
+        channels: config.channels as u8,
+        crop: 32 << config.levels.min(3),
+        per_image: 8,
+        downscale: 1,
+        seed: 0,
+    };
+    let (crops, _) = load_crops(data, &options)?;
+    let symbols = 1usize << config.latent_bits;
+    let rows = CONTEXTS * symbols;
+    let mut counts = vec![0u64; encoder.latent_dim() * rows];
+    for crop in &crops {
+        let latent = encoder.analyze(crop)?;
+        let plane = latent.height * latent.width;
+        for (c, band) in latent.symbols.chunks_exact(plane).enumerate() {
+            count_band(band, latent.width, symbols, &mut counts[c * rows..(c + 1) * rows]);
+        }
+    }
+    Ok((probabilities_from_counts(&counts, symbols), CONTEXTS))
+}
+
 /// Runs `import`.
 pub fn run(args: &ImportArgs) -> Result<()> {
     let text = std::fs::read_to_string(&args.config).with_context(|| format!("reading {}", args.config.display()))?;
@@ -54,38 +92,18 @@ pub fn run(args: &ImportArgs) -> Result<()> {
         .unwrap_or_default()
         .to_string_lossy()
         .into_owned();
-    let mut bytes = import_codec2d(&name, &config, &checkpoint, &source, None)?;
-    if let Some(data) = &args.data {
-        let model = Model::from_bytes(bytes)?;
-        let side = 32u32 << config.levels.min(3);
-        let options = CropOptions {
-            channels: config.channels as u8,
-            crop: side,
-            per_image: 8,
-            downscale: 1,
-            seed: 0,
-        };
-        let (crops, _) = load_crops(data, &options)?;
-        let symbols = 1usize << config.latent_bits;
-        let rows = CONTEXTS * symbols;
-        let mut counts = vec![0u64; config.latent_dim as usize * rows];
-        for crop in &crops {
-            let latent = model.encoder().analyze(crop)?;
-            let plane = latent.height * latent.width;
-            for (c, band) in latent.symbols.chunks_exact(plane).enumerate() {
-                count_band(band, latent.width, symbols, &mut counts[c * rows..(c + 1) * rows]);
-            }
+    let tables = match &args.data {
+        Some(data) => {
+            let tables = count_tables(&config, &checkpoint, data)?;
+            eprintln!("entropy tables counted on images of {}", data.display());
+            Some(tables)
         }
-        let tables = (probabilities_from_counts(&counts, symbols), CONTEXTS);
-        bytes = import_codec2d(&name, &config, &checkpoint, &source, Some(tables))?;
-        eprintln!("entropy tables counted on {} crops of {}", crops.len(), data.display());
-    } else {
-        eprintln!("note: flat entropy tables (8 bits per latent value); pass --data DIR to count real ones");
-    }
-    if checkpoint.names().count() == 0 {
-        bail!("the checkpoint has no tensors");
-    }
-    let model = Model::from_bytes(bytes)?;
+        None => {
+            eprintln!("note: flat entropy tables (8 bits per latent value); pass --data DIR to count real ones");
+            None
+        }
+    };
+    let model = import_codec2d(&name, &config, &checkpoint, &source, tables)?;
     write_output(&args.output, model.to_bytes())?;
     eprintln!(
         "wrote {} ({}, id {})",

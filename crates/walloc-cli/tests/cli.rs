@@ -278,13 +278,7 @@ fn reads_jpeg_webp_ppm_and_tiff() {
         };
         pixels.save(&input).unwrap();
         let wal = dir.path().join(format!("{ext}.wal"));
-        walloc()
-            .arg("encode")
-            .arg(&input)
-            .arg("-o")
-            .arg(&wal)
-            .assert()
-            .success();
+        encode_cmd(&input, &wal).assert().success();
         let info = stdout_of(walloc().arg("info").arg(&wal));
         let channels = if ext == "pgm" { "1 channel," } else { "3 channels" };
         assert!(info.contains("451×300") && info.contains(channels), "{ext}: {info}");

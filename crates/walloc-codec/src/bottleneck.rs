@@ -111,6 +111,11 @@ impl Bottleneck {
         self.scale
     }
 
+    /// The companding range `M`: latents lie in `(-M, M)` before rounding.
+    pub fn latent_max(&self) -> f64 {
+        self.latent_max
+    }
+
     /// The slope of the companding at zero, in latent units per encoder
     /// unit: one quantization step near zero spans `1 / slope` encoder units.
     pub fn slope_at_zero(&self) -> f64 {

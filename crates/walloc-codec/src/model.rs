@@ -135,46 +135,50 @@ fn check_view(view: &TensorView<'_>, name: &str, dtype: Dtype, shape: &[usize]) 
     Ok(())
 }
 
-fn validate_config(config: &ModelConfig) -> Result<FilterBank> {
-    if config.format_version != MODEL_FORMAT_VERSION {
-        return Err(bad(format!(
-            "model format version {} (this build reads {MODEL_FORMAT_VERSION})",
-            config.format_version
-        )));
-    }
-    if config.modality != "image" || config.dim != 2 {
-        return Err(bad(format!(
-            "{}-D {} models are not supported by this build (2-D images only)",
-            config.dim, config.modality
-        )));
-    }
-    match (config.architecture.as_str(), config.hidden) {
-        (ARCHITECTURE_LINEAR, _) => {}
-        (ARCHITECTURE_CODEC2D, Some(hidden)) if hidden > 0 && hidden.is_multiple_of(32) && hidden <= 4096 => {}
-        (ARCHITECTURE_CODEC2D, hidden) => {
+impl ModelConfig {
+    /// Checks every field against what this build supports, so that nothing
+    /// is ever allocated from an out-of-range config; returns the filter bank.
+    pub fn validate(&self) -> Result<FilterBank> {
+        if self.format_version != MODEL_FORMAT_VERSION {
             return Err(bad(format!(
-                "codec2d decoder width {hidden:?} (a multiple of 32, at most 4096)"
-            )))
+                "model format version {} (this build reads {MODEL_FORMAT_VERSION})",
+                self.format_version
+            )));
         }
-        (other, _) => return Err(bad(format!("unknown architecture {other:?}"))),
+        if self.modality != "image" || self.dim != 2 {
+            return Err(bad(format!(
+                "{}-D {} models are not supported by this build (2-D images only)",
+                self.dim, self.modality
+            )));
+        }
+        match (self.architecture.as_str(), self.hidden) {
+            (ARCHITECTURE_LINEAR, _) => {}
+            (ARCHITECTURE_CODEC2D, Some(hidden)) if hidden > 0 && hidden.is_multiple_of(32) && hidden <= 4096 => {}
+            (ARCHITECTURE_CODEC2D, hidden) => {
+                return Err(bad(format!(
+                    "codec2d decoder width {hidden:?} (a multiple of 32, at most 4096)"
+                )))
+            }
+            (other, _) => return Err(bad(format!("unknown architecture {other:?}"))),
+        }
+        if !(1..=MAX_CHANNELS).contains(&self.channels) {
+            return Err(bad(format!("{} channels (1..={MAX_CHANNELS})", self.channels)));
+        }
+        if !(1..=MAX_LEVELS).contains(&self.levels) {
+            return Err(bad(format!("{} levels (1..={MAX_LEVELS})", self.levels)));
+        }
+        if self.latent_dim == 0 || self.latent_dim as usize > self.coefficient_dim() {
+            return Err(bad(format!(
+                "latent_dim {} (1..={})",
+                self.latent_dim,
+                self.coefficient_dim()
+            )));
+        }
+        if !(2..=8).contains(&self.latent_bits) {
+            return Err(bad(format!("latent_bits {} (2..=8)", self.latent_bits)));
+        }
+        FilterBank::by_name(&self.wavelet).ok_or_else(|| bad(format!("unknown wavelet {:?}", self.wavelet)))
     }
-    if !(1..=MAX_CHANNELS).contains(&config.channels) {
-        return Err(bad(format!("{} channels (1..={MAX_CHANNELS})", config.channels)));
-    }
-    if !(1..=MAX_LEVELS).contains(&config.levels) {
-        return Err(bad(format!("{} levels (1..={MAX_LEVELS})", config.levels)));
-    }
-    if config.latent_dim == 0 || config.latent_dim as usize > config.coefficient_dim() {
-        return Err(bad(format!(
-            "latent_dim {} (1..={})",
-            config.latent_dim,
-            config.coefficient_dim()
-        )));
-    }
-    if !(2..=8).contains(&config.latent_bits) {
-        return Err(bad(format!("latent_bits {} (2..=8)", config.latent_bits)));
-    }
-    FilterBank::by_name(&config.wavelet).ok_or_else(|| bad(format!("unknown wavelet {:?}", config.wavelet)))
 }
 
 impl Model {
@@ -226,7 +230,7 @@ impl Model {
             .and_then(|m| m.get(CONFIG_KEY))
             .ok_or_else(|| bad(format!("no {CONFIG_KEY} in the metadata")))?;
         let config: ModelConfig = serde_json::from_str(json).map_err(|e| bad(format!("config: {e}")))?;
-        let bank = validate_config(&config)?;
+        let bank = config.validate()?;
         let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
         let (k, d) = (config.latent_dim as usize, config.coefficient_dim());
         let symbols = 1usize << config.latent_bits;

@@ -19,13 +19,13 @@ pub struct Bottleneck {
 }
 
 impl Bottleneck {
-    /// The reference's constants: scale `(2^(b-1) - 1) / 1.85`, range
-    /// `±(2^(b-1) - 0.501)`.
+    /// The reference's constants for `bits`-bit latents, as
+    /// `walloc_codec::bottleneck::Bottleneck` defines them.
     pub fn new(bits: u8) -> Self {
-        let half = f64::from(1u32 << (bits - 1));
+        let reference = walloc_codec::bottleneck::Bottleneck::new(bits);
         Bottleneck {
-            scale: (half - 1.0) / 1.85,
-            latent_max: half - 1.0 + 0.5 - 1e-3,
+            scale: reference.scale(),
+            latent_max: reference.latent_max(),
         }
     }
 

@@ -9,7 +9,7 @@ use safetensors::tensor::{Dtype, TensorView};
 use serde::Deserialize;
 use walloc_codec::config::{ModelConfig, ARCHITECTURE_CODEC2D, CONFIG_KEY, MODEL_FORMAT_VERSION};
 use walloc_codec::entropy::PROBABILITY_BITS;
-use walloc_codec::model::{MAX_CHANNELS, MAX_LEVELS, PROBABILITIES};
+use walloc_codec::model::PROBABILITIES;
 use walloc_codec::Model;
 
 use crate::checkpoint::Checkpoint;
@@ -43,43 +43,23 @@ fn invalid(msg: impl Into<String>) -> NnError {
     NnError::File(msg.into())
 }
 
-/// Checks a reference config's sizes before anything is allocated from them.
-fn validate(config: &ReferenceConfig) -> Result<(), NnError> {
-    let sizes_ok = (1..=MAX_CHANNELS).contains(&config.channels)
-        && (1..=MAX_LEVELS).contains(&config.levels)
-        && (2..=8).contains(&config.latent_bits)
-        && (1..=config.channels << (2 * config.levels)).contains(&config.latent_dim)
-        && config.decoder_width > 0
-        && config.decoder_width.is_multiple_of(32)
-        && config.decoder_width <= 4096;
-    if sizes_ok {
-        Ok(())
-    } else {
-        Err(invalid(format!(
-            "config out of range: {} channels (1..={MAX_CHANNELS}), J {} (1..={MAX_LEVELS}), latent_dim {} \
-             (1..=channels·4^J), {} bits (2..=8), Nd {} (a multiple of 32, at most 4096)",
-            config.channels, config.levels, config.latent_dim, config.latent_bits, config.decoder_width
-        )))
-    }
-}
-
 /// Uniform tables: every symbol equally likely, one context per channel.
 pub fn flat_probabilities(latent_dim: usize, bits: u8) -> Vec<u32> {
     let symbols = 1usize << bits;
     vec![(1u32 << PROBABILITY_BITS) / symbols as u32; latent_dim * symbols]
 }
 
-/// Builds a `codec2d` walloc model file from a reference `Codec2D`
-/// checkpoint. `probabilities` are `[latent_dim, contexts, 2^bits]` rows;
-/// `None` stores [`flat_probabilities`] and says so in the provenance.
+/// Builds a `codec2d` walloc model from a reference `Codec2D` checkpoint and
+/// checks that it loads (encoder and tables in walloc-codec, decoder here).
+/// `probabilities` are `[latent_dim, contexts, 2^bits]` rows; `None` stores
+/// [`flat_probabilities`] and says so in the provenance.
 pub fn import_codec2d(
     name: &str,
     config: &ReferenceConfig,
     checkpoint: &Checkpoint,
     source: &str,
     probabilities: Option<(Vec<u32>, usize)>,
-) -> Result<Vec<u8>, NnError> {
-    validate(config)?;
+) -> Result<Model, NnError> {
     if !config.lightweight_encode || config.encoder_width.is_some() {
         return Err(invalid(
             "only the lightweight (1×1) encoder is supported so far; this config has a full encoder",
@@ -106,6 +86,10 @@ pub fn import_codec2d(
         provenance: serde_json::json!({ "checkpoint": source, "entropy_tables": entropy }),
         figures: None,
     };
+    // Sizes are checked before anything is allocated from them.
+    walloc_config
+        .validate()
+        .map_err(|e| invalid(format!("config out of range: {e}")))?;
     let (k, symbols) = (config.latent_dim as usize, 1usize << config.latent_bits);
     let (probabilities, contexts) = probabilities.unwrap_or_else(|| (flat_probabilities(k, config.latent_bits), 1));
     let mut buffers: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = checkpoint
@@ -138,10 +122,9 @@ pub fn import_codec2d(
     let json = serde_json::to_string(&walloc_config).map_err(|e| invalid(e.to_string()))?;
     let bytes = safetensors::serialize(views, Some(HashMap::from([(CONFIG_KEY.to_string(), json)])))
         .map_err(|e| invalid(e.to_string()))?;
-    // The file must load: the encoder and tables through walloc-codec, the decoder here.
-    let model = Model::from_bytes(bytes.clone()).map_err(|e| invalid(e.to_string()))?;
+    let model = Model::from_bytes(bytes).map_err(|e| invalid(e.to_string()))?;
     load_decoder(&model, &burn::prelude::Device::default())?;
-    Ok(bytes)
+    Ok(model)
 }
 
 /// The KL decoder of a `codec2d` model file.

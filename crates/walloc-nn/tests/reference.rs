@@ -1,8 +1,11 @@
 //! The burn decoder against a random reference Codec2D
 //! (scripts/make_nn_fixtures.py, PyPI walloc 1.2.1 + diffusers).
 
+mod common;
+
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use common::max_abs_diff;
 use walloc_codec::bottleneck::Bottleneck;
 use walloc_nn::kl_decoder::KlDecoder;
 use walloc_nn::Weights;
@@ -12,11 +15,6 @@ const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../tests/fixtures/nn_codec2d.safetensors"
 );
-
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
-}
 
 #[test]
 fn kl_decoder_matches_reference_codec2d() {

@@ -3,8 +3,11 @@
 
 use burn::nn::conv::Conv1dConfig;
 use burn::nn::PaddingConfig1d;
+mod common;
+
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use common::max_abs_diff;
 use walloc_codec::bottleneck::Bottleneck;
 use walloc_nn::encoder::Bottleneck as NnBottleneck;
 use walloc_nn::oobleck::{post_filter, OobleckDecoder};
@@ -15,11 +18,6 @@ const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../tests/fixtures/nn_codec1d.safetensors"
 );
-
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
-}
 
 fn values(t: Tensor<3>) -> Vec<f32> {
     t.into_data().try_to_vec().unwrap()
