@@ -3,19 +3,20 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use walloc_codec::entropy::{count_band, probabilities_from_counts, CONTEXTS};
-use walloc_codec::LinearEncoder;
+use walloc_codec::entropy::{fit_tables, CONTEXTS};
+use walloc_codec::{Latent, Model};
 use walloc_nn::checkpoint::Checkpoint;
-use walloc_nn::import::{import_codec2d, ReferenceConfig};
-use walloc_wavelet::FilterBank;
+use walloc_nn::import::{import, ReferenceConfig};
 
+use crate::audio;
 use crate::fit::{load_crops, CropOptions};
 use crate::io::write_output;
 
 /// Arguments of `import`.
 #[derive(clap::Args, Debug)]
 pub struct ImportArgs {
-    /// The reference's JSON config (channels, J, Ne, Nd, latent_dim, latent_bits, lightweight_encode).
+    /// The reference's JSON config (channels, J, Ne, Nd, latent_dim, latent_bits, lightweight_encode,
+    /// post_filter); the class (Codec2D, Codec1D, LinearCodec2D) is told by the checkpoint.
     #[arg(long)]
     pub config: PathBuf,
     /// The reference checkpoint (.pth).
@@ -30,8 +31,8 @@ pub struct ImportArgs {
     /// Model name (default: the output file's stem).
     #[arg(long)]
     pub name: Option<String>,
-    /// Images to count the entropy tables on (random crops); without it the
-    /// tables are flat (uniform), which gives 8 bits per latent value.
+    /// Images (random crops) or WAV files to count the entropy tables on;
+    /// without it the tables are flat (uniform): 8 bits per latent value.
     #[arg(long)]
     pub data: Option<PathBuf>,
 }
@@ -42,22 +43,13 @@ fn stem(path: &Path) -> String {
         .unwrap_or_else(|| "model".into())
 }
 
-/// Context histograms of the checkpoint's own encoder on crops of `data`.
-fn count_tables(config: &ReferenceConfig, checkpoint: &Checkpoint, data: &Path) -> Result<(Vec<u32>, usize)> {
-    let tensor = |name: &str| {
-        checkpoint
-            .get(name)
-            .map(|(_, values)| values.to_vec())
-            .with_context(|| format!("the checkpoint has no {name}"))
-    };
-    let encoder = LinearEncoder::new(
-        config.channels,
-        config.levels,
-        config.latent_bits,
-        FilterBank::bior4_4(),
-        tensor("encoder.0.weight")?,
-        tensor("encoder.0.bias")?,
-    )?;
+/// Latents of `model`'s own encoder on `data`: random crops of the images,
+/// or the first blocks of the WAV files, for audio models.
+fn latents_of(model: &Model, data: &Path) -> Result<Vec<Latent>> {
+    let config = model.config();
+    if model.is_audio() {
+        return audio::latents_of_folder(data, model, 8);
+    }
     let options = CropOptions {
         channels: config.channels as u8,
         crop: 32 << config.levels.min(3),
@@ -66,17 +58,13 @@ fn count_tables(config: &ReferenceConfig, checkpoint: &Checkpoint, data: &Path) 
         seed: 0,
     };
     let (crops, _) = load_crops(data, &options)?;
-    let symbols = 1usize << config.latent_bits;
-    let rows = CONTEXTS * symbols;
-    let mut counts = vec![0u64; encoder.latent_dim() * rows];
-    for crop in &crops {
-        let latent = encoder.analyze(crop)?;
-        let plane = latent.height * latent.width;
-        for (c, band) in latent.symbols.chunks_exact(plane).enumerate() {
-            count_band(band, latent.width, symbols, &mut counts[c * rows..(c + 1) * rows]);
-        }
-    }
-    Ok((probabilities_from_counts(&counts, symbols), CONTEXTS))
+    crops
+        .iter()
+        .map(|crop| match model.encoder() {
+            Some(encoder) => Ok(encoder.analyze(crop)?),
+            None => Ok(walloc_nn::encoder::encode_image(model, crop)?),
+        })
+        .collect()
 }
 
 /// Runs `import`.
@@ -92,18 +80,24 @@ pub fn run(args: &ImportArgs) -> Result<()> {
         .unwrap_or_default()
         .to_string_lossy()
         .into_owned();
-    let tables = match &args.data {
+    let mut model = import(&name, &config, &checkpoint, &source)?;
+    match &args.data {
         Some(data) => {
-            let tables = count_tables(&config, &checkpoint, data)?;
-            eprintln!("entropy tables counted on images of {}", data.display());
-            Some(tables)
+            let latents = latents_of(&model, data)?;
+            let walloc = model.config();
+            let probabilities = fit_tables(&latents, walloc.latent_dim as usize, walloc.latent_bits);
+            let mut counted = walloc.clone();
+            counted.provenance["entropy_tables"] =
+                serde_json::json!(format!("counted on {} latents of {}", latents.len(), data.display()));
+            model = model.with_tables(&probabilities, CONTEXTS, Some(counted))?;
+            eprintln!(
+                "entropy tables counted on {} latents of {}",
+                latents.len(),
+                data.display()
+            );
         }
-        None => {
-            eprintln!("note: flat entropy tables (8 bits per latent value); pass --data DIR to count real ones");
-            None
-        }
-    };
-    let model = import_codec2d(&name, &config, &checkpoint, &source, tables)?;
+        None => eprintln!("note: flat entropy tables (8 bits per latent value); pass --data DIR to count real ones"),
+    }
     write_output(&args.output, model.to_bytes())?;
     eprintln!(
         "wrote {} ({}, id {})",

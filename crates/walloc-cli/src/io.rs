@@ -1,7 +1,7 @@
 //! Reading inputs and writing outputs: `-` for stdin/stdout, images through
 //! the `image` crate with allocation limits, and atomic file writes.
 
-use std::io::{Cursor, Read, Write};
+use std::io::{BufWriter, Cursor, Read, Seek, Write};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -29,12 +29,24 @@ pub fn read_input(path: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Writes `bytes` to `path` atomically (a temporary file in the same folder,
-/// then a rename), or to stdout for `-`.
+/// A seekable output (WAV writers patch their header at the end).
+pub trait WriteSeek: Write + Seek {}
+impl<T: Write + Seek> WriteSeek for T {}
+
+/// Writes `bytes` to `path` atomically, or to stdout for `-`.
 pub fn write_output(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomically(path, |out| Ok(out.write_all(bytes)?))
+}
+
+/// Lets `fill` write the output, then moves it into place atomically (a
+/// temporary file in the same folder, then a rename), so that a failure
+/// leaves no partial file; for `-`, writes to stdout once `fill` succeeded.
+pub fn write_atomically(path: &Path, fill: impl FnOnce(&mut dyn WriteSeek) -> Result<()>) -> Result<()> {
     if path == Path::new("-") {
+        let mut buffer = Cursor::new(Vec::new());
+        fill(&mut buffer)?;
         let mut out = std::io::stdout().lock();
-        out.write_all(bytes).context("writing stdout")?;
+        out.write_all(buffer.get_ref()).context("writing stdout")?;
         return out.flush().context("writing stdout");
     }
     let dir = match path.parent() {
@@ -43,7 +55,11 @@ pub fn write_output(path: &Path, bytes: &[u8]) -> Result<()> {
     };
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-    tmp.write_all(bytes).context("writing temporary file")?;
+    {
+        let mut writer = BufWriter::new(tmp.as_file_mut());
+        fill(&mut writer)?;
+        writer.flush().context("writing temporary file")?;
+    }
     tmp.as_file().sync_all().context("syncing temporary file")?;
     tmp.persist(path)
         .with_context(|| format!("writing {}", path.display()))?;

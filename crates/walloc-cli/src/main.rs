@@ -1,5 +1,6 @@
 //! `walloc`: wavelet learned lossy compression from the command line.
 
+mod audio;
 mod fit;
 mod import;
 mod io;
@@ -8,10 +9,11 @@ mod models;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use walloc_codec::container::parse_header;
+use walloc_codec::container::{self, parse_header};
 use walloc_codec::{codec, EncodeOptions, LatentCoder, Limits};
+use walloc_nn::decode::Tiling;
 
 use crate::io::{decode_image, encode_image, read_input, write_output};
 
@@ -46,31 +48,37 @@ impl From<CoderArg> for LatentCoder {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Compress an image (PNG, JPEG, WebP, PNM, TIFF) into a .wal file.
+    /// Compress an image (PNG, JPEG, WebP, PNM, TIFF) or audio (WAV) into a .wal file.
     Encode {
-        /// Input image, or - for stdin.
+        /// Input image or WAV file, or - for stdin.
         input: PathBuf,
         /// Output .wal file, or - for stdout.
         #[arg(short, long)]
         output: PathBuf,
         /// Embedded model name (see `walloc models`) or a model file
-        /// [default: rgb-16x, or gray-16x for gray images].
+        /// [default: rgb-16x, or gray-16x for gray images; audio needs one].
         #[arg(short, long)]
         model: Option<String>,
         /// Latent storage.
         #[arg(long, value_enum, default_value = "rans")]
         coder: CoderArg,
     },
-    /// Decompress a .wal file into an image (format from the extension; PNG for -).
+    /// Decompress a .wal file into an image (format from the extension; PNG for -) or a WAV file.
     Decode {
         /// Input .wal file, or - for stdin.
         input: PathBuf,
-        /// Output image, or - for PNG on stdout.
+        /// Output image or WAV file, or - for stdout.
         #[arg(short, long)]
         output: PathBuf,
         /// Model file, if the file was made with one that is not embedded.
         #[arg(short, long)]
         model: Option<String>,
+        /// Neural image decoders: decode latents of more than 128×128
+        /// positions in tiles of this many positions a side, with 16 of
+        /// overlap (bounded memory); 0 decodes whole images, exactly as the
+        /// reference, with memory that grows with the image.
+        #[arg(long, default_value_t = 96)]
+        tile: usize,
     },
     /// Describe a .wal file: model, shapes, size, bpp, ratios.
     Info {
@@ -86,9 +94,29 @@ enum Command {
 }
 
 fn encode(input: &Path, output: &Path, model: Option<&str>, coder: CoderArg) -> Result<()> {
+    let audio_model = || -> Result<walloc_codec::Model> {
+        let spec = model.context(
+            "no audio model is built in yet: pass --model FILE (for example one made by `walloc import` from a \
+             reference Codec1D checkpoint)",
+        )?;
+        models::resolve(spec)
+    };
+    if input != Path::new("-") && audio::looks_like_wav(input) {
+        return write_output(output, &audio::encode_file(input, &audio_model()?)?);
+    }
     let bytes = read_input(input)?;
+    if audio::is_wav(&bytes) {
+        return write_output(output, &audio::encode_bytes(bytes, &audio_model()?)?);
+    }
     let image = decode_image(&bytes, &input.display().to_string())?;
     let model = models::resolve(model.unwrap_or(models::default_for(image.channels)))?;
+    if model.is_audio() {
+        bail!(
+            "model {} codes audio, and {} is an image",
+            model.config().name,
+            input.display()
+        );
+    }
     let wanted = model.config().channels as u8;
     let image = if image.channels != wanted {
         if wanted == 1 {
@@ -105,35 +133,107 @@ fn encode(input: &Path, output: &Path, model: Option<&str>, coder: CoderArg) -> 
         coder: coder.into(),
         ..EncodeOptions::default()
     };
-    let file =
-        codec::encode(&model, &image, options).with_context(|| format!("encoding with {}", model.config().name))?;
+    let file = if model.encoder().is_some() {
+        codec::encode(&model, &image, options).map_err(anyhow::Error::from)
+    } else {
+        // A full neural encoder runs in walloc-nn.
+        codec::check_image_size(&image)
+            .map_err(anyhow::Error::from)
+            .and_then(|()| Ok(walloc_nn::encoder::encode_image(&model, &image)?))
+            .and_then(|latent| Ok(codec::write_image(&model, &image, &latent, options)?))
+    }
+    .with_context(|| format!("encoding with {}", model.config().name))?;
     write_output(output, &file)
 }
 
-fn decode(input: &Path, output: &Path, model: Option<&str>) -> Result<()> {
+fn decode(input: &Path, output: &Path, model: Option<&str>, tile: usize) -> Result<()> {
     let bytes = read_input(input)?;
     let limits = Limits::default();
-    let header = parse_header(&bytes, &limits).with_context(|| format!("reading {}", input.display()))?;
+    let context = || format!("decoding {}", input.display());
+    if container::modality(&bytes).with_context(context)? == container::MODALITY_AUDIO {
+        let (header, _) = walloc_codec::audio::parse(&bytes, &limits).with_context(context)?;
+        let model = models::for_id(header.model_id, model)?;
+        return audio::decode(&bytes, output, &model).with_context(context);
+    }
+    let header = parse_header(&bytes, &limits).with_context(context)?;
     let model = models::for_id(header.model_id, model)?;
+    let tiling = Tiling {
+        whole_up_to: if tile == 0 {
+            usize::MAX
+        } else {
+            Tiling::default().whole_up_to
+        },
+        tile: tile.max(1),
+        ..Tiling::default()
+    };
     let image = if model.is_linear() {
         codec::decode(&model, &bytes, &limits).map_err(anyhow::Error::from)
     } else {
-        walloc_nn::decode::decode_image(&model, &bytes, &limits).map_err(anyhow::Error::from)
+        walloc_nn::decode::decode_image(&model, &bytes, &limits, tiling).map_err(anyhow::Error::from)
     }
-    .with_context(|| format!("decoding {}", input.display()))?;
+    .with_context(context)?;
     write_output(output, &encode_image(&image, output)?)
+}
+
+fn info_audio(input: &Path, bytes: &[u8]) -> Result<()> {
+    let (header, chunks) = walloc_codec::audio::parse(bytes, &Limits::default())
+        .with_context(|| format!("reading {}", input.display()))?;
+    let seconds = f64::from(header.frames) / f64::from(header.sample_rate);
+    let (bits, kind) = match header.format {
+        walloc_codec::audio::SampleFormat::Int(bits) => (bits, "PCM"),
+        walloc_codec::audio::SampleFormat::Float => (32, "float"),
+    };
+    let raw = f64::from(header.frames) * f64::from(header.channels) * f64::from(bits) / 8.0;
+    let coefficients = f64::from(header.channels) * 2f64.powi(i32::from(header.levels));
+    println!("file:                     {}", input.display());
+    println!(
+        "model:                    {} ({})",
+        model_name(header.model_id)?,
+        header.model_id
+    );
+    println!(
+        "audio:                    {} channels, {} Hz, {bits}-bit {kind}, {} frames ({seconds:.2} s)",
+        header.channels, header.sample_rate, header.frames
+    );
+    println!(
+        "latent:                   {} channels at {} bits, J={}, {} blocks of up to {} frames",
+        header.latent_channels,
+        header.latent_bits,
+        header.levels,
+        chunks.len(),
+        header.block_frames
+    );
+    println!("bytes:                    {}", bytes.len());
+    println!(
+        "bitrate:                  {:.2} kbit/s",
+        bytes.len() as f64 * 8.0 / seconds / 1000.0
+    );
+    println!("compression ratio:        {:.2}:1", raw / bytes.len() as f64);
+    println!(
+        "dimensionality reduction: {:.2}×",
+        coefficients / f64::from(header.latent_channels)
+    );
+    Ok(())
+}
+
+fn model_name(id: walloc_codec::ModelId) -> Result<String> {
+    Ok(models::embedded()?
+        .into_iter()
+        .find(|m| m.id() == id)
+        .map(|m| m.config().name.clone())
+        .unwrap_or_else(|| "not embedded".into()))
 }
 
 fn info(input: &Path) -> Result<()> {
     let bytes = read_input(input)?;
     let limits = Limits::default();
+    if container::modality(&bytes).with_context(|| format!("reading {}", input.display()))? == container::MODALITY_AUDIO
+    {
+        return info_audio(input, &bytes);
+    }
     let (header, chunks) =
         walloc_codec::container::parse(&bytes, &limits).with_context(|| format!("reading {}", input.display()))?;
-    let model_name = models::embedded()?
-        .into_iter()
-        .find(|m| m.id() == header.model_id)
-        .map(|m| m.config().name.clone())
-        .unwrap_or_else(|| "not embedded".into());
+    let model_name = model_name(header.model_id)?;
     let pixels = f64::from(header.width) * f64::from(header.height);
     let raw = pixels * f64::from(header.channels);
     let coeffs = f64::from(header.channels) * 4f64.powi(i32::from(header.levels));
@@ -220,7 +320,12 @@ fn run(cli: &Cli) -> Result<()> {
             model,
             coder,
         } => encode(input, output, model.as_deref(), *coder),
-        Command::Decode { input, output, model } => decode(input, output, model.as_deref()),
+        Command::Decode {
+            input,
+            output,
+            model,
+            tile,
+        } => decode(input, output, model.as_deref(), *tile),
         Command::Info { input } => info(input),
         Command::Models => list_models(),
         Command::FitLinear(args) => fit::run(args),

@@ -44,9 +44,19 @@ impl Default for EncodeOptions {
 }
 
 /// The encoder: wavelet packets, projection and quantization (the model's
-/// [`LinearEncoder`]).
+/// [`crate::LinearEncoder`]).
 pub fn analyze(model: &Model, image: &Image8) -> Result<Latent> {
-    model.encoder().analyze(image)
+    linear_encoder(model)?.analyze(image)
+}
+
+/// The model's 1×1 projection encoder, or an error naming the model.
+pub fn linear_encoder(model: &Model) -> Result<&crate::LinearEncoder> {
+    model.encoder().ok_or_else(|| {
+        CodecError::IncompatibleInput(format!(
+            "model {} has a full neural encoder: encode with walloc-nn (the walloc CLI does)",
+            model.config().name
+        ))
+    })
 }
 
 /// The linear decoder: dequantization, projection and inverse packets,
@@ -102,9 +112,8 @@ fn pack_format(coder: LatentCoder) -> Option<PackFormat> {
     }
 }
 
-/// Encodes an image into a `.wal` file image.
-pub fn encode(model: &Model, image: &Image8, options: EncodeOptions) -> Result<Vec<u8>> {
-    let config = model.config();
+/// Refuses images that a default decoder would refuse, before any work.
+pub fn check_image_size(image: &Image8) -> Result<()> {
     let limits = Limits::default();
     let pixels = u64::from(image.width) * u64::from(image.height);
     if image.width.max(image.height) > limits.max_dimension || pixels > limits.max_pixels {
@@ -114,8 +123,30 @@ pub fn encode(model: &Model, image: &Image8, options: EncodeOptions) -> Result<V
             limit: limits.max_pixels.min(u64::from(limits.max_dimension).pow(2)),
         });
     }
+    Ok(())
+}
+
+/// Encodes an image into a `.wal` file image.
+pub fn encode(model: &Model, image: &Image8, options: EncodeOptions) -> Result<Vec<u8>> {
+    check_image_size(image)?;
     let latent = analyze(model, image)?;
+    write_image(model, image, &latent, options)
+}
+
+/// Entropy-codes the latent of `image` (made by `model`'s encoder) into a
+/// `.wal` file image.
+pub fn write_image(model: &Model, image: &Image8, latent: &Latent, options: EncodeOptions) -> Result<Vec<u8>> {
+    let config = model.config();
     let plane = latent.height * latent.width;
+    if latent.channels != config.latent_dim as usize || latent.symbols.len() != latent.channels * plane {
+        return Err(CodecError::IncompatibleInput(format!(
+            "a latent of {} channels and {} symbols for model {} ({} channels)",
+            latent.channels,
+            latent.symbols.len(),
+            config.name,
+            config.latent_dim
+        )));
+    }
     let rows = options.rows_per_chunk.max(1) as usize;
     let chunks: Vec<Vec<u8>> = match pack_format(options.coder) {
         None => (0..latent.height.div_ceil(rows))

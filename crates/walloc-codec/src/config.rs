@@ -11,9 +11,15 @@ pub const MODEL_FORMAT_VERSION: u32 = 1;
 /// Architecture of linear models: encoder and decoder are 1×1 projections.
 pub const ARCHITECTURE_LINEAR: &str = "linear";
 
-/// Architecture of the reference `Codec2D` with the lightweight encoder:
-/// its decoder is diffusers' KL decoder (decoded by `walloc-nn`).
+/// Architecture of the reference `Codec2D`: diffusers' KL decoder, and
+/// either the lightweight 1×1 encoder or (with `encoder_hidden`) diffusers'
+/// KL encoder (both neural parts run in `walloc-nn`).
 pub const ARCHITECTURE_CODEC2D: &str = "codec2d";
+
+/// Architecture of the reference `Codec1D` (audio): the lightweight 1×1
+/// encoder with its padding of one latent position on each side, and the
+/// Oobleck decoder, optionally followed by the post filter (`walloc-nn`).
+pub const ARCHITECTURE_CODEC1D: &str = "codec1d";
 
 /// Measured figures of a model on a held-out set, as stored in its metadata.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -40,17 +46,25 @@ pub struct ModelConfig {
     /// One line for humans.
     #[serde(default)]
     pub description: String,
-    /// Signal kind: `image`.
+    /// Signal kind: `image` or `audio`.
     pub modality: String,
-    /// [`ARCHITECTURE_LINEAR`] (a 1×1 projection decoder) or
-    /// [`ARCHITECTURE_CODEC2D`] (the reference's KL-style neural decoder).
+    /// [`ARCHITECTURE_LINEAR`] (a 1×1 projection decoder),
+    /// [`ARCHITECTURE_CODEC2D`] or [`ARCHITECTURE_CODEC1D`] (the reference's
+    /// neural decoders).
     pub architecture: String,
     /// Width Nd of a neural decoder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hidden: Option<u32>,
+    /// Width Ne of a full (non-lightweight) neural encoder; `None` for the
+    /// 1×1 projection encoder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoder_hidden: Option<u32>,
+    /// Whether a `codec1d` decoder ends with the reference's post filter.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub post_filter: bool,
     /// Signal channels (1 gray, 3 RGB).
     pub channels: u32,
-    /// Spatial dimensions of the signal (2 for images).
+    /// Dimensions of the signal (2 for images, 1 for audio).
     pub dim: u32,
     /// Wavelet packet levels J.
     pub levels: u32,
@@ -72,6 +86,18 @@ impl ModelConfig {
     /// Values per wavelet-packet coefficient vector, `channels * 2^(dim*levels)`.
     pub fn coefficient_dim(&self) -> usize {
         (self.channels as usize) << (self.dim * self.levels)
+    }
+
+    /// Whether the encoder is the 1×1 projection that `walloc-codec` runs
+    /// (else a neural encoder for `walloc-nn`).
+    pub fn has_linear_encoder(&self) -> bool {
+        self.encoder_hidden.is_none()
+    }
+
+    /// Latent positions the encoder adds on each side: 1 for `codec1d` (the
+    /// reference's `Conv1d(padding=1)`), else 0.
+    pub fn latent_edge(&self) -> usize {
+        usize::from(self.architecture == ARCHITECTURE_CODEC1D)
     }
 
     /// Dimensionality reduction, `coefficient_dim / latent_dim`.

@@ -14,6 +14,8 @@ pub const VERSION: u8 = 1;
 pub const HEADER_LEN: usize = 76;
 /// Modality code for images.
 pub const MODALITY_IMAGE: u8 = 1;
+/// Modality code for audio (docs/FORMAT.md, "Audio").
+pub const MODALITY_AUDIO: u8 = 2;
 
 /// How the integer latent is stored in the payload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -181,12 +183,7 @@ impl Header {
     }
 
     fn to_bytes(&self) -> [u8; HEADER_LEN] {
-        let mut b = [0u8; HEADER_LEN];
-        b[0..4].copy_from_slice(&MAGIC);
-        b[4] = VERSION;
-        b[5] = MODALITY_IMAGE;
-        b[6..8].copy_from_slice(&(HEADER_LEN as u16).to_le_bytes());
-        b[8..40].copy_from_slice(&self.model_id.0);
+        let mut b = header_prefix(MODALITY_IMAGE, &self.model_id);
         b[40] = self.channels;
         b[41] = 8;
         b[42..46].copy_from_slice(&self.width.to_le_bytes());
@@ -199,18 +196,36 @@ impl Header {
         b[62] = self.coder as u8;
         b[64..68].copy_from_slice(&self.rows_per_chunk.to_le_bytes());
         b[68..72].copy_from_slice(&self.chunk_count.to_le_bytes());
-        let crc = crc32fast::hash(&b[..72]);
-        b[72..76].copy_from_slice(&crc.to_le_bytes());
-        b
+        seal(b)
     }
 }
 
-fn u32_at(b: &[u8], at: usize) -> u32 {
+/// A header with the fields every modality shares filled in: magic,
+/// version, modality, header length and model id.
+pub(crate) fn header_prefix(modality: u8, model_id: &ModelId) -> [u8; HEADER_LEN] {
+    let mut b = [0u8; HEADER_LEN];
+    b[0..4].copy_from_slice(&MAGIC);
+    b[4] = VERSION;
+    b[5] = modality;
+    b[6..8].copy_from_slice(&(HEADER_LEN as u16).to_le_bytes());
+    b[8..40].copy_from_slice(&model_id.0);
+    b
+}
+
+/// Writes the header CRC.
+pub(crate) fn seal(mut b: [u8; HEADER_LEN]) -> [u8; HEADER_LEN] {
+    let crc = crc32fast::hash(&b[..72]);
+    b[72..76].copy_from_slice(&crc.to_le_bytes());
+    b
+}
+
+pub(crate) fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
-/// Parses and checks the header (magic, version, CRC, fields, limits).
-pub fn parse_header(bytes: &[u8], limits: &Limits) -> Result<Header> {
+/// Checks what every header shares (magic, version, CRC, length) and
+/// returns the header bytes and the modality code.
+pub(crate) fn checked_header(bytes: &[u8]) -> Result<(&[u8], u8)> {
     if bytes.len() < 5 {
         return Err(if bytes.len() >= 4 && bytes[..4] != MAGIC {
             CodecError::BadMagic
@@ -234,12 +249,26 @@ pub fn parse_header(bytes: &[u8], limits: &Limits) -> Result<Header> {
     if u32_at(b, 72) != crc32fast::hash(&b[..72]) {
         return Err(CodecError::BadChecksum("header".into()));
     }
-    if b[5] != MODALITY_IMAGE {
-        return Err(invalid("modality", format!("{} (this build reads 1, image)", b[5])));
-    }
     let header_len = u16::from_le_bytes([b[6], b[7]]);
     if usize::from(header_len) != HEADER_LEN {
         return Err(invalid("header length", header_len));
+    }
+    if !matches!(b[5], MODALITY_IMAGE | MODALITY_AUDIO) {
+        return Err(invalid("modality", format!("{} (1 image, 2 audio)", b[5])));
+    }
+    Ok((b, b[5]))
+}
+
+/// The modality code of a file (after checking its header's CRC).
+pub fn modality(bytes: &[u8]) -> Result<u8> {
+    checked_header(bytes).map(|(_, modality)| modality)
+}
+
+/// Parses and checks an image header (magic, version, CRC, fields, limits).
+pub fn parse_header(bytes: &[u8], limits: &Limits) -> Result<Header> {
+    let (b, modality) = checked_header(bytes)?;
+    if modality != MODALITY_IMAGE {
+        return Err(invalid("modality", "audio (this is an audio file, not an image)"));
     }
     if b[41] != 8 {
         return Err(invalid("sample bits", format!("{} (8)", b[41])));
@@ -271,13 +300,20 @@ pub fn parse_header(bytes: &[u8], limits: &Limits) -> Result<Header> {
 /// Every chunk's CRC is checked, and no byte may follow the last chunk.
 pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<(Header, Vec<&'a [u8]>)> {
     let header = parse_header(bytes, limits)?;
+    let chunks = parse_chunks(bytes, header.chunk_count)?;
+    Ok((header, chunks))
+}
+
+/// The payloads of the `count` chunks after the header, CRCs checked; no
+/// byte may follow the last.
+pub(crate) fn parse_chunks(bytes: &[u8], count: u32) -> Result<Vec<&[u8]>> {
     let mut rest = &bytes[HEADER_LEN..];
     // Each chunk takes at least 8 bytes: refuse counts the file cannot hold.
-    if u64::from(header.chunk_count) * 8 > rest.len() as u64 {
+    if u64::from(count) * 8 > rest.len() as u64 {
         return Err(CodecError::Truncated("chunks"));
     }
-    let mut chunks = Vec::with_capacity(header.chunk_count as usize);
-    for index in 0..header.chunk_count {
+    let mut chunks = Vec::with_capacity(count as usize);
+    for index in 0..count {
         if rest.len() < 8 {
             return Err(CodecError::Truncated("chunk length"));
         }
@@ -298,14 +334,19 @@ pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<(Header, Vec<&'a [u
             format!("{} bytes after the last chunk", rest.len()),
         ));
     }
-    Ok((header, chunks))
+    Ok(chunks)
 }
 
 /// Writes a header and chunks into a file image.
 pub fn write(header: &Header, chunks: &[Vec<u8>]) -> Vec<u8> {
+    write_sealed(&header.to_bytes(), chunks)
+}
+
+/// Writes sealed header bytes and chunks into a file image.
+pub(crate) fn write_sealed(header: &[u8; HEADER_LEN], chunks: &[Vec<u8>]) -> Vec<u8> {
     let total = HEADER_LEN + chunks.iter().map(|c| c.len() + 8).sum::<usize>();
     let mut out = Vec::with_capacity(total);
-    out.extend_from_slice(&header.to_bytes());
+    out.extend_from_slice(header);
     for chunk in chunks {
         let start = out.len();
         out.extend_from_slice(&(chunk.len() as u32).to_le_bytes());

@@ -3,22 +3,25 @@
 //! linear models and by the lightweight encoders of neural ones.
 
 use rayon::prelude::*;
-use walloc_wavelet::{packet, FilterBank};
+use walloc_wavelet::{packet, FilterBank, Signal};
 
 use crate::bottleneck::{Bottleneck, Quantizer};
 use crate::codec::Latent;
+use crate::config::ModelConfig;
 use crate::error::{invalid, CodecError, Result};
 use crate::image::{to_padded_signal, Image8};
 use crate::linalg::{matmul, Strides};
-use crate::model::{MAX_CHANNELS, MAX_LEVELS};
 
 /// A lightweight WaLLoC encoder, ready to run.
 #[derive(Clone, Debug)]
 pub struct LinearEncoder {
     channels: u32,
     levels: u32,
+    dim: u32,
+    /// Latent positions added on each side (the 1-D reference's padding=1).
+    edge: usize,
     bank: FilterBank,
-    /// `[latent_dim × channels·4^levels]`.
+    /// `[latent_dim × channels·2^(dim·levels)]`.
     weight: Vec<f32>,
     bias: Vec<f32>,
     quantizer: Quantizer,
@@ -28,41 +31,31 @@ pub struct LinearEncoder {
 const BLOCK: usize = 1024;
 
 impl LinearEncoder {
-    /// The encoder of `latent_dim = bias.len()` channels for `channels`-channel
-    /// images, `levels` packet levels and `bits`-bit latents; `weight` is
-    /// `[latent_dim × channels·4^levels]`, row-major (a 1×1 convolution).
-    pub fn new(
-        channels: u32,
-        levels: u32,
-        bits: u8,
-        bank: FilterBank,
-        weight: Vec<f32>,
-        bias: Vec<f32>,
-    ) -> Result<Self> {
-        if !(1..=MAX_CHANNELS).contains(&channels) || !(1..=MAX_LEVELS).contains(&levels) || !(2..=8).contains(&bits) {
-            return Err(invalid(
-                "encoder",
-                format!("{channels} channels, {levels} levels, {bits} bits"),
-            ));
-        }
-        let d = (channels as usize) << (2 * levels);
-        if bias.is_empty() || weight.len() != bias.len() * d || weight.iter().chain(&bias).any(|v| !v.is_finite()) {
+    /// The 1×1 projection encoder of a (validated) model `config`: `weight`
+    /// is `[latent_dim × coefficient_dim]`, row-major, and `bias` has
+    /// `latent_dim` values.
+    pub fn new(config: &ModelConfig, bank: FilterBank, weight: Vec<f32>, bias: Vec<f32>) -> Result<Self> {
+        config.validate().map_err(|e| invalid("encoder", e))?;
+        let (k, d) = (config.latent_dim as usize, config.coefficient_dim());
+        if bias.len() != k || weight.len() != k * d || weight.iter().chain(&bias).any(|v| !v.is_finite()) {
             return Err(invalid(
                 "encoder",
                 format!(
-                    "weight of {} values and bias of {} for {d} inputs",
+                    "weight of {} values and bias of {} for {d} inputs and {k} latents (finite)",
                     weight.len(),
                     bias.len()
                 ),
             ));
         }
         Ok(LinearEncoder {
-            channels,
-            levels,
+            channels: config.channels,
+            levels: config.levels,
+            dim: config.dim,
+            edge: config.latent_edge(),
             bank,
             weight,
             bias,
-            quantizer: Quantizer::new(&Bottleneck::new(bits)),
+            quantizer: Quantizer::new(&Bottleneck::new(config.latent_bits)),
         })
     }
 
@@ -73,16 +66,34 @@ impl LinearEncoder {
 
     /// Encodes an image into its integer latent.
     pub fn analyze(&self, image: &Image8) -> Result<Latent> {
-        if u32::from(image.channels) != self.channels {
+        if u32::from(image.channels) != self.channels || self.dim != 2 {
             return Err(CodecError::IncompatibleInput(format!(
-                "the encoder takes {}-channel images, this one has {}",
-                self.channels, image.channels
+                "the encoder takes {}-channel {}-D signals, this is a {}-channel image",
+                self.channels, self.dim, image.channels
             )));
         }
-        let signal = to_padded_signal(image, 1 << self.levels);
+        self.analyze_signal(to_padded_signal(image, 1 << self.levels))
+    }
+
+    /// Encodes a normalized signal whose lengths are multiples of `2^J`
+    /// into its integer latent (a 1-D latent is one row).
+    pub fn analyze_signal(&self, signal: Signal) -> Result<Latent> {
+        if signal.channels != self.channels as usize || signal.shape.len() != self.dim as usize {
+            return Err(CodecError::IncompatibleInput(format!(
+                "the encoder takes {}-channel {}-D signals, not {}-channel {}-D ones",
+                self.channels,
+                self.dim,
+                signal.channels,
+                signal.shape.len()
+            )));
+        }
         let coeffs = packet::forward(&self.bank, signal, self.levels)?;
-        let (k, d) = (self.latent_dim(), (self.channels as usize) << (2 * self.levels));
-        let (h, w) = (coeffs.shape[0], coeffs.shape[1]);
+        let (k, d) = (self.latent_dim(), coeffs.channels);
+        let (h, w) = match coeffs.shape.as_slice() {
+            [h, w] => (*h, *w),
+            [w] => (1, *w),
+            _ => unreachable!("checked: 1-D or 2-D"),
+        };
         let positions = h * w;
         // Pixel-major projection z^T = X^T W^T and quantization, block by
         // block in parallel; each block's symbols come out channel-major.
@@ -113,17 +124,26 @@ impl LinearEncoder {
                 (start, local)
             })
             .collect();
-        let mut symbols = vec![0u8; k * positions];
+        // The edge positions see only zero padding: their latent is the bias.
+        let (edge, width) = (self.edge, w + 2 * self.edge);
+        let plane = h * width;
+        let mut symbols = vec![0u8; k * plane];
+        for (c, &b) in bias.iter().enumerate() {
+            let edge_symbol = quantizer.quantize(b);
+            symbols[c * plane..c * plane + edge].fill(edge_symbol);
+            symbols[(c + 1) * plane - edge..(c + 1) * plane].fill(edge_symbol);
+        }
         for (start, local) in blocks {
             let rows = local.len() / k;
             for (c, chunk) in local.chunks_exact(rows).enumerate() {
-                symbols[c * positions + start..c * positions + start + rows].copy_from_slice(chunk);
+                let at = c * plane + edge + start;
+                symbols[at..at + rows].copy_from_slice(chunk);
             }
         }
         Ok(Latent {
             channels: k,
             height: h,
-            width: w,
+            width,
             symbols,
         })
     }

@@ -52,6 +52,21 @@ pub fn count_band(band: &[u8], width: usize, symbols: usize, counts: &mut [u64])
     }
 }
 
+/// Tables of [`CONTEXTS`] contexts per channel counted on `latents` (each
+/// coded as one chunk), for `channels`-channel, `bits`-bit latents.
+pub fn fit_tables<'a>(latents: impl IntoIterator<Item = &'a crate::Latent>, channels: usize, bits: u8) -> Vec<u32> {
+    let symbols = 1usize << bits;
+    let rows = CONTEXTS * symbols;
+    let mut counts = vec![0u64; channels * rows];
+    for latent in latents {
+        let plane = latent.height * latent.width;
+        for (c, band) in latent.symbols.chunks_exact(plane).enumerate().take(channels) {
+            count_band(band, latent.width, symbols, &mut counts[c * rows..(c + 1) * rows]);
+        }
+    }
+    probabilities_from_counts(&counts, symbols)
+}
+
 /// One categorical model per latent channel and context.
 #[derive(Debug)]
 pub struct EntropyTables {

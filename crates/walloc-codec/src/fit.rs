@@ -115,6 +115,8 @@ pub fn fit_linear(crops: &[Image8], options: &FitOptions) -> Result<Model> {
         modality: "image".into(),
         architecture: ARCHITECTURE_LINEAR.into(),
         hidden: None,
+        encoder_hidden: None,
+        post_filter: false,
         channels: options.channels,
         dim: 2,
         levels: options.levels,

@@ -14,6 +14,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod audio;
 pub mod bottleneck;
 pub mod codec;
 pub mod config;

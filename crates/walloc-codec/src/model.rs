@@ -14,7 +14,9 @@ use sha2::{Digest, Sha256};
 use walloc_wavelet::FilterBank;
 
 use crate::bottleneck::Bottleneck;
-use crate::config::{ModelConfig, ARCHITECTURE_CODEC2D, ARCHITECTURE_LINEAR, CONFIG_KEY, MODEL_FORMAT_VERSION};
+use crate::config::{
+    ModelConfig, ARCHITECTURE_CODEC1D, ARCHITECTURE_CODEC2D, ARCHITECTURE_LINEAR, CONFIG_KEY, MODEL_FORMAT_VERSION,
+};
 use crate::encoder::LinearEncoder;
 use crate::entropy::{EntropyTables, PROBABILITY_BITS};
 use crate::error::{CodecError, Result};
@@ -33,8 +35,12 @@ pub const PROBABILITIES: &str = "entropy.probabilities";
 
 /// Largest channel count a model may declare.
 pub const MAX_CHANNELS: u32 = 64;
-/// Largest number of packet levels a model may declare.
+/// Largest number of packet levels an image model may declare.
 pub const MAX_LEVELS: u32 = 6;
+/// Largest number of packet levels an audio model may declare.
+pub const MAX_LEVELS_1D: u32 = 12;
+/// Largest width of a neural encoder or decoder.
+pub const MAX_HIDDEN: u32 = 4096;
 
 /// A model's identity: the SHA-256 of its file bytes.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -90,7 +96,7 @@ pub struct Model {
     bank: FilterBank,
     bottleneck: Bottleneck,
     tables: EntropyTables,
-    encoder: LinearEncoder,
+    encoder: Option<LinearEncoder>,
     id: ModelId,
     bytes: Vec<u8>,
 }
@@ -145,27 +151,59 @@ impl ModelConfig {
                 self.format_version
             )));
         }
-        if self.modality != "image" || self.dim != 2 {
-            return Err(bad(format!(
-                "{}-D {} models are not supported by this build (2-D images only)",
-                self.dim, self.modality
-            )));
-        }
-        match (self.architecture.as_str(), self.hidden) {
-            (ARCHITECTURE_LINEAR, _) => {}
-            (ARCHITECTURE_CODEC2D, Some(hidden)) if hidden > 0 && hidden.is_multiple_of(32) && hidden <= 4096 => {}
-            (ARCHITECTURE_CODEC2D, hidden) => {
+        let max_levels = match (self.modality.as_str(), self.dim) {
+            ("image", 2) => MAX_LEVELS,
+            ("audio", 1) => MAX_LEVELS_1D,
+            (modality, dim) => {
                 return Err(bad(format!(
-                    "codec2d decoder width {hidden:?} (a multiple of 32, at most 4096)"
+                    "{dim}-D {modality} models are not supported (2-D images and 1-D audio)"
                 )))
             }
-            (other, _) => return Err(bad(format!("unknown architecture {other:?}"))),
+        };
+        let width_ok = |width: Option<u32>| matches!(width, Some(w) if w > 0 && w <= MAX_HIDDEN);
+        let groups_ok = |width: Option<u32>| width_ok(width) && width.is_some_and(|w| w.is_multiple_of(32));
+        match (self.architecture.as_str(), self.modality.as_str()) {
+            (ARCHITECTURE_LINEAR, "image") if self.encoder_hidden.is_none() => {}
+            (ARCHITECTURE_CODEC2D, "image") => {
+                if !groups_ok(self.hidden) {
+                    return Err(bad(format!(
+                        "codec2d decoder width {:?} (a multiple of 32, at most {MAX_HIDDEN})",
+                        self.hidden
+                    )));
+                }
+                if self.encoder_hidden.is_some() && !groups_ok(self.encoder_hidden) {
+                    return Err(bad(format!(
+                        "codec2d encoder width {:?} (a multiple of 32, at most {MAX_HIDDEN})",
+                        self.encoder_hidden
+                    )));
+                }
+            }
+            (ARCHITECTURE_CODEC1D, "audio") => {
+                if !width_ok(self.hidden) || self.hidden < Some(self.latent_dim) {
+                    return Err(bad(format!(
+                        "codec1d decoder width {:?} (at least latent_dim {}, at most {MAX_HIDDEN})",
+                        self.hidden, self.latent_dim
+                    )));
+                }
+                if self.encoder_hidden.is_some() {
+                    return Err(bad("codec1d with a full (Oobleck) encoder is not supported"));
+                }
+            }
+            (architecture, modality) => {
+                return Err(bad(format!(
+                    "architecture {architecture:?} for {modality} (linear or codec2d for images, codec1d for audio; \
+                     only neural models have an encoder width)"
+                )))
+            }
+        }
+        if self.post_filter && self.architecture != ARCHITECTURE_CODEC1D {
+            return Err(bad("only codec1d models have a post filter"));
         }
         if !(1..=MAX_CHANNELS).contains(&self.channels) {
             return Err(bad(format!("{} channels (1..={MAX_CHANNELS})", self.channels)));
         }
-        if !(1..=MAX_LEVELS).contains(&self.levels) {
-            return Err(bad(format!("{} levels (1..={MAX_LEVELS})", self.levels)));
+        if !(1..=max_levels).contains(&self.levels) {
+            return Err(bad(format!("{} levels (1..={max_levels})", self.levels)));
         }
         if self.latent_dim == 0 || self.latent_dim as usize > self.coefficient_dim() {
             return Err(bad(format!(
@@ -179,46 +217,103 @@ impl ModelConfig {
         }
         FilterBank::by_name(&self.wavelet).ok_or_else(|| bad(format!("unknown wavelet {:?}", self.wavelet)))
     }
+
+    /// Shape of the encoder's 1×1 convolution weight: `[K, D, 1, 1]` for
+    /// images, `[K, D, 1]` for audio.
+    pub fn encoder_weight_shape(&self) -> Vec<usize> {
+        let mut shape = vec![self.latent_dim as usize, self.coefficient_dim()];
+        shape.extend(std::iter::repeat_n(1, self.dim as usize));
+        shape
+    }
+}
+
+/// One tensor of a model file, ready to serialize.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TensorBytes {
+    /// Tensor name (the reference state_dict's, for weights).
+    pub name: String,
+    /// Element type.
+    pub dtype: Dtype,
+    /// Shape.
+    pub shape: Vec<usize>,
+    /// Little-endian element bytes.
+    pub data: Vec<u8>,
+}
+
+impl TensorBytes {
+    /// An f32 tensor.
+    pub fn f32(name: &str, shape: Vec<usize>, values: &[f32]) -> Self {
+        TensorBytes {
+            name: name.to_string(),
+            dtype: Dtype::F32,
+            shape,
+            data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        }
+    }
+
+    /// The entropy tables, `[latent_dim, contexts, 2^bits]` u32.
+    pub fn probabilities(config: &ModelConfig, probabilities: &[u32], contexts: usize) -> Self {
+        TensorBytes {
+            name: PROBABILITIES.to_string(),
+            dtype: Dtype::U32,
+            shape: vec![config.latent_dim as usize, contexts, 1 << config.latent_bits],
+            data: probabilities.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        }
+    }
 }
 
 impl Model {
-    /// Builds a model from its parts and serializes it; the id is the hash of
-    /// the serialized bytes.
+    /// Builds a linear model from its parts and serializes it; the id is the
+    /// hash of the serialized bytes.
     pub fn new(config: ModelConfig, weights: LinearWeights) -> Result<Self> {
         let (k, d) = (config.latent_dim as usize, config.coefficient_dim());
-        let symbols = 1usize << config.latent_bits;
-        let to_bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
-        let buffers = [
-            (
-                ENCODER_WEIGHT,
-                Dtype::F32,
-                vec![k, d, 1, 1],
-                to_bytes(&weights.encoder_weight),
-            ),
-            (ENCODER_BIAS, Dtype::F32, vec![k], to_bytes(&weights.encoder_bias)),
-            (
-                DECODER_WEIGHT,
-                Dtype::F32,
-                vec![d, k, 1, 1],
-                to_bytes(&weights.decoder_weight),
-            ),
-            (DECODER_BIAS, Dtype::F32, vec![d], to_bytes(&weights.decoder_bias)),
-            (
-                PROBABILITIES,
-                Dtype::U32,
-                vec![k, weights.contexts, symbols],
-                weights.probabilities.iter().flat_map(|x| x.to_le_bytes()).collect(),
-            ),
+        let tensors = [
+            TensorBytes::f32(ENCODER_WEIGHT, config.encoder_weight_shape(), &weights.encoder_weight),
+            TensorBytes::f32(ENCODER_BIAS, vec![k], &weights.encoder_bias),
+            TensorBytes::f32(DECODER_WEIGHT, vec![d, k, 1, 1], &weights.decoder_weight),
+            TensorBytes::f32(DECODER_BIAS, vec![d], &weights.decoder_bias),
+            TensorBytes::probabilities(&config, &weights.probabilities, weights.contexts),
         ];
-        let mut views = Vec::new();
-        for (name, dtype, shape, data) in &buffers {
-            let view = TensorView::new(*dtype, shape.clone(), data).map_err(|e| bad(format!("tensor {name}: {e}")))?;
-            views.push((*name, view));
-        }
-        let json = serde_json::to_string(&config).map_err(|e| bad(e.to_string()))?;
+        Self::from_tensors(&config, &tensors)
+    }
+
+    /// Serializes `config` and `tensors` into a model file and loads it.
+    pub fn from_tensors(config: &ModelConfig, tensors: &[TensorBytes]) -> Result<Self> {
+        // Sizes are checked before anything is built from them.
+        config.validate()?;
+        let views = tensors
+            .iter()
+            .map(|t| {
+                TensorView::new(t.dtype, t.shape.clone(), &t.data)
+                    .map(|view| (t.name.as_str(), view))
+                    .map_err(|e| bad(format!("tensor {}: {e}", t.name)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let json = serde_json::to_string(config).map_err(|e| bad(e.to_string()))?;
         let metadata = HashMap::from([(CONFIG_KEY.to_string(), json)]);
         let bytes = safetensors::serialize(views, Some(metadata)).map_err(|e| bad(e.to_string()))?;
         Self::from_bytes(bytes)
+    }
+
+    /// The same model with other entropy tables (`[latent_dim, contexts,
+    /// 2^bits]` rows) and, if given, another configuration (name,
+    /// provenance, figures).
+    pub fn with_tables(&self, probabilities: &[u32], contexts: usize, config: Option<ModelConfig>) -> Result<Self> {
+        let config = config.unwrap_or_else(|| self.config.clone());
+        let st = SafeTensors::deserialize(&self.bytes).map_err(|e| bad(e.to_string()))?;
+        let mut tensors: Vec<TensorBytes> = st
+            .tensors()
+            .into_iter()
+            .filter(|(name, _)| name != PROBABILITIES)
+            .map(|(name, view)| TensorBytes {
+                name,
+                dtype: view.dtype(),
+                shape: view.shape().to_vec(),
+                data: view.data().to_vec(),
+            })
+            .collect();
+        tensors.push(TensorBytes::probabilities(&config, probabilities, contexts));
+        Self::from_tensors(&config, &tensors)
     }
 
     /// Loads and validates a model file.
@@ -234,24 +329,24 @@ impl Model {
         let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
         let (k, d) = (config.latent_dim as usize, config.coefficient_dim());
         let symbols = 1usize << config.latent_bits;
-        let weights = LinearWeights {
-            encoder_weight: read_f32(&st, ENCODER_WEIGHT, &[k, d, 1, 1])?,
-            encoder_bias: read_f32(&st, ENCODER_BIAS, &[k])?,
-            // Neural decoders are read by walloc-nn from the same file.
-            decoder_weight: if config.architecture == ARCHITECTURE_LINEAR {
-                read_f32(&st, DECODER_WEIGHT, &[d, k, 1, 1])?
+        let linear_encoder = config.has_linear_encoder();
+        let linear_decoder = config.architecture == ARCHITECTURE_LINEAR;
+        // Neural parts are read by walloc-nn from the same file.
+        let read_if = |wanted: bool, name: &str, shape: &[usize]| {
+            if wanted {
+                read_f32(&st, name, shape)
             } else {
-                Vec::new()
-            },
-            decoder_bias: if config.architecture == ARCHITECTURE_LINEAR {
-                read_f32(&st, DECODER_BIAS, &[d])?
-            } else {
-                Vec::new()
-            },
+                Ok(Vec::new())
+            }
+        };
+        let mut weights = LinearWeights {
+            encoder_weight: read_if(linear_encoder, ENCODER_WEIGHT, &config.encoder_weight_shape())?,
+            encoder_bias: read_if(linear_encoder, ENCODER_BIAS, &[k])?,
+            decoder_weight: read_if(linear_decoder, DECODER_WEIGHT, &[d, k, 1, 1])?,
+            decoder_bias: read_if(linear_decoder, DECODER_BIAS, &[d])?,
             probabilities: Vec::new(),
             contexts: 1,
         };
-        let mut weights = weights;
         let shape = st
             .tensor(PROBABILITIES)
             .map_err(|_| bad(format!("missing tensor {PROBABILITIES}")))?
@@ -281,14 +376,16 @@ impl Model {
                 "entropy row {row} is not {PROBABILITY_BITS}-bit fixed point with no zero"
             ))
         })?;
-        let encoder = LinearEncoder::new(
-            config.channels,
-            config.levels,
-            config.latent_bits,
-            bank.clone(),
-            weights.encoder_weight.clone(),
-            weights.encoder_bias.clone(),
-        )?;
+        let encoder = if linear_encoder {
+            Some(LinearEncoder::new(
+                &config,
+                bank.clone(),
+                weights.encoder_weight.clone(),
+                weights.encoder_bias.clone(),
+            )?)
+        } else {
+            None
+        };
         Ok(Model {
             encoder,
             bottleneck: Bottleneck::new(config.latent_bits),
@@ -332,9 +429,15 @@ impl Model {
         self.config.architecture == ARCHITECTURE_LINEAR
     }
 
-    /// The encoder.
-    pub fn encoder(&self) -> &LinearEncoder {
-        &self.encoder
+    /// The 1×1 projection encoder that runs without a deep-learning
+    /// framework; `None` when the model has a full neural encoder.
+    pub fn encoder(&self) -> Option<&LinearEncoder> {
+        self.encoder.as_ref()
+    }
+
+    /// Whether the model codes audio (1-D signals).
+    pub fn is_audio(&self) -> bool {
+        self.config.modality == "audio"
     }
 
     /// SHA-256 of the model file.

@@ -1,39 +1,190 @@
 //! Decoding `.wal` files of neural models: the container and entropy
 //! decoding of `walloc-codec`, then the model's burn decoder, the inverse
 //! packet transform and the crop.
+//!
+//! Large images are decoded in overlapping tiles of the latent: memory then
+//! stays bounded whatever the image size, at the price of small seams where
+//! the decoder's global parts (GroupNorm statistics, attention) see only a
+//! tile (docs/BENCHMARKS.md measures them).
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use walloc_codec::codec::decode_latent;
+use walloc_codec::audio::{self, AudioHeader, Level};
+use walloc_codec::codec::{decode_latent, Latent};
 use walloc_codec::image::from_padded_signal;
 use walloc_codec::{Image8, Limits, Model};
 use walloc_wavelet::{packet, Signal};
 
-use crate::import::load_decoder;
+use crate::kl::KlDecoder;
+use crate::networks::{load_audio_decoder, load_image_decoder, AudioNetworks};
 use crate::weights::NnError;
 
-/// Decodes a `.wal` file made with a `codec2d` model.
-pub fn decode_image(model: &Model, bytes: &[u8], limits: &Limits) -> Result<Image8, NnError> {
-    let error = |e: &dyn std::fmt::Display| NnError::File(e.to_string());
-    let (header, latent) = decode_latent(model, bytes, limits).map_err(|e| error(&e))?;
-    let device = Device::default();
-    let decoder = load_decoder(model, &device)?;
+/// How to split a large latent into tiles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tiling {
+    /// Latents with at most this many positions are decoded whole (exactly
+    /// as the reference decodes them).
+    pub whole_up_to: usize,
+    /// Side of a tile's core, in latent positions.
+    pub tile: usize,
+    /// Latent positions of context decoded around each core and dropped.
+    pub overlap: usize,
+}
+
+impl Default for Tiling {
+    /// Whole up to 128×128 latent positions (1024×1024 pixels at J = 3),
+    /// else cores of 96×96 with 16 positions of overlap.
+    fn default() -> Self {
+        Tiling {
+            whole_up_to: 128 * 128,
+            tile: 96,
+            overlap: 16,
+        }
+    }
+}
+
+fn error(e: impl std::fmt::Display) -> NnError {
+    NnError::File(e.to_string())
+}
+
+fn values<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, NnError> {
+    t.into_data().try_to_vec().map_err(|e| error(format!("{e:?}")))
+}
+
+/// Dequantized latent values, channel-major.
+fn dequantize(model: &Model, latent: &Latent) -> Vec<f32> {
     let bottleneck = model.bottleneck();
-    let zhat: Vec<f32> = latent.symbols.iter().map(|&s| bottleneck.dequantize(s)).collect();
-    let (k, h, w) = (latent.channels, latent.height, latent.width);
-    let z = Tensor::<4>::from_data(TensorData::new(zhat, [1, k, h, w]), &device);
-    let coefficients: Vec<f32> = decoder
-        .forward(z)
-        .into_data()
-        .try_to_vec()
-        .map_err(|e| error(&format!("{e:?}")))?;
+    latent.symbols.iter().map(|&s| bottleneck.dequantize(s)).collect()
+}
+
+/// Runs `decoder` on the `[k, h, w]` latent `zhat`, whole or in tiles;
+/// returns `[output, h, w]` coefficients.
+pub fn decode_coefficients(
+    decoder: &KlDecoder,
+    zhat: &[f32],
+    [k, h, w]: [usize; 3],
+    output: usize,
+    tiling: Tiling,
+    device: &Device,
+) -> Result<Vec<f32>, NnError> {
+    if h * w <= tiling.whole_up_to {
+        let z = Tensor::<4>::from_data(TensorData::new(zhat.to_vec(), [1, k, h, w]), device);
+        return values(decoder.forward(z));
+    }
+    let (tile, overlap) = (tiling.tile.max(1), tiling.overlap);
+    let mut out = vec![0.0f32; output * h * w];
+    for y0 in (0..h).step_by(tile) {
+        for x0 in (0..w).step_by(tile) {
+            let (y1, x1) = ((y0 + tile).min(h), (x0 + tile).min(w));
+            let (wy0, wx0) = (y0.saturating_sub(overlap), x0.saturating_sub(overlap));
+            let (wy1, wx1) = ((y1 + overlap).min(h), (x1 + overlap).min(w));
+            let (wh, ww) = (wy1 - wy0, wx1 - wx0);
+            let mut window = Vec::with_capacity(k * wh * ww);
+            for c in 0..k {
+                for y in wy0..wy1 {
+                    window.extend_from_slice(&zhat[(c * h + y) * w + wx0..(c * h + y) * w + wx1]);
+                }
+            }
+            let z = Tensor::<4>::from_data(TensorData::new(window, [1, k, wh, ww]), device);
+            let decoded = values(decoder.forward(z))?;
+            for c in 0..output {
+                for y in y0..y1 {
+                    let src = (c * wh + y - wy0) * ww + (x0 - wx0);
+                    let dst = (c * h + y) * w + x0;
+                    out[dst..dst + x1 - x0].copy_from_slice(&decoded[src..src + x1 - x0]);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Decodes a `.wal` image file made with a `codec2d` model.
+pub fn decode_image(model: &Model, bytes: &[u8], limits: &Limits, tiling: Tiling) -> Result<Image8, NnError> {
+    let (header, latent) = decode_latent(model, bytes, limits).map_err(error)?;
+    let device = Device::default();
+    let decoder = load_image_decoder(model, &device)?;
     let config = model.config();
-    let signal = Signal::new(coefficients, config.coefficient_dim(), vec![h, w]).map_err(|e| error(&e))?;
-    let pixels = packet::inverse(model.bank(), signal, config.levels).map_err(|e| error(&e))?;
+    let (h, w) = (latent.height, latent.width);
+    let coefficients = decode_coefficients(
+        &decoder,
+        &dequantize(model, &latent),
+        [latent.channels, h, w],
+        config.coefficient_dim(),
+        tiling,
+        &device,
+    )?;
+    let signal = Signal::new(coefficients, config.coefficient_dim(), vec![h, w]).map_err(error)?;
+    let pixels = packet::inverse(model.bank(), signal, config.levels).map_err(error)?;
     Ok(from_padded_signal(
         &pixels,
         header.width,
         header.height,
         1 << config.levels,
     ))
+}
+
+/// Decodes the blocks of an audio `.wal` file one at a time.
+pub struct AudioDecoder<'a> {
+    model: &'a Model,
+    networks: AudioNetworks,
+    device: Device,
+}
+
+impl<'a> AudioDecoder<'a> {
+    /// Loads `model`'s decoder.
+    pub fn new(model: &'a Model) -> Result<Self, NnError> {
+        let device = Device::default();
+        Ok(AudioDecoder {
+            networks: load_audio_decoder(model, &device)?,
+            model,
+            device,
+        })
+    }
+
+    /// Decodes block `payload` of `frames` frames into planar samples
+    /// (`channels` rows of `frames`) at the original level.
+    pub fn decode_block(&self, header: &AudioHeader, payload: &[u8], frames: u32) -> Result<Vec<f32>, NnError> {
+        audio::check_model(header, self.model).map_err(error)?;
+        let (level, latent) = audio::decode_block_latent(self.model, header, payload, frames).map_err(error)?;
+        let samples = self.synthesize(&latent)?;
+        Ok(crop_and_restore(
+            &samples,
+            self.model.config().channels as usize,
+            frames,
+            level,
+        ))
+    }
+
+    /// Normalized samples (padded length) of an integer latent.
+    pub fn synthesize(&self, latent: &Latent) -> Result<Vec<f32>, NnError> {
+        let config = self.model.config();
+        let (k, length) = (latent.channels, latent.width);
+        let z = Tensor::<3>::from_data(
+            TensorData::new(dequantize(self.model, latent), [1, k, length]),
+            &self.device,
+        );
+        let coefficients = values(self.networks.decoder.forward(z))?;
+        let positions = length - 2 * config.latent_edge();
+        let signal = Signal::new(coefficients, config.coefficient_dim(), vec![positions]).map_err(error)?;
+        let samples = packet::inverse(self.model.bank(), signal, config.levels).map_err(error)?;
+        let channels = config.channels as usize;
+        match &self.networks.post {
+            None => Ok(samples.data),
+            Some(post) => {
+                let padded = samples.data.len() / channels;
+                let x = Tensor::<3>::from_data(TensorData::new(samples.data, [1, channels, padded]), &self.device);
+                values(post.forward(x))
+            }
+        }
+    }
+}
+
+/// The first `frames` of each channel of `samples`, at `level`.
+fn crop_and_restore(samples: &[f32], channels: usize, frames: u32, level: Level) -> Vec<f32> {
+    let padded = samples.len() / channels;
+    samples
+        .chunks_exact(padded)
+        .flat_map(|row| row[..frames as usize].iter().map(|&v| level.restore(v)))
+        .collect()
 }

@@ -1,4 +1,5 @@
-//! The reference's lightweight encoder and entropy bottleneck in burn: a
+//! The reference's encoders and entropy bottleneck in burn. The lightweight
+//! encoder is a
 //! 1×1 convolution to the latent channels, `ToUniform` (Gaussian-CDF
 //! companding to ±M), then rounding half to even in evaluation or uniform
 //! noise in training. The same math as `walloc_codec::LinearEncoder`, which
@@ -6,8 +7,13 @@
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::prelude::*;
-use burn::tensor::Distribution;
+use burn::tensor::{Distribution, TensorData};
+use walloc_codec::bottleneck::Quantizer;
+use walloc_codec::image::to_padded_signal;
+use walloc_codec::{Image8, Latent, Model};
+use walloc_wavelet::packet;
 
+use crate::networks::load_image_encoder;
 use crate::weights::{NnError, Weights};
 
 /// Companding and quantization of `bits`-bit latents (the reference's
@@ -68,4 +74,39 @@ impl LightweightEncoder {
     pub fn forward(&self, coefficients: Tensor<4>) -> Tensor<4> {
         self.projection.forward(coefficients)
     }
+}
+
+/// Encodes an image with a model's full KL encoder (`encoder_hidden`):
+/// the packets of `walloc-wavelet`, the burn encoder, then the sensor
+/// path's exact quantizer, so that the integers match the reference's.
+pub fn encode_image(model: &Model, image: &Image8) -> Result<Latent, NnError> {
+    let config = model.config();
+    if u32::from(image.channels) != config.channels {
+        return Err(NnError::File(format!(
+            "model {} takes {}-channel images, this one has {}",
+            config.name, config.channels, image.channels
+        )));
+    }
+    let device = Device::default();
+    let encoder = load_image_encoder(model, &device)?;
+    let signal = to_padded_signal(image, 1 << config.levels);
+    let coefficients =
+        packet::forward(model.bank(), signal, config.levels).map_err(|e| NnError::File(e.to_string()))?;
+    let (h, w) = (coefficients.shape[0], coefficients.shape[1]);
+    let x = Tensor::<4>::from_data(
+        TensorData::new(coefficients.data, [1, config.coefficient_dim(), h, w]),
+        &device,
+    );
+    let z: Vec<f32> = encoder
+        .forward(x)
+        .into_data()
+        .try_to_vec()
+        .map_err(|e| NnError::File(format!("{e:?}")))?;
+    let quantizer = Quantizer::new(model.bottleneck());
+    Ok(Latent {
+        channels: config.latent_dim as usize,
+        height: h,
+        width: w,
+        symbols: z.iter().map(|&v| quantizer.quantize(v)).collect(),
+    })
 }

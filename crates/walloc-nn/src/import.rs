@@ -1,42 +1,85 @@
 //! `walloc import`: a reference checkpoint and its JSON config become a
 //! walloc model file: the reference tensors under their own names, the
-//! config in walloc's metadata, and entropy tables (a clearly marked flat
-//! default, or tables counted from images).
+//! config in walloc's metadata, and a clearly marked flat default for the
+//! entropy tables (the CLI counts real ones on data).
 
-use std::collections::HashMap;
-
-use safetensors::tensor::{Dtype, TensorView};
+use burn::prelude::Device;
 use serde::Deserialize;
-use walloc_codec::config::{ModelConfig, ARCHITECTURE_CODEC2D, CONFIG_KEY, MODEL_FORMAT_VERSION};
+use walloc_codec::config::{
+    ModelConfig, ARCHITECTURE_CODEC1D, ARCHITECTURE_CODEC2D, ARCHITECTURE_LINEAR, MODEL_FORMAT_VERSION,
+};
 use walloc_codec::entropy::PROBABILITY_BITS;
-use walloc_codec::model::PROBABILITIES;
+use walloc_codec::model::TensorBytes;
 use walloc_codec::Model;
 
 use crate::checkpoint::Checkpoint;
-use crate::kl_decoder::KlDecoder;
-use crate::weights::{NnError, Weights};
+use crate::networks::{load_audio_decoder, load_image_decoder, load_image_encoder};
+use crate::weights::NnError;
 
-/// The reference's JSON config (`walloc.load_config`), for `Codec2D`.
+/// The reference's JSON config (`walloc.load_config`) for `Codec2D`,
+/// `Codec1D` or `LinearCodec2D` (which has no `Nd`).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub struct ReferenceConfig {
-    /// Image channels.
+    /// Signal channels.
     pub channels: u32,
     /// Packet levels.
     #[serde(rename = "J")]
     pub levels: u32,
     /// Width of the full encoder (`null` for the lightweight one).
-    #[serde(rename = "Ne")]
+    #[serde(rename = "Ne", default)]
     pub encoder_width: Option<u32>,
-    /// Decoder width.
-    #[serde(rename = "Nd")]
-    pub decoder_width: u32,
+    /// Decoder width (neural models).
+    #[serde(rename = "Nd", default)]
+    pub decoder_width: Option<u32>,
     /// Latent channels.
     pub latent_dim: u32,
     /// Bits per latent value.
     pub latent_bits: u8,
     /// Whether the encoder is the single 1×1 convolution.
+    #[serde(default = "lightweight_by_default")]
     pub lightweight_encode: bool,
+    /// Whether a `Codec1D` ends with the post filter.
+    #[serde(default)]
+    pub post_filter: Option<bool>,
+}
+
+fn lightweight_by_default() -> bool {
+    true
+}
+
+/// Which reference class a checkpoint holds, told by its parameter names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReferenceKind {
+    /// `Codec2D` (KL decoder).
+    Codec2D,
+    /// `Codec1D` (Oobleck decoder).
+    Codec1D,
+    /// `LinearCodec2D` (1×1 decoder).
+    LinearCodec2D,
+}
+
+impl ReferenceKind {
+    /// The kind of a checkpoint, from the decoder's first parameter.
+    pub fn of(checkpoint: &Checkpoint) -> Result<Self, NnError> {
+        let has = |name: &str| checkpoint.get(name).is_some();
+        if has("decoder.1.conv_in.weight") {
+            Ok(ReferenceKind::Codec2D)
+        } else if has("decoder.1.conv1.weight_v") {
+            Ok(ReferenceKind::Codec1D)
+        } else if has("decoder.1.weight") {
+            Ok(ReferenceKind::LinearCodec2D)
+        } else if has("decoders.0.weight") {
+            Err(invalid(
+                "ResidualCodec2D checkpoints are not supported: its stages code residuals one after another",
+            ))
+        } else {
+            Err(invalid(
+                "not a WaLLoC checkpoint: no decoder.1.conv_in (Codec2D), decoder.1.conv1 (Codec1D) \
+                 or decoder.1.weight (LinearCodec2D)",
+            ))
+        }
+    }
 }
 
 fn invalid(msg: impl Into<String>) -> NnError {
@@ -49,98 +92,110 @@ pub fn flat_probabilities(latent_dim: usize, bits: u8) -> Vec<u32> {
     vec![(1u32 << PROBABILITY_BITS) / symbols as u32; latent_dim * symbols]
 }
 
-/// Builds a `codec2d` walloc model from a reference `Codec2D` checkpoint and
-/// checks that it loads (encoder and tables in walloc-codec, decoder here).
-/// `probabilities` are `[latent_dim, contexts, 2^bits]` rows; `None` stores
-/// [`flat_probabilities`] and says so in the provenance.
-pub fn import_codec2d(
+/// The walloc configuration of a reference checkpoint of `kind`.
+fn walloc_config(
     name: &str,
+    kind: ReferenceKind,
     config: &ReferenceConfig,
-    checkpoint: &Checkpoint,
     source: &str,
-    probabilities: Option<(Vec<u32>, usize)>,
-) -> Result<Model, NnError> {
-    if !config.lightweight_encode || config.encoder_width.is_some() {
-        return Err(invalid(
-            "only the lightweight (1×1) encoder is supported so far; this config has a full encoder",
-        ));
-    }
-    let entropy = if probabilities.is_some() {
-        "counted from images"
-    } else {
-        "flat default (uniform): refit for real rates"
+) -> Result<ModelConfig, NnError> {
+    let need_width = |width: Option<u32>, what: &str| {
+        width.ok_or_else(|| invalid(format!("the config has no {what}, which a {kind:?} needs")))
     };
-    let walloc_config = ModelConfig {
+    let (modality, dim, architecture, hidden, encoder_hidden) = match kind {
+        ReferenceKind::Codec2D => (
+            "image",
+            2,
+            ARCHITECTURE_CODEC2D,
+            Some(need_width(config.decoder_width, "Nd")?),
+            if config.lightweight_encode {
+                None
+            } else {
+                Some(need_width(config.encoder_width, "Ne")?)
+            },
+        ),
+        ReferenceKind::Codec1D if config.lightweight_encode => (
+            "audio",
+            1,
+            ARCHITECTURE_CODEC1D,
+            Some(need_width(config.decoder_width, "Nd")?),
+            None,
+        ),
+        ReferenceKind::Codec1D => return Err(invalid("Codec1D with the full (Oobleck) encoder is not supported")),
+        ReferenceKind::LinearCodec2D => ("image", 2, ARCHITECTURE_LINEAR, None, None),
+    };
+    Ok(ModelConfig {
         format_version: MODEL_FORMAT_VERSION,
         name: name.to_string(),
-        description: format!("reference Codec2D imported from {source}"),
-        modality: "image".into(),
-        architecture: ARCHITECTURE_CODEC2D.into(),
-        hidden: Some(config.decoder_width),
+        description: format!("reference {kind:?} imported from {source}"),
+        modality: modality.into(),
+        architecture: architecture.into(),
+        hidden,
+        encoder_hidden,
+        post_filter: kind == ReferenceKind::Codec1D && config.post_filter.unwrap_or(false),
         channels: config.channels,
-        dim: 2,
+        dim,
         levels: config.levels,
         latent_dim: config.latent_dim,
         latent_bits: config.latent_bits,
         wavelet: "bior4.4".into(),
-        provenance: serde_json::json!({ "checkpoint": source, "entropy_tables": entropy }),
+        provenance: serde_json::json!({
+            "checkpoint": source,
+            "entropy_tables": "flat default (uniform): refit for real rates",
+        }),
         figures: None,
-    };
+    })
+}
+
+/// Builds a walloc model from a reference checkpoint (`Codec2D` with
+/// either encoder, `Codec1D` or `LinearCodec2D`, told by its parameter
+/// names) with flat entropy tables, and checks that every network loads.
+/// Count real tables with [`walloc_codec::entropy::fit_tables`] and
+/// [`Model::with_tables`].
+pub fn import(name: &str, config: &ReferenceConfig, checkpoint: &Checkpoint, source: &str) -> Result<Model, NnError> {
+    let kind = ReferenceKind::of(checkpoint)?;
+    let walloc_config = walloc_config(name, kind, config, source)?;
     // Sizes are checked before anything is allocated from them.
     walloc_config
         .validate()
         .map_err(|e| invalid(format!("config out of range: {e}")))?;
-    let (k, symbols) = (config.latent_dim as usize, 1usize << config.latent_bits);
-    let (probabilities, contexts) = probabilities.unwrap_or_else(|| (flat_probabilities(k, config.latent_bits), 1));
-    let mut buffers: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = checkpoint
+    let has_post = checkpoint.get("post.weight").is_some();
+    if kind == ReferenceKind::Codec1D && has_post != walloc_config.post_filter {
+        return Err(invalid(format!(
+            "the config says post_filter = {}, the checkpoint {} post.weight",
+            walloc_config.post_filter,
+            if has_post { "has" } else { "has no" }
+        )));
+    }
+    let mut tensors: Vec<TensorBytes> = checkpoint
         .names()
         .filter(|n| !n.starts_with("wt.") && !n.starts_with("iwt."))
         .map(|n| {
             let (shape, values) = checkpoint.get(n).expect("listed");
-            (
-                n.to_string(),
-                Dtype::F32,
-                shape.to_vec(),
-                values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-            )
+            TensorBytes::f32(n, shape.to_vec(), values)
         })
         .collect();
-    buffers.push((
-        PROBABILITIES.to_string(),
-        Dtype::U32,
-        vec![k, contexts, symbols],
-        probabilities.iter().flat_map(|v| v.to_le_bytes()).collect(),
+    let k = config.latent_dim as usize;
+    tensors.push(TensorBytes::probabilities(
+        &walloc_config,
+        &flat_probabilities(k, config.latent_bits),
+        1,
     ));
-    let views = buffers
-        .iter()
-        .map(|(n, dtype, shape, data)| {
-            TensorView::new(*dtype, shape.clone(), data)
-                .map(|v| (n.as_str(), v))
-                .map_err(|e| invalid(format!("{n}: {e}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let json = serde_json::to_string(&walloc_config).map_err(|e| invalid(e.to_string()))?;
-    let bytes = safetensors::serialize(views, Some(HashMap::from([(CONFIG_KEY.to_string(), json)])))
-        .map_err(|e| invalid(e.to_string()))?;
-    let model = Model::from_bytes(bytes).map_err(|e| invalid(e.to_string()))?;
-    load_decoder(&model, &burn::prelude::Device::default())?;
+    let model = Model::from_tensors(&walloc_config, &tensors).map_err(|e| invalid(e.to_string()))?;
+    let device = Device::default();
+    match kind {
+        ReferenceKind::Codec2D => {
+            load_image_decoder(&model, &device)?;
+            if !config.lightweight_encode {
+                load_image_encoder(&model, &device)?;
+            }
+        }
+        ReferenceKind::Codec1D => {
+            load_audio_decoder(&model, &device)?;
+        }
+        ReferenceKind::LinearCodec2D => {}
+    }
     Ok(model)
-}
-
-/// The KL decoder of a `codec2d` model file.
-pub fn load_decoder(model: &Model, device: &burn::prelude::Device) -> Result<KlDecoder, NnError> {
-    let config = model.config();
-    let hidden = config
-        .hidden
-        .ok_or_else(|| invalid(format!("model {} has no decoder width", config.name)))?;
-    let weights = Weights::new(model.to_bytes(), "decoder.1.")?;
-    KlDecoder::load(
-        &weights,
-        config.latent_dim as usize,
-        hidden as usize,
-        config.coefficient_dim(),
-        device,
-    )
 }
 
 #[cfg(test)]
@@ -152,25 +207,31 @@ mod tests {
         let pth = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/nn_codec1d.pth");
         let checkpoint = Checkpoint::open(std::path::Path::new(pth), "model_state_dict").unwrap();
         let config = |latent_dim, levels, width| ReferenceConfig {
-            channels: 3,
+            channels: 2,
             levels,
             encoder_width: None,
-            decoder_width: width,
+            decoder_width: Some(width),
             latent_dim,
             latent_bits: 8,
             lightweight_encode: true,
+            post_filter: Some(true),
         };
         for bad in [
             config(4_000_000_000, 3, 32),
-            config(12, 40, 32),
-            config(12, 3, 33),
+            config(6, 40, 32),
+            config(6, 3, 5000),
             config(0, 3, 32),
         ] {
-            let err = import_codec2d("x", &bad, &checkpoint, "x.pth", None).unwrap_err();
+            let err = import("x", &bad, &checkpoint, "x.pth").unwrap_err();
             assert!(err.to_string().contains("config out of range"), "{err}");
         }
-        // In range, but the checkpoint is a Codec1D: the missing tensor is named.
-        let err = import_codec2d("x", &config(12, 3, 32), &checkpoint, "x.pth", None).unwrap_err();
+        // In range, but not this checkpoint's shapes: the tensor is named.
+        let err = import("x", &config(6, 4, 24), &checkpoint, "x.pth").unwrap_err();
         assert!(err.to_string().contains("encoder.0.weight"), "{err}");
+        let mut no_post = config(6, 3, 24);
+        no_post.post_filter = None;
+        let err = import("x", &no_post, &checkpoint, "x.pth").unwrap_err();
+        assert!(err.to_string().contains("post_filter"), "{err}");
+        assert!(import("x", &config(6, 3, 24), &checkpoint, "x.pth").is_ok());
     }
 }

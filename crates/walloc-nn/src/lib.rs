@@ -2,17 +2,23 @@
 //! Neural WaLLoC models in burn: the reference architectures module for
 //! module, loaded from state_dicts under the reference's own parameter names.
 //!
-//! So far: the lightweight encoder and the bottleneck (rounding in
-//! evaluation, uniform noise in training), and the KL-style 2D decoder of the reference `Codec2D` (diffusers'
-//! `Decoder` with one block: conv_in, a mid block of resnet, single-head
-//! attention and resnet, three up-block resnets, GroupNorm(32, eps 1e-6),
-//! SiLU, conv_out), held to the reference by a parity test.
+//! - [`kl`]: the `Codec2D` networks (diffusers' KL decoder and full
+//!   encoder: conv_in, resnets, a mid block with single-head attention,
+//!   GroupNorm(32, eps 1e-6), SiLU, conv_out);
+//! - [`oobleck`]: the `Codec1D` Oobleck decoder and post filter;
+//! - [`encoder`]: the lightweight encoder and the bottleneck (rounding in
+//!   evaluation, uniform noise in training), and full-encoder encoding;
+//! - [`import`]: reference checkpoints to walloc model files;
+//! - [`decode`]: decoding `.wal` images (tiled when large) and audio.
+//!
+//! Parity tests hold every network to the reference within 1e-4.
 
 pub mod checkpoint;
 pub mod decode;
 pub mod encoder;
 pub mod import;
-pub mod kl_decoder;
+pub mod kl;
+pub mod networks;
 pub mod oobleck;
 pub mod weights;
 

@@ -7,7 +7,7 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use common::max_abs_diff;
 use walloc_codec::bottleneck::Bottleneck;
-use walloc_nn::kl_decoder::KlDecoder;
+use walloc_nn::kl::KlDecoder;
 use walloc_nn::Weights;
 use walloc_wavelet::{packet, FilterBank, Signal};
 
@@ -79,10 +79,13 @@ fn both_encoders_give_the_reference_latent() {
     let view = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     let image = Image8::new(32, 32, 3, view.tensor("io.image").unwrap().data().to_vec()).unwrap();
 
+    let config: walloc_codec::ModelConfig = serde_json::from_value(serde_json::json!({
+        "format_version": 1, "name": "fixture", "modality": "image", "architecture": "linear",
+        "channels": 3, "dim": 2, "levels": 2, "latent_dim": 12, "latent_bits": 8, "wavelet": "bior4.4"
+    }))
+    .unwrap();
     let encoder = LinearEncoder::new(
-        3,
-        2,
-        8,
+        &config,
         FilterBank::bior4_4(),
         model.values("weight", &[12, 48, 1, 1]).unwrap(),
         model.values("bias", &[12]).unwrap(),

@@ -1,7 +1,8 @@
-//! The reference `Codec2D` decoder: diffusers' `Decoder` (autoencoder_kl)
-//! with `block_out_channels = (Nd,)`, `layers_per_block = 2`, 32 groups,
-//! SiLU and a mid-block attention, as walloc 1.2.1 builds it. Parameter
-//! names follow its state_dict under `decoder.1.`.
+//! The reference `Codec2D`'s neural parts: diffusers' KL `Decoder` and
+//! `Encoder` (autoencoder_kl) with one block of width Nd (or Ne),
+//! `layers_per_block = 2`, 32 groups, SiLU and a mid-block attention, as
+//! walloc 1.2.1 builds them. Parameter names follow its state_dict under
+//! `decoder.1.` and `encoder.0.`.
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{GroupNorm, GroupNormConfig, Linear, LinearConfig, PaddingConfig2d};
@@ -137,16 +138,77 @@ impl SpatialAttention {
     }
 }
 
+/// diffusers' `UNetMidBlock2D` as both KL networks use it: resnet,
+/// single-head attention, resnet.
+#[derive(Module, Debug)]
+pub struct MidBlock {
+    resnet_0: ResnetBlock,
+    attention: SpatialAttention,
+    resnet_1: ResnetBlock,
+}
+
+impl MidBlock {
+    /// Loads `resnets.0`, `attentions.0` and `resnets.1` under `w`'s prefix.
+    pub fn load(w: &Weights, channels: usize, device: &Device) -> Result<Self, NnError> {
+        Ok(MidBlock {
+            resnet_0: ResnetBlock::load(&w.child("resnets.0"), channels, device)?,
+            attention: SpatialAttention::load(&w.child("attentions.0"), channels, device)?,
+            resnet_1: ResnetBlock::load(&w.child("resnets.1"), channels, device)?,
+        })
+    }
+
+    /// Applies the block to `[batch, channels, h, w]`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.resnet_1.forward(self.attention.forward(self.resnet_0.forward(x)))
+    }
+}
+
+/// conv_in, then `blocks` around the mid block, then GroupNorm, SiLU and
+/// conv_out: the decoder runs the mid block first, the encoder last.
+#[derive(Module, Debug)]
+struct KlNetwork {
+    conv_in: Conv2d,
+    mid: MidBlock,
+    blocks: Vec<ResnetBlock>,
+    norm_out: GroupNorm,
+    conv_out: Conv2d,
+}
+
+impl KlNetwork {
+    fn load(
+        w: &Weights,
+        [input, width, output]: [usize; 3],
+        blocks: &str,
+        count: usize,
+        device: &Device,
+    ) -> Result<Self, NnError> {
+        Ok(KlNetwork {
+            conv_in: conv3x3(w, "conv_in", input, width, device)?,
+            mid: MidBlock::load(&w.child("mid_block"), width, device)?,
+            blocks: (0..count)
+                .map(|i| ResnetBlock::load(&w.child(&format!("{blocks}.resnets.{i}")), width, device))
+                .collect::<Result<_, _>>()?,
+            norm_out: group_norm(w, "conv_norm_out", width, device)?,
+            conv_out: conv3x3(w, "conv_out", width, output, device)?,
+        })
+    }
+
+    fn head(&self, x: Tensor<4>) -> Tensor<4> {
+        self.conv_out.forward(silu(self.norm_out.forward(x)))
+    }
+
+    fn resnets(&self, mut x: Tensor<4>) -> Tensor<4> {
+        for block in &self.blocks {
+            x = block.forward(x);
+        }
+        x
+    }
+}
+
 /// The decoder network: latent channels in, `C·4^J` wavelet channels out.
 #[derive(Module, Debug)]
 pub struct KlDecoder {
-    conv_in: Conv2d,
-    mid_resnet_0: ResnetBlock,
-    mid_attention: SpatialAttention,
-    mid_resnet_1: ResnetBlock,
-    up_resnets: Vec<ResnetBlock>,
-    norm_out: GroupNorm,
-    conv_out: Conv2d,
+    network: KlNetwork,
 }
 
 impl KlDecoder {
@@ -154,35 +216,42 @@ impl KlDecoder {
     /// `decoder.1.`), for `latent` input channels, `width` = Nd hidden
     /// channels and `output` channels.
     pub fn load(w: &Weights, latent: usize, width: usize, output: usize, device: &Device) -> Result<Self, NnError> {
-        let mid = w.child("mid_block");
-        Ok(KlDecoder {
-            conv_in: conv3x3(w, "conv_in", latent, width, device)?,
-            mid_resnet_0: ResnetBlock::load(&mid.child("resnets.0"), width, device)?,
-            mid_attention: SpatialAttention::load(&mid.child("attentions.0"), width, device)?,
-            mid_resnet_1: ResnetBlock::load(&mid.child("resnets.1"), width, device)?,
-            up_resnets: (0..3)
-                .map(|i| ResnetBlock::load(&w.child(&format!("up_blocks.0.resnets.{i}")), width, device))
-                .collect::<Result<_, _>>()?,
-            norm_out: group_norm(w, "conv_norm_out", width, device)?,
-            conv_out: conv3x3(w, "conv_out", width, output, device)?,
-        })
+        let network = KlNetwork::load(w, [latent, width, output], "up_blocks.0", 3, device)?;
+        Ok(KlDecoder { network })
     }
 
     /// The mid-block attention.
     pub fn attention(&self) -> &SpatialAttention {
-        &self.mid_attention
+        &self.network.mid.attention
     }
 
     /// Decodes dequantized latents `[batch, latent, h, w]` into wavelet
     /// coefficients `[batch, output, h, w]`.
     pub fn forward(&self, z: Tensor<4>) -> Tensor<4> {
-        let x = self.conv_in.forward(z);
-        let x = self.mid_resnet_0.forward(x);
-        let x = self.mid_attention.forward(x);
-        let mut x = self.mid_resnet_1.forward(x);
-        for block in &self.up_resnets {
-            x = block.forward(x);
-        }
-        self.conv_out.forward(silu(self.norm_out.forward(x)))
+        let n = &self.network;
+        n.head(n.resnets(n.mid.forward(n.conv_in.forward(z))))
+    }
+}
+
+/// The full encoder network: `C·4^J` wavelet channels in, latent channels
+/// out (before the bottleneck).
+#[derive(Module, Debug)]
+pub struct KlEncoder {
+    network: KlNetwork,
+}
+
+impl KlEncoder {
+    /// Loads the encoder from `w` (prefix of diffusers' `Encoder`, such as
+    /// `encoder.0.`), for `input` wavelet channels, `width` = Ne hidden
+    /// channels and `latent` output channels.
+    pub fn load(w: &Weights, input: usize, width: usize, latent: usize, device: &Device) -> Result<Self, NnError> {
+        let network = KlNetwork::load(w, [input, width, latent], "down_blocks.0", 2, device)?;
+        Ok(KlEncoder { network })
+    }
+
+    /// Wavelet coefficients `[batch, input, h, w]` to continuous latents.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let n = &self.network;
+        n.head(n.mid.forward(n.resnets(n.conv_in.forward(x))))
     }
 }

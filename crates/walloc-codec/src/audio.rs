@@ -1,0 +1,371 @@
+//! Audio in `.wal` files (docs/FORMAT.md, "Audio"): the reference's
+//! normalization and padding, and fixed-size blocks coded independently,
+//! each with its own level, so that a long recording is encoded and decoded
+//! in bounded memory. A recording no longer than one block is coded exactly
+//! as the reference codes it.
+
+use walloc_wavelet::Signal;
+
+use crate::codec::Latent;
+use crate::container::{
+    checked_header, header_prefix, parse_chunks, seal, u32_at, write_sealed, Limits, HEADER_LEN, MODALITY_AUDIO,
+};
+use crate::error::{invalid, CodecError, Result};
+use crate::model::{Model, ModelId};
+
+/// Each block is zero-padded on the right to a multiple of this many
+/// frames, as the reference pads its input.
+pub const PAD_MULTIPLE: u32 = 1 << 16;
+
+/// Frames per block the encoder uses by default (47.5 s at 44.1 kHz).
+pub const DEFAULT_BLOCK_FRAMES: u32 = 1 << 21;
+
+/// Largest block a file may declare (bounds the memory of one block).
+pub const MAX_BLOCK_FRAMES: u32 = 1 << 24;
+
+/// Largest sample rate a file may declare.
+pub const MAX_SAMPLE_RATE: u32 = 1_000_000;
+
+/// How the original samples were stored (decoding writes the same).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SampleFormat {
+    /// Signed integers of 8 (unsigned in WAV), 16, 24 or 32 bits.
+    Int(u8),
+    /// 32-bit floats.
+    Float,
+}
+
+impl SampleFormat {
+    fn to_codes(self) -> (u8, u8) {
+        match self {
+            SampleFormat::Int(bits) => (bits, 0),
+            SampleFormat::Float => (32, 1),
+        }
+    }
+
+    fn from_codes(bits: u8, kind: u8) -> Result<Self> {
+        match (bits, kind) {
+            (8 | 16 | 24 | 32, 0) => Ok(SampleFormat::Int(bits)),
+            (32, 1) => Ok(SampleFormat::Float),
+            _ => Err(invalid(
+                "sample format",
+                format!("{bits} bits, kind {kind} (8/16/24/32-bit integers or 32-bit floats)"),
+            )),
+        }
+    }
+}
+
+/// The header of an audio `.wal` file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AudioHeader {
+    /// SHA-256 of the model file that made the latents.
+    pub model_id: ModelId,
+    /// Audio channels.
+    pub channels: u8,
+    /// Sample format of the original.
+    pub format: SampleFormat,
+    /// Frames (samples per channel) of the original.
+    pub frames: u32,
+    /// Frames per second.
+    pub sample_rate: u32,
+    /// Wavelet packet levels J.
+    pub levels: u8,
+    /// Bits per latent value.
+    pub latent_bits: u8,
+    /// Latent channels.
+    pub latent_channels: u16,
+    /// Latent positions the encoder adds on each side of a block.
+    pub latent_edge: u8,
+    /// Frames per block (the last block may be shorter).
+    pub block_frames: u32,
+    /// Number of blocks (chunks).
+    pub chunk_count: u32,
+}
+
+impl AudioHeader {
+    /// `(first frame, frames)` of each block.
+    pub fn blocks(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        (0..self.chunk_count).map(|b| {
+            let start = b * self.block_frames;
+            (start, self.block_frames.min(self.frames - start))
+        })
+    }
+
+    /// Checks internal consistency and the limits.
+    pub fn validate(&self, limits: &Limits) -> Result<()> {
+        if self.channels == 0 || u32::from(self.channels) > crate::model::MAX_CHANNELS {
+            return Err(invalid("channels", self.channels));
+        }
+        if self.frames == 0 {
+            return Err(invalid("frames", "0"));
+        }
+        if !(1..=MAX_SAMPLE_RATE).contains(&self.sample_rate) {
+            return Err(invalid(
+                "sample rate",
+                format!("{} (1..={MAX_SAMPLE_RATE})", self.sample_rate),
+            ));
+        }
+        if !(1..=crate::model::MAX_LEVELS_1D as u8).contains(&self.levels) {
+            return Err(invalid("levels", self.levels));
+        }
+        if !(2..=8).contains(&self.latent_bits) {
+            return Err(invalid("latent bits", format!("{} (2..=8)", self.latent_bits)));
+        }
+        if self.latent_channels == 0 {
+            return Err(invalid("latent channels", "0"));
+        }
+        if self.latent_edge > 1 {
+            return Err(invalid("latent edge", format!("{} (0 or 1)", self.latent_edge)));
+        }
+        if self.block_frames == 0
+            || !self.block_frames.is_multiple_of(PAD_MULTIPLE)
+            || self.block_frames > MAX_BLOCK_FRAMES
+        {
+            return Err(invalid(
+                "block frames",
+                format!(
+                    "{} (a multiple of {PAD_MULTIPLE}, at most {MAX_BLOCK_FRAMES})",
+                    self.block_frames
+                ),
+            ));
+        }
+        let values = u64::from(self.latent_channels) * self.block_latent_width(self.block_frames) as u64;
+        if values > limits.max_latent_values {
+            return Err(CodecError::LimitExceeded {
+                what: "latent size of a block",
+                value: values,
+                limit: limits.max_latent_values,
+            });
+        }
+        let expected = self.frames.div_ceil(self.block_frames);
+        if self.chunk_count != expected {
+            return Err(invalid(
+                "chunk count",
+                format!(
+                    "{} ({} frames in blocks of {} need {expected})",
+                    self.chunk_count, self.frames, self.block_frames
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Latent positions of a block of `frames` frames, edges included.
+    pub fn block_latent_width(&self, frames: u32) -> usize {
+        (padded_frames(frames) >> self.levels) as usize + 2 * usize::from(self.latent_edge)
+    }
+
+    fn to_bytes(&self) -> [u8; HEADER_LEN] {
+        let mut b = header_prefix(MODALITY_AUDIO, &self.model_id);
+        let (bits, kind) = self.format.to_codes();
+        b[40] = self.channels;
+        b[41] = bits;
+        b[42..46].copy_from_slice(&self.frames.to_le_bytes());
+        b[46..50].copy_from_slice(&self.sample_rate.to_le_bytes());
+        b[50] = self.levels;
+        b[51] = self.latent_bits;
+        b[52..54].copy_from_slice(&self.latent_channels.to_le_bytes());
+        b[54] = self.latent_edge;
+        b[63] = kind;
+        b[64..68].copy_from_slice(&self.block_frames.to_le_bytes());
+        b[68..72].copy_from_slice(&self.chunk_count.to_le_bytes());
+        seal(b)
+    }
+}
+
+/// `frames` rounded up to [`PAD_MULTIPLE`].
+pub fn padded_frames(frames: u32) -> u32 {
+    frames.div_ceil(PAD_MULTIPLE) * PAD_MULTIPLE
+}
+
+/// Parses an audio file: its header (checked against `limits`) and its
+/// block payloads.
+pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<(AudioHeader, Vec<&'a [u8]>)> {
+    let (b, modality) = checked_header(bytes)?;
+    if modality != MODALITY_AUDIO {
+        return Err(invalid("modality", "image (this is an image file, not audio)"));
+    }
+    if b[55..63].iter().any(|&v| v != 0) {
+        return Err(invalid("reserved bytes", "not zero"));
+    }
+    let mut model_id = [0u8; 32];
+    model_id.copy_from_slice(&b[8..40]);
+    let header = AudioHeader {
+        model_id: ModelId(model_id),
+        channels: b[40],
+        format: SampleFormat::from_codes(b[41], b[63])?,
+        frames: u32_at(b, 42),
+        sample_rate: u32_at(b, 46),
+        levels: b[50],
+        latent_bits: b[51],
+        latent_channels: u16::from_le_bytes([b[52], b[53]]),
+        latent_edge: b[54],
+        block_frames: u32_at(b, 64),
+        chunk_count: u32_at(b, 68),
+    };
+    header.validate(limits)?;
+    let chunks = parse_chunks(bytes, header.chunk_count)?;
+    Ok((header, chunks))
+}
+
+/// Writes an audio file image.
+pub fn write(header: &AudioHeader, chunks: &[Vec<u8>]) -> Vec<u8> {
+    write_sealed(&header.to_bytes(), chunks)
+}
+
+/// The reference's level normalization of one block, stored with it so that
+/// decoding restores the original level.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Level {
+    /// The mean that was subtracted.
+    pub offset: f32,
+    /// `max |x − mean| + 1e-8`; the signal was divided by twice this.
+    pub scale: f32,
+}
+
+impl Level {
+    /// Normalizes `samples` in place as the reference does: subtract the
+    /// mean, divide by `max |x| + 1e-8`, then by 2 (so that |x| ≤ 1/2).
+    pub fn normalize(samples: &mut [f32]) -> Level {
+        let mean = (samples.iter().map(|&v| f64::from(v)).sum::<f64>() / samples.len().max(1) as f64) as f32;
+        samples.iter_mut().for_each(|v| *v -= mean);
+        let scale = samples.iter().fold(0.0f32, |m, v| m.max(v.abs())) + 1e-8;
+        samples.iter_mut().for_each(|v| *v = *v / scale / 2.0);
+        Level { offset: mean, scale }
+    }
+
+    /// A decoded sample (clamped to ±1/2, as the reference's Hardtanh) at
+    /// the original level.
+    pub fn restore(&self, value: f32) -> f32 {
+        value.clamp(-0.5, 0.5) * 2.0 * self.scale + self.offset
+    }
+}
+
+/// Normalizes one block of planar samples (`channels` rows of `frames`),
+/// pads it and runs the model's encoder: its [`Level`] and integer latent.
+pub fn analyze_block(model: &Model, mut planar: Vec<f32>, frames: u32) -> Result<(Level, Latent)> {
+    let config = model.config();
+    let channels = config.channels as usize;
+    if planar.len() != channels * frames as usize || frames == 0 {
+        return Err(CodecError::IncompatibleInput(format!(
+            "{} samples for {channels} channels of {frames} frames",
+            planar.len()
+        )));
+    }
+    let level = Level::normalize(&mut planar);
+    let padded = padded_frames(frames) as usize;
+    let mut data = vec![0.0f32; channels * padded];
+    for (row, samples) in data.chunks_exact_mut(padded).zip(planar.chunks_exact(frames as usize)) {
+        row[..samples.len()].copy_from_slice(samples);
+    }
+    drop(planar);
+    let signal = Signal::new(data, channels, vec![padded])?;
+    let latent = crate::codec::linear_encoder(model)?.analyze_signal(signal)?;
+    Ok((level, latent))
+}
+
+/// Encodes one block of planar samples (`channels` rows of `frames`) into a
+/// chunk payload: its [`Level`] (two f32) and the rANS-coded latent.
+pub fn encode_block(model: &Model, planar: Vec<f32>, frames: u32) -> Result<Vec<u8>> {
+    let (level, latent) = analyze_block(model, planar, frames)?;
+    let words = model
+        .tables()
+        .encode(&latent.symbols, latent.width, 0..latent.width, latent.width)?;
+    let mut payload = Vec::with_capacity(8 + words.len());
+    payload.extend_from_slice(&level.offset.to_le_bytes());
+    payload.extend_from_slice(&level.scale.to_le_bytes());
+    payload.extend_from_slice(&words);
+    Ok(payload)
+}
+
+/// Decodes the level and the integer latent of block `frames` long.
+pub fn decode_block_latent(
+    model: &Model,
+    header: &AudioHeader,
+    payload: &[u8],
+    frames: u32,
+) -> Result<(Level, Latent)> {
+    if payload.len() < 8 {
+        return Err(CodecError::Truncated("audio block level"));
+    }
+    let f32_at = |at: usize| f32::from_le_bytes([payload[at], payload[at + 1], payload[at + 2], payload[at + 3]]);
+    let level = Level {
+        offset: f32_at(0),
+        scale: f32_at(4),
+    };
+    if !level.offset.is_finite() || !(level.scale.is_finite() && level.scale > 0.0) {
+        return Err(invalid("audio block level", format!("{level:?}")));
+    }
+    let k = usize::from(header.latent_channels);
+    let width = header.block_latent_width(frames);
+    let mut symbols = vec![0u8; k * width];
+    model
+        .tables()
+        .decode(&payload[8..], &mut symbols, width, 0..width, width)?;
+    Ok((
+        level,
+        Latent {
+            channels: k,
+            height: 1,
+            width,
+            symbols,
+        },
+    ))
+}
+
+/// Checks that an audio `header` was made by `model`.
+pub fn check_model(header: &AudioHeader, model: &Model) -> Result<()> {
+    if header.model_id != model.id() {
+        return Err(CodecError::ModelMismatch {
+            needed: header.model_id.short(),
+            given: model.id().short(),
+        });
+    }
+    let config = model.config();
+    let same = model.is_audio()
+        && u32::from(header.channels) == config.channels
+        && u32::from(header.levels) == config.levels
+        && header.latent_bits == config.latent_bits
+        && u32::from(header.latent_channels) == config.latent_dim
+        && usize::from(header.latent_edge) == config.latent_edge();
+    if !same {
+        return Err(invalid(
+            "header",
+            format!("shape fields disagree with model {}", config.name),
+        ));
+    }
+    Ok(())
+}
+
+/// The header for `frames` frames of audio coded by `model` in blocks of
+/// `block_frames`.
+pub fn header_for(
+    model: &Model,
+    format: SampleFormat,
+    frames: u32,
+    sample_rate: u32,
+    block_frames: u32,
+) -> Result<AudioHeader> {
+    let config = model.config();
+    if !model.is_audio() {
+        return Err(CodecError::IncompatibleInput(format!(
+            "model {} codes images, not audio",
+            config.name
+        )));
+    }
+    let header = AudioHeader {
+        model_id: model.id(),
+        channels: config.channels as u8,
+        format,
+        frames,
+        sample_rate,
+        levels: config.levels as u8,
+        latent_bits: config.latent_bits,
+        latent_channels: config.latent_dim as u16,
+        latent_edge: config.latent_edge() as u8,
+        block_frames,
+        chunk_count: frames.div_ceil(block_frames.max(1)),
+    };
+    header.validate(&Limits::default())?;
+    Ok(header)
+}

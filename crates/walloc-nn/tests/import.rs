@@ -1,0 +1,81 @@
+//! `walloc import` end to end, through the library functions the CLI
+//! calls: reference checkpoints (scripts/make_import_fixtures.py, PyPI
+//! walloc 1.2.1) give the reference's integer latents.
+
+use std::path::Path;
+
+use walloc_codec::audio;
+use walloc_codec::Image8;
+use walloc_nn::checkpoint::Checkpoint;
+use walloc_nn::import::{import, ReferenceConfig};
+use walloc_nn::Weights;
+
+fn fixture(name: &str) -> String {
+    format!("{}/../../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn imported(stem: &str) -> walloc_codec::Model {
+    let config: ReferenceConfig =
+        serde_json::from_str(&std::fs::read_to_string(fixture(&format!("{stem}.json"))).unwrap()).unwrap();
+    let checkpoint = Checkpoint::open(Path::new(&fixture(&format!("{stem}.pth"))), "model_state_dict").unwrap();
+    import(stem, &config, &checkpoint, "fixture").unwrap()
+}
+
+fn reference_latent(io: &[u8], shape: &[usize]) -> Vec<i32> {
+    let view = safetensors::SafeTensors::deserialize(io).unwrap();
+    let latent = view.tensor("latent").unwrap();
+    assert_eq!(latent.shape(), shape);
+    latent.data().iter().map(|&b| i32::from(b as i8)).collect()
+}
+
+#[test]
+fn full_encoder_codec2d_gives_the_reference_latent() {
+    let model = imported("import_full2d");
+    let config = model.config();
+    assert_eq!(
+        (config.architecture.as_str(), config.encoder_hidden),
+        ("codec2d", Some(32))
+    );
+    assert!(model.encoder().is_none(), "a full encoder is not the 1×1 projection");
+    let io = std::fs::read(fixture("import_full2d_io.safetensors")).unwrap();
+    let view = safetensors::SafeTensors::deserialize(&io).unwrap();
+    let image = Image8::new(32, 32, 3, view.tensor("image").unwrap().data().to_vec()).unwrap();
+    let latent = walloc_nn::encoder::encode_image(&model, &image).unwrap();
+    let ours: Vec<i32> = latent.symbols.iter().map(|&s| i32::from(s) - 128).collect();
+    assert_eq!(ours, reference_latent(&io, &[12, 8, 8]));
+}
+
+#[test]
+fn codec1d_gives_the_reference_latent_and_reconstruction() {
+    let model = imported("nn_codec1d");
+    let config = model.config();
+    assert_eq!(
+        (config.modality.as_str(), config.dim, config.post_filter),
+        ("audio", 1, true)
+    );
+    let wav = std::fs::read(fixture("stereo.wav")).unwrap();
+    // 16-bit stereo PCM after a 44-byte header.
+    let pcm: Vec<f32> = wav[44..]
+        .chunks_exact(2)
+        .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
+        .collect();
+    let frames = pcm.len() / 2;
+    let planar: Vec<f32> = (0..2).flat_map(|c| pcm.iter().skip(c).step_by(2).copied()).collect();
+    let (level, latent) = audio::analyze_block(&model, planar.clone(), frames as u32).unwrap();
+    let io = std::fs::read(fixture("codec1d_io.safetensors")).unwrap();
+    let ours: Vec<i32> = latent.symbols.iter().map(|&s| i32::from(s) - 128).collect();
+    assert_eq!(ours, reference_latent(&io, &[6, (1 << 16) / 8 + 2]));
+
+    let decoder = walloc_nn::decode::AudioDecoder::new(&model).unwrap();
+    let samples = decoder.synthesize(&latent).unwrap();
+    let expected = Weights::new(&io, "").unwrap().values("output", &[2, frames]).unwrap();
+    let padded = samples.len() / 2;
+    let mut worst = 0.0f32;
+    for c in 0..2 {
+        for i in 0..frames {
+            let ours = level.restore(samples[c * padded + i]);
+            worst = worst.max((ours - expected[c * frames + i]).abs());
+        }
+    }
+    assert!(worst < 1e-4, "reconstruction differs by {worst}");
+}
