@@ -84,6 +84,9 @@ fn progress(blocks: u64, what: &str) -> ProgressBar {
 fn encode_from<R: Read + Seek>(reader: &mut WavReader<R>, model: &Model, block_frames: u32) -> Result<Vec<u8>> {
     let spec = reader.spec();
     let config = model.config();
+    if !model.is_audio() {
+        bail!("model {} codes images, not audio", config.name);
+    }
     if u32::from(spec.channels) != config.channels {
         bail!(
             "the audio has {} channels; model {} codes {}",

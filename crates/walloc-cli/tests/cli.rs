@@ -355,3 +355,122 @@ fn imported_reference_checkpoint_round_trips() {
     let assert = import(&dir.path().join("bad.safetensors")).assert().failure();
     assert!(stderr_of(&assert).contains("WaLLoC config"));
 }
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures");
+
+/// `walloc import --config FIXTURE.json --checkpoint FIXTURE.pth -o OUTPUT`.
+fn import_fixture(stem: &str, output: &Path) -> Command {
+    let mut cmd = walloc();
+    cmd.arg("import")
+        .arg("--config")
+        .arg(format!("{FIXTURES}/{stem}.json"))
+        .arg("--checkpoint")
+        .arg(format!("{FIXTURES}/{stem}.pth"))
+        .arg("-o")
+        .arg(output);
+    cmd
+}
+
+/// encode INPUT with MODEL, then decode to OUTPUT (the model passed both times).
+fn round_trip(input: &Path, wal: &Path, output: &Path, model: &Path) {
+    encode_cmd(input, wal).arg("--model").arg(model).assert().success();
+    walloc()
+        .arg("decode")
+        .arg(wal)
+        .arg("-o")
+        .arg(output)
+        .arg("--model")
+        .arg(model)
+        .assert()
+        .success();
+}
+
+#[test]
+fn full_encoder_checkpoint_round_trips_like_the_reference() {
+    let io = std::fs::read(format!("{FIXTURES}/import_full2d_io.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&io).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("full.safetensors");
+    import_fixture("import_full2d", &model).assert().success();
+    let input = dir.path().join("in.png");
+    let pixels = st.tensor("image").unwrap().data().to_vec();
+    image::RgbImage::from_raw(32, 32, pixels).unwrap().save(&input).unwrap();
+    let (wal, out) = (dir.path().join("x.wal"), dir.path().join("out.png"));
+    round_trip(&input, &wal, &out, &model);
+    let decoded = image::open(&out).unwrap().into_rgb8();
+    let reference = st.tensor("output").unwrap().data();
+    let worst = decoded
+        .as_raw()
+        .iter()
+        .zip(reference)
+        .map(|(&a, &b)| a.abs_diff(b))
+        .max()
+        .unwrap();
+    assert!(worst <= 1, "pixels differ from the reference's by up to {worst}");
+}
+
+fn read_wav(path: &Path) -> (hound::WavSpec, Vec<i32>) {
+    let mut reader = hound::WavReader::open(path).unwrap();
+    let samples = reader.samples::<i32>().map(Result::unwrap).collect();
+    (reader.spec(), samples)
+}
+
+#[test]
+fn codec1d_checkpoint_codes_wav_like_the_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("stereo.safetensors");
+    let data = dir.path().join("music");
+    std::fs::create_dir(&data).unwrap();
+    let wav = format!("{FIXTURES}/stereo.wav");
+    std::fs::copy(&wav, data.join("a.wav")).unwrap();
+    let assert = import_fixture("nn_codec1d", &model)
+        .arg("--data")
+        .arg(&data)
+        .assert()
+        .success();
+    assert!(
+        stderr_of(&assert).contains("entropy tables counted"),
+        "{}",
+        stderr_of(&assert)
+    );
+
+    let (encoded, decoded) = (dir.path().join("s.wal"), dir.path().join("s.wav"));
+    round_trip(Path::new(&wav), &encoded, &decoded, &model);
+    let info = stdout_of(walloc().arg("info").arg(&encoded));
+    assert!(info.contains("2 channels, 22050 Hz, 16-bit PCM, 3000 frames"), "{info}");
+
+    let (spec, samples) = read_wav(&decoded);
+    let (original_spec, original) = read_wav(Path::new(&wav));
+    assert_eq!(spec, original_spec);
+    assert_eq!(samples.len(), original.len(), "length and channels kept");
+    let io = std::fs::read(format!("{FIXTURES}/codec1d_io.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&io).unwrap();
+    let reference: Vec<f32> = st
+        .tensor("output")
+        .unwrap()
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    let frames = samples.len() / 2;
+    for (i, &s) in samples.iter().enumerate() {
+        // Reference output is planar [2, frames] in [-1, 1].
+        let r = reference[(i % 2) * frames + i / 2] * 32768.0;
+        assert!((s as f32 - r).abs() <= 0.5 + 32768.0 * 1e-4, "sample {i}: {s} vs {r}");
+    }
+
+    // Audio needs a model; an image model refuses audio, an audio model images.
+    let assert = encode_cmd(Path::new(&wav), &encoded).assert().failure();
+    assert!(stderr_of(&assert).contains("no audio model"), "{}", stderr_of(&assert));
+    let assert = encode_cmd(Path::new(&wav), &encoded)
+        .args(["--model", "rgb-16x"])
+        .assert()
+        .failure();
+    assert!(stderr_of(&assert).contains("codes images"), "{}", stderr_of(&assert));
+    let assert = encode_cmd(Path::new(SAMPLE), &encoded)
+        .arg("--model")
+        .arg(&model)
+        .assert()
+        .failure();
+    assert!(stderr_of(&assert).contains("codes audio"), "{}", stderr_of(&assert));
+}

@@ -293,7 +293,7 @@ pub fn decode_block_latent(
         offset: f32_at(0),
         scale: f32_at(4),
     };
-    if !level.offset.is_finite() || !(level.scale.is_finite() && level.scale > 0.0) {
+    if !(level.offset.is_finite() && level.scale.is_finite() && level.scale > 0.0) {
         return Err(invalid("audio block level", format!("{level:?}")));
     }
     let k = usize::from(header.latent_channels);
@@ -368,4 +368,79 @@ pub fn header_for(
     };
     header.validate(&Limits::default())?;
     Ok(header)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header() -> AudioHeader {
+        AudioHeader {
+            model_id: ModelId([3; 32]),
+            channels: 2,
+            format: SampleFormat::Int(24),
+            frames: 150_000,
+            sample_rate: 44_100,
+            levels: 8,
+            latent_bits: 8,
+            latent_channels: 27,
+            latent_edge: 1,
+            block_frames: 1 << 16,
+            chunk_count: 3,
+        }
+    }
+
+    #[test]
+    fn header_round_trips_and_every_bit_flip_is_detected() {
+        let chunks = vec![vec![1; 12], vec![2; 9], vec![3; 8]];
+        let bytes = write(&header(), &chunks);
+        let (parsed, payloads) = parse(&bytes, &Limits::default()).unwrap();
+        assert_eq!(parsed, header());
+        assert_eq!(payloads, vec![&[1u8; 12][..], &[2; 9][..], &[3; 8][..]]);
+        assert_eq!(
+            parsed.blocks().collect::<Vec<_>>(),
+            vec![(0, 65_536), (65_536, 65_536), (131_072, 18_928)]
+        );
+        assert_eq!(parsed.block_latent_width(18_928), 256 + 2);
+        for i in 0..bytes.len() {
+            let mut damaged = bytes.clone();
+            damaged[i] ^= 0x10;
+            assert!(parse(&damaged, &Limits::default()).is_err(), "byte {i}");
+        }
+        // An image parser names the modality.
+        let err = crate::container::parse(&bytes, &Limits::default()).unwrap_err();
+        assert!(err.to_string().contains("audio"), "{err}");
+    }
+
+    #[test]
+    fn inconsistent_headers_are_named() {
+        type Change = fn(&mut AudioHeader);
+        let cases: [(Change, &str); 5] = [
+            (|h| h.chunk_count = 2, "chunk count"),
+            (|h| h.block_frames = 1000, "block frames"),
+            (|h| h.block_frames = MAX_BLOCK_FRAMES * 2, "block frames"),
+            (|h| h.sample_rate = 0, "sample rate"),
+            (|h| h.latent_channels = u16::MAX, "latent size"),
+        ];
+        for (change, field) in cases {
+            let mut h = header();
+            change(&mut h);
+            let limits = Limits {
+                max_latent_values: 1 << 20,
+                ..Limits::default()
+            };
+            let err = h.validate(&limits).unwrap_err();
+            assert!(err.to_string().contains(field), "{field}: {err}");
+        }
+    }
+
+    #[test]
+    fn level_normalizes_and_restores() {
+        let mut x = vec![0.25f32, 0.75, -0.25, 0.25];
+        let level = Level::normalize(&mut x);
+        assert_eq!(level.offset, 0.25);
+        assert_eq!(x, vec![0.0, 0.5, -0.5, 0.0]);
+        assert!((level.restore(0.5) - 0.75).abs() < 1e-6);
+        assert!((level.restore(9.0) - 0.75).abs() < 1e-6, "clamped like the reference");
+    }
 }
