@@ -15,6 +15,13 @@ reference does with them (PyPI walloc 1.2.1 + diffusers).
   halved; zero-padded to 2^16) and its reconstruction at the original
   level, as floats.
 
+- import_linear.{pth,json} and import_residual.{pth,json}: a random
+  LinearCodec2D (J 2, latent_dim 12) and ResidualCodec2D (J 2, 3 stages of
+  latent_dim 4); import_linear_io.safetensors: for each (prefix "linear."
+  and "residual."), the reference's integer latent of the chelsea crop
+  (stages' channels in order), the decoded wavelet coefficients and the
+  8-bit reconstruction (rounded).
+
 Set-up: see scripts/make_wavelet_fixtures.py (diffusers is needed too).
 """
 import json
@@ -81,4 +88,32 @@ save_file({
     "latent": latent1d[0].numpy().astype(np.int8),
     "output": np.ascontiguousarray(y * 2 * scale + mean),
 }, F + "codec1d_io.safetensors")
+# --- LinearCodec2D and ResidualCodec2D -----------------------------------
+linear_io = {}
+x = torch.from_numpy(crop.copy()).permute(2, 0, 1)[None].float() / 255 - 0.5
+for stem, cls, cfg in [
+    ("linear", walloc.LinearCodec2D, dict(channels=3, J=2, latent_dim=12, latent_bits=8)),
+    ("residual", walloc.ResidualCodec2D, dict(channels=3, J=2, latent_dim=4, latent_bits=8, num_stages=3)),
+]:
+    torch.manual_seed(13)
+    codec = cls(**cfg).eval()
+    with torch.no_grad():
+        for name, p in codec.named_parameters():
+            p.add_(0.05 * torch.randn_like(p))
+        if stem == "linear":
+            X = codec.wavelet_analysis(x, J=2)
+            latent = codec.encoder(X)
+            X_hat = codec.decoder(latent)
+            out = codec.clamp(codec.wavelet_synthesis(X_hat, J=2))
+        else:
+            out, latent = codec.rae_encode(x)
+            parts = torch.split(latent, cfg["latent_dim"], dim=1)
+            X_hat = sum(codec.decoders[i](codec.to_normal(z)) for i, z in enumerate(parts))
+    torch.save({"model_state_dict": codec.state_dict()}, F + f"import_{stem}.pth")
+    json.dump(cfg, open(F + f"import_{stem}.json", "w"))
+    linear_io[f"{stem}.latent"] = latent[0].numpy().astype(np.int8)
+    linear_io[f"{stem}.coefficients"] = X_hat[0].numpy()
+    linear_io[f"{stem}.output"] = np.ascontiguousarray(
+        ((out[0] + 0.5) * 255).round().clamp(0, 255).byte().permute(1, 2, 0).numpy())
+save_file(linear_io, F + "import_linear_io.safetensors")
 print("wrote import fixtures")

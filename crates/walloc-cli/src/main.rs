@@ -73,11 +73,11 @@ enum Command {
         /// Model file, if the file was made with one that is not embedded.
         #[arg(short, long)]
         model: Option<String>,
-        /// Neural image decoders: decode latents of more than 128×128
-        /// positions in tiles of this many positions a side, with 16 of
-        /// overlap (bounded memory); 0 decodes whole images, exactly as the
-        /// reference, with memory that grows with the image.
-        #[arg(long, default_value_t = 96)]
+        /// Neural image decoders: latents of more than (N+64)² positions
+        /// (3072×3072 pixels at J = 3 for the default) are decoded in tiles
+        /// of N×N positions with 32 of overlap, so that memory stays bounded;
+        /// smaller ones whole, exactly as the reference. 0: always whole.
+        #[arg(long, default_value_t = 320)]
         tile: usize,
     },
     /// Describe a .wal file: model, shapes, size, bpp, ratios.
@@ -158,12 +158,7 @@ fn decode(input: &Path, output: &Path, model: Option<&str>, tile: usize) -> Resu
     let header = parse_header(&bytes, &limits).with_context(context)?;
     let model = models::for_id(header.model_id, model)?;
     let tiling = Tiling {
-        whole_up_to: if tile == 0 {
-            usize::MAX
-        } else {
-            Tiling::default().whole_up_to
-        },
-        tile: tile.max(1),
+        tile,
         ..Tiling::default()
     };
     let image = if model.is_linear() {

@@ -474,3 +474,35 @@ fn codec1d_checkpoint_codes_wav_like_the_reference() {
         .failure();
     assert!(stderr_of(&assert).contains("codes audio"), "{}", stderr_of(&assert));
 }
+
+#[test]
+fn residual_checkpoint_round_trips_like_the_reference() {
+    let io = std::fs::read(format!("{FIXTURES}/import_linear_io.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&io).unwrap();
+    let image_io = std::fs::read(format!("{FIXTURES}/import_full2d_io.safetensors")).unwrap();
+    let pixels = safetensors::SafeTensors::deserialize(&image_io)
+        .unwrap()
+        .tensor("image")
+        .unwrap()
+        .data()
+        .to_vec();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.png");
+    image::RgbImage::from_raw(32, 32, pixels).unwrap().save(&input).unwrap();
+    let model = dir.path().join("residual.safetensors");
+    import_fixture("import_residual", &model).assert().success();
+    let (wal, out) = (dir.path().join("x.wal"), dir.path().join("out.png"));
+    round_trip(&input, &wal, &out, &model);
+    let decoded = image::open(&out).unwrap().into_rgb8();
+    let reference = st.tensor("residual.output").unwrap().data();
+    let worst = decoded
+        .as_raw()
+        .iter()
+        .zip(reference)
+        .map(|(&a, &b)| a.abs_diff(b))
+        .max()
+        .unwrap();
+    assert!(worst <= 1, "pixels differ from the reference's by up to {worst}");
+    let info = stdout_of(walloc().arg("info").arg(&wal));
+    assert!(info.contains("latent:                   12×8×8"), "{info}");
+}

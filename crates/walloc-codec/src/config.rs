@@ -16,6 +16,11 @@ pub const ARCHITECTURE_LINEAR: &str = "linear";
 /// KL encoder (both neural parts run in `walloc-nn`).
 pub const ARCHITECTURE_CODEC2D: &str = "codec2d";
 
+/// Architecture of the reference `ResidualCodec2D`: `stages` linear codecs,
+/// each coding the residual the previous ones left; the latent holds the
+/// stages' channels in order, and decoding sums the stages' decoders.
+pub const ARCHITECTURE_RESIDUAL: &str = "residual";
+
 /// Architecture of the reference `Codec1D` (audio): the lightweight 1×1
 /// encoder with its padding of one latent position on each side, and the
 /// Oobleck decoder, optionally followed by the post filter (`walloc-nn`).
@@ -59,6 +64,9 @@ pub struct ModelConfig {
     /// 1×1 projection encoder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoder_hidden: Option<u32>,
+    /// Stages of a `residual` model (each of `latent_dim / stages` channels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stages: Option<u32>,
     /// Whether a `codec1d` decoder ends with the reference's post filter.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub post_filter: bool,

@@ -25,6 +25,15 @@ pub struct LinearEncoder {
     weight: Vec<f32>,
     bias: Vec<f32>,
     quantizer: Quantizer,
+    bottleneck: Bottleneck,
+    /// Residual coding (the reference's `ResidualCodec2D`): the latent is
+    /// `stages` equal groups of channels, each coding what the previous
+    /// groups' decoders left.
+    stages: usize,
+    /// `[stages × coefficient_dim × latent_dim/stages]`, row-major.
+    stage_decoders: Vec<f32>,
+    /// `[stages × coefficient_dim]`.
+    stage_decoder_bias: Vec<f32>,
 }
 
 /// Pixels per projection block: the block's coefficients stay in cache.
@@ -56,7 +65,34 @@ impl LinearEncoder {
             weight,
             bias,
             quantizer: Quantizer::new(&Bottleneck::new(config.latent_bits)),
+            bottleneck: Bottleneck::new(config.latent_bits),
+            stages: 1,
+            stage_decoders: Vec::new(),
+            stage_decoder_bias: Vec::new(),
         })
+    }
+
+    /// Makes this a residual encoder of `stages` stages: `weight` rows are
+    /// the stages' encoders in order, and `decoder_weight`
+    /// (`[stages × D × K/stages]`) and `decoder_bias` (`[stages × D]`) their
+    /// linear decoders, which give each stage the residual it codes.
+    pub fn with_stages(mut self, stages: usize, decoder_weight: Vec<f32>, decoder_bias: Vec<f32>) -> Result<Self> {
+        let (k, d) = (self.latent_dim(), self.weight.len() / self.latent_dim());
+        if stages == 0 || !k.is_multiple_of(stages) || decoder_weight.len() != d * k || decoder_bias.len() != stages * d
+        {
+            return Err(invalid(
+                "residual stages",
+                format!(
+                    "{stages} stages of {k} latents, decoders of {} and {} values",
+                    decoder_weight.len(),
+                    decoder_bias.len()
+                ),
+            ));
+        }
+        self.stages = stages;
+        self.stage_decoders = decoder_weight;
+        self.stage_decoder_bias = decoder_bias;
+        Ok(self)
     }
 
     /// Latent channels.
@@ -97,33 +133,21 @@ impl LinearEncoder {
         let positions = h * w;
         // Pixel-major projection z^T = X^T W^T and quantization, block by
         // block in parallel; each block's symbols come out channel-major.
-        let (weights, bias, quantizer) = (&self.weight, &self.bias, &self.quantizer);
         let blocks: Vec<(usize, Vec<u8>)> = (0..positions.div_ceil(BLOCK))
             .into_par_iter()
             .map(|block| {
                 let start = block * BLOCK;
                 let rows = BLOCK.min(positions - start);
-                let mut z = vec![0.0f32; rows * k];
-                matmul(
-                    rows,
-                    d,
-                    k,
-                    &coeffs.data[start..],
-                    Strides { row: 1, col: positions },
-                    weights,
-                    Strides { row: 1, col: d },
-                    &mut z,
-                    Strides { row: k, col: 1 },
-                );
-                let mut local = vec![0u8; k * rows];
-                for (r, row) in z.chunks_exact(k).enumerate() {
-                    for (c, (&v, b)) in row.iter().zip(bias).enumerate() {
-                        local[c * rows + r] = quantizer.quantize(v + b);
-                    }
-                }
+                let view = &coeffs.data[start..];
+                let local = if self.stages == 1 {
+                    self.project(view, Strides { row: 1, col: positions }, rows, d)
+                } else {
+                    self.project_residual(view, positions, rows, d)
+                };
                 (start, local)
             })
             .collect();
+        let (bias, quantizer) = (&self.bias, &self.quantizer);
         // The edge positions see only zero padding: their latent is the bias.
         let (edge, width) = (self.edge, w + 2 * self.edge);
         let plane = h * width;
@@ -146,5 +170,90 @@ impl LinearEncoder {
             width,
             symbols,
         })
+    }
+
+    /// Projects and quantizes `rows` coefficient vectors (`d` values each,
+    /// read through `strides`): `latent_dim × rows` symbols, channel-major.
+    fn project(&self, coeffs: &[f32], strides: Strides, rows: usize, d: usize) -> Vec<u8> {
+        let k = self.latent_dim();
+        let mut z = vec![0.0f32; rows * k];
+        let weights = Strides { row: 1, col: d };
+        matmul(
+            rows,
+            d,
+            k,
+            coeffs,
+            strides,
+            &self.weight,
+            weights,
+            &mut z,
+            Strides { row: k, col: 1 },
+        );
+        let mut local = vec![0u8; k * rows];
+        for (r, row) in z.chunks_exact(k).enumerate() {
+            for (c, (&v, b)) in row.iter().zip(&self.bias).enumerate() {
+                local[c * rows + r] = self.quantizer.quantize(v + b);
+            }
+        }
+        local
+    }
+
+    /// Residual coding of `rows` coefficient vectors (channel-major with
+    /// `positions` between channels): stage `s` projects and quantizes the
+    /// residual, whose reconstruction by stage `s`'s decoder is subtracted.
+    fn project_residual(&self, coeffs: &[f32], positions: usize, rows: usize, d: usize) -> Vec<u8> {
+        let (k, kk) = (self.latent_dim(), self.latent_dim() / self.stages);
+        let mut residual = vec![0.0f32; rows * d];
+        for (j, plane) in coeffs.chunks(positions).take(d).enumerate() {
+            for (r, &v) in plane[..rows].iter().enumerate() {
+                residual[r * d + j] = v;
+            }
+        }
+        let mut local = vec![0u8; k * rows];
+        let (mut z, mut zhat, mut decoded) = (vec![0.0f32; rows * kk], vec![0.0f32; rows * kk], vec![0.0f32; rows * d]);
+        for stage in 0..self.stages {
+            let (encoder, bias) = (
+                &self.weight[stage * kk * d..(stage + 1) * kk * d],
+                &self.bias[stage * kk..(stage + 1) * kk],
+            );
+            let pixel_major = Strides { row: d, col: 1 };
+            matmul(
+                rows,
+                d,
+                kk,
+                &residual,
+                pixel_major,
+                encoder,
+                Strides { row: 1, col: d },
+                &mut z,
+                Strides { row: kk, col: 1 },
+            );
+            for r in 0..rows {
+                for c in 0..kk {
+                    let symbol = self.quantizer.quantize(z[r * kk + c] + bias[c]);
+                    local[(stage * kk + c) * rows + r] = symbol;
+                    zhat[r * kk + c] = self.bottleneck.dequantize(symbol);
+                }
+            }
+            if stage + 1 < self.stages {
+                let decoder = &self.stage_decoders[stage * d * kk..(stage + 1) * d * kk];
+                let decoder_bias = &self.stage_decoder_bias[stage * d..(stage + 1) * d];
+                matmul(
+                    rows,
+                    kk,
+                    d,
+                    &zhat,
+                    Strides { row: kk, col: 1 },
+                    decoder,
+                    Strides { row: 1, col: kk },
+                    &mut decoded,
+                    pixel_major,
+                );
+                for (value, (out, b)) in residual.iter_mut().zip(decoded.iter().zip(decoder_bias.iter().cycle())) {
+                    *value -= out + b;
+                }
+            }
+        }
+        local
     }
 }

@@ -116,6 +116,7 @@ pub fn fit_linear(crops: &[Image8], options: &FitOptions) -> Result<Model> {
         architecture: ARCHITECTURE_LINEAR.into(),
         hidden: None,
         encoder_hidden: None,
+        stages: None,
         post_filter: false,
         channels: options.channels,
         dim: 2,

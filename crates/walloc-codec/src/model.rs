@@ -15,7 +15,8 @@ use walloc_wavelet::FilterBank;
 
 use crate::bottleneck::Bottleneck;
 use crate::config::{
-    ModelConfig, ARCHITECTURE_CODEC1D, ARCHITECTURE_CODEC2D, ARCHITECTURE_LINEAR, CONFIG_KEY, MODEL_FORMAT_VERSION,
+    ModelConfig, ARCHITECTURE_CODEC1D, ARCHITECTURE_CODEC2D, ARCHITECTURE_LINEAR, ARCHITECTURE_RESIDUAL, CONFIG_KEY,
+    MODEL_FORMAT_VERSION,
 };
 use crate::encoder::LinearEncoder;
 use crate::entropy::{EntropyTables, PROBABILITY_BITS};
@@ -163,7 +164,15 @@ impl ModelConfig {
         let width_ok = |width: Option<u32>| matches!(width, Some(w) if w > 0 && w <= MAX_HIDDEN);
         let groups_ok = |width: Option<u32>| width_ok(width) && width.is_some_and(|w| w.is_multiple_of(32));
         match (self.architecture.as_str(), self.modality.as_str()) {
-            (ARCHITECTURE_LINEAR, "image") if self.encoder_hidden.is_none() => {}
+            (ARCHITECTURE_LINEAR, "image") if self.encoder_hidden.is_none() && self.stages.is_none() => {}
+            (ARCHITECTURE_RESIDUAL, "image") if self.encoder_hidden.is_none() => {
+                if !matches!(self.stages, Some(s) if (1..=64).contains(&s) && self.latent_dim.is_multiple_of(s)) {
+                    return Err(bad(format!(
+                        "residual stages {:?} (1..=64, dividing latent_dim {})",
+                        self.stages, self.latent_dim
+                    )));
+                }
+            }
             (ARCHITECTURE_CODEC2D, "image") => {
                 if !groups_ok(self.hidden) {
                     return Err(bad(format!(
@@ -191,8 +200,8 @@ impl ModelConfig {
             }
             (architecture, modality) => {
                 return Err(bad(format!(
-                    "architecture {architecture:?} for {modality} (linear or codec2d for images, codec1d for audio; \
-                     only neural models have an encoder width)"
+                    "architecture {architecture:?} for {modality} (linear, residual or codec2d for images, codec1d \
+                     for audio; only neural models have an encoder width, only residual ones stages)"
                 )))
             }
         }
@@ -262,6 +271,35 @@ impl TensorBytes {
     }
 }
 
+/// Reads the stages of a `residual` model: fills `weights` with the
+/// stacked encoders and the equivalent single decoder (the stages'
+/// decoders side by side, their biases summed), and returns the stages'
+/// own decoders (`[stages × D × K/stages]`, `[stages × D]`) for the encoder.
+fn read_stages(st: &SafeTensors, config: &ModelConfig, weights: &mut LinearWeights) -> Result<(Vec<f32>, Vec<f32>)> {
+    let stages = config.stages.unwrap_or(1) as usize;
+    let (k, d) = (config.latent_dim as usize, config.coefficient_dim());
+    let kk = k / stages;
+    let (mut decoders, mut decoder_biases) = (Vec::with_capacity(d * k), Vec::with_capacity(stages * d));
+    for i in 0..stages {
+        weights
+            .encoder_weight
+            .extend(read_f32(st, &format!("encoders.{i}.weight"), &[kk, d, 1, 1])?);
+        weights
+            .encoder_bias
+            .extend(read_f32(st, &format!("encoders.{i}.bias"), &[kk])?);
+        decoders.extend(read_f32(st, &format!("decoders.{i}.weight"), &[d, kk, 1, 1])?);
+        decoder_biases.extend(read_f32(st, &format!("decoders.{i}.bias"), &[d])?);
+    }
+    weights.decoder_weight = (0..d)
+        .flat_map(|j| (0..stages).flat_map(move |i| (0..kk).map(move |c| (i, j, c))))
+        .map(|(i, j, c)| decoders[(i * d + j) * kk + c])
+        .collect();
+    weights.decoder_bias = (0..d)
+        .map(|j| (0..stages).map(|i| decoder_biases[i * d + j]).sum())
+        .collect();
+    Ok((decoders, decoder_biases))
+}
+
 impl Model {
     /// Builds a linear model from its parts and serializes it; the id is the
     /// hash of the serialized bytes.
@@ -329,7 +367,8 @@ impl Model {
         let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
         let (k, d) = (config.latent_dim as usize, config.coefficient_dim());
         let symbols = 1usize << config.latent_bits;
-        let linear_encoder = config.has_linear_encoder();
+        let residual = config.architecture == ARCHITECTURE_RESIDUAL;
+        let linear_encoder = config.has_linear_encoder() && !residual;
         let linear_decoder = config.architecture == ARCHITECTURE_LINEAR;
         // Neural parts are read by walloc-nn from the same file.
         let read_if = |wanted: bool, name: &str, shape: &[usize]| {
@@ -346,6 +385,11 @@ impl Model {
             decoder_bias: read_if(linear_decoder, DECODER_BIAS, &[d])?,
             probabilities: Vec::new(),
             contexts: 1,
+        };
+        let stage_decoders = if residual {
+            Some(read_stages(&st, &config, &mut weights)?)
+        } else {
+            None
         };
         let shape = st
             .tensor(PROBABILITIES)
@@ -376,13 +420,17 @@ impl Model {
                 "entropy row {row} is not {PROBABILITY_BITS}-bit fixed point with no zero"
             ))
         })?;
-        let encoder = if linear_encoder {
-            Some(LinearEncoder::new(
+        let encoder = if config.has_linear_encoder() {
+            let encoder = LinearEncoder::new(
                 &config,
                 bank.clone(),
                 weights.encoder_weight.clone(),
                 weights.encoder_bias.clone(),
-            )?)
+            )?;
+            Some(match stage_decoders {
+                Some((weight, bias)) => encoder.with_stages(config.stages.unwrap_or(1) as usize, weight, bias)?,
+                None => encoder,
+            })
         } else {
             None
         };
@@ -426,7 +474,10 @@ impl Model {
     /// Whether the decoder is the linear one of this crate (else a neural
     /// decoder for `walloc-nn`).
     pub fn is_linear(&self) -> bool {
-        self.config.architecture == ARCHITECTURE_LINEAR
+        matches!(
+            self.config.architecture.as_str(),
+            ARCHITECTURE_LINEAR | ARCHITECTURE_RESIDUAL
+        )
     }
 
     /// The 1×1 projection encoder that runs without a deep-learning

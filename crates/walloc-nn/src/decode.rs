@@ -2,10 +2,12 @@
 //! decoding of `walloc-codec`, then the model's burn decoder, the inverse
 //! packet transform and the crop.
 //!
-//! Large images are decoded in overlapping tiles of the latent: memory then
-//! stays bounded whatever the image size, at the price of small seams where
-//! the decoder's global parts (GroupNorm statistics, attention) see only a
-//! tile (docs/BENCHMARKS.md measures them).
+//! Images are decoded whole (attention in query blocks bounds its memory),
+//! exactly as the reference decodes them, up to a latent of one tile with
+//! its overlap; larger ones in overlapping tiles of the latent, so that
+//! memory stays bounded whatever the image size, at the price of
+//! differences where the decoder's global parts (GroupNorm statistics,
+//! attention) see only a tile (docs/BENCHMARKS.md measures them).
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
@@ -19,27 +21,32 @@ use crate::kl::KlDecoder;
 use crate::networks::{load_audio_decoder, load_image_decoder, AudioNetworks};
 use crate::weights::NnError;
 
-/// How to split a large latent into tiles.
+/// How to split a large latent into tiles. A latent that fits in one tile
+/// with its overlap is decoded whole, exactly as the reference decodes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tiling {
-    /// Latents with at most this many positions are decoded whole (exactly
-    /// as the reference decodes them).
-    pub whole_up_to: usize,
-    /// Side of a tile's core, in latent positions.
+    /// Side of a tile's core, in latent positions; 0 decodes every latent
+    /// whole (memory then grows with the image).
     pub tile: usize,
     /// Latent positions of context decoded around each core and dropped.
     pub overlap: usize,
 }
 
 impl Default for Tiling {
-    /// Whole up to 128×128 latent positions (1024×1024 pixels at J = 3),
-    /// else cores of 96×96 with 16 positions of overlap.
+    /// Cores of 320×320 latent positions with 32 of overlap: latents up to
+    /// 384×384 positions (3072×3072 pixels at J = 3, so 4K frames) decode
+    /// whole and exactly, with attention in query blocks; larger ones in
+    /// tiles, in memory that no longer grows with the image.
     fn default() -> Self {
-        Tiling {
-            whole_up_to: 128 * 128,
-            tile: 96,
-            overlap: 16,
-        }
+        Tiling { tile: 320, overlap: 32 }
+    }
+}
+
+impl Tiling {
+    /// Whether an `h × w` latent is decoded whole.
+    pub fn is_whole(&self, h: usize, w: usize) -> bool {
+        let window = self.tile + 2 * self.overlap;
+        self.tile == 0 || h * w <= window * window
     }
 }
 
@@ -67,11 +74,11 @@ pub fn decode_coefficients(
     tiling: Tiling,
     device: &Device,
 ) -> Result<Vec<f32>, NnError> {
-    if h * w <= tiling.whole_up_to {
+    if tiling.is_whole(h, w) {
         let z = Tensor::<4>::from_data(TensorData::new(zhat.to_vec(), [1, k, h, w]), device);
         return values(decoder.forward(z));
     }
-    let (tile, overlap) = (tiling.tile.max(1), tiling.overlap);
+    let (tile, overlap) = (tiling.tile, tiling.overlap);
     let mut out = vec![0.0f32; output * h * w];
     for y0 in (0..h).step_by(tile) {
         for x0 in (0..w).step_by(tile) {

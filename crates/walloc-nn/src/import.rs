@@ -6,7 +6,8 @@
 use burn::prelude::Device;
 use serde::Deserialize;
 use walloc_codec::config::{
-    ModelConfig, ARCHITECTURE_CODEC1D, ARCHITECTURE_CODEC2D, ARCHITECTURE_LINEAR, MODEL_FORMAT_VERSION,
+    ModelConfig, ARCHITECTURE_CODEC1D, ARCHITECTURE_CODEC2D, ARCHITECTURE_LINEAR, ARCHITECTURE_RESIDUAL,
+    MODEL_FORMAT_VERSION,
 };
 use walloc_codec::entropy::PROBABILITY_BITS;
 use walloc_codec::model::TensorBytes;
@@ -17,7 +18,7 @@ use crate::networks::{load_audio_decoder, load_image_decoder, load_image_encoder
 use crate::weights::NnError;
 
 /// The reference's JSON config (`walloc.load_config`) for `Codec2D`,
-/// `Codec1D` or `LinearCodec2D` (which has no `Nd`).
+/// `Codec1D`, `LinearCodec2D` or `ResidualCodec2D` (these two have no `Nd`).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub struct ReferenceConfig {
@@ -42,6 +43,9 @@ pub struct ReferenceConfig {
     /// Whether a `Codec1D` ends with the post filter.
     #[serde(default)]
     pub post_filter: Option<bool>,
+    /// Stages of a `ResidualCodec2D` (each of `latent_dim` channels).
+    #[serde(default)]
+    pub num_stages: Option<u32>,
 }
 
 fn lightweight_by_default() -> bool {
@@ -57,6 +61,8 @@ pub enum ReferenceKind {
     Codec1D,
     /// `LinearCodec2D` (1×1 decoder).
     LinearCodec2D,
+    /// `ResidualCodec2D` (stages of 1×1 codecs).
+    ResidualCodec2D,
 }
 
 impl ReferenceKind {
@@ -70,13 +76,11 @@ impl ReferenceKind {
         } else if has("decoder.1.weight") {
             Ok(ReferenceKind::LinearCodec2D)
         } else if has("decoders.0.weight") {
-            Err(invalid(
-                "ResidualCodec2D checkpoints are not supported: its stages code residuals one after another",
-            ))
+            Ok(ReferenceKind::ResidualCodec2D)
         } else {
             Err(invalid(
-                "not a WaLLoC checkpoint: no decoder.1.conv_in (Codec2D), decoder.1.conv1 (Codec1D) \
-                 or decoder.1.weight (LinearCodec2D)",
+                "not a WaLLoC checkpoint: no decoder.1.conv_in (Codec2D), decoder.1.conv1 (Codec1D), \
+                 decoder.1.weight (LinearCodec2D) or decoders.0.weight (ResidualCodec2D)",
             ))
         }
     }
@@ -123,7 +127,21 @@ fn walloc_config(
         ),
         ReferenceKind::Codec1D => return Err(invalid("Codec1D with the full (Oobleck) encoder is not supported")),
         ReferenceKind::LinearCodec2D => ("image", 2, ARCHITECTURE_LINEAR, None, None),
+        ReferenceKind::ResidualCodec2D => ("image", 2, ARCHITECTURE_RESIDUAL, None, None),
     };
+    let stages = match kind {
+        ReferenceKind::ResidualCodec2D => Some(
+            config
+                .num_stages
+                .ok_or_else(|| invalid("the config has no num_stages, which a ResidualCodec2D needs"))?,
+        ),
+        _ => None,
+    };
+    // The reference's latent_dim is per stage; walloc's counts every channel in the file.
+    let latent_dim = config
+        .latent_dim
+        .checked_mul(stages.unwrap_or(1))
+        .ok_or_else(|| invalid("config out of range: latent_dim × num_stages overflows"))?;
     Ok(ModelConfig {
         format_version: MODEL_FORMAT_VERSION,
         name: name.to_string(),
@@ -132,11 +150,12 @@ fn walloc_config(
         architecture: architecture.into(),
         hidden,
         encoder_hidden,
+        stages,
         post_filter: kind == ReferenceKind::Codec1D && config.post_filter.unwrap_or(false),
         channels: config.channels,
         dim,
         levels: config.levels,
-        latent_dim: config.latent_dim,
+        latent_dim,
         latent_bits: config.latent_bits,
         wavelet: "bior4.4".into(),
         provenance: serde_json::json!({
@@ -148,8 +167,8 @@ fn walloc_config(
 }
 
 /// Builds a walloc model from a reference checkpoint (`Codec2D` with
-/// either encoder, `Codec1D` or `LinearCodec2D`, told by its parameter
-/// names) with flat entropy tables, and checks that every network loads.
+/// either encoder, `Codec1D`, `LinearCodec2D` or `ResidualCodec2D`, told by
+/// its parameter names) with flat entropy tables, and checks that every network loads.
 /// Count real tables with [`walloc_codec::entropy::fit_tables`] and
 /// [`Model::with_tables`].
 pub fn import(name: &str, config: &ReferenceConfig, checkpoint: &Checkpoint, source: &str) -> Result<Model, NnError> {
@@ -175,10 +194,9 @@ pub fn import(name: &str, config: &ReferenceConfig, checkpoint: &Checkpoint, sou
             TensorBytes::f32(n, shape.to_vec(), values)
         })
         .collect();
-    let k = config.latent_dim as usize;
     tensors.push(TensorBytes::probabilities(
         &walloc_config,
-        &flat_probabilities(k, config.latent_bits),
+        &flat_probabilities(walloc_config.latent_dim as usize, config.latent_bits),
         1,
     ));
     let model = Model::from_tensors(&walloc_config, &tensors).map_err(|e| invalid(e.to_string()))?;
@@ -193,7 +211,7 @@ pub fn import(name: &str, config: &ReferenceConfig, checkpoint: &Checkpoint, sou
         ReferenceKind::Codec1D => {
             load_audio_decoder(&model, &device)?;
         }
-        ReferenceKind::LinearCodec2D => {}
+        ReferenceKind::LinearCodec2D | ReferenceKind::ResidualCodec2D => {}
     }
     Ok(model)
 }
@@ -215,6 +233,7 @@ mod tests {
             latent_bits: 8,
             lightweight_encode: true,
             post_filter: Some(true),
+            num_stages: None,
         };
         for bad in [
             config(4_000_000_000, 3, 32),

@@ -6,6 +6,7 @@
 //!   encoder: conv_in, resnets, a mid block with single-head attention,
 //!   GroupNorm(32, eps 1e-6), SiLU, conv_out);
 //! - [`oobleck`]: the `Codec1D` Oobleck decoder and post filter;
+//! - [`linear`]: `LinearCodec2D` and `ResidualCodec2D`;
 //! - [`encoder`]: the lightweight encoder and the bottleneck (rounding in
 //!   evaluation, uniform noise in training), and full-encoder encoding;
 //! - [`import`]: reference checkpoints to walloc model files;
@@ -18,6 +19,7 @@ pub mod decode;
 pub mod encoder;
 pub mod import;
 pub mod kl;
+pub mod linear;
 pub mod networks;
 pub mod oobleck;
 pub mod weights;

@@ -115,3 +115,106 @@ fn audio_blocks_keep_length_and_level() {
         assert!(peak <= 0.5 + 1e-5, "within the original range: {peak}");
     }
 }
+
+/// `LinearCodec2D` and `ResidualCodec2D` checkpoints: the pure-Rust encoder
+/// and decoder and the burn `LinearCodec` give the reference's latents,
+/// coefficients and pixels.
+#[test]
+fn linear_and_residual_checkpoints_match_the_reference() {
+    use burn::prelude::*;
+    use burn::tensor::TensorData;
+    use walloc_codec::codec;
+    use walloc_nn::linear::LinearCodec;
+    use walloc_wavelet::{packet, FilterBank, Signal};
+
+    let io = std::fs::read(fixture("import_linear_io.safetensors")).unwrap();
+    let view = safetensors::SafeTensors::deserialize(&io).unwrap();
+    let full = std::fs::read(fixture("import_full2d_io.safetensors")).unwrap();
+    let pixels = safetensors::SafeTensors::deserialize(&full)
+        .unwrap()
+        .tensor("image")
+        .unwrap()
+        .data()
+        .to_vec();
+    let image = Image8::new(32, 32, 3, pixels).unwrap();
+    let device = Device::default();
+    for (stem, architecture) in [("linear", "linear"), ("residual", "residual")] {
+        let model = imported(&format!("import_{stem}"));
+        assert_eq!(model.config().architecture, architecture);
+        assert_eq!(
+            model.config().latent_dim,
+            12,
+            "{stem}: every latent channel in the file"
+        );
+        let expected: Vec<i32> = view
+            .tensor(&format!("{stem}.latent"))
+            .unwrap()
+            .data()
+            .iter()
+            .map(|&b| i32::from(b as i8))
+            .collect();
+        let latent = codec::analyze(&model, &image).unwrap();
+        let ours: Vec<i32> = latent.symbols.iter().map(|&s| i32::from(s) - 128).collect();
+        assert_eq!(ours, expected, "{stem}: pure-Rust latent");
+        let decoded = codec::synthesize(&model, &latent, 32, 32).unwrap();
+        let reference = view.tensor(&format!("{stem}.output")).unwrap().data();
+        let worst = decoded
+            .pixels
+            .iter()
+            .zip(reference)
+            .map(|(&a, &b)| a.abs_diff(b))
+            .max()
+            .unwrap();
+        assert!(worst <= 1, "{stem}: pixels differ by {worst}");
+
+        let signal: Vec<f32> = (0..3 * 1024)
+            .map(|i| f32::from(image.pixels[(i % 1024) * 3 + i / 1024]) / 255.0 - 0.5)
+            .collect();
+        let coefficients =
+            packet::forward(&FilterBank::bior4_4(), Signal::new(signal, 3, vec![32, 32]).unwrap(), 2).unwrap();
+        let x = Tensor::<4>::from_data(TensorData::new(coefficients.data, [1, 48, 8, 8]), &device);
+        let out = LinearCodec::load(&model, &device).unwrap().forward(x, false);
+        let burn_latent: Vec<f32> = out.latent.into_data().try_to_vec().unwrap();
+        assert_eq!(
+            burn_latent.iter().map(|&v| v as i32).collect::<Vec<_>>(),
+            expected,
+            "{stem}: burn latent"
+        );
+        let burn_coefficients: Vec<f32> = out.coefficients.into_data().try_to_vec().unwrap();
+        let want = Weights::new(&io, "")
+            .unwrap()
+            .values(&format!("{stem}.coefficients"), &[48, 8, 8])
+            .unwrap();
+        let err = burn_coefficients
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(err < 1e-4, "{stem}: burn coefficients differ by {err}");
+    }
+}
+
+/// burn's `ToNormal` (through the erfinv approximation) matches the
+/// sensor path's dequantization table for every symbol.
+#[test]
+fn burn_to_normal_matches_the_table() {
+    use burn::prelude::*;
+    use burn::tensor::TensorData;
+
+    let device = Device::default();
+    let table = walloc_codec::bottleneck::Bottleneck::new(8);
+    let values: Vec<f32> = (-128..128).map(|v| v as f32).collect();
+    let u = Tensor::<1>::from_data(TensorData::new(values, [256]), &device);
+    let z: Vec<f32> = walloc_nn::encoder::Bottleneck::new(8)
+        .to_normal(u)
+        .into_data()
+        .try_to_vec()
+        .unwrap();
+    for (symbol, &ours) in z.iter().enumerate() {
+        let want = table.dequantize(symbol as u8);
+        assert!(
+            (ours - want).abs() <= 1e-5 * want.abs().max(1.0),
+            "symbol {symbol}: {ours} vs {want}"
+        );
+    }
+}

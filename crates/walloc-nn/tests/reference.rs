@@ -138,3 +138,27 @@ fn blocked_attention_is_exact() {
         assert!(max_abs_diff(&whole, &parts) < 1e-5, "block {block}");
     }
 }
+
+/// Tiled decoding covers every position once; with an overlap as wide as
+/// the latent it is whole decoding, and small overlaps stay close to it.
+#[test]
+fn tiled_decoding_matches_whole_decoding() {
+    use walloc_nn::decode::{decode_coefficients, Tiling};
+
+    let bytes = std::fs::read(FIXTURE).unwrap();
+    let device = Device::default();
+    let decoder = KlDecoder::load(&Weights::new(&bytes, "model.decoder.1.").unwrap(), 12, 32, 48, &device).unwrap();
+    let (h, w) = (20, 27);
+    let zhat: Vec<f32> = (0..12 * h * w).map(|i| ((i * 53) % 97) as f32 / 40.0 - 1.2).collect();
+    let decode =
+        |tile, overlap| decode_coefficients(&decoder, &zhat, [12, h, w], 48, Tiling { tile, overlap }, &device);
+    let whole = decode(0, 0).unwrap();
+    assert!(Tiling { tile: 8, overlap: 2 }.is_whole(12, 12) && !Tiling { tile: 8, overlap: 2 }.is_whole(13, 12));
+    // Every window spans the whole latent: identical to whole decoding.
+    let spanning = decode(8, 30).unwrap();
+    assert!(max_abs_diff(&whole, &spanning) < 1e-4);
+    let scale = whole.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let tiled = decode(8, 4).unwrap();
+    let err = max_abs_diff(&whole, &tiled);
+    assert!(err > 0.0 && err < 0.5 * scale, "tiles differ by {err} (scale {scale})");
+}
