@@ -389,24 +389,36 @@ fn round_trip(input: &Path, wal: &Path, output: &Path, model: &Path) {
 fn full_encoder_checkpoint_round_trips_like_the_reference() {
     let io = std::fs::read(format!("{FIXTURES}/import_full2d_io.safetensors")).unwrap();
     let st = safetensors::SafeTensors::deserialize(&io).unwrap();
+    imported_image_round_trip("import_full2d", st.tensor("output").unwrap().data());
+}
+
+/// Imports fixture `stem`, codes the fixtures' 32×32 crop with it through
+/// the CLI and holds the pixels to the reference's `expected` (RGB, 8-bit)
+/// within one level; returns `walloc info` of the file.
+fn imported_image_round_trip(stem: &str, expected: &[u8]) -> String {
+    let io = std::fs::read(format!("{FIXTURES}/import_full2d_io.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&io).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("full.safetensors");
-    import_fixture("import_full2d", &model).assert().success();
+    let model = dir.path().join("model.safetensors");
+    import_fixture(stem, &model).assert().success();
     let input = dir.path().join("in.png");
     let pixels = st.tensor("image").unwrap().data().to_vec();
     image::RgbImage::from_raw(32, 32, pixels).unwrap().save(&input).unwrap();
     let (wal, out) = (dir.path().join("x.wal"), dir.path().join("out.png"));
     round_trip(&input, &wal, &out, &model);
     let decoded = image::open(&out).unwrap().into_rgb8();
-    let reference = st.tensor("output").unwrap().data();
     let worst = decoded
         .as_raw()
         .iter()
-        .zip(reference)
+        .zip(expected)
         .map(|(&a, &b)| a.abs_diff(b))
         .max()
         .unwrap();
-    assert!(worst <= 1, "pixels differ from the reference's by up to {worst}");
+    assert!(
+        worst <= 1,
+        "{stem}: pixels differ from the reference's by up to {worst}"
+    );
+    stdout_of(walloc().arg("info").arg(&wal))
 }
 
 fn read_wav(path: &Path) -> (hound::WavSpec, Vec<i32>) {
@@ -479,30 +491,7 @@ fn codec1d_checkpoint_codes_wav_like_the_reference() {
 fn residual_checkpoint_round_trips_like_the_reference() {
     let io = std::fs::read(format!("{FIXTURES}/import_linear_io.safetensors")).unwrap();
     let st = safetensors::SafeTensors::deserialize(&io).unwrap();
-    let image_io = std::fs::read(format!("{FIXTURES}/import_full2d_io.safetensors")).unwrap();
-    let pixels = safetensors::SafeTensors::deserialize(&image_io)
-        .unwrap()
-        .tensor("image")
-        .unwrap()
-        .data()
-        .to_vec();
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in.png");
-    image::RgbImage::from_raw(32, 32, pixels).unwrap().save(&input).unwrap();
-    let model = dir.path().join("residual.safetensors");
-    import_fixture("import_residual", &model).assert().success();
-    let (wal, out) = (dir.path().join("x.wal"), dir.path().join("out.png"));
-    round_trip(&input, &wal, &out, &model);
-    let decoded = image::open(&out).unwrap().into_rgb8();
-    let reference = st.tensor("residual.output").unwrap().data();
-    let worst = decoded
-        .as_raw()
-        .iter()
-        .zip(reference)
-        .map(|(&a, &b)| a.abs_diff(b))
-        .max()
-        .unwrap();
-    assert!(worst <= 1, "pixels differ from the reference's by up to {worst}");
-    let info = stdout_of(walloc().arg("info").arg(&wal));
+    let info = imported_image_round_trip("import_residual", st.tensor("residual.output").unwrap().data());
     assert!(info.contains("latent:                   12×8×8"), "{info}");
+    imported_image_round_trip("import_linear", st.tensor("linear.output").unwrap().data());
 }

@@ -315,12 +315,7 @@ pub fn decode_block_latent(
 
 /// Checks that an audio `header` was made by `model`.
 pub fn check_model(header: &AudioHeader, model: &Model) -> Result<()> {
-    if header.model_id != model.id() {
-        return Err(CodecError::ModelMismatch {
-            needed: header.model_id.short(),
-            given: model.id().short(),
-        });
-    }
+    model.check_id(header.model_id)?;
     let config = model.config();
     let same = model.is_audio()
         && u32::from(header.channels) == config.channels

@@ -189,12 +189,7 @@ pub fn write_image(model: &Model, image: &Image8, latent: &Latent, options: Enco
 
 /// Checks that `header` was made by `model`.
 pub fn check_model(header: &Header, model: &Model) -> Result<()> {
-    if header.model_id != model.id() {
-        return Err(CodecError::ModelMismatch {
-            needed: header.model_id.short(),
-            given: model.id().short(),
-        });
-    }
+    model.check_id(header.model_id)?;
     let config = model.config();
     let same = u32::from(header.channels) == config.channels
         && u32::from(header.levels) == config.levels

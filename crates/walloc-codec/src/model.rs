@@ -496,6 +496,17 @@ impl Model {
         self.id
     }
 
+    /// Refuses a file made with another model (`id` from its header).
+    pub fn check_id(&self, id: ModelId) -> Result<()> {
+        if id != self.id {
+            return Err(CodecError::ModelMismatch {
+                needed: id.short(),
+                given: self.id.short(),
+            });
+        }
+        Ok(())
+    }
+
     /// The model file's bytes.
     pub fn to_bytes(&self) -> &[u8] {
         &self.bytes
