@@ -22,6 +22,9 @@ reference does with them (PyPI walloc 1.2.1 + diffusers).
   (stages' channels in order), the decoded wavelet coefficients and the
   8-bit reconstruction (rounded).
 
+- stereo.flac, stereo.ogg: stereo.wav through `flac` and `oggenc -q 2`
+  (Debian packages flac, vorbis-tools).
+
 Set-up: see scripts/make_wavelet_fixtures.py (diffusers is needed too).
 """
 import json
@@ -116,4 +119,8 @@ for stem, cls, cfg in [
     linear_io[f"{stem}.output"] = np.ascontiguousarray(
         ((out[0] + 0.5) * 255).round().clamp(0, 255).byte().permute(1, 2, 0).numpy())
 save_file(linear_io, F + "import_linear_io.safetensors")
+# The same sound as FLAC (lossless) and Ogg Vorbis, for the readers.
+import subprocess
+subprocess.run(["flac", "-f", "-s", "-o", F + "stereo.flac", F + "stereo.wav"], check=True)
+subprocess.run(["oggenc", "-Q", "-q", "2", "-o", F + "stereo.ogg", F + "stereo.wav"], check=True)
 print("wrote import fixtures")

@@ -1,73 +1,18 @@
 //! Audio in the CLI: WAV in and out (`hound`), coded block by block so that
 //! memory holds one block, not the whole recording.
 
-use std::io::{Cursor, Read, Seek};
+use std::io::Seek;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use hound::{SampleFormat as WavFormat, WavReader, WavSpec, WavWriter};
+use hound::{SampleFormat as WavFormat, WavSpec, WavWriter};
 use indicatif::{ProgressBar, ProgressStyle};
 use walloc_codec::audio::{self, AudioHeader, SampleFormat, DEFAULT_BLOCK_FRAMES};
 use walloc_codec::{Latent, Limits, Model};
 use walloc_nn::decode::AudioDecoder;
 
+use crate::audio_in::{self, AudioSource};
 use crate::io::write_atomically;
-
-/// Whether `bytes` start like a WAV file (`RIFF....WAVE`).
-pub fn is_wav(bytes: &[u8]) -> bool {
-    bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WAVE"
-}
-
-/// Whether `path` names a WAV file by its extension or its first bytes.
-pub fn looks_like_wav(path: &Path) -> bool {
-    let by_name = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("wav") || e.eq_ignore_ascii_case("wave"));
-    let by_content = || {
-        let mut head = [0u8; 12];
-        std::fs::File::open(path)
-            .and_then(|mut f| f.read_exact(&mut head))
-            .is_ok_and(|()| is_wav(&head))
-    };
-    by_name || (path != Path::new("-") && by_content())
-}
-
-/// The format of a WAV stream as the container records it.
-fn sample_format(spec: &WavSpec) -> Result<SampleFormat> {
-    match (spec.sample_format, spec.bits_per_sample) {
-        (WavFormat::Int, bits @ (8 | 16 | 24 | 32)) => Ok(SampleFormat::Int(bits as u8)),
-        (WavFormat::Float, 32) => Ok(SampleFormat::Float),
-        (format, bits) => {
-            bail!("{bits}-bit {format:?} WAV samples are not supported (8/16/24/32-bit PCM, 32-bit float)")
-        }
-    }
-}
-
-/// Reads up to `frames` interleaved frames as planar f32 in [-1, 1].
-fn read_block<R: Read + Seek>(reader: &mut WavReader<R>, channels: usize, frames: usize) -> Result<Vec<f32>> {
-    let spec = reader.spec();
-    let wanted = frames * channels;
-    let interleaved: Vec<f32> = match spec.sample_format {
-        WavFormat::Float => reader.samples::<f32>().take(wanted).collect::<Result<_, _>>()?,
-        WavFormat::Int => {
-            let unit = 1.0 / (1u64 << (spec.bits_per_sample - 1)) as f32;
-            reader
-                .samples::<i32>()
-                .take(wanted)
-                .map(|s| s.map(|v| v as f32 * unit))
-                .collect::<Result<_, _>>()?
-        }
-    };
-    if interleaved.len() != wanted {
-        bail!(
-            "the WAV data ends early ({} of {wanted} samples in a block)",
-            interleaved.len()
-        );
-    }
-    Ok((0..channels)
-        .flat_map(|c| interleaved.iter().skip(c).step_by(channels).copied())
-        .collect())
-}
 
 fn progress(blocks: u64, what: &str) -> ProgressBar {
     let bar = if blocks > 1 {
@@ -81,48 +26,59 @@ fn progress(blocks: u64, what: &str) -> ProgressBar {
     bar
 }
 
-fn encode_from<R: Read + Seek>(reader: &mut WavReader<R>, model: &Model, block_frames: u32) -> Result<Vec<u8>> {
-    let spec = reader.spec();
+fn encode_from(source: &mut dyn AudioSource, model: &Model, block_frames: u32) -> Result<Vec<u8>> {
     let config = model.config();
     if !model.is_audio() {
         bail!("model {} codes images, not audio", config.name);
     }
-    if u32::from(spec.channels) != config.channels {
+    let channels = source.channels();
+    if channels != config.channels as usize {
         bail!(
-            "the audio has {} channels; model {} codes {}",
-            spec.channels,
+            "the audio has {channels} channels; model {} codes {}",
             config.name,
             config.channels
         );
     }
-    let frames = reader.duration();
+    // The length is known once the stream ends: the header comes last.
+    let bar = ProgressBar::new_spinner();
+    if let Ok(style) = ProgressStyle::with_template("encoding {spinner} {msg} [{elapsed}]") {
+        bar.set_style(style);
+    }
+    let (mut chunks, mut frames) = (Vec::new(), 0u64);
+    loop {
+        let planar = source.read_planar(block_frames as usize)?;
+        let block = (planar.len() / channels) as u32;
+        if block == 0 {
+            break;
+        }
+        chunks.push(audio::encode_block(model, planar, block)?);
+        frames += u64::from(block);
+        bar.set_message(format!("{} blocks, {frames} frames", chunks.len()));
+        if block < block_frames {
+            break;
+        }
+    }
+    bar.finish_and_clear();
     if frames == 0 {
         bail!("the audio has no samples");
     }
-    let header = audio::header_for(model, sample_format(&spec)?, frames, spec.sample_rate, block_frames)?;
-    let bar = progress(header.chunk_count.into(), "encoding");
-    let channels = usize::from(spec.channels);
-    let mut chunks = Vec::with_capacity(header.chunk_count as usize);
-    for (_, block) in header.blocks() {
-        let planar = read_block(reader, channels, block as usize)?;
-        chunks.push(audio::encode_block(model, planar, block)?);
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
+    let frames = u32::try_from(frames).context("more than 2^32 frames")?;
+    let header = audio::header_for(model, source.format(), frames, source.sample_rate(), block_frames)?;
     Ok(audio::write(&header, &chunks))
 }
 
-/// Encodes a WAV file, streamed block by block, into a `.wal` file image.
+/// Encodes an audio file (WAV, FLAC, Ogg Vorbis), read block by block, into
+/// a `.wal` file image.
 pub fn encode_file(input: &Path, model: &Model) -> Result<Vec<u8>> {
-    let mut reader = WavReader::open(input).with_context(|| format!("reading WAV {}", input.display()))?;
-    encode_from(&mut reader, model, DEFAULT_BLOCK_FRAMES)
+    let mut source = audio_in::open(input)?;
+    encode_from(source.as_mut(), model, DEFAULT_BLOCK_FRAMES)
         .with_context(|| format!("encoding {} with {}", input.display(), model.config().name))
 }
 
 /// Encodes a WAV file held in memory (stdin) into a `.wal` file image.
 pub fn encode_bytes(bytes: Vec<u8>, model: &Model) -> Result<Vec<u8>> {
-    let mut reader = WavReader::new(Cursor::new(bytes)).context("reading WAV from stdin")?;
-    encode_from(&mut reader, model, DEFAULT_BLOCK_FRAMES)
+    let mut source = audio_in::from_wav_bytes(bytes)?;
+    encode_from(source.as_mut(), model, DEFAULT_BLOCK_FRAMES)
         .with_context(|| format!("encoding with {}", model.config().name))
 }
 
@@ -184,35 +140,33 @@ pub fn decode(bytes: &[u8], output: &Path, model: &Model) -> Result<()> {
     })
 }
 
-/// The latents of up to `max_blocks` blocks of every WAV file in `dir`
+/// The latents of up to `max_blocks` blocks of every audio file in `dir`
 /// (for counting entropy tables).
 pub fn latents_of_folder(dir: &Path, model: &Model, max_blocks: usize) -> Result<Vec<Latent>> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .with_context(|| format!("listing {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && looks_like_wav(p))
+        .filter(|p| p.is_file() && audio_in::is_audio_path(p))
         .collect();
     files.sort();
     if files.is_empty() {
-        bail!("no WAV files in {}", dir.display());
+        bail!("no audio files (WAV, FLAC, Ogg) in {}", dir.display());
     }
     let channels = model.config().channels as usize;
     let block = audio::PAD_MULTIPLE * 4;
     let mut latents = Vec::new();
     for file in files {
-        let mut reader = WavReader::open(&file).with_context(|| format!("reading {}", file.display()))?;
-        if usize::from(reader.spec().channels) != channels {
-            eprintln!(
-                "note: skipping {} ({} channels)",
-                file.display(),
-                reader.spec().channels
-            );
+        let mut source = audio_in::open(&file)?;
+        if source.channels() != channels {
+            eprintln!("note: skipping {} ({} channels)", file.display(), source.channels());
             continue;
         }
-        let frames = reader.duration();
-        for start in (0..frames).step_by(block as usize).take(max_blocks) {
-            let length = block.min(frames - start);
-            let planar = read_block(&mut reader, channels, length as usize)?;
+        for _ in 0..max_blocks {
+            let planar = source.read_planar(block as usize)?;
+            let length = (planar.len() / channels) as u32;
+            if length == 0 {
+                break;
+            }
             latents.push(audio::analyze_block(model, planar, length)?.1);
         }
     }

@@ -1,6 +1,7 @@
 //! `walloc`: wavelet learned lossy compression from the command line.
 
 mod audio;
+mod audio_in;
 mod fit;
 mod import;
 mod io;
@@ -48,9 +49,9 @@ impl From<CoderArg> for LatentCoder {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Compress an image (PNG, JPEG, WebP, PNM, TIFF) or audio (WAV) into a .wal file.
+    /// Compress an image (PNG, JPEG, WebP, PNM, TIFF) or audio (WAV, FLAC, Ogg Vorbis) into a .wal file.
     Encode {
-        /// Input image or WAV file, or - for stdin.
+        /// Input image or audio file, or - for stdin (images and WAV).
         input: PathBuf,
         /// Output .wal file, or - for stdout.
         #[arg(short, long)]
@@ -101,11 +102,11 @@ fn encode(input: &Path, output: &Path, model: Option<&str>, coder: CoderArg) -> 
         )?;
         models::resolve(spec)
     };
-    if input != Path::new("-") && audio::looks_like_wav(input) {
+    if input != Path::new("-") && audio_in::is_audio_path(input) {
         return write_output(output, &audio::encode_file(input, &audio_model()?)?);
     }
     let bytes = read_input(input)?;
-    if audio::is_wav(&bytes) {
+    if audio_in::is_wav(&bytes) {
         return write_output(output, &audio::encode_bytes(bytes, &audio_model()?)?);
     }
     let image = decode_image(&bytes, &input.display().to_string())?;

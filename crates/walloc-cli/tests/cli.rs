@@ -421,9 +421,16 @@ fn imported_image_round_trip(stem: &str, expected: &[u8]) -> String {
     stdout_of(walloc().arg("info").arg(&wal))
 }
 
+/// A WAV file's format and samples (floats scaled to 16-bit units).
 fn read_wav(path: &Path) -> (hound::WavSpec, Vec<i32>) {
     let mut reader = hound::WavReader::open(path).unwrap();
-    let samples = reader.samples::<i32>().map(Result::unwrap).collect();
+    let samples = match reader.spec().sample_format {
+        hound::SampleFormat::Int => reader.samples::<i32>().map(Result::unwrap).collect(),
+        hound::SampleFormat::Float => reader
+            .samples::<f32>()
+            .map(|s| (s.unwrap() * 32768.0).round() as i32)
+            .collect(),
+    };
     (reader.spec(), samples)
 }
 
@@ -494,4 +501,25 @@ fn residual_checkpoint_round_trips_like_the_reference() {
     let info = imported_image_round_trip("import_residual", st.tensor("residual.output").unwrap().data());
     assert!(info.contains("latent:                   12×8×8"), "{info}");
     imported_image_round_trip("import_linear", st.tensor("linear.output").unwrap().data());
+}
+
+#[test]
+fn flac_and_ogg_inputs_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("stereo.safetensors");
+    import_fixture("nn_codec1d", &model).assert().success();
+    let decode_of = |input: &str| {
+        let (wal, wav) = (dir.path().join("a.wal"), dir.path().join(format!("{input}.wav")));
+        round_trip(Path::new(&format!("{FIXTURES}/{input}")), &wal, &wav, &model);
+        read_wav(&wav)
+    };
+    // FLAC is lossless: the same samples, so the same decoded sound as the WAV.
+    let (wav_spec, from_wav) = decode_of("stereo.wav");
+    let (flac_spec, from_flac) = decode_of("stereo.flac");
+    assert_eq!((flac_spec, &from_flac), (wav_spec, &from_wav));
+    // Vorbis has no bit depth: the decoded WAV is float, same rate and channels.
+    let (ogg_spec, from_ogg) = decode_of("stereo.ogg");
+    assert_eq!(ogg_spec.sample_format, hound::SampleFormat::Float);
+    assert_eq!((ogg_spec.channels, ogg_spec.sample_rate), (2, 22050));
+    assert_eq!(from_ogg.len(), from_wav.len(), "Vorbis keeps the length");
 }
