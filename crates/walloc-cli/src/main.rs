@@ -261,6 +261,18 @@ fn info(input: &Path) -> Result<()> {
     Ok(())
 }
 
+/// "rgb image", "gray image", "stereo audio", "6-channel audio".
+fn signal_name(config: &walloc_codec::ModelConfig) -> String {
+    let kind = match (config.modality.as_str(), config.channels) {
+        ("image", 1) => "gray".to_string(),
+        ("image", 3) => "rgb".to_string(),
+        ("audio", 1) => "mono".to_string(),
+        ("audio", 2) => "stereo".to_string(),
+        (_, n) => format!("{n}-channel"),
+    };
+    format!("{kind} {}", config.modality)
+}
+
 fn list_models() -> Result<()> {
     println!(
         "{:<10} {:<10} {:<7} {:>3} {:>7} {:>6} {:>8} {:>8} {:>9}  measured on",
@@ -280,7 +292,7 @@ fn list_models() -> Result<()> {
         println!(
             "{:<10} {:<10} {:<7} {:>3} {:>7} {:>5}× {:>8} {:>8} {:>9}  {}",
             c.name,
-            format!("{} {}", if c.channels == 1 { "gray" } else { "rgb" }, c.modality),
+            signal_name(c),
             c.architecture,
             c.levels,
             c.latent_dim,
