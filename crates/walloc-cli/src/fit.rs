@@ -59,7 +59,8 @@ pub struct FitArgs {
     pub val_name: Option<String>,
 }
 
-fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
+/// The image files of a folder, sorted.
+pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("reading folder {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))

@@ -2,6 +2,7 @@
 
 mod audio;
 mod audio_in;
+mod bench;
 mod fit;
 mod import;
 mod io;
@@ -92,6 +93,8 @@ enum Command {
     FitLinear(fit::FitArgs),
     /// Convert a reference WaLLoC checkpoint (.pth + JSON config) into a walloc model file.
     Import(import::ImportArgs),
+    /// Encode and decode throughput against libwebp at matched size, 1 thread and all threads.
+    Bench(bench::BenchArgs),
 }
 
 fn encode(input: &Path, output: &Path, model: Option<&str>, coder: CoderArg) -> Result<()> {
@@ -338,5 +341,6 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Models => list_models(),
         Command::FitLinear(args) => fit::run(args),
         Command::Import(args) => import::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }

@@ -523,3 +523,31 @@ fn flac_and_ogg_inputs_are_read() {
     assert_eq!((ogg_spec.channels, ogg_spec.sample_rate), (2, 22050));
     assert_eq!(from_ogg.len(), from_wav.len(), "Vorbis keeps the length");
 }
+
+#[test]
+fn bench_compares_with_libwebp_at_matched_size() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(SAMPLE, dir.path().join("a.png")).unwrap();
+    let out = stdout_of(walloc().args(["bench", "--repeat", "1", "--data"]).arg(dir.path()));
+    let row = |label: &str| -> Vec<f64> {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("{label}:\n{out}"));
+        line[label.len()..]
+            .split_whitespace()
+            .map(|v| v.trim_end_matches('×').parse().unwrap())
+            .collect()
+    };
+    let bpp = row("bits per pixel");
+    assert!((bpp[0] - bpp[1]).abs() < 0.25 * bpp[0], "sizes matched: {bpp:?}");
+    for label in ["encode MP/s, 1 thread", "decode MP/s, 1 thread"] {
+        let [ours, theirs, ratio] = row(label)[..] else {
+            panic!("{out}")
+        };
+        assert!(
+            ours > 0.0 && theirs > 0.0 && (ratio - ours / theirs).abs() < 0.01 * ratio + 0.01,
+            "{out}"
+        );
+    }
+}
