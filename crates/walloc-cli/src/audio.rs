@@ -8,23 +8,11 @@ use anyhow::{bail, Context, Result};
 use hound::{SampleFormat as WavFormat, WavSpec, WavWriter};
 use indicatif::{ProgressBar, ProgressStyle};
 use walloc_codec::audio::{self, AudioHeader, SampleFormat, DEFAULT_BLOCK_FRAMES};
-use walloc_codec::{Latent, Limits, Model};
+use walloc_codec::{Latent, Model};
 use walloc_nn::decode::AudioDecoder;
 
 use crate::audio_in::{self, AudioSource};
-use crate::io::write_atomically;
-
-fn progress(blocks: u64, what: &str) -> ProgressBar {
-    let bar = if blocks > 1 {
-        ProgressBar::new(blocks)
-    } else {
-        ProgressBar::hidden()
-    };
-    if let Ok(style) = ProgressStyle::with_template(&format!("{what} {{bar:30}} {{pos}}/{{len}} blocks, ETA {{eta}}")) {
-        bar.set_style(style);
-    }
-    bar
-}
+use crate::io::{progress, write_atomically};
 
 fn encode_from(source: &mut dyn AudioSource, model: &Model, block_frames: u32) -> Result<Vec<u8>> {
     let config = model.config();
@@ -119,18 +107,16 @@ fn wav_spec(header: &AudioHeader) -> WavSpec {
     }
 }
 
-/// Decodes an audio `.wal` file image into a WAV file at `output`
-/// (atomically; `-` for stdout).
-pub fn decode(bytes: &[u8], output: &Path, model: &Model) -> Result<()> {
-    let (header, chunks) = audio::parse(bytes, &Limits::default())?;
-    audio::check_model(&header, model)?;
+/// Decodes a parsed audio `.wal` file (its header and block payloads) into
+/// a WAV file at `output` (atomically; `-` for stdout).
+pub fn decode(header: &AudioHeader, chunks: &[&[u8]], output: &Path, model: &Model) -> Result<()> {
     let decoder = AudioDecoder::new(model)?;
     let channels = usize::from(header.channels);
     write_atomically(output, |sink| {
-        let mut writer = WavWriter::new(sink, wav_spec(&header))?;
+        let mut writer = WavWriter::new(sink, wav_spec(header))?;
         let bar = progress(header.chunk_count.into(), "decoding");
-        for ((_, frames), payload) in header.blocks().zip(&chunks) {
-            let planar = decoder.decode_block(&header, payload, frames)?;
+        for ((_, frames), payload) in header.blocks().zip(chunks) {
+            let planar = decoder.decode_block(header, payload, frames)?;
             write_block(&mut writer, &planar, channels, header.format)?;
             bar.inc(1);
         }

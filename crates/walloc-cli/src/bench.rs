@@ -39,12 +39,7 @@ struct Sample {
 
 /// The file's image with the channels `channels` wants.
 fn read_image(bytes: &[u8], name: &str, channels: u8) -> Result<Image8> {
-    let image = decode_image(bytes, name)?;
-    Ok(if image.channels == channels {
-        image
-    } else {
-        to_channels(image, channels)
-    })
+    Ok(to_channels(decode_image(bytes, name)?, channels))
 }
 
 /// libwebp (lossy) of an RGB image at `quality`.
@@ -128,10 +123,11 @@ fn throughput(
 fn prepare(path: &Path, model: &Model) -> Result<Sample> {
     let file = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let name = path.display().to_string();
-    let image = read_image(&file, &name, model.config().channels as u8)?;
-    let pixels = u64::from(image.width) * u64::from(image.height);
-    let wal = codec::encode(model, &image, EncodeOptions::default())?;
-    let (quality, webp) = matched_webp(&read_image(&file, &name, 3)?, wal.len());
+    let decoded = decode_image(&file, &name)?;
+    let pixels = u64::from(decoded.width) * u64::from(decoded.height);
+    let for_model = to_channels(decoded.clone(), model.config().channels as u8);
+    let wal = codec::encode(model, &for_model, EncodeOptions::default())?;
+    let (quality, webp) = matched_webp(&to_channels(decoded, 3), wal.len());
     Ok(Sample {
         name,
         file,

@@ -4,14 +4,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use image::imageops::FilterType;
-use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rayon::prelude::*;
 use walloc_codec::fit::{fit_linear, FitOptions};
 use walloc_codec::{Image8, Model};
 
-use crate::io::{decode_image, read_input, write_output};
+use crate::io::{decode_image, progress, read_input, write_output};
 use crate::measure::evaluate;
 
 /// Arguments of `fit-linear`.
@@ -132,20 +131,9 @@ fn crop(image: &Image8, x: u32, y: u32, side: u32) -> Image8 {
     }
 }
 
-fn progress(len: usize, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} {elapsed_precise} eta {eta}")
-            .unwrap()
-            .progress_chars("=> "),
-    );
-    bar.set_message(what.to_string());
-    bar
-}
-
 /// Loads images, converted to `channels` when given, else as they are.
 fn load_all(files: &[PathBuf], channels: Option<u8>, factor: u32, what: &str) -> Result<Vec<Image8>> {
-    let bar = progress(files.len(), what);
+    let bar = progress(files.len() as u64, what);
     let images = files
         .par_iter()
         .map(|path| {

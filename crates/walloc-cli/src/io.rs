@@ -6,10 +6,24 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use image::{DynamicImage, ImageFormat, ImageReader};
+use indicatif::{ProgressBar, ProgressStyle};
 use walloc_codec::Image8;
 
 /// Largest input read into memory (4 GiB).
 const MAX_INPUT_BYTES: u64 = 1 << 32;
+
+/// A progress bar of `len` steps on stderr, labelled `what` (drawn only
+/// when stderr is a terminal).
+pub fn progress(len: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} {elapsed_precise} eta {eta}")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    bar
+}
 
 /// Reads a whole file, or stdin for `-`.
 pub fn read_input(path: &Path) -> Result<Vec<u8>> {

@@ -155,9 +155,9 @@ fn decode(input: &Path, output: &Path, model: Option<&str>, tile: usize) -> Resu
     let limits = Limits::default();
     let context = || format!("decoding {}", input.display());
     if container::modality(&bytes).with_context(context)? == container::MODALITY_AUDIO {
-        let (header, _) = walloc_codec::audio::parse(&bytes, &limits).with_context(context)?;
+        let (header, chunks) = walloc_codec::audio::parse(&bytes, &limits).with_context(context)?;
         let model = models::for_id(header.model_id, model)?;
-        return audio::decode(&bytes, output, &model).with_context(context);
+        return audio::decode(&header, &chunks, output, &model).with_context(context);
     }
     let header = parse_header(&bytes, &limits).with_context(context)?;
     let model = models::for_id(header.model_id, model)?;
