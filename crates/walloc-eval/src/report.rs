@@ -1,0 +1,177 @@
+//! Evaluation records and their tables: one row per file and setting, the
+//! mean of each setting over the files (a point of a rate–distortion
+//! curve), and BD-rates; written as JSON and CSV.
+
+use serde::Serialize;
+
+/// One file coded by one codec at one setting.
+#[derive(Clone, Debug, Serialize)]
+pub struct FileRow {
+    /// File name.
+    pub file: String,
+    /// Codec family ("walloc linear", "webp", …).
+    pub codec: String,
+    /// Model name or quality.
+    pub setting: String,
+    /// Compressed bytes.
+    pub bytes: usize,
+    /// Bits per pixel (images) or kilobits per second (audio).
+    pub rate: f64,
+    /// Original size over compressed size.
+    pub compression_ratio: f64,
+    /// Input samples over latent samples (1 for peers).
+    pub dimensionality_reduction: f64,
+    /// PSNR in dB (8-bit output for images, full scale for audio).
+    pub psnr: f64,
+    /// SSIM (images).
+    pub ssim: Option<f64>,
+    /// MS-SSIM (images with sides of at least 161 pixels).
+    pub ms_ssim: Option<f64>,
+    /// SNR in dB (audio).
+    pub snr: Option<f64>,
+    /// Encode throughput: megapixels (images) or mega-samples (audio) per second.
+    pub encode_rate: f64,
+    /// Decode throughput, likewise.
+    pub decode_rate: f64,
+}
+
+/// The mean of one codec setting over every file: a point of its curve.
+#[derive(Clone, Debug, Serialize)]
+pub struct MeanRow {
+    /// Codec family.
+    pub codec: String,
+    /// Model name or quality.
+    pub setting: String,
+    /// Files averaged.
+    pub files: usize,
+    /// Mean rate.
+    pub rate: f64,
+    /// Mean compression ratio.
+    pub compression_ratio: f64,
+    /// Dimensionality reduction.
+    pub dimensionality_reduction: f64,
+    /// Mean PSNR in dB.
+    pub psnr: f64,
+    /// Mean SSIM, where every file has one.
+    pub ssim: Option<f64>,
+    /// Mean MS-SSIM, where every file has one.
+    pub ms_ssim: Option<f64>,
+    /// Mean SNR, where every file has one.
+    pub snr: Option<f64>,
+    /// Total samples over total encode time.
+    pub encode_rate: f64,
+    /// Total samples over total decode time.
+    pub decode_rate: f64,
+}
+
+impl MeanRow {
+    /// The means of `rows`, all of one codec and setting (at least one).
+    pub fn of(rows: &[&FileRow], samples: &[f64]) -> MeanRow {
+        let n = rows.len() as f64;
+        let mean = |f: &dyn Fn(&FileRow) -> f64| rows.iter().map(|r| f(r)).sum::<f64>() / n;
+        let mean_opt = |f: &dyn Fn(&FileRow) -> Option<f64>| {
+            rows.iter()
+                .map(|r| f(r))
+                .collect::<Option<Vec<f64>>>()
+                .map(|v| v.iter().sum::<f64>() / n)
+        };
+        let total: f64 = samples.iter().sum();
+        let time = |f: &dyn Fn(&FileRow) -> f64| rows.iter().zip(samples).map(|(r, s)| s / f(r)).sum::<f64>();
+        MeanRow {
+            codec: rows[0].codec.clone(),
+            setting: rows[0].setting.clone(),
+            files: rows.len(),
+            rate: mean(&|r| r.rate),
+            compression_ratio: mean(&|r| r.compression_ratio),
+            dimensionality_reduction: rows[0].dimensionality_reduction,
+            psnr: mean(&|r| r.psnr),
+            ssim: mean_opt(&|r| r.ssim),
+            ms_ssim: mean_opt(&|r| r.ms_ssim),
+            snr: mean_opt(&|r| r.snr),
+            encode_rate: total / time(&|r| r.encode_rate),
+            decode_rate: total / time(&|r| r.decode_rate),
+        }
+    }
+}
+
+/// The BD-rate of a walloc family against a peer on one quality metric.
+#[derive(Clone, Debug, Serialize)]
+pub struct BdRow {
+    /// The walloc family (tested).
+    pub codec: String,
+    /// The peer (anchor).
+    pub anchor: String,
+    /// "psnr", "ssim" or "ms_ssim".
+    pub metric: String,
+    /// Percent rate change at equal quality (negative: walloc needs less).
+    pub bd_rate_percent: Option<f64>,
+    /// Why there is no figure, if there is none.
+    pub note: Option<String>,
+}
+
+/// Everything one evaluation produced.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// "image" or "audio".
+    pub modality: String,
+    /// The unit of `rate` ("bpp" or "kbit/s").
+    pub rate_unit: String,
+    /// Per-file rows.
+    pub files: Vec<FileRow>,
+    /// Per-setting means.
+    pub means: Vec<MeanRow>,
+    /// BD-rates.
+    pub bd_rates: Vec<BdRow>,
+}
+
+/// Rows as CSV text, with a header line.
+pub fn csv<T: Serialize>(rows: &[T]) -> Result<Vec<u8>, csv::Error> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        writer.serialize(row)?;
+    }
+    writer.into_inner().map_err(|e| e.into_error().into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(rate: f64, psnr: f64, ms_ssim: Option<f64>, encode_rate: f64) -> FileRow {
+        FileRow {
+            file: "a.png".into(),
+            codec: "webp".into(),
+            setting: "q50".into(),
+            bytes: 100,
+            rate,
+            compression_ratio: 24.0 / rate,
+            dimensionality_reduction: 1.0,
+            psnr,
+            ssim: Some(0.9),
+            ms_ssim,
+            snr: None,
+            encode_rate,
+            decode_rate: 10.0,
+        }
+    }
+
+    #[test]
+    fn means_weight_throughput_by_samples() {
+        let (a, b) = (row(0.5, 30.0, Some(0.95), 1.0), row(1.5, 34.0, None, 3.0));
+        // 1 MP at 1 MP/s and 3 MP at 3 MP/s: 4 MP in 2 s = 2 MP/s.
+        let mean = MeanRow::of(&[&a, &b], &[1.0, 3.0]);
+        assert_eq!((mean.rate, mean.psnr, mean.files), (1.0, 32.0, 2));
+        assert!((mean.encode_rate - 2.0).abs() < 1e-12);
+        assert_eq!(mean.ms_ssim, None, "a file without MS-SSIM leaves the mean undefined");
+        assert_eq!(mean.ssim, Some(0.9));
+    }
+
+    #[test]
+    fn csv_has_a_header_and_a_line_per_row() {
+        let text = String::from_utf8(csv(&[row(0.5, 30.0, None, 1.0)]).unwrap()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].starts_with("file,codec,setting,bytes,rate,"));
+        assert!(lines[1].starts_with("a.png,webp,q50,100,0.5,"));
+    }
+}
