@@ -63,6 +63,26 @@ pub fn encode_file(input: &Path, model: &Model) -> Result<Vec<u8>> {
         .with_context(|| format!("encoding {} with {}", input.display(), model.config().name))
 }
 
+/// Encodes any audio source into a `.wal` file image.
+pub fn encode_source(source: &mut dyn AudioSource, model: &Model) -> Result<Vec<u8>> {
+    encode_from(source, model, DEFAULT_BLOCK_FRAMES)
+}
+
+/// Decodes a `.wal` audio file image into interleaved samples in [-1, 1]
+/// (before rounding to the original format).
+pub fn decode_samples(bytes: &[u8], model: &Model) -> Result<Vec<f32>> {
+    let (header, chunks) = audio::parse(bytes, &walloc_codec::Limits::default())?;
+    let decoder = AudioDecoder::new(model)?;
+    let channels = usize::from(header.channels);
+    let mut samples = Vec::with_capacity(header.frames as usize * channels);
+    for ((_, frames), payload) in header.blocks().zip(chunks) {
+        let planar = decoder.decode_block(&header, payload, frames)?;
+        let frames = frames as usize;
+        samples.extend((0..frames * channels).map(|i| planar[(i % channels) * frames + i / channels]));
+    }
+    Ok(samples)
+}
+
 /// Encodes a WAV file held in memory (stdin) into a `.wal` file image.
 pub fn encode_bytes(bytes: Vec<u8>, model: &Model) -> Result<Vec<u8>> {
     let mut source = audio_in::from_wav_bytes(bytes)?;

@@ -243,3 +243,48 @@ pub fn from_wav_bytes(bytes: Vec<u8>) -> Result<Box<dyn AudioSource>> {
     let reader = WavReader::new(Cursor::new(bytes)).context("reading WAV from stdin")?;
     Ok(Box::new(WavSource::new(reader)?))
 }
+
+/// Planar audio held in memory, read back block by block (evaluation).
+pub struct MemorySource {
+    planar: Vec<f32>,
+    channels: usize,
+    sample_rate: u32,
+    format: SampleFormat,
+    position: usize,
+}
+
+impl MemorySource {
+    /// Wraps `planar` (`channels` rows of equal length).
+    pub fn new(planar: Vec<f32>, channels: usize, sample_rate: u32, format: SampleFormat) -> Self {
+        MemorySource {
+            planar,
+            channels,
+            sample_rate,
+            format,
+            position: 0,
+        }
+    }
+}
+
+impl AudioSource for MemorySource {
+    fn channels(&self) -> usize {
+        self.channels
+    }
+
+    fn sample_rate(&self) -> u32 {
+        self.sample_rate
+    }
+
+    fn format(&self) -> SampleFormat {
+        self.format
+    }
+
+    fn read_planar(&mut self, frames: usize) -> Result<Vec<f32>> {
+        let total = self.planar.len() / self.channels.max(1);
+        let end = (self.position + frames).min(total);
+        let rows = self.planar.chunks_exact(total.max(1));
+        let block = rows.flat_map(|row| row[self.position..end].iter().copied()).collect();
+        self.position = end;
+        Ok(block)
+    }
+}

@@ -3,7 +3,9 @@
 mod audio;
 mod audio_in;
 mod bench;
+mod eval;
 mod fit;
+mod image_path;
 mod import;
 mod io;
 mod measure;
@@ -14,7 +16,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use walloc_codec::container::{self, parse_header};
-use walloc_codec::{codec, EncodeOptions, LatentCoder, Limits};
+use walloc_codec::{EncodeOptions, LatentCoder, Limits};
 use walloc_nn::decode::Tiling;
 
 use crate::io::{decode_image, encode_image, read_input, write_output};
@@ -95,6 +97,8 @@ enum Command {
     Import(import::ImportArgs),
     /// Encode and decode throughput against libwebp at matched size, 1 thread and all threads.
     Bench(bench::BenchArgs),
+    /// Rate, distortion and speed of walloc models against WebP, JPEG, AVIF (images) or Opus (audio).
+    Eval(eval::EvalArgs),
 }
 
 fn encode(input: &Path, output: &Path, model: Option<&str>, coder: CoderArg) -> Result<()> {
@@ -137,17 +141,7 @@ fn encode(input: &Path, output: &Path, model: Option<&str>, coder: CoderArg) -> 
         coder: coder.into(),
         ..EncodeOptions::default()
     };
-    let file = if model.encoder().is_some() {
-        codec::encode(&model, &image, options).map_err(anyhow::Error::from)
-    } else {
-        // A full neural encoder runs in walloc-nn.
-        codec::check_image_size(&image)
-            .map_err(anyhow::Error::from)
-            .and_then(|()| Ok(walloc_nn::encoder::encode_image(&model, &image)?))
-            .and_then(|latent| Ok(codec::write_image(&model, &image, &latent, options)?))
-    }
-    .with_context(|| format!("encoding with {}", model.config().name))?;
-    write_output(output, &file)
+    write_output(output, &image_path::encode(&model, &image, options)?)
 }
 
 fn decode(input: &Path, output: &Path, model: Option<&str>, tile: usize) -> Result<()> {
@@ -165,12 +159,7 @@ fn decode(input: &Path, output: &Path, model: Option<&str>, tile: usize) -> Resu
         tile,
         ..Tiling::default()
     };
-    let image = if model.is_linear() {
-        codec::decode(&model, &bytes, &limits).map_err(anyhow::Error::from)
-    } else {
-        walloc_nn::decode::decode_image(&model, &bytes, &limits, tiling).map_err(anyhow::Error::from)
-    }
-    .with_context(context)?;
+    let image = image_path::decode(&model, &bytes, &limits, tiling).with_context(context)?;
     write_output(output, &encode_image(&image, output)?)
 }
 
@@ -342,5 +331,6 @@ fn run(cli: &Cli) -> Result<()> {
         Command::FitLinear(args) => fit::run(args),
         Command::Import(args) => import::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Eval(args) => eval::run(args),
     }
 }

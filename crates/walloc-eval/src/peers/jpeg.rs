@@ -1,6 +1,9 @@
 //! Baseline JPEG: encoded by `jpeg-encoder` (the Annex K quantisation
 //! tables scaled as libjpeg scales them, 4:2:0 chroma for color at every
-//! quality, optimised Huffman tables), decoded by zune-jpeg through `image`.
+//! quality, the standard Huffman tables), decoded by zune-jpeg through
+//! `image`. (With jpeg-encoder 0.7's optimised Huffman tables the round
+//! trip through zune-jpeg came back as noise, so they stay off: the files
+//! are a few percent larger than libjpeg's `-optimize` ones.)
 
 use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 use walloc_codec::Image8;
@@ -34,8 +37,7 @@ impl ImageCodec for Jpeg {
         };
         let mut file = Vec::new();
         let mut encoder = Encoder::new(&mut file, quality.clamp(1.0, 100.0).round() as u8);
-        encoder.set_sampling_factor(SamplingFactor::R_4_2_0);
-        encoder.set_optimized_huffman_tables(true);
+        encoder.set_sampling_factor(SamplingFactor::F_2_2);
         encoder.encode(&image.pixels, width, height, color).map_err(error)?;
         Ok(file)
     }

@@ -87,3 +87,52 @@ pub(crate) fn with_channels(
     };
     Image8::new(width, height, channels, pixels).map_err(|e| PeerError::new(codec, e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::psnr;
+
+    /// A smooth RGB test card with an edge.
+    fn card(width: u32, height: u32) -> Image8 {
+        let mut pixels = Vec::new();
+        for y in 0..height {
+            for x in 0..width {
+                let edge = if x > width / 2 { 60 } else { 0 };
+                pixels.extend([(x * 2 + edge) as u8, (y * 3) as u8, ((x + y) + 40) as u8]);
+            }
+        }
+        Image8::new(width, height, 3, pixels).unwrap()
+    }
+
+    #[test]
+    fn every_peer_round_trips_rgb_and_gray() {
+        let rgb = card(64, 48);
+        let gray = Image8::new(64, 48, 1, rgb.pixels.iter().step_by(3).copied().collect()).unwrap();
+        for name in IMAGE_CODECS {
+            let codec = image_codec(name).unwrap();
+            for image in [&rgb, &gray] {
+                let high = codec.encode(image, 90.0).unwrap();
+                let low = codec.encode(image, 10.0).unwrap();
+                assert!(low.len() < high.len(), "{name}: size grows with quality");
+                let decoded = codec.decode(&high, image.channels).unwrap();
+                assert_eq!(
+                    (decoded.width, decoded.height, decoded.channels),
+                    (64, 48, image.channels)
+                );
+                let quality = psnr(image, &decoded);
+                assert!(quality > 35.0, "{name} ({} channels): {quality} dB", image.channels);
+            }
+        }
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        for name in IMAGE_CODECS {
+            let codec = image_codec(name).unwrap();
+            assert!(codec.decode(b"not an image at all", 3).is_err(), "{name}");
+            assert!(codec.decode(&[], 3).is_err(), "{name}");
+        }
+        assert!(image_codec("bmp").is_none());
+    }
+}

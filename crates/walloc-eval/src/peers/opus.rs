@@ -55,7 +55,47 @@ impl Drop for Decoder {
     }
 }
 
+/// Resamples interleaved audio from `from` Hz to `to` Hz with rubato's FFT
+/// resampler (its delay trimmed), to `frames` frames.
+fn resample(samples: &[f32], channels: usize, from: u32, to: u32, frames: usize) -> Result<Vec<f32>, PeerError> {
+    use rubato::audioadapter_buffers::owned::InterleavedOwned;
+    use rubato::{Fft, FixedSync, Resampler};
+    let fail = |e: &dyn std::fmt::Display| error(format!("resampling {from} → {to} Hz: {e}"));
+    let input_frames = samples.len() / channels;
+    let input = InterleavedOwned::new_from(samples.to_vec(), channels, input_frames).map_err(|e| fail(&e))?;
+    let mut resampler =
+        Fft::<f32>::new(from as usize, to as usize, 1024, channels, FixedSync::Both).map_err(|e| fail(&e))?;
+    let room = resampler.process_all_needed_output_len(input_frames);
+    let mut output = InterleavedOwned::new(0.0, channels, room);
+    let (_, produced) = resampler
+        .process_all_into_buffer(&input, &mut output, input_frames, None)
+        .map_err(|e| fail(&e))?;
+    let mut data = output.take_data();
+    data.truncate(produced.min(frames) * channels);
+    data.resize(frames * channels, 0.0);
+    Ok(data)
+}
+
 impl Opus {
+    /// Encodes and decodes interleaved samples in [-1, 1], mono or stereo,
+    /// at any rate: audio at a rate libopus does not code is resampled to
+    /// 48 kHz and back (rubato), and the result compared at its own rate.
+    pub fn round_trip_any_rate(&self, samples: &[f32], channels: u16, rate: u32) -> Result<OpusResult, PeerError> {
+        if OPUS_RATES.contains(&rate) {
+            return self.round_trip(samples, channels, rate);
+        }
+        let c = usize::from(channels.max(1));
+        let frames = samples.len() / c;
+        let up_frames = (frames as u64 * 48000).div_ceil(u64::from(rate)) as usize;
+        let up = resample(samples, c, rate, 48000, up_frames)?;
+        let coded = self.round_trip(&up, channels, 48000)?;
+        let decoded = resample(&coded.decoded, c, 48000, rate, frames)?;
+        Ok(OpusResult {
+            bytes: coded.bytes,
+            decoded,
+        })
+    }
+
     /// Encodes and decodes interleaved samples in [-1, 1] at one of
     /// [`OPUS_RATES`], mono or stereo.
     pub fn round_trip(&self, samples: &[f32], channels: u16, rate: u32) -> Result<OpusResult, PeerError> {
@@ -158,6 +198,18 @@ mod tests {
         let seconds = 0.5;
         let kbps = result.bytes as f64 * 8.0 / seconds / 1000.0;
         assert!(kbps > 40.0 && kbps < 150.0, "{kbps} kbit/s");
+    }
+
+    #[test]
+    fn other_rates_go_through_48_khz_and_come_back_aligned() {
+        let rate = 44100;
+        let samples: Vec<f32> = (0..rate / 2)
+            .map(|n| 0.5 * (2.0 * std::f32::consts::PI * 440.0 * n as f32 / rate as f32).sin())
+            .collect();
+        let result = Opus { bitrate: 64_000 }.round_trip_any_rate(&samples, 1, rate).unwrap();
+        assert_eq!(result.decoded.len(), samples.len());
+        let quality = snr(&samples[4410..], &result.decoded[4410..]);
+        assert!(quality > 15.0, "SNR {quality} dB");
     }
 
     #[test]
