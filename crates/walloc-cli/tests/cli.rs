@@ -551,3 +551,154 @@ fn bench_compares_with_libwebp_at_matched_size() {
         );
     }
 }
+
+/// Runs `walloc eval` and returns the output folder's results.json.
+fn eval(args: &[&str], data: &Path, out: &Path) -> serde_json::Value {
+    walloc()
+        .arg("eval")
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .arg("--out")
+        .arg(out)
+        .assert()
+        .success();
+    serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap()
+}
+
+fn rows<'a>(report: &'a serde_json::Value, table: &str, codec: &str) -> Vec<&'a serde_json::Value> {
+    report[table]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["codec"] == codec)
+        .collect()
+}
+
+#[test]
+fn eval_images_measures_what_encode_and_decode_produce() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("photos");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::copy(SAMPLE, data.join("a.png")).unwrap();
+    let out = dir.path().join("out");
+    let report = eval(&["--model", "rgb-16x", "--against", "webp,jpeg"], &data, &out);
+
+    // The walloc row is the file `walloc encode` writes, and the PSNR of
+    // what `walloc decode` returns.
+    let (wal, png) = (dir.path().join("a.wal"), dir.path().join("a_out.png"));
+    encode_cmd(Path::new(SAMPLE), &wal).assert().success();
+    walloc().arg("decode").arg(&wal).arg("-o").arg(&png).assert().success();
+    let original = image::open(SAMPLE).unwrap().into_rgb8();
+    let decoded = image::open(&png).unwrap().into_rgb8();
+    let ours = rows(&report, "files", "walloc linear");
+    assert_eq!(ours.len(), 1);
+    assert_eq!(
+        ours[0]["bytes"].as_u64().unwrap(),
+        std::fs::metadata(&wal).unwrap().len()
+    );
+    assert!((ours[0]["psnr"].as_f64().unwrap() - psnr(&original, &decoded)).abs() < 1e-9);
+    assert_eq!(ours[0]["dimensionality_reduction"].as_f64(), Some(16.0));
+    assert!(ours[0]["ms_ssim"].as_f64().unwrap() > 0.8);
+
+    // Each peer's sweep: rate and quality rise together.
+    for peer in ["webp", "jpeg"] {
+        let means = rows(&report, "means", peer);
+        assert!(means.len() >= 10, "{peer}");
+        let first = (means[0]["rate"].as_f64().unwrap(), means[0]["psnr"].as_f64().unwrap());
+        let last = means.last().unwrap();
+        assert!(last["rate"].as_f64().unwrap() > 4.0 * first.0, "{peer}");
+        assert!(last["psnr"].as_f64().unwrap() > first.1 + 5.0, "{peer}");
+    }
+    // One walloc point makes no curve: the BD-rate says why.
+    let bd = report["bd_rates"].as_array().unwrap();
+    assert_eq!(bd.len(), 6, "2 peers × 3 metrics");
+    assert!(bd.iter().all(|r| r["note"].as_str().unwrap().contains("two points")));
+    for file in [
+        "files.csv",
+        "means.csv",
+        "bd_rate.csv",
+        "rd_psnr.svg",
+        "rd_psnr.png",
+        "rd_ms_ssim.png",
+    ] {
+        assert!(std::fs::metadata(out.join(file)).unwrap().len() > 100, "{file}");
+    }
+}
+
+#[test]
+fn eval_bd_rates_of_a_family_against_a_peer() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(SAMPLE, dir.path().join("a.png")).unwrap();
+    let out = dir.path().join("out");
+    let report = eval(&["--against", "webp"], dir.path(), &out);
+    let bd = report["bd_rates"].as_array().unwrap();
+    let psnr_row = bd.iter().find(|r| r["metric"] == "psnr").unwrap();
+    assert_eq!(psnr_row["codec"], "walloc linear");
+    let value = psnr_row["bd_rate_percent"].as_f64().unwrap();
+    // The linear models trail WebP (docs/BENCHMARKS.md): more rate at equal PSNR.
+    assert!(value > 0.0 && value < 300.0, "{value}");
+    let svg = std::fs::read_to_string(out.join("rd_psnr.svg")).unwrap();
+    assert!(svg.contains("walloc linear") && svg.contains("webp"));
+}
+
+#[test]
+fn eval_audio_against_opus() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("stereo.safetensors");
+    import_fixture("nn_codec1d", &model).assert().success();
+    let data = dir.path().join("music");
+    std::fs::create_dir(&data).unwrap();
+    let wav = format!("{FIXTURES}/stereo.wav");
+    std::fs::copy(&wav, data.join("a.wav")).unwrap();
+    let out = dir.path().join("out");
+    let report = eval(&["--model", model.to_str().unwrap()], &data, &out);
+    assert_eq!(report["rate_unit"], "kbit/s");
+
+    let encoded = dir.path().join("a.wal");
+    walloc()
+        .arg("encode")
+        .arg(&wav)
+        .arg("-o")
+        .arg(&encoded)
+        .arg("--model")
+        .arg(&model)
+        .assert()
+        .success();
+    let ours = rows(&report, "files", "walloc codec1d");
+    assert_eq!(ours.len(), 1);
+    assert_eq!(
+        ours[0]["bytes"].as_u64().unwrap(),
+        std::fs::metadata(&encoded).unwrap().len()
+    );
+    let seconds = 3000.0 / 22050.0;
+    let kbps = ours[0]["rate"].as_f64().unwrap();
+    assert!((kbps - ours[0]["bytes"].as_f64().unwrap() * 8.0 / seconds / 1000.0).abs() < 1e-9);
+
+    // Opus: the sweep plus the walloc model's own bitrate; higher bitrates
+    // give higher SNR.
+    let opus = rows(&report, "means", "opus");
+    assert!(opus
+        .iter()
+        .any(|r| r["setting"] == format!("{}k", kbps.round().max(6.0) as u32)));
+    let snr_of = |setting: &str| {
+        opus.iter().find(|r| r["setting"] == setting).unwrap()["snr"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(snr_of("96k") > snr_of("8k") + 3.0, "{opus:?}");
+}
+
+#[test]
+fn eval_names_an_unknown_peer() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(SAMPLE, dir.path().join("a.png")).unwrap();
+    let assert = walloc()
+        .args(["eval", "--against", "bmp", "--data"])
+        .arg(dir.path())
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .assert()
+        .failure();
+    assert!(stderr_of(&assert).contains("unknown image codec \"bmp\""));
+}

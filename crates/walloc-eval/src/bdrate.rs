@@ -60,7 +60,7 @@ impl Curve {
     fn new(points: &[RdPoint]) -> Result<Self, BdRateError> {
         if points
             .iter()
-            .any(|p| !(p.rate > 0.0) || !p.rate.is_finite() || !p.quality.is_finite())
+            .any(|p| p.rate.is_nan() || p.rate <= 0.0 || !p.rate.is_finite() || !p.quality.is_finite())
         {
             return Err(BdRateError::InvalidPoint);
         }

@@ -8,9 +8,9 @@ use anyhow::{bail, Context, Result};
 use walloc_codec::Model;
 use walloc_eval::metrics::{audio_psnr, snr};
 use walloc_eval::peers::Opus;
-use walloc_eval::report::{FileRow, MeanRow, Report};
+use walloc_eval::report::{FileRow, Report};
 
-use super::{bd_rates, means, per_second, timed, EvalArgs};
+use super::{bd_rates, means, per_second, timed, EvalArgs, Metric};
 use crate::audio::{decode_samples, encode_source};
 use crate::audio_in::{self, MemorySource};
 use crate::io::progress;
@@ -157,7 +157,7 @@ pub fn evaluate(args: &EvalArgs) -> Result<Report> {
             let (file, encode) = timed(|| encode_source(&mut source, model))?;
             let (decoded, decode) = timed(|| decode_samples(&file, model))?;
             let times = (per_second(samples, encode), per_second(samples, decode));
-            let dr = f64::from(config.dimensionality_reduction());
+            let dr = config.dimensionality_reduction();
             let codec = format!("walloc {}", config.architecture);
             rows.push(row(clip, codec, config.name.clone(), (file.len(), decoded), times, dr));
             sizes.push(samples);
@@ -190,7 +190,7 @@ pub fn evaluate(args: &EvalArgs) -> Result<Report> {
         bar.finish_and_clear();
     }
     let means = means(&rows, &sizes);
-    let metrics: [(&str, fn(&MeanRow) -> Option<f64>); 2] = [("psnr", |m| Some(m.psnr)), ("snr", |m| m.snr)];
+    let metrics: [Metric; 2] = [("psnr", |m| Some(m.psnr)), ("snr", |m| m.snr)];
     let bd_rates = bd_rates(&means, &metrics);
     Ok(Report {
         modality: "audio".into(),

@@ -5,10 +5,10 @@ use anyhow::{bail, Result};
 use walloc_codec::{EncodeOptions, Image8, Limits, Model};
 use walloc_eval::metrics::{ms_ssim, psnr, ssim};
 use walloc_eval::peers::{image_codec, ImageCodec, IMAGE_CODECS};
-use walloc_eval::report::{FileRow, MeanRow, Report};
+use walloc_eval::report::{FileRow, Report};
 use walloc_nn::decode::Tiling;
 
-use super::{bd_rates, means, per_second, timed, EvalArgs};
+use super::{bd_rates, means, per_second, timed, EvalArgs, Metric};
 use crate::fit::{image_files, to_channels};
 use crate::io::{decode_image, progress};
 use crate::{image_path, models};
@@ -126,7 +126,7 @@ pub fn evaluate(args: &EvalArgs) -> Result<Report> {
                 codec: format!("walloc {}", config.architecture),
                 setting: config.name.clone(),
                 bytes: file.len(),
-                dimensionality_reduction: f64::from(config.dimensionality_reduction()),
+                dimensionality_reduction: config.dimensionality_reduction(),
                 encode,
                 decode,
             };
@@ -155,7 +155,7 @@ pub fn evaluate(args: &EvalArgs) -> Result<Report> {
     }
     bar.finish_and_clear();
     let means = means(&rows, &sizes);
-    let metrics: [(&str, fn(&MeanRow) -> Option<f64>); 3] = [
+    let metrics: [Metric; 3] = [
         ("psnr", |m| Some(m.psnr)),
         ("ssim", |m| m.ssim),
         ("ms_ssim", |m| m.ms_ssim),

@@ -16,6 +16,12 @@ use walloc_eval::report::{self, BdRow, FileRow, MeanRow, Report};
 
 use crate::io::write_output;
 
+/// A quality metric: its name and how to read it off a mean row.
+pub(crate) type Metric = (&'static str, fn(&MeanRow) -> Option<f64>);
+
+/// Rows of one codec setting, with their input sizes.
+type Group<'a> = (Vec<&'a FileRow>, Vec<f64>);
+
 /// Arguments of `eval`.
 #[derive(clap::Args, Debug)]
 pub struct EvalArgs {
@@ -88,7 +94,7 @@ pub(crate) fn per_second(units: f64, time: Duration) -> f64 {
 /// the size of row i's input (pixels or samples), weighting throughput.
 pub(crate) fn means(rows: &[FileRow], samples: &[f64]) -> Vec<MeanRow> {
     let mut order: Vec<(String, String)> = Vec::new();
-    let mut groups: BTreeMap<(String, String), (Vec<&FileRow>, Vec<f64>)> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
     for (row, &n) in rows.iter().zip(samples) {
         let key = (row.codec.clone(), row.setting.clone());
         if !groups.contains_key(&key) {
@@ -124,7 +130,7 @@ fn curves(means: &[MeanRow], quality: impl Fn(&MeanRow) -> Option<f64>) -> Vec<(
 }
 
 /// BD-rate of every walloc family against every peer, on each metric.
-pub(crate) fn bd_rates(means: &[MeanRow], metrics: &[(&str, fn(&MeanRow) -> Option<f64>)]) -> Vec<BdRow> {
+pub(crate) fn bd_rates(means: &[MeanRow], metrics: &[Metric]) -> Vec<BdRow> {
     let mut rows = Vec::new();
     for (metric, quality) in metrics {
         let curves = curves(means, quality);
@@ -163,11 +169,11 @@ fn write_report(report: &Report, out: &Path) -> Result<()> {
     } else {
         "kbit/s"
     };
-    let mut plots: Vec<(&str, &str, fn(&MeanRow) -> Option<f64>)> = vec![("rd_psnr", "PSNR (dB)", |m| Some(m.psnr))];
+    let mut plots: Vec<(&str, Metric)> = vec![("rd_psnr", ("PSNR (dB)", |m| Some(m.psnr)))];
     if report.modality == "image" {
-        plots.push(("rd_ms_ssim", "MS-SSIM", |m| m.ms_ssim));
+        plots.push(("rd_ms_ssim", ("MS-SSIM", |m| m.ms_ssim)));
     }
-    for (name, y, quality) in plots {
+    for (name, (y, quality)) in plots {
         let series: Vec<Series> = curves(&report.means, quality)
             .into_iter()
             .map(|(label, points)| Series { label, points })
