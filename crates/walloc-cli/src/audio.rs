@@ -20,13 +20,13 @@ fn encode_from(source: &mut dyn AudioSource, model: &Model, block_frames: u32) -
         bail!("model {} codes images, not audio", config.name);
     }
     let channels = source.channels();
-    if channels != config.channels as usize {
+    if channels == 0 || channels > walloc_codec::model::MAX_CHANNELS as usize {
         bail!(
-            "the audio has {channels} channels; model {} codes {}",
-            config.name,
-            config.channels
+            "the audio has {channels} channels (1 to {} are coded)",
+            walloc_codec::model::MAX_CHANNELS
         );
     }
+    let group = config.channels as usize;
     // The length is known once the stream ends: the header comes last.
     let bar = ProgressBar::new_spinner();
     if let Ok(style) = ProgressStyle::with_template("encoding {spinner} {msg} [{elapsed}]") {
@@ -39,9 +39,11 @@ fn encode_from(source: &mut dyn AudioSource, model: &Model, block_frames: u32) -
         if block == 0 {
             break;
         }
-        chunks.push(audio::encode_block(model, planar, block)?);
+        for rows in channel_groups(&planar, channels, group) {
+            chunks.push(audio::encode_block(model, rows, block)?);
+        }
         frames += u64::from(block);
-        bar.set_message(format!("{} blocks, {frames} frames", chunks.len()));
+        bar.set_message(format!("{} chunks, {frames} frames", chunks.len()));
         if block < block_frames {
             break;
         }
@@ -51,8 +53,43 @@ fn encode_from(source: &mut dyn AudioSource, model: &Model, block_frames: u32) -
         bail!("the audio has no samples");
     }
     let frames = u32::try_from(frames).context("more than 2^32 frames")?;
-    let header = audio::header_for(model, source.format(), frames, source.sample_rate(), block_frames)?;
+    let header = audio::header_for(
+        model,
+        channels as u8,
+        source.format(),
+        frames,
+        source.sample_rate(),
+        block_frames,
+    )?;
     Ok(audio::write(&header, &chunks))
+}
+
+/// Planar rows cut into groups of `group` channels for a model that codes
+/// that many; the last group is filled up by repeating its last row.
+fn channel_groups(planar: &[f32], channels: usize, group: usize) -> Vec<Vec<f32>> {
+    let frames = planar.len() / channels;
+    let rows: Vec<&[f32]> = planar.chunks_exact(frames.max(1)).collect();
+    (0..channels)
+        .step_by(group)
+        .map(|first| {
+            (first..first + group)
+                .flat_map(|c| rows[c.min(channels - 1)].iter().copied())
+                .collect()
+        })
+        .collect()
+}
+
+/// Decodes one block's chunks (one per channel group) into planar rows of
+/// the recording's channels.
+fn decode_groups(decoder: &AudioDecoder, header: &AudioHeader, payloads: &[&[u8]], frames: u32) -> Result<Vec<f32>> {
+    let (channels, group) = (usize::from(header.channels), usize::from(header.group_channels()));
+    let mut planar = Vec::with_capacity(channels * frames as usize);
+    for (index, payload) in payloads.iter().enumerate() {
+        let rows = decoder.decode_block(header, payload, frames)?;
+        let keep = group.min(channels - index * group);
+        planar.extend_from_slice(&rows[..keep * frames as usize]);
+    }
+    Ok(planar)
 }
 
 /// Encodes an audio file (WAV, FLAC, Ogg Vorbis), read block by block, into
@@ -75,8 +112,9 @@ pub fn decode_samples(bytes: &[u8], model: &Model) -> Result<Vec<f32>> {
     let decoder = AudioDecoder::new(model)?;
     let channels = usize::from(header.channels);
     let mut samples = Vec::with_capacity(header.frames as usize * channels);
-    for ((_, frames), payload) in header.blocks().zip(chunks) {
-        let planar = decoder.decode_block(&header, payload, frames)?;
+    let groups = header.groups() as usize;
+    for ((_, frames), payloads) in header.blocks().zip(chunks.chunks(groups)) {
+        let planar = decode_groups(&decoder, &header, payloads, frames)?;
         let frames = frames as usize;
         samples.extend((0..frames * channels).map(|i| planar[(i % channels) * frames + i / channels]));
     }
@@ -135,10 +173,11 @@ pub fn decode(header: &AudioHeader, chunks: &[&[u8]], output: &Path, model: &Mod
     write_atomically(output, |sink| {
         let mut writer = WavWriter::new(sink, wav_spec(header))?;
         let bar = progress(header.chunk_count.into(), "decoding");
-        for ((_, frames), payload) in header.blocks().zip(chunks) {
-            let planar = decoder.decode_block(header, payload, frames)?;
+        let groups = header.groups() as usize;
+        for ((_, frames), payloads) in header.blocks().zip(chunks.chunks(groups)) {
+            let planar = decode_groups(&decoder, header, payloads, frames)?;
             write_block(&mut writer, &planar, channels, header.format)?;
-            bar.inc(1);
+            bar.inc(groups as u64);
         }
         bar.finish_and_clear();
         writer.finalize()?;

@@ -188,9 +188,17 @@ fn info_audio(input: &Path, bytes: &[u8]) -> Result<()> {
         header.latent_channels,
         header.latent_bits,
         header.levels,
-        chunks.len(),
+        header.blocks().count(),
         header.block_frames
     );
+    if header.groups() > 1 || header.group_channels() != header.channels {
+        println!(
+            "channel groups:           {} of {} channels per block ({} chunks)",
+            header.groups(),
+            header.group_channels(),
+            chunks.len()
+        );
+    }
     println!("bytes:                    {}", bytes.len());
     println!(
         "bitrate:                  {:.2} kbit/s",

@@ -702,3 +702,59 @@ fn eval_names_an_unknown_peer() {
         .failure();
     assert!(stderr_of(&assert).contains("unknown image codec \"bmp\""));
 }
+
+/// Writes 16-bit PCM frames (interleaved) as a WAV file.
+fn write_wav(path: &Path, channels: u16, rate: u32, samples: &[i32]) {
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(path, spec).unwrap();
+    for &s in samples {
+        writer.write_sample(s as i16).unwrap();
+    }
+    writer.finalize().unwrap();
+}
+
+#[test]
+fn audio_with_more_or_fewer_channels_than_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("stereo.safetensors");
+    import_fixture("nn_codec1d", &model).assert().success();
+    let (spec, stereo) = read_wav(Path::new(&format!("{FIXTURES}/stereo.wav")));
+    let frames = stereo.len() / 2;
+    // Three channels: the stereo pair, then half the left channel.
+    let three: Vec<i32> = (0..frames)
+        .flat_map(|i| [stereo[2 * i], stereo[2 * i + 1], stereo[2 * i] / 2])
+        .collect();
+    let mono: Vec<i32> = (0..frames).map(|i| stereo[2 * i]).collect();
+    let path = |name: &str| dir.path().join(name);
+    write_wav(&path("three.wav"), 3, spec.sample_rate, &three);
+    write_wav(&path("mono.wav"), 1, spec.sample_rate, &mono);
+    let stereo_wav = PathBuf::from(format!("{FIXTURES}/stereo.wav"));
+    round_trip(&stereo_wav, &path("s.wal"), &path("s.wav"), &model);
+    round_trip(&path("three.wav"), &path("t.wal"), &path("t.wav"), &model);
+    round_trip(&path("mono.wav"), &path("m.wal"), &path("m.wav"), &model);
+
+    let info = stdout_of(walloc().arg("info").arg(path("t.wal")));
+    assert!(
+        info.contains("3 channels") && info.contains("2 of 2 channels per block"),
+        "{info}"
+    );
+    let (three_spec, three_decoded) = read_wav(&path("t.wav"));
+    let (_, stereo_decoded) = read_wav(&path("s.wav"));
+    let (mono_spec, mono_decoded) = read_wav(&path("m.wav"));
+    assert_eq!((three_spec.channels, three_decoded.len()), (3, frames * 3));
+    assert_eq!((mono_spec.channels, mono_decoded.len()), (1, frames));
+    // Channel groups are coded on their own: the first pair decodes exactly
+    // as the stereo file does.
+    for i in 0..frames {
+        assert_eq!(
+            three_decoded[3 * i..3 * i + 2],
+            stereo_decoded[2 * i..2 * i + 2],
+            "frame {i}"
+        );
+    }
+}

@@ -60,8 +60,12 @@ impl SampleFormat {
 pub struct AudioHeader {
     /// SHA-256 of the model file that made the latents.
     pub model_id: ModelId,
-    /// Audio channels.
+    /// Audio channels of the recording.
     pub channels: u8,
+    /// Channels the model codes at once, when it differs from `channels`
+    /// (0: the same). A recording is coded in groups of this many channels,
+    /// the last group filled up by repeating its last channel.
+    pub model_channels: u8,
     /// Sample format of the original.
     pub format: SampleFormat,
     /// Frames (samples per channel) of the original.
@@ -78,14 +82,29 @@ pub struct AudioHeader {
     pub latent_edge: u8,
     /// Frames per block (the last block may be shorter).
     pub block_frames: u32,
-    /// Number of blocks (chunks).
+    /// Number of chunks: blocks × channel groups.
     pub chunk_count: u32,
 }
 
 impl AudioHeader {
-    /// `(first frame, frames)` of each block.
+    /// Channels per group: what the model codes at once.
+    pub fn group_channels(&self) -> u8 {
+        if self.model_channels == 0 {
+            self.channels
+        } else {
+            self.model_channels
+        }
+    }
+
+    /// Channel groups per block (chunks per block).
+    pub fn groups(&self) -> u32 {
+        u32::from(self.channels).div_ceil(u32::from(self.group_channels().max(1)))
+    }
+
+    /// `(first frame, frames)` of each block; block `i` is chunks
+    /// `i * groups .. (i + 1) * groups`, one per channel group.
     pub fn blocks(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
-        (0..self.chunk_count).map(|b| {
+        (0..self.frames.div_ceil(self.block_frames)).map(|b| {
             let start = b * self.block_frames;
             (start, self.block_frames.min(self.frames - start))
         })
@@ -95,6 +114,9 @@ impl AudioHeader {
     pub fn validate(&self, limits: &Limits) -> Result<()> {
         if self.channels == 0 || u32::from(self.channels) > crate::model::MAX_CHANNELS {
             return Err(invalid("channels", self.channels));
+        }
+        if u32::from(self.model_channels) > crate::model::MAX_CHANNELS {
+            return Err(invalid("model channels", self.model_channels));
         }
         if self.frames == 0 {
             return Err(invalid("frames", "0"));
@@ -137,13 +159,16 @@ impl AudioHeader {
                 limit: limits.max_latent_values,
             });
         }
-        let expected = self.frames.div_ceil(self.block_frames);
+        let expected = self.frames.div_ceil(self.block_frames) * self.groups();
         if self.chunk_count != expected {
             return Err(invalid(
                 "chunk count",
                 format!(
-                    "{} ({} frames in blocks of {} need {expected})",
-                    self.chunk_count, self.frames, self.block_frames
+                    "{} ({} frames in blocks of {} and {} channel groups need {expected})",
+                    self.chunk_count,
+                    self.frames,
+                    self.block_frames,
+                    self.groups()
                 ),
             ));
         }
@@ -166,6 +191,7 @@ impl AudioHeader {
         b[51] = self.latent_bits;
         b[52..54].copy_from_slice(&self.latent_channels.to_le_bytes());
         b[54] = self.latent_edge;
+        b[55] = self.model_channels;
         b[63] = kind;
         b[64..68].copy_from_slice(&self.block_frames.to_le_bytes());
         b[68..72].copy_from_slice(&self.chunk_count.to_le_bytes());
@@ -185,7 +211,7 @@ pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<(AudioHeader, Vec<&
     if modality != MODALITY_AUDIO {
         return Err(invalid("modality", "image (this is an image file, not audio)"));
     }
-    if b[55..63].iter().any(|&v| v != 0) {
+    if b[56..63].iter().any(|&v| v != 0) {
         return Err(invalid("reserved bytes", "not zero"));
     }
     let mut model_id = [0u8; 32];
@@ -193,6 +219,7 @@ pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<(AudioHeader, Vec<&
     let header = AudioHeader {
         model_id: ModelId(model_id),
         channels: b[40],
+        model_channels: b[55],
         format: SampleFormat::from_codes(b[41], b[63])?,
         frames: u32_at(b, 42),
         sample_rate: u32_at(b, 46),
@@ -318,7 +345,7 @@ pub fn check_model(header: &AudioHeader, model: &Model) -> Result<()> {
     model.check_id(header.model_id)?;
     let config = model.config();
     let same = model.is_audio()
-        && u32::from(header.channels) == config.channels
+        && u32::from(header.group_channels()) == config.channels
         && u32::from(header.levels) == config.levels
         && header.latent_bits == config.latent_bits
         && u32::from(header.latent_channels) == config.latent_dim
@@ -332,10 +359,11 @@ pub fn check_model(header: &AudioHeader, model: &Model) -> Result<()> {
     Ok(())
 }
 
-/// The header for `frames` frames of audio coded by `model` in blocks of
-/// `block_frames`.
+/// The header for `frames` frames of `channels`-channel audio coded by
+/// `model` in blocks of `block_frames` (in groups of the model's channels).
 pub fn header_for(
     model: &Model,
+    channels: u8,
     format: SampleFormat,
     frames: u32,
     sample_rate: u32,
@@ -348,9 +376,12 @@ pub fn header_for(
             config.name
         )));
     }
+    let model_channels = config.channels as u8;
+    let groups = u32::from(channels).div_ceil(u32::from(model_channels.max(1)));
     let header = AudioHeader {
         model_id: model.id(),
-        channels: config.channels as u8,
+        channels,
+        model_channels: if channels == model_channels { 0 } else { model_channels },
         format,
         frames,
         sample_rate,
@@ -359,7 +390,7 @@ pub fn header_for(
         latent_channels: config.latent_dim as u16,
         latent_edge: config.latent_edge() as u8,
         block_frames,
-        chunk_count: frames.div_ceil(block_frames.max(1)),
+        chunk_count: frames.div_ceil(block_frames.max(1)) * groups,
     };
     header.validate(&Limits::default())?;
     Ok(header)
@@ -373,6 +404,7 @@ mod tests {
         AudioHeader {
             model_id: ModelId([3; 32]),
             channels: 2,
+            model_channels: 0,
             format: SampleFormat::Int(24),
             frames: 150_000,
             sample_rate: 44_100,
@@ -405,6 +437,26 @@ mod tests {
         // An image parser names the modality.
         let err = crate::container::parse(&bytes, &Limits::default()).unwrap_err();
         assert!(err.to_string().contains("audio"), "{err}");
+    }
+
+    #[test]
+    fn channel_groups_multiply_the_chunks() {
+        // Five channels through a stereo model: three groups per block.
+        let h = AudioHeader {
+            channels: 5,
+            model_channels: 2,
+            chunk_count: 9,
+            ..header()
+        };
+        assert_eq!((h.group_channels(), h.groups()), (2, 3));
+        assert_eq!(h.blocks().count(), 3);
+        let chunks: Vec<Vec<u8>> = (0..9).map(|i| vec![i; 4]).collect();
+        let bytes = write(&h, &chunks);
+        let (parsed, payloads) = parse(&bytes, &Limits::default()).unwrap();
+        assert_eq!((parsed, payloads.len()), (h.clone(), 9));
+        let wrong = AudioHeader { chunk_count: 3, ..h };
+        let err = wrong.validate(&Limits::default()).unwrap_err();
+        assert!(err.to_string().contains("3 channel groups"), "{err}");
     }
 
     #[test]

@@ -89,7 +89,15 @@ fn audio_blocks_keep_length_and_level() {
     let signal: Vec<f32> = (0..2 * frames)
         .map(|i| 0.3 + 0.2 * ((i % frames) as f32 * 0.01 + (i / frames) as f32).sin())
         .collect();
-    let header = audio::header_for(&model, audio::SampleFormat::Float, frames, 8000, 1 << 16).unwrap();
+    let header = audio::header_for(
+        &model,
+        model.config().channels as u8,
+        audio::SampleFormat::Float,
+        frames,
+        8000,
+        1 << 16,
+    )
+    .unwrap();
     assert_eq!(header.chunk_count, 3);
     let decoder = walloc_nn::decode::AudioDecoder::new(&model).unwrap();
     let mut decoded = vec![Vec::new(); 2];
