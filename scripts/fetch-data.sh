@@ -3,6 +3,7 @@
 # data/ (git-ignored). Training photos: Debian wallpaper packages (JPEG;
 # `walloc fit-linear --downscale 2` removes their blocking artifacts).
 # Validation photos, never used for fitting: scikit-image's lossless PNGs.
+# `scripts/fetch-data.sh --music` also fetches music (below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p data/train data/val data/.cache
@@ -30,3 +31,22 @@ with zipfile.ZipFile(whl) as z:
             open("../val/" + n.rsplit("/", 1)[-1], "wb").write(z.read(n))
 PY
 echo "train: $(ls ../train | wc -l) photos in data/train; val: $(ls ../val | wc -l) images in data/val"
+
+# Music (with --music): Wesnoth's orchestral soundtrack, 41 Vorbis tracks at
+# 44.1 kHz stereo (GPL-2+), about 150 MB. Every eighth track (in name order)
+# goes to data/music/val, never used for training.
+if [ "${1:-}" = "--music" ]; then
+  mkdir -p ../music/train ../music/val
+  if ! ls ./wesnoth-1.16-music_*.deb >/dev/null 2>&1; then
+    apt-get download wesnoth-1.16-music 2>/dev/null \
+      || { apt-get update -qq && apt-get download wesnoth-1.16-music; }
+  fi
+  dpkg -x ./wesnoth-1.16-music_*.deb music-root
+  i=0
+  for track in $(find music-root -name '*.ogg' | sort); do
+    if [ $((i % 8)) -eq 7 ]; then split=val; else split=train; fi
+    cp -n "$track" "../music/$split/"
+    i=$((i + 1))
+  done
+  echo "music: $(ls ../music/train | wc -l) tracks in data/music/train; $(ls ../music/val | wc -l) in data/music/val"
+fi
