@@ -338,20 +338,46 @@ impl Model {
     /// provenance, figures).
     pub fn with_tables(&self, probabilities: &[u32], contexts: usize, config: Option<ModelConfig>) -> Result<Self> {
         let config = config.unwrap_or_else(|| self.config.clone());
+        let mut tensors: Vec<TensorBytes> = self
+            .tensors()?
+            .into_iter()
+            .filter(|t| t.name != PROBABILITIES)
+            .collect();
+        tensors.push(TensorBytes::probabilities(&config, probabilities, contexts));
+        Self::from_tensors(&config, &tensors)
+    }
+
+    /// The same model with some tensors replaced (same names and shapes;
+    /// trained weights) and, if given, another configuration.
+    pub fn with_weights(&self, replaced: &[TensorBytes], config: Option<ModelConfig>) -> Result<Self> {
+        let config = config.unwrap_or_else(|| self.config.clone());
+        let mut tensors = self.tensors()?;
+        for new in replaced {
+            let old = tensors
+                .iter_mut()
+                .find(|t| t.name == new.name)
+                .ok_or_else(|| bad(format!("no tensor {} to replace", new.name)))?;
+            if old.shape != new.shape || old.dtype != new.dtype {
+                return Err(bad(format!("tensor {} changes shape or type", new.name)));
+            }
+            *old = new.clone();
+        }
+        Self::from_tensors(&config, &tensors)
+    }
+
+    /// Every tensor of the file.
+    fn tensors(&self) -> Result<Vec<TensorBytes>> {
         let st = SafeTensors::deserialize(&self.bytes).map_err(|e| bad(e.to_string()))?;
-        let mut tensors: Vec<TensorBytes> = st
+        Ok(st
             .tensors()
             .into_iter()
-            .filter(|(name, _)| name != PROBABILITIES)
             .map(|(name, view)| TensorBytes {
                 name,
                 dtype: view.dtype(),
                 shape: view.shape().to_vec(),
                 data: view.data().to_vec(),
             })
-            .collect();
-        tensors.push(TensorBytes::probabilities(&config, probabilities, contexts));
-        Self::from_tensors(&config, &tensors)
+            .collect())
     }
 
     /// Loads and validates a model file.

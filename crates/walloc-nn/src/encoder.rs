@@ -92,8 +92,10 @@ fn erfinv<const D: usize>(x: Tensor<D>) -> Tensor<D> {
             1.501_409_41,
         ],
     );
+    // The tail is only used where w ≥ 5; clamping its input there keeps
+    // sqrt's derivative finite where it is masked out (0 · ∞ would be NaN).
     let tail = horner(
-        w.clone().sqrt().sub_scalar(3.0),
+        w.clone().clamp_min(5.0).sqrt().sub_scalar(3.0),
         &[
             -0.000_200_214_257,
             0.000_100_950_558,

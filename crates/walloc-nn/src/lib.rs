@@ -22,6 +22,7 @@ pub mod kl;
 pub mod linear;
 pub mod networks;
 pub mod oobleck;
+pub mod train;
 pub mod weights;
 
 pub use weights::{NnError, Weights};

@@ -21,6 +21,8 @@ pub struct LinearCodec {
     decoders: Vec<Conv2d>,
     #[module(skip)]
     bottleneck: Bottleneck,
+    #[module(skip)]
+    residual: bool,
 }
 
 /// What [`LinearCodec::forward`] computes.
@@ -66,7 +68,35 @@ impl LinearCodec {
             encoders,
             decoders,
             bottleneck: Bottleneck::new(config.latent_bits),
+            residual: config.architecture == ARCHITECTURE_RESIDUAL,
         })
+    }
+
+    /// Every projection with its name in the model file (`encoder.0`,
+    /// `decoder.1`; `encoders.i`, `decoders.i`).
+    pub fn named_projections(&self) -> Vec<(String, &Conv2d)> {
+        let (encoder, decoder) = self.names();
+        let encoders = self.encoders.iter().enumerate().map(|(i, c)| (encoder(i), c));
+        let decoders = self.decoders.iter().enumerate().map(|(i, c)| (decoder(i), c));
+        encoders.chain(decoders).collect()
+    }
+
+    /// Every projection, mutable, in the order of [`LinearCodec::named_projections`].
+    pub fn projections_mut(&mut self) -> impl Iterator<Item = &mut Conv2d> {
+        self.encoders.iter_mut().chain(self.decoders.iter_mut())
+    }
+
+    /// The file names of encoder and decoder `i`.
+    #[allow(clippy::type_complexity)]
+    fn names(&self) -> (Box<dyn Fn(usize) -> String>, Box<dyn Fn(usize) -> String>) {
+        if self.residual {
+            (
+                Box::new(|i| format!("encoders.{i}")),
+                Box::new(|i| format!("decoders.{i}")),
+            )
+        } else {
+            (Box::new(|_| "encoder.0".into()), Box::new(|_| "decoder.1".into()))
+        }
     }
 
     /// Codes coefficients `[batch, D, h, w]` stage by stage.
