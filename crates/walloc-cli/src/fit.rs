@@ -116,7 +116,8 @@ fn downscale(image: Image8, factor: u32) -> Result<Image8> {
     Ok(Image8::new(w, h, image.channels, pixels)?)
 }
 
-fn crop(image: &Image8, x: u32, y: u32, side: u32) -> Image8 {
+/// The `side`² square of `image` at (`x`, `y`).
+pub fn crop(image: &Image8, x: u32, y: u32, side: u32) -> Image8 {
     let c = usize::from(image.channels);
     let mut pixels = Vec::with_capacity((side * side) as usize * c);
     for row in y..y + side {
@@ -132,7 +133,7 @@ fn crop(image: &Image8, x: u32, y: u32, side: u32) -> Image8 {
 }
 
 /// Loads images, converted to `channels` when given, else as they are.
-fn load_all(files: &[PathBuf], channels: Option<u8>, factor: u32, what: &str) -> Result<Vec<Image8>> {
+pub fn load_all(files: &[PathBuf], channels: Option<u8>, factor: u32, what: &str) -> Result<Vec<Image8>> {
     let bar = progress(files.len() as u64, what);
     let images = files
         .par_iter()

@@ -10,6 +10,7 @@ mod import;
 mod io;
 mod measure;
 mod models;
+mod train;
 
 use std::path::{Path, PathBuf};
 
@@ -99,6 +100,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Rate, distortion and speed of walloc models against WebP, JPEG, AVIF (images) or Opus (audio).
     Eval(eval::EvalArgs),
+    /// Train a linear model through the noisy bottleneck from its PCA start (AdamW, checkpoints, --resume).
+    Train(train::TrainArgs),
 }
 
 fn encode(input: &Path, output: &Path, model: Option<&str>, coder: CoderArg) -> Result<()> {
@@ -340,5 +343,6 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Import(args) => import::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Train(args) => train::run(args),
     }
 }

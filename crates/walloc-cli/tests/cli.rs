@@ -758,3 +758,130 @@ fn audio_with_more_or_fewer_channels_than_the_model() {
         );
     }
 }
+
+fn train_config(dir: &Path, steps: u64) -> PathBuf {
+    let path = dir.join(format!("train{steps}.json"));
+    let config = serde_json::json!({
+        "name": "tiny", "channels": 3, "levels": 2, "latent_dim": 6, "steps": steps, "batch": 2,
+        "crop": 64, "learning_rate": 0.002, "warmup_steps": 5, "validate_every": 10, "checkpoint_minutes": 10.0
+    });
+    std::fs::write(&path, config.to_string()).unwrap();
+    path
+}
+
+fn train(config: &Path, data: &Path, output: &Path) -> Command {
+    let mut cmd = walloc();
+    cmd.arg("train")
+        .arg("--config")
+        .arg(config)
+        .arg("--data")
+        .arg(data)
+        .arg("--val")
+        .arg(data)
+        .arg("-o")
+        .arg(output)
+        .args(["--seed", "3"]);
+    cmd
+}
+
+#[test]
+fn train_interrupted_and_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("photos");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::copy(SAMPLE, data.join("a.png")).unwrap();
+    let model = dir.path().join("tiny.safetensors");
+
+    // The first 20 steps, as if the run had stopped there.
+    train(&train_config(dir.path(), 20), &data, &model).assert().success();
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("tiny.ckpt/state.json")).unwrap()).unwrap();
+    assert_eq!(state["step"], 20);
+
+    // The same run, told to go on to 40.
+    let assert = train(&train_config(dir.path(), 40), &data, &model)
+        .arg("--resume")
+        .assert()
+        .success();
+    assert!(
+        stderr_of(&assert).contains("resuming at step 20 of 40"),
+        "{}",
+        stderr_of(&assert)
+    );
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("tiny.ckpt/state.json")).unwrap()).unwrap();
+    assert_eq!(state["step"], 40);
+
+    // The model works, and says how it was made.
+    let models = stdout_of(walloc().arg("models"));
+    assert!(!models.contains("tiny"), "not embedded");
+    let (wal, png) = (dir.path().join("a.wal"), dir.path().join("a.png"));
+    walloc()
+        .arg("encode")
+        .arg(SAMPLE)
+        .arg("-o")
+        .arg(&wal)
+        .arg("--model")
+        .arg(&model)
+        .assert()
+        .success();
+    walloc()
+        .arg("decode")
+        .arg(&wal)
+        .arg("-o")
+        .arg(&png)
+        .arg("--model")
+        .arg(&model)
+        .assert()
+        .success();
+    let original = image::open(SAMPLE).unwrap().into_rgb8();
+    let decoded = image::open(&png).unwrap().into_rgb8();
+    assert!(psnr(&original, &decoded) > 24.0);
+    let header = safetensors::SafeTensors::read_metadata(&std::fs::read(&model).unwrap())
+        .unwrap()
+        .1;
+    let config = &header.metadata().as_ref().unwrap()["walloc.config"];
+    assert!(
+        config.contains("\"steps\":40") && config.contains("\"latent_dim\":6"),
+        "{config}"
+    );
+}
+
+#[test]
+fn train_names_bad_configs_and_missing_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(SAMPLE, dir.path().join("a.png")).unwrap();
+    let config = dir.path().join("bad.json");
+    std::fs::write(&config, r#"{"name": "x", "latent_dim": 6, "steps": 10, "crop": 60}"#).unwrap();
+    let assert = train(&config, dir.path(), &dir.path().join("m.safetensors"))
+        .assert()
+        .failure();
+    assert!(
+        stderr_of(&assert).contains("crop must be a multiple of 2^levels"),
+        "{}",
+        stderr_of(&assert)
+    );
+    std::fs::write(
+        &config,
+        r#"{"name": "x", "latent_dim": 6, "steps": 10, "learnin_rate": 1}"#,
+    )
+    .unwrap();
+    let assert = train(&config, dir.path(), &dir.path().join("m.safetensors"))
+        .assert()
+        .failure();
+    assert!(
+        stderr_of(&assert).contains("unknown field `learnin_rate`"),
+        "{}",
+        stderr_of(&assert)
+    );
+    let good = train_config(dir.path(), 10);
+    let assert = train(&good, dir.path(), &dir.path().join("m.safetensors"))
+        .arg("--resume")
+        .assert()
+        .failure();
+    assert!(
+        stderr_of(&assert).contains("m.ckpt/state.json"),
+        "{}",
+        stderr_of(&assert)
+    );
+}

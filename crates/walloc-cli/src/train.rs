@@ -1,0 +1,482 @@
+//! `walloc train`: trains a linear codec through the noisy bottleneck,
+//! starting from the closed-form PCA model, with AdamW (linear warm-up,
+//! then the learning rate cut on validation plateaus), random crops and
+//! flips made on a worker thread, a progress bar, validation PSNR,
+//! checkpoints and `--resume`, `--seed`; the config is stored in the
+//! model's provenance. Neural decoders are next (issue 4).
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use serde::{Deserialize, Serialize};
+use walloc_codec::entropy::{fit_tables, CONTEXTS};
+use walloc_codec::fit::{fit_linear, FitOptions};
+use walloc_codec::image::to_padded_signal;
+use walloc_codec::{codec, Image8, Model};
+use walloc_nn::train::{Batch, LinearTrainer};
+use walloc_wavelet::{packet, FilterBank};
+
+use crate::fit::{crop, image_files, load_all};
+use crate::io::{progress, write_output};
+use crate::measure::evaluate;
+
+/// Arguments of `train`.
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
+    /// Training configuration (JSON; see README); stored in the model.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Folder of training images.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Held-out images: validation PSNR during training, figures at the end.
+    #[arg(long)]
+    pub val: Option<PathBuf>,
+    /// Output model file.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Checkpoint folder [default: OUTPUT.ckpt].
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// Continue from the checkpoint folder.
+    #[arg(long)]
+    pub resume: bool,
+    /// Seed of crops, flips and bottleneck noise.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// A training configuration.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Model name.
+    pub name: String,
+    /// Image channels: 3 (RGB) or 1 (gray).
+    #[serde(default = "three")]
+    pub channels: u32,
+    /// Wavelet packet levels J.
+    #[serde(default = "three")]
+    pub levels: u32,
+    /// Latent channels.
+    pub latent_dim: u32,
+    /// Optimisation steps.
+    pub steps: u64,
+    /// Crops per step.
+    #[serde(default = "eight")]
+    pub batch: usize,
+    /// Side of the square crops (a multiple of 2^J).
+    #[serde(default = "crop_side")]
+    pub crop: u32,
+    /// Peak learning rate.
+    #[serde(default = "learning_rate")]
+    pub learning_rate: f64,
+    /// Steps of linear warm-up.
+    #[serde(default)]
+    pub warmup_steps: u64,
+    /// Steps between validations (and plateau checks).
+    #[serde(default = "every")]
+    pub validate_every: u64,
+    /// Validations without improvement before the rate is cut.
+    #[serde(default = "patience")]
+    pub plateau_patience: u32,
+    /// Factor of each cut.
+    #[serde(default = "half")]
+    pub plateau_factor: f64,
+    /// AdamW weight decay.
+    #[serde(default)]
+    pub weight_decay: f32,
+    /// Downscale factor of the training images (Lanczos).
+    #[serde(default = "one")]
+    pub downscale: u32,
+    /// Quantisation step multiplier of the PCA start.
+    #[serde(default = "one_f")]
+    pub step_scale: f64,
+    /// Minutes between checkpoints.
+    #[serde(default = "minutes")]
+    pub checkpoint_minutes: f64,
+}
+
+fn three() -> u32 {
+    3
+}
+fn eight() -> usize {
+    8
+}
+fn crop_side() -> u32 {
+    128
+}
+fn learning_rate() -> f64 {
+    1e-3
+}
+fn every() -> u64 {
+    100
+}
+fn patience() -> u32 {
+    2
+}
+fn half() -> f64 {
+    0.5
+}
+fn one() -> u32 {
+    1
+}
+fn one_f() -> f64 {
+    1.0
+}
+fn minutes() -> f64 {
+    5.0
+}
+
+impl TrainConfig {
+    fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let config: TrainConfig =
+            serde_json::from_str(&text).with_context(|| format!("training config {}", path.display()))?;
+        let multiple = 1u32 << config.levels.min(6);
+        let problems = [
+            (!(1..=6).contains(&config.levels), "levels must be 1..=6"),
+            (config.channels != 1 && config.channels != 3, "channels must be 1 or 3"),
+            (
+                config.latent_dim == 0 || config.latent_dim > config.channels << (2 * config.levels),
+                "latent_dim must be 1..=channels·4^levels",
+            ),
+            (config.steps == 0, "steps must be positive"),
+            (!(1..=256).contains(&config.batch), "batch must be 1..=256"),
+            (
+                config.crop == 0 || config.crop > 2048 || !config.crop.is_multiple_of(multiple),
+                "crop must be a multiple of 2^levels, at most 2048",
+            ),
+            (
+                !(config.learning_rate > 0.0 && config.learning_rate < 1.0),
+                "learning_rate must be in (0, 1)",
+            ),
+            (
+                !(config.plateau_factor > 0.0 && config.plateau_factor <= 1.0),
+                "plateau_factor must be in (0, 1]",
+            ),
+            (config.validate_every == 0, "validate_every must be positive"),
+            (
+                config.checkpoint_minutes.is_nan() || config.checkpoint_minutes <= 0.0,
+                "checkpoint_minutes must be positive",
+            ),
+            (!(1..=8).contains(&config.downscale), "downscale must be 1..=8"),
+        ];
+        if let Some((_, problem)) = problems.iter().find(|(bad, _)| *bad) {
+            bail!("training config {}: {problem}", path.display());
+        }
+        Ok(config)
+    }
+}
+
+/// Where a run stands; saved with each checkpoint.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+struct State {
+    step: u64,
+    learning_rate: f64,
+    best_validation: f64,
+    bad_validations: u32,
+    seed: u64,
+}
+
+/// Random crops, flipped at random, as one batch of packet coefficients.
+fn make_batch(images: &[Image8], config: &TrainConfig, bank: &FilterBank, rng: &mut StdRng) -> Result<Batch> {
+    let side = config.crop;
+    let usable: Vec<&Image8> = images.iter().filter(|i| i.width >= side && i.height >= side).collect();
+    let crops: Vec<Image8> = (0..config.batch)
+        .map(|_| {
+            let image = usable[rng.random_range(0..usable.len())];
+            let x = rng.random_range(0..=image.width - side);
+            let y = rng.random_range(0..=image.height - side);
+            let piece = crop(image, x, y, side);
+            if rng.random_bool(0.5) {
+                flipped(&piece)
+            } else {
+                piece
+            }
+        })
+        .collect();
+    coefficients(&crops, config.levels, bank)
+}
+
+/// The image mirrored left to right.
+fn flipped(image: &Image8) -> Image8 {
+    let c = usize::from(image.channels);
+    let pixels = image
+        .pixels
+        .chunks_exact(image.width as usize * c)
+        .flat_map(|row| row.chunks_exact(c).rev().flatten().copied())
+        .collect();
+    Image8 { pixels, ..*image }
+}
+
+/// Equal-sized crops as one batch `[n, D, h, w]`.
+fn coefficients(crops: &[Image8], levels: u32, bank: &FilterBank) -> Result<Batch> {
+    let mut values = Vec::new();
+    let mut shape = [crops.len(), 0, 0, 0];
+    for image in crops {
+        let c = packet::forward(bank, to_padded_signal(image, 1 << levels), levels)?;
+        shape[1..].copy_from_slice(&[c.channels, c.shape[0], c.shape[1]]);
+        values.extend_from_slice(&c.data);
+    }
+    Ok(Batch { values, shape })
+}
+
+/// A worker thread making batches ahead of the optimiser.
+fn batches(images: Vec<Image8>, config: TrainConfig, seed: u64, bank: FilterBank) -> Receiver<Result<Batch>> {
+    let (sender, receiver) = sync_channel(4);
+    std::thread::spawn(move || {
+        let mut rng = StdRng::seed_from_u64(seed);
+        loop {
+            let batch = make_batch(&images, &config, &bank, &mut rng);
+            if sender.send(batch).is_err() {
+                break;
+            }
+        }
+    });
+    receiver
+}
+
+/// Peak-normalised PSNR of a mean squared error of signals in [-1/2, 1/2].
+fn psnr(mse: f64) -> f64 {
+    10.0 * (1.0 / mse.max(1e-20)).log10()
+}
+
+/// Files of a checkpoint folder.
+struct Checkpoint {
+    model: PathBuf,
+    optimizer: PathBuf,
+    state: PathBuf,
+}
+
+impl Checkpoint {
+    fn new(dir: &Path) -> Self {
+        Checkpoint {
+            model: dir.join("model.safetensors"),
+            optimizer: dir.join("optimizer.bpk"),
+            state: dir.join("state.json"),
+        }
+    }
+
+    fn save(&self, trainer: &LinearTrainer, base: &Model, state: &State) -> Result<()> {
+        if let Some(dir) = self.model.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        write_output(&self.model, trainer.export(base)?.to_bytes())?;
+        write_output(&self.optimizer, &trainer.optimizer_state()?)?;
+        // The state goes last: a checkpoint is whole once it is there.
+        write_output(&self.state, serde_json::to_string_pretty(state)?.as_bytes())
+    }
+}
+
+/// The PCA model training starts from.
+fn pca_start(images: &[Image8], config: &TrainConfig, seed: u64) -> Result<Model> {
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x9e37_79b9);
+    let mut crops = Vec::new();
+    for _ in 0..(images.len() * 8).div_ceil(config.batch) {
+        let batch_crops = (0..config.batch).filter_map(|_| {
+            let image = &images[rng.random_range(0..images.len())];
+            let side = config.crop;
+            (image.width >= side && image.height >= side).then(|| {
+                crop(
+                    image,
+                    rng.random_range(0..=image.width - side),
+                    rng.random_range(0..=image.height - side),
+                    side,
+                )
+            })
+        });
+        crops.extend(batch_crops.collect::<Vec<_>>());
+    }
+    let options = FitOptions {
+        name: config.name.clone(),
+        description: format!(
+            "linear WaLLoC trained by walloc train, J={}, {} latent channels",
+            config.levels, config.latent_dim
+        ),
+        channels: config.channels,
+        levels: config.levels,
+        latent_dim: config.latent_dim,
+        latent_bits: 8,
+        wavelet: "bior4.4".into(),
+        step_scale: config.step_scale,
+        provenance: serde_json::json!({}),
+    };
+    Ok(fit_linear(&crops, &options)?)
+}
+
+/// Runs `train`.
+pub fn run(args: &TrainArgs) -> Result<()> {
+    let config = TrainConfig::read(&args.config)?;
+    let checkpoint = Checkpoint::new(
+        &args
+            .checkpoint
+            .clone()
+            .unwrap_or_else(|| args.output.with_extension("ckpt")),
+    );
+    let bank = FilterBank::by_name("bior4.4").context("bior4.4")?;
+    let images = load_all(
+        &image_files(&args.data)?,
+        Some(config.channels as u8),
+        config.downscale,
+        "loading",
+    )?;
+    if !images.iter().any(|i| i.width >= config.crop && i.height >= config.crop) {
+        bail!(
+            "no image in {} is at least {}×{} after downscaling",
+            args.data.display(),
+            config.crop,
+            config.crop
+        );
+    }
+    let validation = match &args.val {
+        Some(dir) => {
+            let val = load_all(&image_files(dir)?, Some(config.channels as u8), 1, "validation")?;
+            let side = config.crop;
+            let centers: Vec<Image8> = val
+                .iter()
+                .filter(|i| i.width >= side && i.height >= side)
+                .take(32)
+                .map(|i| crop(i, (i.width - side) / 2, (i.height - side) / 2, side))
+                .collect();
+            (!centers.is_empty())
+                .then(|| coefficients(&centers, config.levels, &bank))
+                .transpose()?
+                .map(|batch| (batch, val))
+        }
+        None => None,
+    };
+
+    let (base, mut trainer, mut state) = if args.resume {
+        let state: State = serde_json::from_slice(
+            &std::fs::read(&checkpoint.state).with_context(|| format!("--resume: {}", checkpoint.state.display()))?,
+        )
+        .context("checkpoint state")?;
+        let model = Model::from_bytes(std::fs::read(&checkpoint.model)?).context("checkpoint model")?;
+        let mut trainer = LinearTrainer::new(&model, config.weight_decay)?;
+        trainer.load_optimizer_state(std::fs::read(&checkpoint.optimizer)?)?;
+        eprintln!("resuming at step {} of {}", state.step, config.steps);
+        (model, trainer, state)
+    } else {
+        eprintln!("fitting the PCA start…");
+        let model = pca_start(&images, &config, args.seed)?;
+        let trainer = LinearTrainer::new(&model, config.weight_decay)?;
+        let state = State {
+            step: 0,
+            learning_rate: config.learning_rate,
+            best_validation: f64::INFINITY,
+            bad_validations: 0,
+            seed: args.seed,
+        };
+        (model, trainer, state)
+    };
+    trainer.seed(state.seed.wrapping_add(state.step));
+    let train_crops = images.clone();
+    let feed = batches(
+        images,
+        config.clone(),
+        state.seed.wrapping_add(state.step),
+        bank.clone(),
+    );
+
+    let bar = progress(config.steps, "training");
+    bar.set_position(state.step);
+    let mut last_checkpoint = Instant::now();
+    let interval = Duration::from_secs_f64(config.checkpoint_minutes * 60.0);
+    while state.step < config.steps {
+        let batch = feed.recv().context("the batch worker stopped")??;
+        let warm = if config.warmup_steps > 0 {
+            ((state.step + 1) as f64 / config.warmup_steps as f64).min(1.0)
+        } else {
+            1.0
+        };
+        let rate = state.learning_rate * warm;
+        let loss = trainer.step(&batch, rate)?;
+        state.step += 1;
+        bar.set_position(state.step);
+        bar.set_message(format!("loss {loss:.2e}, PSNR {:.2} dB, lr {rate:.1e}", psnr(loss)));
+        if state.step.is_multiple_of(config.validate_every) {
+            if let Some((val, _)) = &validation {
+                let mse = trainer.validate(val)?;
+                if mse < state.best_validation {
+                    state.best_validation = mse;
+                    state.bad_validations = 0;
+                } else {
+                    state.bad_validations += 1;
+                    if state.bad_validations >= config.plateau_patience {
+                        state.learning_rate *= config.plateau_factor;
+                        state.bad_validations = 0;
+                    }
+                }
+                bar.println(format!(
+                    "step {}: validation PSNR {:.2} dB, lr {:.1e}",
+                    state.step,
+                    psnr(mse),
+                    state.learning_rate
+                ));
+            }
+        }
+        if last_checkpoint.elapsed() >= interval {
+            checkpoint.save(&trainer, &base, &state)?;
+            last_checkpoint = Instant::now();
+        }
+    }
+    bar.finish_and_clear();
+    checkpoint.save(&trainer, &base, &state)?;
+    finish(
+        args,
+        &config,
+        &trainer,
+        &base,
+        &train_crops,
+        validation.map(|(_, v)| v),
+        &state,
+    )
+}
+
+/// Counts the entropy tables, measures the model and writes it.
+fn finish(
+    args: &TrainArgs,
+    config: &TrainConfig,
+    trainer: &LinearTrainer,
+    base: &Model,
+    images: &[Image8],
+    validation: Option<Vec<Image8>>,
+    state: &State,
+) -> Result<()> {
+    let trained = trainer.export(base)?;
+    let latents = images
+        .iter()
+        .take(256)
+        .map(|image| codec::analyze(&trained, image))
+        .collect::<walloc_codec::Result<Vec<_>>>()?;
+    let probabilities = fit_tables(&latents, config.latent_dim as usize, 8);
+    let mut model_config = trained.config().clone();
+    model_config.provenance = serde_json::json!({
+        "method": "walloc train: PCA start, AdamW through the noisy bottleneck, MSE on packet coefficients",
+        "data": args.data.file_name().map(|s| s.to_string_lossy().into_owned()),
+        "images": images.len(),
+        "steps": state.step,
+        "seed": state.seed,
+        "config": config,
+    });
+    let mut model = trained.with_tables(&probabilities, CONTEXTS, Some(model_config))?;
+    if let (Some(val), Some(dir)) = (validation, &args.val) {
+        let set = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let figures = evaluate(&model, &val, &set)?;
+        eprintln!(
+            "validation: {} images, {:.4} bpp, {:.2} dB PSNR, {:.1}:1",
+            figures.images, figures.bpp, figures.psnr_db, figures.compression_ratio
+        );
+        let mut with_figures = model.config().clone();
+        with_figures.figures = Some(figures);
+        model = Model::new(with_figures, model.weights().clone())?;
+    }
+    write_output(&args.output, model.to_bytes())?;
+    eprintln!("wrote {} (id {})", args.output.display(), model.id().short());
+    Ok(())
+}
