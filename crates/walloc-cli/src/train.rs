@@ -385,6 +385,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
 
     let bar = progress(config.steps, "training");
     bar.set_position(state.step);
+    let (started, first_step) = (Instant::now(), state.step);
     let mut last_checkpoint = Instant::now();
     let interval = Duration::from_secs_f64(config.checkpoint_minutes * 60.0);
     while state.step < config.steps {
@@ -426,6 +427,14 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         }
     }
     bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    let crops = (state.step - first_step) as f64 * config.batch as f64;
+    eprintln!(
+        "trained {} steps in {seconds:.1} s: {:.1} crops of {}² per second",
+        state.step - first_step,
+        crops / seconds.max(1e-9),
+        config.crop
+    );
     checkpoint.save(&trainer, &base, &state)?;
     finish(
         args,
