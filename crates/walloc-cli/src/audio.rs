@@ -115,8 +115,7 @@ pub fn decode_samples(bytes: &[u8], model: &Model) -> Result<Vec<f32>> {
     let groups = header.groups() as usize;
     for ((_, frames), payloads) in header.blocks().zip(chunks.chunks(groups)) {
         let planar = decode_groups(&decoder, &header, payloads, frames)?;
-        let frames = frames as usize;
-        samples.extend((0..frames * channels).map(|i| planar[(i % channels) * frames + i / channels]));
+        samples.extend(audio_in::interleaved(&planar, channels));
     }
     Ok(samples)
 }

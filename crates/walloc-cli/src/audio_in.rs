@@ -58,9 +58,17 @@ pub fn is_audio_path(path: &Path) -> bool {
 }
 
 /// Planar rows of an interleaved buffer.
-fn planar(interleaved: &[f32], channels: usize) -> Vec<f32> {
+pub fn planar(interleaved: &[f32], channels: usize) -> Vec<f32> {
     (0..channels)
         .flat_map(|c| interleaved.iter().skip(c).step_by(channels).copied())
+        .collect()
+}
+
+/// Interleaved samples of planar rows.
+pub fn interleaved(planar: &[f32], channels: usize) -> Vec<f32> {
+    let frames = planar.len() / channels.max(1);
+    (0..frames * channels)
+        .map(|i| planar[(i % channels) * frames + i / channels])
         .collect()
 }
 

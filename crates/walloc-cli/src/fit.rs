@@ -8,10 +8,10 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rayon::prelude::*;
 use walloc_codec::fit::{fit_linear, FitOptions};
-use walloc_codec::{Image8, Model};
+use walloc_codec::Image8;
 
 use crate::io::{decode_image, progress, read_input, write_output};
-use crate::measure::evaluate;
+use crate::measure::with_figures;
 
 /// Arguments of `fit-linear`.
 #[derive(clap::Args, Debug)]
@@ -269,14 +269,7 @@ pub fn run(args: &FitArgs) -> Result<()> {
             .val_name
             .clone()
             .unwrap_or_else(|| val.file_name().unwrap_or_default().to_string_lossy().into_owned());
-        let figures = evaluate(&model, &val_images, &set)?;
-        eprintln!(
-            "validation: {} images, {:.4} bpp, {:.2} dB PSNR, {:.1}:1",
-            figures.images, figures.bpp, figures.psnr_db, figures.compression_ratio
-        );
-        let mut config = model.config().clone();
-        config.figures = Some(figures);
-        model = Model::new(config, model.weights().clone())?;
+        model = with_figures(model, &val_images, &set)?;
     }
     write_output(&args.output, model.to_bytes())?;
     eprintln!("wrote {} (id {})", args.output.display(), model.id().short());

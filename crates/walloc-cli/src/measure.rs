@@ -2,22 +2,7 @@
 
 use anyhow::Result;
 use walloc_codec::{codec, EncodeOptions, Figures, Image8, Limits, Model};
-
-/// PSNR in dB between two 8-bit images of the same shape.
-pub fn psnr(a: &Image8, b: &Image8) -> f64 {
-    let sum: f64 = a
-        .pixels
-        .iter()
-        .zip(&b.pixels)
-        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
-        .sum();
-    let mse = sum / a.pixels.len() as f64;
-    if mse == 0.0 {
-        f64::INFINITY
-    } else {
-        10.0 * (255.0f64 * 255.0 / mse).log10()
-    }
-}
+use walloc_eval::metrics::psnr;
 
 /// Encodes and decodes every image; mean bpp, PSNR and compression ratio.
 pub fn evaluate(model: &Model, images: &[Image8], dataset: &str) -> Result<Figures> {
@@ -40,16 +25,15 @@ pub fn evaluate(model: &Model, images: &[Image8], dataset: &str) -> Result<Figur
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn psnr_of_known_error() {
-        let a = Image8::new(2, 1, 1, vec![10, 20]).unwrap();
-        let b = Image8::new(2, 1, 1, vec![12, 20]).unwrap();
-        // MSE = 2, PSNR = 10 log10(65025 / 2) = 45.12 dB
-        assert!((psnr(&a, &b) - 45.1205).abs() < 1e-3);
-        assert!(psnr(&a, &a).is_infinite());
-    }
+/// `model` with its figures on `images` stored in its configuration (and
+/// printed).
+pub fn with_figures(model: Model, images: &[Image8], dataset: &str) -> Result<Model> {
+    let figures = evaluate(&model, images, dataset)?;
+    eprintln!(
+        "validation: {} images, {:.4} bpp, {:.2} dB PSNR, {:.1}:1",
+        figures.images, figures.bpp, figures.psnr_db, figures.compression_ratio
+    );
+    let mut config = model.config().clone();
+    config.figures = Some(figures);
+    Ok(Model::new(config, model.weights().clone())?)
 }

@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -22,7 +23,7 @@ use walloc_wavelet::{packet, FilterBank};
 
 use crate::fit::{crop, image_files, load_all};
 use crate::io::{progress, write_output};
-use crate::measure::evaluate;
+use crate::measure::with_figures;
 
 /// Arguments of `train`.
 #[derive(clap::Args, Debug)]
@@ -227,7 +228,7 @@ fn coefficients(crops: &[Image8], levels: u32, bank: &FilterBank) -> Result<Batc
 }
 
 /// A worker thread making batches ahead of the optimiser.
-fn batches(images: Vec<Image8>, config: TrainConfig, seed: u64, bank: FilterBank) -> Receiver<Result<Batch>> {
+fn batches(images: Arc<Vec<Image8>>, config: TrainConfig, seed: u64, bank: FilterBank) -> Receiver<Result<Batch>> {
     let (sender, receiver) = sync_channel(4);
     std::thread::spawn(move || {
         let mut rng = StdRng::seed_from_u64(seed);
@@ -276,21 +277,18 @@ impl Checkpoint {
 /// The PCA model training starts from.
 fn pca_start(images: &[Image8], config: &TrainConfig, seed: u64) -> Result<Model> {
     let mut rng = StdRng::seed_from_u64(seed ^ 0x9e37_79b9);
+    // About 8 crops per image, drawn from images at random (too small ones
+    // are skipped).
+    let side = config.crop;
+    let draws = (images.len() * 8).div_ceil(config.batch) * config.batch;
     let mut crops = Vec::new();
-    for _ in 0..(images.len() * 8).div_ceil(config.batch) {
-        let batch_crops = (0..config.batch).filter_map(|_| {
-            let image = &images[rng.random_range(0..images.len())];
-            let side = config.crop;
-            (image.width >= side && image.height >= side).then(|| {
-                crop(
-                    image,
-                    rng.random_range(0..=image.width - side),
-                    rng.random_range(0..=image.height - side),
-                    side,
-                )
-            })
-        });
-        crops.extend(batch_crops.collect::<Vec<_>>());
+    for _ in 0..draws {
+        let image = &images[rng.random_range(0..images.len())];
+        if image.width >= side && image.height >= side {
+            let x = rng.random_range(0..=image.width - side);
+            let y = rng.random_range(0..=image.height - side);
+            crops.push(crop(image, x, y, side));
+        }
     }
     let options = FitOptions {
         name: config.name.clone(),
@@ -375,9 +373,10 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         (model, trainer, state)
     };
     trainer.seed(state.seed.wrapping_add(state.step));
-    let train_crops = images.clone();
+    // Shared with the batch worker, and read again for the entropy tables.
+    let images = Arc::new(images);
     let feed = batches(
-        images,
+        Arc::clone(&images),
         config.clone(),
         state.seed.wrapping_add(state.step),
         bank.clone(),
@@ -441,7 +440,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         &config,
         &trainer,
         &base,
-        &train_crops,
+        &images,
         validation.map(|(_, v)| v),
         &state,
     )
@@ -476,14 +475,7 @@ fn finish(
     let mut model = trained.with_tables(&probabilities, CONTEXTS, Some(model_config))?;
     if let (Some(val), Some(dir)) = (validation, &args.val) {
         let set = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
-        let figures = evaluate(&model, &val, &set)?;
-        eprintln!(
-            "validation: {} images, {:.4} bpp, {:.2} dB PSNR, {:.1}:1",
-            figures.images, figures.bpp, figures.psnr_db, figures.compression_ratio
-        );
-        let mut with_figures = model.config().clone();
-        with_figures.figures = Some(figures);
-        model = Model::new(with_figures, model.weights().clone())?;
+        model = with_figures(model, &val, &set)?;
     }
     write_output(&args.output, model.to_bytes())?;
     eprintln!("wrote {} (id {})", args.output.display(), model.id().short());

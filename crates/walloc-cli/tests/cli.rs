@@ -816,24 +816,7 @@ fn train_interrupted_and_resumed() {
     let models = stdout_of(walloc().arg("models"));
     assert!(!models.contains("tiny"), "not embedded");
     let (wal, png) = (dir.path().join("a.wal"), dir.path().join("a.png"));
-    walloc()
-        .arg("encode")
-        .arg(SAMPLE)
-        .arg("-o")
-        .arg(&wal)
-        .arg("--model")
-        .arg(&model)
-        .assert()
-        .success();
-    walloc()
-        .arg("decode")
-        .arg(&wal)
-        .arg("-o")
-        .arg(&png)
-        .arg("--model")
-        .arg(&model)
-        .assert()
-        .success();
+    round_trip(Path::new(SAMPLE), &wal, &png, &model);
     let original = image::open(SAMPLE).unwrap().into_rgb8();
     let decoded = image::open(&png).unwrap().into_rgb8();
     assert!(psnr(&original, &decoded) > 24.0);

@@ -35,10 +35,7 @@ impl Clip {
     }
 
     fn planar(&self) -> Vec<f32> {
-        let frames = self.samples.len() / self.channels;
-        (0..self.channels)
-            .flat_map(|c| (0..frames).map(move |i| self.samples[i * self.channels + c]))
-            .collect()
+        audio_in::planar(&self.samples, self.channels)
     }
 }
 
@@ -51,9 +48,7 @@ fn read_clip(path: &Path, seconds: f64) -> Result<Clip> {
     if length == 0 {
         bail!("{} has no samples", path.display());
     }
-    let samples = (0..length * channels)
-        .map(|i| planar[(i % channels) * length + i / channels])
-        .collect();
+    let samples = audio_in::interleaved(&planar, channels);
     let bits = match format {
         walloc_codec::audio::SampleFormat::Int(bits) => u32::from(bits),
         walloc_codec::audio::SampleFormat::Float => 32,

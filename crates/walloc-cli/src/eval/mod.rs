@@ -5,7 +5,6 @@
 mod audio;
 mod image;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -18,9 +17,6 @@ use crate::io::write_output;
 
 /// A quality metric: its name and how to read it off a mean row.
 pub(crate) type Metric = (&'static str, fn(&MeanRow) -> Option<f64>);
-
-/// Rows of one codec setting, with their input sizes.
-type Group<'a> = (Vec<&'a FileRow>, Vec<f64>);
 
 /// Arguments of `eval`.
 #[derive(clap::Args, Debug)]
@@ -93,24 +89,18 @@ pub(crate) fn per_second(units: f64, time: Duration) -> f64 {
 /// The per-setting means of `rows`, in first-seen order; `samples[i]` is
 /// the size of row i's input (pixels or samples), weighting throughput.
 pub(crate) fn means(rows: &[FileRow], samples: &[f64]) -> Vec<MeanRow> {
-    let mut order: Vec<(String, String)> = Vec::new();
-    let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
+    let mut groups: Vec<(Vec<&FileRow>, Vec<f64>)> = Vec::new();
     for (row, &n) in rows.iter().zip(samples) {
-        let key = (row.codec.clone(), row.setting.clone());
-        if !groups.contains_key(&key) {
-            order.push(key.clone());
+        let same = |g: &&mut (Vec<&FileRow>, Vec<f64>)| g.0[0].codec == row.codec && g.0[0].setting == row.setting;
+        match groups.iter_mut().find(same) {
+            Some((rows, sizes)) => {
+                rows.push(row);
+                sizes.push(n);
+            }
+            None => groups.push((vec![row], vec![n])),
         }
-        let group = groups.entry(key).or_default();
-        group.0.push(row);
-        group.1.push(n);
     }
-    order
-        .iter()
-        .map(|key| {
-            let (rows, samples) = &groups[key];
-            MeanRow::of(rows, samples)
-        })
-        .collect()
+    groups.iter().map(|(rows, sizes)| MeanRow::of(rows, sizes)).collect()
 }
 
 /// The codecs of `means`, each with its curve points in rate order.
