@@ -187,15 +187,7 @@ pub fn decode(header: &AudioHeader, chunks: &[&[u8]], output: &Path, model: &Mod
 /// The latents of up to `max_blocks` blocks of every audio file in `dir`
 /// (for counting entropy tables).
 pub fn latents_of_folder(dir: &Path, model: &Model, max_blocks: usize) -> Result<Vec<Latent>> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .with_context(|| format!("listing {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && audio_in::is_audio_path(p))
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        bail!("no audio files (WAV, FLAC, Ogg) in {}", dir.display());
-    }
+    let files = crate::fit_audio::audio_files(dir)?;
     let channels = model.config().channels as usize;
     let block = audio::PAD_MULTIPLE * 4;
     let mut latents = Vec::new();

@@ -25,6 +25,16 @@ pub fn progress(len: u64, what: &str) -> ProgressBar {
     bar
 }
 
+/// Prints a line above `bar`, or on stderr when the bar is hidden (stderr
+/// is not a terminal: a log file keeps the line).
+pub fn log_line(bar: &ProgressBar, line: String) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
+    }
+}
+
 /// Reads a whole file, or stdin for `-`.
 pub fn read_input(path: &Path) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();

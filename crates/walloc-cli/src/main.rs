@@ -5,6 +5,7 @@ mod audio_in;
 mod bench;
 mod eval;
 mod fit;
+mod fit_audio;
 mod image_path;
 mod import;
 mod io;
@@ -61,7 +62,7 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
         /// Embedded model name (see `walloc models`) or a model file
-        /// [default: rgb-16x, or gray-16x for gray images; audio needs one].
+        /// [default: rgb-16x, or gray-16x for gray images; stereo-5x for audio].
         #[arg(short, long)]
         model: Option<String>,
         /// Latent storage.
@@ -94,24 +95,20 @@ enum Command {
     Models,
     /// Fit a linear model (PCA of wavelet packets) on a folder of images.
     FitLinear(fit::FitArgs),
+    /// Fit a linear audio model (PCA of wavelet packets) on a folder of music.
+    FitLinearAudio(fit_audio::FitAudioArgs),
     /// Convert a reference WaLLoC checkpoint (.pth + JSON config) into a walloc model file.
     Import(import::ImportArgs),
     /// Encode and decode throughput against libwebp at matched size, 1 thread and all threads.
     Bench(bench::BenchArgs),
     /// Rate, distortion and speed of walloc models against WebP, JPEG, AVIF (images) or Opus (audio).
     Eval(eval::EvalArgs),
-    /// Train a linear model through the noisy bottleneck from its PCA start (AdamW, checkpoints, --resume).
+    /// Train a linear or neural (refine) image model from its PCA start (AdamW, checkpoints, --resume).
     Train(train::TrainArgs),
 }
 
 fn encode(input: &Path, output: &Path, model: Option<&str>, coder: CoderArg) -> Result<()> {
-    let audio_model = || -> Result<walloc_codec::Model> {
-        let spec = model.context(
-            "no audio model is built in yet: pass --model FILE (for example one made by `walloc import` from a \
-             reference Codec1D checkpoint)",
-        )?;
-        models::resolve(spec)
-    };
+    let audio_model = || models::resolve(model.unwrap_or(models::DEFAULT_AUDIO));
     if input != Path::new("-") && audio_in::is_audio_path(input) {
         return write_output(output, &audio::encode_file(input, &audio_model()?)?);
     }
@@ -265,7 +262,7 @@ fn info(input: &Path) -> Result<()> {
 }
 
 /// "rgb image", "gray image", "stereo audio", "6-channel audio".
-fn signal_name(config: &walloc_codec::ModelConfig) -> String {
+pub(crate) fn signal_name(config: &walloc_codec::ModelConfig) -> String {
     let kind = match (config.modality.as_str(), config.channels) {
         ("image", 1) => "gray".to_string(),
         ("image", 3) => "rgb".to_string(),
@@ -274,39 +271,6 @@ fn signal_name(config: &walloc_codec::ModelConfig) -> String {
         (_, n) => format!("{n}-channel"),
     };
     format!("{kind} {}", config.modality)
-}
-
-fn list_models() -> Result<()> {
-    println!(
-        "{:<10} {:<10} {:<7} {:>3} {:>7} {:>6} {:>8} {:>8} {:>9}  measured on",
-        "name", "signal", "arch", "J", "latents", "DR", "bpp", "PSNR dB", "ratio"
-    );
-    for model in models::embedded()? {
-        let c = model.config();
-        let (bpp, psnr, ratio, set) = match &c.figures {
-            Some(f) => (
-                format!("{:.4}", f.bpp),
-                format!("{:.2}", f.psnr_db),
-                format!("{:.1}:1", f.compression_ratio),
-                format!("{} ({} images)", f.dataset, f.images),
-            ),
-            None => ("-".into(), "-".into(), "-".into(), "-".into()),
-        };
-        println!(
-            "{:<10} {:<10} {:<7} {:>3} {:>7} {:>5}× {:>8} {:>8} {:>9}  {}",
-            c.name,
-            signal_name(c),
-            c.architecture,
-            c.levels,
-            c.latent_dim,
-            c.dimensionality_reduction(),
-            bpp,
-            psnr,
-            ratio,
-            set
-        );
-    }
-    Ok(())
 }
 
 fn main() {
@@ -338,8 +302,9 @@ fn run(cli: &Cli) -> Result<()> {
             tile,
         } => decode(input, output, model.as_deref(), *tile),
         Command::Info { input } => info(input),
-        Command::Models => list_models(),
+        Command::Models => models::print_list(),
         Command::FitLinear(args) => fit::run(args),
+        Command::FitLinearAudio(args) => fit_audio::run(args),
         Command::Import(args) => import::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Eval(args) => eval::run(args),

@@ -1,19 +1,23 @@
 //! Quality and rate figures of a model on a set of images.
 
 use anyhow::Result;
-use walloc_codec::{codec, EncodeOptions, Figures, Image8, Limits, Model};
-use walloc_eval::metrics::psnr;
+use walloc_codec::{EncodeOptions, Figures, Image8, Limits, Model};
+use walloc_eval::metrics::{psnr, ssim};
+use walloc_nn::decode::Tiling;
 
-/// Encodes and decodes every image; mean bpp, PSNR and compression ratio.
+use crate::image_path;
+
+/// Encodes and decodes every image; mean bpp, PSNR, SSIM and compression ratio.
 pub fn evaluate(model: &Model, images: &[Image8], dataset: &str) -> Result<Figures> {
-    let (mut bpp, mut psnr_sum, mut ratio) = (0.0, 0.0, 0.0);
+    let (mut bpp, mut psnr_sum, mut ssim_sum, mut ratio) = (0.0, 0.0, 0.0, 0.0);
     for image in images {
-        let file = codec::encode(model, image, EncodeOptions::default())?;
-        let back = codec::decode(model, &file, &Limits::default())?;
+        let file = image_path::encode(model, image, EncodeOptions::default())?;
+        let back = image_path::decode(model, &file, &Limits::default(), Tiling::default())?;
         let pixels = f64::from(image.width) * f64::from(image.height);
         bpp += file.len() as f64 * 8.0 / pixels;
         ratio += image.pixels.len() as f64 / file.len() as f64;
         psnr_sum += psnr(image, &back);
+        ssim_sum += ssim(image, &back);
     }
     let n = images.len().max(1) as f64;
     Ok(Figures {
@@ -22,6 +26,8 @@ pub fn evaluate(model: &Model, images: &[Image8], dataset: &str) -> Result<Figur
         bpp: bpp / n,
         psnr_db: psnr_sum / n,
         compression_ratio: ratio / n,
+        ssim: Some(ssim_sum / n),
+        ..Figures::default()
     })
 }
 
@@ -30,10 +36,19 @@ pub fn evaluate(model: &Model, images: &[Image8], dataset: &str) -> Result<Figur
 pub fn with_figures(model: Model, images: &[Image8], dataset: &str) -> Result<Model> {
     let figures = evaluate(&model, images, dataset)?;
     eprintln!(
-        "validation: {} images, {:.4} bpp, {:.2} dB PSNR, {:.1}:1",
-        figures.images, figures.bpp, figures.psnr_db, figures.compression_ratio
+        "validation: {} images, {:.4} bpp, {:.2} dB PSNR, SSIM {:.4}, {:.1}:1",
+        figures.images,
+        figures.bpp,
+        figures.psnr_db,
+        figures.ssim.unwrap_or(f64::NAN),
+        figures.compression_ratio
     );
+    stored(model, figures)
+}
+
+/// `model` with `figures` in its configuration.
+pub fn stored(model: Model, figures: Figures) -> Result<Model> {
     let mut config = model.config().clone();
     config.figures = Some(figures);
-    Ok(Model::new(config, model.weights().clone())?)
+    Ok(model.with_weights(&[], Some(config))?)
 }

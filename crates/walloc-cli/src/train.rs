@@ -1,9 +1,10 @@
-//! `walloc train`: trains a linear codec through the noisy bottleneck,
+//! `walloc train`: trains a linear codec, or a neural `refine` codec (the
+//! linear one plus a convolutional refiner), through the noisy bottleneck,
 //! starting from the closed-form PCA model, with AdamW (linear warm-up,
 //! then the learning rate cut on validation plateaus), random crops and
 //! flips made on a worker thread, a progress bar, validation PSNR,
 //! checkpoints and `--resume`, `--seed`; the config is stored in the
-//! model's provenance. Neural decoders are next (issue 4).
+//! model's provenance.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver};
@@ -18,11 +19,11 @@ use walloc_codec::entropy::{fit_tables, CONTEXTS};
 use walloc_codec::fit::{fit_linear, FitOptions};
 use walloc_codec::image::to_padded_signal;
 use walloc_codec::{codec, Image8, Model};
-use walloc_nn::train::{Batch, LinearTrainer};
+use walloc_nn::train::{Batch, CodecTrainer, TrainOptions};
 use walloc_wavelet::{packet, FilterBank};
 
 use crate::fit::{crop, image_files, load_all};
-use crate::io::{progress, write_output};
+use crate::io::{log_line, progress, write_output};
 use crate::measure::with_figures;
 
 /// Arguments of `train`.
@@ -49,6 +50,10 @@ pub struct TrainArgs {
     /// Seed of crops, flips and bottleneck noise.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Start from this linear model (embedded name or file) instead of a
+    /// PCA fit; with `freeze_encoder` its files keep their exact rate.
+    #[arg(long, value_name = "MODEL")]
+    pub from: Option<String>,
 }
 
 /// A training configuration.
@@ -100,6 +105,15 @@ pub struct TrainConfig {
     /// Minutes between checkpoints.
     #[serde(default = "minutes")]
     pub checkpoint_minutes: f64,
+    /// Width of a neural refiner (with `refiner_blocks`; none: a linear model).
+    #[serde(default)]
+    pub refiner_hidden: Option<u32>,
+    /// Residual blocks of the neural refiner.
+    #[serde(default)]
+    pub refiner_blocks: Option<u32>,
+    /// Keep the PCA encoder (and so the latents and the rate) as it starts.
+    #[serde(default)]
+    pub freeze_encoder: bool,
 }
 
 fn three() -> u32 {
@@ -166,11 +180,35 @@ impl TrainConfig {
                 "checkpoint_minutes must be positive",
             ),
             (!(1..=8).contains(&config.downscale), "downscale must be 1..=8"),
+            (
+                config.refiner_hidden.is_some() != config.refiner_blocks.is_some(),
+                "refiner_hidden and refiner_blocks go together",
+            ),
+            (
+                config.refiner_hidden.is_some_and(|h| !(1..=1024).contains(&h)),
+                "refiner_hidden must be 1..=1024",
+            ),
+            (
+                config.refiner_blocks.is_some_and(|b| !(1..=32).contains(&b)),
+                "refiner_blocks must be 1..=32",
+            ),
         ];
         if let Some((_, problem)) = problems.iter().find(|(bad, _)| *bad) {
             bail!("training config {}: {problem}", path.display());
         }
         Ok(config)
+    }
+
+    /// What the trainer adds to and keeps of its starting model.
+    fn options(&self) -> TrainOptions {
+        TrainOptions {
+            weight_decay: self.weight_decay,
+            refiner: self
+                .refiner_hidden
+                .zip(self.refiner_blocks)
+                .map(|(h, b)| (h as usize, b as usize)),
+            freeze_encoder: self.freeze_encoder,
+        }
     }
 }
 
@@ -263,7 +301,7 @@ impl Checkpoint {
         }
     }
 
-    fn save(&self, trainer: &LinearTrainer, base: &Model, state: &State) -> Result<()> {
+    fn save(&self, trainer: &CodecTrainer, base: &Model, state: &State) -> Result<()> {
         if let Some(dir) = self.model.parent() {
             std::fs::create_dir_all(dir)?;
         }
@@ -292,10 +330,17 @@ fn pca_start(images: &[Image8], config: &TrainConfig, seed: u64) -> Result<Model
     }
     let options = FitOptions {
         name: config.name.clone(),
-        description: format!(
-            "linear WaLLoC trained by walloc train, J={}, {} latent channels",
-            config.levels, config.latent_dim
-        ),
+        description: match config.refiner_hidden.zip(config.refiner_blocks) {
+            Some((hidden, blocks)) => format!(
+                "neural WaLLoC (refiner {hidden} wide, {blocks} blocks) trained by walloc train, J={}, {} latent \
+                 channels",
+                config.levels, config.latent_dim
+            ),
+            None => format!(
+                "linear WaLLoC trained by walloc train, J={}, {} latent channels",
+                config.levels, config.latent_dim
+            ),
+        },
         channels: config.channels,
         levels: config.levels,
         latent_dim: config.latent_dim,
@@ -305,6 +350,36 @@ fn pca_start(images: &[Image8], config: &TrainConfig, seed: u64) -> Result<Model
         provenance: serde_json::json!({}),
     };
     Ok(fit_linear(&crops, &options)?)
+}
+
+/// The model named by `--from`, checked against the config.
+fn start_from(spec: &str, config: &TrainConfig) -> Result<Model> {
+    let model = crate::models::resolve(spec)?;
+    let c = model.config();
+    if !model.is_linear() || c.modality != "image" {
+        bail!(
+            "--from {spec}: {} is a {} {} model, not a linear image model",
+            c.name,
+            c.architecture,
+            c.modality
+        );
+    }
+    if (c.channels, c.levels, c.latent_dim) != (config.channels, config.levels, config.latent_dim) {
+        bail!(
+            "--from {spec}: {} has {} channels, J = {} and {} latent channels; the config asks for {}, {} and {}",
+            c.name,
+            c.channels,
+            c.levels,
+            c.latent_dim,
+            config.channels,
+            config.levels,
+            config.latent_dim
+        );
+    }
+    let mut start = c.clone();
+    start.name = config.name.clone();
+    start.figures = None;
+    Ok(model.with_weights(&[], Some(start))?)
 }
 
 /// Runs `train`.
@@ -355,14 +430,19 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         )
         .context("checkpoint state")?;
         let model = Model::from_bytes(std::fs::read(&checkpoint.model)?).context("checkpoint model")?;
-        let mut trainer = LinearTrainer::new(&model, config.weight_decay)?;
+        let mut trainer = CodecTrainer::new(&model, config.options())?;
         trainer.load_optimizer_state(std::fs::read(&checkpoint.optimizer)?)?;
         eprintln!("resuming at step {} of {}", state.step, config.steps);
         (model, trainer, state)
     } else {
-        eprintln!("fitting the PCA start…");
-        let model = pca_start(&images, &config, args.seed)?;
-        let trainer = LinearTrainer::new(&model, config.weight_decay)?;
+        let model = match &args.from {
+            Some(spec) => start_from(spec, &config)?,
+            None => {
+                eprintln!("fitting the PCA start…");
+                pca_start(&images, &config, args.seed)?
+            }
+        };
+        let trainer = CodecTrainer::new(&model, config.options())?;
         let state = State {
             step: 0,
             learning_rate: config.learning_rate,
@@ -412,12 +492,16 @@ pub fn run(args: &TrainArgs) -> Result<()> {
                         state.bad_validations = 0;
                     }
                 }
-                bar.println(format!(
-                    "step {}: validation PSNR {:.2} dB, lr {:.1e}",
-                    state.step,
-                    psnr(mse),
-                    state.learning_rate
-                ));
+                log_line(
+                    &bar,
+                    format!(
+                        "step {}: training PSNR {:.2} dB, validation PSNR {:.2} dB, lr {:.1e}",
+                        state.step,
+                        psnr(loss),
+                        psnr(mse),
+                        state.learning_rate
+                    ),
+                );
             }
         }
         if last_checkpoint.elapsed() >= interval {
@@ -446,33 +530,43 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     )
 }
 
-/// Counts the entropy tables, measures the model and writes it.
+/// Counts the entropy tables (unless the encoder was frozen: the start's
+/// tables still fit its latents), measures the model and writes it.
 fn finish(
     args: &TrainArgs,
     config: &TrainConfig,
-    trainer: &LinearTrainer,
+    trainer: &CodecTrainer,
     base: &Model,
     images: &[Image8],
     validation: Option<Vec<Image8>>,
     state: &State,
 ) -> Result<()> {
     let trained = trainer.export(base)?;
-    let latents = images
-        .iter()
-        .take(256)
-        .map(|image| codec::analyze(&trained, image))
-        .collect::<walloc_codec::Result<Vec<_>>>()?;
-    let probabilities = fit_tables(&latents, config.latent_dim as usize, 8);
+    let probabilities = if config.freeze_encoder {
+        None
+    } else {
+        let latents = images
+            .iter()
+            .take(256)
+            .map(|image| codec::analyze(&trained, image))
+            .collect::<walloc_codec::Result<Vec<_>>>()?;
+        Some(fit_tables(&latents, config.latent_dim as usize, 8))
+    };
     let mut model_config = trained.config().clone();
     model_config.provenance = serde_json::json!({
-        "method": "walloc train: PCA start, AdamW through the noisy bottleneck, MSE on packet coefficients",
+        "method": "walloc train: PCA start (a refiner starting at zero), AdamW through the noisy bottleneck, MSE \
+                   on packet coefficients",
+        "start": args.from.as_deref().unwrap_or("PCA fit"),
         "data": args.data.file_name().map(|s| s.to_string_lossy().into_owned()),
         "images": images.len(),
         "steps": state.step,
         "seed": state.seed,
         "config": config,
     });
-    let mut model = trained.with_tables(&probabilities, CONTEXTS, Some(model_config))?;
+    let mut model = match probabilities {
+        Some(probabilities) => trained.with_tables(&probabilities, CONTEXTS, Some(model_config))?,
+        None => trained.with_weights(&[], Some(model_config))?,
+    };
     if let (Some(val), Some(dir)) = (validation, &args.val) {
         let set = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
         model = with_figures(model, &val, &set)?;

@@ -868,3 +868,150 @@ fn train_names_bad_configs_and_missing_checkpoints() {
         stderr_of(&assert)
     );
 }
+
+#[test]
+fn train_a_neural_refiner_on_a_shipped_linear_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("photos");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::copy(SAMPLE, data.join("a.png")).unwrap();
+    let config = dir.path().join("neural.json");
+    let neural = |steps: u64| {
+        serde_json::json!({
+            "name": "tiny-neural", "channels": 3, "levels": 3, "latent_dim": 12, "steps": steps, "batch": 2,
+            "crop": 64, "learning_rate": 0.005, "warmup_steps": 5, "validate_every": 50,
+            "refiner_hidden": 16, "refiner_blocks": 1, "freeze_encoder": true
+        })
+    };
+    std::fs::write(&config, neural(150).to_string()).unwrap();
+    let model = dir.path().join("neural.safetensors");
+    train(&config, &data, &model)
+        .args(["--from", "rgb-16x"])
+        .assert()
+        .success();
+
+    // Same encoder and tables as rgb-16x: the file has the same size; the
+    // refiner, trained on this image, decodes it better.
+    let original = image::open(SAMPLE).unwrap().into_rgb8();
+    let quality = |model: &Path, stem: &str| {
+        let (wal, png) = (
+            dir.path().join(format!("{stem}.wal")),
+            dir.path().join(format!("{stem}.png")),
+        );
+        round_trip(Path::new(SAMPLE), &wal, &png, model);
+        let decoded = image::open(&png).unwrap().into_rgb8();
+        (std::fs::metadata(&wal).unwrap().len(), psnr(&original, &decoded))
+    };
+    let (neural_bytes, neural_psnr) = quality(&model, "neural");
+    let (linear_bytes, linear_psnr) = quality(Path::new("rgb-16x"), "linear");
+    assert_eq!(neural_bytes, linear_bytes);
+    assert!(neural_psnr > linear_psnr + 0.05, "{neural_psnr} vs {linear_psnr}");
+    let header = safetensors::SafeTensors::read_metadata(&std::fs::read(&model).unwrap())
+        .unwrap()
+        .1;
+    let stored = &header.metadata().as_ref().unwrap()["walloc.config"];
+    for expected in [
+        "\"architecture\":\"refine\"",
+        "\"blocks\":1",
+        "\"start\":\"rgb-16x\"",
+        "\"ssim\":",
+    ] {
+        assert!(stored.contains(expected), "{expected} in {stored}");
+    }
+
+    // A start that does not match the config is named.
+    let assert = train(&train_config(dir.path(), 10), &data, &model)
+        .args(["--from", "rgb-16x"])
+        .assert()
+        .failure();
+    assert!(
+        stderr_of(&assert).contains("--from rgb-16x: rgb-16x has 3 channels, J = 3 and 12 latent channels"),
+        "{}",
+        stderr_of(&assert)
+    );
+}
+
+/// Stereo music-like frames: two tones per channel and a slow swell, at
+/// `level` (out of 32767), interleaved.
+fn stereo_tones(frames: usize, seed: usize, level: f64) -> Vec<i32> {
+    (0..frames)
+        .flat_map(|i| {
+            let t = i as f64 / 8000.0;
+            let swell = 0.6 + 0.4 * (t * 0.7 + seed as f64).sin();
+            let left = (t * (220.0 + 30.0 * seed as f64) * std::f64::consts::TAU).sin();
+            let right = (t * 330.0 * std::f64::consts::TAU).sin() * 0.5 + left * 0.5;
+            [left, right].map(|v| (v * swell * level).round() as i32)
+        })
+        .collect()
+}
+
+#[test]
+fn fit_linear_audio_then_code_music_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("music");
+    std::fs::create_dir(&data).unwrap();
+    for seed in 0..3 {
+        write_wav(
+            &data.join(format!("{seed}.wav")),
+            2,
+            8000,
+            &stereo_tones(16000, seed, 12000.0),
+        );
+    }
+    let model = dir.path().join("stereo.safetensors");
+    walloc()
+        .args([
+            "fit-linear-audio",
+            "--levels",
+            "4",
+            "--latent-dim",
+            "8",
+            "--segment",
+            "2048",
+        ])
+        .args(["--segments-per-file", "8", "--val-seconds", "1"])
+        .arg("--data")
+        .arg(&data)
+        .arg("--val")
+        .arg(&data)
+        .arg("-o")
+        .arg(&model)
+        .assert()
+        .success();
+    let stored = safetensors::SafeTensors::read_metadata(&std::fs::read(&model).unwrap())
+        .unwrap()
+        .1
+        .metadata()
+        .as_ref()
+        .unwrap()["walloc.config"]
+        .clone();
+    for expected in [
+        "\"modality\":\"audio\"",
+        "\"architecture\":\"linear\"",
+        "\"kbps\":",
+        "\"snr_db\":",
+    ] {
+        assert!(stored.contains(expected), "{expected} in {stored}");
+    }
+
+    // A quieter, odd-length file of the same kind keeps its length, channels
+    // and level through the model.
+    let quiet = stereo_tones(12345, 5, 3000.0);
+    let input = dir.path().join("quiet.wav");
+    write_wav(&input, 2, 8000, &quiet);
+    let (wal, output) = (dir.path().join("q.wal"), dir.path().join("q.wav"));
+    round_trip(&input, &wal, &output, &model);
+    let (spec, decoded) = read_wav(&output);
+    assert_eq!((spec.channels, spec.sample_rate, decoded.len()), (2, 8000, quiet.len()));
+    let power = |s: &[i32]| s.iter().map(|&v| (v as f64).powi(2)).sum::<f64>();
+    let noise: f64 = quiet
+        .iter()
+        .zip(&decoded)
+        .map(|(&a, &b)| ((a - b) as f64).powi(2))
+        .sum();
+    let snr = 10.0 * (power(&quiet) / noise).log10();
+    assert!(snr > 15.0, "SNR {snr:.2} dB");
+    let level = (power(&decoded) / power(&quiet)).sqrt();
+    assert!((level - 1.0).abs() < 0.1, "level ratio {level}");
+    assert!(std::fs::metadata(&wal).unwrap().len() < std::fs::metadata(&input).unwrap().len() / 3);
+}

@@ -4,7 +4,7 @@
 //! in bounded memory. A recording no longer than one block is coded exactly
 //! as the reference codes it.
 
-use walloc_wavelet::Signal;
+use walloc_wavelet::{packet, Signal};
 
 use crate::codec::Latent;
 use crate::container::{
@@ -338,6 +338,15 @@ pub fn decode_block_latent(
             symbols,
         },
     ))
+}
+
+/// Normalized samples (planar, padded length) of a linear audio model's
+/// integer latent: the linear decoder and the inverse packet transform.
+pub fn synthesize_linear(model: &Model, latent: &Latent) -> Result<Vec<f32>> {
+    let config = model.config();
+    let coefficients = crate::codec::linear_coefficients(model, latent)?;
+    let signal = Signal::new(coefficients, config.coefficient_dim(), vec![latent.width])?;
+    Ok(packet::inverse(model.bank(), signal, config.levels)?.data)
 }
 
 /// Checks that an audio `header` was made by `model`.

@@ -62,6 +62,16 @@ pub fn linear_encoder(model: &Model) -> Result<&crate::LinearEncoder> {
 /// The linear decoder: dequantization, projection and inverse packets,
 /// cropped to `width × height`.
 pub fn synthesize(model: &Model, latent: &Latent, width: u32, height: u32) -> Result<Image8> {
+    let coeffs = linear_coefficients(model, latent)?;
+    let config = model.config();
+    let signal = Signal::new(coeffs, config.coefficient_dim(), vec![latent.height, latent.width])?;
+    let pixels = packet::inverse(model.bank(), signal, config.levels)?;
+    Ok(from_padded_signal(&pixels, width, height, 1 << config.levels))
+}
+
+/// The linear decoder's wavelet coefficients `[D, positions]` of a latent:
+/// dequantization and the 1×1 projection.
+pub fn linear_coefficients(model: &Model, latent: &Latent) -> Result<Vec<f32>> {
     let config = model.config();
     if !model.is_linear() {
         return Err(CodecError::IncompatibleInput(format!(
@@ -99,9 +109,7 @@ pub fn synthesize(model: &Model, latent: &Latent, width: u32, height: u32) -> Re
         .for_each(|(plane, &b)| {
             plane.iter_mut().for_each(|v| *v += b);
         });
-    let signal = Signal::new(coeffs, d, vec![latent.height, latent.width])?;
-    let pixels = packet::inverse(model.bank(), signal, config.levels)?;
-    Ok(from_padded_signal(&pixels, width, height, 1 << config.levels))
+    Ok(coeffs)
 }
 
 fn pack_format(coder: LatentCoder) -> Option<PackFormat> {

@@ -26,19 +26,39 @@ pub const ARCHITECTURE_RESIDUAL: &str = "residual";
 /// Oobleck decoder, optionally followed by the post filter (`walloc-nn`).
 pub const ARCHITECTURE_CODEC1D: &str = "codec1d";
 
+/// Architecture of walloc's trained neural image models: the linear codec
+/// (1×1 encoder and decoder, as [`ARCHITECTURE_LINEAR`]) plus a refiner,
+/// a stack of `blocks` residual blocks of 3×3 convolutions `hidden` wide
+/// that reads the dequantized latent and adds its output to the linear
+/// decoder's coefficients (`walloc-nn`). Its last layer starts at zero, so
+/// training starts from the linear codec; it is fully convolutional, so
+/// tiles with enough overlap decode exactly.
+pub const ARCHITECTURE_REFINE: &str = "refine";
+
 /// Measured figures of a model on a held-out set, as stored in its metadata.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Figures {
     /// What the figures were measured on.
     pub dataset: String,
-    /// Number of images.
+    /// Number of images (or audio files).
     pub images: u32,
-    /// Mean bits per pixel of the `.wal` files (whole file, header included).
+    /// Mean bits per pixel of the `.wal` files (whole file, header
+    /// included); for audio, bits per sample (per channel).
     pub bpp: f64,
-    /// Mean PSNR in dB on the 8-bit output.
+    /// Mean PSNR in dB on the 8-bit output; for audio, full-scale PSNR.
     pub psnr_db: f64,
-    /// Mean compression ratio (raw 8-bit bytes over file bytes).
+    /// Mean compression ratio (raw 8-bit bytes over file bytes; for audio,
+    /// the source's PCM bytes).
     pub compression_ratio: f64,
+    /// Audio: mean bitrate in kbit/s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kbps: Option<f64>,
+    /// Audio: mean signal-to-noise ratio in dB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snr_db: Option<f64>,
+    /// Mean SSIM on the 8-bit output (channels averaged), when measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssim: Option<f64>,
 }
 
 /// Everything about a model that is not a tensor.
@@ -54,6 +74,8 @@ pub struct ModelConfig {
     /// Signal kind: `image` or `audio`.
     pub modality: String,
     /// [`ARCHITECTURE_LINEAR`] (a 1×1 projection decoder),
+    /// [`ARCHITECTURE_RESIDUAL`] (stages of them), [`ARCHITECTURE_REFINE`]
+    /// (walloc's neural refiner on a linear decoder), or
     /// [`ARCHITECTURE_CODEC2D`] or [`ARCHITECTURE_CODEC1D`] (the reference's
     /// neural decoders).
     pub architecture: String,
@@ -67,6 +89,9 @@ pub struct ModelConfig {
     /// Stages of a `residual` model (each of `latent_dim / stages` channels).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stages: Option<u32>,
+    /// Residual blocks of a `refine` model's refiner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<u32>,
     /// Whether a `codec1d` decoder ends with the reference's post filter.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub post_filter: bool,

@@ -2,11 +2,13 @@
 //! encoder/decoder pair of a given latent dimension is PCA of the
 //! wavelet-packet coefficient vectors. The companding gain is set by reverse
 //! water-filling, the decoder is refitted by least squares on the quantized
-//! latents, and the entropy tables are the latents' histograms.
+//! latents, and the entropy tables are the latents' histograms. Images fit
+//! on crops ([`fit_linear`]), audio on normalized segments
+//! ([`fit_linear_audio`]); both on their coefficient vectors.
 
 use nalgebra::{DMatrix, SymmetricEigen};
 use rayon::prelude::*;
-use walloc_wavelet::{packet, FilterBank};
+use walloc_wavelet::{packet, FilterBank, Signal};
 
 use crate::bottleneck::{Bottleneck, Quantizer};
 use crate::config::{ModelConfig, ARCHITECTURE_LINEAR, MODEL_FORMAT_VERSION};
@@ -14,7 +16,7 @@ use crate::entropy::{count_band, probabilities_from_counts, CONTEXTS};
 use crate::error::{invalid, CodecError, Result};
 use crate::image::{to_padded_signal, Image8};
 use crate::linalg::{cross_accumulate, gram_accumulate};
-use crate::model::{LinearWeights, Model, MAX_CHANNELS, MAX_LEVELS};
+use crate::model::{LinearWeights, Model, MAX_CHANNELS, MAX_LEVELS, MAX_LEVELS_1D};
 
 /// What to fit.
 #[derive(Clone, Debug)]
@@ -23,7 +25,7 @@ pub struct FitOptions {
     pub name: String,
     /// One line for humans.
     pub description: String,
-    /// Image channels (1 or 3).
+    /// Signal channels (1 or 3 for images, 1..=64 for audio).
     pub channels: u32,
     /// Packet levels J.
     pub levels: u32,
@@ -40,12 +42,30 @@ pub struct FitOptions {
     pub provenance: serde_json::Value,
 }
 
-/// Wavelet-packet coefficients of one crop as `[D × P]` f64.
-fn coefficients(bank: &FilterBank, crop: &Image8, levels: u32) -> Result<(Vec<f64>, usize)> {
-    let signal = to_padded_signal(crop, 1 << levels);
+/// The wavelet-packet coefficients of one training example as `[D × P]`
+/// f64, and the width of its latent rows (for the entropy contexts).
+struct Example {
+    x: Vec<f64>,
+    p: usize,
+    width: usize,
+}
+
+/// The coefficients of a signal (an image crop, an audio segment).
+fn example(bank: &FilterBank, signal: Signal, levels: u32) -> Result<Example> {
     let coeffs = packet::forward(bank, signal, levels)?;
     let p = coeffs.plane_len();
-    Ok((coeffs.data.iter().map(|&v| f64::from(v)).collect(), p))
+    let width = *coeffs.shape.last().unwrap_or(&p);
+    Ok(Example {
+        x: coeffs.data.iter().map(|&v| f64::from(v)).collect(),
+        p,
+        width,
+    })
+}
+
+/// Training examples made on demand, in parallel: `make(i)` for `i < count`.
+struct Examples<'a> {
+    count: usize,
+    make: &'a (dyn Fn(usize) -> Result<Example> + Sync),
 }
 
 /// Sum of coefficient vectors and of their outer products, over all crops.
@@ -55,16 +75,16 @@ struct Moments {
     gram: Vec<f64>,
 }
 
-fn moments(bank: &FilterBank, crops: &[Image8], levels: u32, d: usize) -> Result<Moments> {
+fn moments(examples: &Examples, d: usize) -> Result<Moments> {
     let zero = || Moments {
         count: 0.0,
         sum: vec![0.0; d],
         gram: vec![0.0; d * d],
     };
-    crops
-        .par_iter()
-        .map(|crop| {
-            let (x, p) = coefficients(bank, crop, levels)?;
+    (0..examples.count)
+        .into_par_iter()
+        .map(|i| {
+            let Example { x, p, .. } = (examples.make)(i)?;
             let mut m = zero();
             m.count = p as f64;
             for (s, row) in m.sum.iter_mut().zip(x.chunks_exact(p)) {
@@ -96,13 +116,14 @@ fn principal_axes(m: &Moments, d: usize) -> (Vec<f64>, Vec<Vec<f64>>, Vec<f64>) 
     (variances, axes, mean)
 }
 
-/// Fits a linear model on image crops (all of one size, a multiple of 2^J).
-pub fn fit_linear(crops: &[Image8], options: &FitOptions) -> Result<Model> {
-    if !(1..=MAX_LEVELS).contains(&options.levels) || !(1..=MAX_CHANNELS).contains(&options.channels) {
+/// The configuration of a linear model fitted with `options`, checked.
+fn linear_config(options: &FitOptions, modality: &str, dim: u32) -> Result<(ModelConfig, FilterBank)> {
+    let max_levels = if dim == 1 { MAX_LEVELS_1D } else { MAX_LEVELS };
+    if !(1..=max_levels).contains(&options.levels) || !(1..=MAX_CHANNELS).contains(&options.channels) {
         return Err(invalid(
             "fit options",
             format!(
-                "{} levels and {} channels (1..={MAX_LEVELS}, 1..={MAX_CHANNELS})",
+                "{} levels and {} channels (1..={max_levels}, 1..={MAX_CHANNELS})",
                 options.levels, options.channels
             ),
         ));
@@ -112,14 +133,15 @@ pub fn fit_linear(crops: &[Image8], options: &FitOptions) -> Result<Model> {
         format_version: MODEL_FORMAT_VERSION,
         name: options.name.clone(),
         description: options.description.clone(),
-        modality: "image".into(),
+        modality: modality.into(),
         architecture: ARCHITECTURE_LINEAR.into(),
         hidden: None,
         encoder_hidden: None,
         stages: None,
+        blocks: None,
         post_filter: false,
         channels: options.channels,
-        dim: 2,
+        dim,
         levels: options.levels,
         latent_dim: options.latent_dim,
         latent_bits: options.latent_bits,
@@ -134,13 +156,63 @@ pub fn fit_linear(crops: &[Image8], options: &FitOptions) -> Result<Model> {
             format!("{k} (1..={d} for these channels and levels)"),
         ));
     }
+    Ok((config, bank))
+}
+
+/// Fits a linear model on image crops (all of one size, a multiple of 2^J).
+pub fn fit_linear(crops: &[Image8], options: &FitOptions) -> Result<Model> {
+    let (config, bank) = linear_config(options, "image", 2)?;
     if crops.is_empty() || crops.iter().any(|c| u32::from(c.channels) != options.channels) {
         return Err(CodecError::IncompatibleInput(format!(
             "need at least one crop, all with {} channels",
             options.channels
         )));
     }
-    let m = moments(&bank, crops, options.levels, d)?;
+    let make = |i: usize| example(&bank, to_padded_signal(&crops[i], 1 << options.levels), options.levels);
+    fit(
+        config,
+        options,
+        &Examples {
+            count: crops.len(),
+            make: &make,
+        },
+    )
+}
+
+/// Fits a linear audio model on segments: planar samples (`channels` rows
+/// of a common length, a multiple of 2^J), each normalized as the encoder
+/// normalizes a block ([`crate::audio::Level`]).
+pub fn fit_linear_audio(segments: &[Vec<f32>], options: &FitOptions) -> Result<Model> {
+    let (config, bank) = linear_config(options, "audio", 1)?;
+    let channels = options.channels as usize;
+    let length = segments.first().map_or(0, |s| s.len() / channels);
+    if length == 0
+        || !length.is_multiple_of(1 << options.levels)
+        || segments.iter().any(|s| s.len() != channels * length)
+    {
+        return Err(CodecError::IncompatibleInput(format!(
+            "need at least one segment, all of {channels} channels of one length, a multiple of 2^{}",
+            options.levels
+        )));
+    }
+    let make = |i: usize| {
+        let signal = Signal::new(segments[i].clone(), channels, vec![length])?;
+        example(&bank, signal, options.levels)
+    };
+    fit(
+        config,
+        options,
+        &Examples {
+            count: segments.len(),
+            make: &make,
+        },
+    )
+}
+
+/// PCA, water-filling and the least-squares decoder on `examples`.
+fn fit(config: ModelConfig, options: &FitOptions, examples: &Examples) -> Result<Model> {
+    let (k, d) = (config.latent_dim as usize, config.coefficient_dim());
+    let m = moments(examples, d)?;
     let (variances, axes, mean) = principal_axes(&m, d);
 
     // Reverse water-filling: every kept component gets the distortion of the
@@ -173,13 +245,12 @@ pub fn fit_linear(crops: &[Image8], options: &FitOptions) -> Result<Model> {
             vec![0.0f64; d * ka],
         )
     };
-    let (counts, zz, xz) = crops
-        .par_iter()
-        .map(|crop| {
-            let (x, p) = coefficients(&bank, crop, options.levels)?;
+    let (counts, zz, xz) = (0..examples.count)
+        .into_par_iter()
+        .map(|i| {
+            let Example { x, p, width } = (examples.make)(i)?;
             let (mut counts, mut zz, mut xz) = zero();
             let mut zhat = vec![1.0f64; ka * p];
-            let width = (crop.width >> options.levels) as usize;
             let mut band = vec![0u8; p];
             for c in 0..k {
                 let w = &encoder_weight[c * d..(c + 1) * d];
@@ -193,7 +264,7 @@ pub fn fit_linear(crops: &[Image8], options: &FitOptions) -> Result<Model> {
                     *s = quantizer.quantize(z as f32);
                     zhat[c * p + i] = f64::from(bottleneck.dequantize(*s));
                 }
-                // Each crop counts as one chunk, as the coder sees it.
+                // Each example counts as one chunk, as the coder sees it.
                 let rows = CONTEXTS * symbols;
                 count_band(&band, width, symbols, &mut counts[c * rows..(c + 1) * rows]);
             }

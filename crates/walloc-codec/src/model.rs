@@ -15,8 +15,8 @@ use walloc_wavelet::FilterBank;
 
 use crate::bottleneck::Bottleneck;
 use crate::config::{
-    ModelConfig, ARCHITECTURE_CODEC1D, ARCHITECTURE_CODEC2D, ARCHITECTURE_LINEAR, ARCHITECTURE_RESIDUAL, CONFIG_KEY,
-    MODEL_FORMAT_VERSION,
+    ModelConfig, ARCHITECTURE_CODEC1D, ARCHITECTURE_CODEC2D, ARCHITECTURE_LINEAR, ARCHITECTURE_REFINE,
+    ARCHITECTURE_RESIDUAL, CONFIG_KEY, MODEL_FORMAT_VERSION,
 };
 use crate::encoder::LinearEncoder;
 use crate::entropy::{EntropyTables, PROBABILITY_BITS};
@@ -42,6 +42,9 @@ pub const MAX_LEVELS: u32 = 6;
 pub const MAX_LEVELS_1D: u32 = 12;
 /// Largest width of a neural encoder or decoder.
 pub const MAX_HIDDEN: u32 = 4096;
+
+/// Most residual blocks of a `refine` model.
+pub const MAX_BLOCKS: u32 = 64;
 
 /// A model's identity: the SHA-256 of its file bytes.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -164,12 +167,20 @@ impl ModelConfig {
         let width_ok = |width: Option<u32>| matches!(width, Some(w) if w > 0 && w <= MAX_HIDDEN);
         let groups_ok = |width: Option<u32>| width_ok(width) && width.is_some_and(|w| w.is_multiple_of(32));
         match (self.architecture.as_str(), self.modality.as_str()) {
-            (ARCHITECTURE_LINEAR, "image") if self.encoder_hidden.is_none() && self.stages.is_none() => {}
+            (ARCHITECTURE_LINEAR, "image" | "audio") if self.encoder_hidden.is_none() && self.stages.is_none() => {}
             (ARCHITECTURE_RESIDUAL, "image") if self.encoder_hidden.is_none() => {
                 if !matches!(self.stages, Some(s) if (1..=64).contains(&s) && self.latent_dim.is_multiple_of(s)) {
                     return Err(bad(format!(
                         "residual stages {:?} (1..=64, dividing latent_dim {})",
                         self.stages, self.latent_dim
+                    )));
+                }
+            }
+            (ARCHITECTURE_REFINE, "image") if self.encoder_hidden.is_none() && self.stages.is_none() => {
+                if !width_ok(self.hidden) || !matches!(self.blocks, Some(b) if (1..=MAX_BLOCKS).contains(&b)) {
+                    return Err(bad(format!(
+                        "refine width {:?} (1..={MAX_HIDDEN}) and blocks {:?} (1..={MAX_BLOCKS})",
+                        self.hidden, self.blocks
                     )));
                 }
             }
@@ -200,10 +211,14 @@ impl ModelConfig {
             }
             (architecture, modality) => {
                 return Err(bad(format!(
-                    "architecture {architecture:?} for {modality} (linear, residual or codec2d for images, codec1d \
-                     for audio; only neural models have an encoder width, only residual ones stages)"
+                    "architecture {architecture:?} for {modality} (linear, residual, refine or codec2d for images, \
+                     linear or codec1d for audio; only neural models have an encoder width, only residual ones \
+                     stages)"
                 )))
             }
+        }
+        if self.blocks.is_some() && self.architecture != ARCHITECTURE_REFINE {
+            return Err(bad("only refine models have blocks"));
         }
         if self.post_filter && self.architecture != ARCHITECTURE_CODEC1D {
             return Err(bad("only codec1d models have a post filter"));
@@ -231,6 +246,14 @@ impl ModelConfig {
     /// images, `[K, D, 1]` for audio.
     pub fn encoder_weight_shape(&self) -> Vec<usize> {
         let mut shape = vec![self.latent_dim as usize, self.coefficient_dim()];
+        shape.extend(std::iter::repeat_n(1, self.dim as usize));
+        shape
+    }
+
+    /// Shape of the linear decoder's 1×1 convolution weight: `[D, K, 1, 1]`
+    /// for images, `[D, K, 1]` for audio.
+    pub fn decoder_weight_shape(&self) -> Vec<usize> {
+        let mut shape = vec![self.coefficient_dim(), self.latent_dim as usize];
         shape.extend(std::iter::repeat_n(1, self.dim as usize));
         shape
     }
@@ -308,7 +331,7 @@ impl Model {
         let tensors = [
             TensorBytes::f32(ENCODER_WEIGHT, config.encoder_weight_shape(), &weights.encoder_weight),
             TensorBytes::f32(ENCODER_BIAS, vec![k], &weights.encoder_bias),
-            TensorBytes::f32(DECODER_WEIGHT, vec![d, k, 1, 1], &weights.decoder_weight),
+            TensorBytes::f32(DECODER_WEIGHT, config.decoder_weight_shape(), &weights.decoder_weight),
             TensorBytes::f32(DECODER_BIAS, vec![d], &weights.decoder_bias),
             TensorBytes::probabilities(&config, &weights.probabilities, weights.contexts),
         ];
@@ -348,19 +371,21 @@ impl Model {
     }
 
     /// The same model with some tensors replaced (same names and shapes;
-    /// trained weights) and, if given, another configuration.
+    /// trained weights) and, if given, another configuration, under which
+    /// tensors of new names are added (a refiner on a linear model).
     pub fn with_weights(&self, replaced: &[TensorBytes], config: Option<ModelConfig>) -> Result<Self> {
+        let adds = config.is_some();
         let config = config.unwrap_or_else(|| self.config.clone());
         let mut tensors = self.tensors()?;
         for new in replaced {
-            let old = tensors
-                .iter_mut()
-                .find(|t| t.name == new.name)
-                .ok_or_else(|| bad(format!("no tensor {} to replace", new.name)))?;
-            if old.shape != new.shape || old.dtype != new.dtype {
-                return Err(bad(format!("tensor {} changes shape or type", new.name)));
+            match tensors.iter_mut().find(|t| t.name == new.name) {
+                Some(old) if old.shape != new.shape || old.dtype != new.dtype => {
+                    return Err(bad(format!("tensor {} changes shape or type", new.name)))
+                }
+                Some(old) => *old = new.clone(),
+                None if adds => tensors.push(new.clone()),
+                None => return Err(bad(format!("no tensor {} to replace", new.name))),
             }
-            *old = new.clone();
         }
         Self::from_tensors(&config, &tensors)
     }
@@ -395,7 +420,8 @@ impl Model {
         let symbols = 1usize << config.latent_bits;
         let residual = config.architecture == ARCHITECTURE_RESIDUAL;
         let linear_encoder = config.has_linear_encoder() && !residual;
-        let linear_decoder = config.architecture == ARCHITECTURE_LINEAR;
+        // A refine model's decoder has the linear projection under its refiner.
+        let linear_decoder = matches!(config.architecture.as_str(), ARCHITECTURE_LINEAR | ARCHITECTURE_REFINE);
         // Neural parts are read by walloc-nn from the same file.
         let read_if = |wanted: bool, name: &str, shape: &[usize]| {
             if wanted {
@@ -407,7 +433,7 @@ impl Model {
         let mut weights = LinearWeights {
             encoder_weight: read_if(linear_encoder, ENCODER_WEIGHT, &config.encoder_weight_shape())?,
             encoder_bias: read_if(linear_encoder, ENCODER_BIAS, &[k])?,
-            decoder_weight: read_if(linear_decoder, DECODER_WEIGHT, &[d, k, 1, 1])?,
+            decoder_weight: read_if(linear_decoder, DECODER_WEIGHT, &config.decoder_weight_shape())?,
             decoder_bias: read_if(linear_decoder, DECODER_BIAS, &[d])?,
             probabilities: Vec::new(),
             contexts: 1,

@@ -17,7 +17,6 @@ use walloc_codec::image::from_padded_signal;
 use walloc_codec::{Image8, Limits, Model};
 use walloc_wavelet::{packet, Signal};
 
-use crate::kl::KlDecoder;
 use crate::networks::{load_audio_decoder, load_image_decoder, AudioNetworks};
 use crate::weights::NnError;
 
@@ -64,10 +63,10 @@ fn dequantize(model: &Model, latent: &Latent) -> Vec<f32> {
     latent.symbols.iter().map(|&s| bottleneck.dequantize(s)).collect()
 }
 
-/// Runs `decoder` on the `[k, h, w]` latent `zhat`, whole or in tiles;
-/// returns `[output, h, w]` coefficients.
+/// Runs `decoder` (such as [`crate::networks::ImageDecoder::forward`]) on the `[k, h, w]`
+/// latent `zhat`, whole or in tiles; returns `[output, h, w]` coefficients.
 pub fn decode_coefficients(
-    decoder: &KlDecoder,
+    decoder: impl Fn(Tensor<4>) -> Tensor<4>,
     zhat: &[f32],
     [k, h, w]: [usize; 3],
     output: usize,
@@ -76,7 +75,7 @@ pub fn decode_coefficients(
 ) -> Result<Vec<f32>, NnError> {
     if tiling.is_whole(h, w) {
         let z = Tensor::<4>::from_data(TensorData::new(zhat.to_vec(), [1, k, h, w]), device);
-        return values(decoder.forward(z));
+        return values(decoder(z));
     }
     let (tile, overlap) = (tiling.tile, tiling.overlap);
     let mut out = vec![0.0f32; output * h * w];
@@ -93,7 +92,7 @@ pub fn decode_coefficients(
                 }
             }
             let z = Tensor::<4>::from_data(TensorData::new(window, [1, k, wh, ww]), device);
-            let decoded = values(decoder.forward(z))?;
+            let decoded = values(decoder(z))?;
             for c in 0..output {
                 for y in y0..y1 {
                     let src = (c * wh + y - wy0) * ww + (x0 - wx0);
@@ -106,7 +105,7 @@ pub fn decode_coefficients(
     Ok(out)
 }
 
-/// Decodes a `.wal` image file made with a `codec2d` model.
+/// Decodes a `.wal` image file made with a `codec2d` or `refine` model.
 pub fn decode_image(model: &Model, bytes: &[u8], limits: &Limits, tiling: Tiling) -> Result<Image8, NnError> {
     let (header, latent) = decode_latent(model, bytes, limits).map_err(error)?;
     let device = Device::default();
@@ -114,7 +113,7 @@ pub fn decode_image(model: &Model, bytes: &[u8], limits: &Limits, tiling: Tiling
     let config = model.config();
     let (h, w) = (latent.height, latent.width);
     let coefficients = decode_coefficients(
-        &decoder,
+        |z| decoder.forward(z),
         &dequantize(model, &latent),
         [latent.channels, h, w],
         config.coefficient_dim(),
@@ -131,10 +130,11 @@ pub fn decode_image(model: &Model, bytes: &[u8], limits: &Limits, tiling: Tiling
     ))
 }
 
-/// Decodes the blocks of an audio `.wal` file one at a time.
+/// Decodes the blocks of an audio `.wal` file one at a time: linear models
+/// in `walloc-codec`, neural ones through burn.
 pub struct AudioDecoder<'a> {
     model: &'a Model,
-    networks: AudioNetworks,
+    networks: Option<AudioNetworks>,
     device: Device,
 }
 
@@ -142,8 +142,13 @@ impl<'a> AudioDecoder<'a> {
     /// Loads `model`'s decoder.
     pub fn new(model: &'a Model) -> Result<Self, NnError> {
         let device = Device::default();
+        let networks = if model.is_linear() {
+            None
+        } else {
+            Some(load_audio_decoder(model, &device)?)
+        };
         Ok(AudioDecoder {
-            networks: load_audio_decoder(model, &device)?,
+            networks,
             model,
             device,
         })
@@ -165,18 +170,21 @@ impl<'a> AudioDecoder<'a> {
 
     /// Normalized samples (padded length) of an integer latent.
     pub fn synthesize(&self, latent: &Latent) -> Result<Vec<f32>, NnError> {
+        let Some(networks) = &self.networks else {
+            return audio::synthesize_linear(self.model, latent).map_err(error);
+        };
         let config = self.model.config();
         let (k, length) = (latent.channels, latent.width);
         let z = Tensor::<3>::from_data(
             TensorData::new(dequantize(self.model, latent), [1, k, length]),
             &self.device,
         );
-        let coefficients = values(self.networks.decoder.forward(z))?;
+        let coefficients = values(networks.decoder.forward(z))?;
         let positions = length - 2 * config.latent_edge();
         let signal = Signal::new(coefficients, config.coefficient_dim(), vec![positions]).map_err(error)?;
         let samples = packet::inverse(self.model.bank(), signal, config.levels).map_err(error)?;
         let channels = config.channels as usize;
-        match &self.networks.post {
+        match &networks.post {
             None => Ok(samples.data),
             Some(post) => {
                 let padded = samples.data.len() / channels;

@@ -151,6 +151,7 @@ fn walloc_config(
         hidden,
         encoder_hidden,
         stages,
+        blocks: None,
         post_filter: kind == ReferenceKind::Codec1D && config.post_filter.unwrap_or(false),
         channels: config.channels,
         dim,

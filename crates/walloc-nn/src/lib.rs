@@ -7,6 +7,8 @@
 //!   GroupNorm(32, eps 1e-6), SiLU, conv_out);
 //! - [`oobleck`]: the `Codec1D` Oobleck decoder and post filter;
 //! - [`linear`]: `LinearCodec2D` and `ResidualCodec2D`;
+//! - [`refine`]: the refiner of walloc's trained `refine` models;
+//! - [`train`]: training linear and refine models;
 //! - [`encoder`]: the lightweight encoder and the bottleneck (rounding in
 //!   evaluation, uniform noise in training), and full-encoder encoding;
 //! - [`import`]: reference checkpoints to walloc model files;
@@ -22,6 +24,7 @@ pub mod kl;
 pub mod linear;
 pub mod networks;
 pub mod oobleck;
+pub mod refine;
 pub mod train;
 pub mod weights;
 

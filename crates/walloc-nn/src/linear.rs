@@ -3,26 +3,32 @@
 //! bottleneck (noise in training, rounding in evaluation). A linear model
 //! is one stage (`encoder.0`, `decoder.1`); a residual one has `stages`
 //! (`encoders.i`, `decoders.i`), stage `i` coding what stages before it
-//! left. Sensors encode with `walloc_codec::LinearEncoder`, which a test
-//! holds to the same integers.
+//! left. A `refine` model is a linear one with a [`Refiner`] adding its
+//! correction to the decoded coefficients. Sensors encode with
+//! `walloc_codec::LinearEncoder`, which a test holds to the same integers.
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::prelude::*;
-use walloc_codec::config::ARCHITECTURE_RESIDUAL;
+use walloc_codec::config::{ARCHITECTURE_REFINE, ARCHITECTURE_RESIDUAL};
 use walloc_codec::Model;
 
 use crate::encoder::Bottleneck;
+use crate::refine::{Refiner, RefinerShape};
 use crate::weights::{NnError, Weights};
 
-/// Stages of 1×1 encoders and decoders around a bottleneck.
+/// Stages of 1×1 encoders and decoders around a bottleneck, and a refine
+/// model's refiner.
 #[derive(Module, Debug)]
 pub struct LinearCodec {
     encoders: Vec<Conv2d>,
     decoders: Vec<Conv2d>,
+    refiner: Option<Refiner>,
     #[module(skip)]
     bottleneck: Bottleneck,
     #[module(skip)]
     residual: bool,
+    #[module(skip)]
+    train_encoder: bool,
 }
 
 /// What [`LinearCodec::forward`] computes.
@@ -43,7 +49,8 @@ fn projection(w: &Weights, name: &str, [input, output]: [usize; 2], device: &Dev
 }
 
 impl LinearCodec {
-    /// Loads the stages of a `linear` or `residual` model file.
+    /// Loads the stages of a `linear`, `residual` or `refine` model file
+    /// (and a refine model's refiner).
     pub fn load(model: &Model, device: &Device) -> Result<Self, NnError> {
         let config = model.config();
         let weights = Weights::new(model.to_bytes(), "")?;
@@ -64,26 +71,55 @@ impl LinearCodec {
                 vec![projection(&weights, "decoder.1", [k, d], device)?],
             )
         };
+        let refiner = if config.architecture == ARCHITECTURE_REFINE {
+            Some(Refiner::load(&weights, refiner_shape(model)?, device)?)
+        } else {
+            None
+        };
         Ok(LinearCodec {
             encoders,
             decoders,
+            refiner,
             bottleneck: Bottleneck::new(config.latent_bits),
             residual: config.architecture == ARCHITECTURE_RESIDUAL,
+            train_encoder: true,
         })
     }
 
-    /// Every projection with its name in the model file (`encoder.0`,
-    /// `decoder.1`; `encoders.i`, `decoders.i`).
-    pub fn named_projections(&self) -> Vec<(String, &Conv2d)> {
+    /// Adds a fresh refiner `hidden` wide and `blocks` deep (its output
+    /// starts at zero, so the codec still decodes as before).
+    pub fn with_refiner(mut self, hidden: usize, blocks: usize, device: &Device) -> Self {
+        let shape = RefinerShape {
+            latent: self.encoders.iter().map(|e| e.weight.dims()[0]).sum(),
+            hidden,
+            blocks,
+            output: self.decoders[0].weight.dims()[0],
+        };
+        self.refiner = Some(Refiner::new(shape, device));
+        self
+    }
+
+    /// Keeps the encoders as they are in training (gradients stop at the
+    /// latent, which is rounded rather than noisy), so that the latents, and
+    /// the rate, stay those of the start.
+    pub fn freeze_encoder(mut self) -> Self {
+        self.train_encoder = false;
+        self
+    }
+
+    /// The refiner, if any.
+    pub fn refiner(&self) -> Option<&Refiner> {
+        self.refiner.as_ref()
+    }
+
+    /// Every convolution with its name in the model file (`encoder.0`,
+    /// `decoder.1`; `encoders.i`, `decoders.i`; then the refiner's).
+    pub fn named_convs(&self) -> Vec<(String, &Conv2d)> {
         let (encoder, decoder) = self.names();
         let encoders = self.encoders.iter().enumerate().map(|(i, c)| (encoder(i), c));
         let decoders = self.decoders.iter().enumerate().map(|(i, c)| (decoder(i), c));
-        encoders.chain(decoders).collect()
-    }
-
-    /// Every projection, mutable, in the order of [`LinearCodec::named_projections`].
-    pub fn projections_mut(&mut self) -> impl Iterator<Item = &mut Conv2d> {
-        self.encoders.iter_mut().chain(self.decoders.iter_mut())
+        let refiner = self.refiner.iter().flat_map(Refiner::named_convs);
+        encoders.chain(decoders).chain(refiner).collect()
     }
 
     /// The file names of encoder and decoder `i`.
@@ -105,16 +141,57 @@ impl LinearCodec {
         let mut reconstruction = residual.zeros_like();
         let mut latents = Vec::with_capacity(self.encoders.len());
         for (encoder, decoder) in self.encoders.iter().zip(&self.decoders) {
-            let u = self.bottleneck.to_uniform(encoder.forward(residual.clone()));
-            let latent = self.bottleneck.quantize(u, training);
+            // A frozen encoder runs outside autodiff (no graph is kept for
+            // it), and its latents are rounded in training too: the decoder
+            // learns from exactly what it will decode.
+            let z = if self.train_encoder {
+                encoder.forward(residual.clone())
+            } else {
+                encoder.valid().forward(residual.clone().without_autodiff())
+            };
+            let u = self.bottleneck.to_uniform(z);
+            let latent = self.bottleneck.quantize(u, training && self.train_encoder);
             let decoded = decoder.forward(self.bottleneck.to_normal(latent.clone()));
             residual = residual - decoded.clone();
             reconstruction = reconstruction + decoded;
             latents.push(latent);
         }
+        let latent = Tensor::cat(latents, 1);
+        if let Some(refiner) = &self.refiner {
+            reconstruction = reconstruction + refiner.forward(self.bottleneck.to_normal(latent.clone()));
+        }
         LinearOutput {
             coefficients: reconstruction,
-            latent: Tensor::cat(latents, 1),
+            latent,
         }
     }
+
+    /// Decodes dequantized latents `[batch, K, h, w]` (stages' channels in
+    /// order) into wavelet coefficients `[batch, D, h, w]`.
+    pub fn decode(&self, normal: Tensor<4>) -> Tensor<4> {
+        let per_stage = normal.dims()[1] / self.decoders.len();
+        let mut coefficients = self
+            .decoders
+            .iter()
+            .enumerate()
+            .map(|(i, decoder)| decoder.forward(normal.clone().narrow(1, i * per_stage, per_stage)))
+            .reduce(|a, b| a + b)
+            .expect("a codec has at least one stage");
+        if let Some(refiner) = &self.refiner {
+            coefficients = coefficients + refiner.forward(normal);
+        }
+        coefficients
+    }
+}
+
+/// The refiner shape of a `refine` model file.
+pub fn refiner_shape(model: &Model) -> Result<RefinerShape, NnError> {
+    let config = model.config();
+    let missing = |what: &str| NnError::File(format!("refine model {} has no {what}", config.name));
+    Ok(RefinerShape {
+        latent: config.latent_dim as usize,
+        hidden: config.hidden.ok_or_else(|| missing("width"))? as usize,
+        blocks: config.blocks.ok_or_else(|| missing("block count"))? as usize,
+        output: config.coefficient_dim(),
+    })
 }

@@ -1,12 +1,15 @@
 //! The neural parts of a walloc model file, loaded into burn modules: the
-//! KL decoder and the full KL encoder of `codec2d` models, the Oobleck
+//! KL decoder and the full KL encoder of `codec2d` models, the linear
+//! decoder and refiner of `refine` models, the Oobleck
 //! decoder (and post filter) of `codec1d` models.
 
 use burn::nn::conv::Conv1d;
 use burn::prelude::*;
+use walloc_codec::config::ARCHITECTURE_REFINE;
 use walloc_codec::Model;
 
 use crate::kl::{KlDecoder, KlEncoder};
+use crate::linear::LinearCodec;
 use crate::oobleck::{post_filter, OobleckDecoder};
 use crate::weights::{NnError, Weights};
 
@@ -16,18 +19,41 @@ fn width(model: &Model, value: Option<u32>, what: &str) -> Result<usize, NnError
         .ok_or_else(|| NnError::File(format!("model {} has no {what} width", model.config().name)))
 }
 
-/// The KL decoder of a `codec2d` model file.
-pub fn load_image_decoder(model: &Model, device: &Device) -> Result<KlDecoder, NnError> {
+/// The decoder network of a neural image model.
+#[derive(Debug)]
+pub enum ImageDecoder {
+    /// The KL decoder of a `codec2d` model.
+    Kl(Box<KlDecoder>),
+    /// The linear decoder and refiner of a `refine` model.
+    Refine(Box<LinearCodec>),
+}
+
+impl ImageDecoder {
+    /// Dequantized latents `[batch, K, h, w]` to wavelet coefficients
+    /// `[batch, D, h, w]`.
+    pub fn forward(&self, z: Tensor<4>) -> Tensor<4> {
+        match self {
+            ImageDecoder::Kl(decoder) => decoder.forward(z),
+            ImageDecoder::Refine(codec) => codec.decode(z),
+        }
+    }
+}
+
+/// The decoder of a `codec2d` or `refine` model file.
+pub fn load_image_decoder(model: &Model, device: &Device) -> Result<ImageDecoder, NnError> {
     let config = model.config();
+    if config.architecture == ARCHITECTURE_REFINE {
+        return Ok(ImageDecoder::Refine(Box::new(LinearCodec::load(model, device)?)));
+    }
     let hidden = width(model, config.hidden, "decoder")?;
     let weights = Weights::new(model.to_bytes(), "decoder.1.")?;
-    KlDecoder::load(
+    Ok(ImageDecoder::Kl(Box::new(KlDecoder::load(
         &weights,
         config.latent_dim as usize,
         hidden,
         config.coefficient_dim(),
         device,
-    )
+    )?)))
 }
 
 /// The full KL encoder of a `codec2d` model file with `encoder_hidden`.

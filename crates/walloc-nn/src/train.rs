@@ -1,21 +1,34 @@
-//! Training a linear or residual codec end to end through the noisy
-//! bottleneck: burn's autodiff on the CPU, AdamW, MSE on the wavelet-packet
-//! coefficients. Training starts from the model it is given (for a fresh
-//! run, the closed-form PCA model of `walloc_codec::fit`), so it starts as
-//! the linear codec, not from noise.
+//! Training a linear, residual or refine codec end to end through the
+//! noisy bottleneck: burn's autodiff on the CPU, AdamW, MSE on the
+//! wavelet-packet coefficients. Training starts from the model it is given
+//! (for a fresh run, the closed-form PCA model of `walloc_codec::fit`,
+//! with a refiner whose output starts at zero), so it starts as the linear
+//! codec, not from noise.
 //!
-//! Parameters carry fixed ids (their position in the codec), so that the
+//! Parameters carry fixed ids (their order in the codec), so that the
 //! optimizer state saved in a checkpoint finds them again on `--resume`.
 
-use burn::module::{Param, ParamId};
+use burn::module::{ModuleMapper, Param, ParamId};
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use safetensors::tensor::Dtype;
+use walloc_codec::config::ARCHITECTURE_REFINE;
 use walloc_codec::model::TensorBytes;
 use walloc_codec::Model;
 
 use crate::linear::LinearCodec;
 use crate::weights::NnError;
+
+/// What to train, beyond the model training starts from.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TrainOptions {
+    /// AdamW weight decay.
+    pub weight_decay: f32,
+    /// A fresh refiner to add, `(hidden, blocks)`, when the model has none.
+    pub refiner: Option<(usize, usize)>,
+    /// Keep the encoder fixed (the latents, and so the rate, stay the start's).
+    pub freeze_encoder: bool,
+}
 
 fn error(message: impl Into<String>) -> NnError {
     NnError::File(message.into())
@@ -29,26 +42,34 @@ pub struct Batch {
     pub shape: [usize; 4],
 }
 
-/// A linear codec being trained, with its optimizer.
-pub struct LinearTrainer {
+/// A codec being trained, with its optimizer.
+pub struct CodecTrainer {
     codec: Option<LinearCodec>,
     optimizer: ModuleOptimizer,
     device: Device,
 }
 
-impl LinearTrainer {
-    /// Starts training from `model` (a `linear` or `residual` model file).
-    pub fn new(model: &Model, weight_decay: f32) -> Result<Self, NnError> {
-        if !model.is_linear() {
+impl CodecTrainer {
+    /// Starts training from `model` (a `linear`, `residual` or `refine`
+    /// model file).
+    pub fn new(model: &Model, options: TrainOptions) -> Result<Self, NnError> {
+        if !model.is_linear() && model.config().architecture != ARCHITECTURE_REFINE {
             return Err(error(format!(
-                "model {} is not a linear or residual codec",
+                "model {} is not a linear, residual or refine codec",
                 model.config().name
             )));
         }
         let device = Device::default().autodiff();
-        let codec = with_fixed_ids(LinearCodec::load(model, &device)?);
-        let optimizer = AdamWConfig::new().with_weight_decay(weight_decay).init();
-        Ok(LinearTrainer {
+        let mut codec = LinearCodec::load(model, &device)?;
+        if let (Some((hidden, blocks)), None) = (options.refiner, codec.refiner()) {
+            codec = codec.with_refiner(hidden, blocks, &device);
+        }
+        if options.freeze_encoder {
+            codec = codec.freeze_encoder();
+        }
+        let codec = codec.map(&mut SequentialIds(0));
+        let optimizer = AdamWConfig::new().with_weight_decay(options.weight_decay).init();
+        Ok(CodecTrainer {
             codec: Some(codec),
             optimizer,
             device,
@@ -93,10 +114,11 @@ impl LinearTrainer {
         Ok(value)
     }
 
-    /// The mean squared error of a batch through the rounding bottleneck.
+    /// The mean squared error of a batch through the rounding bottleneck
+    /// (outside autodiff: validation keeps no graph).
     pub fn validate(&self, batch: &Batch) -> Result<f64, NnError> {
-        let x = self.tensor(batch)?;
-        let output = self.codec().forward(x.clone(), false);
+        let x = self.tensor(batch)?.without_autodiff();
+        let output = self.codec().valid().forward(x.clone(), false);
         scalar((output.coefficients - x).powi_scalar(2).mean())
     }
 
@@ -109,7 +131,7 @@ impl LinearTrainer {
         Ok(bytes.to_vec())
     }
 
-    /// Restores the optimizer's state saved by [`LinearTrainer::optimizer_state`]
+    /// Restores the optimizer's state saved by [`CodecTrainer::optimizer_state`]
     /// (on an error the optimizer starts afresh).
     pub fn load_optimizer_state(&mut self, bytes: Vec<u8>) -> Result<(), NnError> {
         let optimizer = std::mem::replace(&mut self.optimizer, AdamWConfig::new().init());
@@ -120,33 +142,37 @@ impl LinearTrainer {
     }
 
     /// `base` with the trained weights (its entropy tables unchanged: count
-    /// them again on data).
+    /// them again on data); a new refiner makes it a `refine` model.
     pub fn export(&self, base: &Model) -> Result<Model, NnError> {
         let mut trained = Vec::new();
-        for (name, conv) in self.codec().named_projections() {
+        for (name, conv) in self.codec().named_convs() {
             trained.push(tensor_bytes(&format!("{name}.weight"), conv.weight.val())?);
             if let Some(bias) = &conv.bias {
                 trained.push(tensor_bytes(&format!("{name}.bias"), bias.val())?);
             }
         }
-        base.with_weights(&trained, None).map_err(|e| error(e.to_string()))
+        let config = match self.codec().refiner() {
+            Some(refiner) if base.config().architecture != ARCHITECTURE_REFINE => {
+                let mut config = base.config().clone();
+                config.architecture = ARCHITECTURE_REFINE.into();
+                config.hidden = Some(refiner.hidden() as u32);
+                config.blocks = Some(refiner.depth() as u32);
+                Some(config)
+            }
+            _ => None,
+        };
+        base.with_weights(&trained, config).map_err(|e| error(e.to_string()))
     }
 }
 
-/// The codec with its parameters' ids set to their positions.
-fn with_fixed_ids(mut codec: LinearCodec) -> LinearCodec {
-    let mut next = 0u64;
-    let mut id = || {
-        next += 1;
-        ParamId::from(next)
-    };
-    for conv in codec.projections_mut() {
-        conv.weight = Param::initialized(id(), conv.weight.val());
-        if let Some(bias) = conv.bias.as_mut() {
-            *bias = Param::initialized(id(), bias.val());
-        }
+/// Gives a module's parameters the ids 1, 2, … in the module's order.
+struct SequentialIds(u64);
+
+impl ModuleMapper for SequentialIds {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        self.0 += 1;
+        Param::initialized(ParamId::from(self.0), param.val())
     }
-    codec
 }
 
 fn scalar(t: Tensor<1>) -> Result<f64, NnError> {
@@ -223,13 +249,13 @@ mod tests {
         let data = batch(&images);
         let model = pca_model(&images);
         // Halve the decoder: the codec is now far from its optimum.
-        let trainer = LinearTrainer::new(&model, 0.0).unwrap();
-        let (name, decoder) = trainer.codec().named_projections().pop().unwrap();
+        let trainer = CodecTrainer::new(&model, TrainOptions::default()).unwrap();
+        let (name, decoder) = trainer.codec().named_convs().pop().unwrap();
         assert_eq!(name, "decoder.1");
         let halved = tensor_bytes("decoder.1.weight", decoder.weight.val().mul_scalar(0.5)).unwrap();
         let damaged = model.with_weights(&[halved], None).unwrap();
 
-        let mut trainer = LinearTrainer::new(&damaged, 0.0).unwrap();
+        let mut trainer = CodecTrainer::new(&damaged, TrainOptions::default()).unwrap();
         let before = trainer.validate(&data).unwrap();
         for _ in 0..60 {
             trainer.step(&data, 3e-3).unwrap();
@@ -239,7 +265,7 @@ mod tests {
 
         // The exported model carries the trained weights.
         let exported = trainer.export(&damaged).unwrap();
-        let again = LinearTrainer::new(&exported, 0.0).unwrap();
+        let again = CodecTrainer::new(&exported, TrainOptions::default()).unwrap();
         assert!((again.validate(&data).unwrap() - after).abs() < 1e-9 * after.max(1.0));
         assert_ne!(exported.id(), damaged.id());
 
@@ -247,10 +273,10 @@ mod tests {
         // step, with the same noise, lands where the uninterrupted run does;
         // without the state it does not. (One test: the seed is global.)
         let state = trainer.optimizer_state().unwrap();
-        let mut resumed = LinearTrainer::new(&exported, 0.0).unwrap();
+        let mut resumed = CodecTrainer::new(&exported, TrainOptions::default()).unwrap();
         resumed.load_optimizer_state(state).unwrap();
-        let mut restarted = LinearTrainer::new(&exported, 0.0).unwrap();
-        let next = |t: &mut LinearTrainer| {
+        let mut restarted = CodecTrainer::new(&exported, TrainOptions::default()).unwrap();
+        let next = |t: &mut CodecTrainer| {
             t.seed(7);
             t.step(&data, 3e-3).unwrap();
             t.validate(&data).unwrap()
@@ -262,5 +288,72 @@ mod tests {
             "{uninterrupted} vs {restarted}"
         );
         assert!(trainer.load_optimizer_state(b"not a burnpack".to_vec()).is_err());
+    }
+
+    #[test]
+    fn a_refiner_starts_as_the_linear_codec_improves_it_and_tiles_exactly() {
+        use crate::decode::{decode_coefficients, Tiling};
+        use crate::networks::{load_image_decoder, ImageDecoder};
+
+        let images = images(6, 32);
+        let data = batch(&images);
+        let model = pca_model(&images);
+        let options = TrainOptions {
+            refiner: Some((8, 1)),
+            freeze_encoder: true,
+            ..TrainOptions::default()
+        };
+        let linear = CodecTrainer::new(&model, TrainOptions::default()).unwrap();
+        let mut trainer = CodecTrainer::new(&model, options).unwrap();
+        let start = trainer.validate(&data).unwrap();
+        assert!((start - linear.validate(&data).unwrap()).abs() < 1e-12 * start.max(1.0));
+        for _ in 0..80 {
+            trainer.step(&data, 3e-3).unwrap();
+        }
+        let after = trainer.validate(&data).unwrap();
+        assert!(after < 0.9 * start, "MSE {start} → {after}");
+
+        // A refine model whose encoder (so whose latents) did not move.
+        let exported = trainer.export(&model).unwrap();
+        let config = exported.config();
+        assert_eq!(
+            (config.architecture.as_str(), config.hidden, config.blocks),
+            (ARCHITECTURE_REFINE, Some(8), Some(1))
+        );
+        assert_eq!(exported.weights().encoder_weight, model.weights().encoder_weight);
+        let again = CodecTrainer::new(&exported, TrainOptions::default()).unwrap();
+        assert!((again.validate(&data).unwrap() - after).abs() < 1e-9 * after.max(1.0));
+
+        // Tiles with an overlap of the refiner's radius decode exactly; with
+        // less, the seams show.
+        let device = Device::default();
+        let decoder = load_image_decoder(&exported, &device).unwrap();
+        let radius = match &decoder {
+            ImageDecoder::Refine(codec) => codec.refiner().unwrap().radius(),
+            ImageDecoder::Kl(_) => panic!("a refine model has a refine decoder"),
+        };
+        assert_eq!(radius, 4);
+        let zhat: Vec<f32> = (0..2 * 20 * 20).map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0).collect();
+        let decode = |tile, overlap| {
+            decode_coefficients(
+                |z| decoder.forward(z),
+                &zhat,
+                [2, 20, 20],
+                4,
+                Tiling { tile, overlap },
+                &device,
+            )
+            .unwrap()
+        };
+        let whole = decode(0, 0);
+        let gap = |other: Vec<f32>| {
+            whole
+                .iter()
+                .zip(&other)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max)
+        };
+        assert!(gap(decode(6, radius)) < 1e-5);
+        assert!(gap(decode(6, 1)) > 1e-4);
     }
 }

@@ -150,8 +150,16 @@ fn tiled_decoding_matches_whole_decoding() {
     let decoder = KlDecoder::load(&Weights::new(&bytes, "model.decoder.1.").unwrap(), 12, 32, 48, &device).unwrap();
     let (h, w) = (20, 27);
     let zhat: Vec<f32> = (0..12 * h * w).map(|i| ((i * 53) % 97) as f32 / 40.0 - 1.2).collect();
-    let decode =
-        |tile, overlap| decode_coefficients(&decoder, &zhat, [12, h, w], 48, Tiling { tile, overlap }, &device);
+    let decode = |tile, overlap| {
+        decode_coefficients(
+            |z| decoder.forward(z),
+            &zhat,
+            [12, h, w],
+            48,
+            Tiling { tile, overlap },
+            &device,
+        )
+    };
     let whole = decode(0, 0).unwrap();
     assert!(Tiling { tile: 8, overlap: 2 }.is_whole(12, 12) && !Tiling { tile: 8, overlap: 2 }.is_whole(13, 12));
     // Every window spans the whole latent: identical to whole decoding.

@@ -154,8 +154,12 @@ impl SynthesisTaps {
         let len = 2 * half;
         // y_full[p] = sum_k lo[k] g0[p - 2k] + hi[k] g1[p - 2k], 0 <= p-2k < L;
         // y[j] = y_full[j] + y_full[len + j] for j < L - 2; out = roll(y, 1 - L/2).
+        // Only k with 0 <= p - 2k < L contribute: ceil((p + 1 - L) / 2) <= k
+        // <= p / 2, a few per sample (a scan of every k was quadratic in
+        // the line length: minutes for an audio block).
         let full_taps = |p: usize, out: &mut Vec<(usize, f32, f32)>| {
-            for k in 0..half {
+            let first = (p + 1).saturating_sub(filter_len).div_ceil(2);
+            for k in first..(p / 2 + 1).min(half) {
                 if let Some(t) = p.checked_sub(2 * k).filter(|&t| t < filter_len) {
                     out.push((k, bank.rec_lo()[t], bank.rec_hi()[t]));
                 }

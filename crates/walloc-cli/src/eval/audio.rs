@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use walloc_codec::Model;
+use walloc_codec::{Figures, Model};
 use walloc_eval::metrics::{audio_psnr, snr};
 use walloc_eval::peers::Opus;
 use walloc_eval::report::{FileRow, Report};
@@ -111,6 +111,43 @@ fn opus_round_trip(clip: &Clip, kbps: u32) -> Result<(usize, Vec<f32>)> {
     Ok((bytes, decoded))
 }
 
+/// A model's figures on the first `seconds` of each audio file in `paths`
+/// (those with the model's channel count or not: every file is coded).
+pub fn figures(model: &Model, paths: &[std::path::PathBuf], seconds: f64, dataset: &str) -> Result<Figures> {
+    let mut rows = Vec::new();
+    let mut bits_per_sample = 0.0;
+    for path in paths {
+        let clip = read_clip(path, seconds).with_context(|| format!("reading {}", path.display()))?;
+        let mut source = MemorySource::new(clip.planar(), clip.channels, clip.rate, clip.format);
+        let file = encode_source(&mut source, model)?;
+        let decoded = decode_samples(&file, model)?;
+        bits_per_sample += file.len() as f64 * 8.0 / clip.samples.len() as f64;
+        rows.push(row(
+            &clip,
+            String::new(),
+            String::new(),
+            (file.len(), decoded),
+            (0.0, 0.0),
+            0.0,
+        ));
+    }
+    if rows.is_empty() {
+        bail!("no audio files to measure {} on", model.config().name);
+    }
+    let n = rows.len() as f64;
+    let mean = |f: &dyn Fn(&FileRow) -> f64| rows.iter().map(f).sum::<f64>() / n;
+    Ok(Figures {
+        dataset: dataset.to_string(),
+        images: rows.len() as u32,
+        bpp: bits_per_sample / n,
+        psnr_db: mean(&|r| r.psnr),
+        compression_ratio: mean(&|r| r.compression_ratio),
+        kbps: Some(mean(&|r| r.rate)),
+        snr_db: Some(mean(&|r| r.snr.unwrap_or(f64::NAN))),
+        ssim: None,
+    })
+}
+
 /// Evaluates audio models and Opus on the audio files of `args.data`.
 pub fn evaluate(args: &EvalArgs) -> Result<Report> {
     let models: Vec<Model> = if args.model.is_empty() {
@@ -127,7 +164,7 @@ pub fn evaluate(args: &EvalArgs) -> Result<Report> {
     }
     let with_opus = !peers.is_empty();
     if models.is_empty() && !with_opus {
-        bail!("nothing to evaluate: no audio model (none is embedded yet: pass --model FILE) and no peer");
+        bail!("nothing to evaluate: no audio model (none embedded: pass --model FILE) and no peer");
     }
     if !(args.seconds > 0.0 && args.seconds <= 3600.0) {
         bail!("--seconds must be in (0, 3600], not {}", args.seconds);

@@ -2,7 +2,7 @@
 //! codecs on a folder of images or audio files, per file and on average,
 //! with BD-rates, tables (JSON, CSV) and rate–distortion plots (SVG, PNG).
 
-mod audio;
+pub mod audio;
 mod image;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,184 @@
+//! `walloc fit-linear-audio`: the closed-form (PCA) linear audio model on
+//! random segments of a folder of music, each file's first block
+//! normalized as the encoder normalizes it; figures on held-out files.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use walloc_codec::audio::{Level, DEFAULT_BLOCK_FRAMES};
+use walloc_codec::fit::{fit_linear_audio, FitOptions};
+use walloc_codec::model::MAX_LEVELS_1D;
+
+use crate::audio_in;
+use crate::io::{progress, write_output};
+use crate::measure::stored;
+
+/// Arguments of `fit-linear-audio`.
+#[derive(clap::Args, Debug)]
+pub struct FitAudioArgs {
+    /// Folder of training audio (WAV, FLAC, Ogg Vorbis); files with another
+    /// channel count are skipped.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Output model file.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Audio channels of the model (2: stereo).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub channels: u32,
+    /// Wavelet packet levels J.
+    #[arg(long, default_value_t = 8)]
+    pub levels: u32,
+    /// Latent channels; dimensionality reduction is channels·2^J / latent-dim.
+    #[arg(long)]
+    pub latent_dim: u32,
+    /// Frames of each training segment (a multiple of 2^J).
+    #[arg(long, default_value_t = 16384)]
+    pub segment: u32,
+    /// Random segments taken from each file.
+    #[arg(long, default_value_t = 64)]
+    pub segments_per_file: u32,
+    /// Seed of the segment positions.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Quantization step multiplier: above 1 smaller files, below 1 higher quality.
+    #[arg(long, default_value_t = 1.0)]
+    pub step_scale: f64,
+    /// Model name (default: the output file's stem).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Held-out audio to measure the model on (figures stored in the model).
+    #[arg(long)]
+    pub val: Option<PathBuf>,
+    /// Seconds measured from the start of each held-out file.
+    #[arg(long, default_value_t = 30.0)]
+    pub val_seconds: f64,
+}
+
+/// The audio files of a folder, sorted.
+pub fn audio_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("listing {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && audio_in::is_audio_path(p))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!("no audio files (WAV, FLAC, Ogg Vorbis) in {}", dir.display());
+    }
+    Ok(files)
+}
+
+/// Random `segment`-frame pieces of each file's first block, normalized as
+/// a block: planar, `channels` rows each.
+fn load_segments(files: &[PathBuf], args: &FitAudioArgs) -> Result<Vec<Vec<f32>>> {
+    let channels = args.channels as usize;
+    let segment = args.segment as usize;
+    let mut rng = StdRng::seed_from_u64(args.seed);
+    let mut segments = Vec::new();
+    let bar = progress(files.len() as u64, "loading");
+    for file in files {
+        bar.inc(1);
+        let mut source = audio_in::open(file).with_context(|| format!("reading {}", file.display()))?;
+        if source.channels() != channels {
+            continue;
+        }
+        let mut block = source.read_planar(DEFAULT_BLOCK_FRAMES as usize)?;
+        let frames = block.len() / channels;
+        if frames < segment {
+            continue;
+        }
+        Level::normalize(&mut block);
+        for _ in 0..args.segments_per_file {
+            let start = rng.random_range(0..=frames - segment);
+            let piece = block
+                .chunks_exact(frames)
+                .flat_map(|row| row[start..start + segment].iter().copied())
+                .collect();
+            segments.push(piece);
+        }
+    }
+    bar.finish_and_clear();
+    if segments.is_empty() {
+        bail!(
+            "no {channels}-channel file of at least {segment} frames in {}",
+            args.data.display()
+        );
+    }
+    Ok(segments)
+}
+
+/// Runs `fit-linear-audio`.
+pub fn run(args: &FitAudioArgs) -> Result<()> {
+    if !(1..=MAX_LEVELS_1D).contains(&args.levels) {
+        bail!("--levels must be 1..={MAX_LEVELS_1D} (got {})", args.levels);
+    }
+    let coefficient_dim = args.channels << args.levels;
+    if !(1..=coefficient_dim).contains(&args.latent_dim) {
+        bail!(
+            "--latent-dim must be 1..={coefficient_dim} for these channels and levels (got {})",
+            args.latent_dim
+        );
+    }
+    let multiple = 1u32 << args.levels;
+    if args.segment == 0 || !args.segment.is_multiple_of(multiple) || args.segment > 1 << 20 {
+        bail!(
+            "--segment {} must be a positive multiple of 2^levels = {multiple}, at most 2^20",
+            args.segment
+        );
+    }
+    if !(args.val_seconds > 0.0 && args.val_seconds <= 3600.0) {
+        bail!("--val-seconds must be in (0, 3600], not {}", args.val_seconds);
+    }
+    let files = audio_files(&args.data)?;
+    let segments = load_segments(&files, args)?;
+    let name = args
+        .name
+        .clone()
+        .or_else(|| args.output.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "model".into());
+    let options = FitOptions {
+        description: format!(
+            "linear WaLLoC, {}-channel audio, J={}, {} latent channels",
+            args.channels, args.levels, args.latent_dim
+        ),
+        name,
+        channels: args.channels,
+        levels: args.levels,
+        latent_dim: args.latent_dim,
+        latent_bits: 8,
+        wavelet: "bior4.4".into(),
+        step_scale: args.step_scale,
+        provenance: serde_json::json!({
+            "method": "PCA of wavelet-packet coefficients of block-normalized segments, reverse water-filling \
+                       step, least-squares decoder",
+            "data": args.data.file_name().map(|s| s.to_string_lossy().into_owned()),
+            "files": files.len(),
+            "segments": segments.len(),
+            "segment_frames": args.segment,
+            "seed": args.seed,
+            "step_scale": args.step_scale,
+        }),
+    };
+    eprintln!("fitting on {} segments of {} frames", segments.len(), args.segment);
+    let mut model = fit_linear_audio(&segments, &options)?;
+    drop(segments);
+    if let Some(val) = &args.val {
+        let set = val.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let figures = crate::eval::audio::figures(&model, &audio_files(val)?, args.val_seconds, &set)?;
+        eprintln!(
+            "validation: {} files, {:.1} kbit/s, SNR {:.2} dB, PSNR {:.2} dB, {:.1}:1",
+            figures.images,
+            figures.kbps.unwrap_or(f64::NAN),
+            figures.snr_db.unwrap_or(f64::NAN),
+            figures.psnr_db,
+            figures.compression_ratio
+        );
+        model = stored(model, figures)?;
+    }
+    write_output(&args.output, model.to_bytes())?;
+    eprintln!("wrote {} (id {})", args.output.display(), model.id().short());
+    Ok(())
+}

@@ -1,0 +1,103 @@
+//! Which architectures a model configuration may name, and the linear audio
+//! models that `fit_linear_audio` makes.
+
+use walloc_codec::audio::{self, Level};
+use walloc_codec::config::{ARCHITECTURE_LINEAR, ARCHITECTURE_REFINE};
+use walloc_codec::fit::{fit_linear_audio, FitOptions};
+
+fn options(levels: u32, latent_dim: u32) -> FitOptions {
+    FitOptions {
+        name: "stereo-test".into(),
+        description: "test".into(),
+        channels: 2,
+        levels,
+        latent_dim,
+        latent_bits: 8,
+        wavelet: "bior4.4".into(),
+        step_scale: 1.0,
+        provenance: serde_json::json!({}),
+    }
+}
+
+/// Normalized stereo segments: tones of a few pitches, planar.
+fn segments(count: usize, length: usize) -> Vec<Vec<f32>> {
+    (0..count)
+        .map(|s| {
+            let mut planar: Vec<f32> = (0..2 * length)
+                .map(|i| {
+                    let (c, t) = (i / length, (i % length) as f32);
+                    let f = 0.01 + 0.003 * s as f32 + 0.002 * c as f32;
+                    (t * f).sin() + 0.3 * (t * 3.1 * f).sin()
+                })
+                .collect();
+            Level::normalize(&mut planar);
+            planar
+        })
+        .collect()
+}
+
+#[test]
+fn linear_audio_models_fit_and_code_a_block() {
+    let model = fit_linear_audio(&segments(6, 1024), &options(4, 6)).unwrap();
+    let config = model.config();
+    assert_eq!(
+        (config.modality.as_str(), config.architecture.as_str()),
+        ("audio", ARCHITECTURE_LINEAR)
+    );
+    assert_eq!(config.decoder_weight_shape(), vec![32, 6, 1]);
+
+    // One block through the encoder, the container's payload and the linear
+    // decoder: the level comes back and the tones survive.
+    let frames = 3000u32;
+    let block = segments(1, frames as usize).pop().unwrap();
+    let original: Vec<f32> = block.iter().map(|v| v * 0.25 + 0.1).collect();
+    let payload = audio::encode_block(&model, original.clone(), frames).unwrap();
+    let header = audio::header_for(&model, 2, audio::SampleFormat::Float, frames, 8000, audio::PAD_MULTIPLE).unwrap();
+    let (level, latent) = audio::decode_block_latent(&model, &header, &payload, frames).unwrap();
+    let samples = audio::synthesize_linear(&model, &latent).unwrap();
+    let padded = samples.len() / 2;
+    let decoded: Vec<f32> = samples
+        .chunks_exact(padded)
+        .flat_map(|row| row[..frames as usize].iter().map(|&v| level.restore(v)))
+        .collect();
+    let noise: f32 = original.iter().zip(&decoded).map(|(a, b)| (a - b).powi(2)).sum();
+    let power: f32 = original.iter().map(|a| (a - 0.1).powi(2)).sum();
+    let snr = 10.0 * (power / noise).log10();
+    assert!(snr > 20.0, "SNR {snr:.1} dB");
+}
+
+#[test]
+fn fit_linear_audio_refuses_ragged_segments() {
+    let mut ragged = segments(2, 1024);
+    ragged[1].truncate(1000);
+    let error = fit_linear_audio(&ragged, &options(4, 6)).unwrap_err().to_string();
+    assert!(error.contains("one length, a multiple of 2^4"), "{error}");
+    let error = fit_linear_audio(&segments(2, 1000), &options(4, 6))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("a multiple of 2^4"), "{error}");
+}
+
+#[test]
+fn only_refine_models_have_blocks_and_they_need_them() {
+    let model = fit_linear_audio(&segments(4, 1024), &options(4, 6)).unwrap();
+    let mut config = model.config().clone();
+    config.blocks = Some(2);
+    let error = config.validate().unwrap_err().to_string();
+    assert!(error.contains("only refine models have blocks"), "{error}");
+    config.blocks = None;
+    config.architecture = ARCHITECTURE_REFINE.into();
+    config.hidden = Some(16);
+    let error = config.validate().unwrap_err().to_string();
+    assert!(error.contains("architecture \"refine\" for audio"), "{error}");
+    config.modality = "image".into();
+    config.dim = 2;
+    config.levels = 2;
+    let error = config.validate().unwrap_err().to_string();
+    assert!(
+        error.contains("refine width Some(16)") && error.contains("blocks None"),
+        "{error}"
+    );
+    config.blocks = Some(3);
+    assert!(config.validate().is_ok());
+}

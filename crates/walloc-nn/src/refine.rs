@@ -1,0 +1,149 @@
+//! The refiner of `refine` models: residual blocks of 3×3 convolutions
+//! that read the dequantized latent `[batch, K, h, w]` and return a
+//! correction `[batch, D, h, w]` added to the linear decoder's wavelet
+//! coefficients. Its last convolution starts at zero, so a fresh refine
+//! model decodes exactly as the linear codec it grows from, and training
+//! can only move it on from there. It has no normalization and no
+//! attention: every output depends on the latent within
+//! [`Refiner::radius`] positions, so overlapping tiles decode exactly.
+//! Parameter names in the model file: `refine.conv_in`,
+//! `refine.blocks.{i}.conv1`, `refine.blocks.{i}.conv2`, `refine.conv_out`
+//! (each `.weight` `[out, in, 3, 3]` and `.bias`).
+
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::PaddingConfig2d;
+use burn::prelude::*;
+use burn::tensor::activation::silu;
+
+use crate::weights::{NnError, Weights};
+
+/// Prefix of the refiner's tensors in a model file.
+pub const PREFIX: &str = "refine";
+
+/// A fresh 3×3 convolution with padding 1 (burn's default initialisation).
+fn conv3x3(input: usize, output: usize, device: &Device) -> Conv2d {
+    Conv2dConfig::new([input, output], [3, 3])
+        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+        .init(device)
+}
+
+/// A 3×3 convolution read from `w.name`.
+fn load_conv3x3(w: &Weights, name: &str, input: usize, output: usize, device: &Device) -> Result<Conv2d, NnError> {
+    let mut conv = conv3x3(input, output, device);
+    let w = w.child(name);
+    conv.weight = w.param("weight", [output, input, 3, 3], device)?;
+    conv.bias = Some(w.param("bias", [output], device)?);
+    Ok(conv)
+}
+
+/// `x + conv2(silu(conv1(silu(x))))`, channels unchanged.
+#[derive(Module, Debug)]
+pub struct RefineBlock {
+    conv1: Conv2d,
+    conv2: Conv2d,
+}
+
+impl RefineBlock {
+    /// Applies the block to `[batch, hidden, h, w]`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let h = self.conv2.forward(silu(self.conv1.forward(silu(x.clone()))));
+        x + h
+    }
+}
+
+/// Shape of a refiner: latent channels in, `hidden` wide, `blocks` deep,
+/// coefficient channels out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RefinerShape {
+    /// Latent channels K.
+    pub latent: usize,
+    /// Hidden channels.
+    pub hidden: usize,
+    /// Residual blocks.
+    pub blocks: usize,
+    /// Wavelet-coefficient channels D.
+    pub output: usize,
+}
+
+/// `conv_out(silu(blocks(conv_in(z))))`.
+#[derive(Module, Debug)]
+pub struct Refiner {
+    conv_in: Conv2d,
+    blocks: Vec<RefineBlock>,
+    conv_out: Conv2d,
+}
+
+impl Refiner {
+    /// A fresh refiner whose output is zero (its last layer starts at zero).
+    pub fn new(shape: RefinerShape, device: &Device) -> Self {
+        let mut conv_out = conv3x3(shape.hidden, shape.output, device);
+        conv_out.weight = burn::module::Param::from_tensor(conv_out.weight.val().zeros_like());
+        conv_out.bias = conv_out
+            .bias
+            .map(|b| burn::module::Param::from_tensor(b.val().zeros_like()));
+        Refiner {
+            conv_in: conv3x3(shape.latent, shape.hidden, device),
+            blocks: (0..shape.blocks)
+                .map(|_| RefineBlock {
+                    conv1: conv3x3(shape.hidden, shape.hidden, device),
+                    conv2: conv3x3(shape.hidden, shape.hidden, device),
+                })
+                .collect(),
+            conv_out,
+        }
+    }
+
+    /// Loads a refiner from `w` (the file's tensors under [`PREFIX`]).
+    pub fn load(w: &Weights, shape: RefinerShape, device: &Device) -> Result<Self, NnError> {
+        let w = w.child(PREFIX);
+        let hidden = shape.hidden;
+        Ok(Refiner {
+            conv_in: load_conv3x3(&w, "conv_in", shape.latent, hidden, device)?,
+            blocks: (0..shape.blocks)
+                .map(|i| {
+                    let b = w.child(&format!("blocks.{i}"));
+                    Ok(RefineBlock {
+                        conv1: load_conv3x3(&b, "conv1", hidden, hidden, device)?,
+                        conv2: load_conv3x3(&b, "conv2", hidden, hidden, device)?,
+                    })
+                })
+                .collect::<Result<_, NnError>>()?,
+            conv_out: load_conv3x3(&w, "conv_out", hidden, shape.output, device)?,
+        })
+    }
+
+    /// Hidden channels.
+    pub fn hidden(&self) -> usize {
+        self.conv_in.weight.dims()[0]
+    }
+
+    /// Residual blocks.
+    pub fn depth(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// Latent positions on each side that an output position depends on.
+    pub fn radius(&self) -> usize {
+        2 * self.blocks.len() + 2
+    }
+
+    /// Every convolution with its name in the model file.
+    pub fn named_convs(&self) -> Vec<(String, &Conv2d)> {
+        let mut convs = vec![(format!("{PREFIX}.conv_in"), &self.conv_in)];
+        for (i, block) in self.blocks.iter().enumerate() {
+            convs.push((format!("{PREFIX}.blocks.{i}.conv1"), &block.conv1));
+            convs.push((format!("{PREFIX}.blocks.{i}.conv2"), &block.conv2));
+        }
+        convs.push((format!("{PREFIX}.conv_out"), &self.conv_out));
+        convs
+    }
+
+    /// The correction `[batch, D, h, w]` for dequantized latents `[batch, K, h, w]`.
+    pub fn forward(&self, z: Tensor<4>) -> Tensor<4> {
+        let mut x = self.conv_in.forward(z);
+        for block in &self.blocks {
+            x = block.forward(x);
+        }
+        self.conv_out.forward(silu(x))
+    }
+}
