@@ -8,8 +8,10 @@
 #   scripts/fetch-data.sh            # once: data/val
 #   scripts/benchmarks.sh [DATA]     # DATA defaults to data/val
 #
-# Optional: AUDIO_DATA=folder AUDIO_MODEL=model-file adds `walloc eval` on
-# audio against Opus. Takes about 10 minutes on 2 cores.
+# Audio: `walloc eval` of the embedded audio models (or AUDIO_MODEL=file)
+# against Opus on AUDIO_DATA (default data/music/val, from
+# `scripts/fetch-data.sh --music`), when that folder exists. Takes about
+# 15 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${1:-data/val}
@@ -31,9 +33,12 @@ rm -rf docs/eval
 $WALLOC eval --data "$DATA" --out docs/eval > "$TMP/eval.txt"
 echo "walloc bench on $DATA…" >&2
 $WALLOC bench --data "$DATA" > "$TMP/bench.txt"
-if [ -n "${AUDIO_DATA:-}" ] && [ -n "${AUDIO_MODEL:-}" ]; then
+AUDIO_DATA=${AUDIO_DATA:-data/music/val}
+AUDIO_ARGS="--data $AUDIO_DATA ${AUDIO_MODEL:+--model $AUDIO_MODEL} --seconds 30 --out docs/eval-audio"
+if [ -d "$AUDIO_DATA" ]; then
     echo "walloc eval on $AUDIO_DATA…" >&2
-    $WALLOC eval --data "$AUDIO_DATA" --model "$AUDIO_MODEL" --out docs/eval-audio > "$TMP/eval-audio.txt"
+    rm -rf docs/eval-audio
+    $WALLOC eval $AUDIO_ARGS > "$TMP/eval-audio.txt"
 fi
 echo "criterion benches…" >&2
 QUICK="--warm-up-time 1 --measurement-time 4"
@@ -87,9 +92,11 @@ cat <<AUDIO
 
 ## Audio against Opus (\`walloc eval\`)
 
-\`walloc eval --data $AUDIO_DATA --model $AUDIO_MODEL --out docs/eval-audio\`:
+\`walloc eval $AUDIO_ARGS\`: the first 30 s of each file;
 PSNR with full scale as peak, SNR, rate in kbit/s; Opus (libopus, 20 ms
 frames, complexity 10) at a sweep of bitrates and at each model's own.
+
+![PSNR against bitrate](eval-audio/rd_psnr.svg)
 
 $(csv_to_markdown docs/eval-audio/means.csv)
 

@@ -41,7 +41,15 @@ pub struct FitArgs {
     /// remove JPEG artifacts.
     #[arg(long, default_value_t = 1)]
     pub downscale: u32,
-    /// Seed of the crop positions.
+    /// Options shared with `fit-linear-audio`.
+    #[command(flatten)]
+    pub shared: FitShared,
+}
+
+/// Options that `fit-linear` and `fit-linear-audio` share.
+#[derive(clap::Args, Debug)]
+pub struct FitShared {
+    /// Seed of the crop (or segment) positions.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Quantization step multiplier: above 1 smaller files, below 1 higher quality.
@@ -50,12 +58,43 @@ pub struct FitArgs {
     /// Model name (default: the output file's stem).
     #[arg(long)]
     pub name: Option<String>,
-    /// Held-out images to measure the model on (figures stored in the model).
+    /// Held-out data to measure the model on (figures stored in the model).
     #[arg(long)]
     pub val: Option<PathBuf>,
     /// Name of the held-out set in the stored figures (default: its folder name).
     #[arg(long)]
     pub val_name: Option<String>,
+}
+
+impl FitShared {
+    /// `--name`, or the stem of the output file.
+    pub fn model_name(&self, output: &Path) -> String {
+        self.name
+            .clone()
+            .or_else(|| output.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "model".into())
+    }
+
+    /// The held-out folder and the name its figures are stored under.
+    pub fn validation(&self) -> Option<(&Path, String)> {
+        let dir = self.val.as_deref()?;
+        Some((dir, self.val_name.clone().unwrap_or_else(|| folder_name(dir))))
+    }
+}
+
+/// Held-out images for a model of `channels`: RGB models are measured on
+/// the color images only, gray models on the luma of every image.
+pub fn validation_images(dir: &Path, channels: u8) -> Result<Vec<Image8>> {
+    Ok(load_all(&image_files(dir)?, None, 1, "validating")?
+        .into_iter()
+        .filter(|i| channels == 1 || i.channels == 3)
+        .map(|i| to_channels(i, channels))
+        .collect())
+}
+
+/// A folder's last component, as a data-set name.
+pub fn folder_name(dir: &Path) -> String {
+    dir.file_name().unwrap_or_default().to_string_lossy().into_owned()
 }
 
 /// The image files of a folder, sorted.
@@ -221,14 +260,10 @@ pub fn run(args: &FitArgs) -> Result<()> {
             crop: args.crop,
             per_image: args.crops_per_image,
             downscale: args.downscale,
-            seed: args.seed,
+            seed: args.shared.seed,
         },
     )?;
-    let name = args
-        .name
-        .clone()
-        .or_else(|| args.output.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| "model".into());
+    let name = args.shared.model_name(&args.output);
     let options = FitOptions {
         description: format!(
             "linear WaLLoC, {}, J={}, {} latent channels",
@@ -242,7 +277,7 @@ pub fn run(args: &FitArgs) -> Result<()> {
         latent_dim: args.latent_dim,
         latent_bits: 8,
         wavelet: "bior4.4".into(),
-        step_scale: args.step_scale,
+        step_scale: args.shared.step_scale,
         provenance: serde_json::json!({
             "method": "PCA of wavelet-packet coefficients, reverse water-filling step, least-squares decoder",
             "data": args.data.file_name().map(|s| s.to_string_lossy().into_owned()),
@@ -250,26 +285,14 @@ pub fn run(args: &FitArgs) -> Result<()> {
             "crops": crops.len(),
             "crop": args.crop,
             "downscale": args.downscale,
-            "seed": args.seed,
-            "step_scale": args.step_scale,
+            "seed": args.shared.seed,
+            "step_scale": args.shared.step_scale,
         }),
     };
     eprintln!("fitting on {} crops of {}×{}", crops.len(), args.crop, args.crop);
     let mut model = fit_linear(&crops, &options)?;
-    if let Some(val) = &args.val {
-        let files = image_files(val)?;
-        // RGB models are measured on the color images only; gray models on
-        // the luma of every image.
-        let val_images: Vec<Image8> = load_all(&files, None, 1, "validating")?
-            .into_iter()
-            .filter(|i| channels == 1 || i.channels == 3)
-            .map(|i| to_channels(i, channels))
-            .collect();
-        let set = args
-            .val_name
-            .clone()
-            .unwrap_or_else(|| val.file_name().unwrap_or_default().to_string_lossy().into_owned());
-        model = with_figures(model, &val_images, &set)?;
+    if let Some((dir, set)) = args.shared.validation() {
+        model = with_figures(model, &validation_images(dir, channels)?, &set)?;
     }
     write_output(&args.output, model.to_bytes())?;
     eprintln!("wrote {} (id {})", args.output.display(), model.id().short());

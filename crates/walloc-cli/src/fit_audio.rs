@@ -12,6 +12,7 @@ use walloc_codec::fit::{fit_linear_audio, FitOptions};
 use walloc_codec::model::MAX_LEVELS_1D;
 
 use crate::audio_in;
+use crate::fit::FitShared;
 use crate::io::{progress, write_output};
 use crate::measure::stored;
 
@@ -40,18 +41,9 @@ pub struct FitAudioArgs {
     /// Random segments taken from each file.
     #[arg(long, default_value_t = 64)]
     pub segments_per_file: u32,
-    /// Seed of the segment positions.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Quantization step multiplier: above 1 smaller files, below 1 higher quality.
-    #[arg(long, default_value_t = 1.0)]
-    pub step_scale: f64,
-    /// Model name (default: the output file's stem).
-    #[arg(long)]
-    pub name: Option<String>,
-    /// Held-out audio to measure the model on (figures stored in the model).
-    #[arg(long)]
-    pub val: Option<PathBuf>,
+    /// Seed, step scale, name and held-out data, as `fit-linear` takes them.
+    #[command(flatten)]
+    pub shared: FitShared,
     /// Seconds measured from the start of each held-out file.
     #[arg(long, default_value_t = 30.0)]
     pub val_seconds: f64,
@@ -76,7 +68,7 @@ pub fn audio_files(dir: &Path) -> Result<Vec<PathBuf>> {
 fn load_segments(files: &[PathBuf], args: &FitAudioArgs) -> Result<Vec<Vec<f32>>> {
     let channels = args.channels as usize;
     let segment = args.segment as usize;
-    let mut rng = StdRng::seed_from_u64(args.seed);
+    let mut rng = StdRng::seed_from_u64(args.shared.seed);
     let mut segments = Vec::new();
     let bar = progress(files.len() as u64, "loading");
     for file in files {
@@ -134,11 +126,7 @@ pub fn run(args: &FitAudioArgs) -> Result<()> {
     }
     let files = audio_files(&args.data)?;
     let segments = load_segments(&files, args)?;
-    let name = args
-        .name
-        .clone()
-        .or_else(|| args.output.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| "model".into());
+    let name = args.shared.model_name(&args.output);
     let options = FitOptions {
         description: format!(
             "linear WaLLoC, {}-channel audio, J={}, {} latent channels",
@@ -150,7 +138,7 @@ pub fn run(args: &FitAudioArgs) -> Result<()> {
         latent_dim: args.latent_dim,
         latent_bits: 8,
         wavelet: "bior4.4".into(),
-        step_scale: args.step_scale,
+        step_scale: args.shared.step_scale,
         provenance: serde_json::json!({
             "method": "PCA of wavelet-packet coefficients of block-normalized segments, reverse water-filling \
                        step, least-squares decoder",
@@ -158,16 +146,15 @@ pub fn run(args: &FitAudioArgs) -> Result<()> {
             "files": files.len(),
             "segments": segments.len(),
             "segment_frames": args.segment,
-            "seed": args.seed,
-            "step_scale": args.step_scale,
+            "seed": args.shared.seed,
+            "step_scale": args.shared.step_scale,
         }),
     };
     eprintln!("fitting on {} segments of {} frames", segments.len(), args.segment);
     let mut model = fit_linear_audio(&segments, &options)?;
     drop(segments);
-    if let Some(val) = &args.val {
-        let set = val.file_name().unwrap_or_default().to_string_lossy().into_owned();
-        let figures = crate::eval::audio::figures(&model, &audio_files(val)?, args.val_seconds, &set)?;
+    if let Some((dir, set)) = args.shared.validation() {
+        let figures = crate::eval::audio::figures(&model, &audio_files(dir)?, args.val_seconds, &set)?;
         eprintln!(
             "validation: {} files, {:.1} kbit/s, SNR {:.2} dB, PSNR {:.2} dB, {:.1}:1",
             figures.images,

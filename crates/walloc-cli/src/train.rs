@@ -22,7 +22,7 @@ use walloc_codec::{codec, Image8, Model};
 use walloc_nn::train::{Batch, CodecTrainer, TrainOptions};
 use walloc_wavelet::{packet, FilterBank};
 
-use crate::fit::{crop, image_files, load_all};
+use crate::fit::{crop, folder_name, image_files, load_all, validation_images};
 use crate::io::{log_line, progress, write_output};
 use crate::measure::with_figures;
 
@@ -50,6 +50,9 @@ pub struct TrainArgs {
     /// Seed of crops, flips and bottleneck noise.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Name of the held-out set in the stored figures (default: its folder name).
+    #[arg(long)]
+    pub val_name: Option<String>,
     /// Start from this linear model (embedded name or file) instead of a
     /// PCA fit; with `freeze_encoder` its files keep their exact rate.
     #[arg(long, value_name = "MODEL")]
@@ -408,7 +411,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     }
     let validation = match &args.val {
         Some(dir) => {
-            let val = load_all(&image_files(dir)?, Some(config.channels as u8), 1, "validation")?;
+            let val = validation_images(dir, config.channels as u8)?;
             let side = config.crop;
             let centers: Vec<Image8> = val
                 .iter()
@@ -419,7 +422,6 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             (!centers.is_empty())
                 .then(|| coefficients(&centers, config.levels, &bank))
                 .transpose()?
-                .map(|batch| (batch, val))
         }
         None => None,
     };
@@ -480,7 +482,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         bar.set_position(state.step);
         bar.set_message(format!("loss {loss:.2e}, PSNR {:.2} dB, lr {rate:.1e}", psnr(loss)));
         if state.step.is_multiple_of(config.validate_every) {
-            if let Some((val, _)) = &validation {
+            if let Some(val) = &validation {
                 let mse = trainer.validate(val)?;
                 if mse < state.best_validation {
                     state.best_validation = mse;
@@ -519,15 +521,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         config.crop
     );
     checkpoint.save(&trainer, &base, &state)?;
-    finish(
-        args,
-        &config,
-        &trainer,
-        &base,
-        &images,
-        validation.map(|(_, v)| v),
-        &state,
-    )
+    finish(args, &config, &trainer, &base, &images, &state)
 }
 
 /// Counts the entropy tables (unless the encoder was frozen: the start's
@@ -538,7 +532,6 @@ fn finish(
     trainer: &CodecTrainer,
     base: &Model,
     images: &[Image8],
-    validation: Option<Vec<Image8>>,
     state: &State,
 ) -> Result<()> {
     let trained = trainer.export(base)?;
@@ -567,9 +560,9 @@ fn finish(
         Some(probabilities) => trained.with_tables(&probabilities, CONTEXTS, Some(model_config))?,
         None => trained.with_weights(&[], Some(model_config))?,
     };
-    if let (Some(val), Some(dir)) = (validation, &args.val) {
-        let set = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
-        model = with_figures(model, &val, &set)?;
+    if let Some(dir) = &args.val {
+        let set = args.val_name.clone().unwrap_or_else(|| folder_name(dir));
+        model = with_figures(model, &validation_images(dir, config.channels as u8)?, &set)?;
     }
     write_output(&args.output, model.to_bytes())?;
     eprintln!("wrote {} (id {})", args.output.display(), model.id().short());

@@ -47,7 +47,15 @@ fn stdout_of(cmd: &mut Command) -> String {
 fn every_shipped_model_round_trips_through_the_cli() {
     let original = image::open(SAMPLE).unwrap().into_rgb8();
     let listing = stdout_of(walloc().arg("models"));
-    for (model, min_psnr) in [("rgb-16x", 24.0), ("rgb-4x", 28.0), ("gray-16x", 0.0)] {
+    let mut results = std::collections::HashMap::new();
+    let models = [
+        ("rgb-16x", 24.0),
+        ("rgb-4x", 28.0),
+        ("gray-16x", 0.0),
+        ("rgb-16x-neural", 24.0),
+        ("rgb-4x-neural", 28.0),
+    ];
+    for (model, min_psnr) in models {
         assert!(
             listing.contains(model),
             "{model} missing from `walloc models`:\n{listing}"
@@ -90,7 +98,20 @@ fn every_shipped_model_round_trips_through_the_cli() {
         }
         let p = psnr(&original, &decoded.into_rgb8());
         assert!(p > min_psnr, "{model}: PSNR {p:.2}");
+        results.insert(model, (size, p));
     }
+    // A neural model codes the linear model's latents with the same tables
+    // (the same bytes but the model id) and decodes them better.
+    for linear in ["rgb-16x", "rgb-4x"] {
+        let (linear_size, linear_psnr) = results[linear];
+        let (neural_size, neural_psnr) = results[format!("{linear}-neural").as_str()];
+        assert_eq!(neural_size, linear_size);
+        assert!(
+            neural_psnr > linear_psnr,
+            "{linear}: {neural_psnr:.2} vs {linear_psnr:.2} dB"
+        );
+    }
+    assert!(listing.contains("neural (refine 96×6)"), "{listing}");
 }
 
 #[test]
@@ -1013,5 +1034,50 @@ fn fit_linear_audio_then_code_music_with_it() {
     assert!(snr > 15.0, "SNR {snr:.2} dB");
     let level = (power(&decoded) / power(&quiet)).sqrt();
     assert!((level - 1.0).abs() < 0.1, "level ratio {level}");
-    assert!(std::fs::metadata(&wal).unwrap().len() < std::fs::metadata(&input).unwrap().len() / 3);
+    let (coded, raw) = (
+        std::fs::metadata(&wal).unwrap().len(),
+        std::fs::metadata(&input).unwrap().len(),
+    );
+    assert!(coded < raw / 2, "{coded} bytes from {raw}");
+}
+
+/// Signal-to-noise ratio in dB of `decoded` against `original`.
+fn snr_db(original: &[i32], decoded: &[i32]) -> f64 {
+    let power: f64 = original.iter().map(|&v| (v as f64).powi(2)).sum();
+    let noise: f64 = original
+        .iter()
+        .zip(decoded)
+        .map(|(&a, &b)| ((a - b) as f64).powi(2))
+        .sum();
+    10.0 * (power / noise).log10()
+}
+
+#[test]
+fn shipped_stereo_models_code_music_out_of_the_box() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = PathBuf::from(format!("{FIXTURES}/stereo.wav"));
+    let (spec, original) = read_wav(&input);
+    let listing = stdout_of(walloc().arg("models"));
+    let mut sizes = Vec::new();
+    for (model, min_snr) in [(None, 12.0), (Some("stereo-20x"), 4.5)] {
+        assert!(listing.contains(model.unwrap_or("stereo-5x")), "{listing}");
+        let (wal, wav) = (dir.path().join("s.wal"), dir.path().join("s.wav"));
+        let mut encode = walloc();
+        encode.arg("encode").arg(&input).arg("-o").arg(&wal);
+        if let Some(model) = model {
+            encode.args(["--model", model]);
+        }
+        encode.assert().success();
+        // The built-in model is found by the id in the file.
+        walloc().arg("decode").arg(&wal).arg("-o").arg(&wav).assert().success();
+        let (decoded_spec, decoded) = read_wav(&wav);
+        assert_eq!(
+            (decoded_spec.channels, decoded_spec.sample_rate, decoded.len()),
+            (spec.channels, spec.sample_rate, original.len())
+        );
+        let snr = snr_db(&original, &decoded);
+        assert!(snr > min_snr, "{model:?}: SNR {snr:.2} dB");
+        sizes.push(std::fs::metadata(&wal).unwrap().len());
+    }
+    assert!(sizes[1] < sizes[0], "stereo-20x makes smaller files: {sizes:?}");
 }
