@@ -897,14 +897,12 @@ fn train_a_neural_refiner_on_a_shipped_linear_model() {
     std::fs::create_dir(&data).unwrap();
     std::fs::copy(SAMPLE, data.join("a.png")).unwrap();
     let config = dir.path().join("neural.json");
-    let neural = |steps: u64| {
-        serde_json::json!({
-            "name": "tiny-neural", "channels": 3, "levels": 3, "latent_dim": 12, "steps": steps, "batch": 2,
-            "crop": 64, "learning_rate": 0.005, "warmup_steps": 5, "validate_every": 50,
-            "refiner_hidden": 16, "refiner_blocks": 1, "freeze_encoder": true
-        })
-    };
-    std::fs::write(&config, neural(150).to_string()).unwrap();
+    let neural = serde_json::json!({
+        "name": "tiny-neural", "channels": 3, "levels": 3, "latent_dim": 12, "steps": 150, "batch": 2,
+        "crop": 64, "learning_rate": 0.005, "warmup_steps": 5, "validate_every": 50,
+        "refiner_hidden": 16, "refiner_blocks": 1, "freeze_encoder": true
+    });
+    std::fs::write(&config, neural.to_string()).unwrap();
     let model = dir.path().join("neural.safetensors");
     train(&config, &data, &model)
         .args(["--from", "rgb-16x"])
