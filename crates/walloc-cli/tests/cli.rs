@@ -499,9 +499,7 @@ fn codec1d_checkpoint_codes_wav_like_the_reference() {
         assert!((s as f32 - r).abs() <= 0.5 + 32768.0 * 1e-4, "sample {i}: {s} vs {r}");
     }
 
-    // Audio needs a model; an image model refuses audio, an audio model images.
-    let assert = encode_cmd(Path::new(&wav), &encoded).assert().failure();
-    assert!(stderr_of(&assert).contains("no audio model"), "{}", stderr_of(&assert));
+    // An image model refuses audio, an audio model images.
     let assert = encode_cmd(Path::new(&wav), &encoded)
         .args(["--model", "rgb-16x"])
         .assert()
@@ -654,13 +652,20 @@ fn eval_bd_rates_of_a_family_against_a_peer() {
     let out = dir.path().join("out");
     let report = eval(&["--against", "webp"], dir.path(), &out);
     let bd = report["bd_rates"].as_array().unwrap();
-    let psnr_row = bd.iter().find(|r| r["metric"] == "psnr").unwrap();
-    assert_eq!(psnr_row["codec"], "walloc linear");
-    let value = psnr_row["bd_rate_percent"].as_f64().unwrap();
-    // The linear models trail WebP (docs/BENCHMARKS.md): more rate at equal PSNR.
-    assert!(value > 0.0 && value < 300.0, "{value}");
+    let psnr = |family: &str| {
+        bd.iter()
+            .find(|r| r["metric"] == "psnr" && r["codec"] == family)
+            .unwrap_or_else(|| panic!("no PSNR BD-rate of {family}"))["bd_rate_percent"]
+            .as_f64()
+            .unwrap()
+    };
+    // Both families trail WebP (docs/BENCHMARKS.md): more rate at equal
+    // PSNR; the neural one, at the same rates with a better decoder, less so.
+    let (linear, refine) = (psnr("walloc linear"), psnr("walloc refine"));
+    assert!(linear > 0.0 && linear < 300.0, "{linear}");
+    assert!(refine < linear, "{refine} vs {linear}");
     let svg = std::fs::read_to_string(out.join("rd_psnr.svg")).unwrap();
-    assert!(svg.contains("walloc linear") && svg.contains("webp"));
+    assert!(svg.contains("walloc linear") && svg.contains("walloc refine") && svg.contains("webp"));
 }
 
 #[test]
@@ -898,9 +903,9 @@ fn train_a_neural_refiner_on_a_shipped_linear_model() {
     std::fs::copy(SAMPLE, data.join("a.png")).unwrap();
     let config = dir.path().join("neural.json");
     let neural = serde_json::json!({
-        "name": "tiny-neural", "channels": 3, "levels": 3, "latent_dim": 12, "steps": 150, "batch": 2,
+        "name": "tiny-neural", "channels": 3, "levels": 3, "latent_dim": 12, "steps": 300, "batch": 2,
         "crop": 64, "learning_rate": 0.005, "warmup_steps": 5, "validate_every": 50,
-        "refiner_hidden": 16, "refiner_blocks": 1, "freeze_encoder": true
+        "refiner_hidden": 16, "refiner_blocks": 2, "freeze_encoder": true
     });
     std::fs::write(&config, neural.to_string()).unwrap();
     let model = dir.path().join("neural.safetensors");
@@ -924,14 +929,14 @@ fn train_a_neural_refiner_on_a_shipped_linear_model() {
     let (neural_bytes, neural_psnr) = quality(&model, "neural");
     let (linear_bytes, linear_psnr) = quality(Path::new("rgb-16x"), "linear");
     assert_eq!(neural_bytes, linear_bytes);
-    assert!(neural_psnr > linear_psnr + 0.05, "{neural_psnr} vs {linear_psnr}");
+    assert!(neural_psnr > linear_psnr + 0.03, "{neural_psnr} vs {linear_psnr}");
     let header = safetensors::SafeTensors::read_metadata(&std::fs::read(&model).unwrap())
         .unwrap()
         .1;
     let stored = &header.metadata().as_ref().unwrap()["walloc.config"];
     for expected in [
         "\"architecture\":\"refine\"",
-        "\"blocks\":1",
+        "\"blocks\":2",
         "\"start\":\"rgb-16x\"",
         "\"ssim\":",
     ] {
