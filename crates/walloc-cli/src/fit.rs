@@ -7,10 +7,11 @@ use image::imageops::FilterType;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rayon::prelude::*;
+use serde_json::Value;
 use walloc_codec::fit::{fit_linear, FitOptions};
 use walloc_codec::Image8;
 
-use crate::io::{decode_image, progress, read_input, write_output};
+use crate::io::{decode_image, files_in, progress, read_input, write_output};
 use crate::measure::with_figures;
 
 /// Arguments of `fit-linear`.
@@ -68,11 +69,28 @@ pub struct FitShared {
 
 impl FitShared {
     /// `--name`, or the stem of the output file.
-    pub fn model_name(&self, output: &Path) -> String {
+    fn model_name(&self, output: &Path) -> String {
         self.name
             .clone()
             .or_else(|| output.file_stem().map(|s| s.to_string_lossy().into_owned()))
             .unwrap_or_else(|| "model".into())
+    }
+
+    /// What to fit: these options with the model's shape, description and
+    /// provenance (8-bit latents, bior4.4).
+    pub fn options(&self, output: &Path, shape: [u32; 3], description: String, provenance: Value) -> FitOptions {
+        let [channels, levels, latent_dim] = shape;
+        FitOptions {
+            name: self.model_name(output),
+            description,
+            channels,
+            levels,
+            latent_dim,
+            latent_bits: 8,
+            wavelet: "bior4.4".into(),
+            step_scale: self.step_scale,
+            provenance,
+        }
     }
 
     /// The held-out folder and the name its figures are stored under.
@@ -99,23 +117,15 @@ pub fn folder_name(dir: &Path) -> String {
 
 /// The image files of a folder, sorted.
 pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("reading folder {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-                matches!(
-                    e.to_ascii_lowercase().as_str(),
-                    "png" | "jpg" | "jpeg" | "webp" | "ppm" | "pgm" | "pnm" | "tif" | "tiff"
-                )
-            })
+    let is_image = |p: &Path| {
+        p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+            matches!(
+                e.to_ascii_lowercase().as_str(),
+                "png" | "jpg" | "jpeg" | "webp" | "ppm" | "pgm" | "pnm" | "tif" | "tiff"
+            )
         })
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        bail!("no images in {}", dir.display());
-    }
-    Ok(files)
+    };
+    files_in(dir, is_image, "images")
 }
 
 /// Converts to the model's channel count (gray to RGB by repetition, RGB to
@@ -263,32 +273,24 @@ pub fn run(args: &FitArgs) -> Result<()> {
             seed: args.shared.seed,
         },
     )?;
-    let name = args.shared.model_name(&args.output);
-    let options = FitOptions {
-        description: format!(
-            "linear WaLLoC, {}, J={}, {} latent channels",
-            if channels == 3 { "RGB" } else { "gray" },
-            args.levels,
-            args.latent_dim
-        ),
-        name,
-        channels: args.channels,
-        levels: args.levels,
-        latent_dim: args.latent_dim,
-        latent_bits: 8,
-        wavelet: "bior4.4".into(),
-        step_scale: args.shared.step_scale,
-        provenance: serde_json::json!({
-            "method": "PCA of wavelet-packet coefficients, reverse water-filling step, least-squares decoder",
-            "data": args.data.file_name().map(|s| s.to_string_lossy().into_owned()),
-            "images": image_count,
-            "crops": crops.len(),
-            "crop": args.crop,
-            "downscale": args.downscale,
-            "seed": args.shared.seed,
-            "step_scale": args.shared.step_scale,
-        }),
-    };
+    let description = format!(
+        "linear WaLLoC, {}, J={}, {} latent channels",
+        if channels == 3 { "RGB" } else { "gray" },
+        args.levels,
+        args.latent_dim
+    );
+    let provenance = serde_json::json!({
+        "method": "PCA of wavelet-packet coefficients, reverse water-filling step, least-squares decoder",
+        "data": args.data.file_name().map(|s| s.to_string_lossy().into_owned()),
+        "images": image_count,
+        "crops": crops.len(),
+        "crop": args.crop,
+        "downscale": args.downscale,
+        "seed": args.shared.seed,
+        "step_scale": args.shared.step_scale,
+    });
+    let shape = [args.channels, args.levels, args.latent_dim];
+    let options = args.shared.options(&args.output, shape, description, provenance);
     eprintln!("fitting on {} crops of {}×{}", crops.len(), args.crop, args.crop);
     let mut model = fit_linear(&crops, &options)?;
     if let Some((dir, set)) = args.shared.validation() {

@@ -8,11 +8,12 @@ use anyhow::{bail, Context, Result};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use walloc_codec::audio::{Level, DEFAULT_BLOCK_FRAMES};
-use walloc_codec::fit::{fit_linear_audio, FitOptions};
+use walloc_codec::fit::fit_linear_audio;
 use walloc_codec::model::MAX_LEVELS_1D;
 
 use crate::audio_in;
 use crate::fit::FitShared;
+use crate::io::files_in;
 use crate::io::{progress, write_output};
 use crate::measure::stored;
 
@@ -51,16 +52,11 @@ pub struct FitAudioArgs {
 
 /// The audio files of a folder, sorted.
 pub fn audio_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("listing {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && audio_in::is_audio_path(p))
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        bail!("no audio files (WAV, FLAC, Ogg Vorbis) in {}", dir.display());
-    }
-    Ok(files)
+    files_in(
+        dir,
+        |p| p.is_file() && audio_in::is_audio_path(p),
+        "audio files (WAV, FLAC, Ogg Vorbis)",
+    )
 }
 
 /// Random `segment`-frame pieces of each file's first block, normalized as
@@ -126,30 +122,22 @@ pub fn run(args: &FitAudioArgs) -> Result<()> {
     }
     let files = audio_files(&args.data)?;
     let segments = load_segments(&files, args)?;
-    let name = args.shared.model_name(&args.output);
-    let options = FitOptions {
-        description: format!(
-            "linear WaLLoC, {}-channel audio, J={}, {} latent channels",
-            args.channels, args.levels, args.latent_dim
-        ),
-        name,
-        channels: args.channels,
-        levels: args.levels,
-        latent_dim: args.latent_dim,
-        latent_bits: 8,
-        wavelet: "bior4.4".into(),
-        step_scale: args.shared.step_scale,
-        provenance: serde_json::json!({
-            "method": "PCA of wavelet-packet coefficients of block-normalized segments, reverse water-filling \
-                       step, least-squares decoder",
-            "data": args.data.file_name().map(|s| s.to_string_lossy().into_owned()),
-            "files": files.len(),
-            "segments": segments.len(),
-            "segment_frames": args.segment,
-            "seed": args.shared.seed,
-            "step_scale": args.shared.step_scale,
-        }),
-    };
+    let description = format!(
+        "linear WaLLoC, {}-channel audio, J={}, {} latent channels",
+        args.channels, args.levels, args.latent_dim
+    );
+    let provenance = serde_json::json!({
+        "method": "PCA of wavelet-packet coefficients of block-normalized segments, reverse water-filling step, \
+                   least-squares decoder",
+        "data": args.data.file_name().map(|s| s.to_string_lossy().into_owned()),
+        "files": files.len(),
+        "segments": segments.len(),
+        "segment_frames": args.segment,
+        "seed": args.shared.seed,
+        "step_scale": args.shared.step_scale,
+    });
+    let shape = [args.channels, args.levels, args.latent_dim];
+    let options = args.shared.options(&args.output, shape, description, provenance);
     eprintln!("fitting on {} segments of {} frames", segments.len(), args.segment);
     let mut model = fit_linear_audio(&segments, &options)?;
     drop(segments);

@@ -2,7 +2,7 @@
 //! the `image` crate with allocation limits, and atomic file writes.
 
 use std::io::{BufWriter, Cursor, Read, Seek, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use image::{DynamicImage, ImageFormat, ImageReader};
@@ -33,6 +33,21 @@ pub fn log_line(bar: &ProgressBar, line: String) {
     } else {
         bar.println(line);
     }
+}
+
+/// The paths in `dir` that `keep` accepts, sorted; an error naming the
+/// folder and `what` was sought when there are none.
+pub fn files_in(dir: &Path, keep: impl Fn(&Path) -> bool, what: &str) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading folder {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| keep(p))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!("no {what} in {}", dir.display());
+    }
+    Ok(files)
 }
 
 /// Reads a whole file, or stdin for `-`.

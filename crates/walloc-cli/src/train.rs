@@ -409,9 +409,14 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             config.crop
         );
     }
-    let validation = match &args.val {
-        Some(dir) => {
-            let val = validation_images(dir, config.channels as u8)?;
+    // Loaded once: centre crops for the validation PSNR, whole images for
+    // the figures at the end.
+    let held_out = match &args.val {
+        Some(dir) => Some(validation_images(dir, config.channels as u8)?),
+        None => None,
+    };
+    let validation = match &held_out {
+        Some(val) => {
             let side = config.crop;
             let centers: Vec<Image8> = val
                 .iter()
@@ -521,7 +526,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         config.crop
     );
     checkpoint.save(&trainer, &base, &state)?;
-    finish(args, &config, &trainer, &base, &images, &state)
+    finish(args, &config, &trainer, &base, &images, held_out.as_deref(), &state)
 }
 
 /// Counts the entropy tables (unless the encoder was frozen: the start's
@@ -532,6 +537,7 @@ fn finish(
     trainer: &CodecTrainer,
     base: &Model,
     images: &[Image8],
+    held_out: Option<&[Image8]>,
     state: &State,
 ) -> Result<()> {
     let trained = trainer.export(base)?;
@@ -560,9 +566,9 @@ fn finish(
         Some(probabilities) => trained.with_tables(&probabilities, CONTEXTS, Some(model_config))?,
         None => trained.with_weights(&[], Some(model_config))?,
     };
-    if let Some(dir) = &args.val {
+    if let (Some(val), Some(dir)) = (held_out, &args.val) {
         let set = args.val_name.clone().unwrap_or_else(|| folder_name(dir));
-        model = with_figures(model, &validation_images(dir, config.channels as u8)?, &set)?;
+        model = with_figures(model, val, &set)?;
     }
     write_output(&args.output, model.to_bytes())?;
     eprintln!("wrote {} (id {})", args.output.display(), model.id().short());
