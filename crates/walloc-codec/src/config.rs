@@ -26,9 +26,10 @@ pub const ARCHITECTURE_RESIDUAL: &str = "residual";
 /// Oobleck decoder, optionally followed by the post filter (`walloc-nn`).
 pub const ARCHITECTURE_CODEC1D: &str = "codec1d";
 
-/// Architecture of walloc's trained neural image models: the linear codec
+/// Architecture of walloc's trained neural models: the linear codec
 /// (1×1 encoder and decoder, as [`ARCHITECTURE_LINEAR`]) plus a refiner,
-/// a stack of `blocks` residual blocks of 3×3 convolutions `hidden` wide
+/// a stack of `blocks` residual blocks of convolutions `hidden` wide
+/// (3×3 for images, 3 taps along time for audio)
 /// that reads the dequantized latent and adds its output to the linear
 /// decoder's coefficients (`walloc-nn`). Its last layer starts at zero, so
 /// training starts from the linear codec; it is fully convolutional, so

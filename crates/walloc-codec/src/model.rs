@@ -176,7 +176,7 @@ impl ModelConfig {
                     )));
                 }
             }
-            (ARCHITECTURE_REFINE, "image") if self.encoder_hidden.is_none() && self.stages.is_none() => {
+            (ARCHITECTURE_REFINE, "image" | "audio") if self.encoder_hidden.is_none() && self.stages.is_none() => {
                 if !width_ok(self.hidden) || !matches!(self.blocks, Some(b) if (1..=MAX_BLOCKS).contains(&b)) {
                     return Err(bad(format!(
                         "refine width {:?} (1..={MAX_HIDDEN}) and blocks {:?} (1..={MAX_BLOCKS})",
@@ -212,7 +212,7 @@ impl ModelConfig {
             (architecture, modality) => {
                 return Err(bad(format!(
                     "architecture {architecture:?} for {modality} (linear, residual, refine or codec2d for images, \
-                     linear or codec1d for audio; only neural models have an encoder width, only residual ones \
+                     linear, refine or codec1d for audio; only neural models have an encoder width, only residual ones \
                      stages)"
                 )))
             }

@@ -89,15 +89,17 @@ fn only_refine_models_have_blocks_and_they_need_them() {
     config.architecture = ARCHITECTURE_REFINE.into();
     config.hidden = Some(16);
     let error = config.validate().unwrap_err().to_string();
-    assert!(error.contains("architecture \"refine\" for audio"), "{error}");
-    config.modality = "image".into();
-    config.dim = 2;
-    config.levels = 2;
-    let error = config.validate().unwrap_err().to_string();
     assert!(
         error.contains("refine width Some(16)") && error.contains("blocks None"),
         "{error}"
     );
     config.blocks = Some(3);
+    assert!(config.validate().is_ok(), "audio refine models are valid");
+    config.modality = "image".into();
+    config.dim = 2;
+    config.levels = 2;
     assert!(config.validate().is_ok());
+    config.stages = Some(1);
+    let error = config.validate().unwrap_err().to_string();
+    assert!(error.contains("architecture \"refine\" for image"), "{error}");
 }

@@ -13,10 +13,12 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use walloc_codec::audio::{self, AudioHeader, Level};
 use walloc_codec::codec::{decode_latent, Latent};
+use walloc_codec::config::ARCHITECTURE_REFINE;
 use walloc_codec::image::from_padded_signal;
 use walloc_codec::{Image8, Limits, Model};
 use walloc_wavelet::{packet, Signal};
 
+use crate::linear::LinearCodec;
 use crate::networks::{load_audio_decoder, load_image_decoder, AudioNetworks};
 use crate::weights::NnError;
 
@@ -130,11 +132,21 @@ pub fn decode_image(model: &Model, bytes: &[u8], limits: &Limits, tiling: Tiling
     ))
 }
 
+/// How an audio model turns latents into samples.
+enum AudioSynthesis {
+    /// The linear decoder of `walloc-codec`.
+    Linear,
+    /// The linear decoder and the refiner of a `refine` model.
+    Refine(Box<LinearCodec>),
+    /// The Oobleck decoder (and post filter) of a `codec1d` model.
+    Oobleck(Box<AudioNetworks>),
+}
+
 /// Decodes the blocks of an audio `.wal` file one at a time: linear models
 /// in `walloc-codec`, neural ones through burn.
 pub struct AudioDecoder<'a> {
     model: &'a Model,
-    networks: Option<AudioNetworks>,
+    synthesis: AudioSynthesis,
     device: Device,
 }
 
@@ -142,13 +154,15 @@ impl<'a> AudioDecoder<'a> {
     /// Loads `model`'s decoder.
     pub fn new(model: &'a Model) -> Result<Self, NnError> {
         let device = Device::default();
-        let networks = if model.is_linear() {
-            None
+        let synthesis = if model.is_linear() {
+            AudioSynthesis::Linear
+        } else if model.config().architecture == ARCHITECTURE_REFINE {
+            AudioSynthesis::Refine(Box::new(LinearCodec::load(model, &device)?))
         } else {
-            Some(load_audio_decoder(model, &device)?)
+            AudioSynthesis::Oobleck(Box::new(load_audio_decoder(model, &device)?))
         };
         Ok(AudioDecoder {
-            networks,
+            synthesis,
             model,
             device,
         })
@@ -170,21 +184,25 @@ impl<'a> AudioDecoder<'a> {
 
     /// Normalized samples (padded length) of an integer latent.
     pub fn synthesize(&self, latent: &Latent) -> Result<Vec<f32>, NnError> {
-        let Some(networks) = &self.networks else {
-            return audio::synthesize_linear(self.model, latent).map_err(error);
-        };
         let config = self.model.config();
         let (k, length) = (latent.channels, latent.width);
-        let z = Tensor::<3>::from_data(
-            TensorData::new(dequantize(self.model, latent), [1, k, length]),
-            &self.device,
-        );
-        let coefficients = values(networks.decoder.forward(z))?;
+        let zhat = TensorData::new(dequantize(self.model, latent), [1, k, length]);
+        let (coefficients, post) = match &self.synthesis {
+            AudioSynthesis::Linear => return audio::synthesize_linear(self.model, latent).map_err(error),
+            AudioSynthesis::Refine(codec) => {
+                let z = Tensor::<3>::from_data(zhat, &self.device).unsqueeze_dim::<4>(2);
+                (values(codec.decode(z))?, None)
+            }
+            AudioSynthesis::Oobleck(networks) => {
+                let z = Tensor::<3>::from_data(zhat, &self.device);
+                (values(networks.decoder.forward(z))?, networks.post.as_ref())
+            }
+        };
         let positions = length - 2 * config.latent_edge();
         let signal = Signal::new(coefficients, config.coefficient_dim(), vec![positions]).map_err(error)?;
         let samples = packet::inverse(self.model.bank(), signal, config.levels).map_err(error)?;
         let channels = config.channels as usize;
-        match &networks.post {
+        match post {
             None => Ok(samples.data),
             Some(post) => {
                 let padded = samples.data.len() / channels;

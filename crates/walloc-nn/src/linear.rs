@@ -13,7 +13,7 @@ use walloc_codec::config::{ARCHITECTURE_REFINE, ARCHITECTURE_RESIDUAL};
 use walloc_codec::Model;
 
 use crate::encoder::Bottleneck;
-use crate::refine::{Refiner, RefinerShape};
+use crate::refine::{Refiner, RefinerShape, KERNEL_1D, KERNEL_2D};
 use crate::weights::{NnError, Weights};
 
 /// Stages of 1×1 encoders and decoders around a bottleneck, and a refine
@@ -29,6 +29,8 @@ pub struct LinearCodec {
     residual: bool,
     #[module(skip)]
     train_encoder: bool,
+    #[module(skip)]
+    signal_dim: u32,
 }
 
 /// What [`LinearCodec::forward`] computes.
@@ -40,35 +42,49 @@ pub struct LinearOutput {
     pub latent: Tensor<4>,
 }
 
-fn projection(w: &Weights, name: &str, [input, output]: [usize; 2], device: &Device) -> Result<Conv2d, NnError> {
+/// A 1×1 projection read from `w.name`; audio files store its weight as
+/// `[output, input, 1]` (a `Conv1d`), read here as `[output, input, 1, 1]`.
+fn projection(
+    w: &Weights,
+    name: &str,
+    [input, output]: [usize; 2],
+    dim: u32,
+    device: &Device,
+) -> Result<Conv2d, NnError> {
     let mut conv = Conv2dConfig::new([input, output], [1, 1]).init(device);
     let w = w.child(name);
-    conv.weight = w.param("weight", [output, input, 1, 1], device)?;
+    conv.weight = if dim == 1 {
+        let weight: Tensor<3> = w.tensor("weight", [output, input, 1], device)?;
+        burn::module::Param::from_tensor(weight.unsqueeze_dim(3))
+    } else {
+        w.param("weight", [output, input, 1, 1], device)?
+    };
     conv.bias = Some(w.param("bias", [output], device)?);
     Ok(conv)
 }
 
 impl LinearCodec {
     /// Loads the stages of a `linear`, `residual` or `refine` model file
-    /// (and a refine model's refiner).
+    /// (and a refine model's refiner). Audio models run on latents
+    /// `[batch, K, 1, length]`.
     pub fn load(model: &Model, device: &Device) -> Result<Self, NnError> {
         let config = model.config();
         let weights = Weights::new(model.to_bytes(), "")?;
-        let (k, d) = (config.latent_dim as usize, config.coefficient_dim());
+        let (k, d, dim) = (config.latent_dim as usize, config.coefficient_dim(), config.dim);
         let (encoders, decoders) = if config.architecture == ARCHITECTURE_RESIDUAL {
             let stages = config.stages.unwrap_or(1) as usize;
             let kk = k / stages;
             let encoders = (0..stages)
-                .map(|i| projection(&weights, &format!("encoders.{i}"), [d, kk], device))
+                .map(|i| projection(&weights, &format!("encoders.{i}"), [d, kk], dim, device))
                 .collect::<Result<_, _>>()?;
             let decoders = (0..stages)
-                .map(|i| projection(&weights, &format!("decoders.{i}"), [kk, d], device))
+                .map(|i| projection(&weights, &format!("decoders.{i}"), [kk, d], dim, device))
                 .collect::<Result<_, _>>()?;
             (encoders, decoders)
         } else {
             (
-                vec![projection(&weights, "encoder.0", [d, k], device)?],
-                vec![projection(&weights, "decoder.1", [k, d], device)?],
+                vec![projection(&weights, "encoder.0", [d, k], dim, device)?],
+                vec![projection(&weights, "decoder.1", [k, d], dim, device)?],
             )
         };
         let refiner = if config.architecture == ARCHITECTURE_REFINE {
@@ -83,6 +99,7 @@ impl LinearCodec {
             bottleneck: Bottleneck::new(config.latent_bits),
             residual: config.architecture == ARCHITECTURE_RESIDUAL,
             train_encoder: true,
+            signal_dim: dim,
         })
     }
 
@@ -94,6 +111,7 @@ impl LinearCodec {
             hidden,
             blocks,
             output: self.decoders[0].weight.dims()[0],
+            kernel: refiner_kernel(self.signal_dim),
         };
         self.refiner = Some(Refiner::new(shape, device));
         self
@@ -105,6 +123,11 @@ impl LinearCodec {
     pub fn freeze_encoder(mut self) -> Self {
         self.train_encoder = false;
         self
+    }
+
+    /// Dimensions of the signal (2 images, 1 audio).
+    pub fn signal_dim(&self) -> u32 {
+        self.signal_dim
     }
 
     /// The refiner, if any.
@@ -193,5 +216,15 @@ pub fn refiner_shape(model: &Model) -> Result<RefinerShape, NnError> {
         hidden: config.hidden.ok_or_else(|| missing("width"))? as usize,
         blocks: config.blocks.ok_or_else(|| missing("block count"))? as usize,
         output: config.coefficient_dim(),
+        kernel: refiner_kernel(config.dim),
     })
+}
+
+/// The refiner's kernel for signals of `dim` dimensions.
+fn refiner_kernel(dim: u32) -> [usize; 2] {
+    if dim == 1 {
+        KERNEL_1D
+    } else {
+        KERNEL_2D
+    }
 }

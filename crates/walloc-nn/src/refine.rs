@@ -1,14 +1,16 @@
-//! The refiner of `refine` models: residual blocks of 3×3 convolutions
-//! that read the dequantized latent `[batch, K, h, w]` and return a
-//! correction `[batch, D, h, w]` added to the linear decoder's wavelet
-//! coefficients. Its last convolution starts at zero, so a fresh refine
+//! The refiner of `refine` models: residual blocks of convolutions (3×3
+//! for images; 1×3, three taps along time, for audio, whose latents are
+//! `[batch, K, 1, length]`) that read the dequantized latent
+//! `[batch, K, h, w]` and return a correction `[batch, D, h, w]` added to
+//! the linear decoder's wavelet coefficients. Its last convolution starts at zero, so a fresh refine
 //! model decodes exactly as the linear codec it grows from, and training
 //! can only move it on from there. It has no normalization and no
 //! attention: every output depends on the latent within
 //! [`Refiner::radius`] positions, so overlapping tiles decode exactly.
 //! Parameter names in the model file: `refine.conv_in`,
 //! `refine.blocks.{i}.conv1`, `refine.blocks.{i}.conv2`, `refine.conv_out`
-//! (each `.weight` `[out, in, 3, 3]` and `.bias`).
+//! (each `.weight` `[out, in, 3, 3]`, or `[out, in, 1, 3]` for audio, and
+//! `.bias`).
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::PaddingConfig2d;
@@ -20,18 +22,32 @@ use crate::weights::{NnError, Weights};
 /// Prefix of the refiner's tensors in a model file.
 pub const PREFIX: &str = "refine";
 
-/// A fresh 3×3 convolution with padding 1 (burn's default initialisation).
-fn conv3x3(input: usize, output: usize, device: &Device) -> Conv2d {
-    Conv2dConfig::new([input, output], [3, 3])
-        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+/// Kernel of an image refiner's convolutions.
+pub const KERNEL_2D: [usize; 2] = [3, 3];
+
+/// Kernel of an audio refiner's convolutions: three taps along time.
+pub const KERNEL_1D: [usize; 2] = [1, 3];
+
+/// A fresh convolution of odd `kernel` whose output keeps the input's size
+/// (burn's default initialisation).
+fn conv(kernel: [usize; 2], input: usize, output: usize, device: &Device) -> Conv2d {
+    let [ph, pw] = kernel.map(|k| k / 2);
+    Conv2dConfig::new([input, output], kernel)
+        .with_padding(PaddingConfig2d::Explicit(ph, pw, ph, pw))
         .init(device)
 }
 
-/// A 3×3 convolution read from `w.name`.
-fn load_conv3x3(w: &Weights, name: &str, input: usize, output: usize, device: &Device) -> Result<Conv2d, NnError> {
-    let mut conv = conv3x3(input, output, device);
+/// A convolution of `kernel` read from `w.name`.
+fn load_conv(
+    w: &Weights,
+    name: &str,
+    kernel: [usize; 2],
+    [input, output]: [usize; 2],
+    device: &Device,
+) -> Result<Conv2d, NnError> {
+    let mut conv = conv(kernel, input, output, device);
     let w = w.child(name);
-    conv.weight = w.param("weight", [output, input, 3, 3], device)?;
+    conv.weight = w.param("weight", [output, input, kernel[0], kernel[1]], device)?;
     conv.bias = Some(w.param("bias", [output], device)?);
     Ok(conv)
 }
@@ -52,7 +68,7 @@ impl RefineBlock {
 }
 
 /// Shape of a refiner: latent channels in, `hidden` wide, `blocks` deep,
-/// coefficient channels out.
+/// coefficient channels out, and its convolutions' kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RefinerShape {
     /// Latent channels K.
@@ -63,6 +79,8 @@ pub struct RefinerShape {
     pub blocks: usize,
     /// Wavelet-coefficient channels D.
     pub output: usize,
+    /// [`KERNEL_2D`] for images, [`KERNEL_1D`] for audio.
+    pub kernel: [usize; 2],
 }
 
 /// `conv_out(silu(blocks(conv_in(z))))`.
@@ -76,17 +94,18 @@ pub struct Refiner {
 impl Refiner {
     /// A fresh refiner whose output is zero (its last layer starts at zero).
     pub fn new(shape: RefinerShape, device: &Device) -> Self {
-        let mut conv_out = conv3x3(shape.hidden, shape.output, device);
+        let kernel = shape.kernel;
+        let mut conv_out = conv(kernel, shape.hidden, shape.output, device);
         conv_out.weight = burn::module::Param::from_tensor(conv_out.weight.val().zeros_like());
         conv_out.bias = conv_out
             .bias
             .map(|b| burn::module::Param::from_tensor(b.val().zeros_like()));
         Refiner {
-            conv_in: conv3x3(shape.latent, shape.hidden, device),
+            conv_in: conv(kernel, shape.latent, shape.hidden, device),
             blocks: (0..shape.blocks)
                 .map(|_| RefineBlock {
-                    conv1: conv3x3(shape.hidden, shape.hidden, device),
-                    conv2: conv3x3(shape.hidden, shape.hidden, device),
+                    conv1: conv(kernel, shape.hidden, shape.hidden, device),
+                    conv2: conv(kernel, shape.hidden, shape.hidden, device),
                 })
                 .collect(),
             conv_out,
@@ -96,19 +115,19 @@ impl Refiner {
     /// Loads a refiner from `w` (the file's tensors under [`PREFIX`]).
     pub fn load(w: &Weights, shape: RefinerShape, device: &Device) -> Result<Self, NnError> {
         let w = w.child(PREFIX);
-        let hidden = shape.hidden;
+        let (hidden, kernel) = (shape.hidden, shape.kernel);
         Ok(Refiner {
-            conv_in: load_conv3x3(&w, "conv_in", shape.latent, hidden, device)?,
+            conv_in: load_conv(&w, "conv_in", kernel, [shape.latent, hidden], device)?,
             blocks: (0..shape.blocks)
                 .map(|i| {
                     let b = w.child(&format!("blocks.{i}"));
                     Ok(RefineBlock {
-                        conv1: load_conv3x3(&b, "conv1", hidden, hidden, device)?,
-                        conv2: load_conv3x3(&b, "conv2", hidden, hidden, device)?,
+                        conv1: load_conv(&b, "conv1", kernel, [hidden, hidden], device)?,
+                        conv2: load_conv(&b, "conv2", kernel, [hidden, hidden], device)?,
                     })
                 })
                 .collect::<Result<_, NnError>>()?,
-            conv_out: load_conv3x3(&w, "conv_out", hidden, shape.output, device)?,
+            conv_out: load_conv(&w, "conv_out", kernel, [hidden, shape.output], device)?,
         })
     }
 
@@ -122,7 +141,8 @@ impl Refiner {
         self.blocks.len()
     }
 
-    /// Latent positions on each side that an output position depends on.
+    /// Latent positions on each side (along each axis the kernel spans)
+    /// that an output position depends on.
     pub fn radius(&self) -> usize {
         2 * self.blocks.len() + 2
     }
