@@ -15,7 +15,7 @@ use crate::audio_in;
 use crate::fit::FitShared;
 use crate::io::files_in;
 use crate::io::{progress, write_output};
-use crate::measure::stored;
+use crate::measure::with_audio_figures;
 
 /// Arguments of `fit-linear-audio`.
 #[derive(clap::Args, Debug)]
@@ -59,14 +59,12 @@ pub fn audio_files(dir: &Path) -> Result<Vec<PathBuf>> {
     )
 }
 
-/// Random `segment`-frame pieces of each file's first block, normalized as
-/// a block: planar, `channels` rows each.
-fn load_segments(files: &[PathBuf], args: &FitAudioArgs) -> Result<Vec<Vec<f32>>> {
-    let channels = args.channels as usize;
-    let segment = args.segment as usize;
-    let mut rng = StdRng::seed_from_u64(args.shared.seed);
-    let mut segments = Vec::new();
-    let bar = progress(files.len() as u64, "loading");
+/// Each `channels`-channel file's first block, normalized as the encoder
+/// normalizes a block: planar, `channels` rows each. Files of another
+/// channel count or shorter than `min_frames` are skipped.
+pub fn load_blocks(files: &[PathBuf], channels: usize, min_frames: usize, what: &str) -> Result<Vec<Vec<f32>>> {
+    let mut blocks = Vec::new();
+    let bar = progress(files.len() as u64, what);
     for file in files {
         bar.inc(1);
         let mut source = audio_in::open(file).with_context(|| format!("reading {}", file.display()))?;
@@ -74,21 +72,38 @@ fn load_segments(files: &[PathBuf], args: &FitAudioArgs) -> Result<Vec<Vec<f32>>
             continue;
         }
         let mut block = source.read_planar(DEFAULT_BLOCK_FRAMES as usize)?;
-        let frames = block.len() / channels;
-        if frames < segment {
+        if block.len() / channels < min_frames {
             continue;
         }
         Level::normalize(&mut block);
-        for _ in 0..args.segments_per_file {
-            let start = rng.random_range(0..=frames - segment);
-            let piece = block
-                .chunks_exact(frames)
-                .flat_map(|row| row[start..start + segment].iter().copied())
-                .collect();
-            segments.push(piece);
-        }
+        blocks.push(block);
     }
     bar.finish_and_clear();
+    Ok(blocks)
+}
+
+/// A `segment`-frame piece of a planar block of `channels` rows, from `start`.
+pub fn segment_of(block: &[f32], channels: usize, start: usize, segment: usize) -> Vec<f32> {
+    let frames = block.len() / channels;
+    block
+        .chunks_exact(frames)
+        .flat_map(|row| row[start..start + segment].iter().copied())
+        .collect()
+}
+
+/// Random `segment`-frame pieces of each file's first block, normalized as
+/// a block: planar, `channels` rows each.
+fn load_segments(files: &[PathBuf], args: &FitAudioArgs) -> Result<Vec<Vec<f32>>> {
+    let (channels, segment) = (args.channels as usize, args.segment as usize);
+    let mut rng = StdRng::seed_from_u64(args.shared.seed);
+    let mut segments = Vec::new();
+    for block in load_blocks(files, channels, segment, "loading")? {
+        let frames = block.len() / channels;
+        for _ in 0..args.segments_per_file {
+            let start = rng.random_range(0..=frames - segment);
+            segments.push(segment_of(&block, channels, start, segment));
+        }
+    }
     if segments.is_empty() {
         bail!(
             "no {channels}-channel file of at least {segment} frames in {}",
@@ -142,16 +157,7 @@ pub fn run(args: &FitAudioArgs) -> Result<()> {
     let mut model = fit_linear_audio(&segments, &options)?;
     drop(segments);
     if let Some((dir, set)) = args.shared.validation() {
-        let figures = crate::eval::audio::figures(&model, &audio_files(dir)?, args.val_seconds, &set)?;
-        eprintln!(
-            "validation: {} files, {:.1} kbit/s, SNR {:.2} dB, PSNR {:.2} dB, {:.1}:1",
-            figures.images,
-            figures.kbps.unwrap_or(f64::NAN),
-            figures.snr_db.unwrap_or(f64::NAN),
-            figures.psnr_db,
-            figures.compression_ratio
-        );
-        model = stored(model, figures)?;
+        model = with_audio_figures(model, dir, args.val_seconds, &set)?;
     }
     write_output(&args.output, model.to_bytes())?;
     eprintln!("wrote {} (id {})", args.output.display(), model.id().short());

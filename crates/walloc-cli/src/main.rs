@@ -12,6 +12,7 @@ mod io;
 mod measure;
 mod models;
 mod train;
+mod train_data;
 
 use std::path::{Path, PathBuf};
 

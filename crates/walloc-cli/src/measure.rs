@@ -1,10 +1,13 @@
 //! Quality and rate figures of a model on a set of images.
 
+use std::path::Path;
+
 use anyhow::Result;
 use walloc_codec::{EncodeOptions, Figures, Image8, Limits, Model};
 use walloc_eval::metrics::{psnr, ssim};
 use walloc_nn::decode::Tiling;
 
+use crate::fit_audio::audio_files;
 use crate::image_path;
 
 /// Encodes and decodes every image; mean bpp, PSNR, SSIM and compression ratio.
@@ -41,6 +44,21 @@ pub fn with_figures(model: Model, images: &[Image8], dataset: &str) -> Result<Mo
         figures.bpp,
         figures.psnr_db,
         figures.ssim.unwrap_or(f64::NAN),
+        figures.compression_ratio
+    );
+    stored(model, figures)
+}
+
+/// `model` with its figures on the first `seconds` of each audio file in
+/// `dir` stored in its configuration (and printed).
+pub fn with_audio_figures(model: Model, dir: &Path, seconds: f64, dataset: &str) -> Result<Model> {
+    let figures = crate::eval::audio::figures(&model, &audio_files(dir)?, seconds, dataset)?;
+    eprintln!(
+        "validation: {} files, {:.1} kbit/s, SNR {:.2} dB, PSNR {:.2} dB, {:.1}:1",
+        figures.images,
+        figures.kbps.unwrap_or(f64::NAN),
+        figures.snr_db.unwrap_or(f64::NAN),
+        figures.psnr_db,
         figures.compression_ratio
     );
     stored(model, figures)

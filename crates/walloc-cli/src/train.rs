@@ -1,8 +1,9 @@
 //! `walloc train`: trains a linear codec, or a neural `refine` codec (the
-//! linear one plus a convolutional refiner), through the noisy bottleneck,
-//! starting from the closed-form PCA model, with AdamW (linear warm-up,
-//! then the learning rate cut on validation plateaus), random crops and
-//! flips made on a worker thread, a progress bar, validation PSNR,
+//! linear one plus a convolutional refiner), of images or audio, through
+//! the noisy bottleneck, starting from the closed-form PCA model (or a
+//! given linear one), with AdamW (linear warm-up, then the learning rate
+//! cut on validation plateaus), random crops or segments and flips made on
+//! a worker thread (`train_data`), a progress bar, validation PSNR,
 //! checkpoints and `--resume`, `--seed`; the config is stored in the
 //! model's provenance.
 
@@ -13,18 +14,19 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
+use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use walloc_codec::entropy::{fit_tables, CONTEXTS};
-use walloc_codec::fit::{fit_linear, FitOptions};
-use walloc_codec::image::to_padded_signal;
-use walloc_codec::{codec, Image8, Model};
+use walloc_codec::fit::FitOptions;
+use walloc_codec::model::{MAX_CHANNELS, MAX_LEVELS_1D};
+use walloc_codec::Model;
 use walloc_nn::train::{Batch, CodecTrainer, TrainOptions};
-use walloc_wavelet::{packet, FilterBank};
+use walloc_wavelet::FilterBank;
 
-use crate::fit::{crop, folder_name, image_files, load_all, validation_images};
+use crate::fit::folder_name;
 use crate::io::{log_line, progress, write_output};
-use crate::measure::with_figures;
+use crate::measure::{with_audio_figures, with_figures};
+use crate::train_data::Examples;
 
 /// Arguments of `train`.
 #[derive(clap::Args, Debug)]
@@ -32,12 +34,16 @@ pub struct TrainArgs {
     /// Training configuration (JSON; see README); stored in the model.
     #[arg(long)]
     pub config: PathBuf,
-    /// Folder of training images.
+    /// Folder of training images (or, for audio models, audio files).
     #[arg(long)]
     pub data: PathBuf,
-    /// Held-out images: validation PSNR during training, figures at the end.
+    /// Held-out images or audio: validation PSNR during training, figures
+    /// at the end.
     #[arg(long)]
     pub val: Option<PathBuf>,
+    /// Audio: seconds measured from the start of each held-out file.
+    #[arg(long, default_value_t = 30.0)]
+    pub val_seconds: f64,
     /// Output model file.
     #[arg(short, long)]
     pub output: PathBuf,
@@ -65,7 +71,10 @@ pub struct TrainArgs {
 pub struct TrainConfig {
     /// Model name.
     pub name: String,
-    /// Image channels: 3 (RGB) or 1 (gray).
+    /// `image` (the default) or `audio`.
+    #[serde(default = "image")]
+    pub modality: String,
+    /// Image channels, 3 (RGB) or 1 (gray); audio channels, 1..=64.
     #[serde(default = "three")]
     pub channels: u32,
     /// Wavelet packet levels J.
@@ -78,7 +87,8 @@ pub struct TrainConfig {
     /// Crops per step.
     #[serde(default = "eight")]
     pub batch: usize,
-    /// Side of the square crops (a multiple of 2^J).
+    /// Side of the square crops, or frames of the audio segments (a
+    /// multiple of 2^J).
     #[serde(default = "crop_side")]
     pub crop: u32,
     /// Peak learning rate.
@@ -119,6 +129,9 @@ pub struct TrainConfig {
     pub freeze_encoder: bool,
 }
 
+fn image() -> String {
+    "image".into()
+}
 fn three() -> u32 {
     3
 }
@@ -155,19 +168,47 @@ impl TrainConfig {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let config: TrainConfig =
             serde_json::from_str(&text).with_context(|| format!("training config {}", path.display()))?;
-        let multiple = 1u32 << config.levels.min(6);
+        let audio = config.is_audio();
+        let (max_levels, max_crop, dim) = if audio {
+            (MAX_LEVELS_1D, 1 << 20, 1)
+        } else {
+            (6, 2048, 2)
+        };
+        let multiple = 1u32 << config.levels.min(max_levels);
         let problems = [
-            (!(1..=6).contains(&config.levels), "levels must be 1..=6"),
-            (config.channels != 1 && config.channels != 3, "channels must be 1 or 3"),
             (
-                config.latent_dim == 0 || config.latent_dim > config.channels << (2 * config.levels),
-                "latent_dim must be 1..=channels·4^levels",
+                config.modality != "image" && !audio,
+                "modality must be \"image\" or \"audio\"",
+            ),
+            (
+                !(1..=max_levels).contains(&config.levels),
+                if audio {
+                    "levels must be 1..=12 for audio"
+                } else {
+                    "levels must be 1..=6 for images"
+                },
+            ),
+            (
+                !audio && config.channels != 1 && config.channels != 3,
+                "channels must be 1 or 3 for images",
+            ),
+            (
+                audio && !(1..=MAX_CHANNELS).contains(&config.channels),
+                "channels must be 1..=64 for audio",
+            ),
+            (
+                config.latent_dim == 0 || config.latent_dim > config.channels << (dim * config.levels.min(max_levels)),
+                "latent_dim must be 1..=channels·2^(levels·dimensions)",
             ),
             (config.steps == 0, "steps must be positive"),
             (!(1..=256).contains(&config.batch), "batch must be 1..=256"),
             (
-                config.crop == 0 || config.crop > 2048 || !config.crop.is_multiple_of(multiple),
-                "crop must be a multiple of 2^levels, at most 2048",
+                config.crop == 0 || config.crop > max_crop || !config.crop.is_multiple_of(multiple),
+                if audio {
+                    "crop (segment frames) must be a multiple of 2^levels, at most 2^20"
+                } else {
+                    "crop must be a multiple of 2^levels, at most 2048"
+                },
             ),
             (
                 !(config.learning_rate > 0.0 && config.learning_rate < 1.0),
@@ -202,6 +243,20 @@ impl TrainConfig {
         Ok(config)
     }
 
+    /// Whether the model codes audio.
+    pub fn is_audio(&self) -> bool {
+        self.modality == "audio"
+    }
+
+    /// One training piece, in words.
+    pub fn piece_name(&self) -> String {
+        if self.is_audio() {
+            format!("{}-channel segment of {} frames", self.channels, self.crop)
+        } else {
+            format!("crop of {0}×{0} pixels (after downscaling)", self.crop)
+        }
+    }
+
     /// What the trainer adds to and keeps of its starting model.
     fn options(&self) -> TrainOptions {
         TrainOptions {
@@ -225,56 +280,13 @@ struct State {
     seed: u64,
 }
 
-/// Random crops, flipped at random, as one batch of packet coefficients.
-fn make_batch(images: &[Image8], config: &TrainConfig, bank: &FilterBank, rng: &mut StdRng) -> Result<Batch> {
-    let side = config.crop;
-    let usable: Vec<&Image8> = images.iter().filter(|i| i.width >= side && i.height >= side).collect();
-    let crops: Vec<Image8> = (0..config.batch)
-        .map(|_| {
-            let image = usable[rng.random_range(0..usable.len())];
-            let x = rng.random_range(0..=image.width - side);
-            let y = rng.random_range(0..=image.height - side);
-            let piece = crop(image, x, y, side);
-            if rng.random_bool(0.5) {
-                flipped(&piece)
-            } else {
-                piece
-            }
-        })
-        .collect();
-    coefficients(&crops, config.levels, bank)
-}
-
-/// The image mirrored left to right.
-fn flipped(image: &Image8) -> Image8 {
-    let c = usize::from(image.channels);
-    let pixels = image
-        .pixels
-        .chunks_exact(image.width as usize * c)
-        .flat_map(|row| row.chunks_exact(c).rev().flatten().copied())
-        .collect();
-    Image8 { pixels, ..*image }
-}
-
-/// Equal-sized crops as one batch `[n, D, h, w]`.
-fn coefficients(crops: &[Image8], levels: u32, bank: &FilterBank) -> Result<Batch> {
-    let mut values = Vec::new();
-    let mut shape = [crops.len(), 0, 0, 0];
-    for image in crops {
-        let c = packet::forward(bank, to_padded_signal(image, 1 << levels), levels)?;
-        shape[1..].copy_from_slice(&[c.channels, c.shape[0], c.shape[1]]);
-        values.extend_from_slice(&c.data);
-    }
-    Ok(Batch { values, shape })
-}
-
 /// A worker thread making batches ahead of the optimiser.
-fn batches(images: Arc<Vec<Image8>>, config: TrainConfig, seed: u64, bank: FilterBank) -> Receiver<Result<Batch>> {
+fn batches(examples: Arc<Examples>, config: TrainConfig, seed: u64, bank: FilterBank) -> Receiver<Result<Batch>> {
     let (sender, receiver) = sync_channel(4);
     std::thread::spawn(move || {
         let mut rng = StdRng::seed_from_u64(seed);
         loop {
-            let batch = make_batch(&images, &config, &bank, &mut rng);
+            let batch = examples.batch(&config, &bank, &mut rng);
             if sender.send(batch).is_err() {
                 break;
             }
@@ -315,32 +327,23 @@ impl Checkpoint {
     }
 }
 
-/// The PCA model training starts from.
-fn pca_start(images: &[Image8], config: &TrainConfig, seed: u64) -> Result<Model> {
-    let mut rng = StdRng::seed_from_u64(seed ^ 0x9e37_79b9);
-    // About 8 crops per image, drawn from images at random (too small ones
-    // are skipped).
-    let side = config.crop;
-    let draws = (images.len() * 8).div_ceil(config.batch) * config.batch;
-    let mut crops = Vec::new();
-    for _ in 0..draws {
-        let image = &images[rng.random_range(0..images.len())];
-        if image.width >= side && image.height >= side {
-            let x = rng.random_range(0..=image.width - side);
-            let y = rng.random_range(0..=image.height - side);
-            crops.push(crop(image, x, y, side));
-        }
-    }
+/// The PCA model a fresh run starts from.
+fn pca_start(examples: &Examples, config: &TrainConfig, seed: u64) -> Result<Model> {
+    let signal = if config.is_audio() {
+        format!("{}-channel audio, ", config.channels)
+    } else {
+        String::new()
+    };
     let options = FitOptions {
         name: config.name.clone(),
         description: match config.refiner_hidden.zip(config.refiner_blocks) {
             Some((hidden, blocks)) => format!(
-                "neural WaLLoC (refiner {hidden} wide, {blocks} blocks) trained by walloc train, J={}, {} latent \
-                 channels",
+                "neural WaLLoC (refiner {hidden} wide, {blocks} blocks) trained by walloc train, {signal}J={}, {} \
+                 latent channels",
                 config.levels, config.latent_dim
             ),
             None => format!(
-                "linear WaLLoC trained by walloc train, J={}, {} latent channels",
+                "linear WaLLoC trained by walloc train, {signal}J={}, {} latent channels",
                 config.levels, config.latent_dim
             ),
         },
@@ -352,19 +355,20 @@ fn pca_start(images: &[Image8], config: &TrainConfig, seed: u64) -> Result<Model
         step_scale: config.step_scale,
         provenance: serde_json::json!({}),
     };
-    Ok(fit_linear(&crops, &options)?)
+    examples.pca_start(config, &options, seed)
 }
 
 /// The model named by `--from`, checked against the config.
 fn start_from(spec: &str, config: &TrainConfig) -> Result<Model> {
     let model = crate::models::resolve(spec)?;
     let c = model.config();
-    if !model.is_linear() || c.modality != "image" {
+    if !model.is_linear() || c.modality != config.modality {
         bail!(
-            "--from {spec}: {} is a {} {} model, not a linear image model",
+            "--from {spec}: {} is a {} {} model, not a linear {} model",
             c.name,
             c.architecture,
-            c.modality
+            c.modality,
+            config.modality
         );
     }
     if (c.channels, c.levels, c.latent_dim) != (config.channels, config.levels, config.latent_dim) {
@@ -394,40 +398,19 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             .clone()
             .unwrap_or_else(|| args.output.with_extension("ckpt")),
     );
-    let bank = FilterBank::by_name("bior4.4").context("bior4.4")?;
-    let images = load_all(
-        &image_files(&args.data)?,
-        Some(config.channels as u8),
-        config.downscale,
-        "loading",
-    )?;
-    if !images.iter().any(|i| i.width >= config.crop && i.height >= config.crop) {
-        bail!(
-            "no image in {} is at least {}×{} after downscaling",
-            args.data.display(),
-            config.crop,
-            config.crop
-        );
+    if !(args.val_seconds > 0.0 && args.val_seconds <= 3600.0) {
+        bail!("--val-seconds must be in (0, 3600], not {}", args.val_seconds);
     }
-    // Loaded once: centre crops for the validation PSNR, whole images for
+    let bank = FilterBank::by_name("bior4.4").context("bior4.4")?;
+    let examples = Examples::training(&args.data, &config)?;
+    // Loaded once: centre pieces for the validation PSNR, whole images for
     // the figures at the end.
     let held_out = match &args.val {
-        Some(dir) => Some(validation_images(dir, config.channels as u8)?),
+        Some(dir) => Some(Examples::held_out(dir, &config)?),
         None => None,
     };
     let validation = match &held_out {
-        Some(val) => {
-            let side = config.crop;
-            let centers: Vec<Image8> = val
-                .iter()
-                .filter(|i| i.width >= side && i.height >= side)
-                .take(32)
-                .map(|i| crop(i, (i.width - side) / 2, (i.height - side) / 2, side))
-                .collect();
-            (!centers.is_empty())
-                .then(|| coefficients(&centers, config.levels, &bank))
-                .transpose()?
-        }
+        Some(val) => val.centre_batch(&config, &bank)?,
         None => None,
     };
 
@@ -446,7 +429,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             Some(spec) => start_from(spec, &config)?,
             None => {
                 eprintln!("fitting the PCA start…");
-                pca_start(&images, &config, args.seed)?
+                pca_start(&examples, &config, args.seed)?
             }
         };
         let trainer = CodecTrainer::new(&model, config.options())?;
@@ -461,9 +444,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     };
     trainer.seed(state.seed.wrapping_add(state.step));
     // Shared with the batch worker, and read again for the entropy tables.
-    let images = Arc::new(images);
+    let examples = Arc::new(examples);
     let feed = batches(
-        Arc::clone(&images),
+        Arc::clone(&examples),
         config.clone(),
         state.seed.wrapping_add(state.step),
         bank.clone(),
@@ -518,15 +501,15 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     }
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
-    let crops = (state.step - first_step) as f64 * config.batch as f64;
+    let pieces = (state.step - first_step) as f64 * config.batch as f64;
     eprintln!(
-        "trained {} steps in {seconds:.1} s: {:.1} crops of {}² per second",
+        "trained {} steps in {seconds:.1} s: {:.1} per second, each a {}",
         state.step - first_step,
-        crops / seconds.max(1e-9),
-        config.crop
+        pieces / seconds.max(1e-9),
+        config.piece_name()
     );
     checkpoint.save(&trainer, &base, &state)?;
-    finish(args, &config, &trainer, &base, &images, held_out.as_deref(), &state)
+    finish(args, &config, &trainer, &base, &examples, held_out.as_ref(), &state)
 }
 
 /// Counts the entropy tables (unless the encoder was frozen: the start's
@@ -536,19 +519,15 @@ fn finish(
     config: &TrainConfig,
     trainer: &CodecTrainer,
     base: &Model,
-    images: &[Image8],
-    held_out: Option<&[Image8]>,
+    examples: &Examples,
+    held_out: Option<&Examples>,
     state: &State,
 ) -> Result<()> {
     let trained = trainer.export(base)?;
     let probabilities = if config.freeze_encoder {
         None
     } else {
-        let latents = images
-            .iter()
-            .take(256)
-            .map(|image| codec::analyze(&trained, image))
-            .collect::<walloc_codec::Result<Vec<_>>>()?;
+        let latents = examples.latents(&trained, config)?;
         Some(fit_tables(&latents, config.latent_dim as usize, 8))
     };
     let mut model_config = trained.config().clone();
@@ -557,7 +536,7 @@ fn finish(
                    on packet coefficients",
         "start": args.from.as_deref().unwrap_or("PCA fit"),
         "data": args.data.file_name().map(|s| s.to_string_lossy().into_owned()),
-        "images": images.len(),
+        "files": examples.len(),
         "steps": state.step,
         "seed": state.seed,
         "config": config,
@@ -568,7 +547,10 @@ fn finish(
     };
     if let (Some(val), Some(dir)) = (held_out, &args.val) {
         let set = args.val_name.clone().unwrap_or_else(|| folder_name(dir));
-        model = with_figures(model, val, &set)?;
+        model = match val {
+            Examples::Images(images) => with_figures(model, images, &set)?,
+            Examples::Audio { .. } => with_audio_figures(model, dir, args.val_seconds, &set)?,
+        };
     }
     write_output(&args.output, model.to_bytes())?;
     eprintln!("wrote {} (id {})", args.output.display(), model.id().short());
