@@ -403,14 +403,14 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     }
     let bank = FilterBank::by_name("bior4.4").context("bior4.4")?;
     let examples = Examples::training(&args.data, &config)?;
-    // Loaded once: centre pieces for the validation PSNR, whole images for
-    // the figures at the end.
+    // Loaded once: pieces for the validation PSNR, whole images for the
+    // figures at the end.
     let held_out = match &args.val {
         Some(dir) => Some(Examples::held_out(dir, &config)?),
         None => None,
     };
     let validation = match &held_out {
-        Some(val) => val.centre_batch(&config, &bank)?,
+        Some(val) => val.validation_batch(&config, &bank)?,
         None => None,
     };
 
@@ -454,6 +454,12 @@ pub fn run(args: &TrainArgs) -> Result<()> {
 
     let bar = progress(config.steps, "training");
     bar.set_position(state.step);
+    if let (Some(val), 0) = (&validation, state.step) {
+        log_line(
+            &bar,
+            format!("start: validation PSNR {:.2} dB", psnr(trainer.validate(val)?)),
+        );
+    }
     let (started, first_step) = (Instant::now(), state.step);
     let mut last_checkpoint = Instant::now();
     let interval = Duration::from_secs_f64(config.checkpoint_minutes * 60.0);

@@ -137,17 +137,27 @@ impl Examples {
         coefficients(&pieces, config, bank)
     }
 
-    /// The centre piece of each of the first 32 usable examples as one
-    /// batch (none if no example is large enough).
-    pub fn centre_batch(&self, config: &TrainConfig, bank: &FilterBank) -> Result<Option<Batch>> {
-        let pieces: Vec<Piece> = self
-            .usable(config)
+    /// Validation pieces as one batch (none if no example is large enough):
+    /// the centre crop of each of the first 32 images; for audio, 32
+    /// segments spread evenly over the files (at least one a file).
+    pub fn validation_batch(&self, config: &TrainConfig, bank: &FilterBank) -> Result<Option<Batch>> {
+        const PIECES: usize = 32;
+        let usable = self.usable(config);
+        let per_example = match self {
+            Examples::Images(_) => 1,
+            Examples::Audio { .. } => (PIECES / usable.len().max(1)).max(1),
+        };
+        let pieces: Vec<Piece> = usable
             .into_iter()
-            .take(32)
-            .map(|index| {
+            .take(PIECES)
+            .flat_map(|index| {
                 let [x, y] = self.room(config, index);
-                self.piece(config, index, [x / 2, y / 2], false)
+                (1..=per_example as u64).map(move |j| {
+                    let at = (u64::from(x) * j / (per_example as u64 + 1)) as u32;
+                    (index, [at, y / 2])
+                })
             })
+            .map(|(index, start)| self.piece(config, index, start, false))
             .collect();
         (!pieces.is_empty())
             .then(|| coefficients(&pieces, config, bank))

@@ -969,10 +969,10 @@ fn stereo_tones(frames: usize, seed: usize, level: f64) -> Vec<i32> {
         .collect()
 }
 
-#[test]
-fn fit_linear_audio_then_code_music_with_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("music");
+/// Three 2-second stereo tone files in `dir/music`, and a linear model of
+/// J = 4 and `latent_dim` channels fitted on them (`dir/stereo.safetensors`).
+fn music_and_linear_model(dir: &Path, latent_dim: u32) -> (PathBuf, PathBuf) {
+    let data = dir.join("music");
     std::fs::create_dir(&data).unwrap();
     for seed in 0..3 {
         write_wav(
@@ -982,17 +982,10 @@ fn fit_linear_audio_then_code_music_with_it() {
             &stereo_tones(16000, seed, 12000.0),
         );
     }
-    let model = dir.path().join("stereo.safetensors");
+    let model = dir.join("stereo.safetensors");
     walloc()
-        .args([
-            "fit-linear-audio",
-            "--levels",
-            "4",
-            "--latent-dim",
-            "8",
-            "--segment",
-            "2048",
-        ])
+        .args(["fit-linear-audio", "--levels", "4", "--segment", "2048"])
+        .args(["--latent-dim", &latent_dim.to_string()])
         .args(["--segments-per-file", "8", "--val-seconds", "1"])
         .arg("--data")
         .arg(&data)
@@ -1002,13 +995,88 @@ fn fit_linear_audio_then_code_music_with_it() {
         .arg(&model)
         .assert()
         .success();
-    let stored = safetensors::SafeTensors::read_metadata(&std::fs::read(&model).unwrap())
+    (data, model)
+}
+
+/// The `walloc.config` metadata of a model file.
+fn stored_config(model: &Path) -> String {
+    safetensors::SafeTensors::read_metadata(&std::fs::read(model).unwrap())
         .unwrap()
         .1
         .metadata()
         .as_ref()
         .unwrap()["walloc.config"]
-        .clone();
+        .clone()
+}
+
+#[test]
+fn train_an_audio_refiner_on_a_fitted_linear_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, linear) = music_and_linear_model(dir.path(), 4);
+    let config = dir.path().join("audio.json");
+    let neural = serde_json::json!({
+        "name": "stereo-neural", "modality": "audio", "channels": 2, "levels": 4, "latent_dim": 4,
+        "steps": 200, "batch": 4, "crop": 2048, "learning_rate": 0.005, "warmup_steps": 5,
+        "validate_every": 50, "refiner_hidden": 16, "refiner_blocks": 2, "freeze_encoder": true
+    });
+    std::fs::write(&config, neural.to_string()).unwrap();
+    let model = dir.path().join("neural.safetensors");
+    train(&config, &data, &model)
+        .arg("--from")
+        .arg(&linear)
+        .args(["--val-seconds", "1"])
+        .assert()
+        .success();
+    let stored = stored_config(&model);
+    for expected in [
+        "\"modality\":\"audio\"",
+        "\"architecture\":\"refine\"",
+        "\"blocks\":2",
+        "\"snr_db\":",
+    ] {
+        assert!(stored.contains(expected), "{expected} in {stored}");
+    }
+
+    // Same encoder and tables: the same bytes; the refiner decodes better,
+    // keeping length and channels.
+    let tones = stereo_tones(12000, 1, 9000.0);
+    let input = dir.path().join("tones.wav");
+    write_wav(&input, 2, 8000, &tones);
+    let coded = |model: &Path, stem: &str| {
+        let (wal, output) = (
+            dir.path().join(format!("{stem}.wal")),
+            dir.path().join(format!("{stem}.wav")),
+        );
+        round_trip(&input, &wal, &output, model);
+        let (spec, decoded) = read_wav(&output);
+        assert_eq!((spec.channels, decoded.len()), (2, tones.len()));
+        (std::fs::read(&wal).unwrap().len(), snr_db(&tones, &decoded))
+    };
+    let (neural_bytes, neural_snr) = coded(&model, "neural");
+    let (linear_bytes, linear_snr) = coded(&linear, "linear");
+    assert_eq!(neural_bytes, linear_bytes);
+    assert!(
+        neural_snr > linear_snr + 0.5,
+        "SNR {neural_snr:.2} vs {linear_snr:.2} dB"
+    );
+
+    // An image model is no start for an audio config.
+    let assert = train(&config, &data, &model)
+        .args(["--from", "rgb-16x"])
+        .assert()
+        .failure();
+    assert!(
+        stderr_of(&assert).contains("is a linear image model, not a linear audio model"),
+        "{}",
+        stderr_of(&assert)
+    );
+}
+
+#[test]
+fn fit_linear_audio_then_code_music_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, model) = music_and_linear_model(dir.path(), 8);
+    let stored = stored_config(&model);
     for expected in [
         "\"modality\":\"audio\"",
         "\"architecture\":\"linear\"",
@@ -1028,12 +1096,7 @@ fn fit_linear_audio_then_code_music_with_it() {
     let (spec, decoded) = read_wav(&output);
     assert_eq!((spec.channels, spec.sample_rate, decoded.len()), (2, 8000, quiet.len()));
     let power = |s: &[i32]| s.iter().map(|&v| (v as f64).powi(2)).sum::<f64>();
-    let noise: f64 = quiet
-        .iter()
-        .zip(&decoded)
-        .map(|(&a, &b)| ((a - b) as f64).powi(2))
-        .sum();
-    let snr = 10.0 * (power(&quiet) / noise).log10();
+    let snr = snr_db(&quiet, &decoded);
     assert!(snr > 15.0, "SNR {snr:.2} dB");
     let level = (power(&decoded) / power(&quiet)).sqrt();
     assert!((level - 1.0).abs() < 0.1, "level ratio {level}");
