@@ -109,6 +109,9 @@ pub struct TrainConfig {
     /// AdamW weight decay.
     #[serde(default)]
     pub weight_decay: f32,
+    /// AdamW's ε (PyTorch's 1e-8 by default).
+    #[serde(default = "epsilon")]
+    pub adam_epsilon: f32,
     /// Downscale factor of the training images (Lanczos).
     #[serde(default = "one")]
     pub downscale: u32,
@@ -129,6 +132,9 @@ pub struct TrainConfig {
     pub freeze_encoder: bool,
 }
 
+fn epsilon() -> f32 {
+    1e-8
+}
 fn image() -> String {
     "image".into()
 }
@@ -225,6 +231,10 @@ impl TrainConfig {
             ),
             (!(1..=8).contains(&config.downscale), "downscale must be 1..=8"),
             (
+                !(config.adam_epsilon > 0.0 && config.adam_epsilon < 1.0),
+                "adam_epsilon must be in (0, 1)",
+            ),
+            (
                 config.refiner_hidden.is_some() != config.refiner_blocks.is_some(),
                 "refiner_hidden and refiner_blocks go together",
             ),
@@ -261,6 +271,7 @@ impl TrainConfig {
     fn options(&self) -> TrainOptions {
         TrainOptions {
             weight_decay: self.weight_decay,
+            epsilon: self.adam_epsilon,
             refiner: self
                 .refiner_hidden
                 .zip(self.refiner_blocks)

@@ -20,14 +20,31 @@ use crate::linear::LinearCodec;
 use crate::weights::NnError;
 
 /// What to train, beyond the model training starts from.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TrainOptions {
     /// AdamW weight decay.
     pub weight_decay: f32,
+    /// AdamW's ε, added to the root of the second moment. Keep it well
+    /// below the gradients: with burn's default (1e-5) the small gradients
+    /// of a quiet signal (audio errors of 1e-3) stall the inner layers.
+    pub epsilon: f32,
     /// A fresh refiner to add, `(hidden, blocks)`, when the model has none.
     pub refiner: Option<(usize, usize)>,
     /// Keep the encoder fixed (the latents, and so the rate, stay the start's).
     pub freeze_encoder: bool,
+}
+
+impl Default for TrainOptions {
+    /// No weight decay, ε = 1e-8 (PyTorch's, the reference's), nothing added
+    /// or frozen.
+    fn default() -> Self {
+        TrainOptions {
+            weight_decay: 0.0,
+            epsilon: 1e-8,
+            refiner: None,
+            freeze_encoder: false,
+        }
+    }
 }
 
 fn error(message: impl Into<String>) -> NnError {
@@ -68,7 +85,10 @@ impl CodecTrainer {
             codec = codec.freeze_encoder();
         }
         let codec = codec.map(&mut SequentialIds(0));
-        let optimizer = AdamWConfig::new().with_weight_decay(options.weight_decay).init();
+        let optimizer = AdamWConfig::new()
+            .with_weight_decay(options.weight_decay)
+            .with_epsilon(options.epsilon)
+            .init();
         Ok(CodecTrainer {
             codec: Some(codec),
             optimizer,
