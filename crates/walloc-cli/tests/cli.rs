@@ -883,6 +883,36 @@ fn train_names_bad_configs_and_missing_checkpoints() {
         "{}",
         stderr_of(&assert)
     );
+    for (config_text, problem) in [
+        (
+            r#"{"name": "x", "modality": "video", "latent_dim": 6, "steps": 10}"#,
+            "modality must be \"image\" or \"audio\"",
+        ),
+        (
+            r#"{"name": "x", "modality": "audio", "channels": 2, "levels": 13, "latent_dim": 6, "steps": 10}"#,
+            "levels must be 1..=12 for audio",
+        ),
+        (
+            r#"{"name": "x", "modality": "audio", "channels": 2, "levels": 8, "latent_dim": 6, "steps": 10, "crop": 1000}"#,
+            "crop (segment frames) must be a multiple of 2^levels",
+        ),
+    ] {
+        std::fs::write(&config, config_text).unwrap();
+        let assert = train(&config, dir.path(), &dir.path().join("m.safetensors"))
+            .assert()
+            .failure();
+        assert!(stderr_of(&assert).contains(problem), "{}", stderr_of(&assert));
+    }
+    // An audio config on a folder without audio says so.
+    std::fs::write(
+        &config,
+        r#"{"name": "x", "modality": "audio", "channels": 2, "levels": 4, "latent_dim": 6, "steps": 10, "crop": 1024}"#,
+    )
+    .unwrap();
+    let assert = train(&config, dir.path(), &dir.path().join("m.safetensors"))
+        .assert()
+        .failure();
+    assert!(stderr_of(&assert).contains("audio files"), "{}", stderr_of(&assert));
     let good = train_config(dir.path(), 10);
     let assert = train(&good, dir.path(), &dir.path().join("m.safetensors"))
         .arg("--resume")
