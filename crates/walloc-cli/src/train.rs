@@ -338,26 +338,28 @@ impl Checkpoint {
     }
 }
 
-/// The PCA model a fresh run starts from.
-fn pca_start(examples: &Examples, config: &TrainConfig, seed: u64) -> Result<Model> {
+/// One line on what a run makes, for the model's description.
+fn description(config: &TrainConfig) -> String {
     let signal = if config.is_audio() {
         format!("{}-channel audio, ", config.channels)
     } else {
         String::new()
     };
+    let (levels, latent) = (config.levels, config.latent_dim);
+    match config.refiner_hidden.zip(config.refiner_blocks) {
+        Some((hidden, blocks)) => format!(
+            "neural WaLLoC (refiner {hidden} wide, {blocks} blocks) trained by walloc train, {signal}J={levels}, \
+             {latent} latent channels"
+        ),
+        None => format!("linear WaLLoC trained by walloc train, {signal}J={levels}, {latent} latent channels"),
+    }
+}
+
+/// The PCA model a fresh run starts from.
+fn pca_start(examples: &Examples, config: &TrainConfig, seed: u64) -> Result<Model> {
     let options = FitOptions {
         name: config.name.clone(),
-        description: match config.refiner_hidden.zip(config.refiner_blocks) {
-            Some((hidden, blocks)) => format!(
-                "neural WaLLoC (refiner {hidden} wide, {blocks} blocks) trained by walloc train, {signal}J={}, {} \
-                 latent channels",
-                config.levels, config.latent_dim
-            ),
-            None => format!(
-                "linear WaLLoC trained by walloc train, {signal}J={}, {} latent channels",
-                config.levels, config.latent_dim
-            ),
-        },
+        description: description(config),
         channels: config.channels,
         levels: config.levels,
         latent_dim: config.latent_dim,
@@ -548,6 +550,7 @@ fn finish(
         Some(fit_tables(&latents, config.latent_dim as usize, 8))
     };
     let mut model_config = trained.config().clone();
+    model_config.description = description(config);
     model_config.provenance = serde_json::json!({
         "method": "walloc train: PCA start (a refiner starting at zero), AdamW through the noisy bottleneck, MSE \
                    on packet coefficients",
