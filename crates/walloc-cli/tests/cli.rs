@@ -1189,7 +1189,7 @@ fn shipped_stereo_models_code_music_out_of_the_box() {
         let at = words.iter().position(|w| *w == "SNR").expect("an SNR column");
         words[at - 2].parse().unwrap()
     };
-    for (linear, linear_size) in [("stereo-20x", sizes[1])] {
+    for (linear, linear_size) in [("stereo-5x", sizes[0]), ("stereo-20x", sizes[1])] {
         let neural = format!("{linear}-neural");
         let (wal, wav) = (dir.path().join("n.wal"), dir.path().join("n.wav"));
         walloc()
