@@ -455,6 +455,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         };
         (model, trainer, state)
     };
+    eprintln!("training on {:?}", trainer.device());
     trainer.seed(state.seed.wrapping_add(state.step));
     // Shared with the batch worker, and read again for the entropy tables.
     let examples = Arc::new(examples);

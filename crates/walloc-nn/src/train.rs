@@ -102,6 +102,12 @@ impl CodecTrainer {
         self.device.seed(seed);
     }
 
+    /// The device training runs on (burn's default: a GPU when walloc is
+    /// built with `vulkan` or `wgpu`, else the CPU).
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
     fn codec(&self) -> &LinearCodec {
         self.codec.as_ref().expect("the codec is only taken during a step")
     }
