@@ -109,6 +109,10 @@ pub struct TrainConfig {
     /// AdamW weight decay.
     #[serde(default)]
     pub weight_decay: f32,
+    /// Weight λ of the rate penalty (LiVeAction's `λ · log2 std(latent)`,
+    /// averaged over latent channels); 0, the reference's, by default.
+    #[serde(default)]
+    pub rate_penalty: f32,
     /// AdamW's ε (PyTorch's 1e-8 by default).
     #[serde(default = "epsilon")]
     pub adam_epsilon: f32,
@@ -235,6 +239,14 @@ impl TrainConfig {
                 "adam_epsilon must be in (0, 1)",
             ),
             (
+                !(0.0..=10.0).contains(&config.rate_penalty),
+                "rate_penalty must be in [0, 10]",
+            ),
+            (
+                config.rate_penalty > 0.0 && config.freeze_encoder,
+                "rate_penalty needs a trained encoder (freeze_encoder keeps the rate as it is)",
+            ),
+            (
                 config.refiner_hidden.is_some() != config.refiner_blocks.is_some(),
                 "refiner_hidden and refiner_blocks go together",
             ),
@@ -272,6 +284,7 @@ impl TrainConfig {
         TrainOptions {
             weight_decay: self.weight_decay,
             epsilon: self.adam_epsilon,
+            rate_weight: self.rate_penalty,
             refiner: self
                 .refiner_hidden
                 .zip(self.refiner_blocks)

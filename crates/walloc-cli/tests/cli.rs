@@ -889,6 +889,10 @@ fn train_names_bad_configs_and_missing_checkpoints() {
             "modality must be \"image\" or \"audio\"",
         ),
         (
+            r#"{"name": "x", "latent_dim": 6, "steps": 10, "rate_penalty": 0.1, "freeze_encoder": true}"#,
+            "rate_penalty needs a trained encoder",
+        ),
+        (
             r#"{"name": "x", "modality": "audio", "channels": 2, "levels": 13, "latent_dim": 6, "steps": 10}"#,
             "levels must be 1..=12 for audio",
         ),
