@@ -59,11 +59,17 @@ pub fn audio_files(dir: &Path) -> Result<Vec<PathBuf>> {
     )
 }
 
-/// Each `channels`-channel file's first block, normalized as the encoder
-/// normalizes a block: planar, `channels` rows each. Files of another
-/// channel count or shorter than `min_frames` are skipped.
-pub fn load_blocks(files: &[PathBuf], channels: usize, min_frames: usize, what: &str) -> Result<Vec<Vec<f32>>> {
-    let mut blocks = Vec::new();
+/// Hands each `channels`-channel file's first block, normalized as the
+/// encoder normalizes a block (planar, `channels` rows each), to `use_block`
+/// in turn, so that a caller keeping only pieces holds one block at a time.
+/// Files of another channel count or shorter than `min_frames` are skipped.
+pub fn each_block(
+    files: &[PathBuf],
+    channels: usize,
+    min_frames: usize,
+    what: &str,
+    mut use_block: impl FnMut(Vec<f32>),
+) -> Result<()> {
     let bar = progress(files.len() as u64, what);
     for file in files {
         bar.inc(1);
@@ -76,9 +82,16 @@ pub fn load_blocks(files: &[PathBuf], channels: usize, min_frames: usize, what: 
             continue;
         }
         Level::normalize(&mut block);
-        blocks.push(block);
+        use_block(block);
     }
     bar.finish_and_clear();
+    Ok(())
+}
+
+/// Every block [`each_block`] gives, kept.
+pub fn load_blocks(files: &[PathBuf], channels: usize, min_frames: usize, what: &str) -> Result<Vec<Vec<f32>>> {
+    let mut blocks = Vec::new();
+    each_block(files, channels, min_frames, what, |block| blocks.push(block))?;
     Ok(blocks)
 }
 
@@ -97,13 +110,13 @@ fn load_segments(files: &[PathBuf], args: &FitAudioArgs) -> Result<Vec<Vec<f32>>
     let (channels, segment) = (args.channels as usize, args.segment as usize);
     let mut rng = StdRng::seed_from_u64(args.shared.seed);
     let mut segments = Vec::new();
-    for block in load_blocks(files, channels, segment, "loading")? {
+    each_block(files, channels, segment, "loading", |block| {
         let frames = block.len() / channels;
         for _ in 0..args.segments_per_file {
             let start = rng.random_range(0..=frames - segment);
             segments.push(segment_of(&block, channels, start, segment));
         }
-    }
+    })?;
     if segments.is_empty() {
         bail!(
             "no {channels}-channel file of at least {segment} frames in {}",

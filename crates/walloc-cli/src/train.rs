@@ -560,7 +560,7 @@ fn finish(
     let probabilities = if config.freeze_encoder {
         None
     } else {
-        let latents = examples.latents(&trained, config)?;
+        let latents = examples.latents(&trained)?;
         Some(fit_tables(&latents, config.latent_dim as usize, 8))
     };
     let mut model_config = trained.config().clone();

@@ -38,11 +38,7 @@ impl Examples {
     /// file of the model's channel count, at least one segment long.
     pub fn training(dir: &Path, config: &TrainConfig) -> Result<Self> {
         let examples = if config.is_audio() {
-            let channels = config.channels as usize;
-            Examples::Audio {
-                blocks: load_blocks(&audio_files(dir)?, channels, config.crop as usize, "loading")?,
-                channels,
-            }
+            Examples::audio(dir, config, "loading")?
         } else {
             let images = load_all(
                 &image_files(dir)?,
@@ -65,13 +61,19 @@ impl Examples {
     /// The held-out examples in `dir` (RGB models: colour images only).
     pub fn held_out(dir: &Path, config: &TrainConfig) -> Result<Self> {
         Ok(if config.is_audio() {
-            let channels = config.channels as usize;
-            Examples::Audio {
-                blocks: load_blocks(&audio_files(dir)?, channels, config.crop as usize, "validating")?,
-                channels,
-            }
+            Examples::audio(dir, config, "validating")?
         } else {
             Examples::Images(validation_images(dir, config.channels as u8)?)
+        })
+    }
+
+    /// The first blocks of the audio files in `dir` of the model's channel
+    /// count, at least one segment long.
+    fn audio(dir: &Path, config: &TrainConfig, what: &str) -> Result<Self> {
+        let channels = config.channels as usize;
+        Ok(Examples::Audio {
+            blocks: load_blocks(&audio_files(dir)?, channels, config.crop as usize, what)?,
+            channels,
         })
     }
 
@@ -181,27 +183,23 @@ impl Examples {
         })
     }
 
-    /// Latents of up to 256 examples (audio: of up to 256 segments), for
-    /// counting entropy tables.
-    pub fn latents(&self, model: &Model, config: &TrainConfig) -> Result<Vec<Latent>> {
+    /// Latents of up to 256 examples (audio: whole blocks, as the encoder
+    /// codes them), for counting entropy tables.
+    pub fn latents(&self, model: &Model) -> Result<Vec<Latent>> {
         let latents = match self {
             Examples::Images(images) => images
                 .iter()
                 .take(256)
                 .map(|image| codec::analyze(model, image))
                 .collect::<walloc_codec::Result<Vec<_>>>()?,
-            Examples::Audio { blocks, channels } => {
-                let segment = config.crop as usize;
-                blocks
-                    .iter()
-                    .flat_map(|block| {
-                        (0..block.len() / channels / segment)
-                            .map(move |i| segment_of(block, *channels, i * segment, segment))
-                    })
-                    .take(256)
-                    .map(|piece| Ok(audio::analyze_block(model, piece, config.crop)?.1))
-                    .collect::<Result<Vec<_>>>()?
-            }
+            Examples::Audio { blocks, channels } => blocks
+                .iter()
+                .take(256)
+                .map(|block| {
+                    let frames = (block.len() / channels) as u32;
+                    Ok(audio::analyze_block(model, block.clone(), frames)?.1)
+                })
+                .collect::<Result<Vec<_>>>()?,
         };
         Ok(latents)
     }

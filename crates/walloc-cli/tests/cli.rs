@@ -846,14 +846,7 @@ fn train_interrupted_and_resumed() {
     let original = image::open(SAMPLE).unwrap().into_rgb8();
     let decoded = image::open(&png).unwrap().into_rgb8();
     assert!(psnr(&original, &decoded) > 24.0);
-    let header = safetensors::SafeTensors::read_metadata(&std::fs::read(&model).unwrap())
-        .unwrap()
-        .1;
-    let config = &header.metadata().as_ref().unwrap()["walloc.config"];
-    assert!(
-        config.contains("\"steps\":40") && config.contains("\"latent_dim\":6"),
-        "{config}"
-    );
+    assert_stored(&model, &["\"steps\":40", "\"latent_dim\":6"]);
 }
 
 #[test]
@@ -964,18 +957,15 @@ fn train_a_neural_refiner_on_a_shipped_linear_model() {
     let (linear_bytes, linear_psnr) = quality(Path::new("rgb-16x"), "linear");
     assert_eq!(neural_bytes, linear_bytes);
     assert!(neural_psnr > linear_psnr + 0.03, "{neural_psnr} vs {linear_psnr}");
-    let header = safetensors::SafeTensors::read_metadata(&std::fs::read(&model).unwrap())
-        .unwrap()
-        .1;
-    let stored = &header.metadata().as_ref().unwrap()["walloc.config"];
-    for expected in [
-        "\"architecture\":\"refine\"",
-        "\"blocks\":2",
-        "\"start\":\"rgb-16x\"",
-        "\"ssim\":",
-    ] {
-        assert!(stored.contains(expected), "{expected} in {stored}");
-    }
+    assert_stored(
+        &model,
+        &[
+            "\"architecture\":\"refine\"",
+            "\"blocks\":2",
+            "\"start\":\"rgb-16x\"",
+            "\"ssim\":",
+        ],
+    );
 
     // A start that does not match the config is named.
     let assert = train(&train_config(dir.path(), 10), &data, &model)
@@ -1032,15 +1022,16 @@ fn music_and_linear_model(dir: &Path, latent_dim: u32) -> (PathBuf, PathBuf) {
     (data, model)
 }
 
-/// The `walloc.config` metadata of a model file.
-fn stored_config(model: &Path) -> String {
-    safetensors::SafeTensors::read_metadata(&std::fs::read(model).unwrap())
+/// Asserts that a model file's stored config (its `walloc.config`
+/// metadata) holds every `expected` text.
+fn assert_stored(model: &Path, expected: &[&str]) {
+    let header = safetensors::SafeTensors::read_metadata(&std::fs::read(model).unwrap())
         .unwrap()
-        .1
-        .metadata()
-        .as_ref()
-        .unwrap()["walloc.config"]
-        .clone()
+        .1;
+    let stored = &header.metadata().as_ref().unwrap()["walloc.config"];
+    for text in expected {
+        assert!(stored.contains(text), "{text} in {stored}");
+    }
 }
 
 #[test]
@@ -1061,15 +1052,15 @@ fn train_an_audio_refiner_on_a_fitted_linear_model() {
         .args(["--val-seconds", "1"])
         .assert()
         .success();
-    let stored = stored_config(&model);
-    for expected in [
-        "\"modality\":\"audio\"",
-        "\"architecture\":\"refine\"",
-        "\"blocks\":2",
-        "\"snr_db\":",
-    ] {
-        assert!(stored.contains(expected), "{expected} in {stored}");
-    }
+    assert_stored(
+        &model,
+        &[
+            "\"modality\":\"audio\"",
+            "\"architecture\":\"refine\"",
+            "\"blocks\":2",
+            "\"snr_db\":",
+        ],
+    );
 
     // Same encoder and tables: the same bytes; the refiner decodes better,
     // keeping length and channels.
@@ -1110,15 +1101,15 @@ fn train_an_audio_refiner_on_a_fitted_linear_model() {
 fn fit_linear_audio_then_code_music_with_it() {
     let dir = tempfile::tempdir().unwrap();
     let (_, model) = music_and_linear_model(dir.path(), 8);
-    let stored = stored_config(&model);
-    for expected in [
-        "\"modality\":\"audio\"",
-        "\"architecture\":\"linear\"",
-        "\"kbps\":",
-        "\"snr_db\":",
-    ] {
-        assert!(stored.contains(expected), "{expected} in {stored}");
-    }
+    assert_stored(
+        &model,
+        &[
+            "\"modality\":\"audio\"",
+            "\"architecture\":\"linear\"",
+            "\"kbps\":",
+            "\"snr_db\":",
+        ],
+    );
 
     // A quieter, odd-length file of the same kind keeps its length, channels
     // and level through the model.

@@ -186,17 +186,16 @@ impl<'a> AudioDecoder<'a> {
     pub fn synthesize(&self, latent: &Latent) -> Result<Vec<f32>, NnError> {
         let config = self.model.config();
         let (k, length) = (latent.channels, latent.width);
-        let zhat = TensorData::new(dequantize(self.model, latent), [1, k, length]);
+        let zhat = || {
+            Tensor::<3>::from_data(
+                TensorData::new(dequantize(self.model, latent), [1, k, length]),
+                &self.device,
+            )
+        };
         let (coefficients, post) = match &self.synthesis {
             AudioSynthesis::Linear => return audio::synthesize_linear(self.model, latent).map_err(error),
-            AudioSynthesis::Refine(codec) => {
-                let z = Tensor::<3>::from_data(zhat, &self.device).unsqueeze_dim::<4>(2);
-                (values(codec.decode(z))?, None)
-            }
-            AudioSynthesis::Oobleck(networks) => {
-                let z = Tensor::<3>::from_data(zhat, &self.device);
-                (values(networks.decoder.forward(z))?, networks.post.as_ref())
-            }
+            AudioSynthesis::Refine(codec) => (values(codec.decode(zhat().unsqueeze_dim::<4>(2)))?, None),
+            AudioSynthesis::Oobleck(networks) => (values(networks.decoder.forward(zhat()))?, networks.post.as_ref()),
         };
         let positions = length - 2 * config.latent_edge();
         let signal = Signal::new(coefficients, config.coefficient_dim(), vec![positions]).map_err(error)?;
