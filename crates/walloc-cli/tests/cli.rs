@@ -932,7 +932,7 @@ fn train_a_neural_refiner_on_a_shipped_linear_model() {
     let neural = serde_json::json!({
         "name": "tiny-neural", "channels": 3, "levels": 3, "latent_dim": 12, "steps": 300, "batch": 2,
         "crop": 64, "learning_rate": 0.005, "warmup_steps": 5, "validate_every": 50,
-        "refiner_hidden": 16, "refiner_blocks": 2, "freeze_encoder": true
+        "refiner_hidden": 16, "refiner_blocks": 2, "freeze_encoder": true, "adam_epsilon": 1e-5
     });
     std::fs::write(&config, neural.to_string()).unwrap();
     let model = dir.path().join("neural.safetensors");
