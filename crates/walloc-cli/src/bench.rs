@@ -141,7 +141,7 @@ fn prepare(path: &Path, model: &Model) -> Result<Sample> {
 /// Runs `bench`.
 pub fn run(args: &BenchArgs) -> Result<()> {
     let model = models::resolve(&args.model)?;
-    if model.encoder().is_none() || !model.is_linear() {
+    if !walloc::Registry::core().supports(&model) {
         bail!(
             "model {} is neural; `walloc bench` times the linear models' whole path (encode and decode on the CPU)",
             model.config().name

@@ -3,14 +3,16 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use walloc_codec::audio::PAD_MULTIPLE;
 use walloc_codec::entropy::{fit_tables, CONTEXTS};
-use walloc_codec::{Latent, Model};
+use walloc_codec::{Latent, Modality, Model};
 use walloc_nn::checkpoint::Checkpoint;
 use walloc_nn::import::{import, ReferenceConfig};
 
-use crate::audio;
-use crate::fit::{load_crops, CropOptions};
+use crate::fit::{image_files, load_all};
+use crate::fit_audio::{audio_files, load_blocks};
 use crate::io::write_output;
+use crate::train_data::Examples;
 
 /// Arguments of `import`.
 #[derive(clap::Args, Debug)]
@@ -43,28 +45,18 @@ fn stem(path: &Path) -> String {
         .unwrap_or_else(|| "model".into())
 }
 
-/// Latents of `model`'s own encoder on `data`: random crops of the images,
-/// or the first blocks of the WAV files, for audio models.
+/// Latents of `model`'s own encoder on `data`, sampled as training
+/// samples them: whole images, or each audio file's first block.
 fn latents_of(model: &Model, data: &Path) -> Result<Vec<Latent>> {
-    let config = model.config();
-    if model.is_audio() {
-        return audio::latents_of_folder(data, model, 8);
-    }
-    let options = CropOptions {
-        channels: config.channels as u8,
-        crop: 32 << config.levels.min(3),
-        per_image: 8,
-        downscale: 1,
-        seed: 0,
+    let channels = model.config().channels as usize;
+    let examples = match model.config().modality {
+        Modality::Audio => Examples::Audio {
+            blocks: load_blocks(&audio_files(data)?, channels, PAD_MULTIPLE as usize, "loading")?,
+            channels,
+        },
+        Modality::Image => Examples::Images(load_all(&image_files(data)?, Some(channels as u8), 1, "loading")?),
     };
-    let (crops, _) = load_crops(data, &options)?;
-    crops
-        .iter()
-        .map(|crop| match model.encoder() {
-            Some(encoder) => Ok(encoder.analyze(crop)?),
-            None => Ok(walloc_nn::encoder::encode_image(model, crop)?),
-        })
-        .collect()
+    examples.latents(model)
 }
 
 /// Runs `import`.

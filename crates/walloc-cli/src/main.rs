@@ -6,7 +6,6 @@ mod bench;
 mod eval;
 mod fit;
 mod fit_audio;
-mod image_path;
 mod import;
 mod io;
 mod measure;
@@ -18,9 +17,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use walloc_codec::container::{self, parse_header};
-use walloc_codec::{EncodeOptions, LatentCoder, Limits};
-use walloc_nn::decode::Tiling;
+use walloc::image::{decode_image as decode_wal_image, encode_image as encode_wal_image};
+use walloc::info::FileInfo;
+use walloc::{DecodeOptions, DecoderOptions, EncodeOptions, LatentCoder, Limits, Modality};
 
 use crate::io::{decode_image, encode_image, read_input, write_output};
 
@@ -118,8 +117,8 @@ fn encode(input: &Path, output: &Path, model: Option<&str>, coder: CoderArg) -> 
         return write_output(output, &audio::encode_bytes(bytes, &audio_model()?)?);
     }
     let image = decode_image(&bytes, &input.display().to_string())?;
-    let model = models::resolve(model.unwrap_or(models::default_for(image.channels)))?;
-    if model.is_audio() {
+    let model = models::resolve(model.unwrap_or(walloc::models::default_image(image.channels.into())))?;
+    if model.config().modality != Modality::Image {
         bail!(
             "model {} codes audio, and {} is an image",
             model.config().name,
@@ -142,133 +141,101 @@ fn encode(input: &Path, output: &Path, model: Option<&str>, coder: CoderArg) -> 
         coder: coder.into(),
         ..EncodeOptions::default()
     };
-    write_output(output, &image_path::encode(&model, &image, options)?)
+    let file =
+        encode_wal_image(&model, &image, &options).with_context(|| format!("encoding with {}", model.config().name))?;
+    write_output(output, &file)
 }
 
 fn decode(input: &Path, output: &Path, model: Option<&str>, tile: usize) -> Result<()> {
     let bytes = read_input(input)?;
-    let limits = Limits::default();
     let context = || format!("decoding {}", input.display());
-    if container::modality(&bytes).with_context(context)? == container::MODALITY_AUDIO {
-        let (header, chunks) = walloc_codec::audio::parse(&bytes, &limits).with_context(context)?;
-        let model = models::for_id(header.model_id, model)?;
-        return audio::decode(&header, &chunks, output, &model).with_context(context);
+    let file = walloc::info::info(&bytes, &Limits::default()).with_context(context)?;
+    let model = models::for_id(file.model_id, model)?;
+    if file.modality == Modality::Audio {
+        return audio::decode(&bytes, output, &model).with_context(context);
     }
-    let header = parse_header(&bytes, &limits).with_context(context)?;
-    let model = models::for_id(header.model_id, model)?;
-    let tiling = Tiling {
-        tile,
-        ..Tiling::default()
-    };
-    let image = image_path::decode(&model, &bytes, &limits, tiling).with_context(context)?;
+    let options = DecodeOptions::default().with_decoder(DecoderOptions::default().with_tile(tile));
+    let image = decode_wal_image(&model, &bytes, &options).with_context(context)?;
     write_output(output, &encode_image(&image, output)?)
-}
-
-fn info_audio(input: &Path, bytes: &[u8]) -> Result<()> {
-    let (header, chunks) = walloc_codec::audio::parse(bytes, &Limits::default())
-        .with_context(|| format!("reading {}", input.display()))?;
-    let seconds = f64::from(header.frames) / f64::from(header.sample_rate);
-    let (bits, kind) = match header.format {
-        walloc_codec::audio::SampleFormat::Int(bits) => (bits, "PCM"),
-        walloc_codec::audio::SampleFormat::Float => (32, "float"),
-    };
-    let raw = f64::from(header.frames) * f64::from(header.channels) * f64::from(bits) / 8.0;
-    let coefficients = f64::from(header.channels) * 2f64.powi(i32::from(header.levels));
-    println!("file:                     {}", input.display());
-    println!(
-        "model:                    {} ({})",
-        model_name(header.model_id)?,
-        header.model_id
-    );
-    println!(
-        "audio:                    {} channels, {} Hz, {bits}-bit {kind}, {} frames ({seconds:.2} s)",
-        header.channels, header.sample_rate, header.frames
-    );
-    println!(
-        "latent:                   {} channels at {} bits, J={}, {} blocks of up to {} frames",
-        header.latent_channels,
-        header.latent_bits,
-        header.levels,
-        header.blocks().count(),
-        header.block_frames
-    );
-    if header.groups() > 1 || header.group_channels() != header.channels {
-        println!(
-            "channel groups:           {} of {} channels per block ({} chunks)",
-            header.groups(),
-            header.group_channels(),
-            chunks.len()
-        );
-    }
-    println!("bytes:                    {}", bytes.len());
-    println!(
-        "bitrate:                  {:.2} kbit/s",
-        bytes.len() as f64 * 8.0 / seconds / 1000.0
-    );
-    println!("compression ratio:        {:.2}:1", raw / bytes.len() as f64);
-    println!(
-        "dimensionality reduction: {:.2}×",
-        coefficients / f64::from(header.latent_channels)
-    );
-    Ok(())
-}
-
-fn model_name(id: walloc_codec::ModelId) -> Result<String> {
-    Ok(models::embedded()?
-        .into_iter()
-        .find(|m| m.id() == id)
-        .map(|m| m.config().name.clone())
-        .unwrap_or_else(|| "not embedded".into()))
 }
 
 fn info(input: &Path) -> Result<()> {
     let bytes = read_input(input)?;
-    let limits = Limits::default();
-    if container::modality(&bytes).with_context(|| format!("reading {}", input.display()))? == container::MODALITY_AUDIO
-    {
-        return info_audio(input, &bytes);
-    }
-    let (header, chunks) =
-        walloc_codec::container::parse(&bytes, &limits).with_context(|| format!("reading {}", input.display()))?;
-    let model_name = model_name(header.model_id)?;
-    let pixels = f64::from(header.width) * f64::from(header.height);
-    let raw = pixels * f64::from(header.channels);
-    let coeffs = f64::from(header.channels) * 4f64.powi(i32::from(header.levels));
+    let file =
+        walloc::info::info(&bytes, &Limits::default()).with_context(|| format!("reading {}", input.display()))?;
     println!("file:                     {}", input.display());
-    println!("model:                    {model_name} ({})", header.model_id);
     println!(
-        "image:                    {}×{}, {} channel{}, 8 bits",
-        header.width,
-        header.height,
-        header.channels,
-        if header.channels == 1 { "" } else { "s" }
+        "model:                    {} ({})",
+        file.model_name.as_deref().unwrap_or("not embedded"),
+        file.model_id
     );
-    println!(
-        "latent:                   {}×{}×{} at {} bits, J={}",
-        header.latent_channels, header.latent_height, header.latent_width, header.latent_bits, header.levels
-    );
-    println!(
-        "coder:                    {} ({} chunks)",
-        header.coder.name(),
-        chunks.len()
-    );
-    println!("bytes:                    {}", bytes.len());
-    println!("bits per pixel:           {:.4}", bytes.len() as f64 * 8.0 / pixels);
-    println!("compression ratio:        {:.2}:1", raw / bytes.len() as f64);
-    println!(
-        "dimensionality reduction: {:.2}×",
-        coeffs / f64::from(header.latent_channels)
-    );
+    match file.modality {
+        Modality::Audio => info_audio(&file),
+        Modality::Image => info_image(&file),
+    }
+    println!("bytes:                    {}", file.bytes);
+    match file.seconds() {
+        Some(seconds) => println!(
+            "bitrate:                  {:.2} kbit/s",
+            file.bytes as f64 * 8.0 / seconds / 1000.0
+        ),
+        None => println!("bits per pixel:           {:.4}", file.bits_per_position()),
+    }
+    println!("compression ratio:        {:.2}:1", file.compression_ratio());
+    println!("dimensionality reduction: {:.2}×", file.dimensionality_reduction());
     Ok(())
 }
 
+fn info_audio(file: &FileInfo) {
+    let kind = if file.float_samples { "float" } else { "PCM" };
+    println!(
+        "audio:                    {} channels, {} Hz, {}-bit {kind}, {} frames ({:.2} s)",
+        file.channels,
+        file.sample_rate.unwrap_or(0),
+        file.sample_bits,
+        file.shape[0],
+        file.seconds().unwrap_or(0.0)
+    );
+    println!(
+        "latent:                   {} channels at {} bits, J={}, {} blocks of up to {} frames",
+        file.latent_channels,
+        file.latent_bits,
+        file.levels,
+        file.blocks,
+        file.block_frames.unwrap_or(0)
+    );
+    if file.group_channels != file.channels || file.chunks != file.blocks {
+        println!(
+            "channel groups:           {} of {} channels per block ({} chunks)",
+            file.chunks / file.blocks.max(1),
+            file.group_channels,
+            file.chunks
+        );
+    }
+}
+
+fn info_image(file: &FileInfo) {
+    println!(
+        "image:                    {}×{}, {} channel{}, 8 bits",
+        file.shape[1],
+        file.shape[0],
+        file.channels,
+        if file.channels == 1 { "" } else { "s" }
+    );
+    println!(
+        "latent:                   {}×{}×{} at {} bits, J={}",
+        file.latent_channels, file.latent_shape[0], file.latent_shape[1], file.latent_bits, file.levels
+    );
+    println!("coder:                    {} ({} chunks)", file.coder, file.chunks);
+}
+
 /// "rgb image", "gray image", "stereo audio", "6-channel audio".
-pub(crate) fn signal_name(config: &walloc_codec::ModelConfig) -> String {
-    let kind = match (config.modality.as_str(), config.channels) {
-        ("image", 1) => "gray".to_string(),
-        ("image", 3) => "rgb".to_string(),
-        ("audio", 1) => "mono".to_string(),
-        ("audio", 2) => "stereo".to_string(),
+pub(crate) fn signal_name(config: &walloc::ModelConfig) -> String {
+    let kind = match (config.modality, config.channels) {
+        (Modality::Image, 1) => "gray".to_string(),
+        (Modality::Image, 3) => "rgb".to_string(),
+        (Modality::Audio, 1) => "mono".to_string(),
+        (Modality::Audio, 2) => "stereo".to_string(),
         (_, n) => format!("{n}-channel"),
     };
     format!("{kind} {}", config.modality)

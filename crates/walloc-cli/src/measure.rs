@@ -3,19 +3,18 @@
 use std::path::Path;
 
 use anyhow::Result;
-use walloc_codec::{EncodeOptions, Figures, Image8, Limits, Model};
+use walloc::image::{decode_image, encode_image};
+use walloc::{DecodeOptions, EncodeOptions, Figures, Image8, Model};
 use walloc_eval::metrics::{psnr, ssim};
-use walloc_nn::decode::Tiling;
 
 use crate::fit_audio::audio_files;
-use crate::image_path;
 
 /// Encodes and decodes every image; mean bpp, PSNR, SSIM and compression ratio.
 pub fn evaluate(model: &Model, images: &[Image8], dataset: &str) -> Result<Figures> {
     let (mut bpp, mut psnr_sum, mut ssim_sum, mut ratio) = (0.0, 0.0, 0.0, 0.0);
     for image in images {
-        let file = image_path::encode(model, image, EncodeOptions::default())?;
-        let back = image_path::decode(model, &file, &Limits::default(), Tiling::default())?;
+        let file = encode_image(model, image, &EncodeOptions::default())?;
+        let back = decode_image(model, &file, &DecodeOptions::default())?;
         let pixels = f64::from(image.width) * f64::from(image.height);
         bpp += file.len() as f64 * 8.0 / pixels;
         ratio += image.pixels.len() as f64 / file.len() as f64;

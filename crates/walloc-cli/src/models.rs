@@ -1,48 +1,14 @@
-//! The models built into the binary, and resolving `--model NAME|PATH`.
+//! The embedded models in the CLI: resolving `--model NAME|PATH`, finding
+//! the model a file needs, and `walloc models`.
 
-use std::path::Path;
+use anyhow::{bail, Result};
+use walloc::{Architecture, Modality, Model, ModelConfig, ModelId};
 
-use anyhow::{bail, Context, Result};
-use walloc_codec::config::{ARCHITECTURE_LINEAR, ARCHITECTURE_REFINE, ARCHITECTURE_RESIDUAL};
-use walloc_codec::{Model, ModelConfig, ModelId};
-
-include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
-
-/// Default model for audio of any channel count (coded in pairs).
-pub const DEFAULT_AUDIO: &str = "stereo-5x";
-
-/// Default model name for images of `channels` channels.
-pub fn default_for(channels: u8) -> &'static str {
-    if channels == 1 {
-        "gray-16x"
-    } else {
-        "rgb-16x"
-    }
-}
-
-/// Loads every embedded model.
-pub fn embedded() -> Result<Vec<Model>> {
-    EMBEDDED
-        .iter()
-        .map(|(name, bytes)| Model::from_bytes(bytes.to_vec()).with_context(|| format!("embedded model {name}")))
-        .collect()
-}
+pub use walloc::models::{embedded, DEFAULT_AUDIO};
 
 /// Resolves `--model`: an embedded model's name, or a path to a model file.
 pub fn resolve(spec: &str) -> Result<Model> {
-    if let Some((_, bytes)) = EMBEDDED.iter().find(|(name, _)| *name == spec) {
-        return Ok(Model::from_bytes(bytes.to_vec())?);
-    }
-    let path = Path::new(spec);
-    if path.exists() {
-        let bytes = std::fs::read(path).with_context(|| format!("reading model {}", path.display()))?;
-        return Model::from_bytes(bytes).with_context(|| format!("loading model {}", path.display()));
-    }
-    let names: Vec<&str> = EMBEDDED.iter().map(|(n, _)| *n).collect();
-    bail!(
-        "no model named {spec:?} (embedded: {}) and no such file",
-        names.join(", ")
-    )
+    Ok(walloc::models::resolve(spec)?)
 }
 
 /// Finds the model a file needs: `--model` if given (checked by the
@@ -51,23 +17,21 @@ pub fn for_id(id: ModelId, spec: Option<&str>) -> Result<Model> {
     if let Some(spec) = spec {
         return resolve(spec);
     }
-    for model in embedded()? {
-        if model.id() == id {
-            return Ok(model);
-        }
+    match embedded()?.iter().find(|m| m.id() == id) {
+        Some(model) => Ok(model.clone()),
+        None => bail!(
+            "the file was made with model {} which is not built in; pass it with --model PATH",
+            id.short()
+        ),
     }
-    bail!(
-        "the file was made with model {} which is not built in; pass it with --model PATH",
-        id.short()
-    )
 }
 
 /// "linear", or "neural" with the decoder's kind and size.
 fn architecture_label(config: &ModelConfig) -> String {
-    match config.architecture.as_str() {
-        ARCHITECTURE_LINEAR => "linear".into(),
-        ARCHITECTURE_RESIDUAL => format!("linear ({} stages)", config.stages.unwrap_or(1)),
-        ARCHITECTURE_REFINE => format!(
+    match config.architecture {
+        Architecture::Linear => "linear".into(),
+        Architecture::Residual => format!("linear ({} stages)", config.stages.unwrap_or(1)),
+        Architecture::Refine => format!(
             "neural (refine {}×{})",
             config.hidden.unwrap_or(0),
             config.blocks.unwrap_or(0)
@@ -86,8 +50,9 @@ pub fn print_list() -> Result<()> {
     );
     for model in embedded()? {
         let c = model.config();
+        let audio = c.modality == Modality::Audio;
         let (rate, quality, ssim, ratio, set) = match &c.figures {
-            Some(f) if model.is_audio() => (
+            Some(f) if audio => (
                 format!("{:.1} kbit/s", f.kbps.unwrap_or(f64::NAN)),
                 format!("{:.2} dB SNR", f.snr_db.unwrap_or(f64::NAN)),
                 "-".into(),

@@ -388,7 +388,7 @@ fn pca_start(examples: &Examples, config: &TrainConfig, seed: u64) -> Result<Mod
 fn start_from(spec: &str, config: &TrainConfig) -> Result<Model> {
     let model = crate::models::resolve(spec)?;
     let c = model.config();
-    if !model.is_linear() || c.modality != config.modality {
+    if !walloc::Registry::core().supports(&model) || c.modality.name() != config.modality {
         bail!(
             "--from {spec}: {} is a {} {} model, not a linear {} model",
             c.name,

@@ -190,16 +190,19 @@ impl Examples {
             Examples::Images(images) => images
                 .iter()
                 .take(256)
-                .map(|image| codec::analyze(model, image))
+                .map(|image| codec::analyze_with(walloc::registry(), model, image))
                 .collect::<walloc_codec::Result<Vec<_>>>()?,
-            Examples::Audio { blocks, channels } => blocks
-                .iter()
-                .take(256)
-                .map(|block| {
-                    let frames = (block.len() / channels) as u32;
-                    Ok(audio::analyze_block(model, block.clone(), frames)?.1)
-                })
-                .collect::<Result<Vec<_>>>()?,
+            Examples::Audio { blocks, channels } => {
+                let encoder = walloc::registry().encoder(model)?;
+                blocks
+                    .iter()
+                    .take(256)
+                    .map(|block| {
+                        let frames = (block.len() / channels) as u32;
+                        Ok(audio::analyze_block(encoder.as_ref(), model, block.clone(), frames)?.1)
+                    })
+                    .collect::<Result<Vec<_>>>()?
+            }
         };
         Ok(latents)
     }

@@ -4,14 +4,15 @@
 //! in bounded memory. A recording no longer than one block is coded exactly
 //! as the reference codes it.
 
-use walloc_wavelet::{packet, Signal};
+use walloc_wavelet::Signal;
 
 use crate::codec::Latent;
-use crate::container::{
-    checked_header, header_prefix, parse_chunks, seal, u32_at, write_sealed, Limits, HEADER_LEN, MODALITY_AUDIO,
-};
+use crate::config::Modality;
+use crate::container::{checked_header, header_prefix, parse_chunks, seal, u32_at, write_sealed, Limits, HEADER_LEN};
 use crate::error::{invalid, CodecError, Result};
 use crate::model::{Model, ModelId};
+use crate::registry::{Analysis, Synthesis};
+use crate::signal::Samples;
 
 /// Each block is zero-padded on the right to a multiple of this many
 /// frames, as the reference pads its input.
@@ -40,6 +41,26 @@ impl SampleFormat {
         match self {
             SampleFormat::Int(bits) => (bits, 0),
             SampleFormat::Float => (32, 1),
+        }
+    }
+
+    /// Planar samples at full scale ±1 (`channels` rows) rounded to this
+    /// format, interleaved: 8-bit PCM as `uint8` (offset by 128), 16-bit as
+    /// `int16`, 24- and 32-bit as `int32`, floats as they are.
+    pub fn quantize(self, planar: &[f32], channels: usize) -> Samples {
+        let frames = planar.len() / channels.max(1);
+        let at = |i: usize| planar[(i % channels) * frames + i / channels];
+        let count = frames * channels;
+        let bits = match self {
+            SampleFormat::Float => return Samples::F32((0..count).map(at).collect()),
+            SampleFormat::Int(bits) => bits,
+        };
+        let full = (1i64 << (bits - 1)) as f32;
+        let round = |v: f32| (v * full).round().clamp(-full, full - 1.0);
+        match bits {
+            8 => Samples::U8((0..count).map(|i| (round(at(i)) as i32 + 128) as u8).collect()),
+            16 => Samples::I16((0..count).map(|i| round(at(i)) as i16).collect()),
+            _ => Samples::I32((0..count).map(|i| round(at(i)) as i32).collect()),
         }
     }
 
@@ -152,13 +173,7 @@ impl AudioHeader {
             ));
         }
         let values = u64::from(self.latent_channels) * self.block_latent_width(self.block_frames) as u64;
-        if values > limits.max_latent_values {
-            return Err(CodecError::LimitExceeded {
-                what: "latent size of a block",
-                value: values,
-                limit: limits.max_latent_values,
-            });
-        }
+        limits.check_latent_values(values)?;
         let expected = self.frames.div_ceil(self.block_frames) * self.groups();
         if self.chunk_count != expected {
             return Err(invalid(
@@ -181,7 +196,7 @@ impl AudioHeader {
     }
 
     fn to_bytes(&self) -> [u8; HEADER_LEN] {
-        let mut b = header_prefix(MODALITY_AUDIO, &self.model_id);
+        let mut b = header_prefix(Modality::Audio, &self.model_id);
         let (bits, kind) = self.format.to_codes();
         b[40] = self.channels;
         b[41] = bits;
@@ -208,7 +223,7 @@ pub fn padded_frames(frames: u32) -> u32 {
 /// block payloads.
 pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<(AudioHeader, Vec<&'a [u8]>)> {
     let (b, modality) = checked_header(bytes)?;
-    if modality != MODALITY_AUDIO {
+    if modality != Modality::Audio {
         return Err(invalid("modality", "image (this is an image file, not audio)"));
     }
     if b[56..63].iter().any(|&v| v != 0) {
@@ -269,8 +284,14 @@ impl Level {
 }
 
 /// Normalizes one block of planar samples (`channels` rows of `frames`),
-/// pads it and runs the model's encoder: its [`Level`] and integer latent.
-pub fn analyze_block(model: &Model, mut planar: Vec<f32>, frames: u32) -> Result<(Level, Latent)> {
+/// pads it and runs `encoder` (the model's, from the registry): its
+/// [`Level`] and integer latent.
+pub fn analyze_block(
+    encoder: &dyn Analysis,
+    model: &Model,
+    mut planar: Vec<f32>,
+    frames: u32,
+) -> Result<(Level, Latent)> {
     let config = model.config();
     let channels = config.channels as usize;
     if planar.len() != channels * frames as usize || frames == 0 {
@@ -287,14 +308,14 @@ pub fn analyze_block(model: &Model, mut planar: Vec<f32>, frames: u32) -> Result
     }
     drop(planar);
     let signal = Signal::new(data, channels, vec![padded])?;
-    let latent = crate::codec::linear_encoder(model)?.analyze_signal(signal)?;
+    let latent = encoder.analyze(signal)?;
     Ok((level, latent))
 }
 
 /// Encodes one block of planar samples (`channels` rows of `frames`) into a
 /// chunk payload: its [`Level`] (two f32) and the rANS-coded latent.
-pub fn encode_block(model: &Model, planar: Vec<f32>, frames: u32) -> Result<Vec<u8>> {
-    let (level, latent) = analyze_block(model, planar, frames)?;
+pub fn encode_block(encoder: &dyn Analysis, model: &Model, planar: Vec<f32>, frames: u32) -> Result<Vec<u8>> {
+    let (level, latent) = analyze_block(encoder, model, planar, frames)?;
     let words = model
         .tables()
         .encode(&latent.symbols, latent.width, 0..latent.width, latent.width)?;
@@ -340,20 +361,71 @@ pub fn decode_block_latent(
     ))
 }
 
-/// Normalized samples (planar, padded length) of a linear audio model's
-/// integer latent: the linear decoder and the inverse packet transform.
-pub fn synthesize_linear(model: &Model, latent: &Latent) -> Result<Vec<f32>> {
-    let config = model.config();
-    let coefficients = crate::codec::linear_coefficients(model, latent)?;
-    let signal = Signal::new(coefficients, config.coefficient_dim(), vec![latent.width])?;
-    Ok(packet::inverse(model.bank(), signal, config.levels)?.data)
+/// The first `frames` frames of each of the model's channels that
+/// `decoder` synthesizes from `latent`, at `level` (planar rows).
+pub fn synthesize_block(
+    decoder: &dyn Synthesis,
+    model: &Model,
+    latent: &Latent,
+    frames: usize,
+    level: Level,
+) -> Result<Vec<f32>> {
+    let samples = decoder.synthesize(latent)?;
+    let channels = model.config().channels as usize;
+    let padded = samples.shape[0];
+    if samples.channels != channels || padded < frames {
+        return Err(CodecError::IncompatibleInput(format!(
+            "the decoder gave {} channels of {padded} frames for {channels} of {frames}",
+            samples.channels
+        )));
+    }
+    Ok(samples
+        .data
+        .chunks_exact(padded)
+        .flat_map(|row| row[..frames].iter().map(|&v| level.restore(v)))
+        .collect())
+}
+
+/// Decodes one block's chunks (one per channel group) into planar rows of
+/// the recording's channels, at the original level.
+pub fn decode_groups(
+    decoder: &dyn Synthesis,
+    model: &Model,
+    header: &AudioHeader,
+    payloads: &[&[u8]],
+    frames: u32,
+) -> Result<Vec<f32>> {
+    let (channels, group) = (usize::from(header.channels), usize::from(header.group_channels()));
+    let mut planar = Vec::with_capacity(channels * frames as usize);
+    for (index, payload) in payloads.iter().enumerate() {
+        let (level, latent) = decode_block_latent(model, header, payload, frames)?;
+        let rows = synthesize_block(decoder, model, &latent, frames as usize, level)?;
+        let keep = group.min(channels - index * group);
+        planar.extend_from_slice(&rows[..keep * frames as usize]);
+    }
+    Ok(planar)
+}
+
+/// Planar rows cut into groups of `group` channels for a model that codes
+/// that many; the last group is filled up by repeating its last row.
+pub fn channel_groups(planar: &[f32], channels: usize, group: usize) -> Vec<Vec<f32>> {
+    let frames = planar.len() / channels;
+    let rows: Vec<&[f32]> = planar.chunks_exact(frames.max(1)).collect();
+    (0..channels)
+        .step_by(group)
+        .map(|first| {
+            (first..first + group)
+                .flat_map(|c| rows[c.min(channels - 1)].iter().copied())
+                .collect()
+        })
+        .collect()
 }
 
 /// Checks that an audio `header` was made by `model`.
 pub fn check_model(header: &AudioHeader, model: &Model) -> Result<()> {
     model.check_id(header.model_id)?;
     let config = model.config();
-    let same = model.is_audio()
+    let same = config.modality == Modality::Audio
         && u32::from(header.group_channels()) == config.channels
         && u32::from(header.levels) == config.levels
         && header.latent_bits == config.latent_bits
@@ -379,7 +451,7 @@ pub fn header_for(
     block_frames: u32,
 ) -> Result<AudioHeader> {
     let config = model.config();
-    if !model.is_audio() {
+    if config.modality != Modality::Audio {
         return Err(CodecError::IncompatibleInput(format!(
             "model {} codes images, not audio",
             config.name
@@ -481,10 +553,7 @@ mod tests {
         for (change, field) in cases {
             let mut h = header();
             change(&mut h);
-            let limits = Limits {
-                max_latent_values: 1 << 20,
-                ..Limits::default()
-            };
+            let limits = Limits::default().with_max_latent_values(1 << 20);
             let err = h.validate(&limits).unwrap_err();
             assert!(err.to_string().contains(field), "{field}: {err}");
         }

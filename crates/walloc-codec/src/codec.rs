@@ -2,14 +2,15 @@
 //! bottleneck → entropy-coded container, and back.
 
 use rayon::prelude::*;
-use walloc_wavelet::{packet, Signal};
 
+use crate::config::Modality;
 use crate::container::{self, Header, LatentCoder, Limits};
 use crate::error::{CodecError, Result};
-use crate::image::{from_padded_signal, Image8};
+use crate::image::{from_padded_signal, to_padded_signal, Image8};
 use crate::linalg::{matmul, Strides};
 use crate::model::Model;
 use crate::packing::{self, PackFormat};
+use crate::registry::{DecoderOptions, Registry, Synthesis};
 
 /// An integer latent: `channels` planes of `height × width` stored symbols
 /// (`value + 2^(bits-1)`).
@@ -43,42 +44,69 @@ impl Default for EncodeOptions {
     }
 }
 
-/// The encoder: wavelet packets, projection and quantization (the model's
-/// [`crate::LinearEncoder`]).
+impl Latent {
+    /// The shape of the packet coefficients this latent decodes to:
+    /// `[height, width]` for `dim` 2, `[width]` for 1.
+    pub fn packet_shape(&self, dim: usize) -> Vec<usize> {
+        if dim == 1 {
+            vec![self.width]
+        } else {
+            vec![self.height, self.width]
+        }
+    }
+}
+
+/// The encoder of walloc-codec's registry (the 1×1 projection): wavelet
+/// packets, projection and quantization.
 pub fn analyze(model: &Model, image: &Image8) -> Result<Latent> {
-    linear_encoder(model)?.analyze(image)
+    analyze_with(&Registry::core(), model, image)
 }
 
-/// The model's 1×1 projection encoder, or an error naming the model.
-pub fn linear_encoder(model: &Model) -> Result<&crate::LinearEncoder> {
-    model.encoder().ok_or_else(|| {
-        CodecError::IncompatibleInput(format!(
-            "model {} has a full neural encoder: encode with walloc-nn (the walloc CLI does)",
-            model.config().name
-        ))
-    })
-}
-
-/// The linear decoder: dequantization, projection and inverse packets,
-/// cropped to `width × height`.
-pub fn synthesize(model: &Model, latent: &Latent, width: u32, height: u32) -> Result<Image8> {
-    let coeffs = linear_coefficients(model, latent)?;
+/// The encoder `registry` has for `model`, on an image.
+pub fn analyze_with(registry: &Registry, model: &Model, image: &Image8) -> Result<Latent> {
     let config = model.config();
-    let signal = Signal::new(coeffs, config.coefficient_dim(), vec![latent.height, latent.width])?;
-    let pixels = packet::inverse(model.bank(), signal, config.levels)?;
+    if config.modality != Modality::Image || u32::from(image.channels) != config.channels {
+        return Err(CodecError::IncompatibleInput(format!(
+            "model {} codes {}-channel {}, this is a {}-channel image",
+            config.name, config.channels, config.modality, image.channels
+        )));
+    }
+    let encoder = registry.encoder(model)?;
+    encoder.analyze(to_padded_signal(image, 1 << config.levels))
+}
+
+/// The linear decoder of walloc-codec's registry: dequantization,
+/// projection and inverse packets, cropped to `width × height`.
+pub fn synthesize(model: &Model, latent: &Latent, width: u32, height: u32) -> Result<Image8> {
+    let decoder = Registry::core().decoder(model, &DecoderOptions::default())?;
+    synthesize_with(decoder.as_ref(), model, latent, width, height)
+}
+
+/// An image of `width × height` decoded from `latent` by `decoder`.
+pub fn synthesize_with(
+    decoder: &dyn Synthesis,
+    model: &Model,
+    latent: &Latent,
+    width: u32,
+    height: u32,
+) -> Result<Image8> {
+    let pixels = decoder.synthesize(latent)?;
+    let config = model.config();
+    let side = |v: u32| (v as usize).div_ceil(1 << config.levels) << config.levels;
+    if pixels.channels != config.channels as usize || pixels.shape != [side(height), side(width)] {
+        return Err(CodecError::IncompatibleInput(format!(
+            "the decoder gave {} channels of {:?} for a {width}×{height} image",
+            pixels.channels, pixels.shape
+        )));
+    }
     Ok(from_padded_signal(&pixels, width, height, 1 << config.levels))
 }
 
 /// The linear decoder's wavelet coefficients `[D, positions]` of a latent:
-/// dequantization and the 1×1 projection.
+/// dequantization and the 1×1 projection (a linear, residual or refine
+/// model's linear part).
 pub fn linear_coefficients(model: &Model, latent: &Latent) -> Result<Vec<f32>> {
     let config = model.config();
-    if !model.is_linear() {
-        return Err(CodecError::IncompatibleInput(format!(
-            "model {} has a neural decoder ({}): decode with walloc-nn (the walloc CLI does)",
-            config.name, config.architecture
-        )));
-    }
     let (k, d) = (config.latent_dim as usize, config.coefficient_dim());
     let positions = latent.height * latent.width;
     if latent.channels != k || latent.symbols.len() != k * positions {
@@ -122,22 +150,20 @@ fn pack_format(coder: LatentCoder) -> Option<PackFormat> {
 
 /// Refuses images that a default decoder would refuse, before any work.
 pub fn check_image_size(image: &Image8) -> Result<()> {
-    let limits = Limits::default();
-    let pixels = u64::from(image.width) * u64::from(image.height);
-    if image.width.max(image.height) > limits.max_dimension || pixels > limits.max_pixels {
-        return Err(CodecError::LimitExceeded {
-            what: "image size (pixels)",
-            value: pixels,
-            limit: limits.max_pixels.min(u64::from(limits.max_dimension).pow(2)),
-        });
-    }
-    Ok(())
+    Limits::default().check_image(image.width, image.height)
 }
 
-/// Encodes an image into a `.wal` file image.
+/// Encodes an image into a `.wal` file image with walloc-codec's
+/// registry (models with a 1×1 projection encoder).
 pub fn encode(model: &Model, image: &Image8, options: EncodeOptions) -> Result<Vec<u8>> {
+    encode_with(&Registry::core(), model, image, options)
+}
+
+/// Encodes an image into a `.wal` file image with the encoder `registry`
+/// has for `model`.
+pub fn encode_with(registry: &Registry, model: &Model, image: &Image8, options: EncodeOptions) -> Result<Vec<u8>> {
     check_image_size(image)?;
-    let latent = analyze(model, image)?;
+    let latent = analyze_with(registry, model, image)?;
     write_image(model, image, &latent, options)
 }
 
@@ -259,8 +285,22 @@ pub fn decode_latent(model: &Model, bytes: &[u8], limits: &Limits) -> Result<(He
     ))
 }
 
-/// Decodes a `.wal` file into an image.
+/// Decodes a `.wal` file into an image with walloc-codec's registry
+/// (linear and residual models).
 pub fn decode(model: &Model, bytes: &[u8], limits: &Limits) -> Result<Image8> {
+    decode_with(&Registry::core(), model, bytes, limits, &DecoderOptions::default())
+}
+
+/// Decodes a `.wal` file into an image with the decoder `registry` has for
+/// `model`.
+pub fn decode_with(
+    registry: &Registry,
+    model: &Model,
+    bytes: &[u8],
+    limits: &Limits,
+    options: &DecoderOptions,
+) -> Result<Image8> {
     let (header, latent) = decode_latent(model, bytes, limits)?;
-    synthesize(model, &latent, header.width, header.height)
+    let decoder = registry.decoder(model, options)?;
+    synthesize_with(decoder.as_ref(), model, &latent, header.width, header.height)
 }

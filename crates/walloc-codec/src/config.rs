@@ -8,33 +8,124 @@ pub const CONFIG_KEY: &str = "walloc.config";
 /// Version of the model-file layout this build writes and reads.
 pub const MODEL_FORMAT_VERSION: u32 = 1;
 
-/// Architecture of linear models: encoder and decoder are 1×1 projections.
-pub const ARCHITECTURE_LINEAR: &str = "linear";
+/// What kind of signal a model codes. The serde names are the strings
+/// model files hold (`"image"`, `"audio"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Modality {
+    /// 2-D images (gray, RGB).
+    Image,
+    /// 1-D audio of any channel count.
+    Audio,
+}
 
-/// Architecture of the reference `Codec2D`: diffusers' KL decoder, and
-/// either the lightweight 1×1 encoder or (with `encoder_hidden`) diffusers'
-/// KL encoder (both neural parts run in `walloc-nn`).
-pub const ARCHITECTURE_CODEC2D: &str = "codec2d";
+impl Modality {
+    /// The name model files and the CLI use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Modality::Image => "image",
+            Modality::Audio => "audio",
+        }
+    }
 
-/// Architecture of the reference `ResidualCodec2D`: `stages` linear codecs,
-/// each coding the residual the previous ones left; the latent holds the
-/// stages' channels in order, and decoding sums the stages' decoders.
-pub const ARCHITECTURE_RESIDUAL: &str = "residual";
+    /// Signal axes of this modality (2 for images, 1 for audio).
+    pub fn axes(self) -> u32 {
+        match self {
+            Modality::Image => 2,
+            Modality::Audio => 1,
+        }
+    }
 
-/// Architecture of the reference `Codec1D` (audio): the lightweight 1×1
-/// encoder with its padding of one latent position on each side, and the
-/// Oobleck decoder, optionally followed by the post filter (`walloc-nn`).
-pub const ARCHITECTURE_CODEC1D: &str = "codec1d";
+    /// The modality's code in the container header (docs/FORMAT.md).
+    pub fn code(self) -> u8 {
+        match self {
+            Modality::Image => 1,
+            Modality::Audio => 2,
+        }
+    }
+}
 
-/// Architecture of walloc's trained neural models: the linear codec
-/// (1×1 encoder and decoder, as [`ARCHITECTURE_LINEAR`]) plus a refiner,
-/// a stack of `blocks` residual blocks of convolutions `hidden` wide
-/// (3×3 for images, 3 taps along time for audio)
-/// that reads the dequantized latent and adds its output to the linear
-/// decoder's coefficients (`walloc-nn`). Its last layer starts at zero, so
-/// training starts from the linear codec; it is fully convolutional, so
-/// tiles with enough overlap decode exactly.
-pub const ARCHITECTURE_REFINE: &str = "refine";
+impl std::fmt::Display for Modality {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A model's architecture: which encoder and decoder its file describes.
+/// The serde names are the strings model files hold. Which code runs each
+/// one is decided in one place, [`crate::registry::Registry`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Architecture {
+    /// Linear models: encoder and decoder are 1×1 projections.
+    Linear,
+    /// The reference `ResidualCodec2D`: `stages` linear codecs, each coding
+    /// the residual the previous ones left; the latent holds the stages'
+    /// channels in order, and decoding sums the stages' decoders.
+    Residual,
+    /// walloc's trained neural models: the linear codec plus a refiner, a
+    /// stack of `blocks` residual blocks of convolutions `hidden` wide (3×3
+    /// for images, 3 taps along time for audio) that reads the dequantized
+    /// latent and adds its output to the linear decoder's coefficients
+    /// (`walloc-nn`). Its last layer starts at zero, so training starts from
+    /// the linear codec; it is fully convolutional, so tiles with enough
+    /// overlap decode exactly.
+    Refine,
+    /// The reference `Codec2D`: diffusers' KL decoder, and either the
+    /// lightweight 1×1 encoder or (with `encoder_hidden`) diffusers' KL
+    /// encoder (both neural parts run in `walloc-nn`).
+    Codec2d,
+    /// The reference `Codec1D` (audio): the lightweight 1×1 encoder with its
+    /// padding of one latent position on each side, and the Oobleck decoder,
+    /// optionally followed by the post filter (`walloc-nn`).
+    Codec1d,
+}
+
+impl Architecture {
+    /// Every architecture.
+    pub const ALL: [Architecture; 5] = [
+        Architecture::Linear,
+        Architecture::Residual,
+        Architecture::Refine,
+        Architecture::Codec2d,
+        Architecture::Codec1d,
+    ];
+
+    /// The name model files and the CLI use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Architecture::Linear => "linear",
+            Architecture::Residual => "residual",
+            Architecture::Refine => "refine",
+            Architecture::Codec2d => "codec2d",
+            Architecture::Codec1d => "codec1d",
+        }
+    }
+}
+
+impl std::fmt::Display for Architecture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What kind of encoder a model has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EncoderKind {
+    /// The 1×1 projection that `walloc-codec` runs (sensors need nothing else).
+    Projection,
+    /// A full neural encoder (`encoder_hidden` wide) for `walloc-nn`.
+    Network,
+}
+
+impl std::fmt::Display for EncoderKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            EncoderKind::Projection => "1×1 projection",
+            EncoderKind::Network => "neural",
+        })
+    }
+}
 
 /// Measured figures of a model on a held-out set, as stored in its metadata.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -72,14 +163,10 @@ pub struct ModelConfig {
     /// One line for humans.
     #[serde(default)]
     pub description: String,
-    /// Signal kind: `image` or `audio`.
-    pub modality: String,
-    /// [`ARCHITECTURE_LINEAR`] (a 1×1 projection decoder),
-    /// [`ARCHITECTURE_RESIDUAL`] (stages of them), [`ARCHITECTURE_REFINE`]
-    /// (walloc's neural refiner on a linear decoder), or
-    /// [`ARCHITECTURE_CODEC2D`] or [`ARCHITECTURE_CODEC1D`] (the reference's
-    /// neural decoders).
-    pub architecture: String,
+    /// Signal kind.
+    pub modality: Modality,
+    /// Which encoder and decoder the file describes.
+    pub architecture: Architecture,
     /// Width Nd of a neural decoder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hidden: Option<u32>,
@@ -122,16 +209,24 @@ impl ModelConfig {
         (self.channels as usize) << (self.dim * self.levels)
     }
 
-    /// Whether the encoder is the 1×1 projection that `walloc-codec` runs
-    /// (else a neural encoder for `walloc-nn`).
-    pub fn has_linear_encoder(&self) -> bool {
-        self.encoder_hidden.is_none()
+    /// The 1×1 projection that `walloc-codec` runs, or a full neural
+    /// encoder (with `encoder_hidden`) for `walloc-nn`.
+    pub fn encoder_kind(&self) -> EncoderKind {
+        match self.encoder_hidden {
+            None => EncoderKind::Projection,
+            Some(_) => EncoderKind::Network,
+        }
     }
 
     /// Latent positions the encoder adds on each side: 1 for `codec1d` (the
     /// reference's `Conv1d(padding=1)`), else 0.
     pub fn latent_edge(&self) -> usize {
-        usize::from(self.architecture == ARCHITECTURE_CODEC1D)
+        usize::from(self.architecture == Architecture::Codec1d)
+    }
+
+    /// The configuration as the JSON a model file stores.
+    pub fn to_json(&self) -> serde_json::Result<String> {
+        serde_json::to_string(self)
     }
 
     /// Dimensionality reduction, `coefficient_dim / latent_dim`.

@@ -3,6 +3,7 @@
 //! that any damaged byte is detected. Parsing checks every size against
 //! [`Limits`] before anything is allocated.
 
+use crate::config::Modality;
 use crate::error::{invalid, CodecError, Result};
 use crate::model::ModelId;
 
@@ -12,10 +13,6 @@ pub const MAGIC: [u8; 4] = *b"WALC";
 pub const VERSION: u8 = 1;
 /// Header length in bytes, CRC included.
 pub const HEADER_LEN: usize = 76;
-/// Modality code for images.
-pub const MODALITY_IMAGE: u8 = 1;
-/// Modality code for audio (docs/FORMAT.md, "Audio").
-pub const MODALITY_AUDIO: u8 = 2;
 
 /// How the integer latent is stored in the payload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,8 +49,12 @@ impl LatentCoder {
     }
 }
 
-/// Limits on what a file may ask for, checked before allocation.
+/// Limits on what a file may ask for, checked before allocation (as
+/// image-rs's `Limits`): every size a header declares goes through one of
+/// the checks here. Build other limits from the default with the `with_`
+/// methods.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// Largest width or height.
     pub max_dimension: u32,
@@ -72,6 +73,53 @@ impl Default for Limits {
             max_latent_values: 1 << 28,
         }
     }
+}
+
+impl Limits {
+    /// The same limits with another largest width or height.
+    pub fn with_max_dimension(self, max_dimension: u32) -> Self {
+        Limits { max_dimension, ..self }
+    }
+
+    /// The same limits with another largest pixel count.
+    pub fn with_max_pixels(self, max_pixels: u64) -> Self {
+        Limits { max_pixels, ..self }
+    }
+
+    /// The same limits with another largest latent size.
+    pub fn with_max_latent_values(self, max_latent_values: u64) -> Self {
+        Limits {
+            max_latent_values,
+            ..self
+        }
+    }
+
+    /// Refuses a side (`what`: width, height) of 0 or beyond `max_dimension`.
+    pub fn check_dimension(&self, what: &'static str, value: u32) -> Result<()> {
+        if value == 0 {
+            return Err(invalid(what, "0"));
+        }
+        check(what, value.into(), self.max_dimension.into())
+    }
+
+    /// Refuses `width × height` beyond the limits (each side, then the count).
+    pub fn check_image(&self, width: u32, height: u32) -> Result<()> {
+        self.check_dimension("width", width)?;
+        self.check_dimension("height", height)?;
+        check("pixel count", u64::from(width) * u64::from(height), self.max_pixels)
+    }
+
+    /// Refuses a latent of more than `max_latent_values` values.
+    pub fn check_latent_values(&self, values: u64) -> Result<()> {
+        check("latent size", values, self.max_latent_values)
+    }
+}
+
+fn check(what: &'static str, value: u64, limit: u64) -> Result<()> {
+    if value > limit {
+        return Err(CodecError::LimitExceeded { what, value, limit });
+    }
+    Ok(())
 }
 
 /// Everything the header records.
@@ -114,26 +162,7 @@ impl Header {
         if !matches!(self.channels, 1 | 3) {
             return Err(invalid("channels", format!("{} (1 or 3)", self.channels)));
         }
-        for (what, v) in [("width", self.width), ("height", self.height)] {
-            if v == 0 {
-                return Err(invalid(what, "0"));
-            }
-            if v > limits.max_dimension {
-                return Err(CodecError::LimitExceeded {
-                    what,
-                    value: v.into(),
-                    limit: limits.max_dimension.into(),
-                });
-            }
-        }
-        let pixels = u64::from(self.width) * u64::from(self.height);
-        if pixels > limits.max_pixels {
-            return Err(CodecError::LimitExceeded {
-                what: "pixel count",
-                value: pixels,
-                limit: limits.max_pixels,
-            });
-        }
+        limits.check_image(self.width, self.height)?;
         if !(1..=6).contains(&self.levels) {
             return Err(invalid("levels", format!("{} (1..=6)", self.levels)));
         }
@@ -159,13 +188,7 @@ impl Header {
                 ),
             ));
         }
-        if self.latent_values() > limits.max_latent_values {
-            return Err(CodecError::LimitExceeded {
-                what: "latent size",
-                value: self.latent_values(),
-                limit: limits.max_latent_values,
-            });
-        }
+        limits.check_latent_values(self.latent_values())?;
         if self.rows_per_chunk == 0 {
             return Err(invalid("rows per chunk", "0"));
         }
@@ -183,7 +206,7 @@ impl Header {
     }
 
     fn to_bytes(&self) -> [u8; HEADER_LEN] {
-        let mut b = header_prefix(MODALITY_IMAGE, &self.model_id);
+        let mut b = header_prefix(Modality::Image, &self.model_id);
         b[40] = self.channels;
         b[41] = 8;
         b[42..46].copy_from_slice(&self.width.to_le_bytes());
@@ -202,11 +225,11 @@ impl Header {
 
 /// A header with the fields every modality shares filled in: magic,
 /// version, modality, header length and model id.
-pub(crate) fn header_prefix(modality: u8, model_id: &ModelId) -> [u8; HEADER_LEN] {
+pub(crate) fn header_prefix(modality: Modality, model_id: &ModelId) -> [u8; HEADER_LEN] {
     let mut b = [0u8; HEADER_LEN];
     b[0..4].copy_from_slice(&MAGIC);
     b[4] = VERSION;
-    b[5] = modality;
+    b[5] = modality.code();
     b[6..8].copy_from_slice(&(HEADER_LEN as u16).to_le_bytes());
     b[8..40].copy_from_slice(&model_id.0);
     b
@@ -224,8 +247,8 @@ pub(crate) fn u32_at(b: &[u8], at: usize) -> u32 {
 }
 
 /// Checks what every header shares (magic, version, CRC, length) and
-/// returns the header bytes and the modality code.
-pub(crate) fn checked_header(bytes: &[u8]) -> Result<(&[u8], u8)> {
+/// returns the header bytes and the modality.
+pub(crate) fn checked_header(bytes: &[u8]) -> Result<(&[u8], Modality)> {
     if bytes.len() < 5 {
         return Err(if bytes.len() >= 4 && bytes[..4] != MAGIC {
             CodecError::BadMagic
@@ -253,21 +276,23 @@ pub(crate) fn checked_header(bytes: &[u8]) -> Result<(&[u8], u8)> {
     if usize::from(header_len) != HEADER_LEN {
         return Err(invalid("header length", header_len));
     }
-    if !matches!(b[5], MODALITY_IMAGE | MODALITY_AUDIO) {
-        return Err(invalid("modality", format!("{} (1 image, 2 audio)", b[5])));
-    }
-    Ok((b, b[5]))
+    let modality = match b[5] {
+        1 => Modality::Image,
+        2 => Modality::Audio,
+        other => return Err(invalid("modality", format!("{other} (1 image, 2 audio)"))),
+    };
+    Ok((b, modality))
 }
 
-/// The modality code of a file (after checking its header's CRC).
-pub fn modality(bytes: &[u8]) -> Result<u8> {
+/// The modality of a file (after checking its header's CRC).
+pub fn modality(bytes: &[u8]) -> Result<Modality> {
     checked_header(bytes).map(|(_, modality)| modality)
 }
 
 /// Parses and checks an image header (magic, version, CRC, fields, limits).
 pub fn parse_header(bytes: &[u8], limits: &Limits) -> Result<Header> {
     let (b, modality) = checked_header(bytes)?;
-    if modality != MODALITY_IMAGE {
+    if modality != Modality::Image {
         return Err(invalid("modality", "audio (this is an audio file, not an image)"));
     }
     if b[41] != 8 {

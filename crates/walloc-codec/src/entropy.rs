@@ -68,7 +68,7 @@ pub fn fit_tables<'a>(latents: impl IntoIterator<Item = &'a crate::Latent>, chan
 }
 
 /// One categorical model per latent channel and context.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct EntropyTables {
     models: Vec<DefaultContiguousCategoricalEntropyModel>,
     contexts: usize,

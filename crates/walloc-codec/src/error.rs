@@ -2,6 +2,8 @@
 
 use walloc_wavelet::WaveletError;
 
+use crate::config::{Architecture, EncoderKind};
+
 /// Everything that can go wrong in `walloc-codec`. Messages name the
 /// offending field and value so that a user can act on them.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +67,53 @@ pub enum CodecError {
     /// An error of the wavelet transform.
     #[error(transparent)]
     Wavelet(#[from] WaveletError),
+    /// This build has no encoder or decoder for the model's architecture.
+    #[error("model {model} ({architecture}, {encoder} encoder) has no {part} in this build{}", hint(*.architecture))]
+    Unsupported {
+        /// The model's name.
+        model: String,
+        /// `encoder` or `decoder`.
+        part: &'static str,
+        /// The model's architecture.
+        architecture: Architecture,
+        /// The model's kind of encoder.
+        encoder: EncoderKind,
+    },
+    /// No model of that name is embedded and no such file exists.
+    #[error("no model named {name:?} (embedded: {known})")]
+    UnknownModel {
+        /// The name asked for.
+        name: String,
+        /// The names that exist.
+        known: String,
+    },
+    /// The file was made with a model that is not among those given.
+    #[error("the file needs model {needed}, which is not among the {searched} models given")]
+    ModelNotFound {
+        /// Model id recorded in the file.
+        needed: String,
+        /// How many models were searched.
+        searched: usize,
+    },
+    /// The neural backend failed while running a network.
+    #[error("neural backend: {0}")]
+    Backend(String),
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What failed.
+        source: std::io::Error,
+    },
+}
+
+/// Where the missing part of an architecture is found.
+fn hint(architecture: Architecture) -> &'static str {
+    match architecture {
+        Architecture::Linear | Architecture::Residual => "",
+        _ => " (neural architectures need walloc-nn: the `neural` feature of the walloc crate)",
+    }
 }
 
 /// Shorthand for results of this crate.

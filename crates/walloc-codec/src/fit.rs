@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use walloc_wavelet::{packet, FilterBank, Signal};
 
 use crate::bottleneck::{Bottleneck, Quantizer};
-use crate::config::{ModelConfig, ARCHITECTURE_LINEAR, MODEL_FORMAT_VERSION};
+use crate::config::{Architecture, Modality, ModelConfig, MODEL_FORMAT_VERSION};
 use crate::entropy::{count_band, probabilities_from_counts, CONTEXTS};
 use crate::error::{invalid, CodecError, Result};
 use crate::image::{to_padded_signal, Image8};
@@ -117,7 +117,7 @@ fn principal_axes(m: &Moments, d: usize) -> (Vec<f64>, Vec<Vec<f64>>, Vec<f64>) 
 }
 
 /// The configuration of a linear model fitted with `options`, checked.
-fn linear_config(options: &FitOptions, modality: &str, dim: u32) -> Result<(ModelConfig, FilterBank)> {
+fn linear_config(options: &FitOptions, modality: Modality, dim: u32) -> Result<(ModelConfig, FilterBank)> {
     let max_levels = if dim == 1 { MAX_LEVELS_1D } else { MAX_LEVELS };
     if !(1..=max_levels).contains(&options.levels) || !(1..=MAX_CHANNELS).contains(&options.channels) {
         return Err(invalid(
@@ -133,8 +133,8 @@ fn linear_config(options: &FitOptions, modality: &str, dim: u32) -> Result<(Mode
         format_version: MODEL_FORMAT_VERSION,
         name: options.name.clone(),
         description: options.description.clone(),
-        modality: modality.into(),
-        architecture: ARCHITECTURE_LINEAR.into(),
+        modality,
+        architecture: Architecture::Linear,
         hidden: None,
         encoder_hidden: None,
         stages: None,
@@ -161,7 +161,7 @@ fn linear_config(options: &FitOptions, modality: &str, dim: u32) -> Result<(Mode
 
 /// Fits a linear model on image crops (all of one size, a multiple of 2^J).
 pub fn fit_linear(crops: &[Image8], options: &FitOptions) -> Result<Model> {
-    let (config, bank) = linear_config(options, "image", 2)?;
+    let (config, bank) = linear_config(options, Modality::Image, 2)?;
     if crops.is_empty() || crops.iter().any(|c| u32::from(c.channels) != options.channels) {
         return Err(CodecError::IncompatibleInput(format!(
             "need at least one crop, all with {} channels",
@@ -183,7 +183,7 @@ pub fn fit_linear(crops: &[Image8], options: &FitOptions) -> Result<Model> {
 /// of a common length, a multiple of 2^J), each normalized as the encoder
 /// normalizes a block ([`crate::audio::Level`]).
 pub fn fit_linear_audio(segments: &[Vec<f32>], options: &FitOptions) -> Result<Model> {
-    let (config, bank) = linear_config(options, "audio", 1)?;
+    let (config, bank) = linear_config(options, Modality::Audio, 1)?;
     let channels = options.channels as usize;
     let length = segments.first().map_or(0, |s| s.len() / channels);
     if length == 0

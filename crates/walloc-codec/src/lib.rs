@@ -27,11 +27,14 @@ pub mod image;
 mod linalg;
 pub mod model;
 pub mod packing;
+pub mod registry;
+pub mod signal;
 
 pub use codec::{EncodeOptions, Latent};
-pub use config::{Figures, ModelConfig};
+pub use config::{Architecture, EncoderKind, Figures, Modality, ModelConfig};
 pub use container::{Header, LatentCoder, Limits};
 pub use encoder::LinearEncoder;
 pub use error::{CodecError, Result};
 pub use image::Image8;
 pub use model::{Model, ModelId};
+pub use signal::{SampleType, Samples, Signal, ValueRange};

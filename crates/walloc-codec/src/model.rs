@@ -14,10 +14,7 @@ use sha2::{Digest, Sha256};
 use walloc_wavelet::FilterBank;
 
 use crate::bottleneck::Bottleneck;
-use crate::config::{
-    ModelConfig, ARCHITECTURE_CODEC1D, ARCHITECTURE_CODEC2D, ARCHITECTURE_LINEAR, ARCHITECTURE_REFINE,
-    ARCHITECTURE_RESIDUAL, CONFIG_KEY, MODEL_FORMAT_VERSION,
-};
+use crate::config::{Architecture, EncoderKind, Modality, ModelConfig, CONFIG_KEY, MODEL_FORMAT_VERSION};
 use crate::encoder::LinearEncoder;
 use crate::entropy::{EntropyTables, PROBABILITY_BITS};
 use crate::error::{CodecError, Result};
@@ -93,7 +90,7 @@ pub struct LinearWeights {
 }
 
 /// A loaded model, ready to encode and decode.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Model {
     config: ModelConfig,
     weights: LinearWeights,
@@ -155,9 +152,9 @@ impl ModelConfig {
                 self.format_version
             )));
         }
-        let max_levels = match (self.modality.as_str(), self.dim) {
-            ("image", 2) => MAX_LEVELS,
-            ("audio", 1) => MAX_LEVELS_1D,
+        let max_levels = match (self.modality, self.dim) {
+            (Modality::Image, 2) => MAX_LEVELS,
+            (Modality::Audio, 1) => MAX_LEVELS_1D,
             (modality, dim) => {
                 return Err(bad(format!(
                     "{dim}-D {modality} models are not supported (2-D images and 1-D audio)"
@@ -166,9 +163,10 @@ impl ModelConfig {
         };
         let width_ok = |width: Option<u32>| matches!(width, Some(w) if w > 0 && w <= MAX_HIDDEN);
         let groups_ok = |width: Option<u32>| width_ok(width) && width.is_some_and(|w| w.is_multiple_of(32));
-        match (self.architecture.as_str(), self.modality.as_str()) {
-            (ARCHITECTURE_LINEAR, "image" | "audio") if self.encoder_hidden.is_none() && self.stages.is_none() => {}
-            (ARCHITECTURE_RESIDUAL, "image") if self.encoder_hidden.is_none() => {
+        let projection = self.encoder_kind() == EncoderKind::Projection;
+        match (self.architecture, self.modality) {
+            (Architecture::Linear, _) if projection && self.stages.is_none() => {}
+            (Architecture::Residual, Modality::Image) if projection => {
                 if !matches!(self.stages, Some(s) if (1..=64).contains(&s) && self.latent_dim.is_multiple_of(s)) {
                     return Err(bad(format!(
                         "residual stages {:?} (1..=64, dividing latent_dim {})",
@@ -176,7 +174,7 @@ impl ModelConfig {
                     )));
                 }
             }
-            (ARCHITECTURE_REFINE, "image" | "audio") if self.encoder_hidden.is_none() && self.stages.is_none() => {
+            (Architecture::Refine, _) if projection && self.stages.is_none() => {
                 if !width_ok(self.hidden) || !matches!(self.blocks, Some(b) if (1..=MAX_BLOCKS).contains(&b)) {
                     return Err(bad(format!(
                         "refine width {:?} (1..={MAX_HIDDEN}) and blocks {:?} (1..={MAX_BLOCKS})",
@@ -184,7 +182,7 @@ impl ModelConfig {
                     )));
                 }
             }
-            (ARCHITECTURE_CODEC2D, "image") => {
+            (Architecture::Codec2d, Modality::Image) => {
                 if !groups_ok(self.hidden) {
                     return Err(bad(format!(
                         "codec2d decoder width {:?} (a multiple of 32, at most {MAX_HIDDEN})",
@@ -198,7 +196,7 @@ impl ModelConfig {
                     )));
                 }
             }
-            (ARCHITECTURE_CODEC1D, "audio") => {
+            (Architecture::Codec1d, Modality::Audio) => {
                 if !width_ok(self.hidden) || self.hidden < Some(self.latent_dim) {
                     return Err(bad(format!(
                         "codec1d decoder width {:?} (at least latent_dim {}, at most {MAX_HIDDEN})",
@@ -211,16 +209,16 @@ impl ModelConfig {
             }
             (architecture, modality) => {
                 return Err(bad(format!(
-                    "architecture {architecture:?} for {modality} (linear, residual, refine or codec2d for images, \
+                    "architecture \"{architecture}\" for {modality} (linear, residual, refine or codec2d for images, \
                      linear, refine or codec1d for audio; only neural models have an encoder width, only residual ones \
                      stages)"
                 )))
             }
         }
-        if self.blocks.is_some() && self.architecture != ARCHITECTURE_REFINE {
+        if self.blocks.is_some() && self.architecture != Architecture::Refine {
             return Err(bad("only refine models have blocks"));
         }
-        if self.post_filter && self.architecture != ARCHITECTURE_CODEC1D {
+        if self.post_filter && self.architecture != Architecture::Codec1d {
             return Err(bad("only codec1d models have a post filter"));
         }
         if !(1..=MAX_CHANNELS).contains(&self.channels) {
@@ -418,10 +416,11 @@ impl Model {
         let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
         let (k, d) = (config.latent_dim as usize, config.coefficient_dim());
         let symbols = 1usize << config.latent_bits;
-        let residual = config.architecture == ARCHITECTURE_RESIDUAL;
-        let linear_encoder = config.has_linear_encoder() && !residual;
+        let residual = config.architecture == Architecture::Residual;
+        let projection = config.encoder_kind() == EncoderKind::Projection;
+        let linear_encoder = projection && !residual;
         // A refine model's decoder has the linear projection under its refiner.
-        let linear_decoder = matches!(config.architecture.as_str(), ARCHITECTURE_LINEAR | ARCHITECTURE_REFINE);
+        let linear_decoder = matches!(config.architecture, Architecture::Linear | Architecture::Refine);
         // Neural parts are read by walloc-nn from the same file.
         let read_if = |wanted: bool, name: &str, shape: &[usize]| {
             if wanted {
@@ -472,7 +471,7 @@ impl Model {
                 "entropy row {row} is not {PROBABILITY_BITS}-bit fixed point with no zero"
             ))
         })?;
-        let encoder = if config.has_linear_encoder() {
+        let encoder = if projection {
             let encoder = LinearEncoder::new(
                 &config,
                 bank.clone(),
@@ -523,24 +522,10 @@ impl Model {
         &self.tables
     }
 
-    /// Whether the decoder is the linear one of this crate (else a neural
-    /// decoder for `walloc-nn`).
-    pub fn is_linear(&self) -> bool {
-        matches!(
-            self.config.architecture.as_str(),
-            ARCHITECTURE_LINEAR | ARCHITECTURE_RESIDUAL
-        )
-    }
-
     /// The 1×1 projection encoder that runs without a deep-learning
     /// framework; `None` when the model has a full neural encoder.
     pub fn encoder(&self) -> Option<&LinearEncoder> {
         self.encoder.as_ref()
-    }
-
-    /// Whether the model codes audio (1-D signals).
-    pub fn is_audio(&self) -> bool {
-        self.config.modality == "audio"
     }
 
     /// SHA-256 of the model file.

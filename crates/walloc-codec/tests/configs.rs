@@ -2,8 +2,9 @@
 //! models that `fit_linear_audio` makes.
 
 use walloc_codec::audio::{self, Level};
-use walloc_codec::config::{ARCHITECTURE_LINEAR, ARCHITECTURE_REFINE};
 use walloc_codec::fit::{fit_linear_audio, FitOptions};
+use walloc_codec::registry::{DecoderOptions, Registry};
+use walloc_codec::{Architecture, Modality};
 
 fn options(levels: u32, latent_dim: u32) -> FitOptions {
     FitOptions {
@@ -41,8 +42,8 @@ fn linear_audio_models_fit_and_code_a_block() {
     let model = fit_linear_audio(&segments(6, 1024), &options(4, 6)).unwrap();
     let config = model.config();
     assert_eq!(
-        (config.modality.as_str(), config.architecture.as_str()),
-        ("audio", ARCHITECTURE_LINEAR)
+        (config.modality, config.architecture),
+        (Modality::Audio, Architecture::Linear)
     );
     assert_eq!(config.decoder_weight_shape(), vec![32, 6, 1]);
 
@@ -51,15 +52,12 @@ fn linear_audio_models_fit_and_code_a_block() {
     let frames = 3000u32;
     let block = segments(1, frames as usize).pop().unwrap();
     let original: Vec<f32> = block.iter().map(|v| v * 0.25 + 0.1).collect();
-    let payload = audio::encode_block(&model, original.clone(), frames).unwrap();
+    let registry = Registry::core();
+    let encoder = registry.encoder(&model).unwrap();
+    let payload = audio::encode_block(encoder.as_ref(), &model, original.clone(), frames).unwrap();
     let header = audio::header_for(&model, 2, audio::SampleFormat::Float, frames, 8000, audio::PAD_MULTIPLE).unwrap();
-    let (level, latent) = audio::decode_block_latent(&model, &header, &payload, frames).unwrap();
-    let samples = audio::synthesize_linear(&model, &latent).unwrap();
-    let padded = samples.len() / 2;
-    let decoded: Vec<f32> = samples
-        .chunks_exact(padded)
-        .flat_map(|row| row[..frames as usize].iter().map(|&v| level.restore(v)))
-        .collect();
+    let decoder = registry.decoder(&model, &DecoderOptions::default()).unwrap();
+    let decoded = audio::decode_groups(decoder.as_ref(), &model, &header, &[&payload], frames).unwrap();
     let noise: f32 = original.iter().zip(&decoded).map(|(a, b)| (a - b).powi(2)).sum();
     let power: f32 = original.iter().map(|a| (a - 0.1).powi(2)).sum();
     let snr = 10.0 * (power / noise).log10();
@@ -86,7 +84,7 @@ fn only_refine_models_have_blocks_and_they_need_them() {
     let error = config.validate().unwrap_err().to_string();
     assert!(error.contains("only refine models have blocks"), "{error}");
     config.blocks = None;
-    config.architecture = ARCHITECTURE_REFINE.into();
+    config.architecture = Architecture::Refine;
     config.hidden = Some(16);
     let error = config.validate().unwrap_err().to_string();
     assert!(
@@ -95,7 +93,7 @@ fn only_refine_models_have_blocks_and_they_need_them() {
     );
     config.blocks = Some(3);
     assert!(config.validate().is_ok(), "audio refine models are valid");
-    config.modality = "image".into();
+    config.modality = Modality::Image;
     config.dim = 2;
     config.levels = 2;
     assert!(config.validate().is_ok());

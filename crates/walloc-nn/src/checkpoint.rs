@@ -8,7 +8,7 @@ use std::path::Path;
 use pytorch_reader::{DType, PytorchReader};
 use safetensors::tensor::{Dtype, TensorView};
 
-use crate::weights::NnError;
+use crate::error::NnError;
 
 /// A checkpoint's floating-point tensors as f32, by name. Integer entries
 /// (such as BatchNorm counters) are left out.

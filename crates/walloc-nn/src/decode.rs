@@ -1,6 +1,7 @@
-//! Decoding `.wal` files of neural models: the container and entropy
-//! decoding of `walloc-codec`, then the model's burn decoder, the inverse
-//! packet transform and the crop.
+//! The neural decoders, as [`Synthesis`] for walloc-codec's registry: the
+//! dequantized latent through the model's burn decoder, then the inverse
+//! packet transform. The container, entropy decoding, cropping and
+//! denormalization are walloc-codec's, shared with the linear decoders.
 //!
 //! Images are decoded whole (attention in query blocks bounds its memory),
 //! exactly as the reference decodes them, up to a latent of one tile with
@@ -11,16 +12,14 @@
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use walloc_codec::audio::{self, AudioHeader, Level};
-use walloc_codec::codec::{decode_latent, Latent};
-use walloc_codec::config::ARCHITECTURE_REFINE;
-use walloc_codec::image::from_padded_signal;
-use walloc_codec::{Image8, Limits, Model};
+use walloc_codec::codec::Latent;
+use walloc_codec::registry::{DecoderOptions, Synthesis};
+use walloc_codec::{Modality, Model};
 use walloc_wavelet::{packet, Signal};
 
+use crate::error::NnError;
 use crate::linear::LinearCodec;
-use crate::networks::{load_audio_decoder, load_image_decoder, AudioNetworks};
-use crate::weights::NnError;
+use crate::networks::{load_audio_decoder, load_image_decoder, AudioNetworks, ImageDecoder};
 
 /// How to split a large latent into tiles. A latent that fits in one tile
 /// with its overlap is decoded whole, exactly as the reference decodes it.
@@ -51,12 +50,10 @@ impl Tiling {
     }
 }
 
-fn error(e: impl std::fmt::Display) -> NnError {
-    NnError::File(e.to_string())
-}
-
-fn values<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, NnError> {
-    t.into_data().try_to_vec().map_err(|e| error(format!("{e:?}")))
+pub(crate) fn values<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, NnError> {
+    t.into_data()
+        .try_to_vec()
+        .map_err(|e| NnError::Backend(format!("{e:?}")))
 }
 
 /// Dequantized latent values, channel-major.
@@ -107,116 +104,108 @@ pub fn decode_coefficients(
     Ok(out)
 }
 
-/// Decodes a `.wal` image file made with a `codec2d` or `refine` model.
-pub fn decode_image(model: &Model, bytes: &[u8], limits: &Limits, tiling: Tiling) -> Result<Image8, NnError> {
-    let (header, latent) = decode_latent(model, bytes, limits).map_err(error)?;
-    let device = Device::default();
-    let decoder = load_image_decoder(model, &device)?;
-    let config = model.config();
-    let (h, w) = (latent.height, latent.width);
-    let coefficients = decode_coefficients(
-        |z| decoder.forward(z),
-        &dequantize(model, &latent),
-        [latent.channels, h, w],
-        config.coefficient_dim(),
-        tiling,
-        &device,
-    )?;
-    let signal = Signal::new(coefficients, config.coefficient_dim(), vec![h, w]).map_err(error)?;
-    let pixels = packet::inverse(model.bank(), signal, config.levels).map_err(error)?;
-    Ok(from_padded_signal(
-        &pixels,
-        header.width,
-        header.height,
-        1 << config.levels,
-    ))
+/// The decoder of a neural image model (`codec2d`, or `refine` for images).
+struct ImageSynthesis<'m> {
+    model: &'m Model,
+    decoder: ImageDecoder,
+    tiling: Tiling,
+    device: Device,
 }
 
-/// How an audio model turns latents into samples.
-enum AudioSynthesis {
-    /// The linear decoder of `walloc-codec`.
-    Linear,
+impl Synthesis for ImageSynthesis<'_> {
+    fn synthesize(&self, latent: &Latent) -> walloc_codec::Result<Signal> {
+        let config = self.model.config();
+        let (h, w) = (latent.height, latent.width);
+        let coefficients = decode_coefficients(
+            |z| self.decoder.forward(z),
+            &dequantize(self.model, latent),
+            [latent.channels, h, w],
+            config.coefficient_dim(),
+            self.tiling,
+            &self.device,
+        )?;
+        let signal = Signal::new(coefficients, config.coefficient_dim(), vec![h, w])?;
+        Ok(packet::inverse(self.model.bank(), signal, config.levels)?)
+    }
+}
+
+/// How a neural audio model turns latents into coefficients.
+enum AudioNetwork {
     /// The linear decoder and the refiner of a `refine` model.
     Refine(Box<LinearCodec>),
     /// The Oobleck decoder (and post filter) of a `codec1d` model.
     Oobleck(Box<AudioNetworks>),
 }
 
-/// Decodes the blocks of an audio `.wal` file one at a time: linear models
-/// in `walloc-codec`, neural ones through burn.
-pub struct AudioDecoder<'a> {
-    model: &'a Model,
-    synthesis: AudioSynthesis,
+/// The decoder of a neural audio model (`codec1d`, or `refine` for audio).
+struct AudioSynthesis<'m> {
+    model: &'m Model,
+    network: AudioNetwork,
     device: Device,
 }
 
-impl<'a> AudioDecoder<'a> {
-    /// Loads `model`'s decoder.
-    pub fn new(model: &'a Model) -> Result<Self, NnError> {
-        let device = Device::default();
-        let synthesis = if model.is_linear() {
-            AudioSynthesis::Linear
-        } else if model.config().architecture == ARCHITECTURE_REFINE {
-            AudioSynthesis::Refine(Box::new(LinearCodec::load(model, &device)?))
-        } else {
-            AudioSynthesis::Oobleck(Box::new(load_audio_decoder(model, &device)?))
-        };
-        Ok(AudioDecoder {
-            synthesis,
-            model,
-            device,
-        })
-    }
-
-    /// Decodes block `payload` of `frames` frames into planar samples
-    /// (`channels` rows of `frames`) at the original level.
-    pub fn decode_block(&self, header: &AudioHeader, payload: &[u8], frames: u32) -> Result<Vec<f32>, NnError> {
-        audio::check_model(header, self.model).map_err(error)?;
-        let (level, latent) = audio::decode_block_latent(self.model, header, payload, frames).map_err(error)?;
-        let samples = self.synthesize(&latent)?;
-        Ok(crop_and_restore(
-            &samples,
-            self.model.config().channels as usize,
-            frames,
-            level,
-        ))
-    }
-
-    /// Normalized samples (padded length) of an integer latent.
-    pub fn synthesize(&self, latent: &Latent) -> Result<Vec<f32>, NnError> {
+impl Synthesis for AudioSynthesis<'_> {
+    fn synthesize(&self, latent: &Latent) -> walloc_codec::Result<Signal> {
         let config = self.model.config();
         let (k, length) = (latent.channels, latent.width);
-        let zhat = || {
-            Tensor::<3>::from_data(
-                TensorData::new(dequantize(self.model, latent), [1, k, length]),
-                &self.device,
-            )
-        };
-        let (coefficients, post) = match &self.synthesis {
-            AudioSynthesis::Linear => return audio::synthesize_linear(self.model, latent).map_err(error),
-            AudioSynthesis::Refine(codec) => (values(codec.decode(zhat().unsqueeze_dim::<4>(2)))?, None),
-            AudioSynthesis::Oobleck(networks) => (values(networks.decoder.forward(zhat()))?, networks.post.as_ref()),
+        let zhat = Tensor::<3>::from_data(
+            TensorData::new(dequantize(self.model, latent), [1, k, length]),
+            &self.device,
+        );
+        let (coefficients, post) = match &self.network {
+            AudioNetwork::Refine(codec) => (values(codec.decode(zhat.unsqueeze_dim::<4>(2)))?, None),
+            AudioNetwork::Oobleck(networks) => (values(networks.decoder.forward(zhat))?, networks.post.as_ref()),
         };
         let positions = length - 2 * config.latent_edge();
-        let signal = Signal::new(coefficients, config.coefficient_dim(), vec![positions]).map_err(error)?;
-        let samples = packet::inverse(self.model.bank(), signal, config.levels).map_err(error)?;
-        let channels = config.channels as usize;
-        match post {
-            None => Ok(samples.data),
-            Some(post) => {
-                let padded = samples.data.len() / channels;
-                let x = Tensor::<3>::from_data(TensorData::new(samples.data, [1, channels, padded]), &self.device);
-                values(post.forward(x))
-            }
+        let signal = Signal::new(coefficients, config.coefficient_dim(), vec![positions])?;
+        let samples = packet::inverse(self.model.bank(), signal, config.levels)?;
+        let Some(post) = post else {
+            return Ok(samples);
+        };
+        let (channels, padded) = (samples.channels, samples.shape[0]);
+        let x = Tensor::<3>::from_data(TensorData::new(samples.data, [1, channels, padded]), &self.device);
+        Ok(Signal::new(values(post.forward(x))?, channels, vec![padded])?)
+    }
+}
+
+/// The decoder of a `refine` model, for its modality.
+pub(crate) fn refine_decoder<'m>(
+    model: &'m Model,
+    options: &DecoderOptions,
+) -> walloc_codec::Result<Box<dyn Synthesis + 'm>> {
+    match model.config().modality {
+        Modality::Image => image_decoder(model, options),
+        Modality::Audio => {
+            let device = Device::default();
+            let network = AudioNetwork::Refine(Box::new(LinearCodec::load(model, &device)?));
+            Ok(Box::new(AudioSynthesis { model, network, device }))
         }
     }
 }
 
-/// The first `frames` of each channel of `samples`, at `level`.
-fn crop_and_restore(samples: &[f32], channels: usize, frames: u32, level: Level) -> Vec<f32> {
-    let padded = samples.len() / channels;
-    samples
-        .chunks_exact(padded)
-        .flat_map(|row| row[..frames as usize].iter().map(|&v| level.restore(v)))
-        .collect()
+/// The decoder of a `codec2d` model (or of a `refine` image model).
+pub(crate) fn image_decoder<'m>(
+    model: &'m Model,
+    options: &DecoderOptions,
+) -> walloc_codec::Result<Box<dyn Synthesis + 'm>> {
+    let device = Device::default();
+    Ok(Box::new(ImageSynthesis {
+        decoder: load_image_decoder(model, &device)?,
+        model,
+        tiling: Tiling {
+            tile: options.tile,
+            ..Tiling::default()
+        },
+        device,
+    }))
+}
+
+/// The Oobleck decoder of a `codec1d` model.
+pub(crate) fn oobleck_decoder<'m>(
+    model: &'m Model,
+    _: &DecoderOptions,
+) -> walloc_codec::Result<Box<dyn Synthesis + 'm>> {
+    let device = Device::default();
+    let network = AudioNetwork::Oobleck(Box::new(load_audio_decoder(model, &device)?));
+    Ok(Box::new(AudioSynthesis { model, network, device }))
 }

@@ -9,12 +9,15 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::prelude::*;
 use burn::tensor::{Distribution, TensorData};
 use walloc_codec::bottleneck::Quantizer;
-use walloc_codec::image::to_padded_signal;
-use walloc_codec::{Image8, Latent, Model};
-use walloc_wavelet::packet;
+use walloc_codec::registry::Analysis;
+use walloc_codec::{Latent, Model};
+use walloc_wavelet::{packet, Signal};
 
+use crate::decode::values;
+use crate::error::NnError;
+use crate::kl::KlEncoder;
 use crate::networks::load_image_encoder;
-use crate::weights::{NnError, Weights};
+use crate::weights::Weights;
 
 /// Companding and quantization of `bits`-bit latents (the reference's
 /// `ToUniform` + `Round`).
@@ -133,37 +136,41 @@ impl LightweightEncoder {
     }
 }
 
-/// Encodes an image with a model's full KL encoder (`encoder_hidden`):
-/// the packets of `walloc-wavelet`, the burn encoder, then the sensor
-/// path's exact quantizer, so that the integers match the reference's.
-pub fn encode_image(model: &Model, image: &Image8) -> Result<Latent, NnError> {
-    let config = model.config();
-    if u32::from(image.channels) != config.channels {
-        return Err(NnError::File(format!(
-            "model {} takes {}-channel images, this one has {}",
-            config.name, config.channels, image.channels
-        )));
+/// A model's full KL encoder (`encoder_hidden`): the packets of
+/// `walloc-wavelet`, the burn encoder, then the sensor path's exact
+/// quantizer, so that the integers match the reference's.
+struct KlAnalysis<'m> {
+    model: &'m Model,
+    encoder: KlEncoder,
+    device: Device,
+}
+
+impl Analysis for KlAnalysis<'_> {
+    fn analyze(&self, signal: Signal) -> walloc_codec::Result<Latent> {
+        let config = self.model.config();
+        let coefficients = packet::forward(self.model.bank(), signal, config.levels)?;
+        let (h, w) = (coefficients.shape[0], coefficients.shape[1]);
+        let x = Tensor::<4>::from_data(
+            TensorData::new(coefficients.data, [1, config.coefficient_dim(), h, w]),
+            &self.device,
+        );
+        let z = values(self.encoder.forward(x))?;
+        let quantizer = Quantizer::new(self.model.bottleneck());
+        Ok(Latent {
+            channels: config.latent_dim as usize,
+            height: h,
+            width: w,
+            symbols: z.iter().map(|&v| quantizer.quantize(v)).collect(),
+        })
     }
+}
+
+/// The full KL encoder of a `codec2d` model, for the registry.
+pub(crate) fn kl_encoder(model: &Model) -> walloc_codec::Result<Box<dyn Analysis + '_>> {
     let device = Device::default();
-    let encoder = load_image_encoder(model, &device)?;
-    let signal = to_padded_signal(image, 1 << config.levels);
-    let coefficients =
-        packet::forward(model.bank(), signal, config.levels).map_err(|e| NnError::File(e.to_string()))?;
-    let (h, w) = (coefficients.shape[0], coefficients.shape[1]);
-    let x = Tensor::<4>::from_data(
-        TensorData::new(coefficients.data, [1, config.coefficient_dim(), h, w]),
-        &device,
-    );
-    let z: Vec<f32> = encoder
-        .forward(x)
-        .into_data()
-        .try_to_vec()
-        .map_err(|e| NnError::File(format!("{e:?}")))?;
-    let quantizer = Quantizer::new(model.bottleneck());
-    Ok(Latent {
-        channels: config.latent_dim as usize,
-        height: h,
-        width: w,
-        symbols: z.iter().map(|&v| quantizer.quantize(v)).collect(),
-    })
+    Ok(Box::new(KlAnalysis {
+        encoder: load_image_encoder(model, &device)?,
+        model,
+        device,
+    }))
 }

@@ -5,17 +5,14 @@
 
 use burn::prelude::Device;
 use serde::Deserialize;
-use walloc_codec::config::{
-    ModelConfig, ARCHITECTURE_CODEC1D, ARCHITECTURE_CODEC2D, ARCHITECTURE_LINEAR, ARCHITECTURE_RESIDUAL,
-    MODEL_FORMAT_VERSION,
-};
+use walloc_codec::config::{Architecture, Modality, ModelConfig, MODEL_FORMAT_VERSION};
 use walloc_codec::entropy::PROBABILITY_BITS;
 use walloc_codec::model::TensorBytes;
 use walloc_codec::Model;
 
 use crate::checkpoint::Checkpoint;
+use crate::error::NnError;
 use crate::networks::{load_audio_decoder, load_image_decoder, load_image_encoder};
-use crate::weights::NnError;
 
 /// The reference's JSON config (`walloc.load_config`) for `Codec2D`,
 /// `Codec1D`, `LinearCodec2D` or `ResidualCodec2D` (these two have no `Nd`).
@@ -87,7 +84,7 @@ impl ReferenceKind {
 }
 
 fn invalid(msg: impl Into<String>) -> NnError {
-    NnError::File(msg.into())
+    NnError::Config(msg.into())
 }
 
 /// Uniform tables: every symbol equally likely, one context per channel.
@@ -108,9 +105,9 @@ fn walloc_config(
     };
     let (modality, dim, architecture, hidden, encoder_hidden) = match kind {
         ReferenceKind::Codec2D => (
-            "image",
+            Modality::Image,
             2,
-            ARCHITECTURE_CODEC2D,
+            Architecture::Codec2d,
             Some(need_width(config.decoder_width, "Nd")?),
             if config.lightweight_encode {
                 None
@@ -119,15 +116,15 @@ fn walloc_config(
             },
         ),
         ReferenceKind::Codec1D if config.lightweight_encode => (
-            "audio",
+            Modality::Audio,
             1,
-            ARCHITECTURE_CODEC1D,
+            Architecture::Codec1d,
             Some(need_width(config.decoder_width, "Nd")?),
             None,
         ),
         ReferenceKind::Codec1D => return Err(invalid("Codec1D with the full (Oobleck) encoder is not supported")),
-        ReferenceKind::LinearCodec2D => ("image", 2, ARCHITECTURE_LINEAR, None, None),
-        ReferenceKind::ResidualCodec2D => ("image", 2, ARCHITECTURE_RESIDUAL, None, None),
+        ReferenceKind::LinearCodec2D => (Modality::Image, 2, Architecture::Linear, None, None),
+        ReferenceKind::ResidualCodec2D => (Modality::Image, 2, Architecture::Residual, None, None),
     };
     let stages = match kind {
         ReferenceKind::ResidualCodec2D => Some(
@@ -146,8 +143,8 @@ fn walloc_config(
         format_version: MODEL_FORMAT_VERSION,
         name: name.to_string(),
         description: format!("reference {kind:?} imported from {source}"),
-        modality: modality.into(),
-        architecture: architecture.into(),
+        modality,
+        architecture,
         hidden,
         encoder_hidden,
         stages,

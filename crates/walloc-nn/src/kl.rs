@@ -9,7 +9,8 @@ use burn::nn::{GroupNorm, GroupNormConfig, Linear, LinearConfig, PaddingConfig2d
 use burn::prelude::*;
 use burn::tensor::activation::{silu, softmax};
 
-use crate::weights::{NnError, Weights};
+use crate::error::NnError;
+use crate::weights::Weights;
 
 /// Largest number of attention scores held at once (2^25 floats, 128 MiB).
 pub const ATTENTION_BUDGET: usize = 1 << 25;

@@ -12,13 +12,16 @@
 //! - [`encoder`]: the lightweight encoder and the bottleneck (rounding in
 //!   evaluation, uniform noise in training), and full-encoder encoding;
 //! - [`import`]: reference checkpoints to walloc model files;
-//! - [`decode`]: decoding `.wal` images (tiled when large) and audio.
+//! - [`decode`]: the neural decoders (images tiled when large, audio).
+//!
+//! [`register`] adds them to walloc-codec's registry of architectures.
 //!
 //! Parity tests hold every network to the reference within 1e-4.
 
 pub mod checkpoint;
 pub mod decode;
 pub mod encoder;
+mod error;
 pub mod import;
 pub mod kl;
 pub mod linear;
@@ -28,4 +31,25 @@ pub mod refine;
 pub mod train;
 pub mod weights;
 
-pub use weights::{NnError, Weights};
+pub use error::NnError;
+pub use weights::Weights;
+
+use walloc_codec::registry::Registry;
+use walloc_codec::{Architecture, EncoderKind};
+
+/// Adds the architectures walloc-nn implements to `registry`: the full KL
+/// encoder of `codec2d`, and the decoders of `refine`, `codec2d` and
+/// `codec1d` models.
+pub fn register(registry: &mut Registry) {
+    registry.register_encoder(Architecture::Codec2d, EncoderKind::Network, encoder::kl_encoder);
+    registry.register_decoder(Architecture::Refine, decode::refine_decoder);
+    registry.register_decoder(Architecture::Codec2d, decode::image_decoder);
+    registry.register_decoder(Architecture::Codec1d, decode::oobleck_decoder);
+}
+
+/// walloc-codec's registry with walloc-nn's architectures added.
+pub fn registry() -> Registry {
+    let mut registry = Registry::core();
+    register(&mut registry);
+    registry
+}

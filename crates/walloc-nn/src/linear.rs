@@ -9,12 +9,13 @@
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::prelude::*;
-use walloc_codec::config::{ARCHITECTURE_REFINE, ARCHITECTURE_RESIDUAL};
+use walloc_codec::Architecture;
 use walloc_codec::Model;
 
 use crate::encoder::Bottleneck;
+use crate::error::NnError;
 use crate::refine::{Refiner, RefinerShape, KERNEL_1D, KERNEL_2D};
-use crate::weights::{NnError, Weights};
+use crate::weights::Weights;
 
 /// Stages of 1×1 encoders and decoders around a bottleneck, and a refine
 /// model's refiner.
@@ -71,7 +72,7 @@ impl LinearCodec {
         let config = model.config();
         let weights = Weights::new(model.to_bytes(), "")?;
         let (k, d, dim) = (config.latent_dim as usize, config.coefficient_dim(), config.dim);
-        let (encoders, decoders) = if config.architecture == ARCHITECTURE_RESIDUAL {
+        let (encoders, decoders) = if config.architecture == Architecture::Residual {
             let stages = config.stages.unwrap_or(1) as usize;
             let kk = k / stages;
             let encoders = (0..stages)
@@ -87,7 +88,7 @@ impl LinearCodec {
                 vec![projection(&weights, "decoder.1", [k, d], dim, device)?],
             )
         };
-        let refiner = if config.architecture == ARCHITECTURE_REFINE {
+        let refiner = if config.architecture == Architecture::Refine {
             Some(Refiner::load(&weights, refiner_shape(model)?, device)?)
         } else {
             None
@@ -97,7 +98,7 @@ impl LinearCodec {
             decoders,
             refiner,
             bottleneck: Bottleneck::new(config.latent_bits),
-            residual: config.architecture == ARCHITECTURE_RESIDUAL,
+            residual: config.architecture == Architecture::Residual,
             train_encoder: true,
             signal_dim: dim,
         })
@@ -210,7 +211,7 @@ impl LinearCodec {
 /// The refiner shape of a `refine` model file.
 pub fn refiner_shape(model: &Model) -> Result<RefinerShape, NnError> {
     let config = model.config();
-    let missing = |what: &str| NnError::File(format!("refine model {} has no {what}", config.name));
+    let missing = |what: &str| NnError::Config(format!("refine model {} has no {what}", config.name));
     Ok(RefinerShape {
         latent: config.latent_dim as usize,
         hidden: config.hidden.ok_or_else(|| missing("width"))? as usize,

@@ -5,18 +5,18 @@
 
 use burn::nn::conv::Conv1d;
 use burn::prelude::*;
-use walloc_codec::config::ARCHITECTURE_REFINE;
-use walloc_codec::Model;
+use walloc_codec::{Architecture, Model};
 
+use crate::error::NnError;
 use crate::kl::{KlDecoder, KlEncoder};
 use crate::linear::LinearCodec;
 use crate::oobleck::{post_filter, OobleckDecoder};
-use crate::weights::{NnError, Weights};
+use crate::weights::Weights;
 
 fn width(model: &Model, value: Option<u32>, what: &str) -> Result<usize, NnError> {
     value
         .map(|v| v as usize)
-        .ok_or_else(|| NnError::File(format!("model {} has no {what} width", model.config().name)))
+        .ok_or_else(|| NnError::Config(format!("model {} has no {what} width", model.config().name)))
 }
 
 /// The decoder network of a neural image model.
@@ -42,7 +42,7 @@ impl ImageDecoder {
 /// The decoder of a `codec2d` or `refine` model file.
 pub fn load_image_decoder(model: &Model, device: &Device) -> Result<ImageDecoder, NnError> {
     let config = model.config();
-    if config.architecture == ARCHITECTURE_REFINE {
+    if config.architecture == Architecture::Refine {
         return Ok(ImageDecoder::Refine(Box::new(LinearCodec::load(model, device)?)));
     }
     let hidden = width(model, config.hidden, "decoder")?;

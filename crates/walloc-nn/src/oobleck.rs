@@ -13,7 +13,8 @@ use burn::nn::PaddingConfig1d;
 use burn::prelude::*;
 use burn::tensor::TensorData;
 
-use crate::weights::{NnError, Weights};
+use crate::error::NnError;
+use crate::weights::Weights;
 
 /// The effective weight of a `weight_norm`ed parameter `[d0, d1, k]`.
 fn weight_norm(w: &Weights, shape: [usize; 3], device: &Device) -> Result<Param<Tensor<3>>, NnError> {

@@ -17,7 +17,8 @@ use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
 use burn::tensor::activation::silu;
 
-use crate::weights::{NnError, Weights};
+use crate::error::NnError;
+use crate::weights::Weights;
 
 /// Prefix of the refiner's tensors in a model file.
 pub const PREFIX: &str = "refine";

@@ -12,12 +12,12 @@ use burn::module::{ModuleMapper, Param, ParamId};
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use safetensors::tensor::Dtype;
-use walloc_codec::config::ARCHITECTURE_REFINE;
 use walloc_codec::model::TensorBytes;
+use walloc_codec::Architecture;
 use walloc_codec::Model;
 
+use crate::error::NnError;
 use crate::linear::LinearCodec;
-use crate::weights::NnError;
 
 /// What to train, beyond the model training starts from.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -52,7 +52,7 @@ impl Default for TrainOptions {
 }
 
 fn error(message: impl Into<String>) -> NnError {
-    NnError::File(message.into())
+    NnError::Training(message.into())
 }
 
 /// A batch of wavelet-packet coefficients `[batch, D, h, w]`, row-major.
@@ -75,7 +75,10 @@ impl CodecTrainer {
     /// Starts training from `model` (a `linear`, `residual` or `refine`
     /// model file).
     pub fn new(model: &Model, options: TrainOptions) -> Result<Self, NnError> {
-        if !model.is_linear() && model.config().architecture != ARCHITECTURE_REFINE {
+        if !matches!(
+            model.config().architecture,
+            Architecture::Linear | Architecture::Residual | Architecture::Refine
+        ) {
             return Err(error(format!(
                 "model {} is not a linear, residual or refine codec",
                 model.config().name
@@ -201,9 +204,9 @@ impl CodecTrainer {
             }
         }
         let config = match self.codec().refiner() {
-            Some(refiner) if base.config().architecture != ARCHITECTURE_REFINE => {
+            Some(refiner) if base.config().architecture != Architecture::Refine => {
                 let mut config = base.config().clone();
-                config.architecture = ARCHITECTURE_REFINE.into();
+                config.architecture = Architecture::Refine;
                 config.hidden = Some(refiner.hidden() as u32);
                 config.blocks = Some(refiner.depth() as u32);
                 Some(config)
@@ -421,8 +424,6 @@ mod tests {
 
     #[test]
     fn an_audio_refiner_trains_along_time_and_decodes_blocks() {
-        use crate::decode::AudioDecoder;
-        use walloc_codec::codec::linear_encoder;
         use walloc_codec::fit::fit_linear_audio;
         use walloc_wavelet::Signal;
 
@@ -445,13 +446,15 @@ mod tests {
         // The file keeps the audio layout of the linear parts, and reads back.
         let exported = trainer.export(&model).unwrap();
         let reread = Model::from_bytes(exported.to_bytes().to_vec()).unwrap();
-        assert_eq!(reread.config().architecture, ARCHITECTURE_REFINE);
+        assert_eq!(reread.config().architecture, Architecture::Refine);
         assert_eq!(reread.weights().encoder_weight, model.weights().encoder_weight);
 
         // Decoding a block with the refiner beats the linear decoder.
-        let latent = linear_encoder(&reread)
+        let registry = crate::registry();
+        let latent = registry
+            .encoder(&reread)
             .unwrap()
-            .analyze_signal(signal(&segments[0]))
+            .analyze(signal(&segments[0]))
             .unwrap();
         let error = |samples: Vec<f32>| {
             samples
@@ -460,8 +463,11 @@ mod tests {
                 .map(|(a, b)| f64::from(a - b).powi(2))
                 .sum::<f64>()
         };
-        let refined = error(AudioDecoder::new(&reread).unwrap().synthesize(&latent).unwrap());
-        let plain = error(AudioDecoder::new(&model).unwrap().synthesize(&latent).unwrap());
+        let decode = |model: &Model| {
+            let decoder = registry.decoder(model, &Default::default()).unwrap();
+            decoder.synthesize(&latent).unwrap().data
+        };
+        let (refined, plain) = (error(decode(&reread)), error(decode(&model)));
         assert!(refined < 0.95 * plain, "squared error {plain} → {refined}");
     }
 
@@ -480,8 +486,8 @@ mod tests {
         let exported = trainer.export(&model).unwrap();
         let config = exported.config();
         assert_eq!(
-            (config.architecture.as_str(), config.hidden, config.blocks),
-            (ARCHITECTURE_REFINE, Some(8), Some(1))
+            (config.architecture, config.hidden, config.blocks),
+            (Architecture::Refine, Some(8), Some(1))
         );
         assert_eq!(exported.weights().encoder_weight, model.weights().encoder_weight);
         let again = CodecTrainer::new(&exported, TrainOptions::default()).unwrap();

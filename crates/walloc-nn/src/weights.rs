@@ -6,27 +6,7 @@ use burn::tensor::TensorData;
 use safetensors::tensor::Dtype;
 use safetensors::SafeTensors;
 
-/// Errors of this crate.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum NnError {
-    /// The weights file does not parse.
-    #[error("weights file: {0}")]
-    File(String),
-    /// A parameter is missing.
-    #[error("missing parameter {0}")]
-    Missing(String),
-    /// A parameter has the wrong dtype or shape.
-    #[error("parameter {name} is {found}, expected f32 {expected:?}")]
-    Shape {
-        /// Parameter name.
-        name: String,
-        /// What was found.
-        found: String,
-        /// The shape the architecture needs.
-        expected: Vec<usize>,
-    },
-}
+use crate::error::NnError;
 
 /// A state_dict (safetensors) with a name prefix, handing out parameters
 /// as burn tensors after checking dtype and shape.

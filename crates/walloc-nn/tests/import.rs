@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use walloc_codec::audio;
-use walloc_codec::Image8;
+use walloc_codec::codec::analyze_with;
+use walloc_codec::{Architecture, Image8, Modality};
 use walloc_nn::checkpoint::Checkpoint;
 use walloc_nn::import::{import, ReferenceConfig};
 use walloc_nn::Weights;
@@ -33,14 +34,14 @@ fn full_encoder_codec2d_gives_the_reference_latent() {
     let model = imported("import_full2d");
     let config = model.config();
     assert_eq!(
-        (config.architecture.as_str(), config.encoder_hidden),
-        ("codec2d", Some(32))
+        (config.architecture, config.encoder_hidden),
+        (Architecture::Codec2d, Some(32))
     );
     assert!(model.encoder().is_none(), "a full encoder is not the 1×1 projection");
     let io = std::fs::read(fixture("import_full2d_io.safetensors")).unwrap();
     let view = safetensors::SafeTensors::deserialize(&io).unwrap();
     let image = Image8::new(32, 32, 3, view.tensor("image").unwrap().data().to_vec()).unwrap();
-    let latent = walloc_nn::encoder::encode_image(&model, &image).unwrap();
+    let latent = analyze_with(&walloc_nn::registry(), &model, &image).unwrap();
     let ours: Vec<i32> = latent.symbols.iter().map(|&s| i32::from(s) - 128).collect();
     assert_eq!(ours, reference_latent(&io, &[12, 8, 8]));
 }
@@ -50,8 +51,8 @@ fn codec1d_gives_the_reference_latent_and_reconstruction() {
     let model = imported("nn_codec1d");
     let config = model.config();
     assert_eq!(
-        (config.modality.as_str(), config.dim, config.post_filter),
-        ("audio", 1, true)
+        (config.modality, config.dim, config.post_filter),
+        (Modality::Audio, 1, true)
     );
     let wav = std::fs::read(fixture("stereo.wav")).unwrap();
     // 16-bit stereo PCM after a 44-byte header.
@@ -61,22 +62,20 @@ fn codec1d_gives_the_reference_latent_and_reconstruction() {
         .collect();
     let frames = pcm.len() / 2;
     let planar: Vec<f32> = (0..2).flat_map(|c| pcm.iter().skip(c).step_by(2).copied()).collect();
-    let (level, latent) = audio::analyze_block(&model, planar.clone(), frames as u32).unwrap();
+    let registry = walloc_nn::registry();
+    let encoder = registry.encoder(&model).unwrap();
+    let (level, latent) = audio::analyze_block(encoder.as_ref(), &model, planar.clone(), frames as u32).unwrap();
     let io = std::fs::read(fixture("codec1d_io.safetensors")).unwrap();
     let ours: Vec<i32> = latent.symbols.iter().map(|&s| i32::from(s) - 128).collect();
     assert_eq!(ours, reference_latent(&io, &[6, (1 << 16) / 8 + 2]));
 
-    let decoder = walloc_nn::decode::AudioDecoder::new(&model).unwrap();
-    let samples = decoder.synthesize(&latent).unwrap();
+    let decoder = registry.decoder(&model, &Default::default()).unwrap();
+    let samples = audio::synthesize_block(decoder.as_ref(), &model, &latent, frames, level).unwrap();
     let expected = Weights::new(&io, "").unwrap().values("output", &[2, frames]).unwrap();
-    let padded = samples.len() / 2;
-    let mut worst = 0.0f32;
-    for c in 0..2 {
-        for i in 0..frames {
-            let ours = level.restore(samples[c * padded + i]);
-            worst = worst.max((ours - expected[c * frames + i]).abs());
-        }
-    }
+    let worst = samples
+        .iter()
+        .zip(&expected)
+        .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
     assert!(worst < 1e-4, "reconstruction differs by {worst}");
 }
 
@@ -99,14 +98,18 @@ fn audio_blocks_keep_length_and_level() {
     )
     .unwrap();
     assert_eq!(header.chunk_count, 3);
-    let decoder = walloc_nn::decode::AudioDecoder::new(&model).unwrap();
+    let registry = walloc_nn::registry();
+    let (encoder, decoder) = (
+        registry.encoder(&model).unwrap(),
+        registry.decoder(&model, &Default::default()).unwrap(),
+    );
     let mut decoded = vec![Vec::new(); 2];
     for (start, length) in header.blocks() {
         let block: Vec<f32> = (0..2)
             .flat_map(|c| signal[(c * frames + start) as usize..(c * frames + start + length) as usize].to_vec())
             .collect();
-        let payload = audio::encode_block(&model, block, length).unwrap();
-        let samples = decoder.decode_block(&header, &payload, length).unwrap();
+        let payload = audio::encode_block(encoder.as_ref(), &model, block, length).unwrap();
+        let samples = audio::decode_groups(decoder.as_ref(), &model, &header, &[&payload], length).unwrap();
         assert_eq!(samples.len(), 2 * length as usize);
         for c in 0..2 {
             decoded[c].extend_from_slice(&samples[c * length as usize..(c + 1) * length as usize]);
@@ -146,7 +149,7 @@ fn linear_and_residual_checkpoints_match_the_reference() {
         .to_vec();
     let image = Image8::new(32, 32, 3, pixels).unwrap();
     let device = Device::default();
-    for (stem, architecture) in [("linear", "linear"), ("residual", "residual")] {
+    for (stem, architecture) in [("linear", Architecture::Linear), ("residual", Architecture::Residual)] {
         let model = imported(&format!("import_{stem}"));
         assert_eq!(model.config().architecture, architecture);
         assert_eq!(

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use walloc_codec::{Figures, Model};
+use walloc::{Figures, Modality, Model};
 use walloc_eval::metrics::{audio_psnr, snr};
 use walloc_eval::peers::Opus;
 use walloc_eval::report::{FileRow, Report};
@@ -151,11 +151,15 @@ pub fn figures(model: &Model, paths: &[std::path::PathBuf], seconds: f64, datase
 /// Evaluates audio models and Opus on the audio files of `args.data`.
 pub fn evaluate(args: &EvalArgs) -> Result<Report> {
     let models: Vec<Model> = if args.model.is_empty() {
-        models::embedded()?.into_iter().filter(Model::is_audio).collect()
+        models::embedded()?
+            .iter()
+            .filter(|m| m.config().modality == Modality::Audio)
+            .cloned()
+            .collect()
     } else {
         args.model.iter().map(|n| models::resolve(n)).collect::<Result<_>>()?
     };
-    if let Some(image) = models.iter().find(|m| !m.is_audio()) {
+    if let Some(image) = models.iter().find(|m| m.config().modality == Modality::Image) {
         bail!("model {} codes images, and --data holds audio", image.config().name);
     }
     let peers = args.against.clone().unwrap_or_else(|| vec!["opus".into()]);

@@ -2,28 +2,29 @@
 //! image; PSNR on the 8-bit output, SSIM, MS-SSIM, MP/s.
 
 use anyhow::{bail, Result};
-use walloc_codec::{EncodeOptions, Image8, Limits, Model};
+use walloc::image::{decode_image as decode_wal, encode_image as encode_wal};
+use walloc::{DecodeOptions, EncodeOptions, Image8, Modality, Model};
 use walloc_eval::metrics::{ms_ssim, psnr, ssim};
 use walloc_eval::peers::{image_codec, ImageCodec, IMAGE_CODECS};
 use walloc_eval::report::{FileRow, Report};
-use walloc_nn::decode::Tiling;
 
 use super::{bd_rates, means, per_second, timed, EvalArgs, Metric};
 use crate::fit::{image_files, to_channels};
 use crate::io::{decode_image, progress};
-use crate::{image_path, models};
+use crate::models;
 
 /// The models to evaluate: those named, or every embedded RGB image model.
 fn chosen_models(names: &[String]) -> Result<Vec<Model>> {
     let models: Vec<Model> = if names.is_empty() {
         models::embedded()?
-            .into_iter()
-            .filter(|m| !m.is_audio() && m.config().channels == 3)
+            .iter()
+            .filter(|m| m.config().modality == Modality::Image && m.config().channels == 3)
+            .cloned()
             .collect()
     } else {
         names.iter().map(|n| models::resolve(n)).collect::<Result<_>>()?
     };
-    if let Some(audio) = models.iter().find(|m| m.is_audio()) {
+    if let Some(audio) = models.iter().find(|m| m.config().modality == Modality::Audio) {
         bail!("model {} codes audio, and --data holds images", audio.config().name);
     }
     if models
@@ -108,7 +109,7 @@ pub fn evaluate(args: &EvalArgs) -> Result<Report> {
     let files = image_files(&args.data)?;
     let settings = models.len() + peers.iter().map(|p| p.qualities().len()).sum::<usize>();
     let bar = progress((files.len() * settings) as u64, "evaluating");
-    let (limits, tiling) = (Limits::default(), Tiling::default());
+    let options = DecodeOptions::default();
     let (mut rows, mut sizes) = (Vec::new(), Vec::new());
     for path in &files {
         let name = path
@@ -119,8 +120,8 @@ pub fn evaluate(args: &EvalArgs) -> Result<Report> {
         let pixels = f64::from(image.width) * f64::from(image.height);
         for model in &models {
             let config = model.config();
-            let (file, encode) = timed(|| image_path::encode(model, &image, EncodeOptions::default()))?;
-            let (decoded, decode) = timed(|| image_path::decode(model, &file, &limits, tiling))?;
+            let (file, encode) = timed(|| Ok(encode_wal(model, &image, &EncodeOptions::default())?))?;
+            let (decoded, decode) = timed(|| Ok(decode_wal(model, &file, &options)?))?;
             let coded = Coded {
                 file: &name,
                 codec: format!("walloc {}", config.architecture),

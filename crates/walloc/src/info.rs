@@ -1,0 +1,143 @@
+//! What a `.wal` file holds, read from its header without decoding.
+
+use walloc_codec::audio::{self as codec_audio, SampleFormat};
+use walloc_codec::container;
+
+use crate::{models, Limits, Modality, ModelId, Result};
+
+/// A `.wal` file's description: model, shapes, size and ratios.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileInfo {
+    /// Image or audio.
+    pub modality: Modality,
+    /// Id of the model that made it.
+    pub model_id: ModelId,
+    /// Name of that model, when it is embedded.
+    pub model_name: Option<String>,
+    /// Lengths of the signal's axes: `[height, width]` or `[frames]`.
+    pub shape: Vec<usize>,
+    /// Signal channels.
+    pub channels: usize,
+    /// Bits per original sample (8 for images; the PCM width for audio).
+    pub sample_bits: u8,
+    /// Whether the original samples were floats.
+    pub float_samples: bool,
+    /// Audio: frames per second.
+    pub sample_rate: Option<u32>,
+    /// Wavelet packet levels J.
+    pub levels: u8,
+    /// Latent channels.
+    pub latent_channels: usize,
+    /// Latent positions: `[height, width]` for images, the positions of
+    /// all blocks for audio.
+    pub latent_shape: Vec<usize>,
+    /// Bits per latent value.
+    pub latent_bits: u8,
+    /// How the latent is stored (`rans`, `png`, `webp`).
+    pub coder: &'static str,
+    /// Chunks in the file.
+    pub chunks: usize,
+    /// Audio: blocks, and channels per group when the model codes fewer
+    /// or more than the recording has (else equal to `channels`).
+    pub blocks: usize,
+    /// Audio: channels the model codes at once.
+    pub group_channels: usize,
+    /// Audio: frames per block (the last may be shorter).
+    pub block_frames: Option<u32>,
+    /// File size in bytes.
+    pub bytes: usize,
+}
+
+impl FileInfo {
+    /// Samples per channel: pixels, or frames.
+    pub fn positions(&self) -> f64 {
+        self.shape.iter().map(|&v| v as f64).product()
+    }
+
+    /// Bytes of the original samples (8-bit pixels; PCM or float audio).
+    pub fn raw_bytes(&self) -> f64 {
+        self.positions() * self.channels as f64 * f64::from(self.sample_bits) / 8.0
+    }
+
+    /// Raw bytes over file bytes.
+    pub fn compression_ratio(&self) -> f64 {
+        self.raw_bytes() / self.bytes as f64
+    }
+
+    /// File bits per pixel (images) or per frame (audio).
+    pub fn bits_per_position(&self) -> f64 {
+        self.bytes as f64 * 8.0 / self.positions()
+    }
+
+    /// Audio: seconds of the recording.
+    pub fn seconds(&self) -> Option<f64> {
+        self.sample_rate.map(|rate| self.positions() / f64::from(rate))
+    }
+
+    /// Wavelet coefficients per latent value: the model's channels ×
+    /// 2^(axes · J) over the latent channels.
+    pub fn dimensionality_reduction(&self) -> f64 {
+        let per_position = 2f64.powi(i32::from(self.levels) * self.shape.len() as i32);
+        self.group_channels as f64 * per_position / self.latent_channels as f64
+    }
+}
+
+/// Describes a `.wal` file (its header and chunk CRCs are checked).
+pub fn info(bytes: &[u8], limits: &Limits) -> Result<FileInfo> {
+    Ok(match container::modality(bytes)? {
+        Modality::Image => {
+            let (header, chunks) = container::parse(bytes, limits)?;
+            FileInfo {
+                modality: Modality::Image,
+                model_id: header.model_id,
+                model_name: models::name_of(header.model_id).map(String::from),
+                shape: vec![header.height as usize, header.width as usize],
+                channels: usize::from(header.channels),
+                sample_bits: 8,
+                float_samples: false,
+                sample_rate: None,
+                levels: header.levels,
+                latent_channels: usize::from(header.latent_channels),
+                latent_shape: vec![header.latent_height as usize, header.latent_width as usize],
+                latent_bits: header.latent_bits,
+                coder: header.coder.name(),
+                chunks: chunks.len(),
+                blocks: chunks.len(),
+                group_channels: usize::from(header.channels),
+                block_frames: None,
+                bytes: bytes.len(),
+            }
+        }
+        Modality::Audio => {
+            let (header, chunks) = codec_audio::parse(bytes, limits)?;
+            let (sample_bits, float_samples) = match header.format {
+                SampleFormat::Int(bits) => (bits, false),
+                SampleFormat::Float => (32, true),
+            };
+            let latent_positions = header
+                .blocks()
+                .map(|(_, frames)| header.block_latent_width(frames))
+                .sum();
+            FileInfo {
+                modality: Modality::Audio,
+                model_id: header.model_id,
+                model_name: models::name_of(header.model_id).map(String::from),
+                shape: vec![header.frames as usize],
+                channels: usize::from(header.channels),
+                sample_bits,
+                float_samples,
+                sample_rate: Some(header.sample_rate),
+                levels: header.levels,
+                latent_channels: usize::from(header.latent_channels),
+                latent_shape: vec![latent_positions],
+                latent_bits: header.latent_bits,
+                coder: "rans",
+                chunks: chunks.len(),
+                blocks: header.blocks().count(),
+                group_channels: usize::from(header.group_channels()),
+                block_frames: Some(header.block_frames),
+                bytes: bytes.len(),
+            }
+        }
+    })
+}

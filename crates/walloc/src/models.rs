@@ -1,0 +1,110 @@
+//! The models built into the library (every `models/*.safetensors` of the
+//! workspace at build time), and loading others.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use crate::{Error, Modality, Model, ModelId, Result};
+
+include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+
+/// Default model for audio of any channel count (coded in pairs).
+pub const DEFAULT_AUDIO: &str = "stereo-5x";
+
+/// Default model for images of `channels` channels: `gray-16x` for one,
+/// `rgb-16x` otherwise.
+pub fn default_image(channels: usize) -> &'static str {
+    if channels == 1 {
+        "gray-16x"
+    } else {
+        "rgb-16x"
+    }
+}
+
+/// Default model for a signal of `modality` with `channels` channels.
+pub fn default_for(modality: Modality, channels: usize) -> &'static str {
+    match modality {
+        Modality::Image => default_image(channels),
+        Modality::Audio => DEFAULT_AUDIO,
+    }
+}
+
+/// Every embedded model, loaded once.
+pub fn embedded() -> Result<&'static [Model]> {
+    static MODELS: OnceLock<std::result::Result<Vec<Model>, String>> = OnceLock::new();
+    MODELS
+        .get_or_init(|| {
+            EMBEDDED
+                .iter()
+                .map(|(name, bytes)| {
+                    Model::from_bytes(bytes.to_vec()).map_err(|e| format!("embedded model {name}: {e}"))
+                })
+                .collect()
+        })
+        .as_deref()
+        .map_err(|e| Error::InvalidModel(e.clone()))
+}
+
+/// Names of the embedded models, sorted.
+pub fn names() -> Vec<&'static str> {
+    EMBEDDED.iter().map(|(name, _)| *name).collect()
+}
+
+/// The embedded model called `name`.
+pub fn named(name: &str) -> Result<Model> {
+    let index = EMBEDDED
+        .iter()
+        .position(|(n, _)| *n == name)
+        .ok_or_else(|| Error::UnknownModel {
+            name: name.into(),
+            known: names().join(", "),
+        })?;
+    Ok(embedded()?[index].clone())
+}
+
+/// The name of the embedded model with id `id`, if one has it.
+pub fn name_of(id: ModelId) -> Option<&'static str> {
+    let models = embedded().ok()?;
+    models.iter().position(|m| m.id() == id).map(|i| EMBEDDED[i].0)
+}
+
+/// Loads a model file.
+pub fn load(path: &Path) -> Result<Model> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Model::from_bytes(bytes)
+}
+
+/// An embedded model's name, or else a path to a model file.
+pub fn resolve(spec: &str) -> Result<Model> {
+    if names().contains(&spec) {
+        return named(spec);
+    }
+    let path = Path::new(spec);
+    if path.exists() {
+        return load(path);
+    }
+    Err(Error::UnknownModel {
+        name: spec.into(),
+        known: format!("{} (and no such file)", names().join(", ")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_models_load_and_resolve() {
+        let models = embedded().unwrap();
+        assert_eq!(models.len(), names().len());
+        let rgb = named("rgb-16x").unwrap();
+        assert_eq!((rgb.config().channels, rgb.config().latent_dim), (3, 12));
+        assert_eq!(name_of(rgb.id()), Some("rgb-16x"));
+        let err = resolve("no-such-model").unwrap_err();
+        assert!(err.to_string().contains("rgb-16x"), "{err}");
+        assert_eq!(default_for(Modality::Image, 1), "gray-16x");
+    }
+}
