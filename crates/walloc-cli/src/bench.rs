@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 use walloc_codec::{codec, EncodeOptions, Image8, Limits, Model};
 
-use crate::fit::{image_files, to_channels};
+use crate::fit::image_files;
 use crate::io::decode_image;
 use crate::models;
 
@@ -39,7 +39,7 @@ struct Sample {
 
 /// The file's image with the channels `channels` wants.
 fn read_image(bytes: &[u8], name: &str, channels: u8) -> Result<Image8> {
-    Ok(to_channels(decode_image(bytes, name)?, channels))
+    Ok(decode_image(bytes, name)?.to_channels(channels))
 }
 
 /// libwebp (lossy) of an RGB image at `quality`.
@@ -125,9 +125,9 @@ fn prepare(path: &Path, model: &Model) -> Result<Sample> {
     let name = path.display().to_string();
     let decoded = decode_image(&file, &name)?;
     let pixels = u64::from(decoded.width) * u64::from(decoded.height);
-    let for_model = to_channels(decoded.clone(), model.config().channels as u8);
+    let for_model = decoded.clone().to_channels(model.config().channels as u8);
     let wal = codec::encode(model, &for_model, EncodeOptions::default())?;
-    let (quality, webp) = matched_webp(&to_channels(decoded, 3), wal.len());
+    let (quality, webp) = matched_webp(&decoded.to_channels(3), wal.len());
     Ok(Sample {
         name,
         file,

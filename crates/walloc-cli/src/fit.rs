@@ -106,7 +106,7 @@ pub fn validation_images(dir: &Path, channels: u8) -> Result<Vec<Image8>> {
     Ok(load_all(&image_files(dir)?, None, 1, "validating")?
         .into_iter()
         .filter(|i| channels == 1 || i.channels == 3)
-        .map(|i| to_channels(i, channels))
+        .map(|i| i.to_channels(channels))
         .collect())
 }
 
@@ -128,28 +128,6 @@ pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
     files_in(dir, is_image, "images")
 }
 
-/// Converts to the model's channel count (gray to RGB by repetition, RGB to
-/// gray by Rec. 601 luma).
-pub fn to_channels(image: Image8, channels: u8) -> Image8 {
-    match (image.channels, channels) {
-        (a, b) if a == b => image,
-        (1, 3) => Image8 {
-            pixels: image.pixels.iter().flat_map(|&v| [v, v, v]).collect(),
-            channels: 3,
-            ..image
-        },
-        _ => Image8 {
-            pixels: image
-                .pixels
-                .chunks_exact(3)
-                .map(|p| (0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2])).round() as u8)
-                .collect(),
-            channels: 1,
-            ..image
-        },
-    }
-}
-
 fn downscale(image: Image8, factor: u32) -> Result<Image8> {
     if factor <= 1 {
         return Ok(image);
@@ -165,22 +143,6 @@ fn downscale(image: Image8, factor: u32) -> Result<Image8> {
     Ok(Image8::new(w, h, image.channels, pixels)?)
 }
 
-/// The `side`² square of `image` at (`x`, `y`).
-pub fn crop(image: &Image8, x: u32, y: u32, side: u32) -> Image8 {
-    let c = usize::from(image.channels);
-    let mut pixels = Vec::with_capacity((side * side) as usize * c);
-    for row in y..y + side {
-        let start = (row as usize * image.width as usize + x as usize) * c;
-        pixels.extend_from_slice(&image.pixels[start..start + side as usize * c]);
-    }
-    Image8 {
-        width: side,
-        height: side,
-        channels: image.channels,
-        pixels,
-    }
-}
-
 /// Loads images, converted to `channels` when given, else as they are.
 pub fn load_all(files: &[PathBuf], channels: Option<u8>, factor: u32, what: &str) -> Result<Vec<Image8>> {
     let bar = progress(files.len() as u64, what);
@@ -190,7 +152,7 @@ pub fn load_all(files: &[PathBuf], channels: Option<u8>, factor: u32, what: &str
             let bytes = read_input(path)?;
             let image = decode_image(&bytes, &path.display().to_string())?;
             let image = match channels {
-                Some(c) => to_channels(image, c),
+                Some(c) => image.to_channels(c),
                 None => image,
             };
             let image = downscale(image, factor)?;
@@ -228,7 +190,7 @@ pub fn load_crops(dir: &Path, options: &CropOptions) -> Result<(Vec<Image8>, usi
         for _ in 0..options.per_image {
             let x = rng.random_range(0..=image.width - side);
             let y = rng.random_range(0..=image.height - side);
-            crops.push(crop(image, x, y, side));
+            crops.push(image.crop(x, y, side));
         }
     }
     if crops.is_empty() {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use walloc_codec::audio::{Level, DEFAULT_BLOCK_FRAMES};
+use walloc_codec::audio::{self, Level, DEFAULT_BLOCK_FRAMES};
 use walloc_codec::fit::fit_linear_audio;
 use walloc_codec::model::MAX_LEVELS_1D;
 
@@ -95,15 +95,6 @@ pub fn load_blocks(files: &[PathBuf], channels: usize, min_frames: usize, what: 
     Ok(blocks)
 }
 
-/// A `segment`-frame piece of a planar block of `channels` rows, from `start`.
-pub fn segment_of(block: &[f32], channels: usize, start: usize, segment: usize) -> Vec<f32> {
-    let frames = block.len() / channels;
-    block
-        .chunks_exact(frames)
-        .flat_map(|row| row[start..start + segment].iter().copied())
-        .collect()
-}
-
 /// Random `segment`-frame pieces of each file's first block, normalized as
 /// a block: planar, `channels` rows each.
 fn load_segments(files: &[PathBuf], args: &FitAudioArgs) -> Result<Vec<Vec<f32>>> {
@@ -114,7 +105,7 @@ fn load_segments(files: &[PathBuf], args: &FitAudioArgs) -> Result<Vec<Vec<f32>>
         let frames = block.len() / channels;
         for _ in 0..args.segments_per_file {
             let start = rng.random_range(0..=frames - segment);
-            segments.push(segment_of(&block, channels, start, segment));
+            segments.push(audio::segment(&block, channels, start, segment));
         }
     })?;
     if segments.is_empty() {

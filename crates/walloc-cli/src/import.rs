@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use walloc_codec::audio::PAD_MULTIPLE;
-use walloc_codec::entropy::{fit_tables, CONTEXTS};
+use walloc_codec::fit::recount_tables;
 use walloc_codec::{Latent, Modality, Model};
 use walloc_nn::checkpoint::Checkpoint;
 use walloc_nn::import::{import, ReferenceConfig};
@@ -12,7 +12,7 @@ use walloc_nn::import::{import, ReferenceConfig};
 use crate::fit::{image_files, load_all};
 use crate::fit_audio::{audio_files, load_blocks};
 use crate::io::write_output;
-use crate::train_data::Examples;
+use walloc_nn::examples::Examples;
 
 /// Arguments of `import`.
 #[derive(clap::Args, Debug)]
@@ -56,7 +56,7 @@ fn latents_of(model: &Model, data: &Path) -> Result<Vec<Latent>> {
         },
         Modality::Image => Examples::Images(load_all(&image_files(data)?, Some(channels as u8), 1, "loading")?),
     };
-    examples.latents(model)
+    Ok(examples.latents(walloc::registry(), model)?)
 }
 
 /// Runs `import`.
@@ -76,12 +76,7 @@ pub fn run(args: &ImportArgs) -> Result<()> {
     match &args.data {
         Some(data) => {
             let latents = latents_of(&model, data)?;
-            let walloc = model.config();
-            let probabilities = fit_tables(&latents, walloc.latent_dim as usize, walloc.latent_bits);
-            let mut counted = walloc.clone();
-            counted.provenance["entropy_tables"] =
-                serde_json::json!(format!("counted on {} latents of {}", latents.len(), data.display()));
-            model = model.with_tables(&probabilities, CONTEXTS, Some(counted))?;
+            model = recount_tables(&model, &latents, &data.display().to_string())?;
             eprintln!(
                 "entropy tables counted on {} latents of {}",
                 latents.len(),

@@ -11,7 +11,6 @@ mod io;
 mod measure;
 mod models;
 mod train;
-mod train_data;
 
 use std::path::{Path, PathBuf};
 
@@ -133,7 +132,7 @@ fn encode(input: &Path, output: &Path, model: Option<&str>, coder: CoderArg) -> 
                 model.config().name
             );
         }
-        fit::to_channels(image, wanted)
+        image.to_channels(wanted)
     } else {
         image
     };

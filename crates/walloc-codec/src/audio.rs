@@ -406,6 +406,16 @@ pub fn decode_groups(
     Ok(planar)
 }
 
+/// The `length`-frame piece of a planar block of `channels` rows from
+/// frame `start`.
+pub fn segment(block: &[f32], channels: usize, start: usize, length: usize) -> Vec<f32> {
+    let frames = block.len() / channels;
+    block
+        .chunks_exact(frames)
+        .flat_map(|row| row[start..start + length].iter().copied())
+        .collect()
+}
+
 /// Planar rows cut into groups of `group` channels for a model that codes
 /// that many; the last group is filled up by repeating its last row.
 pub fn channel_groups(planar: &[f32], channels: usize, group: usize) -> Vec<Vec<f32>> {

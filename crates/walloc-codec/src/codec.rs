@@ -10,7 +10,7 @@ use crate::image::{from_padded_signal, to_padded_signal, Image8};
 use crate::linalg::{matmul, Strides};
 use crate::model::Model;
 use crate::packing::{self, PackFormat};
-use crate::registry::{DecoderOptions, Registry, Synthesis};
+use crate::registry::{Analysis, DecoderOptions, Registry, Synthesis};
 
 /// An integer latent: `channels` planes of `height × width` stored symbols
 /// (`value + 2^(bits-1)`).
@@ -64,15 +64,25 @@ pub fn analyze(model: &Model, image: &Image8) -> Result<Latent> {
 
 /// The encoder `registry` has for `model`, on an image.
 pub fn analyze_with(registry: &Registry, model: &Model, image: &Image8) -> Result<Latent> {
+    check_channels(model, image.channels)?;
+    analyze_with_encoder(registry.encoder(model)?.as_ref(), model, image)
+}
+
+/// Refuses images that `model` does not code.
+pub(crate) fn check_channels(model: &Model, channels: u8) -> Result<()> {
     let config = model.config();
-    if config.modality != Modality::Image || u32::from(image.channels) != config.channels {
+    if config.modality != Modality::Image || u32::from(channels) != config.channels {
         return Err(CodecError::IncompatibleInput(format!(
-            "model {} codes {}-channel {}, this is a {}-channel image",
-            config.name, config.channels, config.modality, image.channels
+            "model {} codes {}-channel {}, this is a {channels}-channel image",
+            config.name, config.channels, config.modality
         )));
     }
-    let encoder = registry.encoder(model)?;
-    encoder.analyze(to_padded_signal(image, 1 << config.levels))
+    Ok(())
+}
+
+/// `encoder` (one of `model`'s) on an image.
+pub(crate) fn analyze_with_encoder(encoder: &dyn Analysis, model: &Model, image: &Image8) -> Result<Latent> {
+    encoder.analyze(to_padded_signal(image, 1 << model.config().levels))
 }
 
 /// The linear decoder of walloc-codec's registry: dequantization,
@@ -198,27 +208,47 @@ pub fn write_image(model: &Model, image: &Image8, latent: &Latent, options: Enco
             format,
         )?],
     };
-    let header = Header {
+    let header = image_header(model, image.width, image.height, image.channels, options, chunks.len());
+    write_chunks(&header, &chunks)
+}
+
+/// The header of a `width × height` image of `channels` coded by `model`
+/// with `options` in `chunk_count` chunks.
+pub(crate) fn image_header(
+    model: &Model,
+    width: u32,
+    height: u32,
+    channels: u8,
+    options: EncodeOptions,
+    chunk_count: usize,
+) -> Header {
+    let config = model.config();
+    let side = |v: u32| v.div_ceil(1 << config.levels);
+    Header {
         model_id: model.id(),
-        channels: image.channels,
-        width: image.width,
-        height: image.height,
+        channels,
+        width,
+        height,
         levels: config.levels as u8,
         latent_bits: config.latent_bits,
         latent_channels: config.latent_dim as u16,
-        latent_width: latent.width as u32,
-        latent_height: latent.height as u32,
+        latent_width: side(width),
+        latent_height: side(height),
         coder: options.coder,
         rows_per_chunk: if options.coder == LatentCoder::Rans {
-            rows as u32
+            options.rows_per_chunk.max(1)
         } else {
-            latent.height as u32
+            side(height)
         },
-        chunk_count: chunks.len() as u32,
-    };
-    // Never write a file that a default decoder would refuse.
+        chunk_count: chunk_count as u32,
+    }
+}
+
+/// The file image of `header` and its chunks; never one that a default
+/// decoder would refuse.
+pub(crate) fn write_chunks(header: &Header, chunks: &[Vec<u8>]) -> Result<Vec<u8>> {
     header.validate(&Limits::default())?;
-    Ok(container::write(&header, &chunks))
+    Ok(container::write(header, chunks))
 }
 
 /// Checks that `header` was made by `model`.

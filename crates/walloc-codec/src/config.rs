@@ -11,7 +11,7 @@ pub const MODEL_FORMAT_VERSION: u32 = 1;
 /// What kind of signal a model codes. The serde names are the strings
 /// model files hold (`"image"`, `"audio"`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", try_from = "String")]
 pub enum Modality {
     /// 2-D images (gray, RGB).
     Image,
@@ -45,6 +45,18 @@ impl Modality {
     }
 }
 
+impl TryFrom<String> for Modality {
+    type Error = String;
+
+    /// A modality by its name, or a message naming the ones that exist.
+    fn try_from(name: String) -> Result<Self, String> {
+        [Modality::Image, Modality::Audio]
+            .into_iter()
+            .find(|m| m.name() == name)
+            .ok_or_else(|| format!("modality must be \"image\" or \"audio\", not {name:?}"))
+    }
+}
+
 impl std::fmt::Display for Modality {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
@@ -55,7 +67,7 @@ impl std::fmt::Display for Modality {
 /// The serde names are the strings model files hold. Which code runs each
 /// one is decided in one place, [`crate::registry::Registry`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", try_from = "String")]
 pub enum Architecture {
     /// Linear models: encoder and decoder are 1×1 projections.
     Linear,
@@ -100,6 +112,18 @@ impl Architecture {
             Architecture::Codec2d => "codec2d",
             Architecture::Codec1d => "codec1d",
         }
+    }
+}
+
+impl TryFrom<String> for Architecture {
+    type Error = String;
+
+    /// An architecture by its name, or a message naming the ones that exist.
+    fn try_from(name: String) -> Result<Self, String> {
+        Architecture::ALL.into_iter().find(|a| a.name() == name).ok_or_else(|| {
+            let known: Vec<&str> = Architecture::ALL.iter().map(|a| a.name()).collect();
+            format!("architecture must be one of {}, not {name:?}", known.join(", "))
+        })
     }
 }
 

@@ -11,8 +11,9 @@ use rayon::prelude::*;
 use walloc_wavelet::{packet, FilterBank, Signal};
 
 use crate::bottleneck::{Bottleneck, Quantizer};
+use crate::codec::Latent;
 use crate::config::{Architecture, Modality, ModelConfig, MODEL_FORMAT_VERSION};
-use crate::entropy::{count_band, probabilities_from_counts, CONTEXTS};
+use crate::entropy::{count_band, fit_tables, probabilities_from_counts, CONTEXTS};
 use crate::error::{invalid, CodecError, Result};
 use crate::image::{to_padded_signal, Image8};
 use crate::linalg::{cross_accumulate, gram_accumulate};
@@ -114,6 +115,20 @@ fn principal_axes(m: &Moments, d: usize) -> (Vec<f64>, Vec<Vec<f64>>, Vec<f64>) 
         .map(|&i| eigen.eigenvectors.column(i).iter().copied().collect())
         .collect();
     (variances, axes, mean)
+}
+
+/// `model` with entropy tables counted on `latents` (made by its own
+/// encoder), and where they were counted (`source`) in its provenance:
+/// what import and training both do once the encoder is final.
+pub fn recount_tables(model: &Model, latents: &[Latent], source: &str) -> Result<Model> {
+    let mut config = model.config().clone();
+    let probabilities = fit_tables(latents, config.latent_dim as usize, config.latent_bits);
+    if !config.provenance.is_object() {
+        config.provenance = serde_json::json!({});
+    }
+    config.provenance["entropy_tables"] =
+        serde_json::json!(format!("counted on {} latents of {source}", latents.len()));
+    model.with_tables(&probabilities, CONTEXTS, Some(config))
 }
 
 /// The configuration of a linear model fitted with `options`, checked.

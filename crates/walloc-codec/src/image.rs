@@ -36,6 +36,59 @@ impl Image8 {
     }
 }
 
+impl Image8 {
+    /// The `side`² square at (`x`, `y`), which must lie inside the image.
+    pub fn crop(&self, x: u32, y: u32, side: u32) -> Image8 {
+        let c = usize::from(self.channels);
+        let mut pixels = Vec::with_capacity((side * side) as usize * c);
+        for row in y..y + side {
+            let start = (row as usize * self.width as usize + x as usize) * c;
+            pixels.extend_from_slice(&self.pixels[start..start + side as usize * c]);
+        }
+        Image8 {
+            width: side,
+            height: side,
+            channels: self.channels,
+            pixels,
+        }
+    }
+
+    /// The image mirrored left to right.
+    pub fn mirrored(&self) -> Image8 {
+        let c = usize::from(self.channels);
+        let pixels = self
+            .pixels
+            .chunks_exact(self.width as usize * c)
+            .flat_map(|row| row.chunks_exact(c).rev().flatten().copied())
+            .collect();
+        Image8 { pixels, ..*self }
+    }
+
+    /// The image with `channels` channels: gray to RGB by repetition, RGB
+    /// to gray by Rec. 601 luma.
+    pub fn to_channels(self, channels: u8) -> Image8 {
+        match (self.channels, channels) {
+            (a, b) if a == b => self,
+            (1, 3) => Image8 {
+                pixels: self.pixels.iter().flat_map(|&v| [v, v, v]).collect(),
+                channels: 3,
+                ..self
+            },
+            _ => Image8 {
+                pixels: self
+                    .pixels
+                    .chunks_exact(3)
+                    .map(|p| {
+                        (0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2])).round() as u8
+                    })
+                    .collect(),
+                channels: 1,
+                ..self
+            },
+        }
+    }
+}
+
 /// `(before, after)` padding of one axis to a multiple of `multiple`, split
 /// as the reference's `compute_padding`: `before = (out - in) / 2`.
 pub fn padding(len: usize, multiple: usize) -> (usize, usize) {
@@ -46,7 +99,7 @@ pub fn padding(len: usize, multiple: usize) -> (usize, usize) {
 
 /// Index of a reflect-padded position (`torch` 'reflect': the edge sample
 /// is not repeated), folded again for pads longer than the signal.
-fn reflect(i: isize, len: usize) -> usize {
+pub(crate) fn reflect(i: isize, len: usize) -> usize {
     if len == 1 {
         return 0;
     }

@@ -29,6 +29,7 @@ pub mod model;
 pub mod packing;
 pub mod registry;
 pub mod signal;
+pub mod stripes;
 
 pub use codec::{EncodeOptions, Latent};
 pub use config::{Architecture, EncoderKind, Figures, Modality, ModelConfig};

@@ -37,7 +37,7 @@ pub enum NnError {
     #[error("neural backend: {0}")]
     Backend(String),
     /// A training option, checkpoint or run is not valid.
-    #[error("training: {0}")]
+    #[error("{0}")]
     Training(String),
 }
 

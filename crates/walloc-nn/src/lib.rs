@@ -8,7 +8,11 @@
 //! - [`oobleck`]: the `Codec1D` Oobleck decoder and post filter;
 //! - [`linear`]: `LinearCodec2D` and `ResidualCodec2D`;
 //! - [`refine`]: the refiner of walloc's trained `refine` models;
-//! - [`train`]: training linear and refine models;
+//! - [`train`]: the trainer of linear and refine models (one AdamW step
+//!   on a batch); [`session`]: a whole run (schedule, batches on a worker
+//!   thread, checkpoints as bytes, resumption); [`recipe`]: its
+//!   configuration; [`examples`]: its data (crops, flips, segments, the
+//!   PCA start);
 //! - [`encoder`]: the lightweight encoder and the bottleneck (rounding in
 //!   evaluation, uniform noise in training), and full-encoder encoding;
 //! - [`import`]: reference checkpoints to walloc model files;
@@ -22,12 +26,15 @@ pub mod checkpoint;
 pub mod decode;
 pub mod encoder;
 mod error;
+pub mod examples;
 pub mod import;
 pub mod kl;
 pub mod linear;
 pub mod networks;
 pub mod oobleck;
+pub mod recipe;
 pub mod refine;
+pub mod session;
 pub mod train;
 pub mod weights;
 

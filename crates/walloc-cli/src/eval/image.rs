@@ -9,7 +9,7 @@ use walloc_eval::peers::{image_codec, ImageCodec, IMAGE_CODECS};
 use walloc_eval::report::{FileRow, Report};
 
 use super::{bd_rates, means, per_second, timed, EvalArgs, Metric};
-use crate::fit::{image_files, to_channels};
+use crate::fit::image_files;
 use crate::io::{decode_image, progress};
 use crate::models;
 
@@ -116,7 +116,7 @@ pub fn evaluate(args: &EvalArgs) -> Result<Report> {
             .file_name()
             .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into());
         let bytes = std::fs::read(path)?;
-        let image = to_channels(decode_image(&bytes, &path.display().to_string())?, channels);
+        let image = decode_image(&bytes, &path.display().to_string())?.to_channels(channels);
         let pixels = f64::from(image.width) * f64::from(image.height);
         for model in &models {
             let config = model.config();

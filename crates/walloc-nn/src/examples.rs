@@ -1,24 +1,22 @@
-//! What `walloc train` learns from, by modality: the photos it crops (and
-//! mirrors) or the music it cuts into segments (each file's first block,
-//! normalized as the encoder normalizes a block, and negated at random),
-//! turned into batches of wavelet-packet coefficients; the PCA model a
-//! fresh run starts from; the latents that entropy tables are counted on.
+//! What training learns from, by modality: photos it crops (and mirrors),
+//! or music it cuts into segments (each file's first block, normalized as
+//! the encoder normalizes a block, and negated at random), turned into
+//! batches of wavelet-packet coefficients; the PCA model a fresh run
+//! starts from; the latents that entropy tables are counted on. Reading
+//! the files is the caller's: these are the decoded examples.
 
-use std::path::Path;
-
-use anyhow::{bail, Result};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use walloc_codec::codec::{self, Latent};
 use walloc_codec::fit::{fit_linear, fit_linear_audio, FitOptions};
 use walloc_codec::image::to_padded_signal;
+use walloc_codec::registry::Registry;
 use walloc_codec::{audio, Image8, Model};
-use walloc_nn::train::Batch;
 use walloc_wavelet::{packet, FilterBank, Signal};
 
-use crate::fit::{crop, image_files, load_all, validation_images};
-use crate::fit_audio::{audio_files, load_blocks, segment_of};
-use crate::train::TrainConfig;
+use crate::error::NnError;
+use crate::recipe::TrainConfig;
+use crate::train::Batch;
 
 /// Training or held-out examples of one modality.
 pub enum Examples {
@@ -34,51 +32,8 @@ pub enum Examples {
 }
 
 impl Examples {
-    /// The training examples in `dir`: every image, downscaled; every audio
-    /// file of the model's channel count, at least one segment long.
-    pub fn training(dir: &Path, config: &TrainConfig) -> Result<Self> {
-        let examples = if config.is_audio() {
-            Examples::audio(dir, config, "loading")?
-        } else {
-            let images = load_all(
-                &image_files(dir)?,
-                Some(config.channels as u8),
-                config.downscale,
-                "loading",
-            )?;
-            Examples::Images(images)
-        };
-        if examples.usable(config).is_empty() {
-            bail!(
-                "nothing in {} is large enough for one {}",
-                dir.display(),
-                config.piece_name()
-            );
-        }
-        Ok(examples)
-    }
-
-    /// The held-out examples in `dir` (RGB models: colour images only).
-    pub fn held_out(dir: &Path, config: &TrainConfig) -> Result<Self> {
-        Ok(if config.is_audio() {
-            Examples::audio(dir, config, "validating")?
-        } else {
-            Examples::Images(validation_images(dir, config.channels as u8)?)
-        })
-    }
-
-    /// The first blocks of the audio files in `dir` of the model's channel
-    /// count, at least one segment long.
-    fn audio(dir: &Path, config: &TrainConfig, what: &str) -> Result<Self> {
-        let channels = config.channels as usize;
-        Ok(Examples::Audio {
-            blocks: load_blocks(&audio_files(dir)?, channels, config.crop as usize, what)?,
-            channels,
-        })
-    }
-
     /// Indices of the examples large enough for one crop or segment.
-    fn usable(&self, config: &TrainConfig) -> Vec<usize> {
+    pub fn usable(&self, config: &TrainConfig) -> Vec<usize> {
         let side = config.crop;
         let crop = config.crop as usize;
         match self {
@@ -99,16 +54,21 @@ impl Examples {
         }
     }
 
+    /// Whether there are no examples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// A crop or segment of example `index` from `start` (`[x, y]`; audio
     /// uses `x`), mirrored (images) or negated (audio) if `flip`.
     fn piece(&self, config: &TrainConfig, index: usize, [x, y]: [u32; 2], flip: bool) -> Piece {
         match self {
             Examples::Images(images) => {
-                let piece = crop(&images[index], x, y, config.crop);
-                Piece::Image(if flip { mirrored(&piece) } else { piece })
+                let piece = images[index].crop(x, y, config.crop);
+                Piece::Image(if flip { piece.mirrored() } else { piece })
             }
             Examples::Audio { blocks, channels } => {
-                let mut piece = segment_of(&blocks[index], *channels, x as usize, config.crop as usize);
+                let mut piece = audio::segment(&blocks[index], *channels, x as usize, config.crop as usize);
                 if flip {
                     piece.iter_mut().for_each(|v| *v = -*v);
                 }
@@ -126,7 +86,7 @@ impl Examples {
     }
 
     /// One batch of random pieces, flipped at random.
-    pub fn batch(&self, config: &TrainConfig, bank: &FilterBank, rng: &mut StdRng) -> Result<Batch> {
+    pub fn batch(&self, config: &TrainConfig, bank: &FilterBank, rng: &mut StdRng) -> Result<Batch, NnError> {
         let usable = self.usable(config);
         let pieces: Vec<Piece> = (0..config.batch)
             .map(|_| {
@@ -142,7 +102,7 @@ impl Examples {
     /// Validation pieces as one batch (none if no example is large enough):
     /// the centre crop of each of the first 32 images; for audio, 32
     /// segments spread evenly over the files (at least one a file).
-    pub fn validation_batch(&self, config: &TrainConfig, bank: &FilterBank) -> Result<Option<Batch>> {
+    pub fn validation_batch(&self, config: &TrainConfig, bank: &FilterBank) -> Result<Option<Batch>, NnError> {
         const PIECES: usize = 32;
         let usable = self.usable(config);
         let per_example = match self {
@@ -167,7 +127,7 @@ impl Examples {
     }
 
     /// The closed-form PCA model on about 8 random pieces per example.
-    pub fn pca_start(&self, config: &TrainConfig, options: &FitOptions, seed: u64) -> Result<Model> {
+    pub fn pca_start(&self, config: &TrainConfig, options: &FitOptions, seed: u64) -> Result<Model, NnError> {
         let mut rng = StdRng::seed_from_u64(seed ^ 0x9e37_79b9);
         let usable = self.usable(config);
         let draws = (self.len() * 8).div_ceil(config.batch) * config.batch;
@@ -183,17 +143,18 @@ impl Examples {
         })
     }
 
-    /// Latents of up to 256 examples (audio: whole blocks, as the encoder
-    /// codes them), for counting entropy tables.
-    pub fn latents(&self, model: &Model) -> Result<Vec<Latent>> {
+    /// Latents of up to 256 examples under `registry`'s encoder of `model`
+    /// (images whole; audio in whole blocks, as the encoder codes them),
+    /// for counting entropy tables.
+    pub fn latents(&self, registry: &Registry, model: &Model) -> Result<Vec<Latent>, NnError> {
         let latents = match self {
             Examples::Images(images) => images
                 .iter()
                 .take(256)
-                .map(|image| codec::analyze_with(walloc::registry(), model, image))
+                .map(|image| codec::analyze_with(registry, model, image))
                 .collect::<walloc_codec::Result<Vec<_>>>()?,
             Examples::Audio { blocks, channels } => {
-                let encoder = walloc::registry().encoder(model)?;
+                let encoder = registry.encoder(model)?;
                 blocks
                     .iter()
                     .take(256)
@@ -201,7 +162,7 @@ impl Examples {
                         let frames = (block.len() / channels) as u32;
                         Ok(audio::analyze_block(encoder.as_ref(), model, block.clone(), frames)?.1)
                     })
-                    .collect::<Result<Vec<_>>>()?
+                    .collect::<walloc_codec::Result<Vec<_>>>()?
             }
         };
         Ok(latents)
@@ -230,19 +191,8 @@ impl Piece {
     }
 }
 
-/// The image mirrored left to right.
-fn mirrored(image: &Image8) -> Image8 {
-    let c = usize::from(image.channels);
-    let pixels = image
-        .pixels
-        .chunks_exact(image.width as usize * c)
-        .flat_map(|row| row.chunks_exact(c).rev().flatten().copied())
-        .collect();
-    Image8 { pixels, ..*image }
-}
-
 /// Equal-sized pieces as one batch `[n, D, h, w]` (audio: `[n, D, 1, positions]`).
-fn coefficients(pieces: &[Piece], config: &TrainConfig, bank: &FilterBank) -> Result<Batch> {
+fn coefficients(pieces: &[Piece], config: &TrainConfig, bank: &FilterBank) -> Result<Batch, NnError> {
     let mut values = Vec::new();
     let mut shape = [pieces.len(), 0, 1, 0];
     for piece in pieces {

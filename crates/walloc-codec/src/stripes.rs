@@ -1,0 +1,336 @@
+//! Large images in bounded memory: the image is coded in stripes of
+//! [`STRIPE_ROWS`] latent rows, each transformed with [`HALO_ROWS`] latent
+//! rows of context above and below (taken periodically, as the whole
+//! padded image's periodized transform takes them), so that every stripe's
+//! latent is exactly the whole image's. A stripe is one rANS chunk, whose
+//! contexts stay inside it, so the file is byte for byte the whole-image
+//! file. Encoding holds the rows a pending stripe needs; decoding holds the
+//! integer latent (a few bytes per 64 pixels) and one stripe of samples.
+//!
+//! [`StripeEncoder`] takes pixel rows as they are read; [`StripeDecoder`]
+//! yields pixel rows in order.
+
+use std::collections::BTreeMap;
+
+use walloc_wavelet::Signal as Planar;
+
+use crate::codec::{decode_latent, write_chunks, EncodeOptions, Latent};
+use crate::container::{Header, LatentCoder, Limits};
+use crate::error::{CodecError, Result};
+use crate::image::{padding, reflect, Image8};
+use crate::model::Model;
+use crate::registry::{Analysis, DecoderOptions, Registry, Synthesis};
+
+/// Latent rows per stripe: the rANS chunk height the encoder writes.
+pub const STRIPE_ROWS: usize = 32;
+
+/// Latent rows of context on each side of a stripe: more than the analysis
+/// and synthesis filters' reach over any number of levels (bior4.4 reaches
+/// fewer than 9 latent rows), and than a `refine` decoder's.
+pub const HALO_ROWS: usize = 12;
+
+/// Whether an image of `height` pixels at `levels` is coded in stripes
+/// (else whole: its latent is no taller than one stripe with its halos).
+pub fn is_striped(height: u32, levels: u32) -> bool {
+    (height as usize).div_ceil(1 << levels) > STRIPE_ROWS + 2 * HALO_ROWS
+}
+
+/// Padded rows (periodic in the padded height) of stripe `s`'s window, as
+/// rows of the original image.
+fn window_rows(stripe: usize, latent_rows: usize, height: usize, multiple: usize) -> Vec<usize> {
+    let padded = latent_rows * multiple;
+    let top = padding(height, multiple).0 as isize;
+    let first = (stripe * STRIPE_ROWS) as isize - HALO_ROWS as isize;
+    let rows = STRIPE_ROWS.min(latent_rows - stripe * STRIPE_ROWS) + 2 * HALO_ROWS;
+    (0..rows * multiple)
+        .map(|i| {
+            let p = (first * multiple as isize + i as isize).rem_euclid(padded as isize);
+            reflect(p - top, height)
+        })
+        .collect()
+}
+
+/// The middle `rows` latent rows of a window latent (after the halo).
+fn core_of(window: &Latent, rows: usize) -> Latent {
+    let (k, w) = (window.channels, window.width);
+    let plane = window.height * w;
+    let mut symbols = Vec::with_capacity(k * rows * w);
+    for c in 0..k {
+        let start = c * plane + HALO_ROWS * w;
+        symbols.extend_from_slice(&window.symbols[start..start + rows * w]);
+    }
+    Latent {
+        channels: k,
+        height: rows,
+        width: w,
+        symbols,
+    }
+}
+
+/// Encodes an image from its rows, in stripes.
+pub struct StripeEncoder<'m> {
+    model: &'m Model,
+    encoder: Box<dyn Analysis + 'm>,
+    width: u32,
+    height: u32,
+    channels: u8,
+    options: EncodeOptions,
+    latent_rows: usize,
+    /// Original rows each stripe's window needs, for stripes not coded yet.
+    needed: BTreeMap<usize, Vec<usize>>,
+    /// Received rows that a pending stripe still needs.
+    rows: BTreeMap<usize, Vec<u8>>,
+    received: usize,
+    /// Striped: each stripe's chunk once coded.
+    chunks: Vec<Option<Vec<u8>>>,
+    /// Whole: the file, once coded.
+    whole: Option<Vec<u8>>,
+}
+
+impl<'m> StripeEncoder<'m> {
+    /// An encoder of a `width × height` image of `channels` (the model's)
+    /// with `registry`'s encoder of `model`; rANS-coded in chunks of
+    /// [`STRIPE_ROWS`] latent rows.
+    pub fn new(registry: &Registry, model: &'m Model, width: u32, height: u32, channels: u8) -> Result<Self> {
+        Limits::default().check_image(width, height)?;
+        let config = model.config();
+        if u32::from(channels) != config.channels || config.modality != crate::Modality::Image {
+            return Err(CodecError::IncompatibleInput(format!(
+                "model {} codes {}-channel {}, not {channels}-channel images",
+                config.name, config.channels, config.modality
+            )));
+        }
+        let multiple = 1usize << config.levels;
+        let latent_rows = (height as usize).div_ceil(multiple);
+        let stripes = latent_rows.div_ceil(STRIPE_ROWS);
+        let striped = is_striped(height, config.levels);
+        let needed = if striped {
+            (0..stripes)
+                .map(|s| (s, window_rows(s, latent_rows, height as usize, multiple)))
+                .collect()
+        } else {
+            // One stripe: the whole image.
+            BTreeMap::from([(0, (0..height as usize).collect())])
+        };
+        Ok(StripeEncoder {
+            encoder: registry.encoder(model)?,
+            model,
+            width,
+            height,
+            channels,
+            options: EncodeOptions {
+                coder: LatentCoder::Rans,
+                rows_per_chunk: STRIPE_ROWS as u32,
+            },
+            latent_rows,
+            chunks: if striped { vec![None; stripes] } else { Vec::new() },
+            whole: None,
+            needed,
+            rows: BTreeMap::new(),
+            received: 0,
+        })
+    }
+
+    /// Bytes of one row.
+    fn row_bytes(&self) -> usize {
+        self.width as usize * usize::from(self.channels)
+    }
+
+    /// Takes whole rows of interleaved pixels, top to bottom, and codes
+    /// every stripe whose rows are all in.
+    pub fn push_rows(&mut self, pixels: &[u8]) -> Result<()> {
+        let row_bytes = self.row_bytes();
+        if !pixels.len().is_multiple_of(row_bytes) || self.received + pixels.len() / row_bytes > self.height as usize {
+            return Err(CodecError::IncompatibleInput(format!(
+                "{} bytes are not whole rows of {row_bytes} bytes within the image's {} rows ({} in)",
+                pixels.len(),
+                self.height,
+                self.received
+            )));
+        }
+        for row in pixels.chunks_exact(row_bytes) {
+            // Every row is in some stripe's window; `code` forgets it once
+            // no pending stripe needs it.
+            self.rows.insert(self.received, row.to_vec());
+            self.received += 1;
+        }
+        let ready: Vec<usize> = self
+            .needed
+            .iter()
+            .filter(|(_, rows)| rows.iter().all(|&y| y < self.received))
+            .map(|(&s, _)| s)
+            .collect();
+        for stripe in ready {
+            self.code(stripe)?;
+        }
+        Ok(())
+    }
+
+    /// Codes stripe `stripe` (or, for a small image, the whole image) and
+    /// forgets the rows no pending stripe needs.
+    fn code(&mut self, stripe: usize) -> Result<()> {
+        let rows = self.needed.remove(&stripe).unwrap_or_default();
+        let config = self.model.config();
+        let multiple = 1usize << config.levels;
+        let (w, c) = (self.width as usize, usize::from(self.channels));
+        let lut: Vec<f32> = (0..256).map(|v| v as f32 / 255.0 - 0.5).collect();
+        if self.chunks.is_empty() {
+            let pixels: Vec<u8> = rows.iter().flat_map(|y| self.rows[y].iter().copied()).collect();
+            let image = Image8::new(self.width, self.height, self.channels, pixels)?;
+            let latent = crate::codec::analyze_with_encoder(self.encoder.as_ref(), self.model, &image)?;
+            self.whole = Some(crate::codec::write_image(self.model, &image, &latent, self.options)?);
+        } else {
+            let (left, right) = padding(w, multiple);
+            let pw = w + left + right;
+            let mut data = Vec::with_capacity(c * rows.len() * pw);
+            for channel in 0..c {
+                for &y in &rows {
+                    let src = &self.rows[&y];
+                    let sample = |x: isize| lut[usize::from(src[reflect(x, w) * c + channel])];
+                    data.extend((0..pw).map(|x| sample(x as isize - left as isize)));
+                }
+            }
+            let window = self.encoder.analyze(Planar::new(data, c, vec![rows.len(), pw])?)?;
+            let core = core_of(&window, STRIPE_ROWS.min(self.latent_rows - stripe * STRIPE_ROWS));
+            let plane = core.height * core.width;
+            let chunk = self.model.tables().encode(&core.symbols, plane, 0..plane, core.width)?;
+            self.chunks[stripe] = Some(chunk);
+        }
+        let still: std::collections::HashSet<usize> = self.needed.values().flatten().copied().collect();
+        self.rows.retain(|y, _| still.contains(y));
+        Ok(())
+    }
+    /// Rows taken so far.
+    pub fn rows_received(&self) -> usize {
+        self.received
+    }
+
+    /// The `.wal` file image, once every row is in.
+    pub fn finish(self) -> Result<Vec<u8>> {
+        if self.received != self.height as usize || !self.needed.is_empty() {
+            return Err(CodecError::IncompatibleInput(format!(
+                "{} of the image's {} rows were given",
+                self.received, self.height
+            )));
+        }
+        if let Some(file) = self.whole {
+            return Ok(file);
+        }
+        let chunks: Vec<Vec<u8>> = self.chunks.into_iter().flatten().collect();
+        let header = crate::codec::image_header(
+            self.model,
+            self.width,
+            self.height,
+            self.channels,
+            self.options,
+            chunks.len(),
+        );
+        write_chunks(&header, &chunks)
+    }
+}
+
+/// Decodes an image file into its rows, stripe by stripe.
+pub struct StripeDecoder<'m> {
+    model: &'m Model,
+    decoder: Box<dyn Synthesis + 'm>,
+    header: Header,
+    latent: Latent,
+    next: usize,
+}
+
+impl<'m> StripeDecoder<'m> {
+    /// Parses `bytes` (made by `model`) and decodes its integer latent.
+    pub fn new(
+        registry: &Registry,
+        model: &'m Model,
+        bytes: &[u8],
+        limits: &Limits,
+        options: &DecoderOptions,
+    ) -> Result<Self> {
+        let (header, latent) = decode_latent(model, bytes, limits)?;
+        Ok(StripeDecoder {
+            decoder: registry.decoder(model, options)?,
+            model,
+            header,
+            latent,
+            next: 0,
+        })
+    }
+
+    /// The file's header (width, height, channels).
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Stripes left.
+    pub fn stripes(&self) -> usize {
+        if is_striped(self.header.height, u32::from(self.header.levels)) {
+            self.latent.height.div_ceil(STRIPE_ROWS)
+        } else {
+            1
+        }
+    }
+
+    /// The next stripe's rows of interleaved pixels (`None` at the end).
+    pub fn next_rows(&mut self) -> Option<Result<Vec<u8>>> {
+        if self.next >= self.stripes() {
+            return None;
+        }
+        let stripe = self.next;
+        self.next += 1;
+        Some(self.decode(stripe))
+    }
+
+    fn decode(&self, stripe: usize) -> Result<Vec<u8>> {
+        let (w, h) = (self.header.width, self.header.height);
+        if self.stripes() == 1 {
+            let image = crate::codec::synthesize_with(self.decoder.as_ref(), self.model, &self.latent, w, h)?;
+            return Ok(image.pixels);
+        }
+        let levels = u32::from(self.header.levels);
+        let multiple = 1usize << levels;
+        let (k, lh, lw) = (self.latent.channels, self.latent.height, self.latent.width);
+        let core = STRIPE_ROWS.min(lh - stripe * STRIPE_ROWS);
+        let rows = core + 2 * HALO_ROWS;
+        let first = (stripe * STRIPE_ROWS) as isize - HALO_ROWS as isize;
+        let mut symbols = Vec::with_capacity(k * rows * lw);
+        for c in 0..k {
+            for i in 0..rows {
+                let y = (first + i as isize).rem_euclid(lh as isize) as usize;
+                symbols.extend_from_slice(&self.latent.symbols[(c * lh + y) * lw..(c * lh + y + 1) * lw]);
+            }
+        }
+        let window = Latent {
+            channels: k,
+            height: rows,
+            width: lw,
+            symbols,
+        };
+        let samples = self.decoder.synthesize(&window)?;
+        let c = samples.channels;
+        let pw = lw * multiple;
+        if samples.shape != [rows * multiple, pw] {
+            return Err(CodecError::IncompatibleInput(format!(
+                "the decoder gave {:?} for a window of {rows}×{lw} latent positions",
+                samples.shape
+            )));
+        }
+        let (left, top) = (padding(w as usize, multiple).0, padding(h as usize, multiple).0);
+        // Padded rows of this stripe's core, and the image rows among them.
+        let core_start = stripe * STRIPE_ROWS * multiple;
+        let ys = (core_start..core_start + core * multiple)
+            .filter(|&p| p >= top && p - top < h as usize)
+            .collect::<Vec<_>>();
+        let mut pixels = vec![0u8; ys.len() * w as usize * c];
+        for (row, &p) in ys.iter().enumerate() {
+            let local = p - core_start + HALO_ROWS * multiple;
+            for channel in 0..c {
+                let src = &samples.data[(channel * rows * multiple + local) * pw + left..][..w as usize];
+                for (x, &v) in src.iter().enumerate() {
+                    pixels[(row * w as usize + x) * c + channel] = ((v + 0.5).clamp(0.0, 1.0) * 255.0).round() as u8;
+                }
+            }
+        }
+        Ok(pixels)
+    }
+}

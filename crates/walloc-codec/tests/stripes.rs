@@ -1,0 +1,101 @@
+//! Images coded in stripes (bounded memory) give the whole-image file byte
+//! for byte, and decode to the whole-image pixels.
+
+use walloc_codec::registry::{DecoderOptions, Registry};
+use walloc_codec::stripes::{is_striped, StripeDecoder, StripeEncoder};
+use walloc_codec::{codec, Image8, Limits, Model};
+
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+fn model(name: &str) -> Model {
+    Model::from_bytes(std::fs::read(format!("{ROOT}/models/{name}.safetensors")).unwrap()).unwrap()
+}
+
+/// A textured image: gradients, ripples and pseudo-random grain.
+fn photo(width: u32, height: u32, channels: u8) -> Image8 {
+    let mut state = 0x2545_f491_u32;
+    let pixels = (0..width * height * u32::from(channels))
+        .map(|i| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            let (x, y, c) = (
+                (i / u32::from(channels)) % width,
+                (i / u32::from(channels)) / width,
+                i % u32::from(channels),
+            );
+            let v = 110.0
+                + 70.0 * ((x as f32 / (9.0 + c as f32)).sin() * (y as f32 / 13.0).cos())
+                + 0.2 * y as f32
+                + (state % 24) as f32;
+            v.clamp(0.0, 255.0) as u8
+        })
+        .collect();
+    Image8::new(width, height, channels, pixels).unwrap()
+}
+
+fn striped_file(model: &Model, image: &Image8, rows_per_push: usize) -> Vec<u8> {
+    let registry = Registry::core();
+    let mut encoder = StripeEncoder::new(&registry, model, image.width, image.height, image.channels).unwrap();
+    let row = image.width as usize * usize::from(image.channels);
+    for rows in image.pixels.chunks(row * rows_per_push) {
+        encoder.push_rows(rows).unwrap();
+    }
+    encoder.finish().unwrap()
+}
+
+fn striped_pixels(model: &Model, file: &[u8]) -> Vec<u8> {
+    let registry = Registry::core();
+    let mut decoder =
+        StripeDecoder::new(&registry, model, file, &Limits::default(), &DecoderOptions::default()).unwrap();
+    let mut pixels = Vec::new();
+    while let Some(rows) = decoder.next_rows() {
+        pixels.extend(rows.unwrap());
+    }
+    pixels
+}
+
+#[test]
+fn stripes_give_the_whole_image_file_and_pixels() {
+    for (name, width, height, channels, push) in [
+        ("rgb-16x", 75, 613, 3, 7),    // 77 latent rows: three stripes, padding on every side
+        ("rgb-4x", 64, 1040, 3, 100),  // 130 latent rows: five stripes
+        ("gray-16x", 50, 470, 1, 470), // 59 latent rows: two stripes, all rows at once
+        ("rgb-16x", 40, 300, 3, 1),    // 38 latent rows: one stripe, coded whole
+    ] {
+        let model = model(name);
+        let image = photo(width, height, channels);
+        assert_eq!(
+            is_striped(height, model.config().levels),
+            height > 448,
+            "{name} {height}"
+        );
+        let whole = codec::encode(&model, &image, Default::default()).unwrap();
+        let file = striped_file(&model, &image, push);
+        assert!(file == whole, "{name} {width}×{height}: the striped file differs");
+        let decoded = codec::decode(&model, &whole, &Limits::default()).unwrap();
+        assert!(
+            striped_pixels(&model, &file) == decoded.pixels,
+            "{name} {width}×{height}: pixels differ"
+        );
+    }
+}
+
+#[test]
+fn a_stripe_encoder_names_missing_and_extra_rows() {
+    let model = model("rgb-16x");
+    let registry = Registry::core();
+    let image = photo(30, 500, 3);
+    let mut encoder = StripeEncoder::new(&registry, &model, 30, 500, 3).unwrap();
+    assert!(encoder.push_rows(&image.pixels[..89]).is_err(), "not whole rows");
+    encoder.push_rows(&image.pixels[..90 * 400]).unwrap();
+    let error = encoder.finish().unwrap_err().to_string();
+    assert!(error.contains("400 of the image's 500 rows"), "{error}");
+    let mut encoder = StripeEncoder::new(&registry, &model, 30, 500, 3).unwrap();
+    encoder.push_rows(&image.pixels).unwrap();
+    assert!(encoder.push_rows(&image.pixels[..90]).is_err(), "a row past the end");
+    assert!(
+        StripeEncoder::new(&registry, &model, 30, 500, 1).is_err(),
+        "a gray image for an RGB model"
+    );
+}

@@ -1,0 +1,415 @@
+//! A training run as library code: the loop's schedule (linear warm-up,
+//! then the learning rate cut on validation plateaus), batches made ahead
+//! on a worker thread, validation, checkpoints as bytes (the caller writes
+//! them where it likes) and exact resumption, and the finished model with
+//! its entropy tables recounted and its provenance.
+
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Arc;
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use walloc_codec::fit::recount_tables;
+use walloc_codec::registry::Registry;
+use walloc_codec::Model;
+use walloc_wavelet::FilterBank;
+
+use crate::error::NnError;
+use crate::examples::Examples;
+use crate::recipe::TrainConfig;
+use crate::train::{Batch, CodecTrainer};
+
+/// Where a run stands; saved with each checkpoint.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+pub struct TrainingState {
+    /// Steps done.
+    pub step: u64,
+    /// The learning rate before warm-up (cut on plateaus).
+    pub learning_rate: f64,
+    /// The best validation MSE so far.
+    pub best_validation: f64,
+    /// Validations since it last improved.
+    pub bad_validations: u32,
+    /// The run's seed.
+    pub seed: u64,
+}
+
+/// A checkpoint: the model so far, the optimizer's state and the run's
+/// state, as the bytes of three files (`model.safetensors`,
+/// `optimizer.bpk`, `state.json`). Write the state last: a checkpoint is
+/// whole once it is there.
+#[derive(Clone, Debug)]
+pub struct Checkpoint {
+    /// The model file so far.
+    pub model: Vec<u8>,
+    /// AdamW's state (burn's record).
+    pub optimizer: Vec<u8>,
+    /// [`TrainingState`] as JSON.
+    pub state: Vec<u8>,
+}
+
+/// Where a run starts.
+pub enum Start {
+    /// The closed-form PCA model of the examples, drawn with this seed.
+    Pca {
+        /// Seed of the pieces the PCA is fitted on, and of the run.
+        seed: u64,
+    },
+    /// A linear model (checked against the config), run with this seed.
+    From {
+        /// The model.
+        model: Box<Model>,
+        /// Seed of crops, flips and noise.
+        seed: u64,
+    },
+    /// A checkpoint of an interrupted run.
+    Resume(Checkpoint),
+}
+
+/// What one step did.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepReport {
+    /// Steps done, this one included.
+    pub step: u64,
+    /// The batch's loss (MSE on packet coefficients).
+    pub loss: f64,
+    /// The learning rate the step used (with warm-up).
+    pub learning_rate: f64,
+    /// The validation MSE, when this step validated.
+    pub validation: Option<f64>,
+}
+
+/// Peak-normalised PSNR of a mean squared error of signals in [-1/2, 1/2].
+pub fn psnr(mse: f64) -> f64 {
+    10.0 * (1.0 / mse.max(1e-20)).log10()
+}
+
+/// A training run in progress.
+pub struct Training {
+    config: TrainConfig,
+    trainer: CodecTrainer,
+    base: Model,
+    state: TrainingState,
+    examples: Arc<Examples>,
+    validation: Option<Batch>,
+    feed: Receiver<Result<Batch, NnError>>,
+}
+
+impl Training {
+    /// Starts (or resumes) a run of `config` on `examples`, validating on
+    /// pieces of `held_out` when given.
+    pub fn new(
+        config: TrainConfig,
+        examples: Examples,
+        held_out: Option<&Examples>,
+        start: Start,
+    ) -> Result<Self, NnError> {
+        config.validate()?;
+        if examples.usable(&config).is_empty() {
+            return Err(NnError::Training(format!(
+                "no example is large enough for one {}",
+                config.piece_name()
+            )));
+        }
+        let bank = FilterBank::by_name("bior4.4").ok_or_else(|| NnError::Training("no bior4.4 filter bank".into()))?;
+        let validation = match held_out {
+            Some(val) => val.validation_batch(&config, &bank)?,
+            None => None,
+        };
+        let fresh = |seed: u64| TrainingState {
+            step: 0,
+            learning_rate: config.learning_rate,
+            best_validation: f64::INFINITY,
+            bad_validations: 0,
+            seed,
+        };
+        let (base, trainer, state) = match start {
+            Start::Resume(checkpoint) => {
+                let state: TrainingState = serde_json::from_slice(&checkpoint.state)
+                    .map_err(|e| NnError::Training(format!("checkpoint state: {e}")))?;
+                let model = Model::from_bytes(checkpoint.model)?;
+                let mut trainer = CodecTrainer::new(&model, config.options())?;
+                trainer.load_optimizer_state(checkpoint.optimizer)?;
+                (model, trainer, state)
+            }
+            Start::From { model, seed } => {
+                let model = start_from(*model, &config)?;
+                let trainer = CodecTrainer::new(&model, config.options())?;
+                (model, trainer, fresh(seed))
+            }
+            Start::Pca { seed } => {
+                let model = examples.pca_start(&config, &config.fit_options(), seed)?;
+                let trainer = CodecTrainer::new(&model, config.options())?;
+                (model, trainer, fresh(seed))
+            }
+        };
+        let examples = Arc::new(examples);
+        let feed = batches(Arc::clone(&examples), config.clone(), state.seed, state.step, bank);
+        Ok(Training {
+            config,
+            trainer,
+            base,
+            state,
+            examples,
+            validation,
+            feed,
+        })
+    }
+
+    /// The run's configuration.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// Where the run stands.
+    pub fn state(&self) -> &TrainingState {
+        &self.state
+    }
+
+    /// Whether every step is done.
+    pub fn is_done(&self) -> bool {
+        self.state.step >= self.config.steps
+    }
+
+    /// The device the run trains on, in words.
+    pub fn device(&self) -> String {
+        format!("{:?}", self.trainer.device())
+    }
+
+    /// The validation MSE now (`None` without held-out pieces).
+    pub fn validate(&self) -> Result<Option<f64>, NnError> {
+        self.validation
+            .as_ref()
+            .map(|val| self.trainer.validate(val))
+            .transpose()
+    }
+
+    /// One optimiser step on the next batch; every `validate_every` steps
+    /// a validation, and the learning rate is cut after
+    /// `plateau_patience` validations without improvement.
+    pub fn step(&mut self) -> Result<StepReport, NnError> {
+        let batch = self
+            .feed
+            .recv()
+            .map_err(|_| NnError::Training("the batch worker stopped".into()))??;
+        let config = &self.config;
+        let state = &mut self.state;
+        let warm = if config.warmup_steps > 0 {
+            ((state.step + 1) as f64 / config.warmup_steps as f64).min(1.0)
+        } else {
+            1.0
+        };
+        let learning_rate = state.learning_rate * warm;
+        // Each step's noise, like its batch, depends on the seed and the
+        // step alone: a resumed run goes on exactly as the first would have.
+        self.trainer.seed(step_seed(state.seed, state.step));
+        let loss = self.trainer.step(&batch, learning_rate)?;
+        state.step += 1;
+        let mut validation = None;
+        if state.step.is_multiple_of(config.validate_every) {
+            if let Some(val) = &self.validation {
+                let mse = self.trainer.validate(val)?;
+                if mse < state.best_validation {
+                    state.best_validation = mse;
+                    state.bad_validations = 0;
+                } else {
+                    state.bad_validations += 1;
+                    if state.bad_validations >= config.plateau_patience {
+                        state.learning_rate *= config.plateau_factor;
+                        state.bad_validations = 0;
+                    }
+                }
+                validation = Some(mse);
+            }
+        }
+        Ok(StepReport {
+            step: state.step,
+            loss,
+            learning_rate,
+            validation,
+        })
+    }
+
+    /// The run so far, to resume from exactly.
+    pub fn checkpoint(&self) -> Result<Checkpoint, NnError> {
+        Ok(Checkpoint {
+            model: self.trainer.export(&self.base)?.to_bytes().to_vec(),
+            optimizer: self.trainer.optimizer_state()?,
+            state: serde_json::to_vec_pretty(&self.state).map_err(|e| NnError::Training(e.to_string()))?,
+        })
+    }
+
+    /// The trained model: its description, `provenance` with the run's
+    /// steps, seed and config added, and (unless the encoder was frozen,
+    /// so the start's tables still fit its latents) entropy tables
+    /// recounted on the training examples with `registry`'s encoder.
+    pub fn finish(&self, registry: &Registry, mut provenance: serde_json::Value) -> Result<Model, NnError> {
+        let trained = self.trainer.export(&self.base)?;
+        let mut config = trained.config().clone();
+        config.description = self.config.description();
+        if !provenance.is_object() {
+            provenance = serde_json::json!({});
+        }
+        provenance["files"] = serde_json::json!(self.examples.len());
+        provenance["steps"] = serde_json::json!(self.state.step);
+        provenance["seed"] = serde_json::json!(self.state.seed);
+        provenance["config"] = serde_json::to_value(&self.config).map_err(|e| NnError::Training(e.to_string()))?;
+        config.provenance = provenance;
+        let described = trained.with_weights(&[], Some(config))?;
+        if self.config.freeze_encoder {
+            return Ok(described);
+        }
+        let latents = self.examples.latents(registry, &described)?;
+        Ok(recount_tables(&described, &latents, "the training examples")?)
+    }
+}
+
+/// The seed of step `step`'s batch and noise.
+fn step_seed(seed: u64, step: u64) -> u64 {
+    seed ^ step.wrapping_add(1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// A worker thread making the batches of the steps from `first` on, ahead
+/// of the optimiser.
+fn batches(
+    examples: Arc<Examples>,
+    config: TrainConfig,
+    seed: u64,
+    first: u64,
+    bank: FilterBank,
+) -> Receiver<Result<Batch, NnError>> {
+    let (sender, receiver) = sync_channel(4);
+    std::thread::spawn(move || {
+        for step in first.. {
+            let mut rng = StdRng::seed_from_u64(step_seed(seed, step));
+            if sender.send(examples.batch(&config, &bank, &mut rng)).is_err() {
+                break;
+            }
+        }
+    });
+    receiver
+}
+
+/// A linear start model checked against the config, renamed as the run's.
+fn start_from(model: Model, config: &TrainConfig) -> Result<Model, NnError> {
+    let c = model.config();
+    if !Registry::core().supports(&model) || c.modality != config.modality {
+        return Err(NnError::Training(format!(
+            "{} is a {} {} model, not a linear {} model",
+            c.name, c.architecture, c.modality, config.modality
+        )));
+    }
+    if (c.channels, c.levels, c.latent_dim) != (config.channels, config.levels, config.latent_dim) {
+        return Err(NnError::Training(format!(
+            "{} has {} channels, J = {} and {} latent channels; the config asks for {}, {} and {}",
+            c.name, c.channels, c.levels, c.latent_dim, config.channels, config.levels, config.latent_dim
+        )));
+    }
+    let mut start = c.clone();
+    start.name = config.name.clone();
+    start.figures = None;
+    Ok(model.with_weights(&[], Some(start))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use walloc_codec::Image8;
+
+    fn photos() -> Examples {
+        let image = |seed: u32| {
+            let pixels = (0..64 * 48 * 3)
+                .map(|i: u32| {
+                    let (x, y, c) = ((i / 3) % 64, (i / 3) / 64, i % 3);
+                    (128.0 + 60.0 * ((x + seed) as f32 / (5.0 + c as f32)).sin() * (y as f32 / 7.0).cos()) as u8
+                })
+                .collect();
+            Image8::new(64, 48, 3, pixels).unwrap()
+        };
+        Examples::Images((0..3).map(image).collect())
+    }
+
+    fn config(steps: u64) -> TrainConfig {
+        TrainConfig::from_json(&format!(
+            r#"{{"name": "tiny", "levels": 2, "latent_dim": 6, "steps": {steps}, "batch": 2, "crop": 32,
+                "learning_rate": 0.002, "warmup_steps": 3, "validate_every": 4}}"#
+        ))
+        .unwrap()
+    }
+
+    fn run_to_end(training: &mut Training) {
+        while !training.is_done() {
+            training.step().unwrap();
+        }
+    }
+
+    #[test]
+    fn a_resumed_run_goes_on_exactly_as_the_first_would_have() {
+        let held_out = photos();
+        let mut first = Training::new(config(12), photos(), Some(&held_out), Start::Pca { seed: 5 }).unwrap();
+        for _ in 0..6 {
+            first.step().unwrap();
+        }
+        let halfway = first.checkpoint().unwrap();
+        run_to_end(&mut first);
+
+        let mut resumed = Training::new(config(12), photos(), Some(&held_out), Start::Resume(halfway)).unwrap();
+        assert_eq!(resumed.state().step, 6);
+        run_to_end(&mut resumed);
+        // Steps 7 to 12 ran on the restored AdamW moments, so equal weights
+        // hold the optimizer state too (its bytes are not in a fixed order).
+        let (a, b) = (first.checkpoint().unwrap(), resumed.checkpoint().unwrap());
+        assert!(a.model == b.model, "the weights differ");
+        assert_eq!(a.state, b.state);
+        assert!(first.validate().unwrap().unwrap() < 0.05);
+
+        // Training moved the model, and the finished file has tables and provenance.
+        let start = Training::new(config(12), photos(), None, Start::Pca { seed: 5 }).unwrap();
+        assert!(start.checkpoint().unwrap().model != a.model);
+        let model = first
+            .finish(&Registry::core(), serde_json::json!({"start": "PCA fit"}))
+            .unwrap();
+        let provenance = &model.config().provenance;
+        assert_eq!(
+            (provenance["steps"].as_u64(), provenance["seed"].as_u64()),
+            (Some(12), Some(5))
+        );
+        assert!(provenance["entropy_tables"]
+            .as_str()
+            .unwrap()
+            .starts_with("counted on 3 latents"));
+    }
+
+    #[test]
+    fn a_start_that_does_not_fit_the_config_is_named() {
+        let from = |model: Model| {
+            let model = Box::new(model);
+            Training::new(config(4), photos(), None, Start::From { model, seed: 0 })
+        };
+        let start = Training::new(config(4), photos(), None, Start::Pca { seed: 1 }).unwrap();
+        let pca = Model::from_bytes(start.checkpoint().unwrap().model).unwrap();
+        let mut other = config(4);
+        other.latent_dim = 5;
+        let error = Training::new(
+            other,
+            photos(),
+            None,
+            Start::From {
+                model: Box::new(pca.clone()),
+                seed: 0,
+            },
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(error.contains("has 3 channels, J = 2 and 6 latent channels"), "{error}");
+        assert!(from(pca).is_ok());
+        let small = Examples::Images(vec![Image8::new(8, 8, 3, vec![0; 192]).unwrap()]);
+        let error = Training::new(config(4), small, None, Start::Pca { seed: 1 })
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(error.contains("large enough"), "{error}");
+    }
+}

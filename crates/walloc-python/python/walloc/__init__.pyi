@@ -1,0 +1,116 @@
+"""Type stubs of the walloc package (the compiled module walloc._walloc)."""
+
+from os import PathLike
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+class CorruptFile(ValueError):
+    """The bytes are not a valid walloc file: damaged, truncated, forged, or
+    asking for more than the limits allow."""
+
+class Model:
+    """A walloc model: embedded (``Model.named``) or from a file (``Model.load``)."""
+
+    @staticmethod
+    def load(path: Union[str, "PathLike[str]"]) -> "Model":
+        """Loads a model file (``.safetensors`` made by walloc)."""
+    @staticmethod
+    def named(name: str) -> "Model":
+        """The embedded model called ``name`` (see ``walloc.models()``)."""
+    @staticmethod
+    def from_bytes(data: bytes) -> "Model":
+        """A model from the bytes of a model file."""
+    @property
+    def name(self) -> str:
+        """The model's name."""
+    @property
+    def id(self) -> str:
+        """SHA-256 of the model file, in hex: what ``.wal`` files record."""
+    @property
+    def modality(self) -> str:
+        """``"image"`` or ``"audio"``."""
+    @property
+    def architecture(self) -> str:
+        """``"linear"``, ``"residual"``, ``"refine"``, ``"codec2d"`` or ``"codec1d"``."""
+    @property
+    def channels(self) -> int:
+        """Signal channels the model codes at once."""
+    @property
+    def latent_dim(self) -> int:
+        """Latent channels."""
+    @property
+    def levels(self) -> int:
+        """Wavelet packet levels J."""
+    @property
+    def dimensionality_reduction(self) -> float:
+        """Signal values per latent value."""
+    @property
+    def config(self) -> Dict[str, Any]:
+        """The whole configuration, with provenance and measured figures."""
+    def to_bytes(self) -> bytes:
+        """The model file's bytes."""
+
+ModelLike = Union[Model, str, "PathLike[str]", None]
+"""A ``Model``, an embedded model's name, a model file's path, or ``None``
+for the default (``rgb-16x``/``gray-16x`` for uint8 arrays, ``stereo-5x``
+for audio)."""
+
+def encode(
+    array: npt.ArrayLike,
+    model: ModelLike = None,
+    *,
+    sample_rate: Optional[int] = None,
+    coder: str = "rans",
+) -> bytes:
+    """Encodes an image ``(H, W[, C])`` uint8 or audio ``(frames[, C])``
+    (int16, int32, uint8, or float32 in [-1, 1]; ``sample_rate`` defaults to
+    44100) into ``.wal`` bytes. ``coder``: ``"rans"``, ``"png"`` or ``"webp"``
+    (images)."""
+
+def encode_batch(
+    arrays: Sequence[npt.ArrayLike],
+    model: ModelLike = None,
+    *,
+    sample_rate: Optional[int] = None,
+    coder: str = "rans",
+) -> List[bytes]:
+    """``encode`` on every array, in parallel with the GIL released."""
+
+def decode(data: bytes, model: ModelLike = None, *, tile: int = 320) -> np.ndarray:
+    """Decodes ``.wal`` bytes: images ``(H, W[, C])`` uint8, audio
+    ``(frames[, C])`` in the recording's sample type. The model is found by
+    the id in the file among the embedded ones, or is ``model``. Raises
+    ``CorruptFile`` for damaged bytes."""
+
+def decode_batch(data: Sequence[bytes], model: ModelLike = None, *, tile: int = 320) -> List[np.ndarray]:
+    """``decode`` on every item, in parallel with the GIL released."""
+
+def analyze(array: npt.ArrayLike, model: ModelLike = None, *, sample_rate: Optional[int] = None) -> np.ndarray:
+    """The integer latent (int8): ``(latent_dim, H/2^J, W/2^J)`` for an image,
+    ``(latent_dim, positions)`` for audio (one block with the model's
+    channels)."""
+
+def analyze_batch(
+    arrays: Sequence[npt.ArrayLike], model: ModelLike = None, *, sample_rate: Optional[int] = None
+) -> List[np.ndarray]:
+    """``analyze`` on every array, in parallel with the GIL released."""
+
+def synthesize(latent: npt.ArrayLike, model: ModelLike, shape: Tuple[int, ...]) -> np.ndarray:
+    """Decodes an integer latent (as ``analyze`` returns it) into a signal of
+    ``shape``: ``(H, W)`` for images (uint8), ``(frames,)`` for audio
+    (float32 at the normalized level, peak ±1)."""
+
+def info(data: bytes) -> Dict[str, Any]:
+    """What a ``.wal`` file holds, from its header: modality, model id and
+    name, shape, channels, latent shape, coder, bytes, compression ratio,
+    dimensionality reduction, bits per pixel or kbit/s."""
+
+def models() -> List[Dict[str, Any]]:
+    """The embedded models with their measured figures."""
+
+def has_neural() -> bool:
+    """Whether this build runs neural decoders."""

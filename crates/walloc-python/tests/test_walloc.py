@@ -1,0 +1,255 @@
+"""The walloc Python package: round trips, the CLI's bytes, hostile bytes,
+batches, latents. Run with pytest after `pip install ./crates/walloc-python`."""
+
+import os
+import random
+import struct
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import walloc
+
+ROOT = Path(__file__).resolve().parents[3]
+RELEASE = ROOT / "tests" / "fixtures" / "release-0.1"
+
+
+def png(path):
+    from PIL import Image
+
+    image = Image.open(path)
+    return np.asarray(image.convert("RGB" if image.mode not in ("L", "I;16") else "L"))
+
+
+def wav(path):
+    """16-bit PCM WAV (plain or WAVE_FORMAT_EXTENSIBLE, which the stdlib
+    `wave` refuses) as (frames, channels) int16 and the sample rate."""
+    data = Path(path).read_bytes()
+    assert data[:4] == b"RIFF" and data[8:12] == b"WAVE"
+    at, chunks = 12, {}
+    while at + 8 <= len(data):
+        name, size = data[at:at + 4], struct.unpack_from("<I", data, at + 4)[0]
+        chunks[name] = data[at + 8:at + 8 + size]
+        at += 8 + size + (size & 1)
+    _, channels, rate, _, _, bits = struct.unpack_from("<HHIIHH", chunks[b"fmt "])
+    assert bits == 16
+    return np.frombuffer(chunks[b"data"], dtype="<i2").reshape(-1, channels).astype(np.int16), rate
+
+
+def psnr(a, b, peak=255.0):
+    error = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return 10 * np.log10(peak**2 / error)
+
+
+def smooth_image(height, width, channels=3, seed=0):
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    planes = [
+        128 + 60 * np.sin(x / (7 + 3 * c)) * np.cos(y / (5 + 2 * c)) + rng.normal(0, 4, (height, width))
+        for c in range(channels)
+    ]
+    image = np.clip(np.stack(planes, axis=-1), 0, 255).astype(np.uint8)
+    return image if channels > 1 else image[..., 0]
+
+
+def test_models_lists_the_embedded_models_with_figures():
+    models = {m["name"]: m for m in walloc.models()}
+    assert {"rgb-16x", "gray-16x", "stereo-5x"} <= set(models)
+    rgb = models["rgb-16x"]
+    assert (rgb["modality"], rgb["architecture"], rgb["latent_dim"]) == ("image", "linear", 12)
+    assert rgb["dimensionality_reduction"] == pytest.approx(16.0)
+    assert rgb["figures"]["psnr_db"] > 20
+    model = walloc.Model.named("rgb-16x")
+    assert model.id == rgb["id"] and len(model.id) == 64
+    assert model.config["name"] == "rgb-16x"
+    with pytest.raises(LookupError, match="rgb-16x"):
+        walloc.Model.named("no-such-model")
+
+
+def test_an_rgb_photo_round_trips():
+    image = png(RELEASE / "rgb.png")
+    assert image.shape == (53, 77, 3)
+    data = walloc.encode(image)
+    back = walloc.decode(data)
+    assert back.shape == image.shape and back.dtype == np.uint8
+    assert psnr(image, back) > 22
+    info = walloc.info(data)
+    assert info["model_name"] == "rgb-16x"
+    assert info["shape"] == [53, 77] and info["channels"] == 3
+    assert info["latent_shape"] == [7, 10]
+    assert info["compression_ratio"] == pytest.approx(image.size / len(data))
+
+
+def test_gray_images_are_two_dimensional():
+    image = smooth_image(40, 56, channels=1)
+    data = walloc.encode(image)
+    assert walloc.info(data)["model_name"] == "gray-16x"
+    back = walloc.decode(data)
+    assert back.shape == (40, 56) and psnr(image, back) > 25
+    # A trailing channel axis of one is the same image.
+    assert walloc.encode(image[..., None]) == data
+
+
+@pytest.mark.parametrize(
+    "stem, source, model, coder",
+    [
+        ("rgb-16x", "rgb.png", "rgb-16x", "rans"),
+        ("rgb-16x-png", "rgb.png", "rgb-16x", "png"),
+        ("gray-16x", "gray.png", "gray-16x", "rans"),
+        ("rgb-4x-neural", "rgb.png", "rgb-4x-neural", "rans"),
+        ("stereo-5x", "stereo.wav", "stereo-5x", "rans"),
+        ("stereo-20x-neural", "stereo.wav", "stereo-20x-neural", "rans"),
+        ("three-stereo-5x", "three.wav", "stereo-5x", "rans"),
+    ],
+)
+def test_the_same_bytes_and_samples_as_the_cli(stem, source, model, coder):
+    """tests/fixtures/release-0.1 holds what the CLI wrote for these inputs."""
+    if source.endswith(".png"):
+        signal, rate = png(RELEASE / source), None
+        expected = png(RELEASE / f"{stem}.decoded.png")
+    else:
+        signal, rate = wav(RELEASE / source)
+        expected, _ = wav(RELEASE / f"{stem}.decoded.wav")
+        expected = expected[:, 0] if expected.shape[1] == 1 else expected
+    if model.endswith("neural") and not walloc.has_neural():
+        pytest.skip("a sensor build has no neural decoders")
+    data = walloc.encode(signal, model, sample_rate=rate, coder=coder)
+    assert data == (RELEASE / f"{stem}.wal").read_bytes()
+    np.testing.assert_array_equal(walloc.decode(data), expected)
+
+
+def cli():
+    """The walloc binary: $WALLOC_CLI, or the workspace's build."""
+    for candidate in [os.environ.get("WALLOC_CLI"), ROOT / "target/release/walloc", ROOT / "target/debug/walloc"]:
+        if candidate and Path(candidate).is_file():
+            return str(candidate)
+    return None
+
+
+@pytest.mark.skipif(cli() is None, reason="no walloc binary built (set WALLOC_CLI)")
+def test_a_fresh_image_gives_the_cli_bytes(tmp_path):
+    from PIL import Image
+
+    image = smooth_image(70, 90, seed=3)
+    Image.fromarray(image).save(tmp_path / "in.png")
+    for model in ["rgb-16x", "rgb-4x"]:
+        subprocess.run([cli(), "encode", str(tmp_path / "in.png"), "-o", str(tmp_path / "out.wal"), "--model", model],
+                       check=True, capture_output=True)
+        assert walloc.encode(image, model) == (tmp_path / "out.wal").read_bytes()
+
+
+def test_audio_round_trips_in_its_sample_type():
+    samples, rate = wav(RELEASE / "stereo.wav")
+    data = walloc.encode(samples, "stereo-5x", sample_rate=rate)
+    info = walloc.info(data)
+    assert (info["modality"], info["sample_rate"], info["channels"], info["shape"]) == (
+        "audio", rate, 2, [samples.shape[0]])
+    back = walloc.decode(data)
+    assert back.dtype == np.int16 and back.shape == samples.shape
+    signal = samples.astype(np.float64)
+    snr = 10 * np.log10(np.sum(signal**2) / np.sum((signal - back) ** 2))
+    assert snr > 10
+
+    mono = np.sin(np.arange(30_000, dtype=np.float32) * 0.05) * 0.5
+    back = walloc.decode(walloc.encode(mono, sample_rate=16_000))
+    assert back.dtype == np.float32 and back.shape == mono.shape
+    assert walloc.info(walloc.encode(mono, sample_rate=16_000))["sample_rate"] == 16_000
+    assert np.max(np.abs(back - mono)) < 0.2
+
+
+def test_the_latent_is_small_and_synthesizes_what_decode_gives():
+    image = smooth_image(64, 48)
+    latent = walloc.analyze(image, "rgb-16x")
+    assert latent.shape == (12, 8, 6) and latent.dtype == np.int8
+    assert latent.size * 16 == image.size
+    assert np.abs(latent).max() > 0
+    back = walloc.synthesize(latent, "rgb-16x", (64, 48))
+    np.testing.assert_array_equal(back, walloc.decode(walloc.encode(image, "rgb-16x")))
+    # Any integer dtype with values in range is taken.
+    np.testing.assert_array_equal(walloc.synthesize(latent.astype(np.int64), "rgb-16x", (64, 48)), back)
+    with pytest.raises(ValueError, match="outside"):
+        walloc.synthesize(latent.astype(np.int32) * 300, "rgb-16x", (64, 48))
+    with pytest.raises(ValueError, match="shape"):
+        walloc.synthesize(latent[:4], "rgb-16x", (64, 48))
+
+    samples, rate = wav(RELEASE / "stereo.wav")
+    audio = walloc.analyze(samples, "stereo-5x", sample_rate=rate)
+    assert audio.dtype == np.int8 and audio.shape[0] == 108
+    assert walloc.synthesize(audio, "stereo-5x", (samples.shape[0],)).shape == samples.shape
+
+
+def test_batches_equal_single_calls():
+    images = [smooth_image(40 + 8 * i, 50, seed=i) for i in range(5)]
+    files = walloc.encode_batch(images, "rgb-16x")
+    assert files == [walloc.encode(image, "rgb-16x") for image in images]
+    decoded = walloc.decode_batch(files)
+    for one, file in zip(decoded, files):
+        np.testing.assert_array_equal(one, walloc.decode(file))
+    latents = walloc.analyze_batch(images, "rgb-16x")
+    for latent, image in zip(latents, images):
+        np.testing.assert_array_equal(latent, walloc.analyze(image, "rgb-16x"))
+    assert walloc.encode_batch([]) == []
+    with pytest.raises(walloc.CorruptFile, match="item 1"):
+        walloc.decode_batch([files[0], b"WALC" + bytes(100)])
+    with pytest.raises(ValueError, match="item 2"):
+        walloc.encode_batch([images[0], images[1], images[2][..., :2]], "rgb-16x")
+
+
+def test_hostile_bytes_raise_corrupt_file():
+    data = walloc.encode(smooth_image(40, 40))
+    rng = random.Random(7)
+    bad = [b"", b"WALC", b"not a walloc file at all", bytes(200), data[:-1], data[:50], data + b"\0"]
+    for _ in range(60):
+        damaged = bytearray(data)
+        damaged[rng.randrange(len(damaged))] ^= 1 << rng.randrange(8)
+        bad.append(bytes(damaged))
+    bad += [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 400))) for _ in range(40)]
+    for item in bad:
+        with pytest.raises(walloc.CorruptFile):
+            walloc.decode(item)
+        with pytest.raises(walloc.CorruptFile):
+            walloc.info(item)
+    assert issubclass(walloc.CorruptFile, ValueError)
+
+
+def test_arrays_that_do_not_fit_raise_value_error():
+    image = smooth_image(32, 32)
+    cases = [
+        (image.astype(np.float64), "float64"),
+        (image[..., :2], "3-channel"),
+        (image[None], "shape"),
+        (np.zeros((0, 5, 3), np.uint8), "length 0"),
+        (np.zeros((4, 4, 70), np.uint8), "channels"),
+    ]
+    for array, message in cases:
+        with pytest.raises(ValueError, match=message):
+            walloc.encode(array, "rgb-16x")
+    with pytest.raises(ValueError, match="8-bit"):
+        walloc.encode(image.astype(np.uint16), "rgb-16x")
+    with pytest.raises(ValueError, match="sample rate"):
+        walloc.encode(np.zeros(100, np.float32), "stereo-5x", sample_rate=0)
+    with pytest.raises(ValueError, match="coder"):
+        walloc.encode(image, coder="zip")
+    with pytest.raises(LookupError):
+        walloc.encode(image, "no-such-model")
+    # Non-contiguous views are read in logical order.
+    strided = np.ascontiguousarray(np.concatenate([image, image], axis=1))[:, ::2]
+    assert walloc.encode(strided) == walloc.encode(np.ascontiguousarray(strided))
+
+
+def test_model_files_load_and_the_wrong_model_is_named(tmp_path):
+    path = ROOT / "models" / "rgb-16x.safetensors"
+    model = walloc.Model.load(path)
+    assert model.name == "rgb-16x" and model.modality == "image"
+    image = smooth_image(24, 40)
+    data = walloc.encode(image, model)
+    np.testing.assert_array_equal(walloc.decode(data, model), walloc.decode(data))
+    with pytest.raises(ValueError, match="needs model"):
+        walloc.decode(data, walloc.Model.named("rgb-4x"))
+    (tmp_path / "broken.safetensors").write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(ValueError, match="model"):
+        walloc.Model.load(tmp_path / "broken.safetensors")
+    with pytest.raises(OSError):
+        walloc.Model.load(tmp_path / "missing.safetensors")
