@@ -10,6 +10,7 @@ mod import;
 mod io;
 mod measure;
 mod models;
+mod png_stream;
 mod train;
 
 use std::path::{Path, PathBuf};
@@ -20,7 +21,7 @@ use walloc::image::{decode_image as decode_wal_image, encode_image as encode_wal
 use walloc::info::FileInfo;
 use walloc::{DecodeOptions, DecoderOptions, EncodeOptions, LatentCoder, Limits, Modality};
 
-use crate::io::{decode_image, encode_image, read_input, write_output};
+use crate::io::{decode_image, encode_image, read_input, write_atomically, write_output};
 
 /// Wavelet Learned Lossy Compression: tiny encoder, small latents, small files.
 #[derive(Parser, Debug)]
@@ -111,31 +112,18 @@ fn encode(input: &Path, output: &Path, model: Option<&str>, coder: CoderArg) -> 
     if input != Path::new("-") && audio_in::is_audio_path(input) {
         return write_output(output, &audio::encode_file(input, &audio_model()?)?);
     }
+    if let Some(rows) = png_stream::open(input)?.filter(|_| matches!(coder, CoderArg::Rans)) {
+        if let Some(file) = encode_png_rows(rows, model, input)? {
+            return write_output(output, &file);
+        }
+    }
     let bytes = read_input(input)?;
     if audio_in::is_wav(&bytes) {
         return write_output(output, &audio::encode_bytes(bytes, &audio_model()?)?);
     }
     let image = decode_image(&bytes, &input.display().to_string())?;
-    let model = models::resolve(model.unwrap_or(walloc::models::default_image(image.channels.into())))?;
-    if model.config().modality != Modality::Image {
-        bail!(
-            "model {} codes audio, and {} is an image",
-            model.config().name,
-            input.display()
-        );
-    }
-    let wanted = model.config().channels as u8;
-    let image = if image.channels != wanted {
-        if wanted == 1 {
-            eprintln!(
-                "note: model {} is gray: the color image is coded as its luma",
-                model.config().name
-            );
-        }
-        image.to_channels(wanted)
-    } else {
-        image
-    };
+    let model = image_model(model, image.channels, input)?;
+    let image = image.to_channels(model.config().channels as u8);
     let options = EncodeOptions {
         coder: coder.into(),
         ..EncodeOptions::default()
@@ -143,6 +131,48 @@ fn encode(input: &Path, output: &Path, model: Option<&str>, coder: CoderArg) -> 
     let file =
         encode_wal_image(&model, &image, &options).with_context(|| format!("encoding with {}", model.config().name))?;
     write_output(output, &file)
+}
+
+/// The image model `--model` names (or the default for `channels`), with a
+/// note when a color image is coded as its luma.
+fn image_model(spec: Option<&str>, channels: u8, input: &Path) -> Result<walloc::Model> {
+    let model = models::resolve(spec.unwrap_or(walloc::models::default_image(channels.into())))?;
+    let config = model.config();
+    if config.modality != Modality::Image {
+        bail!("model {} codes audio, and {} is an image", config.name, input.display());
+    }
+    if config.channels == 1 && channels != 1 {
+        eprintln!(
+            "note: model {} is gray: the color image is coded as its luma",
+            config.name
+        );
+    }
+    Ok(model)
+}
+
+/// Encodes an 8-bit PNG row by row in stripes: the image is never whole
+/// in memory. `None` for a model with a full neural encoder (coded whole).
+fn encode_png_rows(mut rows: png_stream::PngRows, spec: Option<&str>, input: &Path) -> Result<Option<Vec<u8>>> {
+    let model = image_model(spec, rows.channels, input)?;
+    if model.config().encoder_kind() == walloc::EncoderKind::Network {
+        return Ok(None);
+    }
+    let channels = model.config().channels as u8;
+    let mut encoder = walloc::image::stripe_encoder(&model, rows.width, rows.height, channels)
+        .with_context(|| format!("encoding with {}", model.config().name))?;
+    let bar = io::progress(u64::from(rows.height), "encoding");
+    let mut batch = Vec::new();
+    while let Some(row) = rows.next_row_as(channels)? {
+        batch.extend_from_slice(&row);
+        if batch.len() >= row.len() * 256 {
+            encoder.push_rows(&batch)?;
+            batch.clear();
+        }
+        bar.inc(1);
+    }
+    encoder.push_rows(&batch)?;
+    bar.finish_and_clear();
+    Ok(Some(encoder.finish()?))
 }
 
 fn decode(input: &Path, output: &Path, model: Option<&str>, tile: usize) -> Result<()> {
@@ -154,6 +184,22 @@ fn decode(input: &Path, output: &Path, model: Option<&str>, tile: usize) -> Resu
         return audio::decode(&bytes, output, &model).with_context(context);
     }
     let options = DecodeOptions::default().with_decoder(DecoderOptions::default().with_tile(tile));
+    let png = output == Path::new("-") || output.extension().is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    let striped = walloc_codec::stripes::is_striped(file.shape[0] as u32, model.config().levels);
+    if png && striped && walloc::image::decodes_in_stripes(&model) {
+        let mut decoder = walloc::image::stripe_decoder(&model, &bytes, &options).with_context(context)?;
+        let bar = io::progress(decoder.stripes() as u64, "decoding");
+        let (w, h, c) = (file.shape[1] as u32, file.shape[0] as u32, file.channels as u8);
+        write_atomically(output, |sink| {
+            png_stream::write(sink, w, h, c, || {
+                bar.inc(1);
+                decoder.next_rows().transpose().map_err(anyhow::Error::from)
+            })
+        })
+        .with_context(context)?;
+        bar.finish_and_clear();
+        return Ok(());
+    }
     let image = decode_wal_image(&model, &bytes, &options).with_context(context)?;
     write_output(output, &encode_image(&image, output)?)
 }

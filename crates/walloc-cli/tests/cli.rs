@@ -1207,3 +1207,79 @@ fn shipped_stereo_models_code_music_out_of_the_box() {
     }
     assert!(listing.contains("neural (refine 128×6)"), "{listing}");
 }
+
+/// Files written by the 0.1 CLI (tests/fixtures/release-0.1): this CLI
+/// decodes them to the same samples and encodes their inputs to the same bytes.
+#[test]
+fn files_of_the_last_release_decode_and_encode_identically() {
+    let release = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/release-0.1");
+    let dir = tempfile::tempdir().unwrap();
+    for (stem, input, model, coder) in [
+        ("rgb-16x", "rgb.png", "rgb-16x", "rans"),
+        ("rgb-16x-png", "rgb.png", "rgb-16x", "png"),
+        ("rgb-4x-neural", "rgb.png", "rgb-4x-neural", "rans"),
+        ("gray-16x", "gray.png", "gray-16x", "rans"),
+        ("stereo-5x", "stereo.wav", "stereo-5x", "rans"),
+        ("stereo-20x-neural", "stereo.wav", "stereo-20x-neural", "rans"),
+        ("three-stereo-5x", "three.wav", "stereo-5x", "rans"),
+    ] {
+        let wal = dir.path().join(format!("{stem}.wal"));
+        encode_cmd(&release.join(input), &wal)
+            .args(["--model", model, "--coder", coder])
+            .assert()
+            .success();
+        assert!(
+            std::fs::read(&wal).unwrap() == std::fs::read(release.join(format!("{stem}.wal"))).unwrap(),
+            "{stem}: the bytes changed"
+        );
+        let extension = if input.ends_with(".png") { "png" } else { "wav" };
+        let decoded = dir.path().join(format!("{stem}.{extension}"));
+        walloc()
+            .arg("decode")
+            .arg(release.join(format!("{stem}.wal")))
+            .arg("-o")
+            .arg(&decoded)
+            .assert()
+            .success();
+        let expected = release.join(format!("{stem}.decoded.{extension}"));
+        if extension == "png" {
+            let (a, b) = (image::open(&decoded).unwrap(), image::open(&expected).unwrap());
+            assert!(
+                a.as_bytes() == b.as_bytes() && a.color() == b.color(),
+                "{stem}: pixels differ"
+            );
+        } else {
+            assert!(
+                std::fs::read(&decoded).unwrap() == std::fs::read(&expected).unwrap(),
+                "{stem}: WAV differs"
+            );
+        }
+    }
+}
+
+/// A PNG taller than one stripe is read, coded and written row by row: the
+/// same file as the library's whole-image coding, and the same pixels.
+#[test]
+fn tall_pngs_stream_through_stripes_to_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = image::open(SAMPLE).unwrap().into_rgb8();
+    // 300 wide, 900 tall: the sample stacked three times, with an alpha channel.
+    let tall = image::RgbaImage::from_fn(300, 900, |x, y| {
+        let p = sample.get_pixel(x, y % 300);
+        image::Rgba([p[0], p[1], p[2], 255])
+    });
+    let input = dir.path().join("tall.png");
+    tall.save(&input).unwrap();
+    let (wal, png) = (dir.path().join("tall.wal"), dir.path().join("tall-decoded.png"));
+    round_trip(&input, &wal, &png, Path::new("rgb-16x"));
+    let model = walloc::models::named("rgb-16x").unwrap();
+    let rgb = image::DynamicImage::ImageRgba8(tall).into_rgb8();
+    let image = walloc::Image8::new(300, 900, 3, rgb.into_raw()).unwrap();
+    let whole = walloc_codec::codec::encode(&model, &image, Default::default()).unwrap();
+    assert!(std::fs::read(&wal).unwrap() == whole, "the streamed file differs");
+    let decoded = walloc_codec::codec::decode(&model, &whole, &Default::default()).unwrap();
+    assert!(
+        image::open(&png).unwrap().into_rgb8().into_raw() == decoded.pixels,
+        "the streamed pixels differ"
+    );
+}

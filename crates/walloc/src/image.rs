@@ -5,7 +5,7 @@
 use walloc_codec::container::parse_header;
 use walloc_codec::{codec, Samples};
 
-use crate::{find_model, registry, DecodeOptions, EncodeOptions, Error, Latent, Model, Result, Signal};
+use crate::{find_model, registry, DecodeOptions, EncodeOptions, Error, Latent, LatentCoder, Model, Result, Signal};
 
 /// The 8-bit image of `signal`, checked against what `model` codes.
 fn image_of(model: &Model, signal: &Signal) -> Result<Image8> {
@@ -37,16 +37,62 @@ fn image_of(model: &Model, signal: &Signal) -> Result<Image8> {
     )
 }
 
+pub use walloc_codec::stripes::{StripeDecoder, StripeEncoder, STRIPE_ROWS};
 pub use walloc_codec::Image8;
 
 /// Encodes an 8-bit image (with the model's channels) into `.wal` bytes.
+/// rANS files are coded in stripes, so that memory beyond the image is one
+/// stripe's, whatever its size; the bytes are the whole image's.
 pub fn encode_image(model: &Model, image: &Image8, options: &EncodeOptions) -> Result<Vec<u8>> {
-    codec::encode_with(registry(), model, image, *options)
+    let projection = model.config().encoder_kind() == walloc_codec::EncoderKind::Projection;
+    if !projection || options.coder != LatentCoder::Rans || options.rows_per_chunk != STRIPE_ROWS as u32 {
+        return codec::encode_with(registry(), model, image, *options);
+    }
+    codec::check_image_size(image)?;
+    let mut encoder = stripe_encoder(model, image.width, image.height, image.channels)?;
+    let batch = image.width as usize * usize::from(image.channels) * (STRIPE_ROWS << 3);
+    for rows in image.pixels.chunks(batch) {
+        encoder.push_rows(rows)?;
+    }
+    encoder.finish()
 }
 
-/// Decodes `.wal` image bytes made with `model`.
+/// Decodes `.wal` image bytes made with `model`. Linear models decode in
+/// stripes (memory beyond the image is one stripe's); neural ones whole,
+/// or in tiles for large latents ([`DecoderOptions::tile`]).
 pub fn decode_image(model: &Model, bytes: &[u8], options: &DecodeOptions) -> Result<Image8> {
-    codec::decode_with(registry(), model, bytes, &options.limits, &options.decoder)
+    if !decodes_in_stripes(model) {
+        return codec::decode_with(registry(), model, bytes, &options.limits, &options.decoder);
+    }
+    let mut decoder = stripe_decoder(model, bytes, options)?;
+    let header = decoder.header().clone();
+    let mut pixels = Vec::with_capacity(header.width as usize * header.height as usize * usize::from(header.channels));
+    while let Some(rows) = decoder.next_rows() {
+        pixels.extend_from_slice(&rows?);
+    }
+    Image8::new(header.width, header.height, header.channels, pixels)
+}
+
+/// Whether `model`'s decoder gives exactly the whole image's pixels in
+/// stripes: the linear decoders, whose reach is the synthesis filters'.
+pub fn decodes_in_stripes(model: &Model) -> bool {
+    matches!(
+        model.config().architecture,
+        walloc_codec::Architecture::Linear | walloc_codec::Architecture::Residual
+    )
+}
+
+/// A streaming encoder of a `width × height` image of `channels`: push
+/// rows as they are read, then `finish` (rANS, the same bytes as
+/// [`encode_image`]).
+pub fn stripe_encoder(model: &Model, width: u32, height: u32, channels: u8) -> Result<StripeEncoder<'_>> {
+    StripeEncoder::new(registry(), model, width, height, channels)
+}
+
+/// A streaming decoder of `.wal` image bytes made with `model`: rows come
+/// out stripe by stripe (exact for [`decodes_in_stripes`] models).
+pub fn stripe_decoder<'m>(model: &'m Model, bytes: &[u8], options: &DecodeOptions) -> Result<StripeDecoder<'m>> {
+    StripeDecoder::new(registry(), model, bytes, &options.limits, &options.decoder)
 }
 
 pub(crate) fn encode(model: &Model, signal: &Signal, options: &EncodeOptions) -> Result<Vec<u8>> {

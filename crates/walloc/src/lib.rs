@@ -34,8 +34,8 @@ use std::sync::OnceLock;
 
 pub use walloc_codec::registry::{DecoderOptions, Registry};
 pub use walloc_codec::{
-    Architecture, CodecError as Error, EncodeOptions, Figures, LatentCoder, Limits, Modality, Model, ModelConfig,
-    ModelId, SampleType, Samples, Signal, ValueRange,
+    Architecture, CodecError as Error, EncodeOptions, EncoderKind, Figures, LatentCoder, Limits, Modality, Model,
+    ModelConfig, ModelId, SampleType, Samples, Signal, ValueRange,
 };
 pub use walloc_codec::{Image8, Latent};
 
