@@ -67,6 +67,29 @@ fn core_of(window: &Latent, rows: usize) -> Latent {
     }
 }
 
+/// The latent rows of stripe `s`'s decoding window (of `latent_rows`), and
+/// where its core starts in it. The synthesis filters sum the terms of
+/// samples that wrap around the image's ends in another order than inside
+/// it; so that samples near the ends come out as the whole image's to the
+/// bit, a window over an end starts where the image starts, keeping the
+/// image's wrap point at its own: it is the image's first rows it covers,
+/// followed by its rows before the end.
+fn latent_window(stripe: usize, latent_rows: usize) -> (Vec<usize>, usize) {
+    let start = stripe * STRIPE_ROWS;
+    let end = (start + STRIPE_ROWS).min(latent_rows);
+    let (first, last) = (start as isize - HALO_ROWS as isize, end + HALO_ROWS);
+    if first < 0 {
+        let before = (latent_rows as isize + first) as usize;
+        ((0..last).chain(before..latent_rows).collect(), start)
+    } else if last > latent_rows {
+        let after = last - latent_rows;
+        let first = first as usize;
+        ((0..after).chain(first..latent_rows).collect(), after + HALO_ROWS)
+    } else {
+        ((first as usize..last).collect(), HALO_ROWS)
+    }
+}
+
 /// Encodes an image from its rows, in stripes.
 pub struct StripeEncoder<'m> {
     model: &'m Model,
@@ -292,11 +315,10 @@ impl<'m> StripeDecoder<'m> {
         let (k, lh, lw) = (self.latent.channels, self.latent.height, self.latent.width);
         let core = STRIPE_ROWS.min(lh - stripe * STRIPE_ROWS);
         let rows = core + 2 * HALO_ROWS;
-        let first = (stripe * STRIPE_ROWS) as isize - HALO_ROWS as isize;
+        let (window_rows, core_at) = latent_window(stripe, lh);
         let mut symbols = Vec::with_capacity(k * rows * lw);
         for c in 0..k {
-            for i in 0..rows {
-                let y = (first + i as isize).rem_euclid(lh as isize) as usize;
+            for &y in &window_rows {
                 symbols.extend_from_slice(&self.latent.symbols[(c * lh + y) * lw..(c * lh + y + 1) * lw]);
             }
         }
@@ -323,7 +345,7 @@ impl<'m> StripeDecoder<'m> {
             .collect::<Vec<_>>();
         let mut pixels = vec![0u8; ys.len() * w as usize * c];
         for (row, &p) in ys.iter().enumerate() {
-            let local = p - core_start + HALO_ROWS * multiple;
+            let local = p - core_start + core_at * multiple;
             for channel in 0..c {
                 let src = &samples.data[(channel * rows * multiple + local) * pw + left..][..w as usize];
                 for (x, &v) in src.iter().enumerate() {
@@ -332,5 +354,58 @@ impl<'m> StripeDecoder<'m> {
             }
         }
         Ok(pixels)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every stripe window's core synthesizes to the whole latent's floats,
+    /// bit for bit, at the image's ends too.
+    #[test]
+    fn stripe_windows_synthesize_the_whole_images_floats() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/rgb-16x.safetensors");
+        let model = Model::from_bytes(std::fs::read(path).unwrap()).unwrap();
+        let registry = Registry::core();
+        let decoder = registry.decoder(&model, &DecoderOptions::default()).unwrap();
+        let (k, lh, lw) = (12, 3 * STRIPE_ROWS + 5, 9);
+        let mut state = 7u32;
+        let symbols = (0..k * lh * lw)
+            .map(|_| {
+                state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                (100 + (state >> 16) % 56) as u8
+            })
+            .collect();
+        let latent = Latent {
+            channels: k,
+            height: lh,
+            width: lw,
+            symbols,
+        };
+        let whole = decoder.synthesize(&latent).unwrap();
+        let (m, pw) = (8, lw * 8);
+        for stripe in 0..lh.div_ceil(STRIPE_ROWS) {
+            let (rows, core_at) = latent_window(stripe, lh);
+            let window = Latent {
+                channels: k,
+                height: rows.len(),
+                width: lw,
+                symbols: (0..k)
+                    .flat_map(|c| rows.iter().flat_map(move |&y| (c * lh + y) * lw..(c * lh + y + 1) * lw))
+                    .map(|i| latent.symbols[i])
+                    .collect(),
+            };
+            let part = decoder.synthesize(&window).unwrap();
+            let core = STRIPE_ROWS.min(lh - stripe * STRIPE_ROWS);
+            for c in 0..3 {
+                for row in 0..core * m {
+                    let global = &whole.data[(c * lh * m + stripe * STRIPE_ROWS * m + row) * pw..][..pw];
+                    let local = &part.data[(c * rows.len() * m + core_at * m + row) * pw..][..pw];
+                    let same = global.iter().zip(local).all(|(a, b)| a.to_bits() == b.to_bits());
+                    assert!(same, "stripe {stripe}, channel {c}, row {row}");
+                }
+            }
+        }
     }
 }
