@@ -383,15 +383,9 @@ fn encode_batch<'py>(
     sample_rate: Option<u32>,
     coder: &str,
 ) -> PyResult<Bound<'py, PyList>> {
-    let Some(first) = arrays.first() else {
+    let Some((model, signals)) = batch_signals(py, &arrays, model, sample_rate)? else {
         return Ok(PyList::empty(py));
     };
-    let model = model_of(model, || default_model(first))?;
-    let signals = arrays
-        .iter()
-        .enumerate()
-        .map(|(i, a)| signal_of(a, model.config().modality, sample_rate).map_err(|e| item_error(py, i, e)))
-        .collect::<PyResult<Vec<_>>>()?;
     let options = EncodeOptions {
         coder: coder_of(coder)?,
         ..EncodeOptions::default()
@@ -408,6 +402,26 @@ fn encode_batch<'py>(
         list.append(PyBytes::new(py, &file))?;
     }
     Ok(list)
+}
+
+/// The model of a batch (`model`, or the default for its first array) and
+/// its arrays as signals; `None` for an empty batch.
+fn batch_signals(
+    py: Python<'_>,
+    arrays: &[Bound<'_, PyAny>],
+    model: Option<&Bound<'_, PyAny>>,
+    sample_rate: Option<u32>,
+) -> PyResult<Option<(Handle, Vec<Signal>)>> {
+    let Some(first) = arrays.first() else {
+        return Ok(None);
+    };
+    let model = model_of(model, || default_model(first))?;
+    let signals = arrays
+        .iter()
+        .enumerate()
+        .map(|(i, a)| signal_of(a, model.config().modality, sample_rate).map_err(|e| item_error(py, i, e)))
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(Some((model, signals)))
 }
 
 /// The same exception, with the item's index in front of its message.
@@ -501,15 +515,9 @@ fn analyze_batch<'py>(
     model: Option<&Bound<'py, PyAny>>,
     sample_rate: Option<u32>,
 ) -> PyResult<Bound<'py, PyList>> {
-    let Some(first) = arrays.first() else {
+    let Some((model, signals)) = batch_signals(py, &arrays, model, sample_rate)? else {
         return Ok(PyList::empty(py));
     };
-    let model = model_of(model, || default_model(first))?;
-    let signals = arrays
-        .iter()
-        .enumerate()
-        .map(|(i, a)| signal_of(a, model.config().modality, sample_rate).map_err(|e| item_error(py, i, e)))
-        .collect::<PyResult<Vec<_>>>()?;
     let latents: Vec<walloc::Result<Latent>> =
         py.detach(|| signals.par_iter().map(|s| walloc::analyze(&model, s)).collect());
     let list = PyList::empty(py);
