@@ -128,13 +128,24 @@ fn large_buffer(len: usize) -> Vec<f32> {
     buffer
 }
 
+/// The normalized value `v / 255 - 0.5` of every 8-bit sample.
+pub(crate) fn normalization_table() -> Vec<f32> {
+    (0..256).map(|v| v as f32 / 255.0 - 0.5).collect()
+}
+
+/// The 8-bit sample of a decoded value: `round(255 * clamp(v + 0.5, 0, 1))`.
+#[inline]
+pub(crate) fn to_sample(v: f32) -> u8 {
+    ((v + 0.5).clamp(0.0, 1.0) * 255.0).round() as u8
+}
+
 /// `x / 255 - 0.5` in planar layout, reflect-padded to multiples of `multiple`.
 pub fn to_padded_signal(image: &Image8, multiple: usize) -> Signal {
     let (w, h, c) = (image.width as usize, image.height as usize, usize::from(image.channels));
     let (left, right) = padding(w, multiple);
     let (top, bottom) = padding(h, multiple);
     let (pw, ph) = (w + left + right, h + top + bottom);
-    let lut: Vec<f32> = (0..256).map(|v| v as f32 / 255.0 - 0.5).collect();
+    let lut = normalization_table();
     let mut data = large_buffer(c * ph * pw);
     for channel in 0..c {
         for row in 0..ph {
@@ -165,7 +176,7 @@ pub fn from_padded_signal(signal: &Signal, width: u32, height: u32, multiple: us
         for y in 0..h {
             let src = &signal.data[(channel * ph + y + top) * pw + left..][..w];
             for (x, &v) in src.iter().enumerate() {
-                pixels[(y * w + x) * c + channel] = ((v + 0.5).clamp(0.0, 1.0) * 255.0).round() as u8;
+                pixels[(y * w + x) * c + channel] = to_sample(v);
             }
         }
     }

@@ -17,7 +17,7 @@ use walloc_wavelet::Signal as Planar;
 use crate::codec::{decode_latent, write_chunks, EncodeOptions, Latent};
 use crate::container::{Header, LatentCoder, Limits};
 use crate::error::{CodecError, Result};
-use crate::image::{padding, reflect, Image8};
+use crate::image::{normalization_table, padding, reflect, to_sample, Image8};
 use crate::model::Model;
 use crate::registry::{Analysis, DecoderOptions, Registry, Synthesis};
 
@@ -196,7 +196,7 @@ impl<'m> StripeEncoder<'m> {
         let config = self.model.config();
         let multiple = 1usize << config.levels;
         let (w, c) = (self.width as usize, usize::from(self.channels));
-        let lut: Vec<f32> = (0..256).map(|v| v as f32 / 255.0 - 0.5).collect();
+        let lut = normalization_table();
         if self.chunks.is_empty() {
             let pixels: Vec<u8> = rows.iter().flat_map(|y| self.rows[y].iter().copied()).collect();
             let image = Image8::new(self.width, self.height, self.channels, pixels)?;
@@ -349,7 +349,7 @@ impl<'m> StripeDecoder<'m> {
             for channel in 0..c {
                 let src = &samples.data[(channel * rows * multiple + local) * pw + left..][..w as usize];
                 for (x, &v) in src.iter().enumerate() {
-                    pixels[(row * w as usize + x) * c + channel] = ((v + 0.5).clamp(0.0, 1.0) * 255.0).round() as u8;
+                    pixels[(row * w as usize + x) * c + channel] = to_sample(v);
                 }
             }
         }

@@ -74,12 +74,10 @@ pub fn decode_image(model: &Model, bytes: &[u8], options: &DecodeOptions) -> Res
 }
 
 /// Whether `model`'s decoder gives exactly the whole image's pixels in
-/// stripes: the linear decoders, whose reach is the synthesis filters'.
+/// stripes: walloc-codec's own (linear) decoders, whose reach is the
+/// synthesis filters'.
 pub fn decodes_in_stripes(model: &Model) -> bool {
-    matches!(
-        model.config().architecture,
-        walloc_codec::Architecture::Linear | walloc_codec::Architecture::Residual
-    )
+    walloc_codec::registry::Registry::core().supports(model)
 }
 
 /// A streaming encoder of a `width × height` image of `channels`: push
