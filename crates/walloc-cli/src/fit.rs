@@ -2,17 +2,18 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
-use image::imageops::FilterType;
-use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
+use anyhow::{bail, Result};
 use rayon::prelude::*;
 use serde_json::Value;
-use walloc_codec::fit::{fit_linear, FitOptions};
+use walloc_codec::fit::{fit_linear, FitOptions, PieceSampler};
 use walloc_codec::Image8;
+use walloc_codec::Modality;
+use walloc_eval::image_eval::image_figures;
 
-use crate::io::{decode_image, files_in, progress, read_input, write_output};
-use crate::measure::with_figures;
+use walloc_io::folder::folder_name;
+
+use crate::eval::with_figures;
+use crate::io::{decode_image, image_files, progress, read_input, write_output};
 
 /// Arguments of `fit-linear`.
 #[derive(clap::Args, Debug)]
@@ -110,39 +111,6 @@ pub fn validation_images(dir: &Path, channels: u8) -> Result<Vec<Image8>> {
         .collect())
 }
 
-/// A folder's last component, as a data-set name.
-pub fn folder_name(dir: &Path) -> String {
-    dir.file_name().unwrap_or_default().to_string_lossy().into_owned()
-}
-
-/// The image files of a folder, sorted.
-pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let is_image = |p: &Path| {
-        p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-            matches!(
-                e.to_ascii_lowercase().as_str(),
-                "png" | "jpg" | "jpeg" | "webp" | "ppm" | "pgm" | "pnm" | "tif" | "tiff"
-            )
-        })
-    };
-    files_in(dir, is_image, "images")
-}
-
-fn downscale(image: Image8, factor: u32) -> Result<Image8> {
-    if factor <= 1 {
-        return Ok(image);
-    }
-    let (w, h) = ((image.width / factor).max(1), (image.height / factor).max(1));
-    let pixels = if image.channels == 3 {
-        let buf = image::RgbImage::from_raw(image.width, image.height, image.pixels).context("image buffer")?;
-        image::imageops::resize(&buf, w, h, FilterType::Lanczos3).into_raw()
-    } else {
-        let buf = image::GrayImage::from_raw(image.width, image.height, image.pixels).context("image buffer")?;
-        image::imageops::resize(&buf, w, h, FilterType::Lanczos3).into_raw()
-    };
-    Ok(Image8::new(w, h, image.channels, pixels)?)
-}
-
 /// Loads images, converted to `channels` when given, else as they are.
 pub fn load_all(files: &[PathBuf], channels: Option<u8>, factor: u32, what: &str) -> Result<Vec<Image8>> {
     let bar = progress(files.len() as u64, what);
@@ -155,7 +123,7 @@ pub fn load_all(files: &[PathBuf], channels: Option<u8>, factor: u32, what: &str
                 Some(c) => image.to_channels(c),
                 None => image,
             };
-            let image = downscale(image, factor)?;
+            let image = walloc_io::image::downscale(image, factor)?;
             bar.inc(1);
             Ok(image)
         })
@@ -183,20 +151,16 @@ pub struct CropOptions {
 pub fn load_crops(dir: &Path, options: &CropOptions) -> Result<(Vec<Image8>, usize)> {
     let files = image_files(dir)?;
     let images = load_all(&files, Some(options.channels), options.downscale, "loading")?;
-    let mut rng = StdRng::seed_from_u64(options.seed);
-    let side = options.crop;
-    let mut crops = Vec::new();
-    for image in images.iter().filter(|i| i.width >= side && i.height >= side) {
-        for _ in 0..options.per_image {
-            let x = rng.random_range(0..=image.width - side);
-            let y = rng.random_range(0..=image.height - side);
-            crops.push(image.crop(x, y, side));
-        }
-    }
+    let mut sampler = PieceSampler::new(options.seed);
+    let crops: Vec<Image8> = images
+        .iter()
+        .flat_map(|image| sampler.crops(image, options.crop, options.per_image))
+        .collect();
     if crops.is_empty() {
         bail!(
             "no image in {} is at least {side}×{side} after downscaling",
-            dir.display()
+            dir.display(),
+            side = options.crop
         );
     }
     Ok((crops, images.len()))
@@ -204,26 +168,27 @@ pub fn load_crops(dir: &Path, options: &CropOptions) -> Result<(Vec<Image8>, usi
 
 /// Runs `fit-linear`.
 pub fn run(args: &FitArgs) -> Result<()> {
-    if !(1..=6).contains(&args.levels) {
-        bail!("--levels must be 1..=6 (got {})", args.levels);
+    if args.channels == 2 {
+        bail!("--channels must be 1 or 3");
     }
-    let coefficient_dim = args.channels << (2 * args.levels);
-    if !(1..=coefficient_dim).contains(&args.latent_dim) {
-        bail!(
-            "--latent-dim must be 1..={coefficient_dim} for these channels and levels (got {})",
-            args.latent_dim
-        );
-    }
+    let channels = args.channels as u8;
+    let description = format!(
+        "linear WaLLoC, {}, J={}, {} latent channels",
+        if channels == 3 { "RGB" } else { "gray" },
+        args.levels,
+        args.latent_dim
+    );
+    let shape = [args.channels, args.levels, args.latent_dim];
+    let mut options = args
+        .shared
+        .options(&args.output, shape, description, serde_json::Value::Null);
+    options.check(Modality::Image)?;
     let multiple = 1u32 << args.levels;
     if args.crop == 0 || !args.crop.is_multiple_of(multiple) {
         bail!(
             "--crop {} must be a positive multiple of 2^levels = {multiple}",
             args.crop
         );
-    }
-    let channels = args.channels as u8;
-    if channels == 2 {
-        bail!("--channels must be 1 or 3");
     }
     let (crops, image_count) = load_crops(
         &args.data,
@@ -235,13 +200,7 @@ pub fn run(args: &FitArgs) -> Result<()> {
             seed: args.shared.seed,
         },
     )?;
-    let description = format!(
-        "linear WaLLoC, {}, J={}, {} latent channels",
-        if channels == 3 { "RGB" } else { "gray" },
-        args.levels,
-        args.latent_dim
-    );
-    let provenance = serde_json::json!({
+    options.provenance = serde_json::json!({
         "method": "PCA of wavelet-packet coefficients, reverse water-filling step, least-squares decoder",
         "data": args.data.file_name().map(|s| s.to_string_lossy().into_owned()),
         "images": image_count,
@@ -251,12 +210,11 @@ pub fn run(args: &FitArgs) -> Result<()> {
         "seed": args.shared.seed,
         "step_scale": args.shared.step_scale,
     });
-    let shape = [args.channels, args.levels, args.latent_dim];
-    let options = args.shared.options(&args.output, shape, description, provenance);
     eprintln!("fitting on {} crops of {}×{}", crops.len(), args.crop, args.crop);
     let mut model = fit_linear(&crops, &options)?;
     if let Some((dir, set)) = args.shared.validation() {
-        model = with_figures(model, &validation_images(dir, channels)?, &set)?;
+        let figures = image_figures(&model, &validation_images(dir, channels)?, &set)?;
+        model = with_figures(model, figures)?;
     }
     write_output(&args.output, model.to_bytes())?;
     eprintln!("wrote {} (id {})", args.output.display(), model.id().short());

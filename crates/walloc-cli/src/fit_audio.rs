@@ -2,20 +2,16 @@
 //! random segments of a folder of music, each file's first block
 //! normalized as the encoder normalizes it; figures on held-out files.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
-use walloc_codec::audio::{self, Level, DEFAULT_BLOCK_FRAMES};
-use walloc_codec::fit::fit_linear_audio;
-use walloc_codec::model::MAX_LEVELS_1D;
+use walloc_codec::audio::{Level, DEFAULT_BLOCK_FRAMES};
+use walloc_codec::fit::{fit_linear_audio, PieceSampler};
+use walloc_codec::Modality;
 
-use crate::audio_in;
+use crate::eval::{check_seconds, with_audio_figures};
 use crate::fit::FitShared;
-use crate::io::files_in;
-use crate::io::{progress, write_output};
-use crate::measure::with_audio_figures;
+use crate::io::{audio_files, progress, write_output};
 
 /// Arguments of `fit-linear-audio`.
 #[derive(clap::Args, Debug)]
@@ -50,15 +46,6 @@ pub struct FitAudioArgs {
     pub val_seconds: f64,
 }
 
-/// The audio files of a folder, sorted.
-pub fn audio_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    files_in(
-        dir,
-        |p| p.is_file() && audio_in::is_audio_path(p),
-        "audio files (WAV, FLAC, Ogg Vorbis)",
-    )
-}
-
 /// Hands each `channels`-channel file's first block, normalized as the
 /// encoder normalizes a block (planar, `channels` rows each), to `use_block`
 /// in turn, so that a caller keeping only pieces holds one block at a time.
@@ -73,7 +60,7 @@ pub fn each_block(
     let bar = progress(files.len() as u64, what);
     for file in files {
         bar.inc(1);
-        let mut source = audio_in::open(file).with_context(|| format!("reading {}", file.display()))?;
+        let mut source = walloc_io::audio::open(file).with_context(|| format!("reading {}", file.display()))?;
         if source.channels() != channels {
             continue;
         }
@@ -99,14 +86,10 @@ pub fn load_blocks(files: &[PathBuf], channels: usize, min_frames: usize, what: 
 /// a block: planar, `channels` rows each.
 fn load_segments(files: &[PathBuf], args: &FitAudioArgs) -> Result<Vec<Vec<f32>>> {
     let (channels, segment) = (args.channels as usize, args.segment as usize);
-    let mut rng = StdRng::seed_from_u64(args.shared.seed);
+    let mut sampler = PieceSampler::new(args.shared.seed);
     let mut segments = Vec::new();
     each_block(files, channels, segment, "loading", |block| {
-        let frames = block.len() / channels;
-        for _ in 0..args.segments_per_file {
-            let start = rng.random_range(0..=frames - segment);
-            segments.push(audio::segment(&block, channels, start, segment));
-        }
+        segments.extend(sampler.segments(&block, channels, segment, args.segments_per_file));
     })?;
     if segments.is_empty() {
         bail!(
@@ -119,16 +102,15 @@ fn load_segments(files: &[PathBuf], args: &FitAudioArgs) -> Result<Vec<Vec<f32>>
 
 /// Runs `fit-linear-audio`.
 pub fn run(args: &FitAudioArgs) -> Result<()> {
-    if !(1..=MAX_LEVELS_1D).contains(&args.levels) {
-        bail!("--levels must be 1..={MAX_LEVELS_1D} (got {})", args.levels);
-    }
-    let coefficient_dim = args.channels << args.levels;
-    if !(1..=coefficient_dim).contains(&args.latent_dim) {
-        bail!(
-            "--latent-dim must be 1..={coefficient_dim} for these channels and levels (got {})",
-            args.latent_dim
-        );
-    }
+    let description = format!(
+        "linear WaLLoC, {}-channel audio, J={}, {} latent channels",
+        args.channels, args.levels, args.latent_dim
+    );
+    let shape = [args.channels, args.levels, args.latent_dim];
+    let mut options = args
+        .shared
+        .options(&args.output, shape, description, serde_json::Value::Null);
+    options.check(Modality::Audio)?;
     let multiple = 1u32 << args.levels;
     if args.segment == 0 || !args.segment.is_multiple_of(multiple) || args.segment > 1 << 20 {
         bail!(
@@ -136,16 +118,10 @@ pub fn run(args: &FitAudioArgs) -> Result<()> {
             args.segment
         );
     }
-    if !(args.val_seconds > 0.0 && args.val_seconds <= 3600.0) {
-        bail!("--val-seconds must be in (0, 3600], not {}", args.val_seconds);
-    }
+    check_seconds("--val-seconds", args.val_seconds)?;
     let files = audio_files(&args.data)?;
     let segments = load_segments(&files, args)?;
-    let description = format!(
-        "linear WaLLoC, {}-channel audio, J={}, {} latent channels",
-        args.channels, args.levels, args.latent_dim
-    );
-    let provenance = serde_json::json!({
+    options.provenance = serde_json::json!({
         "method": "PCA of wavelet-packet coefficients of block-normalized segments, reverse water-filling step, \
                    least-squares decoder",
         "data": args.data.file_name().map(|s| s.to_string_lossy().into_owned()),
@@ -155,8 +131,6 @@ pub fn run(args: &FitAudioArgs) -> Result<()> {
         "seed": args.shared.seed,
         "step_scale": args.shared.step_scale,
     });
-    let shape = [args.channels, args.levels, args.latent_dim];
-    let options = args.shared.options(&args.output, shape, description, provenance);
     eprintln!("fitting on {} segments of {} frames", segments.len(), args.segment);
     let mut model = fit_linear_audio(&segments, &options)?;
     drop(segments);

@@ -9,9 +9,9 @@ use walloc_codec::{Latent, Modality, Model};
 use walloc_nn::checkpoint::Checkpoint;
 use walloc_nn::import::{import, ReferenceConfig};
 
-use crate::fit::{image_files, load_all};
-use crate::fit_audio::{audio_files, load_blocks};
-use crate::io::write_output;
+use crate::fit::load_all;
+use crate::fit_audio::load_blocks;
+use crate::io::{audio_files, image_files, write_output};
 use walloc_nn::examples::Examples;
 
 /// Arguments of `import`.

@@ -1,11 +1,11 @@
-//! Reading inputs and writing outputs: `-` for stdin/stdout, images through
-//! the `image` crate with allocation limits, and atomic file writes.
+//! Reading inputs and writing outputs: `-` for stdin/stdout, atomic file
+//! writes, the files of a folder (at least one), images through
+//! `walloc_io` with its notes shown, and progress bars.
 
 use std::io::{BufWriter, Cursor, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use image::{DynamicImage, ImageFormat, ImageReader};
 use indicatif::{ProgressBar, ProgressStyle};
 use walloc_codec::Image8;
 
@@ -25,6 +25,32 @@ pub fn progress(len: u64, what: &str) -> ProgressBar {
     bar
 }
 
+/// A progress bar for each stage of the library's long work.
+#[derive(Default)]
+pub struct Bars(Option<ProgressBar>);
+
+impl walloc_eval::timing::Progress for Bars {
+    fn stage(&mut self, what: &str, steps: u64) {
+        if let Some(bar) = self.0.replace(progress(steps, what)) {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn step(&mut self) {
+        if let Some(bar) = &self.0 {
+            bar.inc(1);
+        }
+    }
+}
+
+impl Drop for Bars {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 /// Prints a line above `bar`, or on stderr when the bar is hidden (stderr
 /// is not a terminal: a log file keeps the line).
 pub fn log_line(bar: &ProgressBar, line: String) {
@@ -33,21 +59,6 @@ pub fn log_line(bar: &ProgressBar, line: String) {
     } else {
         bar.println(line);
     }
-}
-
-/// The paths in `dir` that `keep` accepts, sorted; an error naming the
-/// folder and `what` was sought when there are none.
-pub fn files_in(dir: &Path, keep: impl Fn(&Path) -> bool, what: &str) -> Result<Vec<PathBuf>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("reading folder {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| keep(p))
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        bail!("no {what} in {}", dir.display());
-    }
-    Ok(files)
 }
 
 /// Reads a whole file, or stdin for `-`.
@@ -105,64 +116,35 @@ pub fn write_atomically(path: &Path, fill: impl FnOnce(&mut dyn WriteSeek) -> Re
     Ok(())
 }
 
-fn alpha_is_opaque(image: &DynamicImage) -> bool {
-    match image {
-        DynamicImage::ImageLumaA8(i) => i.pixels().all(|p| p.0[1] == u8::MAX),
-        DynamicImage::ImageRgba8(i) => i.pixels().all(|p| p.0[3] == u8::MAX),
-        DynamicImage::ImageLumaA16(i) => i.pixels().all(|p| p.0[1] == u16::MAX),
-        DynamicImage::ImageRgba16(i) => i.pixels().all(|p| p.0[3] == u16::MAX),
-        DynamicImage::ImageRgba32F(i) => i.pixels().all(|p| p.0[3] >= 1.0),
-        _ => true,
-    }
-}
-
-/// Decodes an image file (PNG, JPEG, WebP, PNM, TIFF) into 8-bit gray or
-/// RGB. Opaque alpha is dropped; transparency is refused; deeper samples
-/// are reduced to 8 bits with a note on stderr.
+/// Decodes an image file into 8-bit gray or RGB, printing the reader's
+/// note (deeper samples reduced to 8 bits) on stderr.
 pub fn decode_image(bytes: &[u8], name: &str) -> Result<Image8> {
-    let mut reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .context("reading image header")?;
-    let mut limits = image::Limits::default();
-    limits.max_alloc = Some(4 << 30);
-    reader.limits(limits);
-    let image = reader.decode().with_context(|| format!("decoding image {name}"))?;
-    let color = image.color();
-    if color.has_alpha() && !alpha_is_opaque(&image) {
-        bail!("{name} has transparent pixels; walloc codes gray or RGB images: flatten it onto a background first");
+    let decoded = walloc_io::image::decode_image(bytes, name)?;
+    if let Some(note) = decoded.note {
+        eprintln!("note: {note}");
     }
-    if color.bytes_per_pixel() / color.channel_count() > 1 {
-        eprintln!("note: {name} has {color:?} samples; walloc codes 8 bits per sample, so it is reduced to 8 bits");
-    }
-    let (width, height) = (image.width(), image.height());
-    let (channels, pixels) = if color.has_color() {
-        (3, image.into_rgb8().into_raw())
-    } else {
-        (1, image.into_luma8().into_raw())
-    };
-    Ok(Image8::new(width, height, channels, pixels)?)
+    Ok(decoded.image)
 }
 
-/// Encodes an image in the format named by the path's extension (PNG for
-/// `-` or an unknown extension).
-pub fn encode_image(image: &Image8, path: &Path) -> Result<Vec<u8>> {
-    let format = if path == Path::new("-") {
-        ImageFormat::Png
-    } else {
-        ImageFormat::from_path(path).unwrap_or(ImageFormat::Png)
-    };
-    let dynamic = if image.channels == 1 {
-        DynamicImage::ImageLuma8(
-            image::GrayImage::from_raw(image.width, image.height, image.pixels.clone()).context("image buffer")?,
-        )
-    } else {
-        DynamicImage::ImageRgb8(
-            image::RgbImage::from_raw(image.width, image.height, image.pixels.clone()).context("image buffer")?,
-        )
-    };
-    let mut out = Cursor::new(Vec::new());
-    dynamic
-        .write_to(&mut out, format)
-        .with_context(|| format!("encoding {format:?}"))?;
-    Ok(out.into_inner())
+/// `files`, or an error naming the folder and `what` was sought when
+/// there are none.
+fn some(files: Vec<PathBuf>, what: &str, dir: &Path) -> Result<Vec<PathBuf>> {
+    if files.is_empty() {
+        bail!("no {what} in {}", dir.display());
+    }
+    Ok(files)
+}
+
+/// The image files of a folder, sorted (at least one).
+pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    some(walloc_io::folder::image_files(dir)?, "images", dir)
+}
+
+/// The audio files of a folder, sorted (at least one).
+pub fn audio_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    some(
+        walloc_io::folder::audio_files(dir)?,
+        "audio files (WAV, FLAC, Ogg Vorbis)",
+        dir,
+    )
 }

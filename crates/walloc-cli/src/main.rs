@@ -1,16 +1,13 @@
 //! `walloc`: wavelet learned lossy compression from the command line.
 
 mod audio;
-mod audio_in;
 mod bench;
 mod eval;
 mod fit;
 mod fit_audio;
 mod import;
 mod io;
-mod measure;
 mod models;
-mod png_stream;
 mod train;
 
 use std::path::{Path, PathBuf};
@@ -18,10 +15,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use walloc::image::{decode_image as decode_wal_image, encode_image as encode_wal_image};
-use walloc::info::FileInfo;
 use walloc::{DecodeOptions, DecoderOptions, EncodeOptions, LatentCoder, Limits, Modality};
 
-use crate::io::{decode_image, encode_image, read_input, write_atomically, write_output};
+use walloc_io::audio::{is_audio_path, is_wav};
+use walloc_io::image::encode_image;
+use walloc_io::png_rows::{self, PngRows};
+
+use crate::io::{decode_image, read_input, write_atomically, write_output};
 
 /// Wavelet Learned Lossy Compression: tiny encoder, small latents, small files.
 #[derive(Parser, Debug)]
@@ -109,16 +109,16 @@ enum Command {
 
 fn encode(input: &Path, output: &Path, model: Option<&str>, coder: CoderArg) -> Result<()> {
     let audio_model = || models::resolve(model.unwrap_or(models::DEFAULT_AUDIO));
-    if input != Path::new("-") && audio_in::is_audio_path(input) {
+    if input != Path::new("-") && is_audio_path(input) {
         return write_output(output, &audio::encode_file(input, &audio_model()?)?);
     }
-    if let Some(rows) = png_stream::open(input)?.filter(|_| matches!(coder, CoderArg::Rans)) {
+    if let Some(rows) = png_rows::open(input)?.filter(|_| matches!(coder, CoderArg::Rans)) {
         if let Some(file) = encode_png_rows(rows, model, input)? {
             return write_output(output, &file);
         }
     }
     let bytes = read_input(input)?;
-    if audio_in::is_wav(&bytes) {
+    if is_wav(&bytes) {
         return write_output(output, &audio::encode_bytes(bytes, &audio_model()?)?);
     }
     let image = decode_image(&bytes, &input.display().to_string())?;
@@ -152,7 +152,7 @@ fn image_model(spec: Option<&str>, channels: u8, input: &Path) -> Result<walloc:
 
 /// Encodes an 8-bit PNG row by row in stripes: the image is never whole
 /// in memory. `None` for a model with a full neural encoder (coded whole).
-fn encode_png_rows(mut rows: png_stream::PngRows, spec: Option<&str>, input: &Path) -> Result<Option<Vec<u8>>> {
+fn encode_png_rows(mut rows: PngRows, spec: Option<&str>, input: &Path) -> Result<Option<Vec<u8>>> {
     let model = image_model(spec, rows.channels, input)?;
     if model.config().encoder_kind() == walloc::EncoderKind::Network {
         return Ok(None);
@@ -191,7 +191,7 @@ fn decode(input: &Path, output: &Path, model: Option<&str>, tile: usize) -> Resu
         let bar = io::progress(decoder.stripes() as u64, "decoding");
         let (w, h, c) = (file.shape[1] as u32, file.shape[0] as u32, file.channels as u8);
         write_atomically(output, |sink| {
-            png_stream::write(sink, w, h, c, || {
+            png_rows::write(sink, w, h, c, || {
                 bar.inc(1);
                 decoder.next_rows().transpose().map_err(anyhow::Error::from)
             })
@@ -209,81 +209,8 @@ fn info(input: &Path) -> Result<()> {
     let file =
         walloc::info::info(&bytes, &Limits::default()).with_context(|| format!("reading {}", input.display()))?;
     println!("file:                     {}", input.display());
-    println!(
-        "model:                    {} ({})",
-        file.model_name.as_deref().unwrap_or("not embedded"),
-        file.model_id
-    );
-    match file.modality {
-        Modality::Audio => info_audio(&file),
-        Modality::Image => info_image(&file),
-    }
-    println!("bytes:                    {}", file.bytes);
-    match file.seconds() {
-        Some(seconds) => println!(
-            "bitrate:                  {:.2} kbit/s",
-            file.bytes as f64 * 8.0 / seconds / 1000.0
-        ),
-        None => println!("bits per pixel:           {:.4}", file.bits_per_position()),
-    }
-    println!("compression ratio:        {:.2}:1", file.compression_ratio());
-    println!("dimensionality reduction: {:.2}×", file.dimensionality_reduction());
+    print!("{file}");
     Ok(())
-}
-
-fn info_audio(file: &FileInfo) {
-    let kind = if file.float_samples { "float" } else { "PCM" };
-    println!(
-        "audio:                    {} channels, {} Hz, {}-bit {kind}, {} frames ({:.2} s)",
-        file.channels,
-        file.sample_rate.unwrap_or(0),
-        file.sample_bits,
-        file.shape[0],
-        file.seconds().unwrap_or(0.0)
-    );
-    println!(
-        "latent:                   {} channels at {} bits, J={}, {} blocks of up to {} frames",
-        file.latent_channels,
-        file.latent_bits,
-        file.levels,
-        file.blocks,
-        file.block_frames.unwrap_or(0)
-    );
-    if file.group_channels != file.channels || file.chunks != file.blocks {
-        println!(
-            "channel groups:           {} of {} channels per block ({} chunks)",
-            file.chunks / file.blocks.max(1),
-            file.group_channels,
-            file.chunks
-        );
-    }
-}
-
-fn info_image(file: &FileInfo) {
-    println!(
-        "image:                    {}×{}, {} channel{}, 8 bits",
-        file.shape[1],
-        file.shape[0],
-        file.channels,
-        if file.channels == 1 { "" } else { "s" }
-    );
-    println!(
-        "latent:                   {}×{}×{} at {} bits, J={}",
-        file.latent_channels, file.latent_shape[0], file.latent_shape[1], file.latent_bits, file.levels
-    );
-    println!("coder:                    {} ({} chunks)", file.coder, file.chunks);
-}
-
-/// "rgb image", "gray image", "stereo audio", "6-channel audio".
-pub(crate) fn signal_name(config: &walloc::ModelConfig) -> String {
-    let kind = match (config.modality, config.channels) {
-        (Modality::Image, 1) => "gray".to_string(),
-        (Modality::Image, 3) => "rgb".to_string(),
-        (Modality::Audio, 1) => "mono".to_string(),
-        (Modality::Audio, 2) => "stereo".to_string(),
-        (_, n) => format!("{n}-channel"),
-    };
-    format!("{kind} {}", config.modality)
 }
 
 fn main() {

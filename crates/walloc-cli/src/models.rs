@@ -2,7 +2,7 @@
 //! the model a file needs, and `walloc models`.
 
 use anyhow::{bail, Result};
-use walloc::{Architecture, Modality, Model, ModelConfig, ModelId};
+use walloc::{Modality, Model, ModelId};
 
 pub use walloc::models::{embedded, DEFAULT_AUDIO};
 
@@ -23,20 +23,6 @@ pub fn for_id(id: ModelId, spec: Option<&str>) -> Result<Model> {
             "the file was made with model {} which is not built in; pass it with --model PATH",
             id.short()
         ),
-    }
-}
-
-/// "linear", or "neural" with the decoder's kind and size.
-fn architecture_label(config: &ModelConfig) -> String {
-    match config.architecture {
-        Architecture::Linear => "linear".into(),
-        Architecture::Residual => format!("linear ({} stages)", config.stages.unwrap_or(1)),
-        Architecture::Refine => format!(
-            "neural (refine {}×{})",
-            config.hidden.unwrap_or(0),
-            config.blocks.unwrap_or(0)
-        ),
-        other => format!("neural ({other} {})", config.hidden.unwrap_or(0)),
     }
 }
 
@@ -71,8 +57,8 @@ pub fn print_list() -> Result<()> {
         println!(
             "{:<18} {:<12} {:<22} {:>2} {:>7} {:>5.1}× {:>12} {:>14} {:>6} {:>8}  {}",
             c.name,
-            crate::signal_name(c),
-            architecture_label(c),
+            c.signal_name(),
+            c.architecture_label(),
             c.levels,
             c.latent_dim,
             c.dimensionality_reduction(),

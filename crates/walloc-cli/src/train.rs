@@ -12,10 +12,12 @@ use walloc_nn::examples::Examples;
 use walloc_nn::recipe::TrainConfig;
 use walloc_nn::session::{psnr, Checkpoint, Start, Training};
 
-use crate::fit::{folder_name, image_files, load_all, validation_images};
-use crate::fit_audio::{audio_files, load_blocks};
-use crate::io::{log_line, progress, write_output};
-use crate::measure::{with_audio_figures, with_figures};
+use walloc_io::folder::folder_name;
+
+use crate::eval::{check_seconds, with_audio_figures, with_figures};
+use crate::fit::{load_all, validation_images};
+use crate::fit_audio::load_blocks;
+use crate::io::{audio_files, image_files, log_line, progress, write_output};
 
 /// Arguments of `train`.
 #[derive(clap::Args, Debug)]
@@ -141,9 +143,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             .clone()
             .unwrap_or_else(|| args.output.with_extension("ckpt")),
     );
-    if !(args.val_seconds > 0.0 && args.val_seconds <= 3600.0) {
-        bail!("--val-seconds must be in (0, 3600], not {}", args.val_seconds);
-    }
+    check_seconds("--val-seconds", args.val_seconds)?;
     let examples = training_examples(&args.data, &config)?;
     // Loaded once: pieces for the validation PSNR, whole images for the
     // figures at the end.
@@ -228,7 +228,10 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     if let (Some(val), Some(dir)) = (&held_out, &args.val) {
         let set = args.val_name.clone().unwrap_or_else(|| folder_name(dir));
         model = match val {
-            Examples::Images(images) => with_figures(model, images, &set)?,
+            Examples::Images(images) => {
+                let figures = walloc_eval::image_eval::image_figures(&model, images, &set)?;
+                with_figures(model, figures)?
+            }
             Examples::Audio { .. } => with_audio_figures(model, dir, args.val_seconds, &set)?,
         };
     }

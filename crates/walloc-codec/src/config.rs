@@ -177,6 +177,32 @@ pub struct Figures {
     pub ssim: Option<f64>,
 }
 
+impl std::fmt::Display for Figures {
+    /// "24 images, 0.2000 bpp, 28.20 dB PSNR, SSIM 0.8000, 120.0:1", or
+    /// for audio "5 files, 14.5 kbit/s, SNR 13.76 dB, PSNR 33.29 dB, 97.3:1".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kbps {
+            Some(kbps) => write!(
+                f,
+                "{} files, {kbps:.1} kbit/s, SNR {:.2} dB, PSNR {:.2} dB, {:.1}:1",
+                self.images,
+                self.snr_db.unwrap_or(f64::NAN),
+                self.psnr_db,
+                self.compression_ratio
+            ),
+            None => write!(
+                f,
+                "{} images, {:.4} bpp, {:.2} dB PSNR, SSIM {:.4}, {:.1}:1",
+                self.images,
+                self.bpp,
+                self.psnr_db,
+                self.ssim.unwrap_or(f64::NAN),
+                self.compression_ratio
+            ),
+        }
+    }
+}
+
 /// Everything about a model that is not a tensor.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelConfig {
@@ -228,6 +254,34 @@ pub struct ModelConfig {
 }
 
 impl ModelConfig {
+    /// The signal the model codes: "rgb image", "gray image", "stereo
+    /// audio", "6-channel audio".
+    pub fn signal_name(&self) -> String {
+        let kind = match (self.modality, self.channels) {
+            (Modality::Image, 1) => "gray".to_string(),
+            (Modality::Image, 3) => "rgb".to_string(),
+            (Modality::Audio, 1) => "mono".to_string(),
+            (Modality::Audio, 2) => "stereo".to_string(),
+            (_, n) => format!("{n}-channel"),
+        };
+        format!("{kind} {}", self.modality)
+    }
+
+    /// "linear", or "neural" with the decoder's kind and size: "neural
+    /// (refine 96×6)".
+    pub fn architecture_label(&self) -> String {
+        match self.architecture {
+            Architecture::Linear => "linear".into(),
+            Architecture::Residual => format!("linear ({} stages)", self.stages.unwrap_or(1)),
+            Architecture::Refine => format!(
+                "neural (refine {}×{})",
+                self.hidden.unwrap_or(0),
+                self.blocks.unwrap_or(0)
+            ),
+            other => format!("neural ({other} {})", self.hidden.unwrap_or(0)),
+        }
+    }
+
     /// Values per wavelet-packet coefficient vector, `channels * 2^(dim*levels)`.
     pub fn coefficient_dim(&self) -> usize {
         (self.channels as usize) << (self.dim * self.levels)

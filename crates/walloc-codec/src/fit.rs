@@ -7,6 +7,8 @@
 //! ([`fit_linear_audio`]); both on their coefficient vectors.
 
 use nalgebra::{DMatrix, SymmetricEigen};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 use rayon::prelude::*;
 use walloc_wavelet::{packet, FilterBank, Signal};
 
@@ -41,6 +43,54 @@ pub struct FitOptions {
     pub step_scale: f64,
     /// Free-form provenance stored in the model.
     pub provenance: serde_json::Value,
+}
+
+impl FitOptions {
+    /// Checks these options for a `modality` model before any data is
+    /// read: levels, channels, latent channels and filter bank.
+    pub fn check(&self, modality: Modality) -> Result<()> {
+        let dim = if modality == Modality::Audio { 1 } else { 2 };
+        linear_config(self, modality, dim).map(drop)
+    }
+}
+
+/// Random pieces of training examples, drawn from a seeded generator so
+/// that a fit is reproducible: square crops of images, segments of audio
+/// blocks.
+pub struct PieceSampler(StdRng);
+
+impl PieceSampler {
+    /// A sampler whose positions follow from `seed`.
+    pub fn new(seed: u64) -> Self {
+        PieceSampler(StdRng::seed_from_u64(seed))
+    }
+
+    /// `count` random `side`×`side` crops of `image`; none when it is
+    /// smaller.
+    pub fn crops(&mut self, image: &Image8, side: u32, count: u32) -> Vec<Image8> {
+        if image.width < side || image.height < side {
+            return Vec::new();
+        }
+        (0..count)
+            .map(|_| {
+                let x = self.0.random_range(0..=image.width - side);
+                let y = self.0.random_range(0..=image.height - side);
+                image.crop(x, y, side)
+            })
+            .collect()
+    }
+
+    /// `count` random segments of `length` frames of a planar block of
+    /// `channels` rows (planar too); none when it is shorter.
+    pub fn segments(&mut self, block: &[f32], channels: usize, length: usize, count: u32) -> Vec<Vec<f32>> {
+        let frames = block.len() / channels.max(1);
+        if frames < length {
+            return Vec::new();
+        }
+        (0..count)
+            .map(|_| crate::audio::segment(block, channels, self.0.random_range(0..=frames - length), length))
+            .collect()
+    }
 }
 
 /// The wavelet-packet coefficients of one training example as `[D × P]`

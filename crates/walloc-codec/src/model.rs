@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use walloc_wavelet::FilterBank;
 
 use crate::bottleneck::Bottleneck;
-use crate::config::{Architecture, EncoderKind, Modality, ModelConfig, CONFIG_KEY, MODEL_FORMAT_VERSION};
+use crate::config::{Architecture, EncoderKind, Figures, Modality, ModelConfig, CONFIG_KEY, MODEL_FORMAT_VERSION};
 use crate::encoder::LinearEncoder;
 use crate::entropy::{EntropyTables, PROBABILITY_BITS};
 use crate::error::{CodecError, Result};
@@ -386,6 +386,14 @@ impl Model {
             }
         }
         Self::from_tensors(&config, &tensors)
+    }
+
+    /// The same model with `figures` (measured on held-out data) in its
+    /// configuration.
+    pub fn with_figures(&self, figures: Figures) -> Result<Self> {
+        let mut config = self.config.clone();
+        config.figures = Some(figures);
+        self.with_weights(&[], Some(config))
     }
 
     /// Every tensor of the file.

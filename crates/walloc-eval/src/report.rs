@@ -4,6 +4,8 @@
 
 use serde::Serialize;
 
+use crate::bdrate::{bd_rate, RdPoint};
+
 /// One file coded by one codec at one setting.
 #[derive(Clone, Debug, Serialize)]
 pub struct FileRow {
@@ -122,6 +124,93 @@ pub struct Report {
     pub means: Vec<MeanRow>,
     /// BD-rates.
     pub bd_rates: Vec<BdRow>,
+}
+
+/// A quality metric: its name and how to read it off a mean row.
+pub type Metric = (&'static str, fn(&MeanRow) -> Option<f64>);
+
+/// A codec family's curve: its name and (rate, quality) points in rate order.
+pub type Curve = (String, Vec<(f64, f64)>);
+
+impl Report {
+    /// The report of `files` (rows of a `modality` evaluation at rates in
+    /// `rate_unit`): the mean of each setting, weighting throughput by
+    /// `samples` (each row's input size), and the BD-rate of every walloc
+    /// family against every peer on each of `metrics`.
+    pub fn from_rows(
+        modality: &str,
+        rate_unit: &str,
+        files: Vec<FileRow>,
+        samples: &[f64],
+        metrics: &[Metric],
+    ) -> Report {
+        let means = means(&files, samples);
+        let bd_rates = bd_rates(&means, metrics);
+        Report {
+            modality: modality.into(),
+            rate_unit: rate_unit.into(),
+            files,
+            means,
+            bd_rates,
+        }
+    }
+}
+
+/// The per-setting means of `rows`, in first-seen order; `samples[i]` is
+/// the size of row i's input (pixels or samples), weighting throughput.
+pub fn means(rows: &[FileRow], samples: &[f64]) -> Vec<MeanRow> {
+    let mut groups: Vec<(Vec<&FileRow>, Vec<f64>)> = Vec::new();
+    for (row, &n) in rows.iter().zip(samples) {
+        let same = |g: &&mut (Vec<&FileRow>, Vec<f64>)| g.0[0].codec == row.codec && g.0[0].setting == row.setting;
+        match groups.iter_mut().find(same) {
+            Some((rows, sizes)) => {
+                rows.push(row);
+                sizes.push(n);
+            }
+            None => groups.push((vec![row], vec![n])),
+        }
+    }
+    groups.iter().map(|(rows, sizes)| MeanRow::of(rows, sizes)).collect()
+}
+
+/// The codecs of `means`, each with its curve points in rate order.
+pub fn curves(means: &[MeanRow], quality: impl Fn(&MeanRow) -> Option<f64>) -> Vec<Curve> {
+    let mut curves: Vec<Curve> = Vec::new();
+    for mean in means {
+        let Some(q) = quality(mean) else { continue };
+        match curves.iter_mut().find(|(codec, _)| *codec == mean.codec) {
+            Some((_, points)) => points.push((mean.rate, q)),
+            None => curves.push((mean.codec.clone(), vec![(mean.rate, q)])),
+        }
+    }
+    for (_, points) in &mut curves {
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    curves
+}
+
+/// BD-rate of every walloc family against every peer, on each metric.
+pub fn bd_rates(means: &[MeanRow], metrics: &[Metric]) -> Vec<BdRow> {
+    let to_rd =
+        |p: &[(f64, f64)]| -> Vec<RdPoint> { p.iter().map(|&(rate, quality)| RdPoint { rate, quality }).collect() };
+    let mut rows = Vec::new();
+    for (metric, quality) in metrics {
+        let curves = curves(means, quality);
+        let (ours, peers): (Vec<_>, Vec<_>) = curves.iter().partition(|(codec, _)| codec.starts_with("walloc"));
+        for (codec, points) in &ours {
+            for (anchor, anchor_points) in &peers {
+                let result = bd_rate(&to_rd(anchor_points), &to_rd(points));
+                rows.push(BdRow {
+                    codec: codec.clone(),
+                    anchor: anchor.clone(),
+                    metric: metric.to_string(),
+                    bd_rate_percent: result.as_ref().ok().copied(),
+                    note: result.err().map(|e| e.to_string()),
+                });
+            }
+        }
+    }
+    rows
 }
 
 /// Rows as CSV text, with a header line.

@@ -235,6 +235,14 @@ pub fn planar_of(interleaved: &[f32], channels: usize) -> Vec<f32> {
         .collect()
 }
 
+/// Interleaved samples of planar rows.
+pub fn interleaved_of(planar: &[f32], channels: usize) -> Vec<f32> {
+    let frames = planar.len() / channels.max(1);
+    (0..frames)
+        .flat_map(|i| (0..channels).map(move |c| planar[c * frames + i]))
+        .collect()
+}
+
 /// Decodes an audio `.wal` file block by block: each item is one block's
 /// planar samples (the recording's channels) at the original level.
 pub struct AudioDecoder<'a> {

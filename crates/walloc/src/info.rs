@@ -82,6 +82,80 @@ impl FileInfo {
     }
 }
 
+/// The description `walloc info` prints: one "label: value" line each.
+impl std::fmt::Display for FileInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = self.model_name.as_deref().unwrap_or("not embedded");
+        writeln!(f, "model:                    {name} ({})", self.model_id)?;
+        match self.modality {
+            Modality::Audio => self.fmt_audio(f)?,
+            Modality::Image => self.fmt_image(f)?,
+        }
+        writeln!(f, "bytes:                    {}", self.bytes)?;
+        match self.seconds() {
+            Some(seconds) => writeln!(
+                f,
+                "bitrate:                  {:.2} kbit/s",
+                self.bytes as f64 * 8.0 / seconds / 1000.0
+            )?,
+            None => writeln!(f, "bits per pixel:           {:.4}", self.bits_per_position())?,
+        }
+        writeln!(f, "compression ratio:        {:.2}:1", self.compression_ratio())?;
+        writeln!(f, "dimensionality reduction: {:.2}×", self.dimensionality_reduction())
+    }
+}
+
+impl FileInfo {
+    fn fmt_audio(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = if self.float_samples { "float" } else { "PCM" };
+        writeln!(
+            f,
+            "audio:                    {} channels, {} Hz, {}-bit {kind}, {} frames ({:.2} s)",
+            self.channels,
+            self.sample_rate.unwrap_or(0),
+            self.sample_bits,
+            self.shape[0],
+            self.seconds().unwrap_or(0.0)
+        )?;
+        writeln!(
+            f,
+            "latent:                   {} channels at {} bits, J={}, {} blocks of up to {} frames",
+            self.latent_channels,
+            self.latent_bits,
+            self.levels,
+            self.blocks,
+            self.block_frames.unwrap_or(0)
+        )?;
+        if self.group_channels != self.channels || self.chunks != self.blocks {
+            writeln!(
+                f,
+                "channel groups:           {} of {} channels per block ({} chunks)",
+                self.chunks / self.blocks.max(1),
+                self.group_channels,
+                self.chunks
+            )?;
+        }
+        Ok(())
+    }
+
+    fn fmt_image(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "image:                    {}×{}, {} channel{}, 8 bits",
+            self.shape[1],
+            self.shape[0],
+            self.channels,
+            if self.channels == 1 { "" } else { "s" }
+        )?;
+        writeln!(
+            f,
+            "latent:                   {}×{}×{} at {} bits, J={}",
+            self.latent_channels, self.latent_shape[0], self.latent_shape[1], self.latent_bits, self.levels
+        )?;
+        writeln!(f, "coder:                    {} ({} chunks)", self.coder, self.chunks)
+    }
+}
+
 /// Describes a `.wal` file (its header and chunk CRCs are checked).
 pub fn info(bytes: &[u8], limits: &Limits) -> Result<FileInfo> {
     Ok(match container::modality(bytes)? {

@@ -6,7 +6,6 @@ use std::fs::File;
 use std::io::{Cursor, Read, Seek};
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
 use hound::{SampleFormat as WavFormat, WavReader};
 use symphonia::core::audio::SampleBuffer;
 use symphonia::core::codecs::{Decoder, DecoderOptions};
@@ -15,7 +14,9 @@ use symphonia::core::formats::{FormatOptions, FormatReader};
 use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
-use walloc_codec::audio::SampleFormat;
+use walloc::audio::{planar_of, SampleFormat};
+
+use crate::error::{FormatError, Result};
 
 /// Extensions read through symphonia.
 const COMPRESSED: [&str; 4] = ["flac", "ogg", "oga", "opus"];
@@ -57,38 +58,27 @@ pub fn is_audio_path(path: &Path) -> bool {
     ext == "wav" || ext == "wave" || COMPRESSED.contains(&ext.as_str()) || (path != Path::new("-") && by_content())
 }
 
-/// Planar rows of an interleaved buffer.
-pub fn planar(interleaved: &[f32], channels: usize) -> Vec<f32> {
-    (0..channels)
-        .flat_map(|c| interleaved.iter().skip(c).step_by(channels).copied())
-        .collect()
-}
-
-/// Interleaved samples of planar rows.
-pub fn interleaved(planar: &[f32], channels: usize) -> Vec<f32> {
-    let frames = planar.len() / channels.max(1);
-    (0..frames * channels)
-        .map(|i| planar[(i % channels) * frames + i / channels])
-        .collect()
-}
-
 /// A WAV stream (`hound`).
 pub struct WavSource<R: Read + Seek> {
     reader: WavReader<R>,
     format: SampleFormat,
+    name: String,
 }
 
 impl<R: Read + Seek> WavSource<R> {
-    fn new(reader: WavReader<R>) -> Result<Self> {
+    fn new(reader: WavReader<R>, name: String) -> Result<Self> {
         let spec = reader.spec();
         let format = match (spec.sample_format, spec.bits_per_sample) {
             (WavFormat::Int, bits @ (8 | 16 | 24 | 32)) => SampleFormat::Int(bits as u8),
             (WavFormat::Float, 32) => SampleFormat::Float,
             (format, bits) => {
-                bail!("{bits}-bit {format:?} WAV samples are not supported (8/16/24/32-bit PCM, 32-bit float)")
+                return Err(FormatError::audio(
+                    &name,
+                    format!("{bits}-bit {format:?} WAV samples are not supported (8/16/24/32-bit PCM, 32-bit float)"),
+                ))
             }
         };
-        Ok(WavSource { reader, format })
+        Ok(WavSource { reader, format, name })
     }
 }
 
@@ -108,18 +98,25 @@ impl<R: Read + Seek> AudioSource for WavSource<R> {
     fn read_planar(&mut self, frames: usize) -> Result<Vec<f32>> {
         let spec = self.reader.spec();
         let wanted = frames * usize::from(spec.channels);
+        let name = &self.name;
         let interleaved: Vec<f32> = match spec.sample_format {
-            WavFormat::Float => self.reader.samples::<f32>().take(wanted).collect::<Result<_, _>>()?,
+            WavFormat::Float => self
+                .reader
+                .samples::<f32>()
+                .take(wanted)
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| FormatError::audio(name, e))?,
             WavFormat::Int => {
                 let unit = 1.0 / (1u64 << (spec.bits_per_sample - 1)) as f32;
                 self.reader
                     .samples::<i32>()
                     .take(wanted)
                     .map(|s| s.map(|v| v as f32 * unit))
-                    .collect::<Result<_, _>>()?
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(|e| FormatError::audio(name, e))?
             }
         };
-        Ok(planar(&interleaved, usize::from(spec.channels)))
+        Ok(planar_of(&interleaved, usize::from(spec.channels)))
     }
 }
 
@@ -137,11 +134,13 @@ pub struct CompressedSource {
     /// return a padded last packet).
     remaining: Option<u64>,
     finished: bool,
+    name: String,
 }
 
 impl CompressedSource {
     fn open(path: &Path) -> Result<Self> {
-        let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let name = path.display().to_string();
+        let file = File::open(path).map_err(|e| FormatError::io("opening", path, e))?;
         let stream = MediaSourceStream::new(Box::new(file), Default::default());
         let mut hint = Hint::new();
         hint.with_extension(&extension(path));
@@ -153,16 +152,21 @@ impl CompressedSource {
         };
         let probed = symphonia::default::get_probe()
             .format(&hint, stream, &gapless, &MetadataOptions::default())
-            .with_context(|| format!("{}: not a FLAC or Ogg Vorbis stream this build reads", path.display()))?;
+            .map_err(|e| {
+                FormatError::audio(&name, format!("not a FLAC or Ogg Vorbis stream this build reads ({e})"))
+            })?;
         let format_reader = probed.format;
         let track = format_reader
             .default_track()
-            .with_context(|| format!("{}: no audio track", path.display()))?;
+            .ok_or_else(|| FormatError::audio(&name, "no audio track"))?;
         let params = track.codec_params.clone();
         let channels = params.channels.map(|c| c.count()).unwrap_or(0);
         let sample_rate = params.sample_rate.unwrap_or(0);
         if channels == 0 || sample_rate == 0 {
-            bail!("{}: the stream does not say its channels and rate", path.display());
+            return Err(FormatError::audio(
+                &name,
+                "the stream does not say its channels and rate",
+            ));
         }
         let format = match params.bits_per_sample {
             Some(bits @ (8 | 16 | 24 | 32)) => SampleFormat::Int(bits as u8),
@@ -171,7 +175,7 @@ impl CompressedSource {
         };
         let decoder = symphonia::default::get_codecs()
             .make(&params, &DecoderOptions::default())
-            .with_context(|| format!("{}: unsupported codec", path.display()))?;
+            .map_err(|e| FormatError::audio(&name, format!("unsupported codec ({e})")))?;
         Ok(CompressedSource {
             track: track.id,
             format_reader,
@@ -182,6 +186,7 @@ impl CompressedSource {
             pending: Vec::new(),
             remaining: params.n_frames,
             finished: false,
+            name,
         })
     }
 
@@ -193,12 +198,15 @@ impl CompressedSource {
                 self.finished = true;
                 return Ok(());
             }
-            Err(e) => return Err(e).context("reading the audio stream"),
+            Err(e) => return Err(FormatError::audio(&self.name, format!("reading the audio stream: {e}"))),
         };
         if packet.track_id() != self.track {
             return Ok(());
         }
-        let decoded = self.decoder.decode(&packet).context("decoding the audio stream")?;
+        let decoded = self
+            .decoder
+            .decode(&packet)
+            .map_err(|e| FormatError::audio(&self.name, format!("decoding the audio stream: {e}")))?;
         let mut buffer = SampleBuffer::<f32>::new(decoded.capacity() as u64, *decoded.spec());
         buffer.copy_interleaved_ref(decoded);
         self.pending.extend_from_slice(buffer.samples());
@@ -233,7 +241,7 @@ impl AudioSource for CompressedSource {
         if let Some(left) = self.remaining.as_mut() {
             *left -= (take / self.channels) as u64;
         }
-        Ok(planar(&block, self.channels))
+        Ok(planar_of(&block, self.channels))
     }
 }
 
@@ -242,57 +250,14 @@ pub fn open(path: &Path) -> Result<Box<dyn AudioSource>> {
     if COMPRESSED.contains(&extension(path).as_str()) {
         return Ok(Box::new(CompressedSource::open(path)?));
     }
-    let reader = WavReader::open(path).with_context(|| format!("reading WAV {}", path.display()))?;
-    Ok(Box::new(WavSource::new(reader)?))
+    let name = path.display().to_string();
+    let reader = WavReader::open(path).map_err(|e| FormatError::audio(&name, format!("reading WAV: {e}")))?;
+    Ok(Box::new(WavSource::new(reader, name)?))
 }
 
 /// Reads a WAV file held in memory (stdin).
 pub fn from_wav_bytes(bytes: Vec<u8>) -> Result<Box<dyn AudioSource>> {
-    let reader = WavReader::new(Cursor::new(bytes)).context("reading WAV from stdin")?;
-    Ok(Box::new(WavSource::new(reader)?))
-}
-
-/// Planar audio held in memory, read back block by block (evaluation).
-pub struct MemorySource {
-    planar: Vec<f32>,
-    channels: usize,
-    sample_rate: u32,
-    format: SampleFormat,
-    position: usize,
-}
-
-impl MemorySource {
-    /// Wraps `planar` (`channels` rows of equal length).
-    pub fn new(planar: Vec<f32>, channels: usize, sample_rate: u32, format: SampleFormat) -> Self {
-        MemorySource {
-            planar,
-            channels,
-            sample_rate,
-            format,
-            position: 0,
-        }
-    }
-}
-
-impl AudioSource for MemorySource {
-    fn channels(&self) -> usize {
-        self.channels
-    }
-
-    fn sample_rate(&self) -> u32 {
-        self.sample_rate
-    }
-
-    fn format(&self) -> SampleFormat {
-        self.format
-    }
-
-    fn read_planar(&mut self, frames: usize) -> Result<Vec<f32>> {
-        let total = self.planar.len() / self.channels.max(1);
-        let end = (self.position + frames).min(total);
-        let rows = self.planar.chunks_exact(total.max(1));
-        let block = rows.flat_map(|row| row[self.position..end].iter().copied()).collect();
-        self.position = end;
-        Ok(block)
-    }
+    let reader =
+        WavReader::new(Cursor::new(bytes)).map_err(|e| FormatError::audio("stdin", format!("reading WAV: {e}")))?;
+    Ok(Box::new(WavSource::new(reader, "stdin".into())?))
 }

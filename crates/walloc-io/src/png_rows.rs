@@ -1,15 +1,17 @@
 //! PNG read and written row by row (the `png` crate), so that a large image
 //! is coded in stripes without ever being whole in memory. Only 8-bit,
-//! non-interlaced PNGs stream; others are read whole through `image`
-//! (whose 16-bit reduction and checks then apply).
+//! non-interlaced PNGs stream; others are read whole through
+//! [`crate::image::decode_image`] (whose 16-bit reduction and checks then
+//! apply).
 
 use std::fs::File;
 use std::io::{BufReader, Write};
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
 use png::{BitDepth, ColorType, Transformations};
 use walloc::Image8;
+
+use crate::error::{FormatError, Result};
 
 /// An 8-bit PNG's rows as gray or RGB, opaque.
 pub struct PngRows {
@@ -30,7 +32,7 @@ pub fn open(path: &Path) -> Result<Option<PngRows>> {
     if path == Path::new("-") || !path.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")) {
         return Ok(None);
     }
-    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let file = File::open(path).map_err(|e| FormatError::io("opening", path, e))?;
     let mut decoder = png::Decoder::new(BufReader::new(file));
     decoder.set_transformations(Transformations::EXPAND);
     let Ok(reader) = decoder.read_info() else {
@@ -58,11 +60,8 @@ pub fn open(path: &Path) -> Result<Option<PngRows>> {
 impl PngRows {
     /// The next row as `channels` per pixel, or `None` after the last.
     pub fn next_row(&mut self) -> Result<Option<Vec<u8>>> {
-        let Some(row) = self
-            .reader
-            .next_row()
-            .with_context(|| format!("decoding {}", self.name))?
-        else {
+        let name = &self.name;
+        let Some(row) = self.reader.next_row().map_err(|e| FormatError::png(name, e))? else {
             return Ok(None);
         };
         let data = row.data();
@@ -75,10 +74,7 @@ impl PngRows {
             None => data.to_vec(),
             Some(step) => {
                 if data.chunks_exact(step).any(|p| p[step - 1] != u8::MAX) {
-                    bail!(
-                        "{} has transparent pixels; walloc codes gray or RGB images: flatten it onto a background first",
-                        self.name
-                    );
+                    return Err(FormatError::Transparent { name: name.clone() });
                 }
                 data.chunks_exact(step)
                     .flat_map(|p| p[..step - 1].iter().copied())
@@ -105,14 +101,16 @@ impl PngRows {
 
 /// Writes a PNG of `width × height` pixels of `channels` whose rows
 /// `next_rows` hands out in order (any number at a time), with the
-/// settings of the `image` crate's encoder.
-pub fn write(
+/// settings of the `image` crate's encoder. The rows' own errors pass
+/// through as `E`.
+pub fn write<E: From<FormatError>>(
     sink: &mut dyn Write,
     width: u32,
     height: u32,
     channels: u8,
-    mut next_rows: impl FnMut() -> Result<Option<Vec<u8>>>,
-) -> Result<()> {
+    mut next_rows: impl FnMut() -> std::result::Result<Option<Vec<u8>>, E>,
+) -> std::result::Result<(), E> {
+    let failed = |e: &dyn std::fmt::Display| E::from(FormatError::png("output", e));
     let mut encoder = png::Encoder::new(sink, width, height);
     encoder.set_color(if channels == 1 {
         ColorType::Grayscale
@@ -122,11 +120,11 @@ pub fn write(
     encoder.set_depth(BitDepth::Eight);
     encoder.set_compression(png::Compression::Balanced);
     encoder.set_filter(png::Filter::Adaptive);
-    let mut writer = encoder.write_header()?;
-    let mut stream = writer.stream_writer()?;
+    let mut writer = encoder.write_header().map_err(|e| failed(&e))?;
+    let mut stream = writer.stream_writer().map_err(|e| failed(&e))?;
     while let Some(rows) = next_rows()? {
-        stream.write_all(&rows)?;
+        stream.write_all(&rows).map_err(|e| failed(&e))?;
     }
-    stream.finish()?;
+    stream.finish().map_err(|e| failed(&e))?;
     Ok(())
 }

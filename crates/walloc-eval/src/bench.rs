@@ -1,0 +1,215 @@
+//! Throughput of walloc's whole path (file bytes in, file bytes out)
+//! against libwebp in the same process and run, on the same images, at
+//! matched bits per pixel; on one thread and on all threads.
+
+use std::fmt;
+use std::time::Duration;
+
+use rayon::prelude::*;
+use walloc::image::{decode_image, encode_image};
+use walloc::{DecodeOptions, EncodeOptions, Image8, Model};
+
+use crate::error::EvalError;
+use crate::timing::{fastest, per_second};
+
+/// Reads an image file's bytes into an image with the channels asked for
+/// (the caller's image reader).
+pub type ImageReader = dyn Fn(&[u8], u8) -> Result<Image8, String> + Sync;
+
+/// One input: its file bytes, and the walloc and WebP files made from it.
+struct Sample {
+    name: String,
+    file: Vec<u8>,
+    pixels: u64,
+    wal: Vec<u8>,
+    webp: Vec<u8>,
+    quality: f32,
+}
+
+/// libwebp (lossy) of an RGB image at `quality`.
+fn webp_encode(image: &Image8, quality: f32) -> Vec<u8> {
+    webp::Encoder::from_rgb(&image.pixels, image.width, image.height)
+        .encode(quality)
+        .to_vec()
+}
+
+/// The WebP quality whose file size is closest to `target` bytes (bisection:
+/// size grows with quality).
+fn matched_webp(image: &Image8, target: usize) -> (f32, Vec<u8>) {
+    let (mut low, mut high) = (0.0f32, 100.0f32);
+    let mut best = (0.0, webp_encode(image, 0.0));
+    for _ in 0..9 {
+        let quality = (low + high) / 2.0;
+        let file = webp_encode(image, quality);
+        if file.len().abs_diff(target) < best.1.len().abs_diff(target) {
+            best = (quality, file.clone());
+        }
+        if file.len() > target {
+            high = quality;
+        } else {
+            low = quality;
+        }
+    }
+    best
+}
+
+/// Times `work` over every sample on one thread (sum of per-image bests)
+/// and on all threads (images in parallel, best wall time of the set).
+fn throughput(
+    samples: &[Sample],
+    repeat: usize,
+    work: &(dyn Fn(&Sample) -> Result<(), EvalError> + Sync),
+) -> Result<(Duration, Duration), EvalError> {
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .map_err(|e| EvalError::Invalid(format!("a one-thread pool: {e}")))?;
+    let single = one.install(|| {
+        samples
+            .iter()
+            .map(|s| fastest(repeat, || work(s)))
+            .sum::<Result<Duration, _>>()
+    })?;
+    let all = fastest(repeat, || samples.par_iter().try_for_each(work))?;
+    Ok((single, all))
+}
+
+/// What `bench` measured.
+#[derive(Clone, Debug)]
+pub struct BenchReport {
+    /// Images timed.
+    pub images: usize,
+    /// Their pixels, all together.
+    pub pixels: u64,
+    /// The model timed.
+    pub model: String,
+    /// Mean libwebp quality that matched walloc's sizes.
+    pub webp_quality: f64,
+    /// Timed repetitions (the fastest is kept).
+    pub repeat: usize,
+    /// Threads of the parallel runs.
+    pub threads: usize,
+    /// Bytes of all walloc files and of all WebP files.
+    pub bytes: (usize, usize),
+    /// Encode time of walloc and libwebp on one thread and on all threads:
+    /// `[walloc 1, webp 1, walloc all, webp all]`.
+    pub encode: [Duration; 4],
+    /// Decode times, likewise.
+    pub decode: [Duration; 4],
+}
+
+/// Times walloc with `model` (a model whose whole path runs without
+/// burn) against libwebp on `files` (name and bytes), read by `read`.
+pub fn bench(
+    model: &Model,
+    files: &[(String, Vec<u8>)],
+    read: &ImageReader,
+    repeat: usize,
+) -> Result<BenchReport, EvalError> {
+    if !walloc::Registry::core().supports(model) {
+        return Err(EvalError::Invalid(format!(
+            "model {} is neural; bench times the linear models' whole path (encode and decode on the CPU)",
+            model.config().name
+        )));
+    }
+    let channels = model.config().channels as u8;
+    let read_as = |name: &str, bytes: &[u8], channels: u8| {
+        read(bytes, channels).map_err(|message| EvalError::Input {
+            name: name.to_string(),
+            message,
+        })
+    };
+    let samples = files
+        .iter()
+        .map(|(name, file)| {
+            let image = read_as(name, file, channels)?;
+            let wal = encode_image(model, &image, &EncodeOptions::default())?;
+            let (quality, webp) = matched_webp(&read_as(name, file, 3)?, wal.len());
+            Ok(Sample {
+                name: name.clone(),
+                file: file.clone(),
+                pixels: u64::from(image.width) * u64::from(image.height),
+                wal,
+                webp,
+                quality,
+            })
+        })
+        .collect::<Result<Vec<_>, EvalError>>()?;
+    let options = DecodeOptions::default();
+    let walloc_encode = |s: &Sample| -> Result<(), EvalError> {
+        encode_image(model, &read_as(&s.name, &s.file, channels)?, &EncodeOptions::default())?;
+        Ok(())
+    };
+    let webp_encode_path = |s: &Sample| -> Result<(), EvalError> {
+        webp_encode(&read_as(&s.name, &s.file, 3)?, s.quality);
+        Ok(())
+    };
+    let walloc_decode = |s: &Sample| -> Result<(), EvalError> {
+        decode_image(model, &s.wal, &options)?;
+        Ok(())
+    };
+    let webp_decode = |s: &Sample| -> Result<(), EvalError> {
+        webp::Decoder::new(&s.webp)
+            .decode()
+            .map(drop)
+            .ok_or_else(|| EvalError::Invalid(format!("libwebp could not decode its file of {}", s.name)))
+    };
+    let (ours_encode, webp_encode_times) = (
+        throughput(&samples, repeat, &walloc_encode)?,
+        throughput(&samples, repeat, &webp_encode_path)?,
+    );
+    let (ours_decode, webp_decode_times) = (
+        throughput(&samples, repeat, &walloc_decode)?,
+        throughput(&samples, repeat, &webp_decode)?,
+    );
+    Ok(BenchReport {
+        images: samples.len(),
+        pixels: samples.iter().map(|s| s.pixels).sum(),
+        model: model.config().name.clone(),
+        webp_quality: samples.iter().map(|s| f64::from(s.quality)).sum::<f64>() / samples.len().max(1) as f64,
+        repeat,
+        threads: rayon::current_num_threads(),
+        bytes: (
+            samples.iter().map(|s| s.wal.len()).sum(),
+            samples.iter().map(|s| s.webp.len()).sum(),
+        ),
+        encode: [ours_encode.0, webp_encode_times.0, ours_encode.1, webp_encode_times.1],
+        decode: [ours_decode.0, webp_decode_times.0, ours_decode.1, webp_decode_times.1],
+    })
+}
+
+impl fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pixels = self.pixels as f64;
+        let bpp = |bytes: usize| bytes as f64 * 8.0 / pixels;
+        writeln!(
+            f,
+            "{} images, {:.2} MP; model {}; libwebp at matched size (mean quality {:.1}); best of {}",
+            self.images,
+            pixels / 1e6,
+            self.model,
+            self.webp_quality,
+            self.repeat
+        )?;
+        writeln!(f, "{:<28} {:>12} {:>12} {:>8}", "", "walloc", "libwebp", "ratio")?;
+        writeln!(
+            f,
+            "{:<28} {:>12.4} {:>12.4}",
+            "bits per pixel",
+            bpp(self.bytes.0),
+            bpp(self.bytes.1)
+        )?;
+        let all = format!("{} threads", self.threads);
+        let rows = [
+            ("encode MP/s, 1 thread".to_string(), self.encode[0], self.encode[1]),
+            ("encode MP/s, ".to_string() + &all, self.encode[2], self.encode[3]),
+            ("decode MP/s, 1 thread".into(), self.decode[0], self.decode[1]),
+            ("decode MP/s, ".to_string() + &all, self.decode[2], self.decode[3]),
+        ];
+        for (label, ours, theirs) in rows {
+            let (ours, theirs) = (per_second(pixels, ours), per_second(pixels, theirs));
+            writeln!(f, "{label:<28} {ours:>12.2} {theirs:>12.2} {:>7.2}×", ours / theirs)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,202 @@
+//! Evaluating walloc image models and peer codecs on images, one image at
+//! a time: every model and every peer quality on every image; PSNR on the
+//! 8-bit output, SSIM, MS-SSIM, megapixels per second.
+
+use std::time::Duration;
+
+use walloc::image::{decode_image, encode_image};
+use walloc::{DecodeOptions, EncodeOptions, Figures, Image8, Modality, Model};
+
+use crate::error::EvalError;
+use crate::metrics::{ms_ssim, psnr, ssim};
+use crate::peers::{image_codec, ImageCodec, IMAGE_CODECS};
+use crate::report::{FileRow, Metric, Report};
+use crate::timing::{per_second, timed};
+
+/// The metrics BD-rates are computed on for images.
+const IMAGE_METRICS: [Metric; 3] = [
+    ("psnr", |m| Some(m.psnr)),
+    ("ssim", |m| m.ssim),
+    ("ms_ssim", |m| m.ms_ssim),
+];
+
+/// An evaluation of image codecs in progress: add images, then take the
+/// report.
+pub struct ImageEvaluation {
+    models: Vec<Model>,
+    peers: Vec<Box<dyn ImageCodec>>,
+    rows: Vec<FileRow>,
+    sizes: Vec<f64>,
+}
+
+/// The embedded RGB image models, the default of an image evaluation.
+pub fn embedded_rgb_models() -> Result<Vec<Model>, EvalError> {
+    Ok(walloc::models::embedded()?
+        .iter()
+        .filter(|m| m.config().modality == Modality::Image && m.config().channels == 3)
+        .cloned()
+        .collect())
+}
+
+/// The peer codecs named (default: every image peer).
+pub fn image_peers(names: Option<&[String]>) -> Result<Vec<Box<dyn ImageCodec>>, EvalError> {
+    let default: Vec<String> = IMAGE_CODECS.iter().map(|s| s.to_string()).collect();
+    names
+        .unwrap_or(&default)
+        .iter()
+        .map(|name| {
+            image_codec(name).ok_or_else(|| {
+                EvalError::Invalid(format!(
+                    "unknown image codec {name:?} in --against (known: {})",
+                    IMAGE_CODECS.join(", ")
+                ))
+            })
+        })
+        .collect()
+}
+
+/// A row from what one coding produced.
+struct Coded<'a> {
+    file: &'a str,
+    codec: String,
+    setting: String,
+    bytes: usize,
+    dimensionality_reduction: f64,
+    encode: Duration,
+    decode: Duration,
+}
+
+fn row(image: &Image8, decoded: &Image8, coded: Coded) -> FileRow {
+    let pixels = f64::from(image.width) * f64::from(image.height);
+    FileRow {
+        file: coded.file.to_string(),
+        codec: coded.codec,
+        setting: coded.setting,
+        bytes: coded.bytes,
+        rate: coded.bytes as f64 * 8.0 / pixels,
+        compression_ratio: image.pixels.len() as f64 / coded.bytes as f64,
+        dimensionality_reduction: coded.dimensionality_reduction,
+        psnr: psnr(image, decoded),
+        ssim: Some(ssim(image, decoded)),
+        ms_ssim: ms_ssim(image, decoded),
+        snr: None,
+        encode_rate: per_second(pixels, coded.encode),
+        decode_rate: per_second(pixels, coded.decode),
+    }
+}
+
+impl ImageEvaluation {
+    /// An evaluation of `models` (image models of one channel count) and
+    /// `peers`.
+    pub fn new(models: Vec<Model>, peers: Vec<Box<dyn ImageCodec>>) -> Result<Self, EvalError> {
+        if let Some(audio) = models.iter().find(|m| m.config().modality != Modality::Image) {
+            return Err(EvalError::Invalid(format!(
+                "model {} codes {}, and the data holds images",
+                audio.config().name,
+                audio.config().modality
+            )));
+        }
+        if models
+            .windows(2)
+            .any(|w| w[0].config().channels != w[1].config().channels)
+        {
+            return Err(EvalError::Invalid(
+                "the models differ in channels (gray and RGB): evaluate them in separate runs".into(),
+            ));
+        }
+        if models.is_empty() && peers.is_empty() {
+            return Err(EvalError::Invalid("nothing to evaluate: no model and no peer".into()));
+        }
+        Ok(ImageEvaluation {
+            models,
+            peers,
+            rows: Vec::new(),
+            sizes: Vec::new(),
+        })
+    }
+
+    /// The channels images are coded with (those of the models; RGB when
+    /// only peers run).
+    pub fn channels(&self) -> u8 {
+        self.models.first().map_or(3, |m| m.config().channels as u8)
+    }
+
+    /// Codings of each image: one per model and per peer quality.
+    pub fn codings_per_image(&self) -> usize {
+        self.models.len() + self.peers.iter().map(|p| p.qualities().len()).sum::<usize>()
+    }
+
+    /// Codes `image` (named `name`, with [`ImageEvaluation::channels`])
+    /// with every model and every peer quality, calling `coded` after each.
+    pub fn add(&mut self, name: &str, image: &Image8, mut coded: impl FnMut()) -> Result<(), EvalError> {
+        let pixels = f64::from(image.width) * f64::from(image.height);
+        let options = DecodeOptions::default();
+        for model in &self.models {
+            let config = model.config();
+            let (file, encode) = timed(|| encode_image(model, image, &EncodeOptions::default()))?;
+            let (decoded, decode) = timed(|| decode_image(model, &file, &options))?;
+            let coding = Coded {
+                file: name,
+                codec: format!("walloc {}", config.architecture),
+                setting: config.name.clone(),
+                bytes: file.len(),
+                dimensionality_reduction: config.dimensionality_reduction(),
+                encode,
+                decode,
+            };
+            self.rows.push(row(image, &decoded, coding));
+            self.sizes.push(pixels);
+            coded();
+        }
+        for peer in &self.peers {
+            for &q in peer.qualities() {
+                let (file, encode) = timed(|| peer.encode(image, q))?;
+                let (decoded, decode) = timed(|| peer.decode(&file, image.channels))?;
+                let coding = Coded {
+                    file: name,
+                    codec: peer.name().to_string(),
+                    setting: format!("q{q}"),
+                    bytes: file.len(),
+                    dimensionality_reduction: 1.0,
+                    encode,
+                    decode,
+                };
+                self.rows.push(row(image, &decoded, coding));
+                self.sizes.push(pixels);
+                coded();
+            }
+        }
+        Ok(())
+    }
+
+    /// The report of every image added: rows, means and BD-rates on PSNR,
+    /// SSIM and MS-SSIM.
+    pub fn report(self) -> Report {
+        Report::from_rows("image", "bpp", self.rows, &self.sizes, &IMAGE_METRICS)
+    }
+}
+
+/// A model's figures on `images` (with its channels), as stored in a
+/// model file under `dataset`: mean bpp, PSNR, SSIM and compression ratio.
+pub fn image_figures(model: &Model, images: &[Image8], dataset: &str) -> Result<Figures, EvalError> {
+    let (mut bpp, mut psnr_sum, mut ssim_sum, mut ratio) = (0.0, 0.0, 0.0, 0.0);
+    for image in images {
+        let file = encode_image(model, image, &EncodeOptions::default())?;
+        let back = decode_image(model, &file, &DecodeOptions::default())?;
+        let pixels = f64::from(image.width) * f64::from(image.height);
+        bpp += file.len() as f64 * 8.0 / pixels;
+        ratio += image.pixels.len() as f64 / file.len() as f64;
+        psnr_sum += psnr(image, &back);
+        ssim_sum += ssim(image, &back);
+    }
+    let n = images.len().max(1) as f64;
+    Ok(Figures {
+        dataset: dataset.to_string(),
+        images: images.len() as u32,
+        bpp: bpp / n,
+        psnr_db: psnr_sum / n,
+        compression_ratio: ratio / n,
+        ssim: Some(ssim_sum / n),
+        ..Figures::default()
+    })
+}
