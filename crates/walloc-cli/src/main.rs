@@ -2,6 +2,7 @@
 
 mod audio;
 mod bench;
+mod dataset;
 mod eval;
 mod fit;
 mod fit_audio;
@@ -103,6 +104,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Rate, distortion and speed of walloc models against WebP, JPEG, AVIF (images) or Opus (audio).
     Eval(eval::EvalArgs),
+    /// Turn a labelled collection of images or audio into Parquet shards of latents (or of .wal bytes).
+    Dataset(dataset::DatasetArgs),
     /// Train a linear or neural (refine) image model from its PCA start (AdamW, checkpoints, --resume).
     Train(train::TrainArgs),
 }
@@ -249,5 +252,6 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Bench(args) => bench::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Train(args) => train::run(args),
+        Command::Dataset(args) => dataset::run(args),
     }
 }

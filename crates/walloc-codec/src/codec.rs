@@ -26,6 +26,15 @@ pub struct Latent {
     pub symbols: Vec<u8>,
 }
 
+impl Latent {
+    /// The latent as signed values (symbol − 2^(bits−1)), what learning
+    /// on latents takes: `int8` for the 8-bit latents of every model.
+    pub fn signed_values(&self, latent_bits: u8) -> Vec<i8> {
+        let offset = 1i16 << (latent_bits.clamp(1, 8) - 1);
+        self.symbols.iter().map(|&s| (i16::from(s) - offset) as i8).collect()
+    }
+}
+
 /// Options of [`encode`].
 #[derive(Clone, Copy, Debug)]
 pub struct EncodeOptions {

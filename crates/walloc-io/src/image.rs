@@ -116,3 +116,18 @@ pub fn downscale(image: Image8, factor: u32) -> Result<Image8> {
     };
     Ok(Image8::new(w, h, channels, pixels)?)
 }
+
+/// The width and height of an image file, from its header alone.
+pub fn dimensions(path: &Path) -> Result<(u32, u32)> {
+    let failed = |source| FormatError::Image {
+        doing: "reading",
+        name: path.display().to_string(),
+        source,
+    };
+    ImageReader::open(path)
+        .map_err(|e| FormatError::io("opening", path, e))?
+        .with_guessed_format()
+        .map_err(|e| failed(e.into()))?
+        .into_dimensions()
+        .map_err(failed)
+}

@@ -480,8 +480,7 @@ fn decode_batch<'py>(
 /// images, `(latent_dim, positions)` for audio (one block, the model's
 /// channels).
 fn latent_array<'py>(py: Python<'py>, model: &Model, latent: Latent) -> PyResult<Bound<'py, PyAny>> {
-    let offset = 1i16 << (model.config().latent_bits - 1);
-    let values: Vec<i8> = latent.symbols.iter().map(|&s| (i16::from(s) - offset) as i8).collect();
+    let values = latent.signed_values(model.config().latent_bits);
     let shape = match model.config().modality {
         Modality::Image => vec![latent.channels, latent.height, latent.width],
         Modality::Audio => vec![latent.channels, latent.width],

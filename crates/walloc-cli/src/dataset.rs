@@ -1,0 +1,99 @@
+//! `walloc dataset`: plans a labelled collection, has `walloc_dataset`
+//! convert it into Parquet shards of latents with a progress bar, and
+//! reports what it wrote, what it reused and what it skipped.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use walloc_dataset::{build, plan, Content, Options, SplitRule};
+
+use crate::io::progress;
+use crate::models;
+
+/// Arguments of `dataset`.
+#[derive(clap::Args, Debug)]
+pub struct DatasetArgs {
+    /// The collection: class folders (`CLASS/file`, ImageFolder's
+    /// convention), or any files labelled by --labels.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Model name or file (its modality decides what is read).
+    #[arg(short, long)]
+    pub model: String,
+    /// Output folder: SPLIT/part-NNNNN.parquet and manifest.json. A rerun
+    /// into it converts only the shards not yet written.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Labels as CSV lines `path,label` or JSONL `{"path":…,"label":…}`,
+    /// paths relative to --data.
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// `folders` (the top folders of --data are the splits), or ratios
+    /// such as train=0.9,test=0.1 (by a stable hash of each path)
+    /// [default: one split, train].
+    #[arg(long)]
+    pub split: Option<String>,
+    /// Store each item's .wal bytes instead of its latent.
+    #[arg(long)]
+    pub coded: bool,
+    /// Items per shard.
+    #[arg(long, default_value_t = 4096)]
+    pub shard_size: usize,
+    /// Stop at the first file that cannot be converted, instead of
+    /// reporting and skipping it.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Runs `dataset`.
+pub fn run(args: &DatasetArgs) -> Result<()> {
+    let model = models::resolve(&args.model)?;
+    let rule: SplitRule = match &args.split {
+        Some(text) => text.parse()?,
+        None => SplitRule::Single,
+    };
+    let plan = plan(&args.data, args.labels.as_deref(), &rule)?;
+    eprintln!(
+        "{} files in {} split{} ({}), {} classes; model {}",
+        plan.items(),
+        plan.splits.len(),
+        if plan.splits.len() == 1 { "" } else { "s" },
+        plan.splits
+            .iter()
+            .map(|(n, i)| format!("{n} {}", i.len()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        plan.classes.len(),
+        model.config().name
+    );
+    let content = if args.coded { Content::Coded } else { Content::Latent };
+    let options = Options::default()
+        .with_content(content)
+        .with_shard_size(args.shard_size)
+        .with_strict(args.strict);
+    let bar = progress(plan.items() as u64, "converting");
+    let summary = build(&model, &plan, &args.output, &options, &|n| bar.inc(n))
+        .with_context(|| format!("building the dataset in {}", args.output.display()))?;
+    bar.finish_and_clear();
+    let manifest = &summary.manifest;
+    for skipped in &manifest.skipped {
+        eprintln!("skipped {}: {}", skipped.path, skipped.error);
+    }
+    let rows: usize = manifest.splits.iter().map(|s| s.rows).sum();
+    let megabytes = |bytes: u64| bytes as f64 / 1e6;
+    println!(
+        "{rows} items in {} shards ({} written, {} reused), {} skipped",
+        summary.written + summary.reused,
+        summary.written,
+        summary.reused,
+        manifest.skipped.len()
+    );
+    println!(
+        "dataset {:.2} MB, source files {:.2} MB ({:.1}:1); layout {:?}",
+        megabytes(manifest.dataset_bytes),
+        megabytes(manifest.source_bytes),
+        manifest.source_bytes as f64 / manifest.dataset_bytes.max(1) as f64,
+        manifest.layout
+    );
+    Ok(())
+}

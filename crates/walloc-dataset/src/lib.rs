@@ -1,0 +1,312 @@
+#![warn(missing_docs)]
+//! Datasets of walloc latents, for learning on compressed signals.
+//!
+//! [`plan::plan`] lists a labelled collection (ImageFolder's `CLASS/file`
+//! convention, or a CSV/JSONL of `path,label`) and divides it into splits;
+//! [`build`] turns every item into its integer latent (or its `.wal`
+//! bytes) in parallel and writes Parquet shards, `SPLIT/part-NNNNN.parquet`,
+//! each atomically, then `manifest.json`. A rerun finds the shards already
+//! written and converts only the rest; an item that cannot be read is
+//! reported with its error and skipped (or, when strict, stops the run),
+//! and every shard records what it skipped. [`shard::read`] reads rows
+//! back, for training in Rust; pyarrow, HF `datasets`, DuckDB or Spark read
+//! the shards without walloc.
+
+pub mod convert;
+pub mod error;
+pub mod manifest;
+pub mod plan;
+pub mod shard;
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use walloc::{Modality, Model};
+
+pub use convert::{Content, Row};
+pub use error::{DatasetError, Result};
+pub use manifest::Manifest;
+pub use plan::{plan, Item, Plan, SplitRule};
+pub use shard::Layout;
+
+use manifest::{ModelEntry, SplitEntry, MANIFEST_FORMAT};
+use shard::{ShardRecord, Skipped};
+
+/// How to build a dataset.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Options {
+    /// Latents or `.wal` bytes.
+    pub content: Content,
+    /// Items per shard.
+    pub shard_size: usize,
+    /// Stop at the first item that cannot be converted, instead of
+    /// reporting and skipping it.
+    pub strict: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            content: Content::Latent,
+            shard_size: 4096,
+            strict: false,
+        }
+    }
+}
+
+impl Options {
+    /// The same options storing `content`.
+    pub fn with_content(self, content: Content) -> Self {
+        Options { content, ..self }
+    }
+
+    /// The same options with `shard_size` items per shard.
+    pub fn with_shard_size(self, shard_size: usize) -> Self {
+        Options { shard_size, ..self }
+    }
+
+    /// The same options, strict or not.
+    pub fn with_strict(self, strict: bool) -> Self {
+        Options { strict, ..self }
+    }
+}
+
+/// What a dataset folder was started with: a rerun must match it to reuse
+/// the shards it finds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Fingerprint {
+    model: String,
+    content: Content,
+    shard_size: usize,
+    splits: Vec<(String, usize, String, String)>,
+}
+
+const FINGERPRINT: &str = ".walloc-plan.json";
+
+impl Fingerprint {
+    fn of(model: &Model, plan: &Plan, options: &Options) -> Self {
+        let splits = plan
+            .splits
+            .iter()
+            .map(|(name, items)| {
+                let edge = |item: Option<&Item>| item.map_or_else(String::new, |i| i.name.clone());
+                (name.clone(), items.len(), edge(items.first()), edge(items.last()))
+            })
+            .collect();
+        Fingerprint {
+            model: model.id().to_string(),
+            content: options.content,
+            shard_size: options.shard_size,
+            splits,
+        }
+    }
+
+    /// Writes this fingerprint in `out`, or checks it against the one there.
+    fn claim(&self, out: &Path) -> Result<()> {
+        let path = out.join(FINGERPRINT);
+        let json = serde_json::to_string_pretty(self).map_err(|e| DatasetError::Invalid(e.to_string()))?;
+        match std::fs::read_to_string(&path) {
+            Ok(found) if found == json => Ok(()),
+            Ok(_) => Err(DatasetError::Invalid(format!(
+                "{} holds a dataset of another model, source or options: use a new folder, or remove it to start over",
+                out.display()
+            ))),
+            Err(_) => write_atomically(&path, json.as_bytes()),
+        }
+    }
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| DatasetError::io("creating a file in", dir, e))?;
+    std::io::Write::write_all(&mut tmp, bytes).map_err(|e| DatasetError::io("writing", path, e))?;
+    tmp.persist(path)
+        .map_err(|e| DatasetError::io("writing", path, e.error))?;
+    Ok(())
+}
+
+/// The latent layout of a dataset: fixed when every image has one size
+/// (read from the headers), else variable (and always for audio and coded
+/// datasets).
+fn layout(model: &Model, plan: &Plan, content: Content) -> Layout {
+    let config = model.config();
+    if content == Content::Coded || config.modality != Modality::Image {
+        return Layout::Variable;
+    }
+    let sizes: std::collections::BTreeSet<(u32, u32)> = plan
+        .splits
+        .par_iter()
+        .flat_map(|(_, items)| items.par_iter())
+        .filter_map(|item| walloc_io::image::dimensions(&item.path).ok())
+        .collect();
+    match sizes.into_iter().collect::<Vec<_>>()[..] {
+        [(width, height)] => {
+            let side = |v: u32| v.div_ceil(1 << config.levels);
+            Layout::Fixed(vec![config.latent_dim, side(height), side(width)])
+        }
+        _ => Layout::Variable,
+    }
+}
+
+/// What [`build`] did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Summary {
+    /// The manifest written.
+    pub manifest: Manifest,
+    /// Shards written by this run.
+    pub written: usize,
+    /// Shards found finished from an earlier run.
+    pub reused: usize,
+}
+
+/// Builds the dataset of `plan` with `model` in `out`: every shard not
+/// already there, then `manifest.json`. `done(n)` is called as items are
+/// finished (from worker threads).
+pub fn build(
+    model: &Model,
+    plan: &Plan,
+    out: &Path,
+    options: &Options,
+    done: &(dyn Fn(u64) + Sync),
+) -> Result<Summary> {
+    if options.shard_size == 0 {
+        return Err(DatasetError::Invalid("shards hold at least one item".into()));
+    }
+    std::fs::create_dir_all(out).map_err(|e| DatasetError::io("creating", out, e))?;
+    Fingerprint::of(model, plan, options).claim(out)?;
+    let layout = layout(model, plan, options.content);
+    let latent_axes = if model.config().modality == Modality::Image {
+        3
+    } else {
+        2
+    };
+    let (mut written, mut reused, mut dataset_bytes) = (0, 0, 0);
+    let mut splits = Vec::new();
+    let mut skipped = Vec::new();
+    for (name, items) in &plan.splits {
+        let dir = out.join(name);
+        std::fs::create_dir_all(&dir).map_err(|e| DatasetError::io("creating", &dir, e))?;
+        let mut entry = SplitEntry {
+            name: name.clone(),
+            items: items.len(),
+            rows: 0,
+            shards: Vec::new(),
+        };
+        for (index, chunk) in items.chunks(options.shard_size).enumerate() {
+            let file = format!("{name}/part-{index:05}.parquet");
+            let path = out.join(&file);
+            let record = match shard::record(&path) {
+                Ok(record) if record.items == chunk.len() => {
+                    reused += 1;
+                    done(chunk.len() as u64);
+                    record
+                }
+                _ => {
+                    let record = convert_shard(model, plan, chunk, &path, options, &layout, latent_axes, done)?;
+                    written += 1;
+                    record
+                }
+            };
+            dataset_bytes += std::fs::metadata(&path)
+                .map_err(|e| DatasetError::io("reading", &path, e))?
+                .len();
+            entry.rows += record.rows;
+            entry.shards.push(file);
+            skipped.extend(record.skipped);
+        }
+        splits.push(entry);
+    }
+    let source_bytes = plan
+        .splits
+        .iter()
+        .flat_map(|(_, items)| items)
+        .filter_map(|item| std::fs::metadata(&item.path).ok())
+        .map(|m| m.len())
+        .sum();
+    let manifest = Manifest {
+        format: MANIFEST_FORMAT.into(),
+        model: ModelEntry::of(model),
+        content: options.content,
+        layout,
+        dtype: "int8".into(),
+        classes: plan.classes.clone(),
+        splits,
+        source_bytes,
+        dataset_bytes,
+        skipped,
+    };
+    let json = serde_json::to_string_pretty(&manifest).map_err(|e| DatasetError::Invalid(e.to_string()))?;
+    write_atomically(&out.join("manifest.json"), json.as_bytes())?;
+    Ok(Summary {
+        manifest,
+        written,
+        reused,
+    })
+}
+
+/// Converts one shard's items in parallel and writes it.
+#[allow(clippy::too_many_arguments)]
+fn convert_shard(
+    model: &Model,
+    plan: &Plan,
+    items: &[Item],
+    path: &Path,
+    options: &Options,
+    layout: &Layout,
+    latent_axes: i32,
+    done: &(dyn Fn(u64) + Sync),
+) -> Result<ShardRecord> {
+    let results: Vec<Result<Row>> = items
+        .par_iter()
+        .map(|item| {
+            let label = item.class.as_deref().and_then(|c| plan.label(c));
+            let row = convert::convert(model, item, label, options.content).and_then(|row| match layout {
+                Layout::Fixed(shape) if options.content == Content::Latent && *shape != row.latent_shape => {
+                    Err(DatasetError::Item {
+                        path: item.name.clone(),
+                        message: format!(
+                            "its latent is {:?}, the dataset's {shape:?} (its header gave another size)",
+                            row.latent_shape
+                        ),
+                    })
+                }
+                _ => Ok(row),
+            });
+            done(1);
+            row
+        })
+        .collect();
+    let (mut rows, mut skipped) = (Vec::new(), Vec::new());
+    for (item, result) in items.iter().zip(results) {
+        match result {
+            Ok(row) => rows.push(row),
+            Err(error) if options.strict => return Err(error),
+            Err(error) => skipped.push(Skipped {
+                path: item.name.clone(),
+                error: error.to_string(),
+            }),
+        }
+    }
+    let record = ShardRecord {
+        items: items.len(),
+        rows: rows.len(),
+        skipped,
+    };
+    shard::write(path, &rows, options.content, layout, latent_axes, &record)?;
+    Ok(record)
+}
+
+/// The shard files of a dataset folder, as its manifest lists them.
+pub fn shard_paths(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| DatasetError::io("reading", &path, e))?;
+    let manifest: Manifest =
+        serde_json::from_str(&text).map_err(|e| DatasetError::Invalid(format!("{}: {e}", path.display())))?;
+    Ok(manifest
+        .splits
+        .iter()
+        .flat_map(|s| s.shards.iter().map(|f| (s.name.clone(), dir.join(f))))
+        .collect())
+}
