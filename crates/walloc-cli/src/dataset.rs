@@ -89,7 +89,7 @@ pub fn run(args: &DatasetArgs) -> Result<()> {
         manifest.skipped.len()
     );
     println!(
-        "dataset {:.2} MB, source files {:.2} MB ({:.1}:1); layout {:?}",
+        "dataset {:.2} MB, source files {:.2} MB ({:.1}:1); latents {}",
         megabytes(manifest.dataset_bytes),
         megabytes(manifest.source_bytes),
         manifest.source_bytes as f64 / manifest.dataset_bytes.max(1) as f64,

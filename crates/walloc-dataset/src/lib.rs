@@ -285,7 +285,10 @@ fn convert_shard(
             Err(error) if options.strict => return Err(error),
             Err(error) => skipped.push(Skipped {
                 path: item.name.clone(),
-                error: error.to_string(),
+                error: match error {
+                    DatasetError::Item { message, .. } => message,
+                    other => other.to_string(),
+                },
             }),
         }
     }

@@ -175,14 +175,21 @@ fn listed(root: &Path, labels: &Path) -> Result<Vec<Item>> {
     Ok(items)
 }
 
-/// A stable fraction in [0, 1) for a name (FNV-1a, 64 bits): the same on
-/// every run and machine, so splits by ratio never move an item.
+/// A stable fraction in [0, 1) for a name (FNV-1a, 64 bits, then
+/// MurmurHash3's finalizer so that names differing in one character spread
+/// over the whole range): the same on every run and machine, so splits by
+/// ratio never move an item. Part of the dataset format: do not change.
 fn fraction(name: &str) -> f64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in name.bytes() {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    hash ^= hash >> 33;
     (hash >> 11) as f64 / (1u64 << 53) as f64
 }
 
@@ -249,4 +256,17 @@ pub fn plan(source: &Path, labels: Option<&Path>, rule: &SplitRule) -> Result<Pl
         splits,
         classes: classes.into_iter().collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fraction;
+
+    #[test]
+    fn fractions_of_similar_names_spread_evenly() {
+        let names: Vec<String> = (0..4000).map(|i| format!("class/{i}.png")).collect();
+        let below = names.iter().filter(|n| fraction(n) < 0.25).count();
+        assert!((900..1100).contains(&below), "{below} of 4000 below 0.25");
+        assert_eq!(fraction("a/0.png"), fraction("a/0.png"));
+    }
 }

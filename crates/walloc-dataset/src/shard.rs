@@ -39,6 +39,16 @@ pub enum Layout {
     Variable,
 }
 
+impl std::fmt::Display for Layout {
+    /// "fixed [4, 7, 7]" or "variable".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Layout::Fixed(shape) => write!(f, "fixed {shape:?}"),
+            Layout::Variable => f.write_str("variable"),
+        }
+    }
+}
+
 /// An item a shard left out, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Skipped {
