@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use walloc_dataset::{build, plan, Content, Options, SplitRule};
+use walloc_dataset::{build, plan, Content, Files, Options, SplitRule};
 
 use crate::io::progress;
 use crate::models;
@@ -33,9 +33,13 @@ pub struct DatasetArgs {
     /// [default: one split, train].
     #[arg(long)]
     pub split: Option<String>,
-    /// Store each item's .wal bytes instead of its latent.
+    /// Store each item's .wal bytes instead of its latent (Parquet).
     #[arg(long)]
     pub coded: bool,
+    /// Files to write: Parquet shards, or the reference's lossless WebP
+    /// latent images (SPLIT/NAME.webp, one per item).
+    #[arg(long, value_enum, default_value = "parquet")]
+    pub format: FormatArg,
     /// Items per shard.
     #[arg(long, default_value_t = 4096)]
     pub shard_size: usize,
@@ -43,6 +47,15 @@ pub struct DatasetArgs {
     /// reporting and skipping it.
     #[arg(long)]
     pub strict: bool,
+}
+
+/// What `dataset` writes.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum FormatArg {
+    /// Parquet shards of latents (or of .wal bytes with --coded).
+    Parquet,
+    /// One lossless WebP latent image per item, as the reference's datasets.
+    WebpTiles,
 }
 
 /// Runs `dataset`.
@@ -67,7 +80,12 @@ pub fn run(args: &DatasetArgs) -> Result<()> {
         model.config().name
     );
     let content = if args.coded { Content::Coded } else { Content::Latent };
+    let files = match args.format {
+        FormatArg::Parquet => Files::Parquet,
+        FormatArg::WebpTiles => Files::WebpTiles,
+    };
     let options = Options::default()
+        .with_files(files)
         .with_content(content)
         .with_shard_size(args.shard_size)
         .with_strict(args.strict);
@@ -82,7 +100,7 @@ pub fn run(args: &DatasetArgs) -> Result<()> {
     let rows: usize = manifest.splits.iter().map(|s| s.rows).sum();
     let megabytes = |bytes: u64| bytes as f64 / 1e6;
     println!(
-        "{rows} items in {} shards ({} written, {} reused), {} skipped",
+        "{rows} items in {} files ({} written, {} reused), {} skipped",
         summary.written + summary.reused,
         summary.written,
         summary.reused,

@@ -17,6 +17,7 @@ pub mod error;
 pub mod manifest;
 pub mod plan;
 pub mod shard;
+mod tiles;
 
 use std::path::{Path, PathBuf};
 
@@ -33,11 +34,25 @@ pub use shard::Layout;
 use manifest::{ModelEntry, SplitEntry, MANIFEST_FORMAT};
 use shard::{ShardRecord, Skipped};
 
+/// How a dataset's items are stored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Files {
+    /// Parquet shards, `SPLIT/part-NNNNN.parquet`.
+    #[default]
+    Parquet,
+    /// The reference's layout: one lossless WebP latent image per item,
+    /// `SPLIT/NAME.webp` (image models whose latent tiles).
+    WebpTiles,
+}
+
 /// How to build a dataset.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Options {
-    /// Latents or `.wal` bytes.
+    /// Parquet shards or latent images.
+    pub files: Files,
+    /// Latents or `.wal` bytes (Parquet only).
     pub content: Content,
     /// Items per shard.
     pub shard_size: usize,
@@ -49,6 +64,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
+            files: Files::Parquet,
             content: Content::Latent,
             shard_size: 4096,
             strict: false,
@@ -57,6 +73,11 @@ impl Default for Options {
 }
 
 impl Options {
+    /// The same options writing `files`.
+    pub fn with_files(self, files: Files) -> Self {
+        Options { files, ..self }
+    }
+
     /// The same options storing `content`.
     pub fn with_content(self, content: Content) -> Self {
         Options { content, ..self }
@@ -78,6 +99,7 @@ impl Options {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Fingerprint {
     model: String,
+    files: Files,
     content: Content,
     shard_size: usize,
     splits: Vec<(String, usize, String, String)>,
@@ -97,6 +119,7 @@ impl Fingerprint {
             .collect();
         Fingerprint {
             model: model.id().to_string(),
+            files: options.files,
             content: options.content,
             shard_size: options.shard_size,
             splits,
@@ -118,7 +141,7 @@ impl Fingerprint {
     }
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| DatasetError::io("creating a file in", dir, e))?;
     std::io::Write::write_all(&mut tmp, bytes).map_err(|e| DatasetError::io("writing", path, e))?;
@@ -130,9 +153,9 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 /// The latent layout of a dataset: fixed when every image has one size
 /// (read from the headers), else variable (and always for audio and coded
 /// datasets).
-fn layout(model: &Model, plan: &Plan, content: Content) -> Layout {
+fn layout(model: &Model, plan: &Plan, options: &Options) -> Layout {
     let config = model.config();
-    if content == Content::Coded || config.modality != Modality::Image {
+    if options.files != Files::Parquet || options.content == Content::Coded || config.modality != Modality::Image {
         return Layout::Variable;
     }
     let sizes: std::collections::BTreeSet<(u32, u32)> = plan
@@ -161,9 +184,23 @@ pub struct Summary {
     pub reused: usize,
 }
 
-/// Builds the dataset of `plan` with `model` in `out`: every shard not
-/// already there, then `manifest.json`. `done(n)` is called as items are
-/// finished (from worker threads).
+/// What writing a dataset's files did.
+pub(crate) struct Written {
+    /// The splits, with their rows and files.
+    pub splits: Vec<SplitEntry>,
+    /// Items left out.
+    pub skipped: Vec<Skipped>,
+    /// Bytes of the dataset's files.
+    pub bytes: u64,
+    /// Files (shards or latent images) written by this run.
+    pub written: usize,
+    /// Files found finished from an earlier run.
+    pub reused: usize,
+}
+
+/// Builds the dataset of `plan` with `model` in `out`: every shard (or
+/// latent image) not already there, then `manifest.json`. `done(n)` is
+/// called as items are finished (from worker threads).
 pub fn build(
     model: &Model,
     plan: &Plan,
@@ -174,17 +211,68 @@ pub fn build(
     if options.shard_size == 0 {
         return Err(DatasetError::Invalid("shards hold at least one item".into()));
     }
+    if options.files == Files::WebpTiles && options.content == Content::Coded {
+        return Err(DatasetError::Invalid(
+            "latent images hold latents: --coded needs Parquet".into(),
+        ));
+    }
     std::fs::create_dir_all(out).map_err(|e| DatasetError::io("creating", out, e))?;
     Fingerprint::of(model, plan, options).claim(out)?;
-    let layout = layout(model, plan, options.content);
+    let layout = layout(model, plan, options);
+    let written = match options.files {
+        Files::Parquet => build_shards(model, plan, out, options, &layout, done)?,
+        Files::WebpTiles => tiles::build(model, plan, out, options, done)?,
+    };
+    let source_bytes = plan
+        .splits
+        .iter()
+        .flat_map(|(_, items)| items)
+        .filter_map(|item| std::fs::metadata(&item.path).ok())
+        .map(|m| m.len())
+        .sum();
+    let manifest = Manifest {
+        format: MANIFEST_FORMAT.into(),
+        model: ModelEntry::of(model),
+        files: options.files,
+        content: options.content,
+        layout,
+        dtype: "int8".into(),
+        classes: plan.classes.clone(),
+        splits: written.splits,
+        source_bytes,
+        dataset_bytes: written.bytes,
+        skipped: written.skipped,
+    };
+    let json = serde_json::to_string_pretty(&manifest).map_err(|e| DatasetError::Invalid(e.to_string()))?;
+    write_atomically(&out.join("manifest.json"), json.as_bytes())?;
+    Ok(Summary {
+        manifest,
+        written: written.written,
+        reused: written.reused,
+    })
+}
+
+/// Writes every Parquet shard not already there.
+fn build_shards(
+    model: &Model,
+    plan: &Plan,
+    out: &Path,
+    options: &Options,
+    layout: &Layout,
+    done: &(dyn Fn(u64) + Sync),
+) -> Result<Written> {
     let latent_axes = if model.config().modality == Modality::Image {
         3
     } else {
         2
     };
-    let (mut written, mut reused, mut dataset_bytes) = (0, 0, 0);
-    let mut splits = Vec::new();
-    let mut skipped = Vec::new();
+    let mut result = Written {
+        splits: Vec::new(),
+        skipped: Vec::new(),
+        bytes: 0,
+        written: 0,
+        reused: 0,
+    };
     for (name, items) in &plan.splits {
         let dir = out.join(name);
         std::fs::create_dir_all(&dir).map_err(|e| DatasetError::io("creating", &dir, e))?;
@@ -199,51 +287,26 @@ pub fn build(
             let path = out.join(&file);
             let record = match shard::record(&path) {
                 Ok(record) if record.items == chunk.len() => {
-                    reused += 1;
+                    result.reused += 1;
                     done(chunk.len() as u64);
                     record
                 }
                 _ => {
-                    let record = convert_shard(model, plan, chunk, &path, options, &layout, latent_axes, done)?;
-                    written += 1;
+                    let record = convert_shard(model, plan, chunk, &path, options, layout, latent_axes, done)?;
+                    result.written += 1;
                     record
                 }
             };
-            dataset_bytes += std::fs::metadata(&path)
+            result.bytes += std::fs::metadata(&path)
                 .map_err(|e| DatasetError::io("reading", &path, e))?
                 .len();
             entry.rows += record.rows;
             entry.shards.push(file);
-            skipped.extend(record.skipped);
+            result.skipped.extend(record.skipped);
         }
-        splits.push(entry);
+        result.splits.push(entry);
     }
-    let source_bytes = plan
-        .splits
-        .iter()
-        .flat_map(|(_, items)| items)
-        .filter_map(|item| std::fs::metadata(&item.path).ok())
-        .map(|m| m.len())
-        .sum();
-    let manifest = Manifest {
-        format: MANIFEST_FORMAT.into(),
-        model: ModelEntry::of(model),
-        content: options.content,
-        layout,
-        dtype: "int8".into(),
-        classes: plan.classes.clone(),
-        splits,
-        source_bytes,
-        dataset_bytes,
-        skipped,
-    };
-    let json = serde_json::to_string_pretty(&manifest).map_err(|e| DatasetError::Invalid(e.to_string()))?;
-    write_atomically(&out.join("manifest.json"), json.as_bytes())?;
-    Ok(Summary {
-        manifest,
-        written,
-        reused,
-    })
+    Ok(result)
 }
 
 /// Converts one shard's items in parallel and writes it.

@@ -6,6 +6,7 @@ use walloc::Model;
 
 use crate::convert::Content;
 use crate::shard::{Layout, Skipped};
+use crate::Files;
 
 /// The manifest's format name and version.
 pub const MANIFEST_FORMAT: &str = "walloc-dataset/1";
@@ -65,6 +66,8 @@ pub struct Manifest {
     pub format: String,
     /// The model.
     pub model: ModelEntry,
+    /// Parquet shards or latent images.
+    pub files: Files,
     /// Latents or `.wal` bytes.
     pub content: Content,
     /// The latent column's layout (`fixed` with the tensor shape, or

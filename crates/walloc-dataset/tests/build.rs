@@ -5,7 +5,7 @@ use std::path::Path;
 
 use walloc::{Image8, Signal};
 use walloc_dataset::shard::{self, Layout};
-use walloc_dataset::{build, plan, Content, Options, SplitRule};
+use walloc_dataset::{build, plan, Content, Files, Options, SplitRule};
 
 /// A small RGB image whose pixels depend on `seed`.
 fn image(width: u32, height: u32, seed: u32) -> Image8 {
@@ -157,4 +157,23 @@ fn images_of_many_sizes_and_coded_datasets() {
     );
     assert!(rows[1].latent.is_empty());
     assert_eq!(summary.manifest.content, Content::Coded);
+}
+
+#[test]
+fn latent_images_in_the_reference_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    collection(dir.path());
+    let model = walloc::models::named("rgb-16x").unwrap();
+    let planned = plan(dir.path(), None, &SplitRule::Single).unwrap();
+    let out = dir.path().join("tiles");
+    let options = Options::default().with_files(Files::WebpTiles);
+    let summary = build(&model, &planned, &out, &options, &|_| {}).unwrap();
+    assert_eq!((summary.written, summary.reused), (6, 0));
+    assert_eq!(summary.manifest.skipped.len(), 1);
+    let file = std::fs::read(out.join("train/dog/1.webp")).unwrap();
+    let symbols = walloc_codec::packing::unpack(&file, 12, 3, 5, walloc_codec::packing::PackFormat::WebP).unwrap();
+    let latent = walloc::analyze(&model, &Signal::from(image(40, 24, 4))).unwrap();
+    assert_eq!(symbols, latent.symbols, "pil_to_latent gives the latent back");
+    let again = build(&model, &planned, &out, &options, &|_| {}).unwrap();
+    assert_eq!((again.written, again.reused), (0, 6));
 }

@@ -1,13 +1,15 @@
 //! Throughput of walloc's whole path (file bytes in, file bytes out)
 //! against libwebp in the same process and run, on the same images, at
-//! matched bits per pixel; on one thread and on all threads.
+//! matched bits per pixel; on one thread and on all threads. walloc runs
+//! its whole-image path (`walloc_codec::codec`), whose bytes the striped
+//! path of `walloc encode` equals.
 
 use std::fmt;
 use std::time::Duration;
 
 use rayon::prelude::*;
-use walloc::image::{decode_image, encode_image};
-use walloc::{DecodeOptions, EncodeOptions, Image8, Model};
+use walloc::{EncodeOptions, Image8, Limits, Model};
+use walloc_codec::codec;
 
 use crate::error::EvalError;
 use crate::timing::{fastest, per_second};
@@ -123,7 +125,7 @@ pub fn bench(
         .iter()
         .map(|(name, file)| {
             let image = read_as(name, file, channels)?;
-            let wal = encode_image(model, &image, &EncodeOptions::default())?;
+            let wal = codec::encode(model, &image, EncodeOptions::default())?;
             let (quality, webp) = matched_webp(&read_as(name, file, 3)?, wal.len());
             Ok(Sample {
                 name: name.clone(),
@@ -135,9 +137,9 @@ pub fn bench(
             })
         })
         .collect::<Result<Vec<_>, EvalError>>()?;
-    let options = DecodeOptions::default();
+    let limits = Limits::default();
     let walloc_encode = |s: &Sample| -> Result<(), EvalError> {
-        encode_image(model, &read_as(&s.name, &s.file, channels)?, &EncodeOptions::default())?;
+        codec::encode(model, &read_as(&s.name, &s.file, channels)?, EncodeOptions::default())?;
         Ok(())
     };
     let webp_encode_path = |s: &Sample| -> Result<(), EvalError> {
@@ -145,7 +147,7 @@ pub fn bench(
         Ok(())
     };
     let walloc_decode = |s: &Sample| -> Result<(), EvalError> {
-        decode_image(model, &s.wal, &options)?;
+        codec::decode(model, &s.wal, &limits)?;
         Ok(())
     };
     let webp_decode = |s: &Sample| -> Result<(), EvalError> {

@@ -105,7 +105,7 @@ def test_an_interrupted_conversion_resumes_and_strict_stops(collection):
     (out / "train" / "part-00001.parquet").unlink()
     run = dataset(root / "src", out, "--shard-size", "4")
     assert run.returncode == 0, run.stderr
-    assert "1 written, 3 reused" in run.stdout
+    assert "4 files (1 written, 3 reused)" in run.stdout
     assert pq.read_table(out / "train" / "part-00001.parquet").equals(before)
     strict = dataset(root / "src", root / "strict", "--strict")
     assert strict.returncode != 0 and "bee/broken.png" in strict.stderr

@@ -55,6 +55,9 @@ class LatentDataset(_Base):
         self.path = os.fspath(path)
         with open(os.path.join(self.path, "manifest.json"), encoding="utf-8") as f:
             self.manifest = json.load(f)
+        if self.manifest.get("files", "parquet") != "parquet":
+            raise ValueError(f"{self.path} holds latent images ({self.manifest['files']}), not Parquet shards: "
+                             "read them with an image-folder loader")
         splits = {s["name"]: s for s in self.manifest["splits"]}
         if split not in splits:
             raise ValueError(f"no split {split!r} in {self.path} (it has {', '.join(splits) or 'none'})")
