@@ -124,7 +124,14 @@ fn train_and_test(mut inputs: Inputs, args: &ClassifyArgs) -> Result<serde_json:
     }
     inputs::standardize(&mut inputs);
     let dim = inputs.dim;
-    let classes = 1 + inputs.train.labels.iter().chain(&inputs.test.labels).copied().max().unwrap_or(0) as usize;
+    let classes = 1 + inputs
+        .train
+        .labels
+        .iter()
+        .chain(&inputs.test.labels)
+        .copied()
+        .max()
+        .unwrap_or(0) as usize;
     let device = Device::default().autodiff();
     device.seed(args.seed);
     let mut model = Perceptron::new(dim, classes, &device);
@@ -206,7 +213,11 @@ mod tests {
         assert!(figures["test_top1"].as_f64().unwrap() > 0.95, "{figures}");
         // Labels that say nothing about the values: chance on held-out rows.
         let mut noise = separable(512, 1);
-        noise.labels.iter_mut().enumerate().for_each(|(i, l)| *l = ((i / 2) % 2) as i64);
+        noise
+            .labels
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, l)| *l = ((i / 2) % 2) as i64);
         let figures = train_and_test(inputs(noise, separable(256, 2)), &args).unwrap();
         let top1 = figures["test_top1"].as_f64().unwrap();
         assert!((0.3..0.7).contains(&top1), "{figures}");

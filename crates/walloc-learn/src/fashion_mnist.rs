@@ -8,7 +8,16 @@ use walloc::Image8;
 
 /// The classes, in label order (the digit keeps folder order = label).
 const CLASSES: [&str; 10] = [
-    "0-t-shirt", "1-trouser", "2-pullover", "3-dress", "4-coat", "5-sandal", "6-shirt", "7-sneaker", "8-bag", "9-ankle-boot",
+    "0-t-shirt",
+    "1-trouser",
+    "2-pullover",
+    "3-dress",
+    "4-coat",
+    "5-sandal",
+    "6-shirt",
+    "7-sneaker",
+    "8-bag",
+    "9-ankle-boot",
 ];
 
 fn big_endian(bytes: &[u8], at: usize) -> usize {
@@ -50,7 +59,10 @@ pub fn write_folders(idx: &Path, out: &Path) -> Result<()> {
         }
         let size = (rows * columns) as usize;
         for (i, (image, &label)) in pixels.chunks_exact(size).zip(&labels).enumerate() {
-            let path = out.join(split).join(CLASSES[label as usize]).join(format!("{i:05}.png"));
+            let path = out
+                .join(split)
+                .join(CLASSES[label as usize])
+                .join(format!("{i:05}.png"));
             let image = Image8::new(columns, rows, 1, image.to_vec())?;
             std::fs::write(&path, walloc_io::image::encode_image(&image, &path)?)?;
         }

@@ -83,7 +83,11 @@ fn image_split(dir: &Path, factor: u32) -> Result<(Split, (u32, u32, u8))> {
     classes.sort();
     let mut files = Vec::new();
     for (label, class) in classes.iter().enumerate() {
-        files.extend(walloc_io::folder::image_files(class)?.into_iter().map(|f| (f, label as i64)));
+        files.extend(
+            walloc_io::folder::image_files(class)?
+                .into_iter()
+                .map(|f| (f, label as i64)),
+        );
     }
     let images: Vec<walloc::Image8> = files
         .par_iter()
@@ -100,8 +104,17 @@ fn image_split(dir: &Path, factor: u32) -> Result<(Split, (u32, u32, u8))> {
     if images.iter().any(|i| (i.width, i.height, i.channels) != shape) {
         bail!("images of several sizes in {}: a classifier needs one", dir.display());
     }
-    let values = images.iter().flat_map(|i| i.pixels.iter().map(|&v| f32::from(v))).collect();
-    Ok((Split { values, labels: files.into_iter().map(|(_, l)| l).collect() }, shape))
+    let values = images
+        .iter()
+        .flat_map(|i| i.pixels.iter().map(|&v| f32::from(v)))
+        .collect();
+    Ok((
+        Split {
+            values,
+            labels: files.into_iter().map(|(_, l)| l).collect(),
+        },
+        shape,
+    ))
 }
 
 /// Image class folders `dir/{train,test}/CLASS/*`, downscaled by `factor`.
@@ -164,8 +177,10 @@ mod tests {
         };
         standardize(&mut inputs);
         let first: Vec<f32> = inputs.train.values.iter().step_by(2).copied().collect();
-        let deviation = (8.0f32 / 3.0).sqrt();
-        assert_eq!(first, vec![-2.0 / deviation, 0.0, 2.0 / deviation]);
+        let expected = 2.0 / (8.0f32 / 3.0).sqrt();
+        for (got, want) in first.iter().zip([-expected, 0.0, expected]) {
+            assert!((got - want).abs() < 1e-6, "{first:?}");
+        }
         assert_eq!(inputs.test.values[0], 0.0, "the test rows use the training statistics");
         assert_eq!(inputs.test.values[1], 1000.0, "a constant feature is divided by 1e-3");
     }
