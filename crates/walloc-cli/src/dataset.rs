@@ -93,25 +93,9 @@ pub fn run(args: &DatasetArgs) -> Result<()> {
     let summary = build(&model, &plan, &args.output, &options, &|n| bar.inc(n))
         .with_context(|| format!("building the dataset in {}", args.output.display()))?;
     bar.finish_and_clear();
-    let manifest = &summary.manifest;
-    for skipped in &manifest.skipped {
+    for skipped in &summary.manifest.skipped {
         eprintln!("skipped {}: {}", skipped.path, skipped.error);
     }
-    let rows: usize = manifest.splits.iter().map(|s| s.rows).sum();
-    let megabytes = |bytes: u64| bytes as f64 / 1e6;
-    println!(
-        "{rows} items in {} files ({} written, {} reused), {} skipped",
-        summary.written + summary.reused,
-        summary.written,
-        summary.reused,
-        manifest.skipped.len()
-    );
-    println!(
-        "dataset {:.2} MB, source files {:.2} MB ({:.1}:1); latents {}",
-        megabytes(manifest.dataset_bytes),
-        megabytes(manifest.source_bytes),
-        manifest.source_bytes as f64 / manifest.dataset_bytes.max(1) as f64,
-        manifest.layout
-    );
+    print!("{summary}");
     Ok(())
 }

@@ -14,7 +14,7 @@ mod train;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use walloc::image::{decode_image as decode_wal_image, encode_image as encode_wal_image};
 use walloc::{DecodeOptions, DecoderOptions, EncodeOptions, LatentCoder, Limits, Modality};
 
@@ -32,27 +32,6 @@ struct Cli {
     command: Command,
 }
 
-/// How to store the integer latent in the file.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum CoderArg {
-    /// rANS with the model's per-channel tables (smallest).
-    Rans,
-    /// The reference's tiled latent image, PNG.
-    Png,
-    /// The reference's tiled latent image, lossless WebP.
-    Webp,
-}
-
-impl From<CoderArg> for LatentCoder {
-    fn from(c: CoderArg) -> Self {
-        match c {
-            CoderArg::Rans => LatentCoder::Rans,
-            CoderArg::Png => LatentCoder::Png,
-            CoderArg::Webp => LatentCoder::WebP,
-        }
-    }
-}
-
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Compress an image (PNG, JPEG, WebP, PNM, TIFF) or audio (WAV, FLAC, Ogg Vorbis) into a .wal file.
@@ -66,9 +45,10 @@ enum Command {
         /// [default: rgb-16x, or gray-16x for gray images; stereo-5x for audio].
         #[arg(short, long)]
         model: Option<String>,
-        /// Latent storage.
-        #[arg(long, value_enum, default_value = "rans")]
-        coder: CoderArg,
+        /// Latent storage: rans (the model's tables; smallest), or the
+        /// reference's tiled latent image as png or lossless webp.
+        #[arg(long, default_value = "rans")]
+        coder: LatentCoder,
     },
     /// Decompress a .wal file into an image (format from the extension; PNG for -) or a WAV file.
     Decode {
@@ -110,12 +90,12 @@ enum Command {
     Train(train::TrainArgs),
 }
 
-fn encode(input: &Path, output: &Path, model: Option<&str>, coder: CoderArg) -> Result<()> {
+fn encode(input: &Path, output: &Path, model: Option<&str>, coder: LatentCoder) -> Result<()> {
     let audio_model = || models::resolve(model.unwrap_or(models::DEFAULT_AUDIO));
     if input != Path::new("-") && is_audio_path(input) {
         return write_output(output, &audio::encode_file(input, &audio_model()?)?);
     }
-    if let Some(rows) = png_rows::open(input)?.filter(|_| matches!(coder, CoderArg::Rans)) {
+    if let Some(rows) = png_rows::open(input)?.filter(|_| coder == LatentCoder::Rans) {
         if let Some(file) = encode_png_rows(rows, model, input)? {
             return write_output(output, &file);
         }
@@ -128,7 +108,7 @@ fn encode(input: &Path, output: &Path, model: Option<&str>, coder: CoderArg) -> 
     let model = image_model(model, image.channels, input)?;
     let image = image.to_channels(model.config().channels as u8);
     let options = EncodeOptions {
-        coder: coder.into(),
+        coder,
         ..EncodeOptions::default()
     };
     let file =

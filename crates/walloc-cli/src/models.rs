@@ -2,7 +2,7 @@
 //! the model a file needs, and `walloc models`.
 
 use anyhow::{bail, Result};
-use walloc::{Modality, Model, ModelId};
+use walloc::{Model, ModelId};
 
 pub use walloc::models::{embedded, DEFAULT_AUDIO};
 
@@ -26,48 +26,8 @@ pub fn for_id(id: ModelId, spec: Option<&str>) -> Result<Model> {
     }
 }
 
-/// Prints the embedded models: name, signal, architecture, shape and the
-/// figures measured on held-out data (images: bpp, PSNR, SSIM; audio:
-/// bitrate, SNR).
+/// Prints the embedded models with their figures.
 pub fn print_list() -> Result<()> {
-    println!(
-        "{:<18} {:<12} {:<22} {:>2} {:>7} {:>6} {:>12} {:>14} {:>6} {:>8}  measured on",
-        "name", "signal", "architecture", "J", "latents", "DR", "rate", "quality", "SSIM", "ratio"
-    );
-    for model in embedded()? {
-        let c = model.config();
-        let audio = c.modality == Modality::Audio;
-        let (rate, quality, ssim, ratio, set) = match &c.figures {
-            Some(f) if audio => (
-                format!("{:.1} kbit/s", f.kbps.unwrap_or(f64::NAN)),
-                format!("{:.2} dB SNR", f.snr_db.unwrap_or(f64::NAN)),
-                "-".into(),
-                format!("{:.1}:1", f.compression_ratio),
-                format!("{} ({} files)", f.dataset, f.images),
-            ),
-            Some(f) => (
-                format!("{:.4} bpp", f.bpp),
-                format!("{:.2} dB PSNR", f.psnr_db),
-                f.ssim.map_or_else(|| "-".into(), |s| format!("{s:.4}")),
-                format!("{:.1}:1", f.compression_ratio),
-                format!("{} ({} images)", f.dataset, f.images),
-            ),
-            None => ("-".into(), "-".into(), "-".into(), "-".into(), "-".into()),
-        };
-        println!(
-            "{:<18} {:<12} {:<22} {:>2} {:>7} {:>5.1}× {:>12} {:>14} {:>6} {:>8}  {}",
-            c.name,
-            c.signal_name(),
-            c.architecture_label(),
-            c.levels,
-            c.latent_dim,
-            c.dimensionality_reduction(),
-            rate,
-            quality,
-            ssim,
-            ratio,
-            set
-        );
-    }
+    print!("{}", walloc::models::table(embedded()?));
     Ok(())
 }

@@ -26,6 +26,18 @@ pub enum LatentCoder {
     WebP = 2,
 }
 
+impl std::str::FromStr for LatentCoder {
+    type Err = CodecError;
+
+    /// `rans`, `png` or `webp`, as [`LatentCoder::name`] spells them.
+    fn from_str(name: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.name() == name)
+            .ok_or_else(|| invalid("coder", format!("{name:?} (rans, png or webp)")))
+    }
+}
+
 impl LatentCoder {
     /// Name as the CLI spells it.
     pub fn name(self) -> &'static str {
@@ -35,6 +47,9 @@ impl LatentCoder {
             LatentCoder::WebP => "webp",
         }
     }
+
+    /// Every coder, in code order.
+    pub const ALL: [LatentCoder; 3] = [LatentCoder::Rans, LatentCoder::Png, LatentCoder::WebP];
 
     fn from_code(code: u8) -> Result<Self> {
         match code {
@@ -385,6 +400,15 @@ pub(crate) fn write_sealed(header: &[u8; HEADER_LEN], chunks: &[Vec<u8>]) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn coders_parse_by_their_names() {
+        for coder in LatentCoder::ALL {
+            assert_eq!(coder.name().parse::<LatentCoder>().unwrap(), coder);
+        }
+        let error = "jpeg".parse::<LatentCoder>().unwrap_err();
+        assert!(error.to_string().contains("rans, png or webp"), "{error}");
+    }
 
     fn header() -> Header {
         Header {

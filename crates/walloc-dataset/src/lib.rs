@@ -184,6 +184,31 @@ pub struct Summary {
     pub reused: usize,
 }
 
+impl std::fmt::Display for Summary {
+    /// Two lines: items, files written and reused, skipped; sizes and the
+    /// latent layout (the skipped items themselves are in the manifest).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let m = &self.manifest;
+        let rows: usize = m.splits.iter().map(|s| s.rows).sum();
+        writeln!(
+            f,
+            "{rows} items in {} files ({} written, {} reused), {} skipped",
+            self.written + self.reused,
+            self.written,
+            self.reused,
+            m.skipped.len()
+        )?;
+        writeln!(
+            f,
+            "dataset {:.2} MB, source files {:.2} MB ({:.1}:1); latents {}",
+            m.dataset_bytes as f64 / 1e6,
+            m.source_bytes as f64 / 1e6,
+            m.source_bytes as f64 / m.dataset_bytes.max(1) as f64,
+            m.layout
+        )
+    }
+}
+
 /// What writing a dataset's files did.
 pub(crate) struct Written {
     /// The splits, with their rows and files.

@@ -314,12 +314,8 @@ fn array_of<'py>(py: Python<'py>, signal: Signal) -> PyResult<Bound<'py, PyAny>>
 }
 
 fn coder_of(name: &str) -> PyResult<LatentCoder> {
-    match name {
-        "rans" => Ok(LatentCoder::Rans),
-        "png" => Ok(LatentCoder::Png),
-        "webp" => Ok(LatentCoder::WebP),
-        other => Err(PyValueError::new_err(format!("coder {other:?} (rans, png or webp)"))),
-    }
+    name.parse()
+        .map_err(|e: walloc::Error| PyValueError::new_err(e.to_string()))
 }
 
 fn decode_options(tile: usize) -> DecodeOptions {

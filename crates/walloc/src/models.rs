@@ -92,6 +92,54 @@ pub fn resolve(spec: &str) -> Result<Model> {
     })
 }
 
+/// The models as a table, one line each: name, signal, architecture,
+/// shape and the figures measured on held-out data (images: bpp, PSNR,
+/// SSIM; audio: bitrate, SNR); what `walloc models` prints.
+pub fn table(models: &[Model]) -> String {
+    use std::fmt::Write as _;
+    let mut text = format!(
+        "{:<18} {:<12} {:<22} {:>2} {:>7} {:>6} {:>12} {:>14} {:>6} {:>8}  measured on\n",
+        "name", "signal", "architecture", "J", "latents", "DR", "rate", "quality", "SSIM", "ratio"
+    );
+    for model in models {
+        let c = model.config();
+        let audio = c.modality == Modality::Audio;
+        let (rate, quality, ssim, ratio, set) = match &c.figures {
+            Some(f) if audio => (
+                format!("{:.1} kbit/s", f.kbps.unwrap_or(f64::NAN)),
+                format!("{:.2} dB SNR", f.snr_db.unwrap_or(f64::NAN)),
+                "-".into(),
+                format!("{:.1}:1", f.compression_ratio),
+                format!("{} ({} files)", f.dataset, f.images),
+            ),
+            Some(f) => (
+                format!("{:.4} bpp", f.bpp),
+                format!("{:.2} dB PSNR", f.psnr_db),
+                f.ssim.map_or_else(|| "-".into(), |s| format!("{s:.4}")),
+                format!("{:.1}:1", f.compression_ratio),
+                format!("{} ({} images)", f.dataset, f.images),
+            ),
+            None => ("-".into(), "-".into(), "-".into(), "-".into(), "-".into()),
+        };
+        let _ = writeln!(
+            text,
+            "{:<18} {:<12} {:<22} {:>2} {:>7} {:>5.1}× {:>12} {:>14} {:>6} {:>8}  {}",
+            c.name,
+            c.signal_name(),
+            c.architecture_label(),
+            c.levels,
+            c.latent_dim,
+            c.dimensionality_reduction(),
+            rate,
+            quality,
+            ssim,
+            ratio,
+            set
+        );
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
