@@ -210,6 +210,7 @@ impl std::fmt::Display for Summary {
 }
 
 /// What writing a dataset's files did.
+#[derive(Default)]
 pub(crate) struct Written {
     /// The splits, with their rows and files.
     pub splits: Vec<SplitEntry>,
@@ -291,13 +292,7 @@ fn build_shards(
     } else {
         2
     };
-    let mut result = Written {
-        splits: Vec::new(),
-        skipped: Vec::new(),
-        bytes: 0,
-        written: 0,
-        reused: 0,
-    };
+    let mut result = Written::default();
     for (name, items) in &plan.splits {
         let dir = out.join(name);
         std::fs::create_dir_all(&dir).map_err(|e| DatasetError::io("creating", &dir, e))?;

@@ -63,13 +63,7 @@ pub(crate) fn build(
         )));
     }
     let (written, reused) = (AtomicUsize::new(0), AtomicUsize::new(0));
-    let mut result = Written {
-        splits: Vec::new(),
-        skipped: Vec::new(),
-        bytes: 0,
-        written: 0,
-        reused: 0,
-    };
+    let mut result = Written::default();
     for (split, items) in &plan.splits {
         let outcomes: Vec<(Option<Skipped>, u64)> = items
             .par_iter()
