@@ -104,11 +104,16 @@ fn evaluate_audio(args: &EvalArgs) -> Result<Report> {
     check_seconds("--seconds", args.seconds)?;
     let models = chosen(&args.model, embedded_audio_models)?;
     let evaluation = AudioEvaluation::new(models, args.against.as_deref())?;
-    let clips = audio_files(&args.data)?
-        .iter()
-        .map(|p| read_clip(p, args.seconds).with_context(|| format!("reading {}", p.display())))
-        .collect::<Result<Vec<_>>>()?;
+    let clips = read_clips(&args.data, args.seconds)?;
     Ok(evaluation.evaluate(&clips, &mut Bars::default())?)
+}
+
+/// The first `seconds` of every audio file in `dir`, as clips.
+fn read_clips(dir: &Path, seconds: f64) -> Result<Vec<Clip>> {
+    audio_files(dir)?
+        .iter()
+        .map(|p| read_clip(p, seconds).with_context(|| format!("reading {}", p.display())))
+        .collect()
 }
 
 /// The first `seconds` of an audio file, interleaved, as a clip to
@@ -147,10 +152,7 @@ pub fn with_figures(model: Model, figures: Figures) -> Result<Model> {
 /// `model` with its figures on the first `seconds` of each audio file in
 /// `dir` stored in its configuration (and printed).
 pub fn with_audio_figures(model: Model, dir: &Path, seconds: f64, dataset: &str) -> Result<Model> {
-    let clips = audio_files(dir)?
-        .iter()
-        .map(|p| read_clip(p, seconds).with_context(|| format!("reading {}", p.display())))
-        .collect::<Result<Vec<_>>>()?;
+    let clips = read_clips(dir, seconds)?;
     let figures = walloc_eval::audio_eval::audio_figures(&model, &clips, dataset)?;
     with_figures(model, figures)
 }

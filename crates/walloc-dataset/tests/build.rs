@@ -177,3 +177,28 @@ fn latent_images_in_the_reference_layout() {
     let again = build(&model, &planned, &out, &options, &|_| {}).unwrap();
     assert_eq!((again.written, again.reused), (0, 6));
 }
+
+#[test]
+fn damaged_shards_and_manifests_are_errors_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    collection(dir.path());
+    let model = walloc::models::named("rgb-16x").unwrap();
+    let planned = plan(dir.path(), None, &SplitRule::Single).unwrap();
+    let out = dir.path().join("out");
+    build(&model, &planned, &out, &Options::default(), &|_| {}).unwrap();
+    let path = out.join("train/part-00000.parquet");
+    let bytes = std::fs::read(&path).unwrap();
+    let broken = dir.path().join("broken.parquet");
+    for damaged in [b"not parquet".to_vec(), bytes[..bytes.len() / 2].to_vec(), Vec::new()] {
+        std::fs::write(&broken, &damaged).unwrap();
+        assert!(shard::read(&broken).is_err());
+        assert!(shard::record(&broken).is_err());
+    }
+    std::fs::write(out.join("manifest.json"), "{\"format\": 3}").unwrap();
+    assert!(walloc_dataset::shard_paths(&out).is_err());
+    // A damaged shard is not reused: the next run writes it again.
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    let summary = build(&model, &planned, &out, &Options::default(), &|_| {}).unwrap();
+    assert_eq!((summary.written, summary.reused), (1, 0));
+    assert_eq!(std::fs::read(&path).unwrap().len(), bytes.len());
+}

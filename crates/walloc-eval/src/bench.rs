@@ -124,9 +124,11 @@ pub fn bench(
     let samples = files
         .iter()
         .map(|(name, file)| {
-            let image = read_as(name, file, channels)?;
+            // One decode serves both codecs' inputs.
+            let rgb = read_as(name, file, 3)?;
+            let image = rgb.clone().to_channels(channels);
             let wal = codec::encode(model, &image, EncodeOptions::default())?;
-            let (quality, webp) = matched_webp(&read_as(name, file, 3)?, wal.len());
+            let (quality, webp) = matched_webp(&rgb, wal.len());
             Ok(Sample {
                 name: name.clone(),
                 file: file.clone(),
