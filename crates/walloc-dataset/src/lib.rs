@@ -8,7 +8,9 @@
 //! each atomically, then `manifest.json`. A rerun finds the shards already
 //! written and converts only the rest; an item that cannot be read is
 //! reported with its error and skipped (or, when strict, stops the run),
-//! and every shard records what it skipped. [`shard::read`] reads rows
+//! and every shard records what it skipped. [`Conversion`] splits the same
+//! work into [`ShardJob`]s for a distributed engine (the Python package's
+//! `walloc.data.build` runs them on Dask or Ray). [`shard::read`] reads rows
 //! back, for training in Rust; pyarrow, HF `datasets`, DuckDB or Spark read
 //! the shards without walloc.
 
@@ -98,6 +100,7 @@ impl Options {
 /// the shards it finds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Fingerprint {
+    format: String,
     model: String,
     files: Files,
     content: Content,
@@ -118,6 +121,7 @@ impl Fingerprint {
             })
             .collect();
         Fingerprint {
+            format: MANIFEST_FORMAT.into(),
             model: model.id().to_string(),
             files: options.files,
             content: options.content,
@@ -224,6 +228,140 @@ pub(crate) struct Written {
     pub reused: usize,
 }
 
+/// A dataset being built: the folder claimed for `plan` and `options`,
+/// the latent layout settled. [`build`] runs it on this machine; a
+/// distributed engine sends each of [`Conversion::shards`] to a worker,
+/// which runs [`ShardJob::run`], and then calls [`Conversion::finish`].
+#[derive(Clone, Debug)]
+pub struct Conversion {
+    model: Model,
+    plan: Plan,
+    out: PathBuf,
+    options: Options,
+    layout: Layout,
+}
+
+impl Conversion {
+    /// Checks `options`, creates `out` and claims it for this dataset (a
+    /// folder started with another model, source or options is refused),
+    /// and settles the latent layout from the files' headers.
+    pub fn new(model: &Model, plan: &Plan, out: &Path, options: &Options) -> Result<Self> {
+        if options.shard_size == 0 {
+            return Err(DatasetError::Invalid("shards hold at least one item".into()));
+        }
+        if options.files == Files::WebpTiles && options.content == Content::Coded {
+            return Err(DatasetError::Invalid(
+                "latent images hold latents: --coded needs Parquet".into(),
+            ));
+        }
+        std::fs::create_dir_all(out).map_err(|e| DatasetError::io("creating", out, e))?;
+        Fingerprint::of(model, plan, options).claim(out)?;
+        Ok(Conversion {
+            model: model.clone(),
+            plan: plan.clone(),
+            out: out.to_path_buf(),
+            options: options.clone(),
+            layout: layout(model, plan, options),
+        })
+    }
+
+    /// The Parquet shards to write, in order (none for latent images).
+    pub fn shards(&self) -> Vec<ShardJob> {
+        if self.options.files != Files::Parquet {
+            return Vec::new();
+        }
+        let latent_axes = if self.model.config().modality == Modality::Image {
+            3
+        } else {
+            2
+        };
+        self.plan
+            .splits
+            .iter()
+            .flat_map(|(name, items)| {
+                items
+                    .chunks(self.options.shard_size)
+                    .enumerate()
+                    .map(move |(index, chunk)| ShardJob {
+                        file: format!("{name}/part-{index:05}.parquet"),
+                        model: self.model.id().to_string(),
+                        items: chunk
+                            .iter()
+                            .map(|item| (item.clone(), item.class.as_deref().and_then(|c| self.plan.label(c))))
+                            .collect(),
+                        content: self.options.content,
+                        layout: self.layout.clone(),
+                        latent_axes,
+                        strict: self.options.strict,
+                    })
+            })
+            .collect()
+    }
+
+    /// Writes `manifest.json` once every shard is written (`written` of them
+    /// by this run, the others found finished), and says what was built.
+    pub fn finish(&self, written: usize) -> Result<Summary> {
+        let mut result = Written::default();
+        for (name, items) in &self.plan.splits {
+            let mut entry = SplitEntry {
+                name: name.clone(),
+                items: items.len(),
+                rows: 0,
+                shards: Vec::new(),
+            };
+            for index in 0..items.len().div_ceil(self.options.shard_size) {
+                let file = format!("{name}/part-{index:05}.parquet");
+                let path = self.out.join(&file);
+                let record = shard::record(&path)
+                    .map_err(|e| DatasetError::Invalid(format!("{file} is not written yet ({e})")))?;
+                result.bytes += std::fs::metadata(&path)
+                    .map_err(|e| DatasetError::io("reading", &path, e))?
+                    .len();
+                entry.rows += record.rows;
+                entry.shards.push(file);
+                result.skipped.extend(record.skipped);
+            }
+            result.splits.push(entry);
+        }
+        let shards: usize = result.splits.iter().map(|s| s.shards.len()).sum();
+        result.written = written.min(shards);
+        result.reused = shards - result.written;
+        self.summarize(result)
+    }
+
+    /// Writes the manifest of what was written.
+    fn summarize(&self, written: Written) -> Result<Summary> {
+        let source_bytes = self
+            .plan
+            .splits
+            .iter()
+            .flat_map(|(_, items)| items)
+            .filter_map(|item| std::fs::metadata(&item.path).ok())
+            .map(|m| m.len())
+            .sum();
+        let manifest = Manifest {
+            format: MANIFEST_FORMAT.into(),
+            model: ModelEntry::of(&self.model),
+            files: self.options.files,
+            content: self.options.content,
+            layout: self.layout.clone(),
+            dtype: "int8".into(),
+            classes: self.plan.classes.clone(),
+            splits: written.splits,
+            source_bytes,
+            dataset_bytes: written.bytes,
+            skipped: written.skipped,
+        };
+        let json = serde_json::to_string_pretty(&manifest).map_err(|e| DatasetError::Invalid(e.to_string()))?;
+        write_atomically(&self.out.join("manifest.json"), json.as_bytes())?;
+        Ok(Summary {
+            manifest,
+            written: written.written,
+            reused: written.reused,
+        })
+    }
+}
+
 /// Builds the dataset of `plan` with `model` in `out`: every shard (or
 /// latent image) not already there, then `manifest.json`. `done(n)` is
 /// called as items are finished (from worker threads).
@@ -234,154 +372,101 @@ pub fn build(
     options: &Options,
     done: &(dyn Fn(u64) + Sync),
 ) -> Result<Summary> {
-    if options.shard_size == 0 {
-        return Err(DatasetError::Invalid("shards hold at least one item".into()));
+    let conversion = Conversion::new(model, plan, out, options)?;
+    match options.files {
+        Files::Parquet => {
+            let mut written = 0;
+            for job in conversion.shards() {
+                written += usize::from(job.run(model, out, done)?);
+            }
+            conversion.finish(written)
+        }
+        Files::WebpTiles => conversion.summarize(tiles::build(model, plan, out, options, done)?),
     }
-    if options.files == Files::WebpTiles && options.content == Content::Coded {
-        return Err(DatasetError::Invalid(
-            "latent images hold latents: --coded needs Parquet".into(),
-        ));
-    }
-    std::fs::create_dir_all(out).map_err(|e| DatasetError::io("creating", out, e))?;
-    Fingerprint::of(model, plan, options).claim(out)?;
-    let layout = layout(model, plan, options);
-    let written = match options.files {
-        Files::Parquet => build_shards(model, plan, out, options, &layout, done)?,
-        Files::WebpTiles => tiles::build(model, plan, out, options, done)?,
-    };
-    let source_bytes = plan
-        .splits
-        .iter()
-        .flat_map(|(_, items)| items)
-        .filter_map(|item| std::fs::metadata(&item.path).ok())
-        .map(|m| m.len())
-        .sum();
-    let manifest = Manifest {
-        format: MANIFEST_FORMAT.into(),
-        model: ModelEntry::of(model),
-        files: options.files,
-        content: options.content,
-        layout,
-        dtype: "int8".into(),
-        classes: plan.classes.clone(),
-        splits: written.splits,
-        source_bytes,
-        dataset_bytes: written.bytes,
-        skipped: written.skipped,
-    };
-    let json = serde_json::to_string_pretty(&manifest).map_err(|e| DatasetError::Invalid(e.to_string()))?;
-    write_atomically(&out.join("manifest.json"), json.as_bytes())?;
-    Ok(Summary {
-        manifest,
-        written: written.written,
-        reused: written.reused,
-    })
 }
 
-/// Writes every Parquet shard not already there.
-fn build_shards(
-    model: &Model,
-    plan: &Plan,
-    out: &Path,
-    options: &Options,
-    layout: &Layout,
-    done: &(dyn Fn(u64) + Sync),
-) -> Result<Written> {
-    let latent_axes = if model.config().modality == Modality::Image {
-        3
-    } else {
-        2
-    };
-    let mut result = Written::default();
-    for (name, items) in &plan.splits {
-        let dir = out.join(name);
-        std::fs::create_dir_all(&dir).map_err(|e| DatasetError::io("creating", &dir, e))?;
-        let mut entry = SplitEntry {
-            name: name.clone(),
-            items: items.len(),
-            rows: 0,
-            shards: Vec::new(),
+/// One Parquet shard to write: its file, its items with their labels, and
+/// how to store them. It serializes (serde), so that a distributed engine
+/// can send it to the worker that runs it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardJob {
+    /// The shard's file in the dataset folder, `SPLIT/part-NNNNN.parquet`.
+    pub file: String,
+    /// The id of the model the dataset is built with.
+    pub model: String,
+    /// The items, each with its class's label.
+    pub items: Vec<(Item, Option<i32>)>,
+    /// Latents or `.wal` bytes.
+    pub content: Content,
+    /// The dataset's latent layout.
+    pub layout: Layout,
+    /// Axes of a latent (3 for images, 2 for audio).
+    pub latent_axes: i32,
+    /// Stop at an item that cannot be converted.
+    pub strict: bool,
+}
+
+impl ShardJob {
+    /// Converts the items in parallel and writes the shard in `out`
+    /// (atomically), unless a finished one is there: `true` when written.
+    /// `done(n)` is called as items are finished.
+    pub fn run(&self, model: &Model, out: &Path, done: &(dyn Fn(u64) + Sync)) -> Result<bool> {
+        if model.id().to_string() != self.model {
+            return Err(DatasetError::Invalid(format!(
+                "this shard is for model {}, not {}",
+                self.model,
+                model.id()
+            )));
+        }
+        let path = out.join(&self.file);
+        if shard::record(&path).is_ok_and(|record| record.items == self.items.len()) {
+            done(self.items.len() as u64);
+            return Ok(false);
+        }
+        let dir = path.parent().unwrap_or(out);
+        std::fs::create_dir_all(dir).map_err(|e| DatasetError::io("creating", dir, e))?;
+        let results: Vec<Result<Row>> = self
+            .items
+            .par_iter()
+            .map(|(item, label)| {
+                let row = convert::convert(model, item, *label, self.content).and_then(|row| match &self.layout {
+                    Layout::Fixed(shape) if self.content == Content::Latent && *shape != row.latent_shape => {
+                        Err(DatasetError::Item {
+                            path: item.name.clone(),
+                            message: format!(
+                                "its latent is {:?}, the dataset's {shape:?} (its header gave another size)",
+                                row.latent_shape
+                            ),
+                        })
+                    }
+                    _ => Ok(row),
+                });
+                done(1);
+                row
+            })
+            .collect();
+        let (mut rows, mut skipped) = (Vec::new(), Vec::new());
+        for ((item, _), result) in self.items.iter().zip(results) {
+            match result {
+                Ok(row) => rows.push(row),
+                Err(error) if self.strict => return Err(error),
+                Err(error) => skipped.push(Skipped {
+                    path: item.name.clone(),
+                    error: match error {
+                        DatasetError::Item { message, .. } => message,
+                        other => other.to_string(),
+                    },
+                }),
+            }
+        }
+        let record = ShardRecord {
+            items: self.items.len(),
+            rows: rows.len(),
+            skipped,
         };
-        for (index, chunk) in items.chunks(options.shard_size).enumerate() {
-            let file = format!("{name}/part-{index:05}.parquet");
-            let path = out.join(&file);
-            let record = match shard::record(&path) {
-                Ok(record) if record.items == chunk.len() => {
-                    result.reused += 1;
-                    done(chunk.len() as u64);
-                    record
-                }
-                _ => {
-                    let record = convert_shard(model, plan, chunk, &path, options, layout, latent_axes, done)?;
-                    result.written += 1;
-                    record
-                }
-            };
-            result.bytes += std::fs::metadata(&path)
-                .map_err(|e| DatasetError::io("reading", &path, e))?
-                .len();
-            entry.rows += record.rows;
-            entry.shards.push(file);
-            result.skipped.extend(record.skipped);
-        }
-        result.splits.push(entry);
+        shard::write(&path, &rows, self.content, &self.layout, self.latent_axes, &record)?;
+        Ok(true)
     }
-    Ok(result)
-}
-
-/// Converts one shard's items in parallel and writes it.
-#[allow(clippy::too_many_arguments)]
-fn convert_shard(
-    model: &Model,
-    plan: &Plan,
-    items: &[Item],
-    path: &Path,
-    options: &Options,
-    layout: &Layout,
-    latent_axes: i32,
-    done: &(dyn Fn(u64) + Sync),
-) -> Result<ShardRecord> {
-    let results: Vec<Result<Row>> = items
-        .par_iter()
-        .map(|item| {
-            let label = item.class.as_deref().and_then(|c| plan.label(c));
-            let row = convert::convert(model, item, label, options.content).and_then(|row| match layout {
-                Layout::Fixed(shape) if options.content == Content::Latent && *shape != row.latent_shape => {
-                    Err(DatasetError::Item {
-                        path: item.name.clone(),
-                        message: format!(
-                            "its latent is {:?}, the dataset's {shape:?} (its header gave another size)",
-                            row.latent_shape
-                        ),
-                    })
-                }
-                _ => Ok(row),
-            });
-            done(1);
-            row
-        })
-        .collect();
-    let (mut rows, mut skipped) = (Vec::new(), Vec::new());
-    for (item, result) in items.iter().zip(results) {
-        match result {
-            Ok(row) => rows.push(row),
-            Err(error) if options.strict => return Err(error),
-            Err(error) => skipped.push(Skipped {
-                path: item.name.clone(),
-                error: match error {
-                    DatasetError::Item { message, .. } => message,
-                    other => other.to_string(),
-                },
-            }),
-        }
-    }
-    let record = ShardRecord {
-        items: items.len(),
-        rows: rows.len(),
-        skipped,
-    };
-    shard::write(path, &rows, options.content, layout, latent_axes, &record)?;
-    Ok(record)
 }
 
 /// The shard files of a dataset folder, as its manifest lists them.

@@ -9,7 +9,7 @@ use crate::shard::{Layout, Skipped};
 use crate::Files;
 
 /// The manifest's format name and version.
-pub const MANIFEST_FORMAT: &str = "walloc-dataset/1";
+pub const MANIFEST_FORMAT: &str = "walloc-dataset/2";
 
 /// The model a dataset's latents come from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

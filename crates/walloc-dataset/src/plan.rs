@@ -9,7 +9,7 @@ use std::str::FromStr;
 use crate::error::{DatasetError, Result};
 
 /// One input file and its label.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Item {
     /// Where it is.
     pub path: PathBuf,

@@ -1,7 +1,8 @@
-//! Parquet shards: one row per item, the latent as a fixed-shape tensor
-//! column (Arrow's canonical `arrow.fixed_shape_tensor` extension, which
-//! pyarrow, HF `datasets`, DuckDB and Spark read) when every item has one
-//! latent shape, else a list column beside `latent_shape`. Each shard is
+//! Parquet shards: one row per item, the latent as nested fixed-size lists
+//! (`int8[K][h][w]`, a fixed-shape array that pyarrow, HF `datasets`,
+//! DuckDB, Spark and Ray all read as such: HF `datasets` 5 cannot read
+//! Arrow's `arrow.fixed_shape_tensor` extension) when every item has one
+//! latent shape, else a flat list column beside `latent_shape`. Each shard is
 //! written to a temporary file and renamed into place, and records in its
 //! metadata what it skipped, so a resumed run can trust any shard it finds.
 
@@ -14,7 +15,7 @@ use arrow_array::builder::{
 };
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int32Type, Int8Type};
-use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_array::{Array, ArrayRef, FixedSizeListArray, RecordBatch};
 use arrow_schema::{Field, Schema};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
@@ -33,7 +34,7 @@ const SHARD_KEY: &str = "walloc.shard";
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Layout {
-    /// Every latent has this shape: a fixed-shape tensor column.
+    /// Every latent has this shape: nested fixed-size lists.
     Fixed(Vec<u32>),
     /// Shapes vary: a list column, with `latent_shape` per row.
     Variable,
@@ -97,7 +98,6 @@ fn batch(rows: &[Row], content: Content, layout: &Layout, latent_axes: i32) -> R
         ("shape", Arc::new(shape.finish())),
         ("latent_shape", Arc::new(latent_shape.finish())),
     ];
-    let mut metadata = None;
     match (content, layout) {
         (Content::Coded, _) => {
             let mut wal = BinaryBuilder::new();
@@ -106,24 +106,20 @@ fn batch(rows: &[Row], content: Content, layout: &Layout, latent_axes: i32) -> R
             }
             columns.push(("wal", Arc::new(wal.finish())));
         }
-        (Content::Latent, Layout::Fixed(tensor)) => {
-            let size: u32 = tensor.iter().product();
-            let mut latent = FixedSizeListBuilder::new(Int8Builder::new(), size as i32);
+        (Content::Latent, Layout::Fixed(shape)) => {
+            let mut values = Int8Builder::new();
             for row in rows {
-                latent.values().append_slice(&row.latent);
-                latent.append(true);
+                values.append_slice(&row.latent);
             }
-            columns.push(("latent", Arc::new(latent.finish())));
-            metadata = Some(std::collections::HashMap::from([
-                (
-                    "ARROW:extension:name".to_string(),
-                    "arrow.fixed_shape_tensor".to_string(),
-                ),
-                (
-                    "ARROW:extension:metadata".to_string(),
-                    serde_json::json!({ "shape": tensor }).to_string(),
-                ),
-            ]));
+            let mut latent: ArrayRef = Arc::new(values.finish());
+            for &side in shape.iter().rev() {
+                let field = Arc::new(Field::new("item", latent.data_type().clone(), false));
+                latent = Arc::new(
+                    FixedSizeListArray::try_new(field, side as i32, latent, None)
+                        .map_err(|e| DatasetError::Invalid(format!("a latent column of shape {shape:?}: {e}")))?,
+                );
+            }
+            columns.push(("latent", latent));
         }
         (Content::Latent, Layout::Variable) => {
             let mut latent = ListBuilder::new(Int8Builder::new());
@@ -138,11 +134,7 @@ fn batch(rows: &[Row], content: Content, layout: &Layout, latent_axes: i32) -> R
         .iter()
         .map(|(name, array)| {
             let nullable = matches!(*name, "label" | "class");
-            let field = Field::new(*name, array.data_type().clone(), nullable);
-            match (&metadata, *name) {
-                (Some(m), "latent") => field.with_metadata(m.clone()),
-                _ => field,
-            }
+            Field::new(*name, array.data_type().clone(), nullable)
         })
         .collect();
     let arrays = columns.into_iter().map(|(_, a)| a).collect();
@@ -246,10 +238,13 @@ pub fn read(path: &Path) -> Result<Vec<Row>> {
         for i in 0..batch.num_rows() {
             let values = match latent {
                 Some(column) => {
-                    let item = match column.as_fixed_size_list_opt() {
+                    let mut item = match column.as_fixed_size_list_opt() {
                         Some(fixed) => fixed.value(i),
                         None => column.as_list_opt::<i32>().ok_or_else(|| bad("latent"))?.value(i),
                     };
+                    while let Some(nested) = item.as_fixed_size_list_opt() {
+                        item = nested.values().clone();
+                    }
                     item.as_primitive_opt::<Int8Type>()
                         .ok_or_else(|| bad("latent"))?
                         .values()

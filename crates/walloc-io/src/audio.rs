@@ -261,3 +261,28 @@ pub fn from_wav_bytes(bytes: Vec<u8>) -> Result<Box<dyn AudioSource>> {
         WavReader::new(Cursor::new(bytes)).map_err(|e| FormatError::audio("stdin", format!("reading WAV: {e}")))?;
     Ok(Box::new(WavSource::new(reader, "stdin".into())?))
 }
+
+/// Resamples interleaved audio from `from` Hz to `to` Hz with rubato's FFT
+/// resampler (its delay trimmed), to exactly `frames` frames (cut, or
+/// padded with silence).
+pub fn resample(samples: &[f32], channels: usize, from: u32, to: u32, frames: usize) -> Result<Vec<f32>> {
+    use rubato::audioadapter_buffers::owned::InterleavedOwned;
+    use rubato::{Fft, FixedSync, Resampler};
+    let fail = |e: &dyn std::fmt::Display| FormatError::audio("resampling", format!("{from} → {to} Hz: {e}"));
+    if channels == 0 || from == 0 || to == 0 {
+        return Err(fail(&"no channels, or a rate of 0 Hz"));
+    }
+    let input_frames = samples.len() / channels;
+    let input = InterleavedOwned::new_from(samples.to_vec(), channels, input_frames).map_err(|e| fail(&e))?;
+    let mut resampler =
+        Fft::<f32>::new(from as usize, to as usize, 1024, channels, FixedSync::Both).map_err(|e| fail(&e))?;
+    let room = resampler.process_all_needed_output_len(input_frames);
+    let mut output = InterleavedOwned::new(0.0, channels, room);
+    let (_, produced) = resampler
+        .process_all_into_buffer(&input, &mut output, input_frames, None)
+        .map_err(|e| fail(&e))?;
+    let mut data = output.take_data();
+    data.truncate(produced.min(frames) * channels);
+    data.resize(frames * channels, 0.0);
+    Ok(data)
+}

@@ -1,36 +1,48 @@
-//! The classifier: a three-layer perceptron (dim → 256 → 256 → classes,
-//! ReLU) trained with AdamW and cross-entropy on the CPU (burn), the same
-//! for every kind of input; figures as one JSON line.
+//! Training a classifier ([`Network`]) with AdamW and cross-entropy on the
+//! CPU (burn), the same for every kind of input; figures as one JSON line.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
 use crate::inputs::{self, Inputs, Split};
+use crate::network::{Net, Network};
 
 /// Arguments of `classify`.
 #[derive(clap::Args, Debug)]
 pub struct ClassifyArgs {
     /// A walloc latent dataset (`walloc dataset --split folders`) with
     /// train and test splits.
-    #[arg(long, conflicts_with = "pixels")]
+    #[arg(long, group = "input")]
     pub latents: Option<PathBuf>,
     /// Image class folders `DIR/{train,test}/CLASS/*`.
-    #[arg(long)]
+    #[arg(long, group = "input")]
     pub pixels: Option<PathBuf>,
-    /// Downscale the images by this factor first (Lanczos).
+    /// Audio class folders `DIR/{train,test}/CLASS/*`, mixed to mono.
+    #[arg(long, group = "input")]
+    pub audio: Option<PathBuf>,
+    /// Downscale the images (Lanczos) or the recordings (rubato's FFT
+    /// resampler, to 1/F of --rate) by this factor first.
     #[arg(long, default_value_t = 1)]
     pub downscale: u32,
+    /// The rate every recording is brought to before --downscale (Hz).
+    #[arg(long, default_value_t = 44100)]
+    pub rate: u32,
+    /// Cut or pad (with zeros) every row to this many positions: audio
+    /// samples, or an audio latent's positions.
+    #[arg(long)]
+    pub length: Option<usize>,
+    /// The classifier.
+    #[arg(long, value_enum, default_value_t = Net::Mlp)]
+    pub net: Net,
     /// Passes over the training rows.
     #[arg(long, default_value_t = 10)]
     pub epochs: usize,
@@ -43,30 +55,6 @@ pub struct ClassifyArgs {
     /// Seed of the weights and the order of the rows.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-}
-
-/// The perceptron.
-#[derive(Module, Debug)]
-struct Perceptron {
-    first: Linear,
-    second: Linear,
-    out: Linear,
-}
-
-impl Perceptron {
-    fn new(dim: usize, classes: usize, device: &Device) -> Self {
-        Perceptron {
-            first: LinearConfig::new(dim, 256).init(device),
-            second: LinearConfig::new(256, 256).init(device),
-            out: LinearConfig::new(256, classes).init(device),
-        }
-    }
-
-    fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let x = relu(self.first.forward(x));
-        let x = relu(self.second.forward(x));
-        self.out.forward(x)
-    }
 }
 
 /// Rows `indices` of a split as a batch: values and labels.
@@ -83,7 +71,7 @@ fn batch(split: &Split, dim: usize, indices: &[usize], device: &Device) -> (Tens
 }
 
 /// The fraction of `split` classified right.
-fn accuracy(model: &Perceptron, split: &Split, dim: usize, device: &Device) -> Result<f64> {
+fn accuracy(model: &Network, split: &Split, dim: usize, device: &Device) -> Result<f64> {
     let mut right = 0usize;
     let all: Vec<usize> = (0..split.len()).collect();
     for chunk in all.chunks(1024) {
@@ -107,10 +95,14 @@ fn peak_memory_mb() -> f64 {
 
 /// Runs `classify`.
 pub fn run(args: &ClassifyArgs) -> Result<()> {
-    let inputs: Inputs = match (&args.latents, &args.pixels) {
-        (Some(dir), None) => inputs::latents(dir)?,
-        (None, Some(dir)) => inputs::pixels(dir, args.downscale)?,
-        _ => bail!("give --latents DATASET or --pixels FOLDER"),
+    let inputs: Inputs = match (&args.latents, &args.pixels, &args.audio) {
+        (Some(dir), None, None) => inputs::latents(dir, args.length)?,
+        (None, Some(dir), None) => inputs::pixels(dir, args.downscale)?,
+        (None, None, Some(dir)) => {
+            let length = args.length.context("--audio needs --length (samples per row)")?;
+            inputs::audio(dir, args.rate, args.downscale, length)?
+        }
+        _ => bail!("give --latents DATASET, --pixels FOLDER or --audio FOLDER"),
     };
     println!("{}", train_and_test(inputs, args)?);
     Ok(())
@@ -122,7 +114,13 @@ fn train_and_test(mut inputs: Inputs, args: &ClassifyArgs) -> Result<serde_json:
     if args.batch == 0 || args.epochs == 0 {
         bail!("--batch and --epochs must be positive");
     }
-    inputs::standardize(&mut inputs);
+    // The perceptron standardizes each value on its own; the convolutional
+    // network each channel, so that a shift in time changes nothing.
+    let groups = match args.net {
+        Net::Mlp => inputs.dim,
+        Net::Conv => inputs.channels,
+    };
+    inputs::standardize(&mut inputs, groups);
     let dim = inputs.dim;
     let classes = 1 + inputs
         .train
@@ -134,7 +132,7 @@ fn train_and_test(mut inputs: Inputs, args: &ClassifyArgs) -> Result<serde_json:
         .unwrap_or(0) as usize;
     let device = Device::default().autodiff();
     device.seed(args.seed);
-    let mut model = Perceptron::new(dim, classes, &device);
+    let mut model = Network::new(args.net, dim, inputs.channels, classes, &device);
     let mut optimizer = AdamWConfig::new().init();
     let loss = CrossEntropyLossConfig::new().init(&device);
     let mut rng = StdRng::seed_from_u64(args.seed);
@@ -161,6 +159,7 @@ fn train_and_test(mut inputs: Inputs, args: &ClassifyArgs) -> Result<serde_json:
     let plain = Device::default();
     Ok(serde_json::json!({
         "input": inputs.name,
+        "classifier": format!("{:?}", args.net).to_lowercase(),
         "dimension": dim,
         "train_rows": inputs.train.len(),
         "test_rows": inputs.test.len(),
@@ -197,7 +196,11 @@ mod tests {
         let args = ClassifyArgs {
             latents: None,
             pixels: None,
+            audio: None,
             downscale: 1,
+            rate: 44100,
+            length: None,
+            net: Net::Mlp,
             epochs: 5,
             batch: 32,
             learning_rate: 1e-2,
@@ -206,6 +209,7 @@ mod tests {
         let inputs = |train, test| Inputs {
             name: "test".into(),
             dim: 8,
+            channels: 1,
             train,
             test,
         };
@@ -221,5 +225,51 @@ mod tests {
         let figures = train_and_test(inputs(noise, separable(256, 2)), &args).unwrap();
         let top1 = figures["test_top1"].as_f64().unwrap();
         assert!((0.3..0.7).contains(&top1), "{figures}");
+    }
+
+    /// Two channels of 32 positions; class 1 holds a bump at a random
+    /// place in its first channel, class 0 none.
+    fn bumps(n: usize, seed: u64) -> Split {
+        use rand::RngExt;
+        let mut rng = StdRng::seed_from_u64(seed);
+        let (mut values, mut labels) = (Vec::new(), Vec::new());
+        for i in 0..n {
+            let label = (i % 2) as i64;
+            let mut row: Vec<f32> = (0..64).map(|_| rng.random_range(-0.5f32..0.5)).collect();
+            if label == 1 {
+                let at = rng.random_range(0..28usize);
+                row[at..at + 4].iter_mut().for_each(|v| *v += 3.0);
+            }
+            values.extend(row);
+            labels.push(label);
+        }
+        Split { values, labels }
+    }
+
+    #[test]
+    fn the_convolutional_network_finds_a_pattern_wherever_it_is() {
+        let args = ClassifyArgs {
+            latents: None,
+            pixels: None,
+            audio: None,
+            downscale: 1,
+            rate: 44100,
+            length: None,
+            net: Net::Conv,
+            epochs: 8,
+            batch: 32,
+            learning_rate: 1e-2,
+            seed: 3,
+        };
+        let inputs = Inputs {
+            name: "bumps".into(),
+            dim: 64,
+            channels: 2,
+            train: bumps(384, 1),
+            test: bumps(128, 2),
+        };
+        let figures = train_and_test(inputs, &args).unwrap();
+        assert_eq!(figures["classifier"], "conv");
+        assert!(figures["test_top1"].as_f64().unwrap() > 0.9, "{figures}");
     }
 }

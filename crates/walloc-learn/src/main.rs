@@ -7,6 +7,7 @@
 mod classifier;
 mod fashion_mnist;
 mod inputs;
+mod network;
 
 use std::path::PathBuf;
 

@@ -6,6 +6,8 @@
 //! damaged or forged bytes, `LookupError` for unknown models, `OSError`
 //! for files.
 
+mod dataset;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -64,7 +66,7 @@ fn writing<T>(result: walloc::Result<T>) -> PyResult<T> {
 
 /// An embedded model, or one loaded from a file.
 #[derive(Clone)]
-enum Handle {
+pub(crate) enum Handle {
     Embedded(&'static Model),
     Loaded(Arc<Model>),
 }
@@ -193,6 +195,13 @@ impl PyModel {
         PyBytes::new(py, self.handle.to_bytes())
     }
 
+    /// Pickles as the model file's bytes (so a distributed engine can send
+    /// it to its workers).
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+        let from_bytes = slf.get_type().getattr("from_bytes")?;
+        Ok((from_bytes, (slf.get().to_bytes(slf.py()),)))
+    }
+
     fn __repr__(&self) -> String {
         let c = self.handle.config();
         format!(
@@ -212,7 +221,10 @@ fn serde_json_text(config: &walloc::ModelConfig) -> PyResult<String> {
 
 /// The model an argument names (a `Model`, an embedded name or a path),
 /// or `default` when it is `None`.
-fn model_of(argument: Option<&Bound<'_, PyAny>>, default: impl FnOnce() -> &'static str) -> PyResult<Handle> {
+pub(crate) fn model_of(
+    argument: Option<&Bound<'_, PyAny>>,
+    default: impl FnOnce() -> &'static str,
+) -> PyResult<Handle> {
     let Some(argument) = argument else {
         return Handle::resolve(default());
     };
@@ -646,6 +658,8 @@ fn has_neural() -> bool {
 fn _walloc(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CorruptFile", m.py().get_type::<CorruptFile>())?;
     m.add_class::<PyModel>()?;
+    m.add_class::<dataset::PyConversion>()?;
+    m.add_class::<dataset::PyShardJob>()?;
     m.add_function(wrap_pyfunction!(encode, m)?)?;
     m.add_function(wrap_pyfunction!(encode_batch, m)?)?;
     m.add_function(wrap_pyfunction!(decode, m)?)?;

@@ -55,25 +55,9 @@ impl Drop for Decoder {
     }
 }
 
-/// Resamples interleaved audio from `from` Hz to `to` Hz with rubato's FFT
-/// resampler (its delay trimmed), to `frames` frames.
+/// [`walloc_io::audio::resample`], its error as libopus's.
 fn resample(samples: &[f32], channels: usize, from: u32, to: u32, frames: usize) -> Result<Vec<f32>, PeerError> {
-    use rubato::audioadapter_buffers::owned::InterleavedOwned;
-    use rubato::{Fft, FixedSync, Resampler};
-    let fail = |e: &dyn std::fmt::Display| error(format!("resampling {from} → {to} Hz: {e}"));
-    let input_frames = samples.len() / channels;
-    let input = InterleavedOwned::new_from(samples.to_vec(), channels, input_frames).map_err(|e| fail(&e))?;
-    let mut resampler =
-        Fft::<f32>::new(from as usize, to as usize, 1024, channels, FixedSync::Both).map_err(|e| fail(&e))?;
-    let room = resampler.process_all_needed_output_len(input_frames);
-    let mut output = InterleavedOwned::new(0.0, channels, room);
-    let (_, produced) = resampler
-        .process_all_into_buffer(&input, &mut output, input_frames, None)
-        .map_err(|e| fail(&e))?;
-    let mut data = output.take_data();
-    data.truncate(produced.min(frames) * channels);
-    data.resize(frames * channels, 0.0);
-    Ok(data)
+    walloc_io::audio::resample(samples, channels, from, to, frames).map_err(|e| error(e.to_string()))
 }
 
 impl Opus {

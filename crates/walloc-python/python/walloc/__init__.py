@@ -17,8 +17,10 @@ Errors: ``ValueError`` for arrays or arguments that do not fit a model,
 """
 
 from ._walloc import (
+    Conversion,
     CorruptFile,
     Model,
+    ShardJob,
     __version__,
     analyze,
     analyze_batch,
@@ -33,8 +35,10 @@ from ._walloc import (
 )
 
 __all__ = [
+    "Conversion",
     "CorruptFile",
     "Model",
+    "ShardJob",
     "__version__",
     "analyze",
     "analyze_batch",

@@ -53,6 +53,8 @@ class Model:
         """The whole configuration, with provenance and measured figures."""
     def to_bytes(self) -> bytes:
         """The model file's bytes."""
+    def __reduce__(self) -> Tuple[Any, Tuple[bytes]]:
+        """Pickles as the model file's bytes."""
 
 ModelLike = Union[Model, str, "PathLike[str]", None]
 """A ``Model``, an embedded model's name, a model file's path, or ``None``
@@ -114,3 +116,39 @@ def models() -> List[Dict[str, Any]]:
 
 def has_neural() -> bool:
     """Whether this build runs neural decoders."""
+
+
+class Conversion:
+    """A dataset being built in a folder (``walloc dataset``): planned, the
+    folder claimed, the latent layout settled. Run each of ``shards()``,
+    then ``finish()``; ``walloc.data.build`` does both."""
+
+    def __init__(
+        self,
+        source: Union[str, "PathLike[str]"],
+        model: Union[Model, str, "PathLike[str]"],
+        out: Union[str, "PathLike[str]"],
+        *,
+        labels: Optional[Union[str, "PathLike[str]"]] = None,
+        split: Optional[str] = None,
+        coded: bool = False,
+        shard_size: int = 4096,
+        strict: bool = False,
+    ) -> None: ...
+    def shards(self) -> List["ShardJob"]:
+        """The shard jobs, in order."""
+    def finish(self, written: int = 0) -> str:
+        """Writes ``manifest.json`` once every shard is written; the manifest as JSON."""
+
+class ShardJob:
+    """One Parquet shard to write; pickles, for distributed engines."""
+
+    @staticmethod
+    def from_json(text: str) -> "ShardJob": ...
+    def to_json(self) -> str: ...
+    @property
+    def file(self) -> str:
+        """``SPLIT/part-NNNNN.parquet``."""
+    def __len__(self) -> int: ...
+    def run(self, model: Union[Model, str, "PathLike[str]"], out: Union[str, "PathLike[str]"]) -> bool:
+        """Writes the shard in ``out`` unless a finished one is there; ``True`` when written."""

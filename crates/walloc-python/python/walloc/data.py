@@ -3,7 +3,8 @@
 A dataset folder holds ``manifest.json`` and Parquet shards
 ``SPLIT/part-NNNNN.parquet`` with one row per item: ``name``, ``label``,
 ``class``, ``shape`` (the signal's), ``latent_shape`` and ``latent`` (int8,
-a fixed-shape tensor column when every latent has one shape) or ``wal``
+nested fixed-size lists ``int8[K][h][w]`` when every latent has one shape,
+else a flat list) or ``wal``
 (the ``.wal`` bytes of a ``--coded`` dataset). Any Parquet reader opens
 them; :class:`LatentDataset` gives them to numpy and torch.
 
@@ -16,15 +17,27 @@ them; :class:`LatentDataset` gives them to numpy and torch.
 Needs ``pyarrow`` (``pip install pyarrow``). With torch installed,
 ``LatentDataset`` is a ``torch.utils.data.Dataset``; torch is not needed
 otherwise.
+
+:func:`build` writes such a dataset from Python, the same shards as
+``walloc dataset``; its ``map`` runs the shards anywhere, for example on a
+Dask cluster whose workers see the source and output folders:
+
+>>> from dask.distributed import Client
+>>> client = Client("scheduler:8786")
+>>> manifest = build("photos", "rgb-16x", "photos-latents", split="train=0.9,test=0.1",
+...                  map=lambda run, jobs: client.gather(client.map(run, jobs)))
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-from typing import Any, List, Optional, Tuple
+from typing import Any, Callable, Iterable, List, Optional, Tuple
 
 import numpy as np
+
+from ._walloc import Conversion, Model
 
 try:  # torch is optional: a map-style Dataset when it is there.
     from torch.utils.data import Dataset as _Base
@@ -38,6 +51,45 @@ def _pyarrow():
     except ImportError as error:  # pragma: no cover - depends on the environment
         raise ImportError("walloc.data reads Parquet shards with pyarrow: pip install pyarrow") from error
     return pq
+
+
+def _model(spec: Any) -> Any:
+    """A ``walloc.Model`` for a model, an embedded model's name or a model
+    file's path (a ``Model`` pickles, so it travels to workers)."""
+    if isinstance(spec, Model):
+        return spec
+    try:
+        return Model.named(os.fspath(spec))
+    except LookupError:
+        return Model.load(spec)
+
+
+def _run(job: Any, model: Any, out: str) -> bool:
+    return job.run(model, out)
+
+
+def build(source: "os.PathLike[str] | str", model: Any, out: "os.PathLike[str] | str", *,
+          labels: "os.PathLike[str] | str | None" = None, split: Optional[str] = None, coded: bool = False,
+          shard_size: int = 4096, strict: bool = False,
+          map: Callable[[Callable[[Any], bool], List[Any]], Iterable[bool]] = map) -> dict:
+    """Builds the dataset of the files under ``source`` in ``out``, as
+    ``walloc dataset`` does, and returns its manifest.
+
+    ``labels`` is a CSV/JSONL of ``path,label`` (default: each file's
+    folder is its class); ``split`` is ``"folders"`` or ratios like
+    ``"train=0.9,test=0.1"``; ``coded`` stores ``.wal`` bytes. ``map(run,
+    jobs)`` runs every shard job and returns what each run returned
+    (``True`` for a shard written, ``False`` for one found finished): the
+    builtin ``map`` runs them here one after another (each in parallel over
+    its items), an engine's map runs them on its workers. Finished shards
+    are kept: a rerun after an interruption converts only the rest.
+    """
+    model = _model(model)
+    out = os.fspath(out)
+    conversion = Conversion(source, model, out, labels=labels, split=split, coded=coded,
+                            shard_size=shard_size, strict=strict)
+    written = sum(bool(w) for w in map(functools.partial(_run, model=model, out=out), conversion.shards()))
+    return json.loads(conversion.finish(written))
 
 
 class LatentDataset(_Base):
@@ -85,9 +137,9 @@ class LatentDataset(_Base):
             layout = self.manifest["layout"]
             if isinstance(layout, dict) and "fixed" in layout:
                 shape = tuple(layout["fixed"])
-                storage = getattr(column, "storage", column)
-                values = storage.flatten().to_numpy(zero_copy_only=False)
-                self._latents = values.reshape((len(self),) + shape)
+                for _ in shape:
+                    column = column.flatten()
+                self._latents = column.to_numpy(zero_copy_only=False).reshape((len(self),) + shape)
             else:
                 self._flat = (column.flatten().to_numpy(zero_copy_only=False),
                               column.offsets.to_numpy())
