@@ -113,7 +113,7 @@ fn batch(rows: &[Row], content: Content, layout: &Layout, latent_axes: i32) -> R
             }
             let mut latent: ArrayRef = Arc::new(values.finish());
             for &side in shape.iter().rev() {
-                let field = Arc::new(Field::new("item", latent.data_type().clone(), false));
+                let field = Arc::new(Field::new_list_field(latent.data_type().clone(), true));
                 latent = Arc::new(
                     FixedSizeListArray::try_new(field, side as i32, latent, None)
                         .map_err(|e| DatasetError::Invalid(format!("a latent column of shape {shape:?}: {e}")))?,

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use walloc::{Image8, Signal};
 use walloc_dataset::shard::{self, Layout};
-use walloc_dataset::{build, plan, Content, Files, Options, SplitRule};
+use walloc_dataset::{build, plan, Content, Conversion, Files, Options, ShardJob, SplitRule};
 
 /// A small RGB image whose pixels depend on `seed`.
 fn image(width: u32, height: u32, seed: u32) -> Image8 {
@@ -201,4 +201,51 @@ fn damaged_shards_and_manifests_are_errors_not_panics() {
     let summary = build(&model, &planned, &out, &Options::default(), &|_| {}).unwrap();
     assert_eq!((summary.written, summary.reused), (1, 0));
     assert_eq!(std::fs::read(&path).unwrap().len(), bytes.len());
+}
+
+#[test]
+fn shard_jobs_run_apart_write_the_files_of_build() {
+    let dir = tempfile::tempdir().unwrap();
+    collection(dir.path());
+    let model = walloc::models::named("rgb-16x").unwrap();
+    let planned = plan(dir.path(), None, &"train=0.6,test=0.4".parse().unwrap()).unwrap();
+    let options = Options::default().with_shard_size(2);
+    let whole = dir.path().join("whole");
+    build(&model, &planned, &whole, &options, &|_| {}).unwrap();
+
+    let apart = dir.path().join("apart");
+    let conversion = Conversion::new(&model, &planned, &apart, &options).unwrap();
+    let jobs = conversion.shards();
+    assert_eq!(jobs.len(), 4, "{jobs:?}");
+    assert!(
+        conversion.finish(0).is_err(),
+        "no manifest before every shard is written"
+    );
+    // As a distributed engine would: each job serialized, sent and run on its own.
+    let sent: Vec<String> = jobs.iter().map(|j| serde_json::to_string(j).unwrap()).collect();
+    for text in sent.iter().rev() {
+        let job: ShardJob = serde_json::from_str(text).unwrap();
+        assert!(job.run(&model, &apart, &|_| {}).unwrap(), "{}", job.file);
+    }
+    let summary = conversion.finish(jobs.len()).unwrap();
+    assert_eq!((summary.written, summary.reused), (4, 0));
+    for job in &jobs {
+        assert_eq!(
+            std::fs::read(whole.join(&job.file)).unwrap(),
+            std::fs::read(apart.join(&job.file)).unwrap(),
+            "{}",
+            job.file
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(whole.join("manifest.json")).unwrap(),
+        std::fs::read_to_string(apart.join("manifest.json")).unwrap()
+    );
+    assert!(
+        !jobs[0].run(&model, &apart, &|_| {}).unwrap(),
+        "a finished shard is kept"
+    );
+    let gray = walloc::models::named("gray-16x").unwrap();
+    let error = jobs[0].run(&gray, &apart, &|_| {}).unwrap_err();
+    assert!(error.to_string().contains("is for model"), "{error}");
 }

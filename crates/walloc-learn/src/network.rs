@@ -64,6 +64,8 @@ impl Convolutional {
 }
 
 /// A classifier of `classes` for rows of `channels × dim / channels` values.
+// One network per run: the size of its variants does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Network {
     /// See [`Net::Mlp`].

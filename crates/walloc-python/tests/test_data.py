@@ -203,9 +203,12 @@ def test_build_on_a_dask_cluster_of_two_workers_writes_the_shards_of_the_cli(col
         ran_on = set()
 
         def on_cluster(run, jobs):
-            futures = client.map(run, jobs)
-            ran_on.update(who for keys in client.who_has(futures).values() for who in keys)
-            return client.gather(futures)
+            def run_and_say_where(job):
+                return run(job), distributed.get_worker().address
+
+            results = client.gather(client.map(run_and_say_where, jobs))
+            ran_on.update(where for _, where in results)
+            return [written for written, _ in results]
 
         manifest = walloc.data.build(root / "src", "rgb-16x", root / "dask", split="train=0.7,test=0.3",
                                      shard_size=2, map=on_cluster)
