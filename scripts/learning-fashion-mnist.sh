@@ -11,21 +11,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${WORK:-data/fashion-mnist}
-PROFILE=${PROFILE:-release}
-EPOCHS=${EPOCHS:-10}
-if [ "$PROFILE" = release ]; then
-  cargo build --release -p walloc-cli -p walloc-learn
-else
-  cargo build -p walloc-cli -p walloc-learn
-fi
-BIN="target/$PROFILE"
-mkdir -p "$WORK"
-WORK=$(cd "$WORK" && pwd)
+. scripts/learning-common.sh
 
 if [ ! -d "$WORK/png/test" ]; then
-  if [ ! -d "$WORK/deb" ]; then
-    (cd "$WORK" && apt-get download dataset-fashion-mnist && dpkg-deb -x dataset-fashion-mnist_*.deb deb)
-  fi
+  deb dataset-fashion-mnist
   mkdir -p "$WORK/idx"
   for f in "$WORK"/deb/usr/share/datasets/fashion-mnist/*.gz; do
     gunzip -c "$f" > "$WORK/idx/$(basename "${f%.gz}")"

@@ -7,32 +7,22 @@
 # training clips only; one 1-D convolutional classifier (walloc-learn
 # classify --net conv) is trained on the latents, on the clips resampled
 # to as many values, and on the clips at 44.1 kHz, each cut or padded to
-# SECONDS. Figures go to $WORK/results.jsonl, one JSON line per run.
+# SECONDS_KEPT (1 s). Figures go to $WORK/results-$LATENT_DIM.jsonl, one
+# JSON line per run.
 #
 #   scripts/learning-tuxpaint.sh            # release build (default)
 #   PROFILE=debug LATENT_DIM=8 scripts/learning-tuxpaint.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${WORK:-data/tuxpaint}
-PROFILE=${PROFILE:-release}
-EPOCHS=${EPOCHS:-10}
+. scripts/learning-common.sh
 LEVELS=6
 LATENT_DIM=${LATENT_DIM:-4}
 SECONDS_KEPT=${SECONDS_KEPT:-1}
 RATE=44100
-if [ "$PROFILE" = release ]; then
-  cargo build --release -p walloc-cli -p walloc-learn
-else
-  cargo build -p walloc-cli -p walloc-learn
-fi
-BIN="target/$PROFILE"
-mkdir -p "$WORK"
-WORK=$(cd "$WORK" && pwd)
 
 if [ ! -d "$WORK/clips/test" ]; then
-  if [ ! -d "$WORK/deb" ]; then
-    (cd "$WORK" && apt-get download tuxpaint-stamps-default && dpkg-deb -x tuxpaint-stamps-default_*.deb deb)
-  fi
+  deb tuxpaint-stamps-default
   rm -rf "$WORK/clips.part"
   (cd "$WORK/deb/usr/share/tuxpaint/stamps" && find . -name '*_desc_*.ogg' | sort) | while read -r clip; do
     clip=${clip#./}

@@ -191,21 +191,27 @@ mod tests {
         Split { values, labels }
     }
 
-    #[test]
-    fn the_classifier_learns_a_separable_problem_and_not_a_shuffled_one() {
-        let args = ClassifyArgs {
+    /// Training settings for tests: `net`, `epochs`, batches of 32 at a
+    /// rate of 1e-2, `seed`.
+    fn settings(net: Net, epochs: usize, seed: u64) -> ClassifyArgs {
+        ClassifyArgs {
             latents: None,
             pixels: None,
             audio: None,
             downscale: 1,
             rate: 44100,
             length: None,
-            net: Net::Mlp,
-            epochs: 5,
+            net,
+            epochs,
             batch: 32,
             learning_rate: 1e-2,
-            seed: 1,
-        };
+            seed,
+        }
+    }
+
+    #[test]
+    fn the_classifier_learns_a_separable_problem_and_not_a_shuffled_one() {
+        let args = settings(Net::Mlp, 5, 1);
         let inputs = |train, test| Inputs {
             name: "test".into(),
             dim: 8,
@@ -248,19 +254,7 @@ mod tests {
 
     #[test]
     fn the_convolutional_network_finds_a_pattern_wherever_it_is() {
-        let args = ClassifyArgs {
-            latents: None,
-            pixels: None,
-            audio: None,
-            downscale: 1,
-            rate: 44100,
-            length: None,
-            net: Net::Conv,
-            epochs: 8,
-            batch: 32,
-            learning_rate: 1e-2,
-            seed: 3,
-        };
+        let args = settings(Net::Conv, 8, 3);
         let inputs = Inputs {
             name: "bumps".into(),
             dim: 64,
