@@ -74,9 +74,7 @@ fn read_audio(item: &Item, channels: usize) -> Result<(Signal, Vec<u32>)> {
     let planar: Vec<f32> = match (have, channels) {
         (a, b) if a == b => planar,
         (1, b) => planar.repeat(b),
-        (a, 1) => (0..frames)
-            .map(|i| (0..a).map(|c| planar[c * frames + i]).sum::<f32>() / a as f32)
-            .collect(),
+        (a, 1) => walloc_io::audio::mono_of(&planar, a),
         (a, b) => return Err(failed(item, format!("{a} channels, and the model codes {b}"))),
     };
     let samples = Samples::F32(interleaved_of(&planar, channels));

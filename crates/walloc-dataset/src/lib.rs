@@ -228,6 +228,11 @@ pub(crate) struct Written {
     pub reused: usize,
 }
 
+/// The file of shard `index` of split `split`, `SPLIT/part-NNNNN.parquet`.
+fn shard_file(split: &str, index: usize) -> String {
+    format!("{split}/part-{index:05}.parquet")
+}
+
 /// A dataset being built: the folder claimed for `plan` and `options`,
 /// the latent layout settled. [`build`] runs it on this machine; a
 /// distributed engine sends each of [`Conversion::shards`] to a worker,
@@ -283,7 +288,7 @@ impl Conversion {
                     .chunks(self.options.shard_size)
                     .enumerate()
                     .map(move |(index, chunk)| ShardJob {
-                        file: format!("{name}/part-{index:05}.parquet"),
+                        file: shard_file(name, index),
                         model: self.model.id().to_string(),
                         items: chunk
                             .iter()
@@ -310,7 +315,7 @@ impl Conversion {
                 shards: Vec::new(),
             };
             for index in 0..items.len().div_ceil(self.options.shard_size) {
-                let file = format!("{name}/part-{index:05}.parquet");
+                let file = shard_file(name, index);
                 let path = self.out.join(&file);
                 let record = shard::record(&path)
                     .map_err(|e| DatasetError::Invalid(format!("{file} is not written yet ({e})")))?;
@@ -416,6 +421,15 @@ impl ShardJob {
                 "this shard is for model {}, not {}",
                 self.model,
                 model.id()
+            )));
+        }
+        let inside = Path::new(&self.file)
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !inside || !self.file.ends_with(".parquet") {
+            return Err(DatasetError::Invalid(format!(
+                "shard file {:?}: a .parquet path inside the dataset folder is needed",
+                self.file
             )));
         }
         let path = out.join(&self.file);

@@ -248,4 +248,16 @@ fn shard_jobs_run_apart_write_the_files_of_build() {
     let gray = walloc::models::named("gray-16x").unwrap();
     let error = jobs[0].run(&gray, &apart, &|_| {}).unwrap_err();
     assert!(error.to_string().contains("is for model"), "{error}");
+    // A job is input too (it arrives serialized): it writes only inside the folder.
+    for file in ["../escape.parquet", "/tmp/escape.parquet", "train/part.txt"] {
+        let hostile = ShardJob {
+            file: file.into(),
+            ..jobs[0].clone()
+        };
+        let error = hostile.run(&model, &apart, &|_| {}).unwrap_err();
+        assert!(
+            error.to_string().contains("inside the dataset folder"),
+            "{file}: {error}"
+        );
+    }
 }

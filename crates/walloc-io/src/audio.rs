@@ -262,6 +262,15 @@ pub fn from_wav_bytes(bytes: Vec<u8>) -> Result<Box<dyn AudioSource>> {
     Ok(Box::new(WavSource::new(reader, "stdin".into())?))
 }
 
+/// Planar audio of `channels` rows averaged into one (a mono mixdown).
+pub fn mono_of(planar: &[f32], channels: usize) -> Vec<f32> {
+    let channels = channels.max(1);
+    let frames = planar.len() / channels;
+    (0..frames)
+        .map(|i| (0..channels).map(|c| planar[c * frames + i]).sum::<f32>() / channels as f32)
+        .collect()
+}
+
 /// Resamples interleaved audio from `from` Hz to `to` Hz with rubato's FFT
 /// resampler (its delay trimmed), to exactly `frames` frames (cut, or
 /// padded with silence).

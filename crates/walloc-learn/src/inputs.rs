@@ -175,10 +175,7 @@ fn audio_split(dir: &Path, rate: u32, factor: u32, length: usize) -> Result<Spli
             let mut source = walloc_io::audio::open(path)?;
             let (channels, own) = (source.channels().max(1), source.sample_rate());
             let planar = source.read_planar(walloc::audio::MAX_BLOCK_FRAMES as usize)?;
-            let frames = planar.len() / channels;
-            let mono: Vec<f32> = (0..frames)
-                .map(|i| (0..channels).map(|c| planar[c * frames + i]).sum::<f32>() / channels as f32)
-                .collect();
+            let mono = walloc_io::audio::mono_of(&planar, channels);
             Ok(if own == rate && factor == 1 {
                 fit_length(&mono, 1, length)
             } else {
