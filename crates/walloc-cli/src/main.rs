@@ -16,13 +16,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use walloc::image::{decode_image as decode_wal_image, encode_image as encode_wal_image};
-use walloc::{DecodeOptions, DecoderOptions, EncodeOptions, LatentCoder, Limits, Modality};
+use walloc::{DecodeOptions, DecoderOptions, EncodeOptions, Image, LatentCoder, Limits, Modality, Pixel};
 
 use walloc_io::audio::{is_audio_path, is_wav};
-use walloc_io::image::encode_image;
+use walloc_io::image::{decode_picture, encode_picture, Picture};
 use walloc_io::png_rows::{self, PngRows};
 
-use crate::io::{decode_image, read_input, write_atomically, write_output};
+use crate::io::{read_input, write_atomically, write_output};
 
 /// Wavelet Learned Lossy Compression: tiny encoder, small latents, small files.
 #[derive(Parser, Debug)]
@@ -104,16 +104,27 @@ fn encode(input: &Path, output: &Path, model: Option<&str>, coder: LatentCoder) 
     if is_wav(&bytes) {
         return write_output(output, &audio::encode_bytes(bytes, &audio_model()?)?);
     }
-    let image = decode_image(&bytes, &input.display().to_string())?;
-    let model = image_model(model, image.channels, input)?;
-    let image = image.to_channels(model.config().channels as u8);
+    let picture = decode_picture(&bytes, &input.display().to_string())?;
+    let model = image_model(model, picture.channels(), input)?;
     let options = EncodeOptions {
         coder,
         ..EncodeOptions::default()
     };
-    let file =
-        encode_wal_image(&model, &image, &options).with_context(|| format!("encoding with {}", model.config().name))?;
+    let file = match picture {
+        Picture::Eight(image) => encode_at_depth(&model, image, &options),
+        Picture::Sixteen(image) => encode_at_depth(&model, image, &options),
+    }
+    .with_context(|| format!("encoding with {}", model.config().name))?;
     write_output(output, &file)
+}
+
+/// An image of 8 or 16 bits, in the model's channels, coded at its depth.
+fn encode_at_depth<P: Pixel>(
+    model: &walloc::Model,
+    image: Image<P>,
+    options: &EncodeOptions,
+) -> walloc::Result<Vec<u8>> {
+    encode_wal_image(model, &image.to_channels(model.config().channels as u8), options)
 }
 
 /// The image model `--model` names (or the default for `channels`), with a
@@ -169,7 +180,7 @@ fn decode(input: &Path, output: &Path, model: Option<&str>, tile: usize) -> Resu
     let options = DecodeOptions::default().with_decoder(DecoderOptions::default().with_tile(tile));
     let png = output == Path::new("-") || output.extension().is_some_and(|e| e.eq_ignore_ascii_case("png"));
     let striped = walloc_codec::stripes::is_striped(file.shape[0] as u32, model.config().levels);
-    if png && striped && walloc::image::decodes_in_stripes(&model) {
+    if png && striped && file.sample_bits == 8 && walloc::image::decodes_in_stripes(&model) {
         let mut decoder = walloc::image::stripe_decoder(&model, &bytes, &options).with_context(context)?;
         let bar = io::progress(decoder.stripes() as u64, "decoding");
         let (w, h, c) = (file.shape[1] as u32, file.shape[0] as u32, file.channels as u8);
@@ -183,8 +194,11 @@ fn decode(input: &Path, output: &Path, model: Option<&str>, tile: usize) -> Resu
         bar.finish_and_clear();
         return Ok(());
     }
-    let image = decode_wal_image(&model, &bytes, &options).with_context(context)?;
-    write_output(output, &encode_image(&image, output)?)
+    let picture = match file.sample_bits {
+        16 => Picture::Sixteen(decode_wal_image(&model, &bytes, &options).with_context(context)?),
+        _ => Picture::Eight(decode_wal_image(&model, &bytes, &options).with_context(context)?),
+    };
+    write_output(output, &encode_picture(&picture, output)?)
 }
 
 fn info(input: &Path) -> Result<()> {

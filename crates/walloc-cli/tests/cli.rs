@@ -1277,7 +1277,7 @@ fn tall_pngs_stream_through_stripes_to_the_same_bytes() {
     let image = walloc::Image8::new(300, 900, 3, rgb.into_raw()).unwrap();
     let whole = walloc_codec::codec::encode(&model, &image, Default::default()).unwrap();
     assert!(std::fs::read(&wal).unwrap() == whole, "the streamed file differs");
-    let decoded = walloc_codec::codec::decode(&model, &whole, &Default::default()).unwrap();
+    let decoded = walloc_codec::codec::decode::<u8>(&model, &whole, &Default::default()).unwrap();
     assert!(
         image::open(&png).unwrap().into_rgb8().into_raw() == decoded.pixels,
         "the streamed pixels differ"

@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use crate::config::Modality;
 use crate::container::{self, Header, LatentCoder, Limits};
 use crate::error::{CodecError, Result};
-use crate::image::{from_padded_signal, to_padded_signal, Image8};
+use crate::image::{from_padded_signal, to_padded_signal, Image, Pixel};
 use crate::linalg::{matmul, Strides};
 use crate::model::Model;
 use crate::packing::{self, PackFormat};
@@ -67,18 +67,19 @@ impl Latent {
 
 /// The encoder of walloc-codec's registry (the 1×1 projection): wavelet
 /// packets, projection and quantization.
-pub fn analyze(model: &Model, image: &Image8) -> Result<Latent> {
+pub fn analyze<P: Pixel>(model: &Model, image: &Image<P>) -> Result<Latent> {
     analyze_with(&Registry::core(), model, image)
 }
 
 /// The encoder `registry` has for `model`, on an image.
-pub fn analyze_with(registry: &Registry, model: &Model, image: &Image8) -> Result<Latent> {
-    check_channels(model, image.channels)?;
+pub fn analyze_with<P: Pixel>(registry: &Registry, model: &Model, image: &Image<P>) -> Result<Latent> {
+    check_image_input(model, image.channels, P::BITS)?;
     analyze_with_encoder(registry.encoder(model)?.as_ref(), model, image)
 }
 
-/// Refuses images that `model` does not code.
-pub(crate) fn check_channels(model: &Model, channels: u8) -> Result<()> {
+/// Refuses images that `model` does not code: other channels, or sample
+/// bits the model does not state it serves.
+pub(crate) fn check_image_input(model: &Model, channels: u8, sample_bits: u8) -> Result<()> {
     let config = model.config();
     if config.modality != Modality::Image || u32::from(channels) != config.channels {
         return Err(CodecError::IncompatibleInput(format!(
@@ -86,29 +87,40 @@ pub(crate) fn check_channels(model: &Model, channels: u8) -> Result<()> {
             config.name, config.channels, config.modality
         )));
     }
+    if !config.serves_sample_bits(sample_bits) {
+        return Err(CodecError::IncompatibleInput(format!(
+            "model {} codes images of {:?} bits per sample, this image has {sample_bits}",
+            config.name,
+            config.served_sample_bits()
+        )));
+    }
     Ok(())
 }
 
 /// `encoder` (one of `model`'s) on an image.
-pub(crate) fn analyze_with_encoder(encoder: &dyn Analysis, model: &Model, image: &Image8) -> Result<Latent> {
+pub(crate) fn analyze_with_encoder<P: Pixel>(
+    encoder: &dyn Analysis,
+    model: &Model,
+    image: &Image<P>,
+) -> Result<Latent> {
     encoder.analyze(to_padded_signal(image, 1 << model.config().levels))
 }
 
 /// The linear decoder of walloc-codec's registry: dequantization,
 /// projection and inverse packets, cropped to `width × height`.
-pub fn synthesize(model: &Model, latent: &Latent, width: u32, height: u32) -> Result<Image8> {
+pub fn synthesize<P: Pixel>(model: &Model, latent: &Latent, width: u32, height: u32) -> Result<Image<P>> {
     let decoder = Registry::core().decoder(model, &DecoderOptions::default())?;
     synthesize_with(decoder.as_ref(), model, latent, width, height)
 }
 
 /// An image of `width × height` decoded from `latent` by `decoder`.
-pub fn synthesize_with(
+pub fn synthesize_with<P: Pixel>(
     decoder: &dyn Synthesis,
     model: &Model,
     latent: &Latent,
     width: u32,
     height: u32,
-) -> Result<Image8> {
+) -> Result<Image<P>> {
     let pixels = decoder.synthesize(latent)?;
     let config = model.config();
     let side = |v: u32| (v as usize).div_ceil(1 << config.levels) << config.levels;
@@ -168,19 +180,24 @@ fn pack_format(coder: LatentCoder) -> Option<PackFormat> {
 }
 
 /// Refuses images that a default decoder would refuse, before any work.
-pub fn check_image_size(image: &Image8) -> Result<()> {
+pub fn check_image_size<P: Pixel>(image: &Image<P>) -> Result<()> {
     Limits::default().check_image(image.width, image.height)
 }
 
 /// Encodes an image into a `.wal` file image with walloc-codec's
 /// registry (models with a 1×1 projection encoder).
-pub fn encode(model: &Model, image: &Image8, options: EncodeOptions) -> Result<Vec<u8>> {
+pub fn encode<P: Pixel>(model: &Model, image: &Image<P>, options: EncodeOptions) -> Result<Vec<u8>> {
     encode_with(&Registry::core(), model, image, options)
 }
 
 /// Encodes an image into a `.wal` file image with the encoder `registry`
 /// has for `model`.
-pub fn encode_with(registry: &Registry, model: &Model, image: &Image8, options: EncodeOptions) -> Result<Vec<u8>> {
+pub fn encode_with<P: Pixel>(
+    registry: &Registry,
+    model: &Model,
+    image: &Image<P>,
+    options: EncodeOptions,
+) -> Result<Vec<u8>> {
     check_image_size(image)?;
     let latent = analyze_with(registry, model, image)?;
     write_image(model, image, &latent, options)
@@ -188,7 +205,12 @@ pub fn encode_with(registry: &Registry, model: &Model, image: &Image8, options: 
 
 /// Entropy-codes the latent of `image` (made by `model`'s encoder) into a
 /// `.wal` file image.
-pub fn write_image(model: &Model, image: &Image8, latent: &Latent, options: EncodeOptions) -> Result<Vec<u8>> {
+pub fn write_image<P: Pixel>(
+    model: &Model,
+    image: &Image<P>,
+    latent: &Latent,
+    options: EncodeOptions,
+) -> Result<Vec<u8>> {
     let config = model.config();
     let plane = latent.height * latent.width;
     if latent.channels != config.latent_dim as usize || latent.symbols.len() != latent.channels * plane {
@@ -217,25 +239,40 @@ pub fn write_image(model: &Model, image: &Image8, latent: &Latent, options: Enco
             format,
         )?],
     };
-    let header = image_header(model, image.width, image.height, image.channels, options, chunks.len());
+    let shape = ImageShape {
+        width: image.width,
+        height: image.height,
+        channels: image.channels,
+        sample_bits: P::BITS,
+    };
+    let header = image_header(model, shape, options, chunks.len());
     write_chunks(&header, &chunks)
 }
 
-/// The header of a `width × height` image of `channels` coded by `model`
-/// with `options` in `chunk_count` chunks.
-pub(crate) fn image_header(
-    model: &Model,
-    width: u32,
-    height: u32,
-    channels: u8,
-    options: EncodeOptions,
-    chunk_count: usize,
-) -> Header {
+/// What an image header records of the image itself.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ImageShape {
+    pub width: u32,
+    pub height: u32,
+    pub channels: u8,
+    pub sample_bits: u8,
+}
+
+/// The header of an image of `shape` coded by `model` with `options` in
+/// `chunk_count` chunks.
+pub(crate) fn image_header(model: &Model, shape: ImageShape, options: EncodeOptions, chunk_count: usize) -> Header {
+    let ImageShape {
+        width,
+        height,
+        channels,
+        sample_bits,
+    } = shape;
     let config = model.config();
     let side = |v: u32| v.div_ceil(1 << config.levels);
     Header {
         model_id: model.id(),
         channels,
+        sample_bits,
         width,
         height,
         levels: config.levels as u8,
@@ -258,6 +295,17 @@ pub(crate) fn image_header(
 pub(crate) fn write_chunks(header: &Header, chunks: &[Vec<u8>]) -> Result<Vec<u8>> {
     header.validate(&Limits::default())?;
     Ok(container::write(header, chunks))
+}
+
+/// Refuses to decode a file of other sample bits than `P`'s.
+pub fn check_sample_bits<P: Pixel>(header: &Header) -> Result<()> {
+    if header.sample_bits != P::BITS {
+        return Err(CodecError::IncompatibleInput(format!(
+            "the file holds a {}-bit image; decode it as {} bits",
+            header.sample_bits, header.sample_bits
+        )));
+    }
+    Ok(())
 }
 
 /// Checks that `header` was made by `model`.
@@ -324,22 +372,24 @@ pub fn decode_latent(model: &Model, bytes: &[u8], limits: &Limits) -> Result<(He
     ))
 }
 
-/// Decodes a `.wal` file into an image with walloc-codec's registry
-/// (linear and residual models).
-pub fn decode(model: &Model, bytes: &[u8], limits: &Limits) -> Result<Image8> {
+/// Decodes a `.wal` file of `P` samples (8-bit for `u8`, 16-bit for
+/// `u16`; [`Header::sample_bits`] says which) into an image with
+/// walloc-codec's registry (linear and residual models).
+pub fn decode<P: Pixel>(model: &Model, bytes: &[u8], limits: &Limits) -> Result<Image<P>> {
     decode_with(&Registry::core(), model, bytes, limits, &DecoderOptions::default())
 }
 
-/// Decodes a `.wal` file into an image with the decoder `registry` has for
-/// `model`.
-pub fn decode_with(
+/// Decodes a `.wal` file of `P` samples into an image with the decoder
+/// `registry` has for `model`.
+pub fn decode_with<P: Pixel>(
     registry: &Registry,
     model: &Model,
     bytes: &[u8],
     limits: &Limits,
     options: &DecoderOptions,
-) -> Result<Image8> {
+) -> Result<Image<P>> {
     let (header, latent) = decode_latent(model, bytes, limits)?;
+    check_sample_bits::<P>(&header)?;
     let decoder = registry.decoder(model, options)?;
     synthesize_with(decoder.as_ref(), model, &latent, header.width, header.height)
 }

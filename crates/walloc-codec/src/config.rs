@@ -235,6 +235,11 @@ pub struct ModelConfig {
     pub post_filter: bool,
     /// Signal channels (1 gray, 3 RGB).
     pub channels: u32,
+    /// Bits per sample of the images the model codes (8, 16); `None` for
+    /// files made before the field, which serve what
+    /// [`ModelConfig::served_sample_bits`] says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_bits: Option<Vec<u8>>,
     /// Dimensions of the signal (2 for images, 1 for audio).
     pub dim: u32,
     /// Wavelet packet levels J.
@@ -280,6 +285,23 @@ impl ModelConfig {
             ),
             other => format!("neural ({other} {})", self.hidden.unwrap_or(0)),
         }
+    }
+
+    /// Bits per sample of the images the model codes: as the file states,
+    /// else both 8 and 16 (an image model normalizes either depth to the
+    /// same range, so one fitted on 8-bit images codes 16-bit ones). For
+    /// audio, which carries its own level, every PCM depth.
+    pub fn served_sample_bits(&self) -> Vec<u8> {
+        match (&self.sample_bits, self.modality) {
+            (Some(bits), _) => bits.clone(),
+            (None, Modality::Image) => vec![8, 16],
+            (None, Modality::Audio) => vec![8, 16, 24, 32],
+        }
+    }
+
+    /// Whether the model codes images of `bits` bits per sample.
+    pub fn serves_sample_bits(&self, bits: u8) -> bool {
+        self.served_sample_bits().contains(&bits)
     }
 
     /// Values per wavelet-packet coefficient vector, `channels * 2^(dim*levels)`.

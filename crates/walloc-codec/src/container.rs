@@ -144,6 +144,8 @@ pub struct Header {
     pub model_id: ModelId,
     /// Image channels (1 gray, 3 RGB).
     pub channels: u8,
+    /// Bits per sample of the image: 8, or 16 (normalized by 65,535).
+    pub sample_bits: u8,
     /// Original width in pixels (before padding).
     pub width: u32,
     /// Original height in pixels.
@@ -176,6 +178,9 @@ impl Header {
     pub fn validate(&self, limits: &Limits) -> Result<()> {
         if !matches!(self.channels, 1 | 3) {
             return Err(invalid("channels", format!("{} (1 or 3)", self.channels)));
+        }
+        if !matches!(self.sample_bits, 8 | 16) {
+            return Err(invalid("sample bits", format!("{} (8 or 16)", self.sample_bits)));
         }
         limits.check_image(self.width, self.height)?;
         if !(1..=6).contains(&self.levels) {
@@ -223,7 +228,7 @@ impl Header {
     fn to_bytes(&self) -> [u8; HEADER_LEN] {
         let mut b = header_prefix(Modality::Image, &self.model_id);
         b[40] = self.channels;
-        b[41] = 8;
+        b[41] = self.sample_bits;
         b[42..46].copy_from_slice(&self.width.to_le_bytes());
         b[46..50].copy_from_slice(&self.height.to_le_bytes());
         b[50] = self.levels;
@@ -310,9 +315,6 @@ pub fn parse_header(bytes: &[u8], limits: &Limits) -> Result<Header> {
     if modality != Modality::Image {
         return Err(invalid("modality", "audio (this is an audio file, not an image)"));
     }
-    if b[41] != 8 {
-        return Err(invalid("sample bits", format!("{} (8)", b[41])));
-    }
     if b[63] != 0 {
         return Err(invalid("reserved byte", b[63]));
     }
@@ -321,6 +323,7 @@ pub fn parse_header(bytes: &[u8], limits: &Limits) -> Result<Header> {
     let header = Header {
         model_id: ModelId(model_id),
         channels: b[40],
+        sample_bits: b[41],
         width: u32_at(b, 42),
         height: u32_at(b, 46),
         levels: b[50],
@@ -414,6 +417,7 @@ mod tests {
         Header {
             model_id: ModelId([7; 32]),
             channels: 3,
+            sample_bits: 8,
             width: 100,
             height: 30,
             levels: 3,

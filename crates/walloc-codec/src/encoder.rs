@@ -9,7 +9,7 @@ use crate::bottleneck::{Bottleneck, Quantizer};
 use crate::codec::Latent;
 use crate::config::ModelConfig;
 use crate::error::{invalid, CodecError, Result};
-use crate::image::{to_padded_signal, Image8};
+use crate::image::{to_padded_signal, Image, Pixel};
 use crate::linalg::{matmul, Strides};
 
 /// A lightweight WaLLoC encoder, ready to run.
@@ -101,7 +101,7 @@ impl LinearEncoder {
     }
 
     /// Encodes an image into its integer latent.
-    pub fn analyze(&self, image: &Image8) -> Result<Latent> {
+    pub fn analyze<P: Pixel>(&self, image: &Image<P>) -> Result<Latent> {
         if u32::from(image.channels) != self.channels || self.dim != 2 {
             return Err(CodecError::IncompatibleInput(format!(
                 "the encoder takes {}-channel {}-D signals, this is a {}-channel image",

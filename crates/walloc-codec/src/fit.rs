@@ -17,7 +17,7 @@ use crate::codec::Latent;
 use crate::config::{Architecture, Modality, ModelConfig, MODEL_FORMAT_VERSION};
 use crate::entropy::{count_band, fit_tables, probabilities_from_counts, CONTEXTS};
 use crate::error::{invalid, CodecError, Result};
-use crate::image::{to_padded_signal, Image8};
+use crate::image::{to_padded_signal, Image, Pixel};
 use crate::linalg::{cross_accumulate, gram_accumulate};
 use crate::model::{LinearWeights, Model, MAX_CHANNELS, MAX_LEVELS, MAX_LEVELS_1D};
 
@@ -67,7 +67,7 @@ impl PieceSampler {
 
     /// `count` random `side`×`side` crops of `image`; none when it is
     /// smaller.
-    pub fn crops(&mut self, image: &Image8, side: u32, count: u32) -> Vec<Image8> {
+    pub fn crops<P: Pixel>(&mut self, image: &Image<P>, side: u32, count: u32) -> Vec<Image<P>> {
         if image.width < side || image.height < side {
             return Vec::new();
         }
@@ -206,6 +206,7 @@ fn linear_config(options: &FitOptions, modality: Modality, dim: u32) -> Result<(
         blocks: None,
         post_filter: false,
         channels: options.channels,
+        sample_bits: (modality == Modality::Image).then(|| vec![8, 16]),
         dim,
         levels: options.levels,
         latent_dim: options.latent_dim,
@@ -225,7 +226,7 @@ fn linear_config(options: &FitOptions, modality: Modality, dim: u32) -> Result<(
 }
 
 /// Fits a linear model on image crops (all of one size, a multiple of 2^J).
-pub fn fit_linear(crops: &[Image8], options: &FitOptions) -> Result<Model> {
+pub fn fit_linear<P: Pixel>(crops: &[Image<P>], options: &FitOptions) -> Result<Model> {
     let (config, bank) = linear_config(options, Modality::Image, 2)?;
     if crops.is_empty() || crops.iter().any(|c| u32::from(c.channels) != options.channels) {
         return Err(CodecError::IncompatibleInput(format!(

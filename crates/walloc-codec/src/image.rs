@@ -1,12 +1,117 @@
-//! 8-bit images and the reference's normalization and padding.
+//! Images of 8 or 16 bits per sample and the reference's normalization
+//! and padding.
 
 use walloc_wavelet::Signal;
 
 use crate::error::{invalid, Result};
+use crate::signal::{SampleType, Samples};
 
-/// An 8-bit image, channels interleaved (gray, or RGB).
+/// A sample type images are coded from: `u8` (8-bit images) or `u16`
+/// (16-bit images). Both normalize `v / (2^bits − 1) − 0.5`, so one model
+/// codes either; the bits go in the file's header.
+pub trait Pixel: Copy + Default + Send + Sync + std::fmt::Debug + PartialEq + 'static {
+    /// Bits per sample, as the header's sample-bits field records them.
+    const BITS: u8;
+    /// The signal sample type of these pixels.
+    const SAMPLE_TYPE: SampleType;
+    /// The codec's working value `v / (2^bits − 1) − 0.5`.
+    fn normalized(self) -> f32;
+    /// The sample of a decoded value: `round((2^bits − 1) · clamp(v + 0.5, 0, 1))`.
+    fn from_normalized(v: f32) -> Self;
+    /// The sample as an `f64`.
+    fn to_f64(self) -> f64;
+    /// Samples of this type as a signal's.
+    fn into_samples(pixels: Vec<Self>) -> Samples;
+    /// A signal's samples, when they are of this type.
+    fn of_samples(samples: &Samples) -> Option<&[Self]>;
+    /// The nearest sample to `v`, saturating at the type's range.
+    fn from_f64(v: f64) -> Self;
+}
+
+/// `v / 255 − 0.5` of every 8-bit sample (a table: normalizing is the
+/// encoder's first step on every pixel).
+const NORMALIZED_U8: [f32; 256] = {
+    let mut table = [0.0f32; 256];
+    let mut v = 0;
+    while v < 256 {
+        table[v] = v as f32 / 255.0 - 0.5;
+        v += 1;
+    }
+    table
+};
+
+impl Pixel for u8 {
+    const BITS: u8 = 8;
+    const SAMPLE_TYPE: SampleType = SampleType::U8;
+
+    #[inline]
+    fn normalized(self) -> f32 {
+        NORMALIZED_U8[usize::from(self)]
+    }
+
+    #[inline]
+    fn from_normalized(v: f32) -> Self {
+        ((v + 0.5).clamp(0.0, 1.0) * 255.0).round() as u8
+    }
+
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+
+    fn from_f64(v: f64) -> Self {
+        v.round() as u8
+    }
+
+    fn into_samples(pixels: Vec<Self>) -> Samples {
+        Samples::U8(pixels)
+    }
+
+    fn of_samples(samples: &Samples) -> Option<&[Self]> {
+        match samples {
+            Samples::U8(pixels) => Some(pixels),
+            _ => None,
+        }
+    }
+}
+
+impl Pixel for u16 {
+    const BITS: u8 = 16;
+    const SAMPLE_TYPE: SampleType = SampleType::U16;
+
+    #[inline]
+    fn normalized(self) -> f32 {
+        f32::from(self) / 65_535.0 - 0.5
+    }
+
+    #[inline]
+    fn from_normalized(v: f32) -> Self {
+        ((v + 0.5).clamp(0.0, 1.0) * 65_535.0).round() as u16
+    }
+
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+
+    fn from_f64(v: f64) -> Self {
+        v.round() as u16
+    }
+
+    fn into_samples(pixels: Vec<Self>) -> Samples {
+        Samples::U16(pixels)
+    }
+
+    fn of_samples(samples: &Samples) -> Option<&[Self]> {
+        match samples {
+            Samples::U16(pixels) => Some(pixels),
+            _ => None,
+        }
+    }
+}
+
+/// An image, channels interleaved (gray, or RGB), of 8-bit ([`Image8`]) or
+/// 16-bit ([`Image16`]) samples.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Image8 {
+pub struct Image<P = u8> {
     /// Width in pixels.
     pub width: u32,
     /// Height in pixels.
@@ -14,12 +119,18 @@ pub struct Image8 {
     /// Channels per pixel (1 or 3).
     pub channels: u8,
     /// `height * width * channels` samples, row-major.
-    pub pixels: Vec<u8>,
+    pub pixels: Vec<P>,
 }
 
-impl Image8 {
+/// An 8-bit image.
+pub type Image8 = Image<u8>;
+
+/// A 16-bit image.
+pub type Image16 = Image<u16>;
+
+impl<P: Pixel> Image<P> {
     /// Wraps pixels, checking their count.
-    pub fn new(width: u32, height: u32, channels: u8, pixels: Vec<u8>) -> Result<Self> {
+    pub fn new(width: u32, height: u32, channels: u8, pixels: Vec<P>) -> Result<Self> {
         let expected = width as usize * height as usize * usize::from(channels);
         if pixels.len() != expected || width == 0 || height == 0 || !matches!(channels, 1 | 3) {
             return Err(invalid(
@@ -27,25 +138,23 @@ impl Image8 {
                 format!("{width}×{height}×{channels} with {} samples", pixels.len()),
             ));
         }
-        Ok(Image8 {
+        Ok(Image {
             width,
             height,
             channels,
             pixels,
         })
     }
-}
 
-impl Image8 {
     /// The `side`² square at (`x`, `y`), which must lie inside the image.
-    pub fn crop(&self, x: u32, y: u32, side: u32) -> Image8 {
+    pub fn crop(&self, x: u32, y: u32, side: u32) -> Self {
         let c = usize::from(self.channels);
         let mut pixels = Vec::with_capacity((side * side) as usize * c);
         for row in y..y + side {
             let start = (row as usize * self.width as usize + x as usize) * c;
             pixels.extend_from_slice(&self.pixels[start..start + side as usize * c]);
         }
-        Image8 {
+        Image {
             width: side,
             height: side,
             channels: self.channels,
@@ -54,33 +163,31 @@ impl Image8 {
     }
 
     /// The image mirrored left to right.
-    pub fn mirrored(&self) -> Image8 {
+    pub fn mirrored(&self) -> Self {
         let c = usize::from(self.channels);
         let pixels = self
             .pixels
             .chunks_exact(self.width as usize * c)
             .flat_map(|row| row.chunks_exact(c).rev().flatten().copied())
             .collect();
-        Image8 { pixels, ..*self }
+        Image { pixels, ..*self }
     }
 
     /// The image with `channels` channels: gray to RGB by repetition, RGB
     /// to gray by Rec. 601 luma.
-    pub fn to_channels(self, channels: u8) -> Image8 {
+    pub fn to_channels(self, channels: u8) -> Self {
         match (self.channels, channels) {
             (a, b) if a == b => self,
-            (1, 3) => Image8 {
+            (1, 3) => Image {
                 pixels: self.pixels.iter().flat_map(|&v| [v, v, v]).collect(),
                 channels: 3,
                 ..self
             },
-            _ => Image8 {
+            _ => Image {
                 pixels: self
                     .pixels
                     .chunks_exact(3)
-                    .map(|p| {
-                        (0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2])).round() as u8
-                    })
+                    .map(|p| P::from_f64(0.299 * p[0].to_f64() + 0.587 * p[1].to_f64() + 0.114 * p[2].to_f64()))
                     .collect(),
                 channels: 1,
                 ..self
@@ -128,32 +235,21 @@ fn large_buffer(len: usize) -> Vec<f32> {
     buffer
 }
 
-/// The normalized value `v / 255 - 0.5` of every 8-bit sample.
-pub(crate) fn normalization_table() -> Vec<f32> {
-    (0..256).map(|v| v as f32 / 255.0 - 0.5).collect()
-}
-
-/// The 8-bit sample of a decoded value: `round(255 * clamp(v + 0.5, 0, 1))`.
-#[inline]
-pub(crate) fn to_sample(v: f32) -> u8 {
-    ((v + 0.5).clamp(0.0, 1.0) * 255.0).round() as u8
-}
-
-/// `x / 255 - 0.5` in planar layout, reflect-padded to multiples of `multiple`.
-pub fn to_padded_signal(image: &Image8, multiple: usize) -> Signal {
+/// The normalized samples ([`Pixel::normalized`]) in planar layout,
+/// reflect-padded to multiples of `multiple`.
+pub fn to_padded_signal<P: Pixel>(image: &Image<P>, multiple: usize) -> Signal {
     let (w, h, c) = (image.width as usize, image.height as usize, usize::from(image.channels));
     let (left, right) = padding(w, multiple);
     let (top, bottom) = padding(h, multiple);
     let (pw, ph) = (w + left + right, h + top + bottom);
-    let lut = normalization_table();
     let mut data = large_buffer(c * ph * pw);
     for channel in 0..c {
         for row in 0..ph {
             let src_row = reflect(row as isize - top as isize, h);
             let src = &image.pixels[src_row * w * c..(src_row + 1) * w * c];
-            let sample = |x: usize| lut[usize::from(src[x * c + channel])];
+            let sample = |x: usize| src[x * c + channel].normalized();
             data.extend((0..left).map(|x| sample(reflect(x as isize - left as isize, w))));
-            data.extend(src.chunks_exact(c).map(|pixel| lut[usize::from(pixel[channel])]));
+            data.extend(src.chunks_exact(c).map(|pixel| pixel[channel].normalized()));
             data.extend((0..right).map(|x| sample(reflect((w + x) as isize, w))));
         }
     }
@@ -164,23 +260,23 @@ pub fn to_padded_signal(image: &Image8, multiple: usize) -> Signal {
     }
 }
 
-/// Crops the padding off a reconstructed signal and maps it back to 8 bits:
-/// `round(255 * clamp(x + 0.5, 0, 1))`.
-pub fn from_padded_signal(signal: &Signal, width: u32, height: u32, multiple: usize) -> Image8 {
+/// Crops the padding off a reconstructed signal and maps it back to
+/// samples ([`Pixel::from_normalized`]).
+pub fn from_padded_signal<P: Pixel>(signal: &Signal, width: u32, height: u32, multiple: usize) -> Image<P> {
     let (w, h, c) = (width as usize, height as usize, signal.channels);
     let (ph, pw) = (signal.shape[0], signal.shape[1]);
     let left = padding(w, multiple).0;
     let top = padding(h, multiple).0;
-    let mut pixels = vec![0u8; w * h * c];
+    let mut pixels = vec![P::default(); w * h * c];
     for channel in 0..c {
         for y in 0..h {
             let src = &signal.data[(channel * ph + y + top) * pw + left..][..w];
             for (x, &v) in src.iter().enumerate() {
-                pixels[(y * w + x) * c + channel] = to_sample(v);
+                pixels[(y * w + x) * c + channel] = P::from_normalized(v);
             }
         }
     }
-    Image8 {
+    Image {
         width,
         height,
         channels: c as u8,
@@ -213,5 +309,24 @@ mod tests {
         let signal = to_padded_signal(&image, 8);
         assert_eq!(signal.shape, vec![8, 8]);
         assert_eq!(from_padded_signal(&signal, 5, 3, 8), image);
+        let deep: Vec<u16> = (0..5 * 3 * 3).map(|i| (i * 1_499) as u16).collect();
+        let image = Image16::new(5, 3, 3, deep).unwrap();
+        let signal = to_padded_signal(&image, 8);
+        assert_eq!(from_padded_signal(&signal, 5, 3, 8), image);
+    }
+
+    #[test]
+    fn both_depths_normalize_to_the_same_scale() {
+        for v in [0u8, 1, 127, 128, 254, 255] {
+            assert_eq!(v.normalized(), f32::from(v) / 255.0 - 0.5);
+            let deep = u16::from(v) * 257;
+            assert!((deep.normalized() - v.normalized()).abs() < 1e-6, "{v}");
+            assert_eq!(u8::from_normalized(v.normalized()), v);
+            assert_eq!(u16::from_normalized(deep.normalized()), deep);
+        }
+        assert_eq!(u16::from_normalized(0.6), 65_535);
+        assert_eq!(u16::from_normalized(-0.6), 0);
+        // 16 bits resolve what 8 bits cannot: 1/65535 apart, distinct samples.
+        assert_eq!(u16::from_normalized(1000u16.normalized() + 1.0 / 65_535.0), 1001);
     }
 }

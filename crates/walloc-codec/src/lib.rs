@@ -9,7 +9,7 @@
 //! let model = Model::from_bytes(std::fs::read("models/rgb-16x.safetensors")?)?;
 //! let image = Image8::new(64, 48, 3, vec![128; 64 * 48 * 3])?;
 //! let file = codec::encode(&model, &image, Default::default())?;
-//! let back = codec::decode(&model, &file, &Limits::default())?;
+//! let back = codec::decode::<u8>(&model, &file, &Limits::default())?;
 //! assert_eq!((back.width, back.height), (64, 48));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -36,6 +36,6 @@ pub use config::{Architecture, EncoderKind, Figures, Modality, ModelConfig};
 pub use container::{Header, LatentCoder, Limits};
 pub use encoder::LinearEncoder;
 pub use error::{CodecError, Result};
-pub use image::Image8;
+pub use image::{Image, Image16, Image8, Pixel};
 pub use model::{Model, ModelId};
 pub use signal::{SampleType, Samples, Signal, ValueRange};

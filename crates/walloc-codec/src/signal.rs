@@ -305,14 +305,15 @@ impl Signal {
     }
 }
 
-impl From<crate::image::Image8> for Signal {
-    /// An 8-bit image as a signal of `[height, width]` with its channels.
-    fn from(image: crate::image::Image8) -> Self {
+impl<P: crate::image::Pixel> From<crate::image::Image<P>> for Signal {
+    /// An 8- or 16-bit image as a signal of `[height, width]` with its
+    /// channels, over its type's range.
+    fn from(image: crate::image::Image<P>) -> Self {
         Signal {
             shape: vec![image.height as usize, image.width as usize],
             channels: usize::from(image.channels),
-            samples: Samples::U8(image.pixels),
-            range: SampleType::U8.default_range(),
+            samples: P::into_samples(image.pixels),
+            range: P::SAMPLE_TYPE.default_range(),
             sample_rate: None,
         }
     }

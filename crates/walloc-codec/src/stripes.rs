@@ -14,10 +14,10 @@ use std::collections::BTreeMap;
 
 use walloc_wavelet::Signal as Planar;
 
-use crate::codec::{decode_latent, write_chunks, EncodeOptions, Latent};
+use crate::codec::{check_sample_bits, decode_latent, write_chunks, EncodeOptions, ImageShape, Latent};
 use crate::container::{Header, LatentCoder, Limits};
 use crate::error::{CodecError, Result};
-use crate::image::{normalization_table, padding, reflect, to_sample, Image8};
+use crate::image::{padding, reflect, Image, Pixel};
 use crate::model::Model;
 use crate::registry::{Analysis, DecoderOptions, Registry, Synthesis};
 
@@ -90,8 +90,9 @@ fn latent_window(stripe: usize, latent_rows: usize) -> (Vec<usize>, usize) {
     }
 }
 
-/// Encodes an image from its rows, in stripes.
-pub struct StripeEncoder<'m> {
+/// Encodes an image of `P` samples (8-bit by default) from its rows, in
+/// stripes.
+pub struct StripeEncoder<'m, P = u8> {
     model: &'m Model,
     encoder: Box<dyn Analysis + 'm>,
     width: u32,
@@ -102,7 +103,7 @@ pub struct StripeEncoder<'m> {
     /// Original rows each stripe's window needs, for stripes not coded yet.
     needed: BTreeMap<usize, Vec<usize>>,
     /// Received rows that a pending stripe still needs.
-    rows: BTreeMap<usize, Vec<u8>>,
+    rows: BTreeMap<usize, Vec<P>>,
     received: usize,
     /// Striped: each stripe's chunk once coded.
     chunks: Vec<Option<Vec<u8>>>,
@@ -110,19 +111,14 @@ pub struct StripeEncoder<'m> {
     whole: Option<Vec<u8>>,
 }
 
-impl<'m> StripeEncoder<'m> {
+impl<'m, P: Pixel> StripeEncoder<'m, P> {
     /// An encoder of a `width × height` image of `channels` (the model's)
     /// with `registry`'s encoder of `model`; rANS-coded in chunks of
     /// [`STRIPE_ROWS`] latent rows.
     pub fn new(registry: &Registry, model: &'m Model, width: u32, height: u32, channels: u8) -> Result<Self> {
         Limits::default().check_image(width, height)?;
+        crate::codec::check_image_input(model, channels, P::BITS)?;
         let config = model.config();
-        if u32::from(channels) != config.channels || config.modality != crate::Modality::Image {
-            return Err(CodecError::IncompatibleInput(format!(
-                "model {} codes {}-channel {}, not {channels}-channel images",
-                config.name, config.channels, config.modality
-            )));
-        }
         let multiple = 1usize << config.levels;
         let latent_rows = (height as usize).div_ceil(multiple);
         let stripes = latent_rows.div_ceil(STRIPE_ROWS);
@@ -154,24 +150,24 @@ impl<'m> StripeEncoder<'m> {
         })
     }
 
-    /// Bytes of one row.
-    fn row_bytes(&self) -> usize {
+    /// Samples in one row.
+    fn row_len(&self) -> usize {
         self.width as usize * usize::from(self.channels)
     }
 
     /// Takes whole rows of interleaved pixels, top to bottom, and codes
     /// every stripe whose rows are all in.
-    pub fn push_rows(&mut self, pixels: &[u8]) -> Result<()> {
-        let row_bytes = self.row_bytes();
-        if !pixels.len().is_multiple_of(row_bytes) || self.received + pixels.len() / row_bytes > self.height as usize {
+    pub fn push_rows(&mut self, pixels: &[P]) -> Result<()> {
+        let row_len = self.row_len();
+        if !pixels.len().is_multiple_of(row_len) || self.received + pixels.len() / row_len > self.height as usize {
             return Err(CodecError::IncompatibleInput(format!(
-                "{} bytes are not whole rows of {row_bytes} bytes within the image's {} rows ({} in)",
+                "{} samples are not whole rows of {row_len} samples within the image's {} rows ({} in)",
                 pixels.len(),
                 self.height,
                 self.received
             )));
         }
-        for row in pixels.chunks_exact(row_bytes) {
+        for row in pixels.chunks_exact(row_len) {
             // Every row is in some stripe's window; `code` forgets it once
             // no pending stripe needs it.
             self.rows.insert(self.received, row.to_vec());
@@ -196,10 +192,9 @@ impl<'m> StripeEncoder<'m> {
         let config = self.model.config();
         let multiple = 1usize << config.levels;
         let (w, c) = (self.width as usize, usize::from(self.channels));
-        let lut = normalization_table();
         if self.chunks.is_empty() {
-            let pixels: Vec<u8> = rows.iter().flat_map(|y| self.rows[y].iter().copied()).collect();
-            let image = Image8::new(self.width, self.height, self.channels, pixels)?;
+            let pixels: Vec<P> = rows.iter().flat_map(|y| self.rows[y].iter().copied()).collect();
+            let image = Image::new(self.width, self.height, self.channels, pixels)?;
             let latent = crate::codec::analyze_with_encoder(self.encoder.as_ref(), self.model, &image)?;
             self.whole = Some(crate::codec::write_image(self.model, &image, &latent, self.options)?);
         } else {
@@ -209,7 +204,7 @@ impl<'m> StripeEncoder<'m> {
             for channel in 0..c {
                 for &y in &rows {
                     let src = &self.rows[&y];
-                    let sample = |x: isize| lut[usize::from(src[reflect(x, w) * c + channel])];
+                    let sample = |x: isize| src[reflect(x, w) * c + channel].normalized();
                     data.extend((0..pw).map(|x| sample(x as isize - left as isize)));
                 }
             }
@@ -240,29 +235,31 @@ impl<'m> StripeEncoder<'m> {
             return Ok(file);
         }
         let chunks: Vec<Vec<u8>> = self.chunks.into_iter().flatten().collect();
-        let header = crate::codec::image_header(
-            self.model,
-            self.width,
-            self.height,
-            self.channels,
-            self.options,
-            chunks.len(),
-        );
+        let shape = ImageShape {
+            width: self.width,
+            height: self.height,
+            channels: self.channels,
+            sample_bits: P::BITS,
+        };
+        let header = crate::codec::image_header(self.model, shape, self.options, chunks.len());
         write_chunks(&header, &chunks)
     }
 }
 
-/// Decodes an image file into its rows, stripe by stripe.
-pub struct StripeDecoder<'m> {
+/// Decodes an image file of `P` samples (8-bit by default) into its rows,
+/// stripe by stripe.
+pub struct StripeDecoder<'m, P = u8> {
     model: &'m Model,
     decoder: Box<dyn Synthesis + 'm>,
     header: Header,
     latent: Latent,
     next: usize,
+    samples: std::marker::PhantomData<P>,
 }
 
-impl<'m> StripeDecoder<'m> {
-    /// Parses `bytes` (made by `model`) and decodes its integer latent.
+impl<'m, P: Pixel> StripeDecoder<'m, P> {
+    /// Parses `bytes` (made by `model`, of `P` samples) and decodes its
+    /// integer latent.
     pub fn new(
         registry: &Registry,
         model: &'m Model,
@@ -271,12 +268,14 @@ impl<'m> StripeDecoder<'m> {
         options: &DecoderOptions,
     ) -> Result<Self> {
         let (header, latent) = decode_latent(model, bytes, limits)?;
+        check_sample_bits::<P>(&header)?;
         Ok(StripeDecoder {
             decoder: registry.decoder(model, options)?,
             model,
             header,
             latent,
             next: 0,
+            samples: std::marker::PhantomData,
         })
     }
 
@@ -295,7 +294,7 @@ impl<'m> StripeDecoder<'m> {
     }
 
     /// The next stripe's rows of interleaved pixels (`None` at the end).
-    pub fn next_rows(&mut self) -> Option<Result<Vec<u8>>> {
+    pub fn next_rows(&mut self) -> Option<Result<Vec<P>>> {
         if self.next >= self.stripes() {
             return None;
         }
@@ -304,10 +303,10 @@ impl<'m> StripeDecoder<'m> {
         Some(self.decode(stripe))
     }
 
-    fn decode(&self, stripe: usize) -> Result<Vec<u8>> {
+    fn decode(&self, stripe: usize) -> Result<Vec<P>> {
         let (w, h) = (self.header.width, self.header.height);
         if self.stripes() == 1 {
-            let image = crate::codec::synthesize_with(self.decoder.as_ref(), self.model, &self.latent, w, h)?;
+            let image: Image<P> = crate::codec::synthesize_with(self.decoder.as_ref(), self.model, &self.latent, w, h)?;
             return Ok(image.pixels);
         }
         let levels = u32::from(self.header.levels);
@@ -343,13 +342,13 @@ impl<'m> StripeDecoder<'m> {
         let ys = (core_start..core_start + core * multiple)
             .filter(|&p| p >= top && p - top < h as usize)
             .collect::<Vec<_>>();
-        let mut pixels = vec![0u8; ys.len() * w as usize * c];
+        let mut pixels = vec![P::default(); ys.len() * w as usize * c];
         for (row, &p) in ys.iter().enumerate() {
             let local = p - core_start + core_at * multiple;
             for channel in 0..c {
                 let src = &samples.data[(channel * rows * multiple + local) * pw + left..][..w as usize];
                 for (x, &v) in src.iter().enumerate() {
-                    pixels[(row * w as usize + x) * c + channel] = to_sample(v);
+                    pixels[(row * w as usize + x) * c + channel] = P::from_normalized(v);
                 }
             }
         }

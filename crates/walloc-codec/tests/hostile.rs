@@ -56,7 +56,7 @@ fn files(model: &Model) -> Vec<Vec<u8>> {
 fn valid_files_decode() {
     let model = model();
     for file in files(&model) {
-        let out = codec::decode(&model, &file, &Limits::default()).unwrap();
+        let out = codec::decode::<u8>(&model, &file, &Limits::default()).unwrap();
         assert_eq!((out.width, out.height, out.channels), (96, 80, 3));
     }
 }
@@ -94,7 +94,7 @@ fn hundreds_of_mutations_are_all_rejected() {
                 continue;
             }
             tried += 1;
-            let result = codec::decode(&model, &damaged, &Limits::default());
+            let result = codec::decode::<u8>(&model, &damaged, &Limits::default());
             assert!(result.is_err(), "mutation {round} was accepted");
         }
     }
@@ -119,7 +119,7 @@ fn forged_headers_with_valid_crc_are_rejected() {
         let mut f = file.clone();
         edit(&mut f);
         set_crc(&mut f[..HEADER_LEN]);
-        codec::decode(&model, &f, &limits).unwrap_err()
+        codec::decode::<u8>(&model, &f, &limits).unwrap_err()
     };
     // Huge dimensions: refused by the limits before any allocation.
     let err = forge(&|f| {
@@ -150,17 +150,17 @@ fn forged_headers_with_valid_crc_are_rejected() {
     // A future version is named as such.
     let mut future = file.clone();
     future[4] = 2;
-    let err = codec::decode(&model, &future, &limits).unwrap_err();
+    let err = codec::decode::<u8>(&model, &future, &limits).unwrap_err();
     assert!(matches!(err, CodecError::UnsupportedVersion { found: 2, .. }), "{err}");
     // Bad magic, bad CRC.
     assert!(matches!(
-        codec::decode(&model, b"PNG\x89 not walloc", &limits),
+        codec::decode::<u8>(&model, b"PNG\x89 not walloc", &limits),
         Err(CodecError::BadMagic)
     ));
     let mut bad_crc = file.clone();
     bad_crc[73] ^= 1;
     assert!(matches!(
-        codec::decode(&model, &bad_crc, &limits),
+        codec::decode::<u8>(&model, &bad_crc, &limits),
         Err(CodecError::BadChecksum(_))
     ));
 }
@@ -182,7 +182,7 @@ fn forged_payload_with_valid_crc_is_rejected() {
                 c
             })
             .collect();
-        if codec::decode(&model, &container::write(&header, &forged), &Limits::default()).is_err() {
+        if codec::decode::<u8>(&model, &container::write(&header, &forged), &Limits::default()).is_err() {
             rejected += 1;
         }
     }

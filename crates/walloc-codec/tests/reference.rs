@@ -82,7 +82,7 @@ fn shipped_linear_model_is_a_reference_model() {
     let expected: Vec<i32> = f32s(&st, "linear/latent").iter().map(|&v| v as i32).collect();
     let got: Vec<i32> = latent.symbols.iter().map(|&s| i32::from(s) - 128).collect();
     assert_eq!(got, expected, "integer latents differ from the reference");
-    let out = synthesize(&model, &latent, image.width, image.height).unwrap();
+    let out: Image8 = synthesize(&model, &latent, image.width, image.height).unwrap();
     let reference = f32s(&st, "linear/output");
     let worst = out
         .pixels

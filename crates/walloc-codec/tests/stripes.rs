@@ -46,7 +46,7 @@ fn striped_file(model: &Model, image: &Image8, rows_per_push: usize) -> Vec<u8> 
 
 fn striped_pixels(model: &Model, file: &[u8]) -> Vec<u8> {
     let registry = Registry::core();
-    let mut decoder =
+    let mut decoder: StripeDecoder =
         StripeDecoder::new(&registry, model, file, &Limits::default(), &DecoderOptions::default()).unwrap();
     let mut pixels = Vec::new();
     while let Some(rows) = decoder.next_rows() {
@@ -73,7 +73,7 @@ fn stripes_give_the_whole_image_file_and_pixels() {
         let whole = codec::encode(&model, &image, Default::default()).unwrap();
         let file = striped_file(&model, &image, push);
         assert!(file == whole, "{name} {width}×{height}: the striped file differs");
-        let decoded = codec::decode(&model, &whole, &Limits::default()).unwrap();
+        let decoded: Image8 = codec::decode::<u8>(&model, &whole, &Limits::default()).unwrap();
         assert!(
             striped_pixels(&model, &file) == decoded.pixels,
             "{name} {width}×{height}: pixels differ"
@@ -95,7 +95,7 @@ fn a_stripe_encoder_names_missing_and_extra_rows() {
     encoder.push_rows(&image.pixels).unwrap();
     assert!(encoder.push_rows(&image.pixels[..90]).is_err(), "a row past the end");
     assert!(
-        StripeEncoder::new(&registry, &model, 30, 500, 1).is_err(),
+        StripeEncoder::<u8>::new(&registry, &model, 30, 500, 1).is_err(),
         "a gray image for an RGB model"
     );
 }

@@ -149,7 +149,7 @@ pub fn bench(
         Ok(())
     };
     let walloc_decode = |s: &Sample| -> Result<(), EvalError> {
-        codec::decode(model, &s.wal, &limits)?;
+        codec::decode::<u8>(model, &s.wal, &limits)?;
         Ok(())
     };
     let webp_decode = |s: &Sample| -> Result<(), EvalError> {

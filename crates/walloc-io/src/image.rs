@@ -1,12 +1,13 @@
 //! Image files in and out through the `image` crate, as 8-bit gray or RGB
-//! [`Image8`]s, with allocation limits.
+//! [`Image8`]s, or at their own depth (8 or 16 bits) as [`Picture`]s, with
+//! allocation limits.
 
 use std::io::Cursor;
 use std::path::Path;
 
 use image::imageops::{self, FilterType};
 use image::{DynamicImage, ImageFormat, ImageReader};
-use walloc::Image8;
+use walloc::{Image16, Image8};
 
 use crate::error::{FormatError, Result};
 
@@ -34,10 +35,10 @@ fn alpha_is_opaque(image: &DynamicImage) -> bool {
     }
 }
 
-/// Decodes an image file (PNG, JPEG, WebP, PNM, TIFF) named `name` into
-/// 8-bit gray or RGB. Opaque alpha is dropped; transparency is refused;
-/// deeper samples are reduced to 8 bits, with a note.
-pub fn decode_image(bytes: &[u8], name: &str) -> Result<Decoded> {
+/// Reads an image file (PNG, JPEG, WebP, PNM, TIFF) named `name`, with
+/// allocation limits; transparency is refused (opaque alpha is kept for
+/// the caller to drop).
+fn read_dynamic(bytes: &[u8], name: &str) -> Result<DynamicImage> {
     let failed = |source| FormatError::Image {
         doing: "decoding",
         name: name.to_string(),
@@ -50,22 +51,117 @@ pub fn decode_image(bytes: &[u8], name: &str) -> Result<Decoded> {
     limits.max_alloc = Some(MAX_ALLOC);
     reader.limits(limits);
     let image = reader.decode().map_err(failed)?;
-    let color = image.color();
-    if color.has_alpha() && !alpha_is_opaque(&image) {
+    if image.color().has_alpha() && !alpha_is_opaque(&image) {
         return Err(FormatError::Transparent { name: name.to_string() });
     }
-    let note = (color.bytes_per_pixel() / color.channel_count() > 1)
+    Ok(image)
+}
+
+/// Whether an image's samples are deeper than 8 bits.
+fn is_deep(image: &DynamicImage) -> bool {
+    let color = image.color();
+    color.bytes_per_pixel() / color.channel_count() > 1
+}
+
+/// Decodes an image file (PNG, JPEG, WebP, PNM, TIFF) named `name` into
+/// 8-bit gray or RGB. Opaque alpha is dropped; transparency is refused;
+/// deeper samples are reduced to 8 bits, with a note.
+pub fn decode_image(bytes: &[u8], name: &str) -> Result<Decoded> {
+    let image = read_dynamic(bytes, name)?;
+    let color = image.color();
+    let note = is_deep(&image)
         .then(|| format!("{name} has {color:?} samples; walloc codes 8 bits per sample, so it is reduced to 8 bits"));
+    Ok(Decoded {
+        image: eight_bits(image)?,
+        note,
+    })
+}
+
+fn eight_bits(image: DynamicImage) -> Result<Image8> {
     let (width, height) = (image.width(), image.height());
-    let (channels, pixels) = if color.has_color() {
+    let (channels, pixels) = if image.color().has_color() {
         (3, image.into_rgb8().into_raw())
     } else {
         (1, image.into_luma8().into_raw())
     };
-    Ok(Decoded {
-        image: Image8::new(width, height, channels, pixels)?,
-        note,
-    })
+    Ok(Image8::new(width, height, channels, pixels)?)
+}
+
+/// An image file's samples at their own depth: gray or RGB, 8 or 16 bits.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Picture {
+    /// 8 bits per sample.
+    Eight(Image8),
+    /// 16 bits per sample (and deeper samples, such as float TIFFs,
+    /// reduced to 16).
+    Sixteen(Image16),
+}
+
+impl Picture {
+    /// Channels per pixel (1 or 3).
+    pub fn channels(&self) -> u8 {
+        match self {
+            Picture::Eight(image) => image.channels,
+            Picture::Sixteen(image) => image.channels,
+        }
+    }
+
+    /// Bits per sample (8 or 16).
+    pub fn sample_bits(&self) -> u8 {
+        match self {
+            Picture::Eight(_) => 8,
+            Picture::Sixteen(_) => 16,
+        }
+    }
+}
+
+/// Decodes an image file (PNG, JPEG, WebP, PNM, TIFF) named `name` into
+/// gray or RGB at its own depth: 8 bits, or 16 for deeper samples (16-bit
+/// PNG and TIFF; float TIFFs are mapped from 0..1). Opaque alpha is
+/// dropped; transparency is refused.
+pub fn decode_picture(bytes: &[u8], name: &str) -> Result<Picture> {
+    let image = read_dynamic(bytes, name)?;
+    if !is_deep(&image) {
+        return Ok(Picture::Eight(eight_bits(image)?));
+    }
+    let (width, height) = (image.width(), image.height());
+    let (channels, pixels) = if image.color().has_color() {
+        (3, image.into_rgb16().into_raw())
+    } else {
+        (1, image.into_luma16().into_raw())
+    };
+    Ok(Picture::Sixteen(Image16::new(width, height, channels, pixels)?))
+}
+
+/// Encodes a picture at its depth in the format named by the path's
+/// extension (PNG for `-` or an unknown extension). 16-bit pictures need a
+/// format that holds 16 bits: PNG, TIFF or PNM.
+pub fn encode_picture(picture: &Picture, path: &Path) -> Result<Vec<u8>> {
+    let image = match picture {
+        Picture::Eight(image) => return encode_image(image, path),
+        Picture::Sixteen(image) => image,
+    };
+    let format = output_format(path);
+    if !matches!(format, ImageFormat::Png | ImageFormat::Tiff | ImageFormat::Pnm) {
+        return Err(FormatError::Codec(walloc::Error::IncompatibleInput(format!(
+            "{} cannot hold 16-bit samples: write a .png, .tif or .pgm/.ppm file",
+            path.display()
+        ))));
+    }
+    let (w, h) = (image.width, image.height);
+    let pixels = image.pixels.clone();
+    let dynamic = if image.channels == 1 {
+        image::ImageBuffer::from_raw(w, h, pixels).map(DynamicImage::ImageLuma16)
+    } else {
+        image::ImageBuffer::from_raw(w, h, pixels).map(DynamicImage::ImageRgb16)
+    };
+    write_dynamic(dynamic.ok_or_else(wrong_size)?, path, format)
+}
+
+fn wrong_size() -> FormatError {
+    FormatError::Codec(walloc::Error::IncompatibleInput(
+        "an image buffer of the wrong size".into(),
+    ))
 }
 
 /// The image as the `image` crate's gray or RGB image.
@@ -76,30 +172,32 @@ fn dynamic(image: Image8) -> Result<DynamicImage> {
     } else {
         image::RgbImage::from_raw(w, h, image.pixels).map(DynamicImage::ImageRgb8)
     };
-    dynamic.ok_or_else(|| {
-        FormatError::Codec(walloc::Error::IncompatibleInput(
-            "an image buffer of the wrong size".into(),
-        ))
-    })
+    dynamic.ok_or_else(wrong_size)
+}
+
+/// The format the path's extension names (PNG for `-` or an unknown one).
+fn output_format(path: &Path) -> ImageFormat {
+    if path == Path::new("-") {
+        ImageFormat::Png
+    } else {
+        ImageFormat::from_path(path).unwrap_or(ImageFormat::Png)
+    }
+}
+
+fn write_dynamic(image: DynamicImage, path: &Path, format: ImageFormat) -> Result<Vec<u8>> {
+    let mut out = Cursor::new(Vec::new());
+    image.write_to(&mut out, format).map_err(|source| FormatError::Image {
+        doing: "encoding",
+        name: path.display().to_string(),
+        source,
+    })?;
+    Ok(out.into_inner())
 }
 
 /// Encodes an image in the format named by the path's extension (PNG for
 /// `-` or an unknown extension).
 pub fn encode_image(image: &Image8, path: &Path) -> Result<Vec<u8>> {
-    let format = if path == Path::new("-") {
-        ImageFormat::Png
-    } else {
-        ImageFormat::from_path(path).unwrap_or(ImageFormat::Png)
-    };
-    let mut out = Cursor::new(Vec::new());
-    dynamic(image.clone())?
-        .write_to(&mut out, format)
-        .map_err(|source| FormatError::Image {
-            doing: "encoding",
-            name: path.display().to_string(),
-            source,
-        })?;
-    Ok(out.into_inner())
+    write_dynamic(dynamic(image.clone())?, path, output_format(path))
 }
 
 /// The image downscaled by `factor` (Lanczos), as training data is to

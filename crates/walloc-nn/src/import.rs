@@ -151,6 +151,7 @@ fn walloc_config(
         blocks: None,
         post_filter: kind == ReferenceKind::Codec1D && config.post_filter.unwrap_or(false),
         channels: config.channels,
+        sample_bits: None,
         dim,
         levels: config.levels,
         latent_dim,

@@ -167,7 +167,7 @@ fn linear_and_residual_checkpoints_match_the_reference() {
         let latent = codec::analyze(&model, &image).unwrap();
         let ours: Vec<i32> = latent.symbols.iter().map(|&s| i32::from(s) - 128).collect();
         assert_eq!(ours, expected, "{stem}: pure-Rust latent");
-        let decoded = codec::synthesize(&model, &latent, 32, 32).unwrap();
+        let decoded: walloc_codec::Image8 = codec::synthesize(&model, &latent, 32, 32).unwrap();
         let reference = view.tensor(&format!("{stem}.output")).unwrap().data();
         let worst = decoded
             .pixels

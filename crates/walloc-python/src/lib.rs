@@ -295,11 +295,12 @@ fn signal_of(array: &Bound<'_, PyAny>, modality: Modality, sample_rate: Option<u
     }
 }
 
-/// The default model for an array: images for `uint8`, audio otherwise.
+/// The default model for an array: images for `uint8` and `uint16`,
+/// audio otherwise.
 fn default_model(array: &Bound<'_, PyAny>) -> &'static str {
-    let is_u8 = array.cast::<PyArrayDyn<u8>>().is_ok();
+    let is_image = array.cast::<PyArrayDyn<u8>>().is_ok() || array.cast::<PyArrayDyn<u16>>().is_ok();
     let shape: Vec<usize> = array.getattr("shape").and_then(|s| s.extract()).unwrap_or_default();
-    if is_u8 {
+    if is_image {
         walloc::models::default_image(if shape.len() == 3 { shape[2] } else { 1 })
     } else {
         walloc::models::DEFAULT_AUDIO
@@ -356,11 +357,13 @@ impl Candidates {
     }
 }
 
-/// Encodes an image `(H, W[, C])` (uint8) or audio `(frames[, C])`
-/// (int16, int32, uint8 or float32 in [-1, 1]) into `.wal` bytes.
+/// Encodes an image `(H, W[, C])` (uint8, or uint16 coded from all 16
+/// bits) or audio `(frames[, C])` (int16, int32, uint8 or float32 in
+/// [-1, 1]) into `.wal` bytes.
 ///
 /// `model` is a `Model`, an embedded name or a path; by default
-/// `rgb-16x`/`gray-16x` for uint8 arrays and `stereo-5x` for audio.
+/// `rgb-16x`/`gray-16x` for uint8 and uint16 arrays and `stereo-5x` for
+/// audio.
 #[pyfunction]
 #[pyo3(signature = (array, model=None, *, sample_rate=None, coder="rans"))]
 fn encode<'py>(
@@ -442,7 +445,8 @@ fn item_error(py: Python<'_>, index: usize, error: PyErr) -> PyErr {
     }
 }
 
-/// Decodes `.wal` bytes into an array: images `(H, W[, C])` uint8, audio
+/// Decodes `.wal` bytes into an array: images `(H, W[, C])` uint8 (uint16
+/// for 16-bit images), audio
 /// `(frames[, C])` in the recording's sample type. The model is found by
 /// the id in the file among the embedded ones, or is `model`.
 #[pyfunction]

@@ -1,14 +1,17 @@
-//! Images through any registered architecture: 8-bit images as
-//! [`Image8`], or signals of 2 axes checked against the model, through
-//! walloc-codec's image path with this build's registry.
+//! Images through any registered architecture: 8- and 16-bit images as
+//! [`Image8`] and [`Image16`], or signals of 2 axes checked against the
+//! model, through walloc-codec's image path with this build's registry.
 
 use walloc_codec::container::parse_header;
-use walloc_codec::{codec, Samples};
+use walloc_codec::{codec, SampleType};
 
-use crate::{find_model, registry, DecodeOptions, EncodeOptions, Error, Latent, LatentCoder, Model, Result, Signal};
+use crate::{
+    find_model, registry, DecodeOptions, EncodeOptions, Error, Latent, LatentCoder, Model, Result, Signal, ValueRange,
+};
 
-/// The 8-bit image of `signal`, checked against what `model` codes.
-fn image_of(model: &Model, signal: &Signal) -> Result<Image8> {
+/// The image of `signal` (8- or 16-bit samples over their type's range),
+/// checked against what `model` codes.
+fn image_of<P: Pixel>(model: &Model, signal: &Signal) -> Result<Image<P>> {
     let config = model.config();
     let wrong = |what: String| Err(Error::IncompatibleInput(format!("model {} codes {what}", config.name)));
     let [height, width] = signal.shape() else {
@@ -21,35 +24,39 @@ fn image_of(model: &Model, signal: &Signal) -> Result<Image8> {
             signal.channels()
         ));
     }
-    let Samples::U8(pixels) = signal.samples() else {
-        return wrong(format!("8-bit images (uint8), not {}", signal.sample_type().name()));
+    let Some(pixels) = P::of_samples(signal.samples()) else {
+        return wrong(format!(
+            "8- or 16-bit images (uint8, uint16), not {}",
+            signal.sample_type().name()
+        ));
     };
-    if signal.range() != walloc_codec::SampleType::U8.default_range() {
-        return wrong("8-bit images over 0..255".into());
+    if signal.range() != P::SAMPLE_TYPE.default_range() {
+        let ValueRange { min, max } = P::SAMPLE_TYPE.default_range();
+        return wrong(format!("{}-bit images over {min}..{max}", P::BITS));
     }
     let dimension = |v: usize| u32::try_from(v).map_err(|_| Error::IncompatibleInput(format!("image side {v}")));
-    // Image8 needs its own pixels: the image path reads them once, padded.
-    Image8::new(
+    // The image path reads the pixels once, padded; they are copied here.
+    Image::new(
         dimension(*width)?,
         dimension(*height)?,
         signal.channels() as u8,
-        pixels.clone(),
+        pixels.to_vec(),
     )
 }
 
 pub use walloc_codec::stripes::{StripeDecoder, StripeEncoder, STRIPE_ROWS};
-pub use walloc_codec::Image8;
+pub use walloc_codec::{Image, Image16, Image8, Pixel};
 
-/// Encodes an 8-bit image (with the model's channels) into `.wal` bytes.
-/// rANS files are coded in stripes, so that memory beyond the image is one
-/// stripe's, whatever its size; the bytes are the whole image's.
-pub fn encode_image(model: &Model, image: &Image8, options: &EncodeOptions) -> Result<Vec<u8>> {
+/// Encodes an 8- or 16-bit image (with the model's channels) into `.wal`
+/// bytes. rANS files are coded in stripes, so that memory beyond the image
+/// is one stripe's, whatever its size; the bytes are the whole image's.
+pub fn encode_image<P: Pixel>(model: &Model, image: &Image<P>, options: &EncodeOptions) -> Result<Vec<u8>> {
     let projection = model.config().encoder_kind() == walloc_codec::EncoderKind::Projection;
     if !projection || options.coder != LatentCoder::Rans || options.rows_per_chunk != STRIPE_ROWS as u32 {
         return codec::encode_with(registry(), model, image, *options);
     }
     codec::check_image_size(image)?;
-    let mut encoder = stripe_encoder(model, image.width, image.height, image.channels)?;
+    let mut encoder = stripe_encoder::<P>(model, image.width, image.height, image.channels)?;
     let batch = image.width as usize * usize::from(image.channels) * (STRIPE_ROWS << 3);
     for rows in image.pixels.chunks(batch) {
         encoder.push_rows(rows)?;
@@ -57,20 +64,22 @@ pub fn encode_image(model: &Model, image: &Image8, options: &EncodeOptions) -> R
     encoder.finish()
 }
 
-/// Decodes `.wal` image bytes made with `model`. Linear models decode in
-/// stripes (memory beyond the image is one stripe's); neural ones whole,
-/// or in tiles for large latents ([`DecoderOptions::tile`]).
-pub fn decode_image(model: &Model, bytes: &[u8], options: &DecodeOptions) -> Result<Image8> {
+/// Decodes `.wal` image bytes made with `model`, of `P` samples (the
+/// header's [`sample_bits`](walloc_codec::Header::sample_bits) says which;
+/// [`crate::decode`] picks for itself). Linear models decode in stripes
+/// (memory beyond the image is one stripe's); neural ones whole, or in
+/// tiles for large latents ([`DecoderOptions::tile`]).
+pub fn decode_image<P: Pixel>(model: &Model, bytes: &[u8], options: &DecodeOptions) -> Result<Image<P>> {
     if !decodes_in_stripes(model) {
         return codec::decode_with(registry(), model, bytes, &options.limits, &options.decoder);
     }
-    let mut decoder = stripe_decoder(model, bytes, options)?;
+    let mut decoder = stripe_decoder::<P>(model, bytes, options)?;
     let header = decoder.header().clone();
     let mut pixels = Vec::with_capacity(header.width as usize * header.height as usize * usize::from(header.channels));
     while let Some(rows) = decoder.next_rows() {
         pixels.extend_from_slice(&rows?);
     }
-    Image8::new(header.width, header.height, header.channels, pixels)
+    Image::new(header.width, header.height, header.channels, pixels)
 }
 
 /// Whether `model`'s decoder gives exactly the whole image's pixels in
@@ -80,31 +89,45 @@ pub fn decodes_in_stripes(model: &Model) -> bool {
     walloc_codec::registry::Registry::core().supports(model)
 }
 
-/// A streaming encoder of a `width × height` image of `channels`: push
-/// rows as they are read, then `finish` (rANS, the same bytes as
-/// [`encode_image`]).
-pub fn stripe_encoder(model: &Model, width: u32, height: u32, channels: u8) -> Result<StripeEncoder<'_>> {
+/// A streaming encoder of a `width × height` image of `channels` and `P`
+/// samples: push rows as they are read, then `finish` (rANS, the same
+/// bytes as [`encode_image`]).
+pub fn stripe_encoder<P: Pixel>(model: &Model, width: u32, height: u32, channels: u8) -> Result<StripeEncoder<'_, P>> {
     StripeEncoder::new(registry(), model, width, height, channels)
 }
 
-/// A streaming decoder of `.wal` image bytes made with `model`: rows come
-/// out stripe by stripe (exact for [`decodes_in_stripes`] models).
-pub fn stripe_decoder<'m>(model: &'m Model, bytes: &[u8], options: &DecodeOptions) -> Result<StripeDecoder<'m>> {
+/// A streaming decoder of `.wal` image bytes of `P` samples made with
+/// `model`: rows come out stripe by stripe (exact for
+/// [`decodes_in_stripes`] models).
+pub fn stripe_decoder<'m, P: Pixel>(
+    model: &'m Model,
+    bytes: &[u8],
+    options: &DecodeOptions,
+) -> Result<StripeDecoder<'m, P>> {
     StripeDecoder::new(registry(), model, bytes, &options.limits, &options.decoder)
 }
 
 pub(crate) fn encode(model: &Model, signal: &Signal, options: &EncodeOptions) -> Result<Vec<u8>> {
-    encode_image(model, &image_of(model, signal)?, options)
+    match signal.sample_type() {
+        SampleType::U16 => encode_image(model, &image_of::<u16>(model, signal)?, options),
+        _ => encode_image(model, &image_of::<u8>(model, signal)?, options),
+    }
 }
 
 pub(crate) fn decode(bytes: &[u8], models: &[Model], options: &DecodeOptions) -> Result<Signal> {
     let header = parse_header(bytes, &options.limits)?;
     let model = find_model(header.model_id, models)?;
-    Ok(decode_image(model, bytes, options)?.into())
+    Ok(match header.sample_bits {
+        16 => decode_image::<u16>(model, bytes, options)?.into(),
+        _ => decode_image::<u8>(model, bytes, options)?.into(),
+    })
 }
 
 pub(crate) fn analyze(model: &Model, signal: &Signal) -> Result<Latent> {
-    codec::analyze_with(registry(), model, &image_of(model, signal)?)
+    match signal.sample_type() {
+        SampleType::U16 => codec::analyze_with(registry(), model, &image_of::<u16>(model, signal)?),
+        _ => codec::analyze_with(registry(), model, &image_of::<u8>(model, signal)?),
+    }
 }
 
 pub(crate) fn synthesize(model: &Model, latent: &Latent, shape: &[usize]) -> Result<Signal> {
@@ -125,6 +148,6 @@ pub(crate) fn synthesize(model: &Model, latent: &Latent, shape: &[usize]) -> Res
         )));
     }
     let decoder = registry().decoder(model, &Default::default())?;
-    let image = codec::synthesize_with(decoder.as_ref(), model, latent, width as u32, height as u32)?;
+    let image: Image8 = codec::synthesize_with(decoder.as_ref(), model, latent, width as u32, height as u32)?;
     Ok(image.into())
 }

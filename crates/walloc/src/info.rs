@@ -18,7 +18,7 @@ pub struct FileInfo {
     pub shape: Vec<usize>,
     /// Signal channels.
     pub channels: usize,
-    /// Bits per original sample (8 for images; the PCM width for audio).
+    /// Bits per original sample (8 or 16 for images; the PCM width for audio).
     pub sample_bits: u8,
     /// Whether the original samples were floats.
     pub float_samples: bool,
@@ -54,7 +54,7 @@ impl FileInfo {
         self.shape.iter().map(|&v| v as f64).product()
     }
 
-    /// Bytes of the original samples (8-bit pixels; PCM or float audio).
+    /// Bytes of the original samples (8- or 16-bit pixels; PCM or float audio).
     pub fn raw_bytes(&self) -> f64 {
         self.positions() * self.channels as f64 * f64::from(self.sample_bits) / 8.0
     }
@@ -141,11 +141,12 @@ impl FileInfo {
     fn fmt_image(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "image:                    {}×{}, {} channel{}, 8 bits",
+            "image:                    {}×{}, {} channel{}, {} bits",
             self.shape[1],
             self.shape[0],
             self.channels,
-            if self.channels == 1 { "" } else { "s" }
+            if self.channels == 1 { "" } else { "s" },
+            self.sample_bits
         )?;
         writeln!(
             f,
@@ -167,7 +168,7 @@ pub fn info(bytes: &[u8], limits: &Limits) -> Result<FileInfo> {
                 model_name: models::name_of(header.model_id).map(String::from),
                 shape: vec![header.height as usize, header.width as usize],
                 channels: usize::from(header.channels),
-                sample_bits: 8,
+                sample_bits: header.sample_bits,
                 float_samples: false,
                 sample_rate: None,
                 levels: header.levels,

@@ -37,7 +37,7 @@ pub use walloc_codec::{
     Architecture, CodecError as Error, EncodeOptions, EncoderKind, Figures, LatentCoder, Limits, Modality, Model,
     ModelConfig, ModelId, SampleType, Samples, Signal, ValueRange,
 };
-pub use walloc_codec::{Image8, Latent};
+pub use walloc_codec::{Image, Image16, Image8, Latent, Pixel};
 
 /// Results of this crate.
 pub type Result<T> = std::result::Result<T, Error>;

@@ -58,8 +58,8 @@ class Model:
 
 ModelLike = Union[Model, str, "PathLike[str]", None]
 """A ``Model``, an embedded model's name, a model file's path, or ``None``
-for the default (``rgb-16x``/``gray-16x`` for uint8 arrays, ``stereo-5x``
-for audio)."""
+for the default (``rgb-16x``/``gray-16x`` for uint8 and uint16 arrays,
+``stereo-5x`` for audio)."""
 
 def encode(
     array: npt.ArrayLike,
@@ -68,7 +68,8 @@ def encode(
     sample_rate: Optional[int] = None,
     coder: str = "rans",
 ) -> bytes:
-    """Encodes an image ``(H, W[, C])`` uint8 or audio ``(frames[, C])``
+    """Encodes an image ``(H, W[, C])`` uint8 (or uint16, coded from all 16
+    bits) or audio ``(frames[, C])``
     (int16, int32, uint8, or float32 in [-1, 1]; ``sample_rate`` defaults to
     44100) into ``.wal`` bytes. ``coder``: ``"rans"``, ``"png"`` or ``"webp"``
     (images)."""
@@ -83,7 +84,8 @@ def encode_batch(
     """``encode`` on every array, in parallel with the GIL released."""
 
 def decode(data: bytes, model: ModelLike = None, *, tile: int = 320) -> np.ndarray:
-    """Decodes ``.wal`` bytes: images ``(H, W[, C])`` uint8, audio
+    """Decodes ``.wal`` bytes: images ``(H, W[, C])`` uint8 (uint16 for
+    16-bit images), audio
     ``(frames[, C])`` in the recording's sample type. The model is found by
     the id in the file among the embedded ones, or is ``model``. Raises
     ``CorruptFile`` for damaged bytes."""
