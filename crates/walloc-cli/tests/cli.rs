@@ -194,17 +194,51 @@ fn alpha_and_sixteen_bit_inputs() {
     );
     let assert = encode_cmd(&clear, &dir.path().join("b.wal")).assert().failure();
     assert!(stderr_of(&assert).contains("transparent"));
-    let deep = dir.path().join("deep.png");
-    write_png(
-        &deep,
-        image::DynamicImage::ImageRgb16(image::ImageBuffer::from_pixel(
-            33,
-            17,
-            image::Rgb([1000u16, 40000, 65535]),
-        )),
-    );
-    let assert = encode_cmd(&deep, &dir.path().join("c.wal")).assert().success();
-    assert!(stderr_of(&assert).contains("reduced to 8 bits"));
+    // 16-bit PNG and TIFF are coded from all 16 bits and decoded to 16 bits.
+    let source = image::ImageBuffer::from_fn(33, 17, |x, y| {
+        image::Rgb([
+            1000 + 97 * x as u16,
+            40_000 - 131 * y as u16,
+            65_535 - 7 * (x * y) as u16,
+        ])
+    });
+    for name in ["deep.png", "deep.tif"] {
+        let deep = dir.path().join(name);
+        write_png(&deep, image::DynamicImage::ImageRgb16(source.clone()));
+        let wal = dir.path().join("c.wal");
+        let assert = encode_cmd(&deep, &wal).assert().success();
+        assert!(!stderr_of(&assert).contains("reduced"), "{}", stderr_of(&assert));
+        let info = walloc().arg("info").arg(&wal).assert().success();
+        let info = String::from_utf8_lossy(&info.get_output().stdout).into_owned();
+        assert!(info.contains("33×17, 3 channels, 16 bits"), "{info}");
+        let out = dir.path().join(name.replace("deep", "back"));
+        walloc().arg("decode").arg(&wal).arg("-o").arg(&out).assert().success();
+        let back = image::open(&out).unwrap();
+        let image::DynamicImage::ImageRgb16(back) = back else {
+            panic!("{name} decoded to {:?}", back.color());
+        };
+        assert_eq!(back.dimensions(), (33, 17));
+        let mean = back
+            .iter()
+            .zip(source.iter())
+            .map(|(&a, &b)| f64::from(a.abs_diff(b)))
+            .sum::<f64>()
+            / back.len() as f64;
+        assert!(mean < 1_500.0, "{name}: {mean} of 65535 off on average");
+        assert!(back.iter().any(|&v| v % 257 != 0), "{name}: 8-bit levels scaled up");
+        let jpeg = walloc()
+            .arg("decode")
+            .arg(&wal)
+            .arg("-o")
+            .arg(dir.path().join("back.jpg"))
+            .assert()
+            .failure();
+        assert!(
+            stderr_of(&jpeg).contains("cannot hold 16-bit samples"),
+            "{}",
+            stderr_of(&jpeg)
+        );
+    }
 }
 
 #[test]

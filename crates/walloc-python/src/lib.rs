@@ -637,6 +637,7 @@ fn models<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         dict.set_item("modality", c.modality.name())?;
         dict.set_item("architecture", c.architecture.name())?;
         dict.set_item("channels", c.channels)?;
+        dict.set_item("sample_bits", c.served_sample_bits())?;
         dict.set_item("levels", c.levels)?;
         dict.set_item("latent_dim", c.latent_dim)?;
         dict.set_item("dimensionality_reduction", c.dimensionality_reduction())?;

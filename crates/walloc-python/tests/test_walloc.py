@@ -140,6 +140,40 @@ def test_a_fresh_image_gives_the_cli_bytes(tmp_path):
         assert walloc.encode(image, model) == (tmp_path / "out.wal").read_bytes()
 
 
+def test_sixteen_bit_images_come_back_at_sixteen_bits():
+    y, x = np.mgrid[0:40, 0:56]
+    image = (20000 + 300 * x + 170 * y + 41 * ((3 * x + y) % 7)).astype(np.uint16)
+    data = walloc.encode(image)
+    info = walloc.info(data)
+    assert (info["model_name"], info["sample_bits"], info["shape"]) == ("gray-16x", 16, [40, 56])
+    back = walloc.decode(data)
+    assert back.dtype == np.uint16 and back.shape == image.shape
+    assert psnr(image, back, peak=65535.0) > 30
+    assert np.count_nonzero(back % 257) > back.size // 2, "8-bit levels scaled up"
+    # The latent is the 8-bit picture's, to within rounding.
+    eight = np.round(image / 257.0).astype(np.uint8)
+    moved = np.count_nonzero(walloc.analyze(image) != walloc.analyze(eight))
+    assert moved * 50 < walloc.analyze(image).size
+
+
+@pytest.mark.skipif(cli() is None, reason="no walloc binary built (set WALLOC_CLI)")
+def test_a_sixteen_bit_png_gives_the_cli_bytes_and_samples(tmp_path):
+    from PIL import Image
+
+    y, x = np.mgrid[0:36, 0:50]
+    image = (1000 + 900 * x + 400 * y).astype(np.uint16)
+    Image.fromarray(image).save(tmp_path / "in.png")
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "in.png")), image)
+    subprocess.run([cli(), "encode", str(tmp_path / "in.png"), "-o", str(tmp_path / "out.wal")],
+                   check=True, capture_output=True)
+    data = (tmp_path / "out.wal").read_bytes()
+    assert walloc.encode(image) == data
+    subprocess.run([cli(), "decode", str(tmp_path / "out.wal"), "-o", str(tmp_path / "back.png")],
+                   check=True, capture_output=True)
+    back = np.asarray(Image.open(tmp_path / "back.png")).astype(np.uint16)
+    np.testing.assert_array_equal(back, walloc.decode(data))
+
+
 def test_audio_round_trips_in_its_sample_type():
     samples, rate = wav(RELEASE / "stereo.wav")
     data = walloc.encode(samples, "stereo-5x", sample_rate=rate)

@@ -98,8 +98,8 @@ pub fn resolve(spec: &str) -> Result<Model> {
 pub fn table(models: &[Model]) -> String {
     use std::fmt::Write as _;
     let mut text = format!(
-        "{:<18} {:<12} {:<22} {:>2} {:>7} {:>6} {:>12} {:>14} {:>6} {:>8}  measured on\n",
-        "name", "signal", "architecture", "J", "latents", "DR", "rate", "quality", "SSIM", "ratio"
+        "{:<18} {:<12} {:<5} {:<22} {:>2} {:>7} {:>6} {:>12} {:>14} {:>6} {:>8}  measured on\n",
+        "name", "signal", "bits", "architecture", "J", "latents", "DR", "rate", "quality", "SSIM", "ratio"
     );
     for model in models {
         let c = model.config();
@@ -123,9 +123,10 @@ pub fn table(models: &[Model]) -> String {
         };
         let _ = writeln!(
             text,
-            "{:<18} {:<12} {:<22} {:>2} {:>7} {:>5.1}× {:>12} {:>14} {:>6} {:>8}  {}",
+            "{:<18} {:<12} {:<5} {:<22} {:>2} {:>7} {:>5.1}× {:>12} {:>14} {:>6} {:>8}  {}",
             c.name,
             c.signal_name(),
+            sample_bits_label(c),
             c.architecture_label(),
             c.levels,
             c.latent_dim,
@@ -138,6 +139,20 @@ pub fn table(models: &[Model]) -> String {
         );
     }
     text
+}
+
+/// The sample bits a model serves, as the table shows them: "8/16" for
+/// images; "any" for audio, which is coded at its own level.
+fn sample_bits_label(config: &walloc_codec::ModelConfig) -> String {
+    match config.modality {
+        Modality::Audio => "any".into(),
+        _ => config
+            .served_sample_bits()
+            .iter()
+            .map(u8::to_string)
+            .collect::<Vec<_>>()
+            .join("/"),
+    }
 }
 
 #[cfg(test)]

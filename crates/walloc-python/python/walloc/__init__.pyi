@@ -110,11 +110,13 @@ def synthesize(latent: npt.ArrayLike, model: ModelLike, shape: Tuple[int, ...]) 
 
 def info(data: bytes) -> Dict[str, Any]:
     """What a ``.wal`` file holds, from its header: modality, model id and
-    name, shape, channels, latent shape, coder, bytes, compression ratio,
-    dimensionality reduction, bits per pixel or kbit/s."""
+    name, shape, channels, sample bits (8 or 16 for images), latent shape,
+    coder, bytes, compression ratio, dimensionality reduction, bits per
+    pixel or kbit/s."""
 
 def models() -> List[Dict[str, Any]]:
-    """The embedded models with their measured figures."""
+    """The embedded models with their measured figures and the sample bits
+    they serve (``sample_bits``: ``[8, 16]`` for image models)."""
 
 def has_neural() -> bool:
     """Whether this build runs neural decoders."""
