@@ -25,6 +25,6 @@ fn main() {
             let crc = crc32fast::hash(&forged[..72]);
             forged[72..76].copy_from_slice(&crc.to_le_bytes());
         }
-        let _ = codec::decode(model, &forged, &limits);
+        let _ = codec::decode::<u8>(model, &forged, &limits);
     });
 }

@@ -15,7 +15,7 @@ fn main() {
             let channels = config.channels as u8;
             if let Ok(image) = Image8::new(16, 16, channels, vec![100; 256 * usize::from(channels)]) {
                 if let Ok(file) = codec::encode(&model, &image, Default::default()) {
-                    let _ = codec::decode(&model, &file, &Default::default());
+                    let _ = codec::decode::<u8>(&model, &file, &Default::default());
                 }
             }
         }

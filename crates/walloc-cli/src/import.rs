@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use walloc_codec::audio::PAD_MULTIPLE;
 use walloc_codec::fit::recount_tables;
 use walloc_codec::{Latent, Modality, Model};
@@ -55,6 +55,7 @@ fn latents_of(model: &Model, data: &Path) -> Result<Vec<Latent>> {
             channels,
         },
         Modality::Image => Examples::Images(load_all(&image_files(data)?, Some(channels as u8), 1, "loading")?),
+        Modality::Volume => bail!("reference checkpoints import as image or audio models, not volume ones"),
     };
     Ok(examples.latents(walloc::registry(), model)?)
 }

@@ -224,7 +224,7 @@ pub fn padded_frames(frames: u32) -> u32 {
 pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<(AudioHeader, Vec<&'a [u8]>)> {
     let (b, modality) = checked_header(bytes)?;
     if modality != Modality::Audio {
-        return Err(invalid("modality", "image (this is an image file, not audio)"));
+        return Err(invalid("modality", format!("{modality} (this is not an audio file)")));
     }
     if b[56..63].iter().any(|&v| v != 0) {
         return Err(invalid("reserved bytes", "not zero"));
@@ -353,6 +353,7 @@ pub fn decode_block_latent(
     Ok((
         level,
         Latent {
+            depth: 1,
             channels: k,
             height: 1,
             width,

@@ -16,9 +16,12 @@ use crate::registry::{Analysis, DecoderOptions, Registry, Synthesis};
 /// (`value + 2^(bits-1)`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Latent {
+    /// Slices: 1 for images and audio; for a volume, `height` counts the
+    /// rows of every slice, slice after slice.
+    pub depth: usize,
     /// Latent channels.
     pub channels: usize,
-    /// Rows.
+    /// Rows (of every slice, for a volume).
     pub height: usize,
     /// Columns.
     pub width: usize,
@@ -55,12 +58,13 @@ impl Default for EncodeOptions {
 
 impl Latent {
     /// The shape of the packet coefficients this latent decodes to:
-    /// `[height, width]` for `dim` 2, `[width]` for 1.
+    /// `[depth, height / depth, width]` for `dim` 3, `[height, width]` for
+    /// 2, `[width]` for 1.
     pub fn packet_shape(&self, dim: usize) -> Vec<usize> {
-        if dim == 1 {
-            vec![self.width]
-        } else {
-            vec![self.height, self.width]
+        match dim {
+            1 => vec![self.width],
+            3 => vec![self.depth, self.height / self.depth.max(1), self.width],
+            _ => vec![self.height, self.width],
         }
     }
 }
@@ -364,6 +368,7 @@ pub fn decode_latent(model: &Model, bytes: &[u8], limits: &Limits) -> Result<(He
     Ok((
         header,
         Latent {
+            depth: 1,
             channels: k,
             height: h,
             width: w,

@@ -17,6 +17,8 @@ pub enum Modality {
     Image,
     /// 1-D audio of any channel count.
     Audio,
+    /// 3-D volumes (CT, MRI, spectral cubes with the bands as depth).
+    Volume,
 }
 
 impl Modality {
@@ -25,14 +27,19 @@ impl Modality {
         match self {
             Modality::Image => "image",
             Modality::Audio => "audio",
+            Modality::Volume => "volume",
         }
     }
 
-    /// Signal axes of this modality (2 for images, 1 for audio).
+    /// Every modality, in header-code order.
+    pub const ALL: [Modality; 3] = [Modality::Image, Modality::Audio, Modality::Volume];
+
+    /// Signal axes of this modality (2 for images, 1 for audio, 3 for volumes).
     pub fn axes(self) -> u32 {
         match self {
             Modality::Image => 2,
             Modality::Audio => 1,
+            Modality::Volume => 3,
         }
     }
 
@@ -41,6 +48,7 @@ impl Modality {
         match self {
             Modality::Image => 1,
             Modality::Audio => 2,
+            Modality::Volume => 3,
         }
     }
 }
@@ -50,10 +58,10 @@ impl TryFrom<String> for Modality {
 
     /// A modality by its name, or a message naming the ones that exist.
     fn try_from(name: String) -> Result<Self, String> {
-        [Modality::Image, Modality::Audio]
+        Modality::ALL
             .into_iter()
             .find(|m| m.name() == name)
-            .ok_or_else(|| format!("modality must be \"image\" or \"audio\", not {name:?}"))
+            .ok_or_else(|| format!("modality must be \"image\", \"audio\" or \"volume\", not {name:?}"))
     }
 }
 
@@ -295,7 +303,7 @@ impl ModelConfig {
         match (&self.sample_bits, self.modality) {
             (Some(bits), _) => bits.clone(),
             (None, Modality::Image) => vec![8, 16],
-            (None, Modality::Audio) => vec![8, 16, 24, 32],
+            (None, Modality::Audio | Modality::Volume) => vec![8, 16, 24, 32],
         }
     }
 

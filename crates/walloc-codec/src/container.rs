@@ -296,11 +296,10 @@ pub(crate) fn checked_header(bytes: &[u8]) -> Result<(&[u8], Modality)> {
     if usize::from(header_len) != HEADER_LEN {
         return Err(invalid("header length", header_len));
     }
-    let modality = match b[5] {
-        1 => Modality::Image,
-        2 => Modality::Audio,
-        other => return Err(invalid("modality", format!("{other} (1 image, 2 audio)"))),
-    };
+    let modality = Modality::ALL
+        .into_iter()
+        .find(|m| m.code() == b[5])
+        .ok_or_else(|| invalid("modality", format!("{} (1 image, 2 audio, 3 volume)", b[5])))?;
     Ok((b, modality))
 }
 
@@ -313,7 +312,7 @@ pub fn modality(bytes: &[u8]) -> Result<Modality> {
 pub fn parse_header(bytes: &[u8], limits: &Limits) -> Result<Header> {
     let (b, modality) = checked_header(bytes)?;
     if modality != Modality::Image {
-        return Err(invalid("modality", "audio (this is an audio file, not an image)"));
+        return Err(invalid("modality", format!("{modality} (this is not an image file)")));
     }
     if b[63] != 0 {
         return Err(invalid("reserved byte", b[63]));

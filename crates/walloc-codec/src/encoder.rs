@@ -125,10 +125,12 @@ impl LinearEncoder {
         }
         let coeffs = packet::forward(&self.bank, signal, self.levels)?;
         let (k, d) = (self.latent_dim(), coeffs.channels);
-        let (h, w) = match coeffs.shape.as_slice() {
-            [h, w] => (*h, *w),
-            [w] => (1, *w),
-            _ => unreachable!("checked: 1-D or 2-D"),
+        // A volume's slices are stacked: its latent rows are every slice's.
+        let (depth, h, w) = match coeffs.shape.as_slice() {
+            [d, h, w] => (*d, d * h, *w),
+            [h, w] => (1, *h, *w),
+            [w] => (1, 1, *w),
+            _ => unreachable!("a packet transform has 1 to 3 axes"),
         };
         let positions = h * w;
         // Pixel-major projection z^T = X^T W^T and quantization, block by
@@ -165,6 +167,7 @@ impl LinearEncoder {
             }
         }
         Ok(Latent {
+            depth,
             channels: k,
             height: h,
             width,

@@ -19,7 +19,7 @@ use crate::entropy::{count_band, fit_tables, probabilities_from_counts, CONTEXTS
 use crate::error::{invalid, CodecError, Result};
 use crate::image::{to_padded_signal, Image, Pixel};
 use crate::linalg::{cross_accumulate, gram_accumulate};
-use crate::model::{LinearWeights, Model, MAX_CHANNELS, MAX_LEVELS, MAX_LEVELS_1D};
+use crate::model::{LinearWeights, Model, MAX_CHANNELS, MAX_LEVELS, MAX_LEVELS_1D, MAX_LEVELS_3D};
 
 /// What to fit.
 #[derive(Clone, Debug)]
@@ -49,14 +49,13 @@ impl FitOptions {
     /// Checks these options for a `modality` model before any data is
     /// read: levels, channels, latent channels and filter bank.
     pub fn check(&self, modality: Modality) -> Result<()> {
-        let dim = if modality == Modality::Audio { 1 } else { 2 };
-        linear_config(self, modality, dim).map(drop)
+        linear_config(self, modality, modality.axes()).map(drop)
     }
 }
 
 /// Random pieces of training examples, drawn from a seeded generator so
 /// that a fit is reproducible: square crops of images, segments of audio
-/// blocks.
+/// blocks, cubic bricks of volumes.
 pub struct PieceSampler(StdRng);
 
 impl PieceSampler {
@@ -76,6 +75,42 @@ impl PieceSampler {
                 let x = self.0.random_range(0..=image.width - side);
                 let y = self.0.random_range(0..=image.height - side);
                 image.crop(x, y, side)
+            })
+            .collect()
+    }
+
+    /// `count` random `side`³ bricks of a planar volume (`channels` planes
+    /// of `shape` = `[depth, height, width]`), each planar too; none when
+    /// an axis is shorter than `side`.
+    pub fn bricks(
+        &mut self,
+        volume: &[f32],
+        channels: usize,
+        shape: [usize; 3],
+        side: usize,
+        count: u32,
+    ) -> Vec<Vec<f32>> {
+        let [d, h, w] = shape;
+        if d < side || h < side || w < side || volume.len() != channels * d * h * w {
+            return Vec::new();
+        }
+        (0..count)
+            .map(|_| {
+                let (z0, y0, x0) = (
+                    self.0.random_range(0..=d - side),
+                    self.0.random_range(0..=h - side),
+                    self.0.random_range(0..=w - side),
+                );
+                let mut brick = Vec::with_capacity(channels * side * side * side);
+                for c in 0..channels {
+                    for z in z0..z0 + side {
+                        for y in y0..y0 + side {
+                            let at = ((c * d + z) * h + y) * w + x0;
+                            brick.extend_from_slice(&volume[at..at + side]);
+                        }
+                    }
+                }
+                brick
             })
             .collect()
     }
@@ -183,7 +218,11 @@ pub fn recount_tables(model: &Model, latents: &[Latent], source: &str) -> Result
 
 /// The configuration of a linear model fitted with `options`, checked.
 fn linear_config(options: &FitOptions, modality: Modality, dim: u32) -> Result<(ModelConfig, FilterBank)> {
-    let max_levels = if dim == 1 { MAX_LEVELS_1D } else { MAX_LEVELS };
+    let max_levels = match dim {
+        1 => MAX_LEVELS_1D,
+        3 => MAX_LEVELS_3D,
+        _ => MAX_LEVELS,
+    };
     if !(1..=max_levels).contains(&options.levels) || !(1..=MAX_CHANNELS).contains(&options.channels) {
         return Err(invalid(
             "fit options",
@@ -270,6 +309,36 @@ pub fn fit_linear_audio(segments: &[Vec<f32>], options: &FitOptions) -> Result<M
         options,
         &Examples {
             count: segments.len(),
+            make: &make,
+        },
+    )
+}
+
+/// Fits a linear volume model on bricks: planar samples (`channels`
+/// planes of `side`³ voxels, `side` a multiple of 2^J), each normalized as
+/// the encoder normalizes a volume (by its range, to −0.5..0.5).
+pub fn fit_linear_volume(bricks: &[Vec<f32>], side: usize, options: &FitOptions) -> Result<Model> {
+    let (config, bank) = linear_config(options, Modality::Volume, 3)?;
+    let channels = options.channels as usize;
+    if bricks.is_empty()
+        || side == 0
+        || !side.is_multiple_of(1 << options.levels)
+        || bricks.iter().any(|b| b.len() != channels * side * side * side)
+    {
+        return Err(CodecError::IncompatibleInput(format!(
+            "need at least one brick, all of {channels} channels of {side}³ voxels, a multiple of 2^{}",
+            options.levels
+        )));
+    }
+    let make = |i: usize| {
+        let signal = Signal::new(bricks[i].clone(), channels, vec![side; 3])?;
+        example(&bank, signal, options.levels)
+    };
+    fit(
+        config,
+        options,
+        &Examples {
+            count: bricks.len(),
             make: &make,
         },
     )

@@ -30,6 +30,7 @@ pub mod packing;
 pub mod registry;
 pub mod signal;
 pub mod stripes;
+pub mod volume;
 
 pub use codec::{EncodeOptions, Latent};
 pub use config::{Architecture, EncoderKind, Figures, Modality, ModelConfig};

@@ -37,6 +37,9 @@ pub const MAX_CHANNELS: u32 = 64;
 pub const MAX_LEVELS: u32 = 6;
 /// Largest number of packet levels an audio model may declare.
 pub const MAX_LEVELS_1D: u32 = 12;
+/// Largest number of packet levels a volume model may declare (8^3 = 512
+/// packets per channel).
+pub const MAX_LEVELS_3D: u32 = 3;
 /// Largest width of a neural encoder or decoder.
 pub const MAX_HIDDEN: u32 = 4096;
 
@@ -155,9 +158,10 @@ impl ModelConfig {
         let max_levels = match (self.modality, self.dim) {
             (Modality::Image, 2) => MAX_LEVELS,
             (Modality::Audio, 1) => MAX_LEVELS_1D,
+            (Modality::Volume, 3) => MAX_LEVELS_3D,
             (modality, dim) => {
                 return Err(bad(format!(
-                    "{dim}-D {modality} models are not supported (2-D images and 1-D audio)"
+                    "{dim}-D {modality} models are not supported (2-D images, 1-D audio and 3-D volumes)"
                 )))
             }
         };
@@ -174,7 +178,7 @@ impl ModelConfig {
                     )));
                 }
             }
-            (Architecture::Refine, _) if projection && self.stages.is_none() => {
+            (Architecture::Refine, Modality::Image | Modality::Audio) if projection && self.stages.is_none() => {
                 if !width_ok(self.hidden) || !matches!(self.blocks, Some(b) if (1..=MAX_BLOCKS).contains(&b)) {
                     return Err(bad(format!(
                         "refine width {:?} (1..={MAX_HIDDEN}) and blocks {:?} (1..={MAX_BLOCKS})",
@@ -210,8 +214,8 @@ impl ModelConfig {
             (architecture, modality) => {
                 return Err(bad(format!(
                     "architecture \"{architecture}\" for {modality} (linear, residual, refine or codec2d for images, \
-                     linear, refine or codec1d for audio; only neural models have an encoder width, only residual ones \
-                     stages)"
+                     linear, refine or codec1d for audio, linear for volumes; only neural models have an encoder \
+                     width, only residual ones stages)"
                 )))
             }
         }

@@ -37,6 +37,55 @@ impl SampleType {
         }
     }
 
+    /// Every sample type, in header-code order.
+    pub const ALL: [SampleType; 5] = [
+        SampleType::U8,
+        SampleType::U16,
+        SampleType::I16,
+        SampleType::I32,
+        SampleType::F32,
+    ];
+
+    /// The type's code in a volume header (docs/FORMAT.md): 1 to 5.
+    pub fn code(self) -> u8 {
+        match self {
+            SampleType::U8 => 1,
+            SampleType::U16 => 2,
+            SampleType::I16 => 3,
+            SampleType::I32 => 4,
+            SampleType::F32 => 5,
+        }
+    }
+
+    /// The type of a header code.
+    pub fn from_code(code: u8) -> Result<Self> {
+        Self::ALL.into_iter().find(|t| t.code() == code).ok_or_else(|| {
+            invalid(
+                "sample type",
+                format!("{code} (1 uint8, 2 uint16, 3 int16, 4 int32, 5 float32)"),
+            )
+        })
+    }
+
+    /// The type numpy names `name` (`uint8`, `int16`, `float32`, …).
+    pub fn by_name(name: &str) -> Result<Self> {
+        Self::ALL.into_iter().find(|t| t.name() == name).ok_or_else(|| {
+            invalid(
+                "sample type",
+                format!("{name:?} (uint8, uint16, int16, int32 or float32)"),
+            )
+        })
+    }
+
+    /// Bytes per sample.
+    pub fn bytes(self) -> usize {
+        match self {
+            SampleType::U8 => 1,
+            SampleType::U16 | SampleType::I16 => 2,
+            SampleType::I32 | SampleType::F32 => 4,
+        }
+    }
+
     /// The range a sample of this type spans by default: the type's own
     /// for integers, [-1, 1] for floats (audio's full scale).
     pub fn default_range(self) -> ValueRange {
@@ -100,6 +149,17 @@ impl Samples {
         }
     }
 
+    /// Splits off the samples from `at` on (as `Vec::split_off`).
+    pub fn split_off(&mut self, at: usize) -> Samples {
+        match self {
+            Samples::U8(v) => Samples::U8(v.split_off(at)),
+            Samples::U16(v) => Samples::U16(v.split_off(at)),
+            Samples::I16(v) => Samples::I16(v.split_off(at)),
+            Samples::I32(v) => Samples::I32(v.split_off(at)),
+            Samples::F32(v) => Samples::F32(v.split_off(at)),
+        }
+    }
+
     /// Number of samples.
     pub fn len(&self) -> usize {
         match self {
@@ -124,6 +184,18 @@ impl Samples {
             Samples::I16(_) => SampleType::I16,
             Samples::I32(_) => SampleType::I32,
             Samples::F32(_) => SampleType::F32,
+        }
+    }
+
+    /// `values` as samples of `sample_type`: integers rounded and clamped
+    /// to the type's range, floats as they are.
+    pub fn from_f32(sample_type: SampleType, values: impl Iterator<Item = f32>) -> Samples {
+        match sample_type {
+            SampleType::U8 => Samples::U8(values.map(|v| v.round() as u8).collect()),
+            SampleType::U16 => Samples::U16(values.map(|v| v.round() as u16).collect()),
+            SampleType::I16 => Samples::I16(values.map(|v| v.round() as i16).collect()),
+            SampleType::I32 => Samples::I32(values.map(|v| v.round() as i32).collect()),
+            SampleType::F32 => Samples::F32(values.collect()),
         }
     }
 

@@ -60,6 +60,7 @@ fn core_of(window: &Latent, rows: usize) -> Latent {
         symbols.extend_from_slice(&window.symbols[start..start + rows * w]);
     }
     Latent {
+        depth: 1,
         channels: k,
         height: rows,
         width: w,
@@ -322,6 +323,7 @@ impl<'m, P: Pixel> StripeDecoder<'m, P> {
             }
         }
         let window = Latent {
+            depth: 1,
             channels: k,
             height: rows,
             width: lw,
@@ -377,6 +379,7 @@ mod tests {
             })
             .collect();
         let latent = Latent {
+            depth: 1,
             channels: k,
             height: lh,
             width: lw,
@@ -387,6 +390,7 @@ mod tests {
         for stripe in 0..lh.div_ceil(STRIPE_ROWS) {
             let (rows, core_at) = latent_window(stripe, lh);
             let window = Latent {
+                depth: 1,
                 channels: k,
                 height: rows.len(),
                 width: lw,

@@ -91,12 +91,20 @@ pub fn convert(model: &Model, item: &Item, label: Option<i32>, content: Content)
             (Signal::from(image), shape)
         }
         Modality::Audio => read_audio(item, config.channels as usize)?,
+        Modality::Volume => {
+            return Err(failed(
+                item,
+                format!("model {} codes volumes; datasets hold images or audio", config.name),
+            ))
+        }
     };
     let (latent_shape, values, wal) = match content {
         Content::Latent => {
             let latent = walloc::analyze(model, &signal).map_err(|e| failed(item, e))?;
             let shape = match config.modality {
-                Modality::Image => vec![latent.channels as u32, latent.height as u32, latent.width as u32],
+                Modality::Image | Modality::Volume => {
+                    vec![latent.channels as u32, latent.height as u32, latent.width as u32]
+                }
                 Modality::Audio => vec![latent.channels as u32, latent.width as u32],
             };
             (shape, latent.signed_values(config.latent_bits), None)

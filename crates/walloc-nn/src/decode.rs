@@ -180,6 +180,11 @@ pub(crate) fn refine_decoder<'m>(
             let network = AudioNetwork::Refine(Box::new(LinearCodec::load(model, &device)?));
             Ok(Box::new(AudioSynthesis { model, network, device }))
         }
+        // Model files refuse refine volumes (ModelConfig::validate).
+        Modality::Volume => Err(walloc_codec::CodecError::IncompatibleInput(format!(
+            "model {}: volumes have no refine decoder",
+            model.config().name
+        ))),
     }
 }
 

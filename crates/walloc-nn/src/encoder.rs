@@ -157,6 +157,7 @@ impl Analysis for KlAnalysis<'_> {
         let z = values(self.encoder.forward(x))?;
         let quantizer = Quantizer::new(self.model.bottleneck());
         Ok(Latent {
+            depth: 1,
             channels: config.latent_dim as usize,
             height: h,
             width: w,

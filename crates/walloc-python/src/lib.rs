@@ -269,7 +269,7 @@ fn samples_of(array: &Bound<'_, PyAny>) -> PyResult<(Samples, Vec<usize>)> {
 }
 
 /// A signal for `model`: images `(H, W)` or `(H, W, C)`, audio `(frames,)`
-/// or `(frames, C)` at `sample_rate`.
+/// or `(frames, C)` at `sample_rate`, volumes `(D, H, W)` or `(D, H, W, C)`.
 fn signal_of(array: &Bound<'_, PyAny>, modality: Modality, sample_rate: Option<u32>) -> PyResult<Signal> {
     let (samples, shape) = samples_of(array)?;
     let (axes, channels) = match (modality, shape.as_slice()) {
@@ -277,6 +277,8 @@ fn signal_of(array: &Bound<'_, PyAny>, modality: Modality, sample_rate: Option<u
         (Modality::Image, [h, w, c]) => (vec![*h, *w], *c),
         (Modality::Audio, [frames]) => (vec![*frames], 1),
         (Modality::Audio, [frames, c]) => (vec![*frames], *c),
+        (Modality::Volume, [d, h, w]) => (vec![*d, *h, *w], 1),
+        (Modality::Volume, [d, h, w, c]) => (vec![*d, *h, *w], *c),
         (Modality::Image, other) => {
             return Err(PyValueError::new_err(format!(
                 "an image is (height, width) or (height, width, channels), not an array of shape {other:?}"
@@ -287,11 +289,14 @@ fn signal_of(array: &Bound<'_, PyAny>, modality: Modality, sample_rate: Option<u
                 "audio is (frames,) or (frames, channels), not an array of shape {other:?}"
             )))
         }
+        (Modality::Volume, other) => return Err(PyValueError::new_err(format!(
+            "a volume is (depth, height, width) or (depth, height, width, channels), not an array of shape {other:?}"
+        ))),
     };
     let signal = writing(Signal::new(axes, channels, samples))?;
     match modality {
-        Modality::Image => Ok(signal),
         Modality::Audio => writing(signal.with_sample_rate(sample_rate.unwrap_or(44_100))),
+        Modality::Image | Modality::Volume => Ok(signal),
     }
 }
 
@@ -490,12 +495,18 @@ fn decode_batch<'py>(
 
 /// The integer latent as an int8 array: `(latent_dim, H/2^J, W/2^J)` for
 /// images, `(latent_dim, positions)` for audio (one block, the model's
-/// channels).
+/// channels), `(latent_dim, D/2^J, H/2^J, W/2^J)` for volumes.
 fn latent_array<'py>(py: Python<'py>, model: &Model, latent: Latent) -> PyResult<Bound<'py, PyAny>> {
     let values = latent.signed_values(model.config().latent_bits);
     let shape = match model.config().modality {
         Modality::Image => vec![latent.channels, latent.height, latent.width],
         Modality::Audio => vec![latent.channels, latent.width],
+        Modality::Volume => vec![
+            latent.channels,
+            latent.depth,
+            latent.height / latent.depth.max(1),
+            latent.width,
+        ],
     };
     let array = ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok(array.into_pyarray(py).into_any())
@@ -539,9 +550,10 @@ fn analyze_batch<'py>(
     Ok(list)
 }
 
-/// A signal of `shape` (`(H, W)` for images, `(frames,)` for audio)
-/// decoded from an integer latent (as `analyze` returns it). Audio comes
-/// back as float32 at the normalized level (peak ±1).
+/// A signal of `shape` (`(H, W)` for images, `(frames,)` for audio,
+/// `(D, H, W)` for volumes) decoded from an integer latent (as `analyze`
+/// returns it). Audio comes back as float32 at the normalized level (peak
+/// ±1), volumes as float32 over 0..1 (the latent does not carry the range).
 #[pyfunction]
 fn synthesize<'py>(
     py: Python<'py>,
@@ -576,12 +588,14 @@ fn synthesize<'py>(
                 })
         })
         .collect::<PyResult<Vec<u8>>>()?;
-    let (height, width) = match dims.as_slice() {
-        [_, h, w] => (*h, *w),
-        [_, w] => (1, *w),
+    let (depth, height, width) = match dims.as_slice() {
+        [_, d, h, w] => (*d, d * h, *w),
+        [_, h, w] => (1, *h, *w),
+        [_, w] => (1, 1, *w),
         _ => unreachable!("checked above"),
     };
     let latent = Latent {
+        depth,
         channels: dims[0],
         height,
         width,

@@ -86,8 +86,8 @@ fn sample_type_of(format: SampleFormat) -> SampleType {
 fn check_audio_model(model: &Model) -> Result<()> {
     match model.config().modality {
         Modality::Audio => Ok(()),
-        Modality::Image => Err(Error::IncompatibleInput(format!(
-            "model {} codes images, not audio",
+        other => Err(Error::IncompatibleInput(format!(
+            "model {} codes {other}s, not audio",
             model.config().name
         ))),
     }

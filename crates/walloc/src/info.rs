@@ -3,18 +3,19 @@
 use walloc_codec::audio::{self as codec_audio, SampleFormat};
 use walloc_codec::container;
 
-use crate::{models, Limits, Modality, ModelId, Result};
+use crate::{models, Limits, Modality, ModelId, Result, SampleType, ValueRange};
 
 /// A `.wal` file's description: model, shapes, size and ratios.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FileInfo {
-    /// Image or audio.
+    /// Image, audio or volume.
     pub modality: Modality,
     /// Id of the model that made it.
     pub model_id: ModelId,
     /// Name of that model, when it is embedded.
     pub model_name: Option<String>,
-    /// Lengths of the signal's axes: `[height, width]` or `[frames]`.
+    /// Lengths of the signal's axes: `[height, width]`, `[frames]` or
+    /// `[depth, height, width]`.
     pub shape: Vec<usize>,
     /// Signal channels.
     pub channels: usize,
@@ -29,7 +30,8 @@ pub struct FileInfo {
     /// Latent channels.
     pub latent_channels: usize,
     /// Latent positions: `[height, width]` for images, the positions of
-    /// all blocks for audio.
+    /// all blocks for audio, `[depth, height, width]` of all slabs for
+    /// volumes.
     pub latent_shape: Vec<usize>,
     /// Bits per latent value.
     pub latent_bits: u8,
@@ -37,13 +39,18 @@ pub struct FileInfo {
     pub coder: &'static str,
     /// Chunks in the file.
     pub chunks: usize,
-    /// Audio: blocks, and channels per group when the model codes fewer
-    /// or more than the recording has (else equal to `channels`).
+    /// Audio: blocks; volumes: slabs.
     pub blocks: usize,
-    /// Audio: channels the model codes at once.
+    /// Audio: channels the model codes at once, when the model codes
+    /// fewer or more than the recording has (else equal to `channels`).
     pub group_channels: usize,
-    /// Audio: frames per block (the last may be shorter).
+    /// Audio: frames per block; volumes: slices per slab (the last may be
+    /// shorter).
     pub block_frames: Option<u32>,
+    /// Volumes: the values the codec normalized by.
+    pub value_range: Option<ValueRange>,
+    /// Volumes: voxel spacing along width, height and depth.
+    pub spacing: Option<[f32; 3]>,
     /// File size in bytes.
     pub bytes: usize,
 }
@@ -90,6 +97,7 @@ impl std::fmt::Display for FileInfo {
         match self.modality {
             Modality::Audio => self.fmt_audio(f)?,
             Modality::Image => self.fmt_image(f)?,
+            Modality::Volume => self.fmt_volume(f)?,
         }
         writeln!(f, "bytes:                    {}", self.bytes)?;
         match self.seconds() {
@@ -138,6 +146,37 @@ impl FileInfo {
         Ok(())
     }
 
+    fn fmt_volume(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = if self.float_samples { "float" } else { "integer" };
+        let range = self.value_range.unwrap_or(ValueRange { min: 0.0, max: 0.0 });
+        let [sx, sy, sz] = self.spacing.unwrap_or([1.0; 3]);
+        writeln!(
+            f,
+            "volume:                   {}×{}×{} (depth×height×width), {} channel{}, {}-bit {kind}, values {}..{}",
+            self.shape[0],
+            self.shape[1],
+            self.shape[2],
+            self.channels,
+            if self.channels == 1 { "" } else { "s" },
+            self.sample_bits,
+            range.min,
+            range.max
+        )?;
+        writeln!(f, "voxel spacing:            {sx} × {sy} × {sz} (x, y, z)")?;
+        writeln!(
+            f,
+            "latent:                   {}×{}×{}×{} at {} bits, J={}, {} slabs of up to {} slices",
+            self.latent_channels,
+            self.latent_shape[0],
+            self.latent_shape[1],
+            self.latent_shape[2],
+            self.latent_bits,
+            self.levels,
+            self.blocks,
+            self.block_frames.unwrap_or(0)
+        )
+    }
+
     fn fmt_image(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
@@ -180,6 +219,8 @@ pub fn info(bytes: &[u8], limits: &Limits) -> Result<FileInfo> {
                 blocks: chunks.len(),
                 group_channels: usize::from(header.channels),
                 block_frames: None,
+                value_range: None,
+                spacing: None,
                 bytes: bytes.len(),
             }
         }
@@ -211,6 +252,38 @@ pub fn info(bytes: &[u8], limits: &Limits) -> Result<FileInfo> {
                 blocks: header.blocks().count(),
                 group_channels: usize::from(header.group_channels()),
                 block_frames: Some(header.block_frames),
+                value_range: None,
+                spacing: None,
+                bytes: bytes.len(),
+            }
+        }
+        Modality::Volume => {
+            let (header, chunks) = walloc_codec::volume::parse(bytes, limits)?;
+            let multiple = 1u32 << header.levels;
+            let latent_depth = (0..header.slabs())
+                .map(|i| header.slab(i).1.div_ceil(multiple) as usize)
+                .sum();
+            let side = |v: u32| v.div_ceil(multiple) as usize;
+            FileInfo {
+                modality: Modality::Volume,
+                model_id: header.model_id,
+                model_name: models::name_of(header.model_id).map(String::from),
+                shape: header.shape.iter().map(|&v| v as usize).collect(),
+                channels: usize::from(header.channels),
+                sample_bits: (header.sample_type.bytes() * 8) as u8,
+                float_samples: header.sample_type == SampleType::F32,
+                sample_rate: None,
+                levels: header.levels,
+                latent_channels: usize::from(header.latent_channels),
+                latent_shape: vec![latent_depth, side(header.shape[1]), side(header.shape[2])],
+                latent_bits: header.latent_bits,
+                coder: "rans",
+                chunks: chunks.len() + 1,
+                blocks: chunks.len(),
+                group_channels: usize::from(header.channels),
+                block_frames: Some(header.slab_depth),
+                value_range: Some(header.range),
+                spacing: Some(header.geometry.spacing()),
                 bytes: bytes.len(),
             }
         }

@@ -29,6 +29,7 @@ pub mod audio;
 pub mod image;
 pub mod info;
 pub mod models;
+pub mod volume;
 
 use std::sync::OnceLock;
 
@@ -84,6 +85,7 @@ pub fn encode(model: &Model, signal: &Signal, options: &EncodeOptions) -> Result
     match model.config().modality {
         Modality::Image => image::encode(model, signal, options),
         Modality::Audio => audio::encode(model, signal, options),
+        Modality::Volume => volume::encode(model, signal),
     }
 }
 
@@ -98,6 +100,7 @@ pub fn decode_with(bytes: &[u8], models: &[Model], options: &DecodeOptions) -> R
     match walloc_codec::container::modality(bytes)? {
         Modality::Image => image::decode(bytes, models, options),
         Modality::Audio => audio::decode(bytes, models, options),
+        Modality::Volume => volume::decode(bytes, models, options),
     }
 }
 
@@ -109,6 +112,7 @@ pub fn analyze(model: &Model, signal: &Signal) -> Result<Latent> {
     match model.config().modality {
         Modality::Image => image::analyze(model, signal),
         Modality::Audio => audio::analyze(model, signal),
+        Modality::Volume => volume::analyze(model, signal),
     }
 }
 
@@ -120,6 +124,7 @@ pub fn synthesize(model: &Model, latent: &Latent, shape: &[usize]) -> Result<Sig
     match model.config().modality {
         Modality::Image => image::synthesize(model, latent, shape),
         Modality::Audio => audio::synthesize(model, latent, shape),
+        Modality::Volume => volume::synthesize(model, latent, shape),
     }
 }
 

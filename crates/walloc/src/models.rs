@@ -11,6 +11,10 @@ include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 /// Default model for audio of any channel count (coded in pairs).
 pub const DEFAULT_AUDIO: &str = "stereo-5x";
 
+/// Default model for volumes (one channel: CT, MRI, cubes with the bands
+/// as depth).
+pub const DEFAULT_VOLUME: &str = "volume-16x";
+
 /// Default model for images of `channels` channels: `gray-16x` for one,
 /// `rgb-16x` otherwise.
 pub fn default_image(channels: usize) -> &'static str {
@@ -26,6 +30,7 @@ pub fn default_for(modality: Modality, channels: usize) -> &'static str {
     match modality {
         Modality::Image => default_image(channels),
         Modality::Audio => DEFAULT_AUDIO,
+        Modality::Volume => DEFAULT_VOLUME,
     }
 }
 
