@@ -22,7 +22,7 @@ use crate::signal::{SampleType, Samples, ValueRange};
 pub const DEFAULT_SLAB_DEPTH: u32 = 64;
 
 /// Bytes of the metadata chunk: value range and geometry.
-pub const META_LEN: usize = 128;
+pub const META_LEN: usize = 160;
 
 /// Where the voxels sit in space, as NIfTI-1 records it, so that a decoded
 /// scan lines up with the original in a viewer. Volumes from raw arrays
@@ -37,6 +37,10 @@ pub struct Geometry {
     pub quatern: [f32; 6],
     /// `srow_x`, `srow_y`, `srow_z`: the sform affine's rows.
     pub srow: [[f32; 4]; 3],
+    /// `scl_slope` and `scl_inter`: how a reader scales the stored values
+    /// (0 and 0 for none), kept so that a decoded scan reads as the
+    /// original does.
+    pub scaling: [f32; 2],
     /// How the qform maps voxels (0 unknown, 1 scanner, 2 aligned, 3
     /// Talairach, 4 MNI).
     pub qform_code: i16,
@@ -53,6 +57,7 @@ impl Default for Geometry {
             pixdim: [1.0; 8],
             quatern: [0.0; 6],
             srow: [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]],
+            scaling: [0.0, 0.0],
             qform_code: 0,
             sform_code: 0,
             xyzt_units: 0,
@@ -71,6 +76,7 @@ impl Geometry {
             .iter()
             .chain(&self.quatern)
             .chain(self.srow.iter().flatten())
+            .chain(&self.scaling)
             .copied()
     }
 
@@ -191,7 +197,8 @@ impl VolumeHeader {
     }
 
     /// The metadata chunk: range (2 × f64), pixdim (8 × f32), quatern
-    /// (6 × f32), srow (12 × f32), qform and sform codes (i16), units.
+    /// (6 × f32), srow (12 × f32), scaling (2 × f32), qform and sform
+    /// codes (i16), units, zeros.
     fn meta_bytes(&self) -> Vec<u8> {
         let mut m = Vec::with_capacity(META_LEN);
         m.extend_from_slice(&self.range.min.to_le_bytes());
@@ -220,7 +227,7 @@ fn parse_meta(m: &[u8]) -> Result<(ValueRange, Geometry)> {
     if m.len() != META_LEN {
         return Err(invalid("metadata chunk", format!("{} bytes ({META_LEN})", m.len())));
     }
-    if m[125..].iter().any(|&v| v != 0) {
+    if m[133..].iter().any(|&v| v != 0) {
         return Err(invalid("metadata chunk", "reserved bytes not zero"));
     }
     let range = ValueRange {
@@ -232,9 +239,10 @@ fn parse_meta(m: &[u8]) -> Result<(ValueRange, Geometry)> {
         pixdim: std::array::from_fn(float),
         quatern: std::array::from_fn(|i| float(8 + i)),
         srow: std::array::from_fn(|r| std::array::from_fn(|c| float(14 + 4 * r + c))),
-        qform_code: i16::from_le_bytes([m[120], m[121]]),
-        sform_code: i16::from_le_bytes([m[122], m[123]]),
-        xyzt_units: m[124],
+        scaling: [float(26), float(27)],
+        qform_code: i16::from_le_bytes([m[128], m[129]]),
+        sform_code: i16::from_le_bytes([m[130], m[131]]),
+        xyzt_units: m[132],
     };
     Ok((range, geometry))
 }

@@ -81,6 +81,7 @@ fn odd_volumes_round_trip_in_their_type_with_their_geometry() {
             [0.0, 0.49, 0.0, -110.5],
             [0.0, 0.0, 1.25, -33.25],
         ],
+        scaling: [1.0, -1024.0],
         qform_code: 1,
         sform_code: 2,
         xyzt_units: 10,

@@ -43,6 +43,15 @@ pub enum FormatError {
         /// What is wrong.
         message: String,
     },
+    /// A volume file could not be read or written, or holds what walloc
+    /// does not code.
+    #[error("{name}: {message}")]
+    Volume {
+        /// The file's name.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A PNG stream could not be decoded or encoded.
     #[error("{name}: {message}")]
     Png {

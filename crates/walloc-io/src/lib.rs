@@ -3,7 +3,8 @@
 //! (zune-image's layout): images through the `image` crate, 8-bit PNGs row
 //! by row (so that large images stream through the striped codec), audio
 //! read block by block (WAV through `hound`, FLAC and Ogg Vorbis through
-//! `symphonia`) and WAV written block by block, and the files of a folder.
+//! `symphonia`) and WAV written block by block, volumes (NIfTI, `.npy`,
+//! raw) slice by slice, and the files of a folder.
 //! The CLI, dataset conversion and the Python package read files through
 //! it; the codec itself never touches a file.
 
@@ -12,6 +13,7 @@ pub mod error;
 pub mod folder;
 pub mod image;
 pub mod png_rows;
+pub mod volume;
 pub mod wav;
 
 pub use error::{FormatError, Result};

@@ -289,9 +289,11 @@ fn signal_of(array: &Bound<'_, PyAny>, modality: Modality, sample_rate: Option<u
                 "audio is (frames,) or (frames, channels), not an array of shape {other:?}"
             )))
         }
-        (Modality::Volume, other) => return Err(PyValueError::new_err(format!(
+        (Modality::Volume, other) => {
+            return Err(PyValueError::new_err(format!(
             "a volume is (depth, height, width) or (depth, height, width, channels), not an array of shape {other:?}"
-        ))),
+        )))
+        }
     };
     let signal = writing(Signal::new(axes, channels, samples))?;
     match modality {
