@@ -25,6 +25,8 @@ fn main() {
             let crc = crc32fast::hash(&forged[..72]);
             forged[72..76].copy_from_slice(&crc.to_le_bytes());
         }
+        // The header's sample bits pick one depth; the other is refused.
         let _ = codec::decode::<u8>(model, &forged, &limits);
+        let _ = codec::decode::<u16>(model, &forged, &limits);
     });
 }

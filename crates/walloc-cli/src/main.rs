@@ -10,6 +10,7 @@ mod import;
 mod io;
 mod models;
 mod train;
+mod volume;
 
 use std::path::{Path, PathBuf};
 
@@ -34,23 +35,27 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Compress an image (PNG, JPEG, WebP, PNM, TIFF) or audio (WAV, FLAC, Ogg Vorbis) into a .wal file.
+    /// Compress an image (PNG, JPEG, WebP, PNM, TIFF), audio (WAV, FLAC, Ogg Vorbis) or a volume (NIfTI, .npy,
+    /// raw) into a .wal file.
     Encode {
-        /// Input image or audio file, or - for stdin (images and WAV).
+        /// Input image, audio or volume file, or - for stdin (images and WAV).
         input: PathBuf,
         /// Output .wal file, or - for stdout.
         #[arg(short, long)]
         output: PathBuf,
         /// Embedded model name (see `walloc models`) or a model file
-        /// [default: rgb-16x, or gray-16x for gray images; stereo-5x for audio].
+        /// [default: rgb-16x, or gray-16x for gray images; stereo-5x for audio; volume-16x for volumes].
         #[arg(short, long)]
         model: Option<String>,
         /// Latent storage: rans (the model's tables; smallest), or the
         /// reference's tiled latent image as png or lossless webp.
         #[arg(long, default_value = "rans")]
         coder: LatentCoder,
+        #[command(flatten)]
+        volume: volume::VolumeArgs,
     },
-    /// Decompress a .wal file into an image (format from the extension; PNG for -) or a WAV file.
+    /// Decompress a .wal file into an image (format from the extension; PNG for -), a WAV file, or a volume
+    /// (.nii, .nii.gz, .npy, .raw).
     Decode {
         /// Input .wal file, or - for stdin.
         input: PathBuf,
@@ -78,6 +83,8 @@ enum Command {
     FitLinear(fit::FitArgs),
     /// Fit a linear audio model (PCA of wavelet packets) on a folder of music.
     FitLinearAudio(fit_audio::FitAudioArgs),
+    /// Fit a linear volume model (PCA of 3-D wavelet packets) on a folder of NIfTI or .npy volumes.
+    FitLinearVolume(volume::FitVolumeArgs),
     /// Convert a reference WaLLoC checkpoint (.pth + JSON config) into a walloc model file.
     Import(import::ImportArgs),
     /// Encode and decode throughput against libwebp at matched size, 1 thread and all threads.
@@ -90,7 +97,16 @@ enum Command {
     Train(train::TrainArgs),
 }
 
-fn encode(input: &Path, output: &Path, model: Option<&str>, coder: LatentCoder) -> Result<()> {
+fn encode(
+    input: &Path,
+    output: &Path,
+    model: Option<&str>,
+    coder: LatentCoder,
+    volume: &volume::VolumeArgs,
+) -> Result<()> {
+    if volume.is_volume(input) {
+        return volume::encode(input, output, model, volume);
+    }
     let audio_model = || models::resolve(model.unwrap_or(models::DEFAULT_AUDIO));
     if input != Path::new("-") && is_audio_path(input) {
         return write_output(output, &audio::encode_file(input, &audio_model()?)?);
@@ -174,8 +190,10 @@ fn decode(input: &Path, output: &Path, model: Option<&str>, tile: usize) -> Resu
     let context = || format!("decoding {}", input.display());
     let file = walloc::info::info(&bytes, &Limits::default()).with_context(context)?;
     let model = models::for_id(file.model_id, model)?;
-    if file.modality == Modality::Audio {
-        return audio::decode(&bytes, output, &model).with_context(context);
+    match file.modality {
+        Modality::Audio => return audio::decode(&bytes, output, &model).with_context(context),
+        Modality::Volume => return volume::decode(&bytes, output, &model).with_context(context),
+        Modality::Image => {}
     }
     let options = DecodeOptions::default().with_decoder(DecoderOptions::default().with_tile(tile));
     let png = output == Path::new("-") || output.extension().is_some_and(|e| e.eq_ignore_ascii_case("png"));
@@ -231,7 +249,8 @@ fn run(cli: &Cli) -> Result<()> {
             output,
             model,
             coder,
-        } => encode(input, output, model.as_deref(), *coder),
+            volume,
+        } => encode(input, output, model.as_deref(), *coder, volume),
         Command::Decode {
             input,
             output,
@@ -242,6 +261,7 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Models => models::print_list(),
         Command::FitLinear(args) => fit::run(args),
         Command::FitLinearAudio(args) => fit_audio::run(args),
+        Command::FitLinearVolume(args) => volume::fit(args),
         Command::Import(args) => import::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Eval(args) => eval::run(args),

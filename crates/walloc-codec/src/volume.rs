@@ -469,24 +469,33 @@ pub fn write(header: &VolumeHeader, slabs: &[Vec<u8>]) -> Result<Vec<u8>> {
     Ok(write_sealed(&header.to_bytes(), &chunks))
 }
 
-/// The data's own range, `min..max` of its samples (`min..min + 1` for a
-/// constant volume): what a volume is normalized by unless told otherwise.
+/// The smallest and largest finite samples, if any.
+pub fn extremes(samples: &Samples) -> Option<(f64, f64)> {
+    (0..samples.len())
+        .map(|i| samples.get(i))
+        .filter(|v| v.is_finite())
+        .fold(None, |acc, v| match acc {
+            None => Some((v, v)),
+            Some((min, max)) => Some((f64::min(min, v), f64::max(max, v))),
+        })
+}
+
+/// The range `min..max` of extremes (`min..min + 1` when they are equal,
+/// `0..1` when there are none): what a volume is normalized by unless told
+/// otherwise.
+pub fn range_of(extremes: Option<(f64, f64)>) -> ValueRange {
+    match extremes {
+        None => ValueRange { min: 0.0, max: 1.0 },
+        Some((min, max)) => ValueRange {
+            min,
+            max: if max > min { max } else { min + 1.0 },
+        },
+    }
+}
+
+/// The data's own range: [`range_of`] its [`extremes`].
 pub fn data_range(samples: &Samples) -> ValueRange {
-    let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
-    for i in 0..samples.len() {
-        let v = samples.get(i);
-        if v.is_finite() {
-            min = min.min(v);
-            max = max.max(v);
-        }
-    }
-    if !min.is_finite() {
-        return ValueRange { min: 0.0, max: 1.0 };
-    }
-    ValueRange {
-        min,
-        max: if max > min { max } else { min + 1.0 },
-    }
+    range_of(extremes(samples))
 }
 
 /// What a volume is and how to code it: everything a [`VolumeEncoder`]

@@ -17,5 +17,6 @@ pub mod peers;
 pub mod plot;
 pub mod report;
 pub mod timing;
+pub mod volume_eval;
 
 pub use error::EvalError;

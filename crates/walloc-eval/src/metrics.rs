@@ -4,7 +4,7 @@
 //! K = (0.01, 0.03), five scales with the weights of Wang et al., the mean
 //! over channels); PSNR and SNR of audio samples in [-1, 1].
 
-use walloc_codec::Image8;
+use walloc_codec::{Image8, Samples};
 
 /// Taps of the Gaussian window.
 const WINDOW: usize = 11;
@@ -69,6 +69,17 @@ pub fn audio_psnr(original: &[f32], decoded: &[f32]) -> f64 {
         .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
         .sum();
     psnr_of_mse(sum / original.len().max(1) as f64, 1.0)
+}
+
+/// PSNR in dB of a decoded volume against the original (samples of any
+/// type, in the same order), with `peak` the original's value range
+/// (`max − min`; for CT in HU, PSNR in HU).
+pub fn volume_psnr(original: &Samples, decoded: &Samples, peak: f64) -> f64 {
+    assert_eq!(original.len(), decoded.len(), "volumes differ in length");
+    let sum: f64 = (0..original.len())
+        .map(|i| (original.get(i) - decoded.get(i)).powi(2))
+        .sum();
+    psnr_of_mse(sum / original.len().max(1) as f64, peak)
 }
 
 /// Signal-to-noise ratio in dB: signal energy over error energy.

@@ -583,3 +583,21 @@ impl<'w> VolumeWriter<'w> {
         .map_err(written)
     }
 }
+
+/// Reads a whole volume file into a signal (3 axes, its own sample type
+/// and range) and its geometry.
+pub fn read_volume(path: &Path, raw: Option<RawLayout>) -> Result<(walloc::Signal, Geometry)> {
+    let mut reader = VolumeReader::open(path, raw)?;
+    let samples = reader.read_slices(reader.slices_left())?;
+    let [d, h, w] = reader.shape.map(|v| v as usize);
+    let signal = walloc::Signal::new(vec![d, h, w], usize::from(reader.channels), samples)?;
+    Ok((signal, reader.geometry))
+}
+
+/// Whether `path` names a volume file (`.nii`, `.nii.gz`, `.npy`).
+pub fn is_volume_path(path: &Path) -> bool {
+    matches!(
+        VolumeFormat::of(path),
+        Some(VolumeFormat::Nifti { .. } | VolumeFormat::Npy)
+    )
+}

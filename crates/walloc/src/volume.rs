@@ -4,8 +4,10 @@
 //! sample type, the value range and the voxel geometry.
 
 use walloc_codec::registry::Synthesis;
-use walloc_codec::volume::{self as codec, VolumeHeader};
-pub use walloc_codec::volume::{data_range, Geometry, VolumeEncoder, VolumeSpec, DEFAULT_SLAB_DEPTH};
+use walloc_codec::volume as codec;
+pub use walloc_codec::volume::{
+    data_range, extremes, range_of, Geometry, VolumeEncoder, VolumeHeader, VolumeSpec, DEFAULT_SLAB_DEPTH,
+};
 
 use crate::{find_model, registry, DecodeOptions, Error, Latent, Model, Result, Samples, Signal, ValueRange};
 

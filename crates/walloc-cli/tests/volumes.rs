@@ -1,0 +1,174 @@
+//! Volumes through the `walloc` binary: fitting a model on a folder,
+//! coding NIfTI, `.npy` and raw files, decoding to each, with the shape,
+//! sample type and geometry kept.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use walloc::volume::Geometry;
+use walloc::{SampleType, Samples};
+use walloc_io::volume::{VolumeFormat, VolumeReader, VolumeWriter};
+
+fn walloc() -> Command {
+    Command::cargo_bin("walloc").unwrap()
+}
+
+/// A CT-like head phantom in HU: air, a skull shell, soft tissue, texture.
+fn phantom(shape: [usize; 3], seed: f64) -> Vec<f32> {
+    let [d, h, w] = shape;
+    (0..d * h * w)
+        .map(|i| {
+            let (z, y, x) = (i / (h * w), i / w % h, i % w);
+            let (fz, fy, fx) = (
+                (z as f64 - d as f64 / 2.0) / (d as f64 / 2.2),
+                (y as f64 - h as f64 / 2.0) / (h as f64 / 2.2),
+                (x as f64 - w as f64 / 2.0) / (w as f64 / 2.2),
+            );
+            let r = (fz * fz + fy * fy + fx * fx).sqrt();
+            let v = if r > 1.0 {
+                -1000.0
+            } else if r > 0.85 {
+                1200.0
+            } else {
+                40.0 + 30.0 * (x as f64 * 0.4 + seed).sin() * (y as f64 * 0.3).cos() + 20.0 * (z as f64 * 0.5).sin()
+            };
+            v as f32
+        })
+        .collect()
+}
+
+fn write(path: &Path, shape: [u32; 3], samples: &Samples, geometry: &Geometry) {
+    let format = VolumeFormat::of(path).unwrap();
+    let file = std::fs::File::create(path).unwrap();
+    let mut writer = VolumeWriter::new(file, format, shape, 1, samples.sample_type(), geometry).unwrap();
+    writer.write_samples(samples).unwrap();
+    writer.finish().unwrap();
+}
+
+fn read(path: &Path) -> VolumeReader {
+    VolumeReader::open(path, None).unwrap()
+}
+
+fn psnr(a: &Samples, b: &Samples, peak: f64) -> f64 {
+    let mse = (0..a.len()).map(|i| (a.get(i) - b.get(i)).powi(2)).sum::<f64>() / a.len() as f64;
+    10.0 * (peak * peak / mse).log10()
+}
+
+#[test]
+fn fit_encode_and_decode_volumes_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = dir.path().join("train");
+    std::fs::create_dir(&train).unwrap();
+    for (i, name) in ["a.nii.gz", "b.npy"].iter().enumerate() {
+        let values = phantom([40, 40, 40], i as f64);
+        let samples = Samples::from_f32(SampleType::I16, values.into_iter());
+        write(&train.join(name), [40, 40, 40], &samples, &Geometry::default());
+    }
+    let model = dir.path().join("ct.safetensors");
+    walloc()
+        .args(["fit-linear-volume", "--levels", "2", "--latent-dim", "6", "--brick", "16"])
+        .args(["--bricks-per-volume", "40", "--data"])
+        .arg(&train)
+        .arg("-o")
+        .arg(&model)
+        .assert()
+        .success();
+
+    // A held-out scan of another size, with an orientation.
+    let shape = [29u32, 35, 44];
+    let values = phantom([29, 35, 44], 7.0);
+    let samples = Samples::from_f32(SampleType::I16, values.into_iter());
+    let geometry = Geometry {
+        pixdim: [1.0, 0.5, 0.5, 1.5, 0.0, 0.0, 0.0, 0.0],
+        quatern: [0.0, 0.0, 0.0, -11.0, 12.5, -70.0],
+        srow: [[0.5, 0.0, 0.0, -11.0], [0.0, 0.5, 0.0, 12.5], [0.0, 0.0, 1.5, -70.0]],
+        scaling: [1.0, 0.0],
+        qform_code: 1,
+        sform_code: 1,
+        xyzt_units: 10,
+    };
+    let scan = dir.path().join("scan.nii.gz");
+    write(&scan, shape, &samples, &geometry);
+    let wal = dir.path().join("scan.wal");
+    walloc()
+        .arg("encode")
+        .arg(&scan)
+        .arg("--model")
+        .arg(&model)
+        .args(["--slab", "16", "-o"])
+        .arg(&wal)
+        .assert()
+        .success();
+    let info = walloc().arg("info").arg(&wal).assert().success();
+    let info = String::from_utf8_lossy(&info.get_output().stdout).into_owned();
+    assert!(info.contains("29×35×44 (depth×height×width), 1 channel, 16-bit integer, values -1000..1200"), "{info}");
+    assert!(info.contains("voxel spacing:            0.5 × 0.5 × 1.5"), "{info}");
+    assert!(info.contains("2 slabs of up to 16 slices"), "{info}");
+    let bits = std::fs::metadata(&wal).unwrap().len() as f64 * 8.0 / samples.len() as f64;
+    assert!(bits < 1.5, "{bits} bits per voxel");
+
+    let mut decoded = Vec::new();
+    for name in ["back.nii.gz", "back.nii", "back.npy", "back.raw"] {
+        let out = dir.path().join(name);
+        walloc()
+            .arg("decode")
+            .arg(&wal)
+            .arg("--model")
+            .arg(&model)
+            .arg("-o")
+            .arg(&out)
+            .assert()
+            .success();
+        if name.ends_with(".raw") {
+            assert_eq!(std::fs::read(&out).unwrap().len(), samples.len() * 2);
+            continue;
+        }
+        let mut back = read(&out);
+        assert_eq!((back.shape, back.sample_type), (shape, SampleType::I16), "{name}");
+        if name.contains(".nii") {
+            assert_eq!(back.geometry, geometry, "{name}");
+        }
+        decoded.push(back.read_slices(shape[0]).unwrap());
+    }
+    assert!(decoded.windows(2).all(|pair| pair[0] == pair[1]), "every format holds the same samples");
+    let quality = psnr(&samples, &decoded[0], 2200.0);
+    assert!(quality > 25.0, "{quality:.2} dB over the range");
+
+    // The same scan as a raw file and as .npy codes to the same bytes,
+    // less the geometry: only the metadata chunk differs.
+    let raw = dir.path().join("scan.bin");
+    let little: Vec<u8> = (0..samples.len()).flat_map(|i| (samples.get(i) as i16).to_le_bytes()).collect();
+    std::fs::write(&raw, little).unwrap();
+    let raw_wal = dir.path().join("raw.wal");
+    walloc()
+        .arg("encode")
+        .arg(&raw)
+        .args(["--shape", "29,35,44", "--dtype", "int16", "--slab", "16", "--model"])
+        .arg(&model)
+        .arg("-o")
+        .arg(&raw_wal)
+        .assert()
+        .success();
+    let (a, b) = (std::fs::read(&wal).unwrap(), std::fs::read(&raw_wal).unwrap());
+    assert_eq!(a.len(), b.len());
+    let differing = a.iter().zip(&b).filter(|(x, y)| x != y).count();
+    assert!(differing > 0 && differing < 100, "{differing} bytes differ");
+
+    // Wrong inputs are named.
+    let failure = |cmd: &mut Command| String::from_utf8_lossy(&cmd.assert().failure().get_output().stderr).into_owned();
+    let error = failure(walloc().arg("encode").arg(&raw).args(["--shape", "29,35,45", "--dtype", "int16", "-o"]).arg(&raw_wal));
+    assert!(error.contains("bytes, but [29, 35, 45] int16 samples take"), "{error}");
+    let error = failure(walloc().arg("encode").arg(&raw).args(["--shape", "29,35", "--dtype", "int16", "-o"]).arg(&raw_wal));
+    assert!(error.contains("DEPTH,HEIGHT,WIDTH"), "{error}");
+    let error = failure(walloc().arg("decode").arg(&wal).arg("--model").arg(&model).arg("-o").arg(dir.path().join("x.png")));
+    assert!(error.contains(".nii, .nii.gz, .npy or .raw"), "{error}");
+    let error = failure(walloc().arg("encode").arg(&scan).args(["--model", "rgb-16x", "-o"]).arg(&raw_wal));
+    assert!(error.contains("not volumes"), "{error}");
+    let mut damaged = a.clone();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 1;
+    std::fs::write(&raw_wal, damaged).unwrap();
+    let error = failure(walloc().arg("decode").arg(&raw_wal).arg("--model").arg(&model).arg("-o").arg(dir.path().join("y.npy")));
+    assert!(error.contains("checksum") || error.contains("CRC"), "{error}");
+    assert!(!dir.path().join("y.npy").exists(), "no partial output");
+}
