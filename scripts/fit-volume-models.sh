@@ -53,5 +53,6 @@ fit() { # NAME LEVELS LATENT-DIM
     --brick 32 --bricks-per-volume 512 --val "$WORK/val" --val-name "held-out CT and MRI" \
     --name "$1" -o "models/$1.safetensors"
 }
+fit volume-4x 2 16
 fit volume-16x 2 4
 fit volume-64x 3 8

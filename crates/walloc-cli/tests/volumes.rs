@@ -66,7 +66,15 @@ fn fit_encode_and_decode_volumes_in_every_format() {
     }
     let model = dir.path().join("ct.safetensors");
     walloc()
-        .args(["fit-linear-volume", "--levels", "2", "--latent-dim", "6", "--brick", "16"])
+        .args([
+            "fit-linear-volume",
+            "--levels",
+            "2",
+            "--latent-dim",
+            "6",
+            "--brick",
+            "16",
+        ])
         .args(["--bricks-per-volume", "40", "--data"])
         .arg(&train)
         .arg("-o")
@@ -101,7 +109,10 @@ fn fit_encode_and_decode_volumes_in_every_format() {
         .success();
     let info = walloc().arg("info").arg(&wal).assert().success();
     let info = String::from_utf8_lossy(&info.get_output().stdout).into_owned();
-    assert!(info.contains("29×35×44 (depth×height×width), 1 channel, 16-bit integer, values -1000..1200"), "{info}");
+    assert!(
+        info.contains("29×35×44 (depth×height×width), 1 channel, 16-bit integer, values -1000..1200"),
+        "{info}"
+    );
     assert!(info.contains("voxel spacing:            0.5 × 0.5 × 1.5"), "{info}");
     assert!(info.contains("2 slabs of up to 16 slices"), "{info}");
     let bits = std::fs::metadata(&wal).unwrap().len() as f64 * 8.0 / samples.len() as f64;
@@ -130,14 +141,19 @@ fn fit_encode_and_decode_volumes_in_every_format() {
         }
         decoded.push(back.read_slices(shape[0]).unwrap());
     }
-    assert!(decoded.windows(2).all(|pair| pair[0] == pair[1]), "every format holds the same samples");
+    assert!(
+        decoded.windows(2).all(|pair| pair[0] == pair[1]),
+        "every format holds the same samples"
+    );
     let quality = psnr(&samples, &decoded[0], 2200.0);
     assert!(quality > 25.0, "{quality:.2} dB over the range");
 
     // The same scan as a raw file and as .npy codes to the same bytes,
     // less the geometry: only the metadata chunk differs.
     let raw = dir.path().join("scan.bin");
-    let little: Vec<u8> = (0..samples.len()).flat_map(|i| (samples.get(i) as i16).to_le_bytes()).collect();
+    let little: Vec<u8> = (0..samples.len())
+        .flat_map(|i| (samples.get(i) as i16).to_le_bytes())
+        .collect();
     std::fs::write(&raw, little).unwrap();
     let raw_wal = dir.path().join("raw.wal");
     walloc()
@@ -156,19 +172,53 @@ fn fit_encode_and_decode_volumes_in_every_format() {
 
     // Wrong inputs are named.
     let failure = |cmd: &mut Command| String::from_utf8_lossy(&cmd.assert().failure().get_output().stderr).into_owned();
-    let error = failure(walloc().arg("encode").arg(&raw).args(["--shape", "29,35,45", "--dtype", "int16", "-o"]).arg(&raw_wal));
+    let error = failure(
+        walloc()
+            .arg("encode")
+            .arg(&raw)
+            .args(["--shape", "29,35,45", "--dtype", "int16", "-o"])
+            .arg(&raw_wal),
+    );
     assert!(error.contains("bytes, but [29, 35, 45] int16 samples take"), "{error}");
-    let error = failure(walloc().arg("encode").arg(&raw).args(["--shape", "29,35", "--dtype", "int16", "-o"]).arg(&raw_wal));
+    let error = failure(
+        walloc()
+            .arg("encode")
+            .arg(&raw)
+            .args(["--shape", "29,35", "--dtype", "int16", "-o"])
+            .arg(&raw_wal),
+    );
     assert!(error.contains("DEPTH,HEIGHT,WIDTH"), "{error}");
-    let error = failure(walloc().arg("decode").arg(&wal).arg("--model").arg(&model).arg("-o").arg(dir.path().join("x.png")));
+    let error = failure(
+        walloc()
+            .arg("decode")
+            .arg(&wal)
+            .arg("--model")
+            .arg(&model)
+            .arg("-o")
+            .arg(dir.path().join("x.png")),
+    );
     assert!(error.contains(".nii, .nii.gz, .npy or .raw"), "{error}");
-    let error = failure(walloc().arg("encode").arg(&scan).args(["--model", "rgb-16x", "-o"]).arg(&raw_wal));
+    let error = failure(
+        walloc()
+            .arg("encode")
+            .arg(&scan)
+            .args(["--model", "rgb-16x", "-o"])
+            .arg(&raw_wal),
+    );
     assert!(error.contains("not volumes"), "{error}");
     let mut damaged = a.clone();
     let middle = damaged.len() / 2;
     damaged[middle] ^= 1;
     std::fs::write(&raw_wal, damaged).unwrap();
-    let error = failure(walloc().arg("decode").arg(&raw_wal).arg("--model").arg(&model).arg("-o").arg(dir.path().join("y.npy")));
+    let error = failure(
+        walloc()
+            .arg("decode")
+            .arg(&raw_wal)
+            .arg("--model")
+            .arg(&model)
+            .arg("-o")
+            .arg(dir.path().join("y.npy")),
+    );
     assert!(error.contains("checksum") || error.contains("CRC"), "{error}");
     assert!(!dir.path().join("y.npy").exists(), "no partial output");
 }

@@ -164,10 +164,10 @@ impl std::fmt::Display for EncoderKind {
 pub struct Figures {
     /// What the figures were measured on.
     pub dataset: String,
-    /// Number of images (or audio files).
+    /// Number of images (or audio files, or volumes).
     pub images: u32,
     /// Mean bits per pixel of the `.wal` files (whole file, header
-    /// included); for audio, bits per sample (per channel).
+    /// included); for audio, bits per sample (per channel); for volumes, bits per voxel.
     pub bpp: f64,
     /// Mean PSNR in dB on the 8-bit output; for audio, full-scale PSNR.
     pub psnr_db: f64,

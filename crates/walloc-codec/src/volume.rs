@@ -79,18 +79,6 @@ impl Geometry {
             .chain(&self.scaling)
             .copied()
     }
-
-    fn validate(&self) -> Result<()> {
-        if self.floats().any(|v| !v.is_finite()) {
-            return Err(invalid("geometry", "a spacing or affine value that is not finite"));
-        }
-        for (what, code) in [("qform code", self.qform_code), ("sform code", self.sform_code)] {
-            if !(0..=4).contains(&code) {
-                return Err(invalid(what, format!("{code} (0..=4)")));
-            }
-        }
-        Ok(())
-    }
 }
 
 /// What a volume file records: the header's fields and the metadata
@@ -178,7 +166,11 @@ impl VolumeHeader {
         if !(min.is_finite() && max.is_finite() && min < max) {
             return Err(invalid("value range", format!("{min}..{max}")));
         }
-        self.geometry.validate()
+        // The geometry is carried as it is: NIfTI writers store NaN in
+        // unused fields (nibabel's `scl_slope` for "no scaling") and codes
+        // beyond the standard's, and a decoded scan must read as the
+        // original does.
+        Ok(())
     }
 
     fn to_bytes(&self) -> [u8; HEADER_LEN] {

@@ -106,6 +106,9 @@ impl std::fmt::Display for FileInfo {
                 "bitrate:                  {:.2} kbit/s",
                 self.bytes as f64 * 8.0 / seconds / 1000.0
             )?,
+            None if self.modality == Modality::Volume => {
+                writeln!(f, "bits per voxel:           {:.4}", self.bits_per_position())?
+            }
             None => writeln!(f, "bits per pixel:           {:.4}", self.bits_per_position())?,
         }
         writeln!(f, "compression ratio:        {:.2}:1", self.compression_ratio())?;

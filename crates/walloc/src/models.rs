@@ -117,6 +117,13 @@ pub fn table(models: &[Model]) -> String {
                 format!("{:.1}:1", f.compression_ratio),
                 format!("{} ({} files)", f.dataset, f.images),
             ),
+            Some(f) if c.modality == Modality::Volume => (
+                format!("{:.4} b/vox", f.bpp),
+                format!("{:.2} dB PSNR", f.psnr_db),
+                "-".into(),
+                format!("{:.1}:1", f.compression_ratio),
+                format!("{} ({} volumes)", f.dataset, f.images),
+            ),
             Some(f) => (
                 format!("{:.4} bpp", f.bpp),
                 format!("{:.2} dB PSNR", f.psnr_db),
