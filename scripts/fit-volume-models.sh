@@ -48,11 +48,11 @@ T="$WORK/mri/usr/share/mricron/templates"
 ln -sf "$T/ch2better.nii.gz" "$T/inia19-t1-brain.nii.gz" "$WORK/train/"
 ln -sf "$T/ch2.nii.gz" "$WORK/nibabel/anatomical.nii" "$WORK/val/"
 
-fit() { # NAME LEVELS LATENT-DIM
+fit() { # NAME LEVELS LATENT-DIM BRICK
   "$BIN/walloc" fit-linear-volume --data "$WORK/train" --levels "$2" --latent-dim "$3" \
-    --brick 32 --bricks-per-volume 512 --val "$WORK/val" --val-name "held-out CT and MRI" \
+    --brick "$4" --bricks-per-volume 512 --val "$WORK/val" --val-name "held-out CT and MRI" \
     --name "$1" -o "models/$1.safetensors"
 }
-fit volume-4x 2 16
-fit volume-16x 2 4
-fit volume-64x 3 8
+fit volume-4x 2 16 32
+fit volume-16x 2 4 32
+fit volume-64x 3 8 64

@@ -103,7 +103,13 @@ pub fn write_atomically(path: &Path, fill: impl FnOnce(&mut dyn WriteSeek) -> Re
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+    let mut builder = tempfile::Builder::new();
+    // A new file's usual mode (0666 less the umask), not the 0600 of a
+    // temporary file: the output is the user's file once renamed.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut tmp = builder
+        .tempfile_in(dir)
         .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
     {
         let mut writer = BufWriter::new(tmp.as_file_mut());

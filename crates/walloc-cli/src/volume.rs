@@ -171,7 +171,8 @@ pub struct FitVolumeArgs {
     /// Latent channels; dimensionality reduction is 8^J / latent-dim.
     #[arg(long)]
     pub latent_dim: u32,
-    /// Side of the cubic training bricks (a multiple of 2^J).
+    /// Side of the cubic training bricks (a multiple of 2^J, at least
+    /// 10·2^(J−1): 20 at J = 2, 40 at J = 3).
     #[arg(long, default_value_t = 32)]
     pub brick: u32,
     /// Random bricks taken from each volume.
@@ -254,10 +255,14 @@ pub fn fit(args: &FitVolumeArgs) -> Result<()> {
     );
     options.check(Modality::Volume)?;
     let multiple = 1u32 << args.levels;
-    if args.brick == 0 || !args.brick.is_multiple_of(multiple) || args.brick > 256 {
+    // Bricks as thin as the filters at the last level would be transformed
+    // unlike the padded slabs the encoder sees.
+    let least = walloc_codec::volume::padded_len(1, args.levels as u8, 10) as u32;
+    if args.brick < least || !args.brick.is_multiple_of(multiple) || args.brick > 256 {
         bail!(
-            "--brick {} must be a positive multiple of 2^levels = {multiple}, at most 256",
-            args.brick
+            "--brick {} must be a multiple of 2^levels = {multiple} from {least} (the filters' reach at J = {}) to 256",
+            args.brick,
+            args.levels
         );
     }
     let files = volume_files(&args.data)?;

@@ -73,7 +73,7 @@ fn fit_encode_and_decode_volumes_in_every_format() {
             "--latent-dim",
             "6",
             "--brick",
-            "16",
+            "20",
         ])
         .args(["--bricks-per-volume", "40", "--data"])
         .arg(&train)

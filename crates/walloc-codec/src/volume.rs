@@ -13,7 +13,7 @@ use crate::codec::Latent;
 use crate::config::Modality;
 use crate::container::{checked_header, header_prefix, parse_chunks, seal, u32_at, write_sealed, Limits, HEADER_LEN};
 use crate::error::{invalid, CodecError, Result};
-use crate::image::{padding, reflect};
+use crate::image::reflect;
 use crate::model::{Model, ModelId, MAX_CHANNELS, MAX_LEVELS_3D};
 use crate::registry::{Analysis, Synthesis};
 use crate::signal::{SampleType, Samples, ValueRange};
@@ -150,8 +150,9 @@ impl VolumeHeader {
                 format!("{} (a positive multiple of 2^J = {multiple})", self.slab_depth),
             ));
         }
-        let slab = u64::from(self.slab_depth.min(depth.next_multiple_of(multiple)));
-        let samples = slab * u64::from(height) * u64::from(width) * u64::from(self.channels);
+        let padded = |v: u32| padded_len(v as usize, self.levels, LONGEST_FILTER) as u64;
+        let slab = padded(self.slab_depth.min(depth));
+        let samples = slab * padded(height) * padded(width) * u64::from(self.channels);
         if samples > limits.max_pixels {
             return Err(CodecError::LimitExceeded {
                 what: "slab samples",
@@ -159,8 +160,8 @@ impl VolumeHeader {
                 limit: limits.max_pixels,
             });
         }
-        let side = |v: u32| u64::from(v.div_ceil(multiple));
-        let latent = u64::from(self.latent_channels) * (slab / u64::from(multiple)) * side(height) * side(width);
+        let latent =
+            u64::from(self.latent_channels) * samples / u64::from(self.channels) >> (3 * u32::from(self.levels));
         limits.check_latent_values(latent)?;
         let ValueRange { min, max } = self.range;
         if !(min.is_finite() && max.is_finite() && min < max) {
@@ -303,21 +304,42 @@ pub fn check_model(header: &VolumeHeader, model: &Model) -> Result<()> {
     Ok(())
 }
 
+/// The longest analysis filter of the filter banks (bior4.4): what the
+/// limits assume of a volume's padding before the model is known.
+const LONGEST_FILTER: usize = 10;
+
+/// The padded length of an axis of `len` samples at J `levels` with
+/// filters of `filter_len` taps: a multiple of 2^J, and at least
+/// `filter_len · 2^(J−1)`, so that every line at every level is at least as
+/// long as the filter. The reference's periodization folds a line's tail
+/// back once, which inverts exactly only for such lines; a thin slab
+/// padded only to a multiple of 2^J would lose most of its detail.
+pub fn padded_len(len: usize, levels: u8, filter_len: usize) -> usize {
+    let multiple = 1usize << levels;
+    let least = (filter_len << levels.saturating_sub(1)).next_multiple_of(multiple);
+    len.next_multiple_of(multiple).max(least)
+}
+
 /// The padded shape `[depth, height, width]` of a slab of `slices`.
-fn padded_shape(header: &VolumeHeader, slices: u32) -> [usize; 3] {
-    let multiple = 1usize << header.levels;
-    let up = |v: u32| (v as usize).next_multiple_of(multiple);
+fn padded_shape(header: &VolumeHeader, slices: u32, filter_len: usize) -> [usize; 3] {
+    let up = |v: u32| padded_len(v as usize, header.levels, filter_len);
     [up(slices), up(header.shape[1]), up(header.shape[2])]
+}
+
+/// Samples of padding before an axis of `len` padded to `padded`, as the
+/// reference splits it.
+fn before(len: usize, padded: usize) -> usize {
+    (padded - len) / 2
 }
 
 /// A slab's samples (`slices × height × width × channels`, channels last)
 /// normalized by the range to `(x − min) / (max − min) − 0.5`, planar and
 /// reflect-padded on every axis as the reference pads.
-fn padded_slab(header: &VolumeHeader, samples: &Samples, slices: u32) -> Result<Planar> {
+fn padded_slab(header: &VolumeHeader, samples: &Samples, slices: u32, filter_len: usize) -> Result<Planar> {
     let [_, h, w] = header.shape.map(|v| v as usize);
     let (c, d) = (usize::from(header.channels), slices as usize);
-    let [pd, ph, pw] = padded_shape(header, slices);
-    let ((front, _), (top, _), (left, _)) = (padding(d, pd), padding(h, ph), padding(w, pw));
+    let [pd, ph, pw] = padded_shape(header, slices, filter_len);
+    let (front, top, left) = (before(d, pd), before(h, ph), before(w, pw));
     let ValueRange { min, max } = header.range;
     let scale = 1.0 / (max - min);
     let mut data = Vec::with_capacity(c * pd * ph * pw);
@@ -346,14 +368,20 @@ pub fn encode_slab(
     samples: &Samples,
     slices: u32,
 ) -> Result<Vec<u8>> {
-    let latent = analyze_slab(encoder, header, samples, slices)?;
+    let latent = analyze_slab(encoder, model, header, samples, slices)?;
     let plane = latent.height * latent.width;
     model.tables().encode(&latent.symbols, plane, 0..plane, latent.width)
 }
 
 /// The integer latent of one slab of `slices` slices (`samples` holds
 /// them, channels last): what [`encode_slab`] entropy-codes.
-pub fn analyze_slab(encoder: &dyn Analysis, header: &VolumeHeader, samples: &Samples, slices: u32) -> Result<Latent> {
+pub fn analyze_slab(
+    encoder: &dyn Analysis,
+    model: &Model,
+    header: &VolumeHeader,
+    samples: &Samples,
+    slices: u32,
+) -> Result<Latent> {
     if samples.len() != slices as usize * header.slice_len() {
         return Err(CodecError::IncompatibleInput(format!(
             "{} samples are not {slices} slices of {} samples",
@@ -361,7 +389,7 @@ pub fn analyze_slab(encoder: &dyn Analysis, header: &VolumeHeader, samples: &Sam
             header.slice_len()
         )));
     }
-    encoder.analyze(padded_slab(header, samples, slices)?)
+    encoder.analyze(padded_slab(header, samples, slices, model.bank().len())?)
 }
 
 /// The integer latent of slab `index` from its chunk.
@@ -371,7 +399,7 @@ pub fn decode_slab_latent(model: &Model, header: &VolumeHeader, index: u32, payl
     }
     let (_, slices) = header.slab(index);
     let multiple = 1usize << header.levels;
-    let [pd, ph, pw] = padded_shape(header, slices);
+    let [pd, ph, pw] = padded_shape(header, slices, model.bank().len());
     let (depth, rows, width) = (pd / multiple, ph / multiple, pw / multiple);
     let k = usize::from(header.latent_channels);
     let plane = depth * rows * width;
@@ -396,18 +424,19 @@ pub fn decode_slab(
     payload: &[u8],
 ) -> Result<Samples> {
     let latent = decode_slab_latent(model, header, index, payload)?;
-    synthesize_slab(decoder, header, &latent, header.slab(index).1)
+    synthesize_slab(decoder, model, header, &latent, header.slab(index).1)
 }
 
 /// The samples of a slab of `slices` slices decoded from its latent by
 /// `decoder`, channels last, in the header's sample type.
 pub fn synthesize_slab(
     decoder: &dyn Synthesis,
+    model: &Model,
     header: &VolumeHeader,
     latent: &Latent,
     slices: u32,
 ) -> Result<Samples> {
-    let [pd, ph, pw] = padded_shape(header, slices);
+    let [pd, ph, pw] = padded_shape(header, slices, model.bank().len());
     let multiple = 1usize << header.levels;
     if latent.depth != pd / multiple || latent.height != latent.depth * (ph / multiple) || latent.width != pw / multiple
     {
@@ -433,7 +462,7 @@ pub fn synthesize_slab(
     }
     let [_, h, w] = header.shape.map(|v| v as usize);
     let d = slices as usize;
-    let ((front, _), (top, _), (left, _)) = (padding(d, pd), padding(h, ph), padding(w, pw));
+    let (front, top, left) = (before(d, pd), before(h, ph), before(w, pw));
     let ValueRange { min, max } = header.range;
     let value = |i: usize| {
         let (x, rest) = (i / c % w, i / c / w);

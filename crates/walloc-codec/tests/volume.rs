@@ -24,7 +24,7 @@ fn model() -> Model {
     let values = volume(shape);
     let (min, max) = (-400.0, 1100.0);
     let planar: Vec<f32> = values.iter().map(|&v| ((v - min) / (max - min) - 0.5) as f32).collect();
-    let bricks = PieceSampler::new(5).bricks(&planar, 1, shape, 16, 40);
+    let bricks = PieceSampler::new(5).bricks(&planar, 1, shape, 20, 40);
     let options = FitOptions {
         name: "test-volume".into(),
         description: String::new(),
@@ -36,7 +36,7 @@ fn model() -> Model {
         step_scale: 1.0,
         provenance: serde_json::Value::Null,
     };
-    fit_linear_volume(&bricks, 16, &options).unwrap()
+    fit_linear_volume(&bricks, 20, &options).unwrap()
 }
 
 fn encode(model: &Model, samples: Samples, spec: &VolumeSpec, slices_per_push: usize) -> Vec<u8> {

@@ -262,11 +262,15 @@ pub fn info(bytes: &[u8], limits: &Limits) -> Result<FileInfo> {
         }
         Modality::Volume => {
             let (header, chunks) = walloc_codec::volume::parse(bytes, limits)?;
-            let multiple = 1u32 << header.levels;
-            let latent_depth = (0..header.slabs())
-                .map(|i| header.slab(i).1.div_ceil(multiple) as usize)
-                .sum();
-            let side = |v: u32| v.div_ceil(multiple) as usize;
+            // Axes are padded as the model's filters need (bior4.4 unless
+            // an embedded model says otherwise).
+            let filter_len = models::embedded()?
+                .iter()
+                .find(|m| m.id() == header.model_id)
+                .map_or(10, |m| m.bank().len());
+            let side =
+                |v: u32| walloc_codec::volume::padded_len(v as usize, header.levels, filter_len) >> header.levels;
+            let latent_depth = (0..header.slabs()).map(|i| side(header.slab(i).1)).sum();
             FileInfo {
                 modality: Modality::Volume,
                 model_id: header.model_id,

@@ -124,6 +124,7 @@ pub(crate) fn analyze(model: &Model, signal: &Signal) -> Result<Latent> {
     let header = one_slab(model, spec_of(model, signal)?)?;
     codec::analyze_slab(
         registry().encoder(model)?.as_ref(),
+        model,
         &header,
         signal.samples(),
         header.shape[0],
@@ -146,6 +147,6 @@ pub(crate) fn synthesize(model: &Model, latent: &Latent, shape: &[usize]) -> Res
     );
     let header = one_slab(model, spec)?;
     let decoder = registry().decoder(model, &Default::default())?;
-    let samples = codec::synthesize_slab(decoder.as_ref(), &header, latent, header.shape[0])?;
+    let samples = codec::synthesize_slab(decoder.as_ref(), model, &header, latent, header.shape[0])?;
     Signal::new(shape.to_vec(), header.channels.into(), samples)?.with_range(unit)
 }
