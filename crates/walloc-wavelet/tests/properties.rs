@@ -64,32 +64,29 @@ fn bad_input_is_an_error_not_a_panic() {
     assert!(packet::forward(&bank, empty, 1).is_err());
 }
 
-/// Axes shorter than the filters at the last levels (a thin slab of a
-/// volume, an image a few pixels tall) reconstruct too: periodization
-/// wraps the filters around them more than once.
+/// The reference's periodization rolls a line, convolves and folds the
+/// tail back once: exactly invertible when every line at every level is at
+/// least as long as the filter (`len(filter) · 2^(J−1)` samples at the
+/// first), not for shorter ones, which this transform reproduces as the
+/// reference computes them. Codecs that choose their padding (volumes:
+/// `walloc_codec::volume::padded_len`) pad past it.
 #[test]
-fn short_axes_reconstruct() {
-    for (shape, levels) in [
-        (vec![8usize, 16, 16], 2u32),
-        (vec![4, 8, 12], 2),
-        (vec![8, 40], 3),
-        (vec![2, 24], 1),
-        (vec![16], 4),
-        (vec![8, 8, 8], 3),
-    ] {
+fn axes_reach_exact_reconstruction_at_the_filters_length() {
+    let cases = [
+        (vec![20usize, 24, 20], 2u32, true),
+        (vec![40, 48], 3, true),
+        (vec![80], 4, true),
+        (vec![8, 20, 20], 2, false),
+        (vec![16, 40], 3, false),
+    ];
+    for (shape, levels, exact) in cases {
         let n: usize = shape.iter().product();
         let data: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5).collect();
-        for bank in [FilterBank::bior4_4(), FilterBank::bior2_2(), FilterBank::haar()] {
-            let signal = Signal::new(data.clone(), 1, shape.clone()).unwrap();
-            let coeffs = packet::forward(&bank, signal, levels).unwrap();
-            let back = packet::inverse(&bank, coeffs, levels).unwrap();
-            let err = back
-                .data
-                .iter()
-                .zip(&data)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0f32, f32::max);
-            assert!(err < 2e-5, "{} {shape:?} J={levels}: error {err}", bank.name());
-        }
+        let bank = FilterBank::bior4_4();
+        let signal = Signal::new(data.clone(), 1, shape.clone()).unwrap();
+        let coeffs = packet::forward(&bank, signal, levels).unwrap();
+        let back = packet::inverse(&bank, coeffs, levels).unwrap();
+        let err = back.data.iter().zip(&data).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert_eq!(err < 2e-5, exact, "{shape:?} J={levels}: error {err}");
     }
 }
