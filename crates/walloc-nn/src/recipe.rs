@@ -139,6 +139,10 @@ impl TrainConfig {
         let multiple = 1u32 << config.levels.min(max_levels);
         let problems = [
             (
+                config.modality == Modality::Volume,
+                "modality must be image or audio: volume models are fitted (walloc fit-linear-volume), not trained",
+            ),
+            (
                 !(1..=max_levels).contains(&config.levels),
                 if audio {
                     "levels must be 1..=12 for audio"

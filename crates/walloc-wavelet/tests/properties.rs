@@ -86,7 +86,12 @@ fn axes_reach_exact_reconstruction_at_the_filters_length() {
         let signal = Signal::new(data.clone(), 1, shape.clone()).unwrap();
         let coeffs = packet::forward(&bank, signal, levels).unwrap();
         let back = packet::inverse(&bank, coeffs, levels).unwrap();
-        let err = back.data.iter().zip(&data).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        let err = back
+            .data
+            .iter()
+            .zip(&data)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
         assert_eq!(err < 2e-5, exact, "{shape:?} J={levels}: error {err}");
     }
 }
