@@ -161,7 +161,7 @@ impl VolumeHeader {
             });
         }
         let latent =
-            u64::from(self.latent_channels) * samples / u64::from(self.channels) >> (3 * u32::from(self.levels));
+            (u64::from(self.latent_channels) * samples / u64::from(self.channels)) >> (3 * u32::from(self.levels));
         limits.check_latent_values(latent)?;
         let ValueRange { min, max } = self.range;
         if !(min.is_finite() && max.is_finite() && min < max) {
