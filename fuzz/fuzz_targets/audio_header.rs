@@ -9,21 +9,10 @@ use walloc_codec::audio;
 use walloc_codec::registry::{DecoderOptions, Registry};
 use walloc_codec::{Limits, Model};
 
-static MODEL: OnceLock<Model> = OnceLock::new();
+#[path = "forge.rs"]
+mod forge;
 
-/// Rewrites every chunk's CRC that the declared lengths reach.
-fn fresh_chunk_crcs(bytes: &mut [u8]) {
-    let mut at = 76;
-    while at + 8 <= bytes.len() {
-        let len = u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
-        if bytes.len() - at - 8 < len {
-            return;
-        }
-        let crc = crc32fast::hash(&bytes[at..at + 4 + len]);
-        bytes[at + 4 + len..at + 8 + len].copy_from_slice(&crc.to_le_bytes());
-        at += 8 + len;
-    }
-}
+static MODEL: OnceLock<Model> = OnceLock::new();
 
 fn main() {
     afl::fuzz!(|data: &[u8]| {
@@ -32,13 +21,7 @@ fn main() {
         let model = MODEL.get_or_init(|| {
             Model::from_bytes(include_bytes!("../../models/stereo-20x.safetensors").to_vec()).expect("stereo-20x")
         });
-        let mut forged = data.to_vec();
-        if forged.len() >= 76 {
-            forged[8..40].copy_from_slice(&model.id().0);
-            let crc = crc32fast::hash(&forged[..72]);
-            forged[72..76].copy_from_slice(&crc.to_le_bytes());
-            fresh_chunk_crcs(&mut forged);
-        }
+        let forged = forge::forged(data, &model.id().0, true);
         let Ok((header, chunks)) = audio::parse(&forged, &limits) else {
             return;
         };

@@ -7,6 +7,9 @@ use std::sync::OnceLock;
 
 use walloc_codec::{codec, container, Limits, Model};
 
+#[path = "forge.rs"]
+mod forge;
+
 static MODEL: OnceLock<Model> = OnceLock::new();
 
 fn main() {
@@ -19,12 +22,7 @@ fn main() {
         let model = MODEL.get_or_init(|| {
             Model::from_bytes(include_bytes!("../../models/rgb-16x.safetensors").to_vec()).expect("rgb-16x")
         });
-        let mut forged = data.to_vec();
-        if forged.len() >= 76 {
-            forged[8..40].copy_from_slice(&model.id().0);
-            let crc = crc32fast::hash(&forged[..72]);
-            forged[72..76].copy_from_slice(&crc.to_le_bytes());
-        }
+        let forged = forge::forged(data, &model.id().0, false);
         // The header's sample bits pick one depth; the other is refused.
         let _ = codec::decode::<u8>(model, &forged, &limits);
         let _ = codec::decode::<u16>(model, &forged, &limits);

@@ -1,12 +1,16 @@
 //! Fuzzes the `.wal` volume parser and slab decoder: any input must give
 //! slabs or an error, never a panic or an allocation past the limits.
-//! Inputs are taken as they are, and again with the real model id and a
-//! fresh header CRC, so that forged headers reach the slab decoder.
+//! Inputs are taken as they are, and again with the real model id and
+//! fresh header and chunk CRCs, so that forged headers, metadata and slabs
+//! reach the decoder.
 
 use std::sync::OnceLock;
 
 use walloc_codec::registry::Registry;
 use walloc_codec::{volume, Limits, Model};
+
+#[path = "forge.rs"]
+mod forge;
 
 static MODEL: OnceLock<Model> = OnceLock::new();
 
@@ -20,12 +24,7 @@ fn main() {
         let model = MODEL.get_or_init(|| {
             Model::from_bytes(include_bytes!("../../models/volume-16x.safetensors").to_vec()).expect("volume-16x")
         });
-        let mut forged = data.to_vec();
-        if forged.len() >= 76 {
-            forged[8..40].copy_from_slice(&model.id().0);
-            let crc = crc32fast::hash(&forged[..72]);
-            forged[72..76].copy_from_slice(&crc.to_le_bytes());
-        }
+        let forged = forge::forged(data, &model.id().0, true);
         let Ok((header, chunks)) = volume::parse(&forged, &limits) else {
             return;
         };

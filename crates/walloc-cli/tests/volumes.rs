@@ -167,22 +167,19 @@ fn fit_encode_and_decode_volumes_in_every_format() {
 
     // Wrong inputs are named.
     let failure = |cmd: &mut Command| String::from_utf8_lossy(&cmd.assert().failure().get_output().stderr).into_owned();
-    let error = failure(
-        walloc()
-            .arg("encode")
-            .arg(&raw)
-            .args(["--shape", "29,35,45", "--dtype", "int16", "-o"])
-            .arg(&raw_wal),
-    );
-    assert!(error.contains("bytes, but [29, 35, 45] int16 samples take"), "{error}");
-    let error = failure(
-        walloc()
-            .arg("encode")
-            .arg(&raw)
-            .args(["--shape", "29,35", "--dtype", "int16", "-o"])
-            .arg(&raw_wal),
-    );
-    assert!(error.contains("DEPTH,HEIGHT,WIDTH"), "{error}");
+    for (shape, problem) in [
+        ("29,35,45", "bytes, but [29, 35, 45] int16 samples take"),
+        ("29,35", "DEPTH,HEIGHT,WIDTH"),
+    ] {
+        let error = failure(
+            walloc()
+                .arg("encode")
+                .arg(&raw)
+                .args(["--shape", shape, "--dtype", "int16", "-o"])
+                .arg(&raw_wal),
+        );
+        assert!(error.contains(problem), "{error}");
+    }
     let error = failure(
         walloc()
             .arg("decode")
