@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use walloc::volume::{data_range, extremes, range_of, VolumeDecoder, VolumeSpec, DEFAULT_SLAB_DEPTH};
 use walloc::{DecodeOptions, Modality, Model, SampleType, ValueRange};
 use walloc_codec::fit::{fit_linear_volume, PieceSampler};
+use walloc_codec::volume::normalized_planar;
 use walloc_eval::volume_eval::{volume_figures, Volume};
 use walloc_io::folder::{file_name, files_in, folder_name};
 use walloc_io::volume::{is_volume_path, read_volume, RawLayout, VolumeFormat, VolumeReader, VolumeWriter};
@@ -222,11 +223,7 @@ fn load_bricks(files: &[PathBuf], args: &FitVolumeArgs) -> Result<Vec<Vec<f32>>>
         if signal.channels() != 1 {
             continue;
         }
-        let ValueRange { min, max } = data_range(signal.samples());
-        let samples = signal.samples();
-        let planar: Vec<f32> = (0..samples.len())
-            .map(|i| ((samples.get(i) - min) / (max - min) - 0.5) as f32)
-            .collect();
+        let planar = normalized_planar(signal.samples(), 1, data_range(signal.samples()));
         let [d, h, w] = [signal.shape()[0], signal.shape()[1], signal.shape()[2]];
         bricks.extend(sampler.bricks(&planar, 1, [d, h, w], args.brick as usize, args.bricks_per_volume));
     }

@@ -308,6 +308,15 @@ pub fn modality(bytes: &[u8]) -> Result<Modality> {
     checked_header(bytes).map(|(_, modality)| modality)
 }
 
+/// The id of the model that made a file (after checking its header's CRC),
+/// without parsing the rest: what finding the model needs.
+pub fn model_id(bytes: &[u8]) -> Result<ModelId> {
+    let (b, _) = checked_header(bytes)?;
+    let mut id = [0u8; 32];
+    id.copy_from_slice(&b[8..40]);
+    Ok(ModelId(id))
+}
+
 /// Parses and checks an image header (magic, version, CRC, fields, limits).
 pub fn parse_header(bytes: &[u8], limits: &Limits) -> Result<Header> {
     let (b, modality) = checked_header(bytes)?;

@@ -332,6 +332,21 @@ fn before(len: usize, padded: usize) -> usize {
     (padded - len) / 2
 }
 
+/// The codec's working value of a sample: `(x − min) / (max − min) − 0.5`.
+#[inline]
+fn normalized(x: f64, range: ValueRange) -> f32 {
+    ((x - range.min) / (range.max - range.min) - 0.5) as f32
+}
+
+/// Samples (channels last) as the encoder normalizes them by `range`,
+/// planar: `channels` planes. What fitting takes ([`crate::fit::fit_linear_volume`]).
+pub fn normalized_planar(samples: &Samples, channels: usize, range: ValueRange) -> Vec<f32> {
+    let positions = samples.len() / channels.max(1);
+    (0..channels)
+        .flat_map(|c| (0..positions).map(move |i| normalized(samples.get(i * channels + c), range)))
+        .collect()
+}
+
 /// A slab's samples (`slices × height × width × channels`, channels last)
 /// normalized by the range to `(x − min) / (max − min) − 0.5`, planar and
 /// reflect-padded on every axis as the reference pads.
@@ -340,8 +355,6 @@ fn padded_slab(header: &VolumeHeader, samples: &Samples, slices: u32, filter_len
     let (c, d) = (usize::from(header.channels), slices as usize);
     let [pd, ph, pw] = padded_shape(header, slices, filter_len);
     let (front, top, left) = (before(d, pd), before(h, ph), before(w, pw));
-    let ValueRange { min, max } = header.range;
-    let scale = 1.0 / (max - min);
     let mut data = Vec::with_capacity(c * pd * ph * pw);
     for channel in 0..c {
         for z in 0..pd {
@@ -351,7 +364,7 @@ fn padded_slab(header: &VolumeHeader, samples: &Samples, slices: u32, filter_len
                 let row = (sz * h + sy) * w;
                 data.extend((0..pw).map(|x| {
                     let sx = reflect(x as isize - left as isize, w);
-                    ((samples.get((row + sx) * c + channel) - min) * scale - 0.5) as f32
+                    normalized(samples.get((row + sx) * c + channel), header.range)
                 }));
             }
         }

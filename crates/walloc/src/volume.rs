@@ -107,8 +107,7 @@ pub(crate) fn encode(model: &Model, signal: &Signal) -> Result<Vec<u8>> {
 }
 
 pub(crate) fn decode(bytes: &[u8], models: &[Model], options: &DecodeOptions) -> Result<Signal> {
-    let (header, _) = codec::parse(bytes, &options.limits)?;
-    let model = find_model(header.model_id, models)?;
+    let model = find_model(walloc_codec::container::model_id(bytes)?, models)?;
     decode_volume(model, bytes, options).map(|(signal, _)| signal)
 }
 
