@@ -968,8 +968,8 @@ fn train_a_neural_refiner_on_a_shipped_linear_model() {
     std::fs::copy(SAMPLE, data.join("a.png")).unwrap();
     let config = dir.path().join("neural.json");
     let neural = serde_json::json!({
-        "name": "tiny-neural", "channels": 3, "levels": 3, "latent_dim": 12, "steps": 300, "batch": 2,
-        "crop": 64, "learning_rate": 0.005, "warmup_steps": 5, "validate_every": 50,
+        "name": "tiny-neural", "channels": 3, "levels": 3, "latent_dim": 12, "steps": 600, "batch": 2,
+        "crop": 64, "learning_rate": 0.002, "warmup_steps": 5, "validate_every": 50,
         "refiner_hidden": 16, "refiner_blocks": 2, "freeze_encoder": true, "adam_epsilon": 1e-5
     });
     std::fs::write(&config, neural.to_string()).unwrap();
@@ -994,10 +994,12 @@ fn train_a_neural_refiner_on_a_shipped_linear_model() {
     let (neural_bytes, neural_psnr) = quality(&model, "neural");
     let (linear_bytes, linear_psnr) = quality(Path::new("rgb-16x"), "linear");
     assert_eq!(neural_bytes, linear_bytes);
-    // Training is not bit-reproducible under parallel tests (burn sums
-    // floats in thread order): its gain here has ranged from +0.02 to
-    // +0.1 dB. An untrained refiner (its last layer starts at zero) decodes
-    // exactly as the linear model, so any gain shows training happened.
+    // Training is not bit-reproducible across machines and thread counts
+    // (burn sums floats in thread order). At a learning rate of 0.005 for
+    // 300 steps the gain ranged from -0.004 dB (one CI run) to +0.13 dB;
+    // at 0.002 for 600 steps, 14 runs here gave +0.236 to +0.248 dB. An
+    // untrained refiner (its last layer starts at zero) decodes exactly as
+    // the linear model, so any gain shows training happened.
     assert!(neural_psnr > linear_psnr, "{neural_psnr} vs {linear_psnr}");
     assert_stored(
         &model,

@@ -79,38 +79,40 @@ impl PieceSampler {
             .collect()
     }
 
-    /// `count` random `side`³ bricks of a planar volume (`channels` planes
-    /// of `shape` = `[depth, height, width]`), each planar too; none when
-    /// an axis is shorter than `side`.
+    /// `count` random bricks of `brick` = `[depth, height, width]` voxels
+    /// (`[1, side, side]` for 2-D patches of the slices) of a planar volume
+    /// (`channels` planes of `shape` = `[depth, height, width]`), each
+    /// planar too; none when an axis is shorter than the brick's.
     pub fn bricks(
         &mut self,
         volume: &[f32],
         channels: usize,
         shape: [usize; 3],
-        side: usize,
+        brick: [usize; 3],
         count: u32,
     ) -> Vec<Vec<f32>> {
         let [d, h, w] = shape;
-        if d < side || h < side || w < side || volume.len() != channels * d * h * w {
+        let [bd, bh, bw] = brick;
+        if d < bd || h < bh || w < bw || volume.len() != channels * d * h * w {
             return Vec::new();
         }
         (0..count)
             .map(|_| {
                 let (z0, y0, x0) = (
-                    self.0.random_range(0..=d - side),
-                    self.0.random_range(0..=h - side),
-                    self.0.random_range(0..=w - side),
+                    self.0.random_range(0..=d - bd),
+                    self.0.random_range(0..=h - bh),
+                    self.0.random_range(0..=w - bw),
                 );
-                let mut brick = Vec::with_capacity(channels * side * side * side);
+                let mut piece = Vec::with_capacity(channels * bd * bh * bw);
                 for c in 0..channels {
-                    for z in z0..z0 + side {
-                        for y in y0..y0 + side {
+                    for z in z0..z0 + bd {
+                        for y in y0..y0 + bh {
                             let at = ((c * d + z) * h + y) * w + x0;
-                            brick.extend_from_slice(&volume[at..at + side]);
+                            piece.extend_from_slice(&volume[at..at + bw]);
                         }
                     }
                 }
-                brick
+                piece
             })
             .collect()
     }
@@ -314,24 +316,30 @@ pub fn fit_linear_audio(segments: &[Vec<f32>], options: &FitOptions) -> Result<M
     )
 }
 
-/// Fits a linear volume model on bricks: planar samples (`channels`
-/// planes of `side`³ voxels, `side` a multiple of 2^J), each normalized as
-/// the encoder normalizes a volume (by its range, to −0.5..0.5).
-pub fn fit_linear_volume(bricks: &[Vec<f32>], side: usize, options: &FitOptions) -> Result<Model> {
-    let (config, bank) = linear_config(options, Modality::Volume, 3)?;
+/// Fits a linear volume model of `dims` packet axes on bricks: planar
+/// samples (`channels` planes of `side`^dims voxels, `side` a multiple of
+/// 2^J), each normalized as the encoder normalizes a volume (by its range,
+/// to −0.5..0.5). A model of 3 axes codes slabs with 3-D packets; one of 2
+/// codes each slice with 2-D packets (a spectral cube with its bands as
+/// channels: bricks are then patches of one slice).
+pub fn fit_linear_volume(bricks: &[Vec<f32>], dims: u32, side: usize, options: &FitOptions) -> Result<Model> {
+    if !(2..=3).contains(&dims) {
+        return Err(invalid("packet axes", format!("{dims} (2 or 3)")));
+    }
+    let (config, bank) = linear_config(options, Modality::Volume, dims)?;
     let channels = options.channels as usize;
     if bricks.is_empty()
         || side == 0
         || !side.is_multiple_of(1 << options.levels)
-        || bricks.iter().any(|b| b.len() != channels * side * side * side)
+        || bricks.iter().any(|b| b.len() != channels * side.pow(dims))
     {
         return Err(CodecError::IncompatibleInput(format!(
-            "need at least one brick, all of {channels} channels of {side}³ voxels, a multiple of 2^{}",
+            "need at least one brick, all of {channels} channels of {side}^{dims} voxels, a multiple of 2^{}",
             options.levels
         )));
     }
     let make = |i: usize| {
-        let signal = Signal::new(bricks[i].clone(), channels, vec![side; 3])?;
+        let signal = Signal::new(bricks[i].clone(), channels, vec![side; dims as usize])?;
         example(&bank, signal, options.levels)
     };
     fit(

@@ -22,6 +22,7 @@ pub mod container;
 pub mod encoder;
 pub mod entropy;
 mod error;
+pub mod file_tags;
 pub mod fit;
 pub mod image;
 mod linalg;

@@ -159,9 +159,10 @@ impl ModelConfig {
             (Modality::Image, 2) => MAX_LEVELS,
             (Modality::Audio, 1) => MAX_LEVELS_1D,
             (Modality::Volume, 3) => MAX_LEVELS_3D,
+            (Modality::Volume, 2) => MAX_LEVELS,
             (modality, dim) => {
                 return Err(bad(format!(
-                    "{dim}-D {modality} models are not supported (2-D images, 1-D audio and 3-D volumes)"
+                    "{dim}-D {modality} models are not supported (2-D images, 1-D audio, 2-D or 3-D volumes)"
                 )))
             }
         };

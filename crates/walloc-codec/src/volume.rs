@@ -1,10 +1,12 @@
-//! Volumes (CT, MRI, spectral cubes with the bands as depth): `depth ×
-//! height × width` voxels of any [`SampleType`], coded in slabs of slices.
-//! Each slab is normalized by the volume's value range, padded as the
-//! reference pads, transformed by 3-D wavelet packets, projected, quantized
-//! and rANS-coded into a chunk of its own, so that encoding and decoding
-//! hold one slab and a damaged chunk stays local. The value range and the
-//! voxel geometry (spacing, orientation) travel in the file's first chunk.
+//! Volumes (CT, MRI, spectral cubes): `depth × height × width` voxels of
+//! any [`SampleType`] and 1 to 64 channels, coded in slabs of slices. Each
+//! slab is normalized by the volume's value range, padded as the reference
+//! pads, transformed by wavelet packets (3-D over the slab, or 2-D over
+//! each slice for a model of `dim` 2: a spectral cube with its bands as
+//! channels), projected, quantized and rANS-coded into a chunk of its own,
+//! so that encoding and decoding hold one slab and a damaged chunk stays
+//! local. The value range, the voxel geometry (spacing, orientation) and
+//! the source's georeferencing tags travel in the file's first chunk.
 //! Layout: docs/FORMAT.md, "Volumes".
 
 use walloc_wavelet::Signal as Planar;
@@ -13,15 +15,17 @@ use crate::codec::Latent;
 use crate::config::Modality;
 use crate::container::{checked_header, header_prefix, parse_chunks, seal, u32_at, write_sealed, Limits, HEADER_LEN};
 use crate::error::{invalid, CodecError, Result};
+use crate::file_tags::{self, FileTag};
 use crate::image::reflect;
-use crate::model::{Model, ModelId, MAX_CHANNELS, MAX_LEVELS_3D};
+use crate::model::{Model, ModelId, MAX_CHANNELS, MAX_LEVELS, MAX_LEVELS_3D};
 use crate::registry::{Analysis, Synthesis};
 use crate::signal::{SampleType, Samples, ValueRange};
 
 /// Slices per slab unless asked otherwise (rounded up to a multiple of 2^J).
 pub const DEFAULT_SLAB_DEPTH: u32 = 64;
 
-/// Bytes of the metadata chunk: value range and geometry.
+/// Bytes of the metadata chunk's fixed part (value range and geometry);
+/// the source's tags, if any, follow it.
 pub const META_LEN: usize = 160;
 
 /// Where the voxels sit in space, as NIfTI-1 records it, so that a decoded
@@ -93,18 +97,25 @@ pub struct VolumeHeader {
     pub sample_type: SampleType,
     /// `[depth, height, width]` in voxels.
     pub shape: [u32; 3],
+    /// Axes of the wavelet packets: 3 (over each slab) or 2 (over each
+    /// slice, by a model of `dim` 2).
+    pub dims: u8,
     /// Wavelet packet levels J.
     pub levels: u8,
     /// Bits per latent value.
     pub latent_bits: u8,
     /// Latent channels.
     pub latent_channels: u16,
-    /// Slices per slab (a multiple of 2^J; the last slab may be thinner).
+    /// Slices per slab (for 3-D packets a multiple of 2^J; the last slab
+    /// may be thinner).
     pub slab_depth: u32,
     /// The values that normalize to −0.5 and 0.5.
     pub range: ValueRange,
     /// Where the voxels sit in space.
     pub geometry: Geometry,
+    /// The source format's tags, carried as they are (a cube's GeoTIFF
+    /// georeferencing).
+    pub tags: Vec<FileTag>,
 }
 
 impl VolumeHeader {
@@ -124,6 +135,24 @@ impl VolumeHeader {
         self.shape[1] as usize * self.shape[2] as usize * usize::from(self.channels)
     }
 
+    /// What the depth axis is padded to a multiple of: 2^J for 3-D
+    /// packets, 1 for slices coded one by one.
+    fn depth_multiple(&self) -> u32 {
+        if self.dims == 3 {
+            1 << self.levels
+        } else {
+            1
+        }
+    }
+
+    /// The latent's `[depth, height, width]` for a slab of `slices`, with
+    /// filters of `filter_len` taps.
+    pub fn latent_shape(&self, slices: u32, filter_len: usize) -> [usize; 3] {
+        let [pd, ph, pw] = padded_shape(self, slices, filter_len);
+        let multiple = 1usize << self.levels;
+        [pd / self.depth_multiple() as usize, ph / multiple, pw / multiple]
+    }
+
     /// Checks every field against its rule and the limits: a slice within
     /// the image limits, a slab's samples within the pixel limit and its
     /// latent within the latent limit.
@@ -134,8 +163,16 @@ impl VolumeHeader {
         let [depth, height, width] = self.shape;
         limits.check_image(width, height)?;
         limits.check_dimension("depth", depth)?;
-        if !(1..=MAX_LEVELS_3D).contains(&u32::from(self.levels)) {
-            return Err(invalid("levels", format!("{} (1..={MAX_LEVELS_3D})", self.levels)));
+        let max_levels = match self.dims {
+            3 => MAX_LEVELS_3D,
+            2 => MAX_LEVELS,
+            dims => return Err(invalid("packet axes", format!("{dims} (2 or 3)"))),
+        };
+        if !(1..=max_levels).contains(&u32::from(self.levels)) {
+            return Err(invalid(
+                "levels",
+                format!("{} (1..={max_levels} for {}-D packets)", self.levels, self.dims),
+            ));
         }
         if !(2..=8).contains(&self.latent_bits) {
             return Err(invalid("latent bits", format!("{} (2..=8)", self.latent_bits)));
@@ -143,16 +180,15 @@ impl VolumeHeader {
         if self.latent_channels == 0 {
             return Err(invalid("latent channels", "0"));
         }
-        let multiple = 1u32 << self.levels;
+        let multiple = self.depth_multiple();
         if self.slab_depth == 0 || !self.slab_depth.is_multiple_of(multiple) {
             return Err(invalid(
                 "slab depth",
-                format!("{} (a positive multiple of 2^J = {multiple})", self.slab_depth),
+                format!("{} (a positive multiple of {multiple})", self.slab_depth),
             ));
         }
-        let padded = |v: u32| padded_len(v as usize, self.levels, LONGEST_FILTER) as u64;
-        let slab = padded(self.slab_depth.min(depth));
-        let samples = slab * padded(height) * padded(width) * u64::from(self.channels);
+        let [slab, rows, columns] = padded_shape(self, self.slab_depth.min(depth), LONGEST_FILTER).map(|v| v as u64);
+        let samples = slab * rows * columns * u64::from(self.channels);
         if samples > limits.max_pixels {
             return Err(CodecError::LimitExceeded {
                 what: "slab samples",
@@ -160,8 +196,8 @@ impl VolumeHeader {
                 limit: limits.max_pixels,
             });
         }
-        let latent =
-            (u64::from(self.latent_channels) * samples / u64::from(self.channels)) >> (3 * u32::from(self.levels));
+        let latent = (u64::from(self.latent_channels) * samples / u64::from(self.channels))
+            >> (u32::from(self.dims) * u32::from(self.levels));
         limits.check_latent_values(latent)?;
         let ValueRange { min, max } = self.range;
         if !(min.is_finite() && max.is_finite() && min < max) {
@@ -171,13 +207,14 @@ impl VolumeHeader {
         // unused fields (nibabel's `scl_slope` for "no scaling") and codes
         // beyond the standard's, and a decoded scan must read as the
         // original does.
-        Ok(())
+        file_tags::check(&self.tags)
     }
 
     fn to_bytes(&self) -> [u8; HEADER_LEN] {
         let mut b = header_prefix(Modality::Volume, &self.model_id);
         b[40] = self.channels;
         b[41] = self.sample_type.code();
+        b[59] = if self.dims == 2 { 2 } else { 0 };
         for (i, v) in self.shape.iter().enumerate() {
             b[42 + 4 * i..46 + 4 * i].copy_from_slice(&v.to_le_bytes());
         }
@@ -191,7 +228,7 @@ impl VolumeHeader {
 
     /// The metadata chunk: range (2 × f64), pixdim (8 × f32), quatern
     /// (6 × f32), srow (12 × f32), scaling (2 × f32), qform and sform
-    /// codes (i16), units, zeros.
+    /// codes (i16), units, zeros; then the tags, if any.
     fn meta_bytes(&self) -> Vec<u8> {
         let mut m = Vec::with_capacity(META_LEN);
         m.extend_from_slice(&self.range.min.to_le_bytes());
@@ -203,6 +240,7 @@ impl VolumeHeader {
         m.extend_from_slice(&self.geometry.sform_code.to_le_bytes());
         m.push(self.geometry.xyzt_units);
         m.resize(META_LEN, 0);
+        m.extend(file_tags::encode(&self.tags));
         m
     }
 }
@@ -215,12 +253,15 @@ fn f32_at(b: &[u8], at: usize) -> f32 {
     f32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
 }
 
-/// The metadata chunk's range and geometry.
-fn parse_meta(m: &[u8]) -> Result<(ValueRange, Geometry)> {
-    if m.len() != META_LEN {
-        return Err(invalid("metadata chunk", format!("{} bytes ({META_LEN})", m.len())));
+/// The metadata chunk's range, geometry and tags.
+fn parse_meta(m: &[u8]) -> Result<(ValueRange, Geometry, Vec<FileTag>)> {
+    if m.len() < META_LEN {
+        return Err(invalid(
+            "metadata chunk",
+            format!("{} bytes (at least {META_LEN})", m.len()),
+        ));
     }
-    if m[133..].iter().any(|&v| v != 0) {
+    if m[133..META_LEN].iter().any(|&v| v != 0) {
         return Err(invalid("metadata chunk", "reserved bytes not zero"));
     }
     let range = ValueRange {
@@ -237,7 +278,7 @@ fn parse_meta(m: &[u8]) -> Result<(ValueRange, Geometry)> {
         sform_code: i16::from_le_bytes([m[130], m[131]]),
         xyzt_units: m[132],
     };
-    Ok((range, geometry))
+    Ok((range, geometry, file_tags::parse(&m[META_LEN..])?))
 }
 
 /// Parses a volume file: its header (with the metadata chunk) and the
@@ -253,7 +294,12 @@ pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<(VolumeHeader, Vec<
             format!("{} (volumes are rANS-coded: 0)", b[58]),
         ));
     }
-    if b[59] != 0 || b[68..72].iter().any(|&v| v != 0) {
+    let dims = match b[59] {
+        0 => 3,
+        2 => 2,
+        other => return Err(invalid("packet axes", format!("{other} (0 for 3-D, 2 for 2-D)"))),
+    };
+    if b[68..72].iter().any(|&v| v != 0) {
         return Err(invalid("reserved bytes", "not zero"));
     }
     let mut model_id = [0u8; 32];
@@ -263,12 +309,14 @@ pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<(VolumeHeader, Vec<
         channels: b[40],
         sample_type: SampleType::from_code(b[41])?,
         shape: [u32_at(b, 42), u32_at(b, 46), u32_at(b, 50)],
+        dims,
         levels: b[54],
         latent_bits: b[55],
         latent_channels: u16::from_le_bytes([b[56], b[57]]),
         slab_depth: u32_at(b, 60),
         range: ValueRange { min: 0.0, max: 1.0 },
         geometry: Geometry::default(),
+        tags: Vec::new(),
     };
     // The fields that size the chunk count are checked before it is used.
     header.validate(limits)?;
@@ -280,7 +328,7 @@ pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<(VolumeHeader, Vec<
         ));
     }
     let mut chunks = parse_chunks(bytes, count)?;
-    (header.range, header.geometry) = parse_meta(chunks[0])?;
+    (header.range, header.geometry, header.tags) = parse_meta(chunks[0])?;
     header.validate(limits)?;
     chunks.remove(0);
     Ok((header, chunks))
@@ -291,6 +339,7 @@ pub fn check_model(header: &VolumeHeader, model: &Model) -> Result<()> {
     model.check_id(header.model_id)?;
     let config = model.config();
     let same = config.modality == Modality::Volume
+        && u32::from(header.dims) == config.dim
         && u32::from(header.channels) == config.channels
         && u32::from(header.levels) == config.levels
         && header.latent_bits == config.latent_bits
@@ -320,10 +369,12 @@ pub fn padded_len(len: usize, levels: u8, filter_len: usize) -> usize {
     len.next_multiple_of(multiple).max(least)
 }
 
-/// The padded shape `[depth, height, width]` of a slab of `slices`.
+/// The padded shape `[depth, height, width]` of a slab of `slices`: 2-D
+/// packets leave the depth as it is.
 fn padded_shape(header: &VolumeHeader, slices: u32, filter_len: usize) -> [usize; 3] {
     let up = |v: u32| padded_len(v as usize, header.levels, filter_len);
-    [up(slices), up(header.shape[1]), up(header.shape[2])]
+    let depth = if header.dims == 3 { up(slices) } else { slices as usize };
+    [depth, up(header.shape[1]), up(header.shape[2])]
 }
 
 /// Samples of padding before an axis of `len` padded to `padded`, as the
@@ -402,7 +453,70 @@ pub fn analyze_slab(
             header.slice_len()
         )));
     }
-    encoder.analyze(padded_slab(header, samples, slices, model.bank().len())?)
+    let slab = padded_slab(header, samples, slices, model.bank().len())?;
+    if header.dims == 3 {
+        return encoder.analyze(slab);
+    }
+    let latents = planes(slab)
+        .map(|slice| encoder.analyze(slice))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(stacked(latents, usize::from(header.latent_channels)))
+}
+
+/// The slices of a planar slab `[channels, depth, height, width]`, each a
+/// planar `[channels, height, width]` image.
+fn planes(slab: Planar) -> impl Iterator<Item = Planar> {
+    let [d, h, w] = [slab.shape[0], slab.shape[1], slab.shape[2]];
+    let c = slab.channels;
+    (0..d).map(move |z| {
+        let data = (0..c)
+            .flat_map(|channel| {
+                let start = (channel * d + z) * h * w;
+                slab.data[start..start + h * w].iter().copied()
+            })
+            .collect();
+        Planar::new(data, c, vec![h, w]).expect("a slice of a checked slab")
+    })
+}
+
+/// The latents of a slab's slices (`k` channels each) as one latent: each
+/// channel's slices stacked row after row, as 3-D latents are.
+fn stacked(latents: Vec<Latent>, k: usize) -> Latent {
+    let (depth, rows, width) = (latents.len(), latents[0].height, latents[0].width);
+    let plane = rows * width;
+    let symbols = (0..k)
+        .flat_map(|channel| {
+            latents
+                .iter()
+                .flat_map(move |latent| latent.symbols[channel * plane..(channel + 1) * plane].iter().copied())
+        })
+        .collect();
+    Latent {
+        depth,
+        channels: k,
+        height: depth * rows,
+        width,
+        symbols,
+    }
+}
+
+/// Slice `z`'s latent of a stacked 2-D latent (the inverse of [`stacked`]).
+fn slice_of(latent: &Latent, z: usize) -> Latent {
+    let rows = latent.height / latent.depth.max(1);
+    let plane = rows * latent.width;
+    let whole = latent.height * latent.width;
+    Latent {
+        depth: 1,
+        channels: latent.channels,
+        height: rows,
+        width: latent.width,
+        symbols: (0..latent.channels)
+            .flat_map(|channel| {
+                let start = channel * whole + z * plane;
+                latent.symbols[start..start + plane].iter().copied()
+            })
+            .collect(),
+    }
 }
 
 /// The integer latent of slab `index` from its chunk.
@@ -411,9 +525,7 @@ pub fn decode_slab_latent(model: &Model, header: &VolumeHeader, index: u32, payl
         return Err(invalid("slab", format!("{index} (the volume has {})", header.slabs())));
     }
     let (_, slices) = header.slab(index);
-    let multiple = 1usize << header.levels;
-    let [pd, ph, pw] = padded_shape(header, slices, model.bank().len());
-    let (depth, rows, width) = (pd / multiple, ph / multiple, pw / multiple);
+    let [depth, rows, width] = header.latent_shape(slices, model.bank().len());
     let k = usize::from(header.latent_channels);
     let plane = depth * rows * width;
     let mut symbols = vec![0u8; k * plane];
@@ -450,9 +562,8 @@ pub fn synthesize_slab(
     slices: u32,
 ) -> Result<Samples> {
     let [pd, ph, pw] = padded_shape(header, slices, model.bank().len());
-    let multiple = 1usize << header.levels;
-    if latent.depth != pd / multiple || latent.height != latent.depth * (ph / multiple) || latent.width != pw / multiple
-    {
+    let [depth, rows, width] = header.latent_shape(slices, model.bank().len());
+    if latent.depth != depth || latent.height != depth * rows || latent.width != width {
         return Err(CodecError::IncompatibleInput(format!(
             "a latent of {}×{}×{} does not decode {slices} slices of {}×{} at J = {}",
             latent.depth,
@@ -463,7 +574,14 @@ pub fn synthesize_slab(
             header.levels
         )));
     }
-    let planar = decoder.synthesize(latent)?;
+    let planar = if header.dims == 3 {
+        decoder.synthesize(latent)?
+    } else {
+        let slices = (0..depth)
+            .map(|z| decoder.synthesize(&slice_of(latent, z)))
+            .collect::<Result<Vec<_>>>()?;
+        slab_of(slices, [pd, ph, pw])?
+    };
     let c = usize::from(header.channels);
     if planar.channels != c || planar.shape != [pd, ph, pw] {
         return Err(CodecError::IncompatibleInput(format!(
@@ -484,6 +602,29 @@ pub fn synthesize_slab(
         (min + (v + 0.5).clamp(0.0, 1.0) * (max - min)) as f32
     };
     Ok(Samples::from_f32(header.sample_type, (0..d * h * w * c).map(value)))
+}
+
+/// The planar slab `[channels, depth, height, width]` of its slices'
+/// planar images, which must each be `[height, width]`.
+fn slab_of(slices: Vec<Planar>, [pd, ph, pw]: [usize; 3]) -> Result<Planar> {
+    let c = slices.first().map_or(1, |s| s.channels);
+    if let Some(odd) = slices.iter().find(|s| s.channels != c || s.shape != [ph, pw]) {
+        return Err(CodecError::IncompatibleInput(format!(
+            "the decoder gave {} channels of {:?} for a slice of {:?}",
+            odd.channels,
+            odd.shape,
+            [ph, pw]
+        )));
+    }
+    let plane = ph * pw;
+    let data = (0..c)
+        .flat_map(|channel| {
+            slices
+                .iter()
+                .flat_map(move |slice| slice.data[channel * plane..(channel + 1) * plane].iter().copied())
+        })
+        .collect();
+    Ok(Planar::new(data, c, vec![pd, ph, pw])?)
 }
 
 /// Writes a volume file image: the header, the metadata chunk, then the
@@ -534,7 +675,7 @@ pub fn data_range(samples: &Samples) -> ValueRange {
 
 /// What a volume is and how to code it: everything a [`VolumeEncoder`]
 /// needs before the first slice.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VolumeSpec {
     /// `[depth, height, width]` in voxels.
     pub shape: [u32; 3],
@@ -546,9 +687,11 @@ pub struct VolumeSpec {
     pub range: ValueRange,
     /// Where the voxels sit in space.
     pub geometry: Geometry,
-    /// Slices per slab, rounded up to a multiple of 2^J
+    /// Slices per slab, rounded up to a multiple of 2^J for 3-D packets
     /// ([`DEFAULT_SLAB_DEPTH`] by default).
     pub slab_depth: u32,
+    /// The source format's tags, carried as they are (none by default).
+    pub tags: Vec<FileTag>,
 }
 
 impl VolumeSpec {
@@ -562,6 +705,7 @@ impl VolumeSpec {
             range,
             geometry: Geometry::default(),
             slab_depth: DEFAULT_SLAB_DEPTH,
+            tags: Vec::new(),
         }
     }
 
@@ -574,19 +718,21 @@ impl VolumeSpec {
                 config.name, config.channels, config.modality, self.channels
             )));
         }
-        let multiple = 1u32 << config.levels;
-        let header = VolumeHeader {
+        let mut header = VolumeHeader {
             model_id: model.id(),
             channels: self.channels,
             sample_type: self.sample_type,
             shape: self.shape,
+            dims: config.dim as u8,
             levels: config.levels as u8,
             latent_bits: config.latent_bits,
             latent_channels: config.latent_dim as u16,
-            slab_depth: self.slab_depth.max(1).next_multiple_of(multiple),
+            slab_depth: self.slab_depth.max(1),
             range: self.range,
             geometry: self.geometry,
+            tags: self.tags.clone(),
         };
+        header.slab_depth = header.slab_depth.next_multiple_of(header.depth_multiple());
         header.validate(&Limits::default())?;
         Ok(header)
     }

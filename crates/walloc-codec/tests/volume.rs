@@ -1,6 +1,7 @@
 //! Volumes: fitting on bricks, slab coding of odd shapes in every sample
 //! type, geometry kept, damage kept local, hostile headers refused.
 
+use walloc_codec::file_tags::{FileTag, TagValue};
 use walloc_codec::fit::{fit_linear_volume, FitOptions, PieceSampler};
 use walloc_codec::registry::Registry;
 use walloc_codec::volume::{self, data_range, Geometry, VolumeEncoder, VolumeSpec};
@@ -24,7 +25,7 @@ fn model() -> Model {
     let values = volume(shape);
     let (min, max) = (-400.0, 1100.0);
     let planar: Vec<f32> = values.iter().map(|&v| ((v - min) / (max - min) - 0.5) as f32).collect();
-    let bricks = PieceSampler::new(5).bricks(&planar, 1, shape, 20, 40);
+    let bricks = PieceSampler::new(5).bricks(&planar, 1, shape, [20; 3], 40);
     let options = FitOptions {
         name: "test-volume".into(),
         description: String::new(),
@@ -36,7 +37,7 @@ fn model() -> Model {
         step_scale: 1.0,
         provenance: serde_json::Value::Null,
     };
-    fit_linear_volume(&bricks, 20, &options).unwrap()
+    fit_linear_volume(&bricks, 3, 20, &options).unwrap()
 }
 
 fn encode(model: &Model, samples: Samples, spec: &VolumeSpec, slices_per_push: usize) -> Vec<u8> {
@@ -163,6 +164,7 @@ fn a_damaged_slab_stays_local_and_hostile_headers_are_refused() {
     assert!(forge_all(&fields).contains("slab samples"));
     assert!(forge(64, &9u32.to_le_bytes()).contains("chunk count"));
     assert!(forge(58, &[1]).contains("coder"));
+    assert!(forge(59, &[1]).contains("packet axes"));
     assert!(forge(5, &[9]).contains("modality"));
     let mut huge = file.clone();
     huge[46..54].copy_from_slice(&[0xff, 0xff, 0, 0, 0xff, 0xff, 0, 0]);
@@ -184,6 +186,92 @@ fn a_damaged_slab_stays_local_and_hostile_headers_are_refused() {
     for len in (0..file.len()).step_by(7) {
         assert!(volume::parse(&file[..len], &Limits::default()).is_err());
     }
+}
+
+/// A smooth 6-band scene, channels last: band `b` of pixel (y, x).
+fn scene(height: usize, width: usize, bands: usize) -> Vec<f32> {
+    (0..height * width * bands)
+        .map(|i| {
+            let (b, x, y) = (i % bands, i / bands % width, i / bands / width);
+            let land = ((x as f32 / 6.0).sin() * (y as f32 / 9.0).cos() + 1.0) * 50.0;
+            (20.0 + land * (0.5 + 0.15 * b as f32) + 10.0 * (b as f32 * 0.7).sin()).round()
+        })
+        .collect()
+}
+
+#[test]
+fn a_cube_with_its_bands_as_channels_codes_each_slice_in_2d_and_keeps_its_tags() {
+    let (bands, side) = (6usize, 48usize);
+    let range = ValueRange { min: 0.0, max: 255.0 };
+    let training = scene(side, side, bands);
+    let samples = Samples::from_f32(SampleType::U8, training.iter().copied());
+    let planar = volume::normalized_planar(&samples, bands, range);
+    let patches = PieceSampler::new(3).bricks(&planar, bands, [1, side, side], [1, 16, 16], 60);
+    let options = FitOptions {
+        name: "test-cube".into(),
+        description: String::new(),
+        channels: bands as u32,
+        levels: 2,
+        latent_dim: 12,
+        latent_bits: 8,
+        wavelet: "bior4.4".into(),
+        step_scale: 1.0,
+        provenance: serde_json::Value::Null,
+    };
+    let model = fit_linear_volume(&patches, 2, 16, &options).unwrap();
+    assert_eq!(
+        (model.config().dim, model.config().dimensionality_reduction()),
+        (2, 8.0)
+    );
+    // A 3-D model refuses 2-D bricks, and the other way round.
+    assert!(fit_linear_volume(&patches, 3, 16, &options).is_err());
+
+    // An odd scene, one slice of 6 channels; its georeferencing travels.
+    let (height, width) = (37, 29);
+    let cube = Samples::from_f32(SampleType::U8, scene(height, width, bands).into_iter());
+    let tags = vec![
+        FileTag {
+            code: 33550,
+            value: TagValue::Doubles(vec![28.5, 28.5, 0.0]),
+        },
+        FileTag {
+            code: 34737,
+            value: TagValue::Ascii("SIRGAS 2000 / UTM zone 25S|".into()),
+        },
+    ];
+    let mut spec = VolumeSpec::new([1, height as u32, width as u32], bands as u8, SampleType::U8, range);
+    spec.tags = tags.clone();
+    let file = encode(&model, cube.clone(), &spec, 1);
+    let (header, back) = decode(&model, &file);
+    assert_eq!((header.dims, header.tags.clone(), header.slabs()), (2, tags, 1));
+    // 2-D packets pad no depth: one latent slice of 37×29 → 10×8 (padded
+    // to 40×32 at J = 2).
+    assert_eq!(header.latent_shape(1, 10), [1, 10, 8]);
+    let quality = psnr(&cube, &back, 255.0);
+    assert!(quality > 30.0, "{quality:.2} dB");
+    // A band swapped with its neighbour would be far off: the bands keep
+    // their order.
+    let swapped = Samples::from_f32(
+        SampleType::U8,
+        (0..back.len()).map(|i| back.get(i - i % bands + (i % bands + 1) % bands) as f32),
+    );
+    assert!(psnr(&cube, &swapped, 255.0) < quality - 6.0);
+
+    // Several slices code one by one, and match the one-slice files.
+    let two = Samples::from_f32(
+        SampleType::U8,
+        (0..2 * cube.len()).map(|i| cube.get(i % cube.len()) as f32),
+    );
+    let mut spec2 = VolumeSpec::new([2, height as u32, width as u32], bands as u8, SampleType::U8, range);
+    spec2.slab_depth = 2;
+    let (_, back2) = decode(&model, &encode(&model, two, &spec2, 2));
+    assert_eq!(
+        (0..back.len()).map(|i| back2.get(back.len() + i)).collect::<Vec<_>>(),
+        (0..back.len()).map(|i| back.get(i)).collect::<Vec<_>>()
+    );
+    // A 3-D volume model refuses a file of 2-D slices.
+    let (header, _) = volume::parse(&file, &Limits::default()).unwrap();
+    assert!(volume::check_model(&header, &self::model()).is_err());
 }
 
 #[test]
