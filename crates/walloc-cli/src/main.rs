@@ -104,7 +104,7 @@ fn encode(
     coder: LatentCoder,
     volume: &volume::VolumeArgs,
 ) -> Result<()> {
-    if volume.is_volume(input) {
+    if volume.is_volume(input, model) {
         return volume::encode(input, output, model, volume);
     }
     let audio_model = || models::resolve(model.unwrap_or(models::DEFAULT_AUDIO));

@@ -1,15 +1,17 @@
 //! Volumes on the command line: `encode` of NIfTI, `.npy` and raw files
-//! (slab by slab, after a first pass for the value range), `decode` into
-//! NIfTI, `.npy` or raw (slab by slab), and `fit-linear-volume`.
+//! (slab by slab, after a first pass for the value range) and of spectral
+//! cubes (multi-band TIFF, whole), `decode` into NIfTI, `.npy` or raw
+//! (slab by slab) or TIFF, and `fit-linear-volume`.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use walloc::volume::{data_range, extremes, range_of, VolumeDecoder, VolumeSpec, DEFAULT_SLAB_DEPTH};
-use walloc::{DecodeOptions, Modality, Model, SampleType, ValueRange};
+use walloc::{DecodeOptions, Modality, Model, SampleType, Signal, ValueRange};
 use walloc_codec::fit::{fit_linear_volume, PieceSampler};
 use walloc_codec::volume::normalized_planar;
 use walloc_eval::volume_eval::{volume_figures, Volume};
+use walloc_io::cube::{encode_cube, is_cube, is_tiff_path, read_cube, BandAxis, Cube};
 use walloc_io::folder::{file_name, files_in, folder_name};
 use walloc_io::volume::{is_volume_path, read_volume, RawLayout, VolumeFormat, VolumeReader, VolumeWriter};
 
@@ -37,6 +39,30 @@ pub struct VolumeArgs {
     /// multiple of 2^J).
     #[arg(long, default_value_t = DEFAULT_SLAB_DEPTH)]
     pub slab: u32,
+    /// Spectral cubes (multi-band TIFF): code the bands as the volume's
+    /// depth (one channel, any band count) or as channels (a model of as
+    /// many channels) [default: channels when the model has as many as the
+    /// cube has bands, else depth].
+    #[arg(long, value_enum)]
+    pub bands: Option<Bands>,
+}
+
+/// Where a spectral cube's bands go (`--bands`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bands {
+    /// The volume's depth: one channel, 3-D packets, any band count.
+    Depth,
+    /// The channels of one slice: 2-D packets, a model of as many channels.
+    Channels,
+}
+
+impl From<Bands> for BandAxis {
+    fn from(bands: Bands) -> Self {
+        match bands {
+            Bands::Depth => BandAxis::Depth,
+            Bands::Channels => BandAxis::Channels,
+        }
+    }
 }
 
 fn parse_shape(text: &str) -> std::result::Result<[u32; 3], String> {
@@ -70,10 +96,74 @@ impl VolumeArgs {
         }
     }
 
-    /// Whether `input` is read as a volume.
-    pub fn is_volume(&self, input: &Path) -> bool {
-        self.shape.is_some() || is_volume_path(input)
+    /// Whether `input` is read as a volume: a volume file, a raw array, or
+    /// a TIFF that is a spectral cube (by its bands, by `--bands`, or by a
+    /// volume `model`).
+    pub fn is_volume(&self, input: &Path, model: Option<&str>) -> bool {
+        let volume_model =
+            || model.is_some_and(|m| models::resolve(m).is_ok_and(|m| m.config().modality == Modality::Volume));
+        self.shape.is_some()
+            || is_volume_path(input)
+            || (is_tiff_path(input) && (self.bands.is_some() || volume_model() || is_cube(input)))
     }
+}
+
+/// The axis a cube of `bands` bands takes for `model`: as `--bands` says,
+/// else channels when the model has as many, else depth; checked against
+/// the model.
+fn band_axis(bands: u32, model: &Model, asked: Option<Bands>) -> Result<BandAxis> {
+    let config = model.config();
+    let axis = asked.map_or(
+        if config.channels == bands && bands > 1 {
+            BandAxis::Channels
+        } else {
+            BandAxis::Depth
+        },
+        BandAxis::from,
+    );
+    match axis {
+        BandAxis::Channels if config.channels != bands || config.dim != 2 => bail!(
+            "model {} codes {}-channel {}-D volumes, not a cube of {bands} bands as channels              (fit one: walloc fit-linear-volume --dims 2 --bands channels)",
+            config.name,
+            config.channels,
+            config.dim
+        ),
+        BandAxis::Depth if config.channels != 1 => bail!(
+            "model {} codes {}-channel volumes; a cube's bands as depth need a one-channel model",
+            config.name,
+            config.channels
+        ),
+        axis => Ok(axis),
+    }
+}
+
+/// A spectral cube read as a volume signal with its bands on `axis`, and
+/// its georeferencing tags.
+fn cube_volume(path: &Path, axis: BandAxis) -> Result<(Signal, Vec<walloc::volume::FileTag>)> {
+    let cube = read_cube(path)?;
+    let tags = cube.tags.clone();
+    let (shape, channels, samples) = cube.into_volume(axis)?;
+    let signal = Signal::new(shape.map(|v| v as usize).to_vec(), channels.into(), samples)?;
+    Ok((signal, tags))
+}
+
+/// `walloc encode` of a spectral cube, whole.
+fn encode_cube_file(input: &Path, output: &Path, model: Option<&str>, args: &VolumeArgs) -> Result<()> {
+    let (bands, _) = walloc_io::cube::tiff_bands(input)?;
+    let default = match args.bands {
+        Some(Bands::Depth) => walloc::models::DEFAULT_VOLUME,
+        _ => walloc::models::default_cube(bands as usize)?,
+    };
+    let model = volume_model(Some(model.unwrap_or(default)))?;
+    let axis = band_axis(bands, &model, args.bands)?;
+    let (signal, tags) = cube_volume(input, axis)?;
+    let mut spec = walloc::volume::spec_of(&model, &signal)?;
+    spec.range = args.range.unwrap_or(spec.range);
+    spec.slab_depth = args.slab;
+    spec.tags = tags;
+    let context = || format!("encoding {} with {}", input.display(), model.config().name);
+    let file = walloc::volume::encode_volume(&model, &signal, &spec).with_context(context)?;
+    write_output(output, &file)
 }
 
 /// The volume model `--model` names, or the default.
@@ -106,6 +196,9 @@ fn scan_range(input: &Path, raw: Option<RawLayout>, slab: u32) -> Result<ValueRa
 
 /// `walloc encode` of a volume.
 pub fn encode(input: &Path, output: &Path, model: Option<&str>, args: &VolumeArgs) -> Result<()> {
+    if is_tiff_path(input) {
+        return encode_cube_file(input, output, model, args);
+    }
     let model = volume_model(model)?;
     let raw = args.raw_layout()?;
     let range = match args.range {
@@ -130,10 +223,20 @@ pub fn encode(input: &Path, output: &Path, model: Option<&str>, args: &VolumeArg
     write_output(output, &encoder.finish().with_context(context)?)
 }
 
-/// `walloc decode` of a volume file, slab by slab into `output`.
+/// `walloc decode` of a volume file, slab by slab into `output`, or whole
+/// into a TIFF cube.
 pub fn decode(bytes: &[u8], output: &Path, model: &Model) -> Result<()> {
-    let format = VolumeFormat::of(output)
-        .with_context(|| format!("{}: name the output .nii, .nii.gz, .npy or .raw", output.display()))?;
+    if is_tiff_path(output) {
+        let (signal, header) = walloc::volume::decode_volume(model, bytes, &DecodeOptions::default())?;
+        let cube = Cube::from_volume(header.shape, header.channels, signal.into_samples(), header.tags)?;
+        return write_output(output, &encode_cube(&cube)?);
+    }
+    let format = VolumeFormat::of(output).with_context(|| {
+        format!(
+            "{}: name the output .nii, .nii.gz, .npy, .raw or .tif",
+            output.display()
+        )
+    })?;
     let mut decoder = VolumeDecoder::new(model, bytes, &DecodeOptions::default())?;
     let header = decoder.header().clone();
     let bar = progress(u64::from(header.slabs()), "decoding");
@@ -160,20 +263,31 @@ pub fn decode(bytes: &[u8], output: &Path, model: &Model) -> Result<()> {
 /// Arguments of `fit-linear-volume`.
 #[derive(clap::Args, Debug)]
 pub struct FitVolumeArgs {
-    /// Folder of training volumes (.nii, .nii.gz, .npy), one channel.
+    /// Folder of training volumes (.nii, .nii.gz, .npy) or spectral cubes
+    /// (multi-band .tif), all of one channel count.
     #[arg(long)]
     pub data: PathBuf,
     /// Output model file.
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Wavelet packet levels J (1 to 3): 8^J packets per voxel channel.
+    /// Axes of the wavelet packets: 3 (over slabs) or 2 (over each slice:
+    /// a cube's bands as channels).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=3))]
+    pub dims: u32,
+    /// Spectral cubes: their bands as depth or as channels [default:
+    /// channels for --dims 2, else depth].
+    #[arg(long, value_enum)]
+    pub bands: Option<Bands>,
+    /// Wavelet packet levels J (1 to 3 for 3-D packets, 1 to 6 for 2-D):
+    /// 2^(dims·J) packets per voxel channel.
     #[arg(long, default_value_t = 2)]
     pub levels: u32,
-    /// Latent channels; dimensionality reduction is 8^J / latent-dim.
+    /// Latent channels; dimensionality reduction is channels·2^(dims·J) /
+    /// latent-dim.
     #[arg(long)]
     pub latent_dim: u32,
-    /// Side of the cubic training bricks (a multiple of 2^J, at least
-    /// 10·2^(J−1): 20 at J = 2, 40 at J = 3).
+    /// Side of the cubic (for 2-D packets, square) training bricks (a
+    /// multiple of 2^J, at least 10·2^(J−1): 20 at J = 2, 40 at J = 3).
     #[arg(long, default_value_t = 32)]
     pub brick: u32,
     /// Random bricks taken from each volume.
@@ -184,23 +298,47 @@ pub struct FitVolumeArgs {
     pub shared: FitShared,
 }
 
+impl FitVolumeArgs {
+    /// Where the bands of cubes in the folders go.
+    fn band_axis(&self) -> BandAxis {
+        self.bands.map_or(
+            if self.dims == 2 {
+                BandAxis::Channels
+            } else {
+                BandAxis::Depth
+            },
+            BandAxis::from,
+        )
+    }
+}
+
 fn volume_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let files = files_in(dir, |p| p.is_file() && is_volume_path(p))?;
+    let files = files_in(dir, |p| p.is_file() && (is_volume_path(p) || is_tiff_path(p)))?;
     if files.is_empty() {
-        bail!("no volume (.nii, .nii.gz, .npy) in {}", dir.display());
+        bail!("no volume (.nii, .nii.gz, .npy) or cube (.tif) in {}", dir.display());
     }
     Ok(files)
 }
 
-/// The volumes of a folder, whole.
-pub fn load_volumes(dir: &Path) -> Result<Vec<Volume>> {
+/// A volume file, or a cube with its bands on `axis`, as a signal.
+fn read_signal(path: &Path, axis: BandAxis) -> Result<Signal> {
+    let signal = if is_tiff_path(path) {
+        cube_volume(path, axis)?.0
+    } else {
+        read_volume(path, None)?.0
+    };
+    Ok(signal)
+}
+
+/// The volumes (and cubes, their bands on `axis`) of a folder, whole.
+pub fn load_volumes(dir: &Path, axis: BandAxis) -> Result<Vec<Volume>> {
     let files = volume_files(dir)?;
     let bar = progress(files.len() as u64, "loading");
     let volumes = files
         .iter()
         .map(|path| {
             bar.inc(1);
-            let (signal, _) = read_volume(path, None).with_context(|| format!("reading {}", path.display()))?;
+            let signal = read_signal(path, axis).with_context(|| format!("reading {}", path.display()))?;
             Ok(Volume {
                 name: file_name(path),
                 signal,
@@ -211,46 +349,37 @@ pub fn load_volumes(dir: &Path) -> Result<Vec<Volume>> {
     volumes
 }
 
-/// Random bricks of every one-channel volume in `files`, each normalized
-/// by its own range as the encoder normalizes it.
-fn load_bricks(files: &[PathBuf], args: &FitVolumeArgs) -> Result<Vec<Vec<f32>>> {
+/// Random bricks of every volume in `files` with as many channels as the
+/// first, each normalized by its own range as the encoder normalizes it;
+/// and that channel count.
+fn load_bricks(files: &[PathBuf], args: &FitVolumeArgs) -> Result<(Vec<Vec<f32>>, usize)> {
     let mut sampler = PieceSampler::new(args.shared.seed);
     let bar = progress(files.len() as u64, "sampling");
     let mut bricks = Vec::new();
+    let mut channels = None;
+    let side = args.brick as usize;
+    let brick = if args.dims == 2 { [1, side, side] } else { [side; 3] };
     for path in files {
         bar.inc(1);
-        let (signal, _) = read_volume(path, None).with_context(|| format!("reading {}", path.display()))?;
-        if signal.channels() != 1 {
+        let signal = read_signal(path, args.band_axis()).with_context(|| format!("reading {}", path.display()))?;
+        let c = *channels.get_or_insert(signal.channels());
+        if signal.channels() != c {
+            bar.suspend(|| eprintln!("skipping {}: {} channels, not {c}", path.display(), signal.channels()));
             continue;
         }
-        let planar = normalized_planar(signal.samples(), 1, data_range(signal.samples()));
+        let planar = normalized_planar(signal.samples(), c, data_range(signal.samples()));
         let [d, h, w] = [signal.shape()[0], signal.shape()[1], signal.shape()[2]];
-        bricks.extend(sampler.bricks(&planar, 1, [d, h, w], args.brick as usize, args.bricks_per_volume));
+        bricks.extend(sampler.bricks(&planar, c, [d, h, w], brick, args.bricks_per_volume));
     }
     bar.finish_and_clear();
     if bricks.is_empty() {
-        bail!(
-            "no one-channel volume of at least {}³ voxels in {}",
-            args.brick,
-            args.data.display()
-        );
+        bail!("no volume of at least {brick:?} voxels in {}", args.data.display());
     }
-    Ok(bricks)
+    Ok((bricks, channels.unwrap_or(1)))
 }
 
 /// Runs `fit-linear-volume`.
 pub fn fit(args: &FitVolumeArgs) -> Result<()> {
-    let description = format!(
-        "linear WaLLoC, volumes, J={}, {} latent channels",
-        args.levels, args.latent_dim
-    );
-    let mut options = args.shared.options(
-        &args.output,
-        [1, args.levels, args.latent_dim],
-        description,
-        serde_json::Value::Null,
-    );
-    options.check(Modality::Volume)?;
     let multiple = 1u32 << args.levels;
     // Bricks as thin as the filters at the last level would be transformed
     // unlike the padded slabs the encoder sees.
@@ -263,10 +392,28 @@ pub fn fit(args: &FitVolumeArgs) -> Result<()> {
         );
     }
     let files = volume_files(&args.data)?;
-    let bricks = load_bricks(&files, args)?;
+    let (bricks, channels) = load_bricks(&files, args)?;
+    let description = format!(
+        "linear WaLLoC, {}{}-D volumes, J={}, {} latent channels",
+        if channels > 1 {
+            format!("{channels}-channel ")
+        } else {
+            String::new()
+        },
+        args.dims,
+        args.levels,
+        args.latent_dim
+    );
+    let mut options = args.shared.options(
+        &args.output,
+        [channels as u32, args.levels, args.latent_dim],
+        description,
+        serde_json::Value::Null,
+    );
+    options.check(Modality::Volume)?;
     options.provenance = serde_json::json!({
-        "method": "PCA of 3-D wavelet-packet coefficients of range-normalized bricks, reverse water-filling step, \
-                   least-squares decoder",
+        "method": format!("PCA of {}-D wavelet-packet coefficients of range-normalized bricks, reverse water-filling \
+                   step, least-squares decoder", args.dims),
         "data": folder_name(&args.data),
         "files": files.iter().map(|f| file_name(f)).collect::<Vec<_>>(),
         "bricks": bricks.len(),
@@ -274,11 +421,15 @@ pub fn fit(args: &FitVolumeArgs) -> Result<()> {
         "seed": args.shared.seed,
         "step_scale": args.shared.step_scale,
     });
-    eprintln!("fitting on {} bricks of {}³ voxels", bricks.len(), args.brick);
-    let mut model = fit_linear_volume(&bricks, args.brick as usize, &options)?;
+    eprintln!(
+        "fitting on {} bricks of side {} ({channels} channels)",
+        bricks.len(),
+        args.brick
+    );
+    let mut model = fit_linear_volume(&bricks, args.dims, args.brick as usize, &options)?;
     drop(bricks);
     if let Some((dir, set)) = args.shared.validation() {
-        let volumes = load_volumes(dir)?;
+        let volumes = load_volumes(dir, args.band_axis())?;
         let (figures, rows) = volume_figures(&model, &volumes, &set)?;
         for row in &rows {
             eprintln!(

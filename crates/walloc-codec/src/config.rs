@@ -186,8 +186,10 @@ pub struct Figures {
 }
 
 impl std::fmt::Display for Figures {
-    /// "24 images, 0.2000 bpp, 28.20 dB PSNR, SSIM 0.8000, 120.0:1", or
-    /// for audio "5 files, 14.5 kbit/s, SNR 13.76 dB, PSNR 33.29 dB, 97.3:1".
+    /// "24 images, 0.2000 bpp, 28.20 dB PSNR, SSIM 0.8000, 120.0:1"; for
+    /// audio "5 files, 14.5 kbit/s, SNR 13.76 dB, PSNR 33.29 dB, 97.3:1";
+    /// for volumes (no SSIM) "3 volumes, 0.1330 bits/voxel, 30.49 dB PSNR,
+    /// 135.5:1".
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.kbps {
             Some(kbps) => write!(
@@ -198,15 +200,19 @@ impl std::fmt::Display for Figures {
                 self.psnr_db,
                 self.compression_ratio
             ),
-            None => write!(
-                f,
-                "{} images, {:.4} bpp, {:.2} dB PSNR, SSIM {:.4}, {:.1}:1",
-                self.images,
-                self.bpp,
-                self.psnr_db,
-                self.ssim.unwrap_or(f64::NAN),
-                self.compression_ratio
-            ),
+            None => match self.ssim {
+                Some(ssim) => write!(
+                    f,
+                    "{} images, {:.4} bpp, {:.2} dB PSNR, SSIM {ssim:.4}, {:.1}:1",
+                    self.images, self.bpp, self.psnr_db, self.compression_ratio
+                ),
+                // Volumes: bits per voxel, PSNR over each one's range.
+                None => write!(
+                    f,
+                    "{} volumes, {:.4} bits/voxel, {:.2} dB PSNR, {:.1}:1",
+                    self.images, self.bpp, self.psnr_db, self.compression_ratio
+                ),
+            },
         }
     }
 }

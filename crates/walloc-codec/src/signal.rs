@@ -199,6 +199,18 @@ impl Samples {
         }
     }
 
+    /// The samples at `order`'s indices, in that order, of the same type
+    /// (a transposition when `order` is a permutation).
+    pub fn gathered(&self, order: impl Iterator<Item = usize>) -> Samples {
+        match self {
+            Samples::U8(v) => Samples::U8(order.map(|i| v[i]).collect()),
+            Samples::U16(v) => Samples::U16(order.map(|i| v[i]).collect()),
+            Samples::I16(v) => Samples::I16(order.map(|i| v[i]).collect()),
+            Samples::I32(v) => Samples::I32(order.map(|i| v[i]).collect()),
+            Samples::F32(v) => Samples::F32(order.map(|i| v[i]).collect()),
+        }
+    }
+
     /// Sample `i` as an `f64`.
     pub fn get(&self, i: usize) -> f64 {
         match self {

@@ -4,11 +4,13 @@
 //! by row (so that large images stream through the striped codec), audio
 //! read block by block (WAV through `hound`, FLAC and Ogg Vorbis through
 //! `symphonia`) and WAV written block by block, volumes (NIfTI, `.npy`,
-//! raw) slice by slice, and the files of a folder.
+//! raw) slice by slice, spectral cubes (multi-band TIFF with its
+//! georeferencing), and the files of a folder.
 //! The CLI, dataset conversion and the Python package read files through
 //! it; the codec itself never touches a file.
 
 pub mod audio;
+pub mod cube;
 pub mod error;
 pub mod folder;
 pub mod image;

@@ -25,6 +25,21 @@ pub fn default_image(channels: usize) -> &'static str {
     }
 }
 
+/// Default model for a spectral cube of `bands` bands: a shipped model
+/// that codes that many bands as channels (2-D packets), else
+/// [`DEFAULT_VOLUME`] with the bands as depth.
+pub fn default_cube(bands: usize) -> Result<&'static str> {
+    let models = embedded()?;
+    let fits = |m: &Model| {
+        let config = m.config();
+        config.modality == Modality::Volume && config.dim == 2 && config.channels as usize == bands
+    };
+    Ok(match models.iter().position(fits) {
+        Some(index) => EMBEDDED[index].0,
+        None => DEFAULT_VOLUME,
+    })
+}
+
 /// Default model for a signal of `modality` with `channels` channels.
 pub fn default_for(modality: Modality, channels: usize) -> &'static str {
     match modality {

@@ -3,6 +3,7 @@
 //! memory with [`VolumeEncoder`] and [`VolumeDecoder`]. The file keeps the
 //! sample type, the value range and the voxel geometry.
 
+pub use walloc_codec::file_tags::{FileTag, TagValue};
 use walloc_codec::registry::Synthesis;
 use walloc_codec::volume as codec;
 pub use walloc_codec::volume::{
