@@ -1,12 +1,14 @@
 //! Volumes through the `walloc` binary: fitting a model on a folder,
 //! coding NIfTI, `.npy` and raw files, decoding to each, with the shape,
-//! sample type and geometry kept.
+//! sample type and geometry kept; spectral cubes (multi-band TIFF) with
+//! their bands as depth or as channels, their georeferencing kept.
 
 use std::path::Path;
 
 use assert_cmd::Command;
-use walloc::volume::Geometry;
+use walloc::volume::{FileTag, Geometry, TagValue};
 use walloc::{SampleType, Samples};
+use walloc_io::cube::{encode_cube, read_cube, Cube};
 use walloc_io::volume::{VolumeFormat, VolumeReader, VolumeWriter};
 
 fn walloc() -> Command {
@@ -189,7 +191,7 @@ fn fit_encode_and_decode_volumes_in_every_format() {
             .arg("-o")
             .arg(dir.path().join("x.png")),
     );
-    assert!(error.contains(".nii, .nii.gz, .npy or .raw"), "{error}");
+    assert!(error.contains(".nii, .nii.gz, .npy, .raw or .tif"), "{error}");
     let error = failure(
         walloc()
             .arg("encode")
@@ -213,4 +215,150 @@ fn fit_encode_and_decode_volumes_in_every_format() {
     );
     assert!(error.contains("checksum") || error.contains("CRC"), "{error}");
     assert!(!dir.path().join("y.npy").exists(), "no partial output");
+}
+
+/// A generated spectral scene (no packaged cube has many bands): fields,
+/// a river and smooth spectra, `bands` of them, pixel by pixel.
+fn scene(height: u32, width: u32, bands: u32, seed: f32) -> Samples {
+    Samples::from_f32(
+        SampleType::U16,
+        (0..height * width * bands).map(|i| {
+            let (b, x, y) = (
+                (i % bands) as f32,
+                (i / bands % width) as f32,
+                (i / bands / width) as f32,
+            );
+            let field = ((x / 9.0 + seed).sin() * (y / 7.0).cos() + 1.0) * 900.0;
+            let river = (-(y - 0.4 * x - 10.0).powi(2) / 20.0).exp() * 1500.0;
+            let spectrum = 1.0 + 0.6 * (b / 11.0).sin() + 0.02 * b;
+            300.0 + field * spectrum + river * (1.5 - b / bands as f32)
+        }),
+    )
+}
+
+fn geo_tags() -> Vec<FileTag> {
+    vec![
+        FileTag {
+            code: 33550,
+            value: TagValue::Doubles(vec![28.5, 28.5, 0.0]),
+        },
+        FileTag {
+            code: 33922,
+            value: TagValue::Doubles(vec![0.0, 0.0, 0.0, 288776.25, 9120760.75, 0.0]),
+        },
+    ]
+}
+
+#[test]
+fn cubes_code_their_bands_as_depth_or_as_channels_and_keep_their_georeferencing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (height, width) = (45u32, 38u32);
+    let cube = |bands: u32, seed: f32| Cube {
+        height,
+        width,
+        bands,
+        samples: scene(height, width, bands, seed),
+        tags: geo_tags(),
+    };
+    // 40 bands as depth with the default volume model.
+    let many = cube(40, 0.0);
+    let input = dir.path().join("many.tif");
+    std::fs::write(&input, encode_cube(&many).unwrap()).unwrap();
+    let wal = dir.path().join("many.wal");
+    walloc()
+        .args(["encode"])
+        .arg(&input)
+        .arg("-o")
+        .arg(&wal)
+        .assert()
+        .success();
+    let info = walloc().arg("info").arg(&wal).assert().success();
+    let text = String::from_utf8_lossy(&info.get_output().stdout).to_string();
+    assert!(text.contains("volume-16x") && text.contains("40×45×38"), "{text}");
+    let back = dir.path().join("many-back.tif");
+    walloc()
+        .args(["decode"])
+        .arg(&wal)
+        .arg("-o")
+        .arg(&back)
+        .assert()
+        .success();
+    let decoded = read_cube(&back).unwrap();
+    assert_eq!((decoded.height, decoded.width, decoded.bands), (height, width, 40));
+    assert_eq!(decoded.samples.sample_type(), SampleType::U16);
+    assert_eq!(decoded.tags, many.tags);
+    let peak = 4000.0;
+    let depth_psnr = psnr(&many.samples, &decoded.samples, peak);
+    assert!(depth_psnr > 30.0, "{depth_psnr:.2} dB");
+
+    // 8 bands as channels: fit a 2-D model on two scenes, code a third.
+    let train = dir.path().join("train");
+    std::fs::create_dir(&train).unwrap();
+    for seed in [1.0, 2.0] {
+        std::fs::write(train.join(format!("s{seed}.tif")), encode_cube(&cube(8, seed)).unwrap()).unwrap();
+    }
+    let model = dir.path().join("cube8.safetensors");
+    walloc()
+        .args([
+            "fit-linear-volume",
+            "--dims",
+            "2",
+            "--levels",
+            "2",
+            "--latent-dim",
+            "16",
+            "--brick",
+            "24",
+        ])
+        .arg("--data")
+        .arg(&train)
+        .arg("-o")
+        .arg(&model)
+        .assert()
+        .success();
+    let eight = cube(8, 3.0);
+    let input = dir.path().join("eight.tif");
+    std::fs::write(&input, encode_cube(&eight).unwrap()).unwrap();
+    let wal = dir.path().join("eight.wal");
+    walloc()
+        .args(["encode"])
+        .arg(&input)
+        .arg("-o")
+        .arg(&wal)
+        .arg("--model")
+        .arg(&model)
+        .assert()
+        .success();
+    let back = dir.path().join("eight-back.tif");
+    walloc()
+        .args(["decode"])
+        .arg(&wal)
+        .arg("-o")
+        .arg(&back)
+        .arg("--model")
+        .arg(&model)
+        .assert()
+        .success();
+    let decoded = read_cube(&back).unwrap();
+    assert_eq!((decoded.bands, decoded.tags.clone()), (8, eight.tags.clone()));
+    let channels_psnr = psnr(&eight.samples, &decoded.samples, peak);
+    assert!(channels_psnr > 30.0, "{channels_psnr:.2} dB");
+
+    // The 8-band model refuses a cube of 40 bands as channels, naming what
+    // to do; a 2-D volume of several slices cannot be written as a TIFF.
+    let refused = walloc()
+        .args(["encode", "--bands", "channels"])
+        .arg(dir.path().join("many.tif"))
+        .arg("-o")
+        .arg(dir.path().join("x.wal"))
+        .arg("--model")
+        .arg(&model)
+        .assert()
+        .failure();
+    let message = String::from_utf8_lossy(&refused.get_output().stderr).to_string();
+    assert!(
+        message.contains("40 bands as channels") && message.contains("--dims 2"),
+        "{message}"
+    );
+    assert!(!dir.path().join("x.wal").exists());
 }

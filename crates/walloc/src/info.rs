@@ -27,6 +27,9 @@ pub struct FileInfo {
     pub sample_rate: Option<u32>,
     /// Wavelet packet levels J.
     pub levels: u8,
+    /// Axes of the wavelet packets: 2 for images and volumes coded slice
+    /// by slice, 1 for audio, 3 for volumes coded in 3-D.
+    pub packet_axes: u8,
     /// Latent channels.
     pub latent_channels: usize,
     /// Latent positions: `[height, width]` for images, the positions of
@@ -84,7 +87,7 @@ impl FileInfo {
     /// Wavelet coefficients per latent value: the model's channels ×
     /// 2^(axes · J) over the latent channels.
     pub fn dimensionality_reduction(&self) -> f64 {
-        let per_position = 2f64.powi(i32::from(self.levels) * self.shape.len() as i32);
+        let per_position = 2f64.powi(i32::from(self.levels) * i32::from(self.packet_axes));
         self.group_channels as f64 * per_position / self.latent_channels as f64
     }
 }
@@ -105,6 +108,12 @@ impl std::fmt::Display for FileInfo {
                 f,
                 "bitrate:                  {:.2} kbit/s",
                 self.bytes as f64 * 8.0 / seconds / 1000.0
+            )?,
+            None if self.modality == Modality::Volume && self.channels > 1 => writeln!(
+                f,
+                "bits per voxel:           {:.4} ({:.4} per sample)",
+                self.bits_per_position(),
+                self.bits_per_position() / self.channels as f64
             )?,
             None if self.modality == Modality::Volume => {
                 writeln!(f, "bits per voxel:           {:.4}", self.bits_per_position())?
@@ -214,6 +223,7 @@ pub fn info(bytes: &[u8], limits: &Limits) -> Result<FileInfo> {
                 float_samples: false,
                 sample_rate: None,
                 levels: header.levels,
+                packet_axes: 2,
                 latent_channels: usize::from(header.latent_channels),
                 latent_shape: vec![header.latent_height as usize, header.latent_width as usize],
                 latent_bits: header.latent_bits,
@@ -247,6 +257,7 @@ pub fn info(bytes: &[u8], limits: &Limits) -> Result<FileInfo> {
                 float_samples,
                 sample_rate: Some(header.sample_rate),
                 levels: header.levels,
+                packet_axes: 1,
                 latent_channels: usize::from(header.latent_channels),
                 latent_shape: vec![latent_positions],
                 latent_bits: header.latent_bits,
@@ -268,9 +279,10 @@ pub fn info(bytes: &[u8], limits: &Limits) -> Result<FileInfo> {
                 .iter()
                 .find(|m| m.id() == header.model_id)
                 .map_or(10, |m| m.bank().len());
-            let side =
-                |v: u32| walloc_codec::volume::padded_len(v as usize, header.levels, filter_len) >> header.levels;
-            let latent_depth = (0..header.slabs()).map(|i| side(header.slab(i).1)).sum();
+            let latent_depth = (0..header.slabs())
+                .map(|i| header.latent_shape(header.slab(i).1, filter_len)[0])
+                .sum();
+            let [_, latent_height, latent_width] = header.latent_shape(1, filter_len);
             FileInfo {
                 modality: Modality::Volume,
                 model_id: header.model_id,
@@ -281,8 +293,9 @@ pub fn info(bytes: &[u8], limits: &Limits) -> Result<FileInfo> {
                 float_samples: header.sample_type == SampleType::F32,
                 sample_rate: None,
                 levels: header.levels,
+                packet_axes: header.dims,
                 latent_channels: usize::from(header.latent_channels),
-                latent_shape: vec![latent_depth, side(header.shape[1]), side(header.shape[2])],
+                latent_shape: vec![latent_depth, latent_height, latent_width],
                 latent_bits: header.latent_bits,
                 coder: "rans",
                 chunks: chunks.len() + 1,
