@@ -1,6 +1,6 @@
-//! `walloc eval`: reads a folder of images or audio, has `walloc_eval`
-//! code and measure it against peer codecs, and writes the report's files
-//! (results.json, CSV tables, rate–distortion plots).
+//! `walloc eval`: reads a folder of images, audio, or volumes and cubes,
+//! has `walloc_eval` code and measure it against peer codecs, and writes
+//! the report's files (results.json, CSV tables, rate–distortion plots).
 
 use std::path::{Path, PathBuf};
 
@@ -9,28 +9,35 @@ use walloc::{Figures, Model};
 use walloc_eval::audio_eval::{embedded_audio_models, AudioEvaluation};
 use walloc_eval::image_eval::{embedded_rgb_models, image_peers, ImageEvaluation};
 use walloc_eval::report::Report;
+use walloc_eval::volume_eval::{embedded_volume_models, VolumeEvaluation};
 use walloc_eval::EvalError;
 
 use walloc::audio::interleaved_of;
 use walloc_eval::audio_eval::Clip;
 use walloc_io::audio::is_audio_path;
+use walloc_io::cube::is_cube;
 use walloc_io::folder::file_name;
+use walloc_io::volume::is_volume_path;
 
 use crate::io::{audio_files, decode_image, image_files, progress, read_input, write_output, Bars};
 use crate::models;
+use crate::volume::{load_volumes, Bands};
 
 /// Arguments of `eval`.
 #[derive(clap::Args, Debug)]
 pub struct EvalArgs {
-    /// Folder of images (PNG, JPEG, WebP, PNM, TIFF) or of audio files (WAV,
-    /// FLAC, Ogg Vorbis); what it holds decides which evaluation runs.
+    /// Folder of images (PNG, JPEG, WebP, PNM, TIFF), of audio files (WAV,
+    /// FLAC, Ogg Vorbis) or of volumes (NIfTI, .npy) and spectral cubes
+    /// (multi-band TIFF); what it holds decides which evaluation runs.
     #[arg(long)]
     pub data: PathBuf,
     /// walloc models (names or files), repeatable [default: every embedded
-    /// model of the data's modality, RGB for images].
+    /// model of the data's modality, RGB for images, of the volumes'
+    /// channel count for volumes].
     #[arg(short, long)]
     pub model: Vec<String>,
-    /// Peer codecs, comma-separated: images webp, jpeg, avif; audio opus.
+    /// Peer codecs, comma-separated: images webp, jpeg, avif; audio opus;
+    /// volumes jpeg2000 (each slice on its own, as DICOM codes CT).
     #[arg(long, value_delimiter = ',')]
     pub against: Option<Vec<String>>,
     /// Output folder for results.json, files.csv, means.csv, bd_rate.csv and
@@ -40,21 +47,34 @@ pub struct EvalArgs {
     /// Audio: seconds of each file to evaluate, from its start.
     #[arg(long, default_value_t = 30.0)]
     pub seconds: f64,
+    /// Spectral cubes: their bands as depth or as channels (the models
+    /// must have as many channels).
+    #[arg(long, value_enum, default_value = "depth")]
+    pub bands: Bands,
 }
 
-/// The modality a folder holds.
-fn is_audio_folder(dir: &Path) -> Result<bool> {
+/// The modality a folder holds: the one most of its files have.
+fn folder_modality(dir: &Path) -> Result<walloc::Modality> {
+    use walloc::Modality;
     let entries = std::fs::read_dir(dir).with_context(|| format!("reading folder {}", dir.display()))?;
-    let (mut audio, mut other) = (0, 0);
+    let (mut audio, mut volumes, mut images) = (0, 0, 0);
     for entry in entries {
         let path = entry?.path();
         if is_audio_path(&path) {
             audio += 1;
+        } else if is_volume_path(&path) || is_cube(&path) {
+            volumes += 1;
         } else if path.is_file() {
-            other += 1;
+            images += 1;
         }
     }
-    Ok(audio > 0 && audio >= other)
+    Ok(if audio > 0 && audio >= volumes.max(images) {
+        Modality::Audio
+    } else if volumes > 0 && volumes >= images {
+        Modality::Volume
+    } else {
+        Modality::Image
+    })
 }
 
 /// Runs `eval`.
@@ -64,10 +84,10 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     }
     // Timings are per core: every codec runs on one thread.
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
-    let report = if is_audio_folder(&args.data)? {
-        pool.install(|| evaluate_audio(args))?
-    } else {
-        pool.install(|| evaluate_images(args))?
+    let report = match folder_modality(&args.data)? {
+        walloc::Modality::Audio => pool.install(|| evaluate_audio(args))?,
+        walloc::Modality::Volume => pool.install(|| evaluate_volumes(args))?,
+        walloc::Modality::Image => pool.install(|| evaluate_images(args))?,
     };
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     for (name, bytes) in report.artifacts()? {
@@ -106,6 +126,26 @@ fn evaluate_audio(args: &EvalArgs) -> Result<Report> {
     let evaluation = AudioEvaluation::new(models, args.against.as_deref())?;
     let clips = read_clips(&args.data, args.seconds)?;
     Ok(evaluation.evaluate(&clips, &mut Bars::default())?)
+}
+
+fn evaluate_volumes(args: &EvalArgs) -> Result<Report> {
+    let volumes = load_volumes(&args.data, args.bands.into())?;
+    let channels = volumes[0].signal.channels();
+    if let Some(odd) = volumes.iter().find(|v| v.signal.channels() != channels) {
+        bail!(
+            "{} has {} channels and {} has {channels}: evaluate volumes of one channel count at a time",
+            odd.name,
+            odd.signal.channels(),
+            volumes[0].name
+        );
+    }
+    let models = if args.model.is_empty() {
+        embedded_volume_models(channels)?
+    } else {
+        chosen(&args.model, || Ok(Vec::new()))?
+    };
+    let evaluation = VolumeEvaluation::new(models, args.against.as_deref())?;
+    Ok(evaluation.evaluate(&volumes, &mut Bars::default())?)
 }
 
 /// The first `seconds` of every audio file in `dir`, as clips.

@@ -313,7 +313,7 @@ impl FitVolumeArgs {
 }
 
 fn volume_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let files = files_in(dir, |p| p.is_file() && (is_volume_path(p) || is_tiff_path(p)))?;
+    let files = files_in(dir, |p| p.is_file() && (is_volume_path(p) || is_cube(p)))?;
     if files.is_empty() {
         bail!("no volume (.nii, .nii.gz, .npy) or cube (.tif) in {}", dir.display());
     }
@@ -342,6 +342,7 @@ pub fn load_volumes(dir: &Path, axis: BandAxis) -> Result<Vec<Volume>> {
             Ok(Volume {
                 name: file_name(path),
                 signal,
+                bands: is_tiff_path(path).then_some(axis),
             })
         })
         .collect();

@@ -102,6 +102,8 @@ impl Clip {
             ssim: None,
             ms_ssim: None,
             snr: Some(snr(&self.samples, decoded)),
+            rmse: None,
+            spectral_angle: None,
             encode_rate: rates.0,
             decode_rate: rates.1,
         }

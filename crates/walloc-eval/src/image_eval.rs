@@ -80,6 +80,8 @@ fn row(image: &Image8, decoded: &Image8, coded: Coded) -> FileRow {
         ssim: Some(ssim(image, decoded)),
         ms_ssim: ms_ssim(image, decoded),
         snr: None,
+        rmse: None,
+        spectral_angle: None,
         encode_rate: per_second(pixels, coded.encode),
         decode_rate: per_second(pixels, coded.decode),
     }

@@ -31,7 +31,7 @@ pub fn psnr(a: &Image8, b: &Image8) -> f64 {
 }
 
 /// PSNR in dB for a mean squared error and a peak value.
-fn psnr_of_mse(mse: f64, peak: f64) -> f64 {
+pub(crate) fn psnr_of_mse(mse: f64, peak: f64) -> f64 {
     if mse == 0.0 {
         f64::INFINITY
     } else {

@@ -31,7 +31,12 @@ pub struct FileRow {
     pub ms_ssim: Option<f64>,
     /// SNR in dB (audio).
     pub snr: Option<f64>,
-    /// Encode throughput: megapixels (images) or mega-samples (audio) per second.
+    /// Root-mean-square error in the data's own units (volumes: HU for CT).
+    pub rmse: Option<f64>,
+    /// Mean angle in degrees between original and decoded spectra (cubes).
+    pub spectral_angle: Option<f64>,
+    /// Encode throughput: megapixels (images), mega-samples (audio) or
+    /// megavoxels (volumes) per second.
     pub encode_rate: f64,
     /// Decode throughput, likewise.
     pub decode_rate: f64,
@@ -60,6 +65,10 @@ pub struct MeanRow {
     pub ms_ssim: Option<f64>,
     /// Mean SNR, where every file has one.
     pub snr: Option<f64>,
+    /// Mean RMSE, where every file has one.
+    pub rmse: Option<f64>,
+    /// Mean spectral angle, where every file has one.
+    pub spectral_angle: Option<f64>,
     /// Total samples over total encode time.
     pub encode_rate: f64,
     /// Total samples over total decode time.
@@ -90,6 +99,8 @@ impl MeanRow {
             ssim: mean_opt(&|r| r.ssim),
             ms_ssim: mean_opt(&|r| r.ms_ssim),
             snr: mean_opt(&|r| r.snr),
+            rmse: mean_opt(&|r| r.rmse),
+            spectral_angle: mean_opt(&|r| r.spectral_angle),
             encode_rate: total / time(&|r| r.encode_rate),
             decode_rate: total / time(&|r| r.decode_rate),
         }
@@ -111,12 +122,27 @@ pub struct BdRow {
     pub note: Option<String>,
 }
 
+/// PSNR of one band of a spectral cube coded by one codec at one setting.
+#[derive(Clone, Debug, Serialize)]
+pub struct BandRow {
+    /// File name.
+    pub file: String,
+    /// Codec family.
+    pub codec: String,
+    /// Model name or rate.
+    pub setting: String,
+    /// The band, from 0.
+    pub band: usize,
+    /// PSNR of the band over the cube's value range, in dB.
+    pub psnr: f64,
+}
+
 /// Everything one evaluation produced.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
-    /// "image" or "audio".
+    /// "image", "audio" or "volume".
     pub modality: String,
-    /// The unit of `rate` ("bpp" or "kbit/s").
+    /// The unit of `rate` ("bpp", "kbit/s" or "bits/voxel").
     pub rate_unit: String,
     /// Per-file rows.
     pub files: Vec<FileRow>,
@@ -124,6 +150,9 @@ pub struct Report {
     pub means: Vec<MeanRow>,
     /// BD-rates.
     pub bd_rates: Vec<BdRow>,
+    /// Per-band PSNR of spectral cubes (none for other data).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub bands: Vec<BandRow>,
 }
 
 /// A quality metric: its name and how to read it off a mean row.
@@ -152,6 +181,7 @@ impl Report {
             files,
             means,
             bd_rates,
+            bands: Vec::new(),
         }
     }
 }
@@ -239,6 +269,8 @@ mod tests {
             ssim: Some(0.9),
             ms_ssim,
             snr: None,
+            rmse: None,
+            spectral_angle: None,
             encode_rate,
             decode_rate: 10.0,
         }

@@ -1,9 +1,11 @@
 //! Peer codecs, run in-process through their libraries: lossy WebP
 //! (libwebp), JPEG (jpeg-encoder, decoded by zune-jpeg), AVIF (rav1e via
-//! ravif, decoded by rav1d) and Opus (libopus, transpiled to Rust).
+//! ravif, decoded by rav1d), Opus (libopus, transpiled to Rust) and JPEG
+//! 2000 for volumes (OpenJPEG, ported to Rust).
 
 mod avif;
 mod jpeg;
+pub mod jpeg2000;
 mod opus;
 mod webp;
 
