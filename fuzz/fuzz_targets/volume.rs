@@ -12,7 +12,7 @@ use walloc_codec::{volume, Limits, Model};
 #[path = "forge.rs"]
 mod forge;
 
-static MODEL: OnceLock<Model> = OnceLock::new();
+static MODELS: OnceLock<[Model; 2]> = OnceLock::new();
 
 fn main() {
     afl::fuzz!(|data: &[u8]| {
@@ -21,19 +21,26 @@ fn main() {
             .with_max_pixels(1 << 22)
             .with_max_latent_values(1 << 22);
         let _ = volume::parse(data, &limits);
-        let model = MODEL.get_or_init(|| {
-            Model::from_bytes(include_bytes!("../../models/volume-16x.safetensors").to_vec()).expect("volume-16x")
+        // A 3-D model (slabs) and a 2-D one (slices: a cube's bands as
+        // channels), each forged in turn so that both decoders are reached.
+        let models = MODELS.get_or_init(|| {
+            [
+                Model::from_bytes(include_bytes!("../../models/volume-16x.safetensors").to_vec()).expect("volume-16x"),
+                Model::from_bytes(include_bytes!("../../models/landsat-16x.safetensors").to_vec()).expect("landsat-16x"),
+            ]
         });
-        let forged = forge::forged(data, &model.id().0, true);
-        let Ok((header, chunks)) = volume::parse(&forged, &limits) else {
-            return;
-        };
-        if volume::check_model(&header, model).is_err() {
-            return;
-        }
-        let decoder = Registry::core().decoder(model, &Default::default()).expect("linear decoder");
-        for (i, chunk) in chunks.iter().enumerate() {
-            let _ = volume::decode_slab(decoder.as_ref(), model, &header, i as u32, chunk);
+        for model in models {
+            let forged = forge::forged(data, &model.id().0, true);
+            let Ok((header, chunks)) = volume::parse(&forged, &limits) else {
+                continue;
+            };
+            if volume::check_model(&header, model).is_err() {
+                continue;
+            }
+            let decoder = Registry::core().decoder(model, &Default::default()).expect("linear decoder");
+            for (i, chunk) in chunks.iter().enumerate() {
+                let _ = volume::decode_slab(decoder.as_ref(), model, &header, i as u32, chunk);
+            }
         }
     });
 }

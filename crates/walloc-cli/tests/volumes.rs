@@ -362,3 +362,82 @@ fn cubes_code_their_bands_as_depth_or_as_channels_and_keep_their_georeferencing(
     );
     assert!(!dir.path().join("x.wal").exists());
 }
+
+#[test]
+fn eval_measures_volumes_and_cubes_against_jpeg2000() {
+    let dir = tempfile::tempdir().unwrap();
+    let scans = dir.path().join("scans");
+    std::fs::create_dir(&scans).unwrap();
+    for (i, name) in ["a.npy", "b.nii.gz"].iter().enumerate() {
+        let values = phantom([24, 40, 36], i as f64);
+        let samples = Samples::from_f32(SampleType::I16, values.into_iter());
+        write(&scans.join(name), [24, 40, 36], &samples, &Geometry::default());
+    }
+    let out = dir.path().join("out");
+    let run = walloc()
+        .args(["eval", "--model", "volume-16x", "--data"])
+        .arg(&scans)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let summary = String::from_utf8_lossy(&run.get_output().stdout).to_string();
+    assert!(
+        summary.contains("RMSE") && summary.contains("BD-rate walloc linear vs jpeg2000"),
+        "{summary}"
+    );
+    let results: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(results["modality"], "volume");
+    let means = results["means"].as_array().unwrap();
+    // volume-16x and 8 JPEG 2000 rates, each over both scans.
+    assert_eq!(means.len(), 9);
+    assert!(means
+        .iter()
+        .all(|m| m["files"] == 2 && m["rmse"].as_f64().unwrap() > 0.0));
+    let jpeg2000: Vec<f64> = means
+        .iter()
+        .filter(|m| m["codec"] == "jpeg2000")
+        .map(|m| m["psnr"].as_f64().unwrap())
+        .collect();
+    // On slices this small the lowest targets cannot undercut the
+    // codestream's headers and give the same file; more rate never hurts.
+    assert!(jpeg2000.windows(2).all(|w| w[1] >= w[0]), "{jpeg2000:?}");
+    assert!(jpeg2000[7] > jpeg2000[0] + 10.0, "{jpeg2000:?}");
+    assert!(out.join("rd_psnr.svg").exists() && !out.join("bands.csv").exists());
+
+    // A 6-band cube with its bands as channels: the Landsat models, the
+    // bands' PSNR and the spectral angle.
+    let cubes = dir.path().join("cubes");
+    std::fs::create_dir(&cubes).unwrap();
+    let cube = Cube {
+        height: 40,
+        width: 44,
+        bands: 6,
+        samples: scene(40, 44, 6, 0.5),
+        tags: vec![],
+    };
+    std::fs::write(cubes.join("scene.tif"), encode_cube(&cube).unwrap()).unwrap();
+    let out = dir.path().join("cube-out");
+    walloc()
+        .args(["eval", "--bands", "channels", "--against", "jpeg2000", "--data"])
+        .arg(&cubes)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let results: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    let settings: Vec<&str> = results["means"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["setting"].as_str().unwrap())
+        .collect();
+    assert!(
+        settings.contains(&"landsat-16x") && settings.contains(&"landsat-8x"),
+        "{settings:?}"
+    );
+    assert!(results["means"][0]["spectral_angle"].as_f64().unwrap() > 0.0);
+    let bands = std::fs::read_to_string(out.join("bands.csv")).unwrap();
+    // 6 bands × (2 models + 8 rates), and a header.
+    assert_eq!(bands.lines().count(), 1 + 6 * 10);
+}

@@ -143,12 +143,34 @@ pub fn tiff_bands(path: &Path) -> Result<(u32, SampleType)> {
 }
 
 /// Whether the TIFF at `path` is a spectral cube rather than a picture:
-/// other than 1, 3 or 4 bands, or samples other than uint8/uint16.
+/// other than 1, 3 or 4 bands; samples other than uint8/uint16; several
+/// bands that are not RGB (min-is-black or -white, as GDAL writes
+/// multispectral scenes); or extra bands of unspecified meaning (not
+/// alpha).
 pub fn is_cube(path: &Path) -> bool {
-    is_tiff_path(path)
-        && tiff_bands(path).is_ok_and(|(bands, sample_type)| {
-            !matches!(bands, 1 | 3 | 4) || !matches!(sample_type, SampleType::U8 | SampleType::U16)
-        })
+    if !is_tiff_path(path) {
+        return false;
+    }
+    let Ok(mut decoder) = open(path) else {
+        return false;
+    };
+    let Ok((_, _, bands, sample_type)) = layout(&mut decoder) else {
+        return false;
+    };
+    let photometric = decoder
+        .find_tag_unsigned::<u16>(Tag::PhotometricInterpretation)
+        .ok()
+        .flatten();
+    let unspecified_extra = decoder
+        .find_tag_unsigned_vec::<u16>(Tag::ExtraSamples)
+        .ok()
+        .flatten()
+        .is_some_and(|extra| extra.contains(&0));
+    let colour = matches!(photometric, Some(2 | 6));
+    !matches!(bands, 1 | 3 | 4)
+        || !matches!(sample_type, SampleType::U8 | SampleType::U16)
+        || (bands > 1 && !colour)
+        || unspecified_extra
 }
 
 fn open(path: &Path) -> Result<Decoder<Cursor<Vec<u8>>>> {

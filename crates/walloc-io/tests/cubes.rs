@@ -51,7 +51,7 @@ fn cubes_round_trip_through_tiff_with_their_georeferencing() {
         let path = dir.path().join(format!("c{bands}.tif"));
         std::fs::write(&path, encode_cube(&original).unwrap()).unwrap();
         assert_eq!(tiff_bands(&path).unwrap(), (bands, sample_type));
-        // Three float bands are a cube, not an RGB picture.
+        // Written min-is-black: a cube, whatever its band count and type.
         assert!(is_cube(&path), "{bands} {sample_type:?}");
         let back = read_cube(&path).unwrap();
         // TIFF writes ASCII with a final NUL, which reads back.
@@ -64,6 +64,22 @@ fn cubes_round_trip_through_tiff_with_their_georeferencing() {
         assert_eq!((back.height, back.width, back.bands), (13, 11, bands));
         assert_eq!(back.samples, original.samples);
     }
+}
+
+#[test]
+fn rgb_pictures_are_not_cubes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("photo.tif");
+    image::RgbImage::from_fn(9, 7, |x, y| image::Rgb([x as u8 * 20, y as u8 * 30, 90]))
+        .save(&path)
+        .unwrap();
+    assert!(!is_cube(&path));
+    let gray = dir.path().join("gray.tif");
+    image::GrayImage::from_fn(9, 7, |x, y| image::Luma([(x * y) as u8]))
+        .save(&gray)
+        .unwrap();
+    assert!(!is_cube(&gray));
+    assert!(!is_cube(&dir.path().join("missing.tif")));
 }
 
 #[test]

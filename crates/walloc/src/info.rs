@@ -54,6 +54,9 @@ pub struct FileInfo {
     pub value_range: Option<ValueRange>,
     /// Volumes: voxel spacing along width, height and depth.
     pub spacing: Option<[f32; 3]>,
+    /// Volumes: tags of the source carried as they were (a cube's GeoTIFF
+    /// georeferencing); 0 for other files.
+    pub tags: usize,
     /// File size in bytes.
     pub bytes: usize,
 }
@@ -175,6 +178,9 @@ impl FileInfo {
             range.max
         )?;
         writeln!(f, "voxel spacing:            {sx} × {sy} × {sz} (x, y, z)")?;
+        if self.tags > 0 {
+            writeln!(f, "source tags:              {} (georeferencing)", self.tags)?;
+        }
         writeln!(
             f,
             "latent:                   {}×{}×{}×{} at {} bits, J={}, {} slabs of up to {} slices",
@@ -234,6 +240,7 @@ pub fn info(bytes: &[u8], limits: &Limits) -> Result<FileInfo> {
                 block_frames: None,
                 value_range: None,
                 spacing: None,
+                tags: 0,
                 bytes: bytes.len(),
             }
         }
@@ -268,6 +275,7 @@ pub fn info(bytes: &[u8], limits: &Limits) -> Result<FileInfo> {
                 block_frames: Some(header.block_frames),
                 value_range: None,
                 spacing: None,
+                tags: 0,
                 bytes: bytes.len(),
             }
         }
@@ -304,6 +312,7 @@ pub fn info(bytes: &[u8], limits: &Limits) -> Result<FileInfo> {
                 block_frames: Some(header.slab_depth),
                 value_range: Some(header.range),
                 spacing: Some(header.geometry.spacing()),
+                tags: header.tags.len(),
                 bytes: bytes.len(),
             }
         }
