@@ -6,6 +6,7 @@
 use walloc::audio::{interleaved_of, AudioDecoder, AudioEncoder, AudioFormat, SampleFormat};
 use walloc::{DecodeOptions, Figures, Modality, Model};
 
+use crate::choice::peer_runs;
 use crate::error::EvalError;
 use crate::metrics::{audio_psnr, snr};
 use crate::peers::Opus;
@@ -141,24 +142,7 @@ impl AudioEvaluation {
     /// An evaluation of `models` (audio models) and of the peers named
     /// (default: Opus, the only audio peer).
     pub fn new(models: Vec<Model>, peers: Option<&[String]>) -> Result<Self, EvalError> {
-        if let Some(image) = models.iter().find(|m| m.config().modality != Modality::Audio) {
-            return Err(EvalError::Invalid(format!(
-                "model {} codes {}s, and the data holds audio",
-                image.config().name,
-                image.config().modality
-            )));
-        }
-        if let Some(unknown) = peers.unwrap_or_default().iter().find(|p| p.as_str() != "opus") {
-            return Err(EvalError::Invalid(format!(
-                "unknown audio codec {unknown:?} in --against (known: opus)"
-            )));
-        }
-        let opus = peers.is_none_or(|p| !p.is_empty());
-        if models.is_empty() && !opus {
-            return Err(EvalError::Invalid(
-                "nothing to evaluate: no audio model (none embedded: pass --model FILE) and no peer".into(),
-            ));
-        }
+        let opus = peer_runs(&models, Modality::Audio, "opus", peers)?;
         Ok(AudioEvaluation { models, opus })
     }
 

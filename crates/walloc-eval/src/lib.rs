@@ -10,6 +10,7 @@ pub mod artifacts;
 pub mod audio_eval;
 pub mod bdrate;
 pub mod bench;
+mod choice;
 pub mod error;
 pub mod image_eval;
 pub mod metrics;

@@ -10,6 +10,7 @@ use walloc::volume::{data_range, decode_volume, encode_volume, spec_of};
 use walloc::{DecodeOptions, Figures, Modality, Model, SampleType, Samples, Signal, ValueRange};
 pub use walloc_io::cube::BandAxis;
 
+use crate::choice::peer_runs;
 use crate::error::EvalError;
 use crate::metrics::volume_psnr;
 use crate::peers::jpeg2000::{self, Plane, JPEG2000_RATES};
@@ -232,24 +233,7 @@ impl VolumeEvaluation {
     /// An evaluation of `models` (volume models) and of the peers named
     /// (default: JPEG 2000, the only volume peer).
     pub fn new(models: Vec<Model>, peers: Option<&[String]>) -> Result<Self, EvalError> {
-        if let Some(other) = models.iter().find(|m| m.config().modality != Modality::Volume) {
-            return Err(EvalError::Invalid(format!(
-                "model {} codes {}s, and the data holds volumes",
-                other.config().name,
-                other.config().modality
-            )));
-        }
-        if let Some(unknown) = peers.unwrap_or_default().iter().find(|p| p.as_str() != "jpeg2000") {
-            return Err(EvalError::Invalid(format!(
-                "unknown volume codec {unknown:?} in --against (known: jpeg2000)"
-            )));
-        }
-        let jpeg2000 = peers.is_none_or(|p| !p.is_empty());
-        if models.is_empty() && !jpeg2000 {
-            return Err(EvalError::Invalid(
-                "nothing to evaluate: no volume model of the data's channels and no peer".into(),
-            ));
-        }
+        let jpeg2000 = peer_runs(&models, Modality::Volume, "jpeg2000", peers)?;
         Ok(VolumeEvaluation { models, jpeg2000 })
     }
 
