@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The shipped spectral-cube models (models/landsat-*.safetensors): linear
-# walloc with 2-D packets over the 6 bands as channels, fitted on the
-# northern half of the one real multispectral scene packaged here (Debian
-# r-cran-stars: L7_ETMs.tif, Landsat 7 ETM+, 6 bands of 352×349 uint8,
+# The shipped spectral-cube models (models/landsat-*.safetensors, linear
+# walloc with 2-D packets over the 6 bands as channels; models/cube-16x,
+# 2-D packets over each band on its own), fitted on the northern half of
+# the one real multispectral scene packaged here (Debian r-cran-stars:
+# L7_ETMs.tif, Landsat 7 ETM+, 6 bands of 352×349 uint8,
 # UTM 25S) and measured on its southern half, which the fit never sees.
 # The halves are cut with tifffile (PyPI) in a throwaway venv; the
 # southern one is written band-sequential (planar), to exercise that path.
@@ -36,10 +37,13 @@ tifffile.imwrite(f"{work}/south/l7-south.tif", scene[176:].transpose(2, 0, 1),
 PY
 fi
 
-fit() { # NAME LATENT-DIM
-  "$BIN/walloc" fit-linear-volume --data "$WORK/north" --dims 2 --levels 2 --latent-dim "$2" \
-    --brick 32 --bricks-per-volume 1024 --val "$WORK/south" --val-name "Landsat 7 ETM+ scene, southern half" \
+fit() { # NAME BANDS LEVELS LATENT-DIM BRICK
+  "$BIN/walloc" fit-linear-volume --data "$WORK/north" --dims 2 --bands "$2" --levels "$3" --latent-dim "$4" \
+    --brick "$5" --bricks-per-volume 1024 --val "$WORK/south" --val-name "Landsat 7 ETM+ scene, southern half" \
     --name "$1" -o "models/$1.safetensors"
 }
-fit landsat-8x 12
-fit landsat-16x 6
+# The 6 bands as channels: models for ETM+ scenes.
+fit landsat-8x channels 2 12 32
+fit landsat-16x channels 2 6 32
+# One band at a time (bands as depth, 2-D packets): a cube of any band count.
+fit cube-16x depth 3 4 40

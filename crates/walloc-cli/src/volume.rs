@@ -151,7 +151,7 @@ fn cube_volume(path: &Path, axis: BandAxis) -> Result<(Signal, Vec<walloc::volum
 fn encode_cube_file(input: &Path, output: &Path, model: Option<&str>, args: &VolumeArgs) -> Result<()> {
     let (bands, _) = walloc_io::cube::tiff_bands(input)?;
     let default = match args.bands {
-        Some(Bands::Depth) => walloc::models::DEFAULT_VOLUME,
+        Some(Bands::Depth) => walloc::models::DEFAULT_CUBE,
         _ => walloc::models::default_cube(bands as usize)?,
     };
     let model = volume_model(Some(model.unwrap_or(default)))?;

@@ -11,8 +11,7 @@ include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 /// Default model for audio of any channel count (coded in pairs).
 pub const DEFAULT_AUDIO: &str = "stereo-5x";
 
-/// Default model for volumes (one channel: CT, MRI, cubes with the bands
-/// as depth).
+/// Default model for volumes (one channel: CT, MRI).
 pub const DEFAULT_VOLUME: &str = "volume-16x";
 
 /// Default model for images of `channels` channels: `gray-16x` for one,
@@ -25,9 +24,14 @@ pub fn default_image(channels: usize) -> &'static str {
     }
 }
 
+/// Default model for a spectral cube with its bands as depth: each band
+/// coded on its own by 2-D packets (a few bands padded to a 3-D model's
+/// reach would waste most of the rate).
+pub const DEFAULT_CUBE: &str = "cube-16x";
+
 /// Default model for a spectral cube of `bands` bands: a shipped model
 /// that codes that many bands as channels (2-D packets), else
-/// [`DEFAULT_VOLUME`] with the bands as depth.
+/// [`DEFAULT_CUBE`] with the bands as depth.
 pub fn default_cube(bands: usize) -> Result<&'static str> {
     let models = embedded()?;
     let fits = |m: &Model| {
@@ -36,7 +40,7 @@ pub fn default_cube(bands: usize) -> Result<&'static str> {
     };
     Ok(match models.iter().position(fits) {
         Some(index) => EMBEDDED[index].0,
-        None => DEFAULT_VOLUME,
+        None => DEFAULT_CUBE,
     })
 }
 
