@@ -37,7 +37,8 @@ pub struct EvalArgs {
     #[arg(short, long)]
     pub model: Vec<String>,
     /// Peer codecs, comma-separated: images webp, jpeg, avif; audio opus;
-    /// volumes jpeg2000 (each slice on its own, as DICOM codes CT).
+    /// volumes jpeg2000 (each slice on its own, as DICOM codes CT), zfp
+    /// (whole volumes, fixed accuracy).
     #[arg(long, value_delimiter = ',')]
     pub against: Option<Vec<String>>,
     /// Output folder for results.json, files.csv, means.csv, bd_rate.csv and

@@ -6,7 +6,7 @@
 use walloc::audio::{interleaved_of, AudioDecoder, AudioEncoder, AudioFormat, SampleFormat};
 use walloc::{DecodeOptions, Figures, Modality, Model};
 
-use crate::choice::peer_runs;
+use crate::choice::chosen_peers;
 use crate::error::EvalError;
 use crate::metrics::{audio_psnr, snr};
 use crate::peers::Opus;
@@ -142,7 +142,7 @@ impl AudioEvaluation {
     /// An evaluation of `models` (audio models) and of the peers named
     /// (default: Opus, the only audio peer).
     pub fn new(models: Vec<Model>, peers: Option<&[String]>) -> Result<Self, EvalError> {
-        let opus = peer_runs(&models, Modality::Audio, "opus", peers)?;
+        let opus = !chosen_peers(&models, Modality::Audio, &["opus"], peers)?.is_empty();
         Ok(AudioEvaluation { models, opus })
     }
 

@@ -1,19 +1,19 @@
-//! What an evaluation of one modality with one peer codec is asked to run,
-//! checked before anything is coded.
+//! What an evaluation of one modality is asked to run, checked before
+//! anything is coded.
 
 use walloc::{Modality, Model};
 
 use crate::error::EvalError;
 
 /// Checks that every model codes `modality` and that `peers` names only
-/// `peer` (`None`: the default, which runs it); returns whether the peer
-/// runs. An evaluation with no model and no peer is refused.
-pub(crate) fn peer_runs(
+/// codecs of `known` (`None`: the default, all of them); returns the peers
+/// to run. An evaluation with no model and no peer is refused.
+pub(crate) fn chosen_peers(
     models: &[Model],
     modality: Modality,
-    peer: &str,
+    known: &[&'static str],
     peers: Option<&[String]>,
-) -> Result<bool, EvalError> {
+) -> Result<Vec<&'static str>, EvalError> {
     if let Some(other) = models.iter().find(|m| m.config().modality != modality) {
         return Err(EvalError::Invalid(format!(
             "model {} codes {}s, and the data holds {modality}s",
@@ -21,16 +21,24 @@ pub(crate) fn peer_runs(
             other.config().modality
         )));
     }
-    if let Some(unknown) = peers.unwrap_or_default().iter().find(|p| p.as_str() != peer) {
-        return Err(EvalError::Invalid(format!(
-            "unknown {modality} codec {unknown:?} in --against (known: {peer})"
-        )));
-    }
-    let runs = peers.is_none_or(|p| !p.is_empty());
-    if models.is_empty() && !runs {
+    let chosen = match peers {
+        None => known.to_vec(),
+        Some(names) => names
+            .iter()
+            .map(|name| {
+                known.iter().copied().find(|k| k == name).ok_or_else(|| {
+                    EvalError::Invalid(format!(
+                        "unknown {modality} codec {name:?} in --against (known: {})",
+                        known.join(", ")
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    if models.is_empty() && chosen.is_empty() {
         return Err(EvalError::Invalid(format!(
             "nothing to evaluate: no {modality} model (none embedded: pass --model FILE) and no peer"
         )));
     }
-    Ok(runs)
+    Ok(chosen)
 }

@@ -3,17 +3,18 @@
 //! range (in HU for CT, whose range is in HU) and RMSE in its own units,
 //! per-band PSNR and the spectral angle for cubes, and encode and decode
 //! throughput in megavoxels per second; against JPEG 2000 run slice by
-//! slice, with BD-rates ([`VolumeEvaluation`]); and a model's figures, as
-//! stored in its file.
+//! slice and zfp run on whole volumes, with BD-rates
+//! ([`VolumeEvaluation`]); and a model's figures, as stored in its file.
 
 use walloc::volume::{data_range, decode_volume, encode_volume, spec_of};
 use walloc::{DecodeOptions, Figures, Modality, Model, SampleType, Samples, Signal, ValueRange};
 pub use walloc_io::cube::BandAxis;
 
-use crate::choice::peer_runs;
+use crate::choice::chosen_peers;
 use crate::error::EvalError;
 use crate::metrics::volume_psnr;
 use crate::peers::jpeg2000::{self, Plane, JPEG2000_RATES};
+use crate::peers::zfp::{self, ZFP_TOLERANCES};
 use crate::report::{BandRow, FileRow, Metric, Report};
 use crate::timing::{per_second, timed, Progress};
 
@@ -211,6 +212,41 @@ impl Volume {
         }
         Ok((bytes, Samples::from_f32(samples.sample_type(), decoded.into_iter())))
     }
+
+    /// zfp at an error tolerance of `fraction` of the data's range on each
+    /// channel's volume as one 3-D field (a cube with its bands as
+    /// channels: the bands as the third axis): the bytes and the decoded
+    /// samples.
+    fn zfp(&self, fraction: f64) -> Result<(usize, Samples), EvalError> {
+        let [d, h, w, c] = self.shape();
+        let samples = self.signal.samples();
+        let ValueRange { min, max } = data_range(samples);
+        let tolerance = fraction * (max - min);
+        let mut decoded = vec![0f32; samples.len()];
+        let mut bytes = 0;
+        // One field per channel of `d` slices, or one slice's channels as
+        // the field's depth.
+        let channels_as_depth = d == 1 && c > 1;
+        let (fields, depth) = if channels_as_depth { (1, c) } else { (c, d) };
+        for field in 0..fields {
+            // Sample i of the field (x fastest, then y, then depth).
+            let at = |i: usize| {
+                let (p, z) = (i % (h * w), i / (h * w));
+                if channels_as_depth {
+                    p * c + z
+                } else {
+                    (z * h * w + p) * c + field
+                }
+            };
+            let values: Vec<f32> = (0..h * w * depth).map(|i| samples.get(at(i)) as f32).collect();
+            let (size, back) = zfp::round_trip(&values, [w, h, depth], tolerance)?;
+            bytes += size;
+            for (i, v) in back.into_iter().enumerate() {
+                decoded[at(i)] = v;
+            }
+        }
+        Ok((bytes, Samples::from_f32(samples.sample_type(), decoded.into_iter())))
+    }
 }
 
 /// The embedded volume models of `channels` channels: the default of a
@@ -223,23 +259,24 @@ pub fn embedded_volume_models(channels: usize) -> Result<Vec<Model>, EvalError> 
         .collect())
 }
 
-/// An evaluation of volume models, and of JPEG 2000 when asked for.
+/// An evaluation of volume models, and of JPEG 2000 and zfp when asked
+/// for.
 pub struct VolumeEvaluation {
     models: Vec<Model>,
-    jpeg2000: bool,
+    peers: Vec<&'static str>,
 }
 
 impl VolumeEvaluation {
     /// An evaluation of `models` (volume models) and of the peers named
-    /// (default: JPEG 2000, the only volume peer).
+    /// (default: both, `jpeg2000` and `zfp`).
     pub fn new(models: Vec<Model>, peers: Option<&[String]>) -> Result<Self, EvalError> {
-        let jpeg2000 = peer_runs(&models, Modality::Volume, "jpeg2000", peers)?;
-        Ok(VolumeEvaluation { models, jpeg2000 })
+        let peers = chosen_peers(&models, Modality::Volume, &["jpeg2000", "zfp"], peers)?;
+        Ok(VolumeEvaluation { models, peers })
     }
 
     /// Codes every volume with every model, then with JPEG 2000 over its
-    /// rate sweep; rows, means, per-band PSNR of cubes and BD-rates on
-    /// PSNR.
+    /// rate sweep and zfp over its tolerance sweep; rows, means, per-band
+    /// PSNR of cubes and BD-rates on PSNR.
     pub fn evaluate(&self, volumes: &[Volume], progress: &mut dyn Progress) -> Result<Report, EvalError> {
         if let Some((model, volume)) = self.models.iter().find_map(|m| {
             volumes
@@ -310,7 +347,7 @@ impl VolumeEvaluation {
                 progress.step();
             }
         }
-        if self.jpeg2000 {
+        if self.peers.contains(&"jpeg2000") {
             progress.stage("jpeg2000", (volumes.len() * JPEG2000_RATES.len()) as u64);
             for volume in volumes {
                 let voxels = volume.signal.positions() as f64;
@@ -323,6 +360,26 @@ impl VolumeEvaluation {
                     add(
                         volume,
                         "jpeg2000".into(),
+                        setting,
+                        (bytes, &decoded),
+                        (round_trip, round_trip),
+                        1.0,
+                    );
+                    progress.step();
+                }
+            }
+        }
+        if self.peers.contains(&"zfp") {
+            progress.stage("zfp", (volumes.len() * ZFP_TOLERANCES.len()) as u64);
+            for volume in volumes {
+                let voxels = volume.signal.positions() as f64;
+                for &fraction in &ZFP_TOLERANCES {
+                    let ((bytes, decoded), time) = timed(|| volume.zfp(fraction))?;
+                    let round_trip = per_second(voxels, time);
+                    let setting = format!("tol {fraction}");
+                    add(
+                        volume,
+                        "zfp".into(),
                         setting,
                         (bytes, &decoded),
                         (round_trip, round_trip),
@@ -385,6 +442,27 @@ mod tests {
             assert!((close.rmse - (100.0f64 / 6.0).sqrt()).abs() < 1e-9);
             let angle = close.spectral_angle.unwrap();
             assert!(angle > 0.5 && angle < 5.0, "{angle}");
+        }
+    }
+
+    #[test]
+    fn zfp_keeps_every_sample_within_its_tolerance_on_either_axis() {
+        for axis in [BandAxis::Channels, BandAxis::Depth] {
+            let volume = cube(axis);
+            let range = data_range(volume.signal.samples());
+            let (small, coarse) = volume.zfp(0.05).unwrap();
+            let (large, fine) = volume.zfp(0.001).unwrap();
+            assert!(small < large, "{axis:?}: {small} vs {large} bytes");
+            let original = volume.signal.samples();
+            let worst = |d: &Samples| {
+                (0..d.len())
+                    .map(|i| (d.get(i) - original.get(i)).abs())
+                    .fold(0.0, f64::max)
+            };
+            // Integers are rounded after decoding: half a level more.
+            let tolerance = |f: f64| f * (range.max - range.min) + 0.5;
+            assert!(worst(&coarse) <= tolerance(0.05), "{axis:?}: {}", worst(&coarse));
+            assert!(worst(&fine) <= tolerance(0.001), "{axis:?}: {}", worst(&fine));
         }
     }
 

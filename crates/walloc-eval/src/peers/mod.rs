@@ -1,13 +1,14 @@
 //! Peer codecs, run in-process through their libraries: lossy WebP
 //! (libwebp), JPEG (jpeg-encoder, decoded by zune-jpeg), AVIF (rav1e via
-//! ravif, decoded by rav1d), Opus (libopus, transpiled to Rust) and JPEG
-//! 2000 for volumes (OpenJPEG, ported to Rust).
+//! ravif, decoded by rav1d), Opus (libopus, transpiled to Rust), and for
+//! volumes JPEG 2000 (OpenJPEG, ported to Rust) and zfp (`zfp-rs`).
 
 mod avif;
 mod jpeg;
 pub mod jpeg2000;
 mod opus;
 mod webp;
+pub mod zfp;
 
 pub use avif::Avif;
 pub use jpeg::Jpeg;
