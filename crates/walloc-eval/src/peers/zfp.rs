@@ -8,7 +8,7 @@ use zfp_rs::{ZfpBitStream, ZfpConfig, ZfpField, ZfpFieldMut, ZfpScalarType};
 use super::PeerError;
 
 /// Error tolerances swept, as fractions of the data's range.
-pub const ZFP_TOLERANCES: [f64; 8] = [0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001, 0.0005];
+pub const ZFP_TOLERANCES: [f64; 8] = [16.0, 8.0, 4.0, 2.0, 1.0, 0.5, 0.1, 0.01];
 
 fn error(message: impl std::fmt::Display) -> PeerError {
     PeerError::new("zfp", message.to_string())
