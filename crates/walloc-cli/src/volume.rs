@@ -123,7 +123,8 @@ fn band_axis(bands: u32, model: &Model, asked: Option<Bands>) -> Result<BandAxis
     );
     match axis {
         BandAxis::Channels if config.channels != bands || config.dim != 2 => bail!(
-            "model {} codes {}-channel {}-D volumes, not a cube of {bands} bands as channels              (fit one: walloc fit-linear-volume --dims 2 --bands channels)",
+            "model {} codes {}-channel {}-D volumes, not a cube of {bands} bands as channels \
+             (fit one: walloc fit-linear-volume --dims 2 --bands channels)",
             config.name,
             config.channels,
             config.dim

@@ -177,7 +177,7 @@ impl Volume {
     /// samples spanning at most 16 bits are coded as they are, offset by
     /// the minimum (a CT's 12 bits of HU); others are scaled to 16 bits
     /// over their range and scaled back.
-    fn jpeg2000(&self, bits: f64) -> Result<(usize, Samples), EvalError> {
+    fn jpeg2000(&self, bits: f64) -> Result<Coded, EvalError> {
         let [d, h, w, c] = self.shape();
         let samples = self.signal.samples();
         let ValueRange { min, max } = data_range(samples);
@@ -217,7 +217,7 @@ impl Volume {
     /// channel's volume as one 3-D field (a cube with its bands as
     /// channels: the bands as the third axis): the bytes and the decoded
     /// samples.
-    fn zfp(&self, fraction: f64) -> Result<(usize, Samples), EvalError> {
+    fn zfp(&self, fraction: f64) -> Result<Coded, EvalError> {
         let [d, h, w, c] = self.shape();
         let samples = self.signal.samples();
         let ValueRange { min, max } = data_range(samples);
@@ -259,6 +259,43 @@ pub fn embedded_volume_models(channels: usize) -> Result<Vec<Model>, EvalError> 
         .collect())
 }
 
+/// What a peer's round trip gives: the file's bytes and the decoded
+/// samples.
+type Coded = (usize, Samples);
+
+/// A volume peer: its name, the settings it is swept over, how a setting
+/// is labelled, and its round trip of a volume at a setting.
+struct VolumePeer {
+    name: &'static str,
+    sweep: &'static [f64],
+    label: fn(f64) -> String,
+    code: fn(&Volume, f64) -> Result<Coded, EvalError>,
+}
+
+fn bits_label(bits: f64) -> String {
+    format!("{bits} b/s")
+}
+
+fn tolerance_label(fraction: f64) -> String {
+    format!("tol {fraction}")
+}
+
+/// The volume peers: JPEG 2000 over target rates, zfp over tolerances.
+const VOLUME_PEERS: [VolumePeer; 2] = [
+    VolumePeer {
+        name: "jpeg2000",
+        sweep: &JPEG2000_RATES,
+        label: bits_label,
+        code: Volume::jpeg2000,
+    },
+    VolumePeer {
+        name: "zfp",
+        sweep: &ZFP_TOLERANCES,
+        label: tolerance_label,
+        code: Volume::zfp,
+    },
+];
+
 /// An evaluation of volume models, and of JPEG 2000 and zfp when asked
 /// for.
 pub struct VolumeEvaluation {
@@ -270,7 +307,8 @@ impl VolumeEvaluation {
     /// An evaluation of `models` (volume models) and of the peers named
     /// (default: both, `jpeg2000` and `zfp`).
     pub fn new(models: Vec<Model>, peers: Option<&[String]>) -> Result<Self, EvalError> {
-        let peers = chosen_peers(&models, Modality::Volume, &["jpeg2000", "zfp"], peers)?;
+        let known: Vec<&'static str> = VOLUME_PEERS.iter().map(|p| p.name).collect();
+        let peers = chosen_peers(&models, Modality::Volume, &known, peers)?;
         Ok(VolumeEvaluation { models, peers })
     }
 
@@ -347,40 +385,20 @@ impl VolumeEvaluation {
                 progress.step();
             }
         }
-        if self.peers.contains(&"jpeg2000") {
-            progress.stage("jpeg2000", (volumes.len() * JPEG2000_RATES.len()) as u64);
+        for peer in VOLUME_PEERS.iter().filter(|p| self.peers.contains(&p.name)) {
+            progress.stage(peer.name, (volumes.len() * peer.sweep.len()) as u64);
             for volume in volumes {
                 let voxels = volume.signal.positions() as f64;
-                for &bits in &JPEG2000_RATES {
-                    let ((bytes, decoded), time) = timed(|| volume.jpeg2000(bits))?;
-                    // Each plane is encoded and decoded in one call: both
-                    // figures are of the round trip.
+                for &setting in peer.sweep {
+                    let ((bytes, decoded), time) = timed(|| (peer.code)(volume, setting))?;
+                    // A peer encodes and decodes in one call: both figures
+                    // are of the round trip.
                     let round_trip = per_second(voxels, time);
-                    let setting = format!("{bits} b/s");
+                    let label = (peer.label)(setting);
                     add(
                         volume,
-                        "jpeg2000".into(),
-                        setting,
-                        (bytes, &decoded),
-                        (round_trip, round_trip),
-                        1.0,
-                    );
-                    progress.step();
-                }
-            }
-        }
-        if self.peers.contains(&"zfp") {
-            progress.stage("zfp", (volumes.len() * ZFP_TOLERANCES.len()) as u64);
-            for volume in volumes {
-                let voxels = volume.signal.positions() as f64;
-                for &fraction in &ZFP_TOLERANCES {
-                    let ((bytes, decoded), time) = timed(|| volume.zfp(fraction))?;
-                    let round_trip = per_second(voxels, time);
-                    let setting = format!("tol {fraction}");
-                    add(
-                        volume,
-                        "zfp".into(),
-                        setting,
+                        peer.name.into(),
+                        label,
                         (bytes, &decoded),
                         (round_trip, round_trip),
                         1.0,

@@ -6,7 +6,8 @@
 //! TIFF interleaves the bands of each pixel, and a cube coded with its
 //! bands as depth decodes band by band.
 
-use std::io::Cursor;
+use std::fs::File;
+use std::io::{BufReader, Cursor};
 use std::path::Path;
 
 use tiff::decoder::{Decoder, DecodingResult, Limits as TiffLimits};
@@ -173,23 +174,27 @@ pub fn is_cube(path: &Path) -> bool {
         || unspecified_extra
 }
 
-fn open(path: &Path) -> Result<Decoder<Cursor<Vec<u8>>>> {
-    let bytes = std::fs::read(path).map_err(|source| FormatError::Io {
-        doing: "reading",
+/// A TIFF file being read: its header and tags are read on demand, so a
+/// probe (`is_cube`, `tiff_bands`) reads the first directory, not the file.
+type TiffReader = Decoder<BufReader<File>>;
+
+fn open(path: &Path) -> Result<TiffReader> {
+    let file = File::open(path).map_err(|source| FormatError::Io {
+        doing: "opening",
         path: path.display().to_string(),
         source,
     })?;
     let mut limits = TiffLimits::default();
     limits.decoding_buffer_size = (MAX_CUBE_SAMPLES * 4) as usize;
     limits.intermediate_buffer_size = (MAX_CUBE_SAMPLES * 4) as usize;
-    Decoder::new(Cursor::new(bytes))
+    Decoder::new(BufReader::new(file))
         .map(|d| d.with_limits(limits))
         .map_err(|e| cube_error(path, format!("not a readable TIFF: {e}")))
 }
 
 /// `(width, height, bands, sample type)` of the first image, checked
 /// against the limits before anything is allocated.
-fn layout(decoder: &mut Decoder<Cursor<Vec<u8>>>) -> std::result::Result<(u32, u32, u32, SampleType), String> {
+fn layout(decoder: &mut TiffReader) -> std::result::Result<(u32, u32, u32, SampleType), String> {
     let (width, height) = decoder.dimensions().map_err(|e| e.to_string())?;
     let bands = decoder
         .find_tag_unsigned::<u32>(Tag::SamplesPerPixel)
@@ -229,7 +234,7 @@ fn layout(decoder: &mut Decoder<Cursor<Vec<u8>>>) -> std::result::Result<(u32, u
 }
 
 /// The georeferencing tags ([`GEO_TAGS`]) the first image has.
-fn geo_tags(decoder: &mut Decoder<Cursor<Vec<u8>>>) -> Vec<FileTag> {
+fn geo_tags(decoder: &mut TiffReader) -> Vec<FileTag> {
     use tiff::decoder::ifd::Value;
     fn flat(value: Value) -> Vec<Value> {
         match value {
