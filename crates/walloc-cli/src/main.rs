@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use walloc::image::{decode_image as decode_wal_image, encode_image as encode_wal_image};
-use walloc::{DecodeOptions, DecoderOptions, EncodeOptions, Image, LatentCoder, Limits, Modality, Pixel};
+use walloc::{DecodeOptions, DecoderOptions, EncodeOptions, Image, LatentCoder, Limits, Modality, Pixel, Step};
 
 use walloc_io::audio::{is_audio_path, is_wav};
 use walloc_io::image::{decode_picture, encode_picture, Picture};
@@ -47,10 +47,20 @@ enum Command {
         /// [default: rgb-16x, or gray-16x for gray images; stereo-5x for audio; volume-16x for volumes].
         #[arg(short, long)]
         model: Option<String>,
-        /// Latent storage: rans (the model's tables; smallest), or the
+        /// Latent storage: adaptive (context-adaptive coding started from the
+        /// model's tables; smallest), rans (the model's static tables), or the
         /// reference's tiled latent image as png or lossless webp.
-        #[arg(long, default_value = "rans")]
+        #[arg(long, default_value = "adaptive")]
         coder: LatentCoder,
+        /// Images: quality from 0 (smallest file) to 100 (finest
+        /// quantization); 75 is the model's own step, every 20 points
+        /// halve or double it.
+        #[arg(long, conflicts_with = "bpp")]
+        quality: Option<f64>,
+        /// Images: aim for this many bits per pixel (the finest quality
+        /// whose file fits, found by search).
+        #[arg(long)]
+        bpp: Option<f64>,
         #[command(flatten)]
         volume: volume::VolumeArgs,
     },
@@ -97,50 +107,87 @@ enum Command {
     Train(train::TrainArgs),
 }
 
+/// What `encode --quality` or `--bpp` asks for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Rate {
+    /// One quantizer step.
+    Step(Step),
+    /// The finest step within a rate.
+    BitsPerPixel(f64),
+}
+
 fn encode(
     input: &Path,
     output: &Path,
     model: Option<&str>,
     coder: LatentCoder,
+    rate: Rate,
     volume: &volume::VolumeArgs,
 ) -> Result<()> {
+    let native_only = |what: &str| {
+        if rate != Rate::Step(Step::NATIVE) {
+            bail!("--quality and --bpp cover images in this release; {what} is coded at its model's own step");
+        }
+        Ok(())
+    };
     if volume.is_volume(input, model) {
+        native_only("a volume")?;
         return volume::encode(input, output, model, volume);
     }
     let audio_model = || models::resolve(model.unwrap_or(models::DEFAULT_AUDIO));
     if input != Path::new("-") && is_audio_path(input) {
+        native_only("audio")?;
         return write_output(output, &audio::encode_file(input, &audio_model()?)?);
     }
-    if let Some(rows) = png_rows::open(input)?.filter(|_| coder == LatentCoder::Rans) {
-        if let Some(file) = encode_png_rows(rows, model, input)? {
+    let streamed = coder.is_banded() && matches!(rate, Rate::Step(_));
+    let options = EncodeOptions::default().with_coder(coder);
+    if let Some(rows) = png_rows::open(input)?.filter(|_| streamed) {
+        let options = match rate {
+            Rate::Step(step) => options.with_step(step),
+            Rate::BitsPerPixel(_) => options,
+        };
+        if let Some(file) = encode_png_rows(rows, model, input, &options)? {
             return write_output(output, &file);
         }
     }
     let bytes = read_input(input)?;
     if is_wav(&bytes) {
+        native_only("audio")?;
         return write_output(output, &audio::encode_bytes(bytes, &audio_model()?)?);
     }
     let picture = decode_picture(&bytes, &input.display().to_string())?;
     let model = image_model(model, picture.channels(), input)?;
-    let options = EncodeOptions {
-        coder,
-        ..EncodeOptions::default()
-    };
     let file = match picture {
-        Picture::Eight(image) => encode_at_depth(&model, image, &options),
-        Picture::Sixteen(image) => encode_at_depth(&model, image, &options),
+        Picture::Eight(image) => encode_at_depth(&model, image, &options, rate),
+        Picture::Sixteen(image) => encode_at_depth(&model, image, &options, rate),
     }
     .with_context(|| format!("encoding with {}", model.config().name))?;
     write_output(output, &file)
 }
 
-/// An image of 8 or 16 bits, in the model's channels, coded at its depth.
+/// An image of 8 or 16 bits, in the model's channels, coded at its depth
+/// at one step or within a rate (saying which step that took).
 fn encode_at_depth<P: Pixel>(
     model: &walloc::Model,
     image: Image<P>,
     options: &EncodeOptions,
+    rate: Rate,
 ) -> walloc::Result<Vec<u8>> {
-    encode_wal_image(model, &image.to_channels(model.config().channels as u8), options)
+    let image = image.to_channels(model.config().channels as u8);
+    match rate {
+        Rate::Step(step) => encode_wal_image(model, &image, &options.with_step(step)),
+        Rate::BitsPerPixel(bpp) => {
+            let (file, step) = walloc::image::encode_image_at_rate(model, &image, bpp, options)?;
+            let got = file.len() as f64 * 8.0 / (f64::from(image.width) * f64::from(image.height));
+            let over = if got > bpp {
+                " (the smallest this model makes)"
+            } else {
+                ""
+            };
+            eprintln!("{step}: {got:.4} bits per pixel{over}");
+            Ok(file)
+        }
+    }
 }
 
 /// The image model `--model` names (or the default for `channels`), with a
@@ -162,13 +209,18 @@ fn image_model(spec: Option<&str>, channels: u8, input: &Path) -> Result<walloc:
 
 /// Encodes an 8-bit PNG row by row in stripes: the image is never whole
 /// in memory. `None` for a model with a full neural encoder (coded whole).
-fn encode_png_rows(mut rows: PngRows, spec: Option<&str>, input: &Path) -> Result<Option<Vec<u8>>> {
+fn encode_png_rows(
+    mut rows: PngRows,
+    spec: Option<&str>,
+    input: &Path,
+    options: &EncodeOptions,
+) -> Result<Option<Vec<u8>>> {
     let model = image_model(spec, rows.channels, input)?;
     if model.config().encoder_kind() == walloc::EncoderKind::Network {
         return Ok(None);
     }
     let channels = model.config().channels as u8;
-    let mut encoder = walloc::image::stripe_encoder(&model, rows.width, rows.height, channels)
+    let mut encoder = walloc::image::stripe_encoder(&model, rows.width, rows.height, channels, options)
         .with_context(|| format!("encoding with {}", model.config().name))?;
     let bar = io::progress(u64::from(rows.height), "encoding");
     let mut batch = Vec::new();
@@ -249,8 +301,17 @@ fn run(cli: &Cli) -> Result<()> {
             output,
             model,
             coder,
+            quality,
+            bpp,
             volume,
-        } => encode(input, output, model.as_deref(), *coder, volume),
+        } => {
+            let rate = match (quality, bpp) {
+                (_, Some(bpp)) => Rate::BitsPerPixel(*bpp),
+                (Some(quality), None) => Rate::Step(Step::from_quality(*quality)?),
+                (None, None) => Rate::Step(Step::NATIVE),
+            };
+            encode(input, output, model.as_deref(), *coder, rate, volume)
+        }
         Command::Decode {
             input,
             output,

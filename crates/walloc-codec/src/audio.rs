@@ -358,6 +358,7 @@ pub fn decode_block_latent(
             height: 1,
             width,
             symbols,
+            step: crate::Step::NATIVE,
         },
     ))
 }

@@ -1,6 +1,8 @@
 //! The entropy bottleneck: Gaussian-CDF companding to a bounded range,
 //! rounding to integers, and its inverse (the reference's `ToUniform`,
-//! `Round` and `ToNormal`).
+//! `Round` and `ToNormal`), at any quantizer step.
+
+use crate::step::Step;
 
 /// Companding parameters for `bits`-bit latents.
 #[derive(Clone, Debug, PartialEq)]
@@ -72,9 +74,16 @@ impl Bottleneck {
     /// The reference's bottleneck for `bits` bits (1..=8): scale
     /// `(2^(b-1) - 1) / 1.85`, range `±(2^(b-1) - 0.501)`.
     pub fn new(bits: u8) -> Self {
+        Self::at_step(bits, Step::NATIVE)
+    }
+
+    /// The bottleneck for `bits` bits at quantizer step `step`: the
+    /// reference's, with its scale multiplied by `Δ`, so that `z` is
+    /// coded as the reference codes `z / Δ` and decoded `Δ` times larger.
+    pub fn at_step(bits: u8, step: Step) -> Self {
         assert!((2..=8).contains(&bits), "latent bits must be 2..=8");
         let half = f64::from(1u32 << (bits - 1));
-        let scale = (half - 1.0) / 1.85;
+        let scale = (half - 1.0) / 1.85 * step.factor();
         let latent_max = half - 1.0 + 0.5 - 1e-3;
         let dequantized = (0..2 * half as i32)
             .map(|symbol| {

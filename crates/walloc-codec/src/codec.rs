@@ -11,6 +11,7 @@ use crate::linalg::{matmul, Strides};
 use crate::model::Model;
 use crate::packing::{self, PackFormat};
 use crate::registry::{Analysis, DecoderOptions, Registry, Synthesis};
+use crate::step::Step;
 
 /// An integer latent: `channels` planes of `height × width` stored symbols
 /// (`value + 2^(bits-1)`).
@@ -27,6 +28,8 @@ pub struct Latent {
     pub width: usize,
     /// `channels * height * width` symbols, channel-major.
     pub symbols: Vec<u8>,
+    /// The quantizer step the symbols were made at.
+    pub step: Step,
 }
 
 impl Latent {
@@ -39,20 +42,36 @@ impl Latent {
 }
 
 /// Options of [`encode`].
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct EncodeOptions {
     /// How to store the latent.
     pub coder: LatentCoder,
-    /// Latent rows per rANS chunk (each chunk decodes on its own).
+    /// Latent rows per entropy-coded chunk (each chunk decodes on its own).
     pub rows_per_chunk: u32,
+    /// The quantizer step: the quality knob.
+    pub step: Step,
 }
 
 impl Default for EncodeOptions {
+    /// Adaptive coding at the model's own step, in chunks of 32 latent rows.
     fn default() -> Self {
         EncodeOptions {
-            coder: LatentCoder::Rans,
+            coder: LatentCoder::Adaptive,
             rows_per_chunk: 32,
+            step: Step::NATIVE,
         }
+    }
+}
+
+impl EncodeOptions {
+    /// The same options at another step.
+    pub fn with_step(self, step: Step) -> Self {
+        EncodeOptions { step, ..self }
+    }
+
+    /// The same options with another coder.
+    pub fn with_coder(self, coder: LatentCoder) -> Self {
+        EncodeOptions { coder, ..self }
     }
 }
 
@@ -75,10 +94,16 @@ pub fn analyze<P: Pixel>(model: &Model, image: &Image<P>) -> Result<Latent> {
     analyze_with(&Registry::core(), model, image)
 }
 
-/// The encoder `registry` has for `model`, on an image.
+/// The encoder `registry` has for `model`, on an image, at the model's
+/// own step.
 pub fn analyze_with<P: Pixel>(registry: &Registry, model: &Model, image: &Image<P>) -> Result<Latent> {
+    analyze_at(registry, model, image, Step::NATIVE)
+}
+
+/// The encoder `registry` has for `model`, on an image, at `step`.
+pub fn analyze_at<P: Pixel>(registry: &Registry, model: &Model, image: &Image<P>, step: Step) -> Result<Latent> {
     check_image_input(model, image.channels, P::BITS)?;
-    analyze_with_encoder(registry.encoder(model)?.as_ref(), model, image)
+    analyze_with_encoder(registry.encoder_at(model, step)?.as_ref(), model, image)
 }
 
 /// Refuses images that `model` does not code: other channels, or sample
@@ -150,7 +175,7 @@ pub fn linear_coefficients(model: &Model, latent: &Latent) -> Result<Vec<f32>> {
             latent.channels, config.name
         )));
     }
-    let bottleneck = model.bottleneck();
+    let bottleneck = model.bottleneck_at(latent.step);
     let zhat: Vec<f32> = latent.symbols.iter().map(|&s| bottleneck.dequantize(s)).collect();
     let mut coeffs = vec![0.0f32; d * positions];
     let weights = &model.weights().decoder_weight;
@@ -177,7 +202,7 @@ pub fn linear_coefficients(model: &Model, latent: &Latent) -> Result<Vec<f32>> {
 
 fn pack_format(coder: LatentCoder) -> Option<PackFormat> {
     match coder {
-        LatentCoder::Rans => None,
+        LatentCoder::Rans | LatentCoder::Adaptive => None,
         LatentCoder::Png => Some(PackFormat::Png),
         LatentCoder::WebP => Some(PackFormat::WebP),
     }
@@ -203,12 +228,12 @@ pub fn encode_with<P: Pixel>(
     options: EncodeOptions,
 ) -> Result<Vec<u8>> {
     check_image_size(image)?;
-    let latent = analyze_with(registry, model, image)?;
+    let latent = analyze_at(registry, model, image, options.step)?;
     write_image(model, image, &latent, options)
 }
 
 /// Entropy-codes the latent of `image` (made by `model`'s encoder) into a
-/// `.wal` file image.
+/// `.wal` file image, at the latent's step.
 pub fn write_image<P: Pixel>(
     model: &Model,
     image: &Image<P>,
@@ -226,15 +251,19 @@ pub fn write_image<P: Pixel>(
             config.latent_dim
         )));
     }
+    let options = options.with_step(latent.step);
     let rows = options.rows_per_chunk.max(1) as usize;
     let chunks: Vec<Vec<u8>> = match pack_format(options.coder) {
-        None => (0..latent.height.div_ceil(rows))
-            .into_par_iter()
-            .map(|c| {
-                let range = c * rows * latent.width..((c + 1) * rows).min(latent.height) * latent.width;
-                model.tables().encode(&latent.symbols, plane, range, latent.width)
-            })
-            .collect::<Result<_>>()?,
+        None => {
+            let coder = model.band_coder(options.coder, latent.step)?;
+            (0..latent.height.div_ceil(rows))
+                .into_par_iter()
+                .map(|c| {
+                    let range = c * rows * latent.width..((c + 1) * rows).min(latent.height) * latent.width;
+                    coder.encode(&latent.symbols, plane, range, latent.width)
+                })
+                .collect::<Result<_>>()?
+        }
         Some(format) => vec![packing::pack(
             &latent.symbols,
             latent.channels,
@@ -285,7 +314,8 @@ pub(crate) fn image_header(model: &Model, shape: ImageShape, options: EncodeOpti
         latent_width: side(width),
         latent_height: side(height),
         coder: options.coder,
-        rows_per_chunk: if options.coder == LatentCoder::Rans {
+        step: options.step,
+        rows_per_chunk: if options.coder.is_banded() {
             options.rows_per_chunk.max(1)
         } else {
             side(height)
@@ -341,6 +371,7 @@ pub fn decode_latent(model: &Model, bytes: &[u8], limits: &Limits) -> Result<(He
     let symbols = match pack_format(header.coder) {
         Some(format) => packing::unpack(chunks[0], k, h, w, format)?,
         None => {
+            let coder = model.band_coder(header.coder, header.step)?;
             let mut symbols = vec![0u8; k * h * w];
             let rows = header.rows_per_chunk as usize;
             let plane = h * w;
@@ -351,7 +382,7 @@ pub fn decode_latent(model: &Model, bytes: &[u8], limits: &Limits) -> Result<(He
                 .map(|(c, payload)| {
                     let band = (((c + 1) * rows).min(h) - c * rows) * w;
                     let mut local = vec![0u8; k * band];
-                    model.tables().decode(payload, &mut local, band, 0..band, w)?;
+                    coder.decode(payload, &mut local, band, 0..band, w)?;
                     Ok(local)
                 })
                 .collect::<Result<_>>()?;
@@ -365,6 +396,7 @@ pub fn decode_latent(model: &Model, bytes: &[u8], limits: &Limits) -> Result<(He
             symbols
         }
     };
+    let step = header.step;
     Ok((
         header,
         Latent {
@@ -373,6 +405,7 @@ pub fn decode_latent(model: &Model, bytes: &[u8], limits: &Limits) -> Result<(He
             height: h,
             width: w,
             symbols,
+            step,
         },
     ))
 }

@@ -6,11 +6,15 @@
 use crate::config::Modality;
 use crate::error::{invalid, CodecError, Result};
 use crate::model::ModelId;
+use crate::step::Step;
 
 /// The first four bytes of every walloc file.
 pub const MAGIC: [u8; 4] = *b"WALC";
-/// The container version this build writes and reads.
-pub const VERSION: u8 = 1;
+/// The newest container version this build writes and reads: version 2
+/// adds the quantizer step ([`Step`]) and the `adaptive` latent coder. A
+/// file that uses neither is written as version 1, which every earlier
+/// reader reads.
+pub const VERSION: u8 = 2;
 /// Header length in bytes, CRC included.
 pub const HEADER_LEN: usize = 76;
 
@@ -24,6 +28,10 @@ pub enum LatentCoder {
     Png = 1,
     /// The reference's tiled latent image, lossless WebP; one chunk.
     WebP = 2,
+    /// Context-adaptive binary range coding ([`crate::adaptive`]), started
+    /// from the model's tables at the file's step; one chunk per band of
+    /// latent rows.
+    Adaptive = 3,
 }
 
 impl std::str::FromStr for LatentCoder {
@@ -34,7 +42,7 @@ impl std::str::FromStr for LatentCoder {
         Self::ALL
             .into_iter()
             .find(|c| c.name() == name)
-            .ok_or_else(|| invalid("coder", format!("{name:?} (rans, png or webp)")))
+            .ok_or_else(|| invalid("coder", format!("{name:?} (adaptive, rans, png or webp)")))
     }
 }
 
@@ -45,22 +53,32 @@ impl LatentCoder {
             LatentCoder::Rans => "rans",
             LatentCoder::Png => "png",
             LatentCoder::WebP => "webp",
+            LatentCoder::Adaptive => "adaptive",
         }
     }
 
     /// Every coder, in code order.
-    pub const ALL: [LatentCoder; 3] = [LatentCoder::Rans, LatentCoder::Png, LatentCoder::WebP];
+    pub const ALL: [LatentCoder; 4] = [
+        LatentCoder::Rans,
+        LatentCoder::Png,
+        LatentCoder::WebP,
+        LatentCoder::Adaptive,
+    ];
 
-    fn from_code(code: u8) -> Result<Self> {
-        match code {
-            0 => Ok(LatentCoder::Rans),
-            1 => Ok(LatentCoder::Png),
-            2 => Ok(LatentCoder::WebP),
-            other => Err(invalid(
+    /// The coder of a header's code.
+    pub(crate) fn from_code(code: u8) -> Result<Self> {
+        Self::ALL.into_iter().find(|c| *c as u8 == code).ok_or_else(|| {
+            invalid(
                 "latent coder",
-                format!("{other} (known: 0 rans, 1 png, 2 webp)"),
-            )),
-        }
+                format!("{code} (known: 0 rans, 1 png, 2 webp, 3 adaptive)"),
+            )
+        })
+    }
+
+    /// Whether the latent is entropy-coded in bands of rows, one chunk each
+    /// (rANS and adaptive), rather than packed into one latent image.
+    pub fn is_banded(self) -> bool {
+        matches!(self, LatentCoder::Rans | LatentCoder::Adaptive)
     }
 }
 
@@ -162,6 +180,8 @@ pub struct Header {
     pub latent_height: u32,
     /// How the latent is coded.
     pub coder: LatentCoder,
+    /// The quantizer step the latent was coded at.
+    pub step: Step,
     /// Latent rows per chunk.
     pub rows_per_chunk: u32,
     /// Number of chunks that follow.
@@ -212,9 +232,10 @@ impl Header {
         if self.rows_per_chunk == 0 {
             return Err(invalid("rows per chunk", "0"));
         }
-        let expected_chunks = match self.coder {
-            LatentCoder::Rans => self.latent_height.div_ceil(self.rows_per_chunk),
-            LatentCoder::Png | LatentCoder::WebP => 1,
+        let expected_chunks = if self.coder.is_banded() {
+            self.latent_height.div_ceil(self.rows_per_chunk)
+        } else {
+            1
         };
         if self.chunk_count != expected_chunks {
             return Err(invalid(
@@ -237,6 +258,8 @@ impl Header {
         b[54..58].copy_from_slice(&self.latent_width.to_le_bytes());
         b[58..62].copy_from_slice(&self.latent_height.to_le_bytes());
         b[62] = self.coder as u8;
+        b[63] = self.step.code() as u8;
+        b[4] = version_for(self.coder, self.step);
         b[64..68].copy_from_slice(&self.rows_per_chunk.to_le_bytes());
         b[68..72].copy_from_slice(&self.chunk_count.to_le_bytes());
         seal(b)
@@ -253,6 +276,25 @@ pub(crate) fn header_prefix(modality: Modality, model_id: &ModelId) -> [u8; HEAD
     b[6..8].copy_from_slice(&(HEADER_LEN as u16).to_le_bytes());
     b[8..40].copy_from_slice(&model_id.0);
     b
+}
+
+/// The version a file of `coder` at `step` is written as: 1 unless it
+/// needs what version 2 added.
+pub(crate) fn version_for(coder: LatentCoder, step: Step) -> u8 {
+    if coder == LatentCoder::Adaptive || step != Step::NATIVE {
+        2
+    } else {
+        1
+    }
+}
+
+/// The step of a header's step byte: a signed code in version 2, a
+/// reserved zero in version 1.
+pub(crate) fn step_field(header: &[u8], at: usize) -> Result<Step> {
+    if header[4] == 1 && header[at] != 0 {
+        return Err(invalid("reserved byte", header[at]));
+    }
+    Step::from_code(header[at] as i8)
 }
 
 /// Writes the header CRC.
@@ -279,7 +321,7 @@ pub(crate) fn checked_header(bytes: &[u8]) -> Result<(&[u8], Modality)> {
     if bytes[..4] != MAGIC {
         return Err(CodecError::BadMagic);
     }
-    if bytes[4] != VERSION {
+    if !(1..=VERSION).contains(&bytes[4]) {
         return Err(CodecError::UnsupportedVersion {
             found: bytes[4],
             supported: VERSION,
@@ -323,9 +365,6 @@ pub fn parse_header(bytes: &[u8], limits: &Limits) -> Result<Header> {
     if modality != Modality::Image {
         return Err(invalid("modality", format!("{modality} (this is not an image file)")));
     }
-    if b[63] != 0 {
-        return Err(invalid("reserved byte", b[63]));
-    }
     let mut model_id = [0u8; 32];
     model_id.copy_from_slice(&b[8..40]);
     let header = Header {
@@ -340,6 +379,7 @@ pub fn parse_header(bytes: &[u8], limits: &Limits) -> Result<Header> {
         latent_width: u32_at(b, 54),
         latent_height: u32_at(b, 58),
         coder: LatentCoder::from_code(b[62])?,
+        step: step_field(b, 63)?,
         rows_per_chunk: u32_at(b, 64),
         chunk_count: u32_at(b, 68),
     };
@@ -418,7 +458,7 @@ mod tests {
             assert_eq!(coder.name().parse::<LatentCoder>().unwrap(), coder);
         }
         let error = "jpeg".parse::<LatentCoder>().unwrap_err();
-        assert!(error.to_string().contains("rans, png or webp"), "{error}");
+        assert!(error.to_string().contains("adaptive, rans, png or webp"), "{error}");
     }
 
     fn header() -> Header {
@@ -434,9 +474,42 @@ mod tests {
             latent_width: 13,
             latent_height: 4,
             coder: LatentCoder::Rans,
+            step: Step::NATIVE,
             rows_per_chunk: 3,
             chunk_count: 2,
         }
+    }
+
+    #[test]
+    fn steps_and_adaptive_coding_are_version_2() {
+        let native = write(&header(), &[vec![1; 4], vec![2; 4]]);
+        assert_eq!(native[4], 1, "a file with nothing new stays version 1");
+        let stepped = Header {
+            step: Step::from_code(-7).unwrap(),
+            coder: LatentCoder::Adaptive,
+            ..header()
+        };
+        let bytes = write(&stepped, &[vec![1; 4], vec![2; 4]]);
+        assert_eq!((bytes[4], bytes[62], bytes[63]), (2, 3, (-7i8) as u8));
+        assert_eq!(parse(&bytes, &Limits::default()).unwrap().0, stepped);
+        // A version-1 file with its reserved byte set is refused.
+        let mut forged = native.clone();
+        forged[63] = 5;
+        let crc = crc32fast::hash(&forged[..72]);
+        forged[72..76].copy_from_slice(&crc.to_le_bytes());
+        assert!(parse(&forged, &Limits::default())
+            .unwrap_err()
+            .to_string()
+            .contains("reserved"));
+        // A step code beyond the range is refused by name.
+        let mut forged = bytes.clone();
+        forged[63] = 100;
+        let crc = crc32fast::hash(&forged[..72]);
+        forged[72..76].copy_from_slice(&crc.to_le_bytes());
+        assert!(parse(&forged, &Limits::default())
+            .unwrap_err()
+            .to_string()
+            .contains("quantizer step"));
     }
 
     #[test]

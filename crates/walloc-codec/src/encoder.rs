@@ -11,6 +11,7 @@ use crate::config::ModelConfig;
 use crate::error::{invalid, CodecError, Result};
 use crate::image::{to_padded_signal, Image, Pixel};
 use crate::linalg::{matmul, Strides};
+use crate::step::Step;
 
 /// A lightweight WaLLoC encoder, ready to run.
 #[derive(Clone, Debug)]
@@ -26,6 +27,8 @@ pub struct LinearEncoder {
     bias: Vec<f32>,
     quantizer: Quantizer,
     bottleneck: Bottleneck,
+    /// The quantizer step of `quantizer` and `bottleneck`.
+    step: Step,
     /// Residual coding (the reference's `ResidualCodec2D`): the latent is
     /// `stages` equal groups of channels, each coding what the previous
     /// groups' decoders left.
@@ -66,6 +69,7 @@ impl LinearEncoder {
             bias,
             quantizer: Quantizer::new(&Bottleneck::new(config.latent_bits)),
             bottleneck: Bottleneck::new(config.latent_bits),
+            step: Step::NATIVE,
             stages: 1,
             stage_decoders: Vec::new(),
             stage_decoder_bias: Vec::new(),
@@ -93,6 +97,17 @@ impl LinearEncoder {
         self.stage_decoders = decoder_weight;
         self.stage_decoder_bias = decoder_bias;
         Ok(self)
+    }
+
+    /// The same encoder quantizing at `step`.
+    pub fn at_step(&self, step: Step) -> Self {
+        let bottleneck = Bottleneck::at_step(self.bottleneck.bits(), step);
+        LinearEncoder {
+            quantizer: Quantizer::new(&bottleneck),
+            bottleneck,
+            step,
+            ..self.clone()
+        }
     }
 
     /// Latent channels.
@@ -172,6 +187,7 @@ impl LinearEncoder {
             height: h,
             width,
             symbols,
+            step: self.step,
         })
     }
 

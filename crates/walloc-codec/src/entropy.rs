@@ -200,6 +200,42 @@ impl EntropyTables {
     }
 }
 
+/// What codes the bands of a latent: the model's static tables (rANS) or
+/// the adaptive coder started from them at the file's step.
+#[derive(Clone, Debug)]
+pub enum BandCoder<'t> {
+    /// rANS with the static tables.
+    Static(&'t EntropyTables),
+    /// Context-adaptive binary range coding.
+    Adaptive(Box<crate::adaptive::AdaptiveCoder>),
+}
+
+impl BandCoder<'_> {
+    /// Encodes `symbols[k * plane + range]` of every channel `k` (rows of
+    /// `width` symbols) into one chunk's payload.
+    pub fn encode(&self, symbols: &[u8], plane: usize, range: std::ops::Range<usize>, width: usize) -> Result<Vec<u8>> {
+        match self {
+            BandCoder::Static(tables) => tables.encode(symbols, plane, range, width),
+            BandCoder::Adaptive(coder) => coder.encode(symbols, plane, range, width),
+        }
+    }
+
+    /// Decodes a payload of [`BandCoder::encode`] into the same positions.
+    pub fn decode(
+        &self,
+        payload: &[u8],
+        symbols: &mut [u8],
+        plane: usize,
+        range: std::ops::Range<usize>,
+        width: usize,
+    ) -> Result<()> {
+        match self {
+            BandCoder::Static(tables) => tables.decode(payload, symbols, plane, range, width),
+            BandCoder::Adaptive(coder) => coder.decode(payload, symbols, plane, range, width),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

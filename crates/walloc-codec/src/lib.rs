@@ -14,6 +14,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod adaptive;
 pub mod audio;
 pub mod bottleneck;
 pub mod codec;
@@ -30,6 +31,7 @@ pub mod model;
 pub mod packing;
 pub mod registry;
 pub mod signal;
+pub mod step;
 pub mod stripes;
 pub mod volume;
 
@@ -41,3 +43,4 @@ pub use error::{CodecError, Result};
 pub use image::{Image, Image16, Image8, Pixel};
 pub use model::{Model, ModelId};
 pub use signal::{SampleType, Samples, Signal, ValueRange};
+pub use step::Step;

@@ -13,11 +13,14 @@ use safetensors::SafeTensors;
 use sha2::{Digest, Sha256};
 use walloc_wavelet::FilterBank;
 
+use crate::adaptive::AdaptiveCoder;
 use crate::bottleneck::Bottleneck;
 use crate::config::{Architecture, EncoderKind, Figures, Modality, ModelConfig, CONFIG_KEY, MODEL_FORMAT_VERSION};
+use crate::container::LatentCoder;
 use crate::encoder::LinearEncoder;
-use crate::entropy::{EntropyTables, PROBABILITY_BITS};
+use crate::entropy::{BandCoder, EntropyTables, PROBABILITY_BITS};
 use crate::error::{CodecError, Result};
+use crate::step::Step;
 
 /// Encoder projection weight, `[latent_dim, coefficient_dim, 1, 1]`.
 pub const ENCODER_WEIGHT: &str = "encoder.0.weight";
@@ -528,6 +531,34 @@ impl Model {
     /// The bottleneck for this model's latent bits.
     pub fn bottleneck(&self) -> &Bottleneck {
         &self.bottleneck
+    }
+
+    /// The bottleneck at quantizer step `step` (the model's own at
+    /// [`Step::NATIVE`]).
+    pub fn bottleneck_at(&self, step: Step) -> std::borrow::Cow<'_, Bottleneck> {
+        if step == Step::NATIVE {
+            std::borrow::Cow::Borrowed(&self.bottleneck)
+        } else {
+            std::borrow::Cow::Owned(Bottleneck::at_step(self.config.latent_bits, step))
+        }
+    }
+
+    /// What codes latent bands with `coder` at `step`: the static tables
+    /// for rANS, the adaptive coder started from them otherwise.
+    pub fn band_coder(&self, coder: LatentCoder, step: Step) -> Result<BandCoder<'_>> {
+        match coder {
+            LatentCoder::Rans => Ok(BandCoder::Static(&self.tables)),
+            LatentCoder::Adaptive => Ok(BandCoder::Adaptive(Box::new(AdaptiveCoder::new(
+                &self.weights.probabilities,
+                self.weights.contexts,
+                self.config.latent_bits,
+                step,
+            )))),
+            other => Err(CodecError::IncompatibleInput(format!(
+                "the {} coder packs a latent image; it does not code bands",
+                other.name()
+            ))),
+        }
     }
 
     /// Entropy-coding tables.

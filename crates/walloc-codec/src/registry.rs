@@ -17,6 +17,7 @@ use crate::config::{Architecture, EncoderKind};
 use crate::encoder::LinearEncoder;
 use crate::error::{CodecError, Result};
 use crate::model::Model;
+use crate::step::Step;
 
 /// An encoder: a normalized, padded planar signal to the integer latent.
 pub trait Analysis {
@@ -56,8 +57,8 @@ impl DecoderOptions {
     }
 }
 
-/// Makes the encoder of a model.
-pub type AnalysisFactory = for<'m> fn(&'m Model) -> Result<Box<dyn Analysis + 'm>>;
+/// Makes the encoder of a model at a quantizer step.
+pub type AnalysisFactory = for<'m> fn(&'m Model, Step) -> Result<Box<dyn Analysis + 'm>>;
 
 /// Makes the decoder of a model.
 pub type SynthesisFactory = for<'m> fn(&'m Model, &DecoderOptions) -> Result<Box<dyn Synthesis + 'm>>;
@@ -96,9 +97,14 @@ impl Registry {
         self.decoders.push((architecture, make));
     }
 
-    /// The encoder of `model`, or [`CodecError::Unsupported`] naming what
-    /// this build lacks.
+    /// The encoder of `model` at its own step, or
+    /// [`CodecError::Unsupported`] naming what this build lacks.
     pub fn encoder<'m>(&self, model: &'m Model) -> Result<Box<dyn Analysis + 'm>> {
+        self.encoder_at(model, Step::NATIVE)
+    }
+
+    /// The encoder of `model` at quantizer step `step`.
+    pub fn encoder_at<'m>(&self, model: &'m Model, step: Step) -> Result<Box<dyn Analysis + 'm>> {
         let config = model.config();
         let kind = config.encoder_kind();
         match self
@@ -106,7 +112,7 @@ impl Registry {
             .iter()
             .find(|(a, k, _)| (*a, *k) == (config.architecture, kind))
         {
-            Some((_, _, make)) => make(model),
+            Some((_, _, make)) => make(model, step),
             None => Err(unsupported(model, "encoder")),
         }
     }
@@ -141,8 +147,8 @@ fn unsupported(model: &Model, part: &'static str) -> CodecError {
     }
 }
 
-/// The 1×1 projection encoder a model file holds.
-struct ProjectionAnalysis<'m>(&'m LinearEncoder);
+/// The 1×1 projection encoder a model file holds, at a step.
+struct ProjectionAnalysis<'m>(std::borrow::Cow<'m, LinearEncoder>);
 
 impl Analysis for ProjectionAnalysis<'_> {
     fn analyze(&self, signal: Planar) -> Result<Latent> {
@@ -150,9 +156,12 @@ impl Analysis for ProjectionAnalysis<'_> {
     }
 }
 
-fn projection_encoder(model: &Model) -> Result<Box<dyn Analysis + '_>> {
+fn projection_encoder(model: &Model, step: Step) -> Result<Box<dyn Analysis + '_>> {
     match model.encoder() {
-        Some(encoder) => Ok(Box::new(ProjectionAnalysis(encoder))),
+        Some(encoder) if step == Step::NATIVE => Ok(Box::new(ProjectionAnalysis(std::borrow::Cow::Borrowed(encoder)))),
+        Some(encoder) => Ok(Box::new(ProjectionAnalysis(std::borrow::Cow::Owned(
+            encoder.at_step(step),
+        )))),
         None => Err(unsupported(model, "encoder")),
     }
 }

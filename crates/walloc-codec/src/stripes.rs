@@ -15,7 +15,8 @@ use std::collections::BTreeMap;
 use walloc_wavelet::Signal as Planar;
 
 use crate::codec::{check_sample_bits, decode_latent, write_chunks, EncodeOptions, ImageShape, Latent};
-use crate::container::{Header, LatentCoder, Limits};
+use crate::container::{Header, Limits};
+use crate::entropy::BandCoder;
 use crate::error::{CodecError, Result};
 use crate::image::{padding, reflect, Image, Pixel};
 use crate::model::Model;
@@ -65,6 +66,7 @@ fn core_of(window: &Latent, rows: usize) -> Latent {
         height: rows,
         width: w,
         symbols,
+        step: window.step,
     }
 }
 
@@ -100,6 +102,8 @@ pub struct StripeEncoder<'m, P = u8> {
     height: u32,
     channels: u8,
     options: EncodeOptions,
+    /// What codes each stripe's latent.
+    band: BandCoder<'m>,
     latent_rows: usize,
     /// Original rows each stripe's window needs, for stripes not coded yet.
     needed: BTreeMap<usize, Vec<usize>>,
@@ -114,9 +118,30 @@ pub struct StripeEncoder<'m, P = u8> {
 
 impl<'m, P: Pixel> StripeEncoder<'m, P> {
     /// An encoder of a `width × height` image of `channels` (the model's)
-    /// with `registry`'s encoder of `model`; rANS-coded in chunks of
-    /// [`STRIPE_ROWS`] latent rows.
+    /// with `registry`'s encoder of `model`, with the default
+    /// [`EncodeOptions`].
     pub fn new(registry: &Registry, model: &'m Model, width: u32, height: u32, channels: u8) -> Result<Self> {
+        Self::with_options(registry, model, width, height, channels, EncodeOptions::default())
+    }
+
+    /// An encoder of a `width × height` image of `channels` with the coder
+    /// and step of `options`, which must code bands of [`STRIPE_ROWS`]
+    /// latent rows (rANS or adaptive).
+    pub fn with_options(
+        registry: &Registry,
+        model: &'m Model,
+        width: u32,
+        height: u32,
+        channels: u8,
+        options: EncodeOptions,
+    ) -> Result<Self> {
+        if !options.coder.is_banded() || options.rows_per_chunk != STRIPE_ROWS as u32 {
+            return Err(CodecError::IncompatibleInput(format!(
+                "stripes are coded by rANS or the adaptive coder in chunks of {STRIPE_ROWS} latent rows, not {} in chunks of {}",
+                options.coder.name(),
+                options.rows_per_chunk
+            )));
+        }
         Limits::default().check_image(width, height)?;
         crate::codec::check_image_input(model, channels, P::BITS)?;
         let config = model.config();
@@ -133,15 +158,13 @@ impl<'m, P: Pixel> StripeEncoder<'m, P> {
             BTreeMap::from([(0, (0..height as usize).collect())])
         };
         Ok(StripeEncoder {
-            encoder: registry.encoder(model)?,
+            encoder: registry.encoder_at(model, options.step)?,
             model,
             width,
             height,
             channels,
-            options: EncodeOptions {
-                coder: LatentCoder::Rans,
-                rows_per_chunk: STRIPE_ROWS as u32,
-            },
+            band: model.band_coder(options.coder, options.step)?,
+            options,
             latent_rows,
             chunks: if striped { vec![None; stripes] } else { Vec::new() },
             whole: None,
@@ -212,7 +235,7 @@ impl<'m, P: Pixel> StripeEncoder<'m, P> {
             let window = self.encoder.analyze(Planar::new(data, c, vec![rows.len(), pw])?)?;
             let core = core_of(&window, STRIPE_ROWS.min(self.latent_rows - stripe * STRIPE_ROWS));
             let plane = core.height * core.width;
-            let chunk = self.model.tables().encode(&core.symbols, plane, 0..plane, core.width)?;
+            let chunk = self.band.encode(&core.symbols, plane, 0..plane, core.width)?;
             self.chunks[stripe] = Some(chunk);
         }
         let still: std::collections::HashSet<usize> = self.needed.values().flatten().copied().collect();
@@ -328,6 +351,7 @@ impl<'m, P: Pixel> StripeDecoder<'m, P> {
             height: rows,
             width: lw,
             symbols,
+            step: self.latent.step,
         };
         let samples = self.decoder.synthesize(&window)?;
         let c = samples.channels;
@@ -384,6 +408,7 @@ mod tests {
             height: lh,
             width: lw,
             symbols,
+            step: crate::Step::NATIVE,
         };
         let whole = decoder.synthesize(&latent).unwrap();
         let (m, pw) = (8, lw * 8);
@@ -398,6 +423,7 @@ mod tests {
                     .flat_map(|c| rows.iter().flat_map(move |&y| (c * lh + y) * lw..(c * lh + y + 1) * lw))
                     .map(|i| latent.symbols[i])
                     .collect(),
+                step: crate::Step::NATIVE,
             };
             let part = decoder.synthesize(&window).unwrap();
             let core = STRIPE_ROWS.min(lh - stripe * STRIPE_ROWS);

@@ -497,6 +497,7 @@ fn stacked(latents: Vec<Latent>, k: usize) -> Latent {
         height: depth * rows,
         width,
         symbols,
+        step: latents[0].step,
     }
 }
 
@@ -516,6 +517,7 @@ fn slice_of(latent: &Latent, z: usize) -> Latent {
                 latent.symbols[start..start + plane].iter().copied()
             })
             .collect(),
+        step: latent.step,
     }
 }
 
@@ -536,6 +538,7 @@ pub fn decode_slab_latent(model: &Model, header: &VolumeHeader, index: u32, payl
         height: depth * rows,
         width,
         symbols,
+        step: crate::Step::NATIVE,
     })
 }
 

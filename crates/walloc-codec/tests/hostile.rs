@@ -40,12 +40,13 @@ impl Rng {
 }
 
 fn files(model: &Model) -> Vec<Vec<u8>> {
-    [LatentCoder::Rans, LatentCoder::Png, LatentCoder::WebP]
+    LatentCoder::ALL
         .into_iter()
         .map(|coder| {
             let options = EncodeOptions {
                 coder,
                 rows_per_chunk: 4,
+                step: walloc_codec::Step::from_quality(60.0).unwrap(),
             };
             codec::encode(model, &image(), options).unwrap()
         })

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use walloc::image::{decode_image, encode_image};
-use walloc::{DecodeOptions, EncodeOptions, Figures, Image8, Modality, Model};
+use walloc::{DecodeOptions, EncodeOptions, Figures, Image8, Modality, Model, Step};
 
 use crate::error::EvalError;
 use crate::metrics::{ms_ssim, psnr, ssim};
@@ -14,6 +14,10 @@ use crate::report::{FileRow, Metric, Report};
 use crate::timing::{per_second, timed};
 
 /// The metrics BD-rates are computed on for images.
+/// The qualities every model is swept over (`--quality`; 75 is each
+/// model's own step): a curve of seven points per model.
+pub const WALLOC_QUALITIES: [f64; 7] = [100.0, 90.0, 75.0, 60.0, 45.0, 30.0, 15.0];
+
 const IMAGE_METRICS: [Metric; 3] = [
     ("psnr", |m| Some(m.psnr)),
     ("ssim", |m| m.ssim),
@@ -123,9 +127,9 @@ impl ImageEvaluation {
         self.models.first().map_or(3, |m| m.config().channels as u8)
     }
 
-    /// Codings of each image: one per model and per peer quality.
+    /// Codings of each image: one per model and quality, and per peer quality.
     pub fn codings_per_image(&self) -> usize {
-        self.models.len() + self.peers.iter().map(|p| p.qualities().len()).sum::<usize>()
+        self.models.len() * WALLOC_QUALITIES.len() + self.peers.iter().map(|p| p.qualities().len()).sum::<usize>()
     }
 
     /// Codes `image` (named `name`, with [`ImageEvaluation::channels`])
@@ -133,14 +137,19 @@ impl ImageEvaluation {
     pub fn add(&mut self, name: &str, image: &Image8, mut coded: impl FnMut()) -> Result<(), EvalError> {
         let pixels = f64::from(image.width) * f64::from(image.height);
         let options = DecodeOptions::default();
-        for model in &self.models {
+        for (model, &quality) in self
+            .models
+            .iter()
+            .flat_map(|m| WALLOC_QUALITIES.iter().map(move |q| (m, q)))
+        {
             let config = model.config();
-            let (file, encode) = timed(|| encode_image(model, image, &EncodeOptions::default()))?;
+            let encoding = EncodeOptions::default().with_step(Step::from_quality(quality)?);
+            let (file, encode) = timed(|| encode_image(model, image, &encoding))?;
             let (decoded, decode) = timed(|| decode_image(model, &file, &options))?;
             let coding = Coded {
                 file: name,
-                codec: format!("walloc {}", config.architecture),
-                setting: config.name.clone(),
+                codec: format!("walloc {}", config.name),
+                setting: format!("q{quality}"),
                 bytes: file.len(),
                 dimensionality_reduction: config.dimensionality_reduction(),
                 encode,

@@ -58,7 +58,7 @@ pub(crate) fn values<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, NnError> 
 
 /// Dequantized latent values, channel-major.
 fn dequantize(model: &Model, latent: &Latent) -> Vec<f32> {
-    let bottleneck = model.bottleneck();
+    let bottleneck = model.bottleneck_at(latent.step);
     latent.symbols.iter().map(|&s| bottleneck.dequantize(s)).collect()
 }
 

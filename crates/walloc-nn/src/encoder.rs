@@ -10,7 +10,7 @@ use burn::prelude::*;
 use burn::tensor::{Distribution, TensorData};
 use walloc_codec::bottleneck::Quantizer;
 use walloc_codec::registry::Analysis;
-use walloc_codec::{Latent, Model};
+use walloc_codec::{Latent, Model, Step};
 use walloc_wavelet::{packet, Signal};
 
 use crate::decode::values;
@@ -141,6 +141,7 @@ impl LightweightEncoder {
 /// quantizer, so that the integers match the reference's.
 struct KlAnalysis<'m> {
     model: &'m Model,
+    step: Step,
     encoder: KlEncoder,
     device: Device,
 }
@@ -155,23 +156,25 @@ impl Analysis for KlAnalysis<'_> {
             &self.device,
         );
         let z = values(self.encoder.forward(x))?;
-        let quantizer = Quantizer::new(self.model.bottleneck());
+        let quantizer = Quantizer::new(&self.model.bottleneck_at(self.step));
         Ok(Latent {
             depth: 1,
             channels: config.latent_dim as usize,
             height: h,
             width: w,
             symbols: z.iter().map(|&v| quantizer.quantize(v)).collect(),
+            step: self.step,
         })
     }
 }
 
 /// The full KL encoder of a `codec2d` model, for the registry.
-pub(crate) fn kl_encoder(model: &Model) -> walloc_codec::Result<Box<dyn Analysis + '_>> {
+pub(crate) fn kl_encoder(model: &Model, step: Step) -> walloc_codec::Result<Box<dyn Analysis + '_>> {
     let device = Device::default();
     Ok(Box::new(KlAnalysis {
         encoder: load_image_encoder(model, &device)?,
         model,
+        step,
         device,
     }))
 }

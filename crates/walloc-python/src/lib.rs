@@ -20,6 +20,7 @@ use pyo3::types::{PyBytes, PyDict, PyList};
 use rayon::prelude::*;
 use walloc::{
     DecodeOptions, DecoderOptions, EncodeOptions, Error, Latent, LatentCoder, Limits, Modality, Model, Samples, Signal,
+    Step,
 };
 
 create_exception!(
@@ -370,44 +371,50 @@ impl Candidates {
 ///
 /// `model` is a `Model`, an embedded name or a path; by default
 /// `rgb-16x`/`gray-16x` for uint8 and uint16 arrays and `stereo-5x` for
-/// audio.
+/// audio. `quality` (images) runs from 0 (smallest) to 100 (finest); 75,
+/// the default, is the model's own step.
 #[pyfunction]
-#[pyo3(signature = (array, model=None, *, sample_rate=None, coder="rans"))]
+#[pyo3(signature = (array, model=None, *, sample_rate=None, coder="adaptive", quality=None))]
 fn encode<'py>(
     py: Python<'py>,
     array: &Bound<'py, PyAny>,
     model: Option<&Bound<'py, PyAny>>,
     sample_rate: Option<u32>,
     coder: &str,
+    quality: Option<f64>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let model = model_of(model, || default_model(array))?;
     let signal = signal_of(array, model.config().modality, sample_rate)?;
-    let options = EncodeOptions {
-        coder: coder_of(coder)?,
-        ..EncodeOptions::default()
-    };
+    let options = encode_options(coder, quality)?;
     let file = writing(py.detach(|| walloc::encode(&model, &signal, &options)))?;
     Ok(PyBytes::new(py, &file))
+}
+
+/// The options of a coder name and an optional quality (0 to 100).
+fn encode_options(coder: &str, quality: Option<f64>) -> PyResult<EncodeOptions> {
+    let step = match quality {
+        Some(quality) => Step::from_quality(quality).map_err(|e| PyValueError::new_err(e.to_string()))?,
+        None => Step::NATIVE,
+    };
+    Ok(EncodeOptions::default().with_coder(coder_of(coder)?).with_step(step))
 }
 
 /// Encodes a list of arrays in parallel (all with one model); returns a
 /// list of bytes. An item that fails raises, naming its index.
 #[pyfunction]
-#[pyo3(signature = (arrays, model=None, *, sample_rate=None, coder="rans"))]
+#[pyo3(signature = (arrays, model=None, *, sample_rate=None, coder="adaptive", quality=None))]
 fn encode_batch<'py>(
     py: Python<'py>,
     arrays: Vec<Bound<'py, PyAny>>,
     model: Option<&Bound<'py, PyAny>>,
     sample_rate: Option<u32>,
     coder: &str,
+    quality: Option<f64>,
 ) -> PyResult<Bound<'py, PyList>> {
     let Some((model, signals)) = batch_signals(py, &arrays, model, sample_rate)? else {
         return Ok(PyList::empty(py));
     };
-    let options = EncodeOptions {
-        coder: coder_of(coder)?,
-        ..EncodeOptions::default()
-    };
+    let options = encode_options(coder, quality)?;
     let files: Vec<walloc::Result<Vec<u8>>> = py.detach(|| {
         signals
             .par_iter()
@@ -602,6 +609,7 @@ fn synthesize<'py>(
         height,
         width,
         symbols,
+        step: Step::NATIVE,
     };
     let signal = writing(py.detach(|| walloc::synthesize(&model, &latent, &shape)))?;
     array_of(py, signal)
@@ -625,6 +633,8 @@ fn info<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyDict>> {
     dict.set_item("latent_shape", file.latent_shape.clone())?;
     dict.set_item("latent_bits", file.latent_bits)?;
     dict.set_item("coder", file.coder)?;
+    dict.set_item("quality", file.step.quality())?;
+    dict.set_item("step", file.step.factor())?;
     dict.set_item("chunks", file.chunks)?;
     dict.set_item("bytes", file.bytes)?;
     dict.set_item("compression_ratio", file.compression_ratio())?;

@@ -403,3 +403,19 @@ def test_a_six_band_cube_codes_with_its_bands_as_channels_as_the_cli_does(tmp_pa
     assert psnr(volume, back, peak=float(cube.max() - cube.min())) > 20
     # The latent: 6 channels of one slice at a quarter of the sides.
     assert walloc.analyze(volume, "landsat-16x").shape == (6, 1, 12, 10)
+
+
+def test_quality_trades_bytes_for_detail():
+    image = smooth_image(96, 128)
+    files = [walloc.encode(image, "rgb-16x", quality=q) for q in (20, 75, 95)]
+    sizes = [len(f) for f in files]
+    assert sizes[0] < sizes[1] < sizes[2], sizes
+    errors = [psnr(image, walloc.decode(f)) for f in files]
+    assert errors[0] < errors[1] < errors[2], errors
+    assert [walloc.info(f)["quality"] for f in files] == [20.0, 75.0, 95.0]
+    assert walloc.info(files[1])["coder"] == "adaptive"
+    # The default is the model's own step; the batch API takes the knob too.
+    assert walloc.encode(image, "rgb-16x") == files[1]
+    assert walloc.encode_batch([image], "rgb-16x", quality=20) == [files[0]]
+    with pytest.raises(ValueError, match="quality"):
+        walloc.encode(image, "rgb-16x", quality=150)

@@ -7,7 +7,6 @@
 
 use walloc_codec::audio::{self as codec_audio, Level};
 use walloc_codec::registry::{Analysis, Synthesis};
-use walloc_codec::LatentCoder;
 
 pub use walloc_codec::audio::{AudioHeader, SampleFormat, DEFAULT_BLOCK_FRAMES, MAX_BLOCK_FRAMES, PAD_MULTIPLE};
 
@@ -313,12 +312,7 @@ impl Iterator for AudioDecoder<'_> {
 }
 
 pub(crate) fn encode(model: &Model, signal: &Signal, options: &EncodeOptions) -> Result<Vec<u8>> {
-    if options.coder != LatentCoder::Rans {
-        return Err(Error::IncompatibleInput(format!(
-            "audio latents are rANS-coded, not stored as {} latent images",
-            options.coder.name()
-        )));
-    }
+    crate::check_banded_native(options, "audio")?;
     let mut encoder = AudioEncoder::new(model, AudioFormat::of(signal)?)?;
     encoder.push_planar(&signal.to_planar_audio())?;
     encoder.finish()

@@ -6,7 +6,7 @@ use walloc_codec::container::parse_header;
 use walloc_codec::{codec, SampleType};
 
 use crate::{
-    find_model, registry, DecodeOptions, EncodeOptions, Error, Latent, LatentCoder, Model, Result, Signal, ValueRange,
+    find_model, registry, DecodeOptions, EncodeOptions, Error, Latent, Model, Result, Signal, Step, ValueRange,
 };
 
 /// The image of `signal` (8- or 16-bit samples over their type's range),
@@ -52,16 +52,58 @@ pub use walloc_codec::{Image, Image16, Image8, Pixel};
 /// is one stripe's, whatever its size; the bytes are the whole image's.
 pub fn encode_image<P: Pixel>(model: &Model, image: &Image<P>, options: &EncodeOptions) -> Result<Vec<u8>> {
     let projection = model.config().encoder_kind() == walloc_codec::EncoderKind::Projection;
-    if !projection || options.coder != LatentCoder::Rans || options.rows_per_chunk != STRIPE_ROWS as u32 {
+    if !projection || !options.coder.is_banded() || options.rows_per_chunk != STRIPE_ROWS as u32 {
         return codec::encode_with(registry(), model, image, *options);
     }
     codec::check_image_size(image)?;
-    let mut encoder = stripe_encoder::<P>(model, image.width, image.height, image.channels)?;
+    let mut encoder = stripe_encoder::<P>(model, image.width, image.height, image.channels, options)?;
     let batch = image.width as usize * usize::from(image.channels) * (STRIPE_ROWS << 3);
     for rows in image.pixels.chunks(batch) {
         encoder.push_rows(rows)?;
     }
     encoder.finish()
+}
+
+/// Encodes an image at the finest step (of qualities 0 to 100) whose file
+/// takes at most `bits_per_pixel`, by bisection over the steps (each probe
+/// is a whole encode; rates fall as steps grow). When even quality 0 is
+/// larger, its file is returned: the caller compares the rate.
+pub fn encode_image_at_rate<P: Pixel>(
+    model: &Model,
+    image: &Image<P>,
+    bits_per_pixel: f64,
+    options: &EncodeOptions,
+) -> Result<(Vec<u8>, Step)> {
+    if !(bits_per_pixel.is_finite() && bits_per_pixel > 0.0) {
+        return Err(Error::InvalidField {
+            field: "bits per pixel",
+            value: format!("{bits_per_pixel} (a positive number)"),
+        });
+    }
+    let pixels = f64::from(image.width) * f64::from(image.height);
+    let encode_at = |code: i8| -> Result<(Vec<u8>, Step)> {
+        let step = Step::from_code(code)?;
+        Ok((encode_image(model, image, &options.with_step(step))?, step))
+    };
+    let fits = |file: &[u8]| file.len() as f64 * 8.0 / pixels <= bits_per_pixel;
+    let (finest, coarsest) = (Step::from_quality(100.0)?.code(), Step::from_quality(0.0)?.code());
+    // Invariant: `coarsest` fits (or is the last resort), `finest - 1` does not.
+    let mut best = encode_at(coarsest)?;
+    if !fits(&best.0) {
+        return Ok(best);
+    }
+    let (mut low, mut high) = (finest, coarsest);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        let probe = encode_at(middle)?;
+        if fits(&probe.0) {
+            high = middle;
+            best = probe;
+        } else {
+            low = middle + 1;
+        }
+    }
+    Ok(best)
 }
 
 /// Decodes `.wal` image bytes made with `model`, of `P` samples (the
@@ -90,10 +132,17 @@ pub fn decodes_in_stripes(model: &Model) -> bool {
 }
 
 /// A streaming encoder of a `width × height` image of `channels` and `P`
-/// samples: push rows as they are read, then `finish` (rANS, the same
-/// bytes as [`encode_image`]).
-pub fn stripe_encoder<P: Pixel>(model: &Model, width: u32, height: u32, channels: u8) -> Result<StripeEncoder<'_, P>> {
-    StripeEncoder::new(registry(), model, width, height, channels)
+/// samples, with the coder and step of `options` (rANS or adaptive, in
+/// chunks of [`STRIPE_ROWS`]): push rows as they are read, then `finish`
+/// (the same bytes as [`encode_image`]).
+pub fn stripe_encoder<'m, P: Pixel>(
+    model: &'m Model,
+    width: u32,
+    height: u32,
+    channels: u8,
+    options: &EncodeOptions,
+) -> Result<StripeEncoder<'m, P>> {
+    StripeEncoder::with_options(registry(), model, width, height, channels, *options)
 }
 
 /// A streaming decoder of `.wal` image bytes of `P` samples made with

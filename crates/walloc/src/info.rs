@@ -3,7 +3,7 @@
 use walloc_codec::audio::{self as codec_audio, SampleFormat};
 use walloc_codec::container;
 
-use crate::{models, Limits, Modality, ModelId, Result, SampleType, ValueRange};
+use crate::{models, Limits, Modality, ModelId, Result, SampleType, Step, ValueRange};
 
 /// A `.wal` file's description: model, shapes, size and ratios.
 #[derive(Clone, Debug, PartialEq)]
@@ -38,8 +38,10 @@ pub struct FileInfo {
     pub latent_shape: Vec<usize>,
     /// Bits per latent value.
     pub latent_bits: u8,
-    /// How the latent is stored (`rans`, `png`, `webp`).
+    /// How the latent is stored (`adaptive`, `rans`, `png`, `webp`).
     pub coder: &'static str,
+    /// The quantizer step the latent was coded at (the quality knob).
+    pub step: Step,
     /// Chunks in the file.
     pub chunks: usize,
     /// Audio: blocks; volumes: slabs.
@@ -210,7 +212,8 @@ impl FileInfo {
             "latent:                   {}×{}×{} at {} bits, J={}",
             self.latent_channels, self.latent_shape[0], self.latent_shape[1], self.latent_bits, self.levels
         )?;
-        writeln!(f, "coder:                    {} ({} chunks)", self.coder, self.chunks)
+        writeln!(f, "coder:                    {} ({} chunks)", self.coder, self.chunks)?;
+        writeln!(f, "quantizer:                {}", self.step)
     }
 }
 
@@ -234,6 +237,7 @@ pub fn info(bytes: &[u8], limits: &Limits) -> Result<FileInfo> {
                 latent_shape: vec![header.latent_height as usize, header.latent_width as usize],
                 latent_bits: header.latent_bits,
                 coder: header.coder.name(),
+                step: header.step,
                 chunks: chunks.len(),
                 blocks: chunks.len(),
                 group_channels: usize::from(header.channels),
@@ -269,6 +273,7 @@ pub fn info(bytes: &[u8], limits: &Limits) -> Result<FileInfo> {
                 latent_shape: vec![latent_positions],
                 latent_bits: header.latent_bits,
                 coder: "rans",
+                step: Step::NATIVE,
                 chunks: chunks.len(),
                 blocks: header.blocks().count(),
                 group_channels: usize::from(header.group_channels()),
@@ -306,6 +311,7 @@ pub fn info(bytes: &[u8], limits: &Limits) -> Result<FileInfo> {
                 latent_shape: vec![latent_depth, latent_height, latent_width],
                 latent_bits: header.latent_bits,
                 coder: "rans",
+                step: Step::NATIVE,
                 chunks: chunks.len() + 1,
                 blocks: chunks.len(),
                 group_channels: usize::from(header.channels),

@@ -36,7 +36,7 @@ use std::sync::OnceLock;
 pub use walloc_codec::registry::{DecoderOptions, Registry};
 pub use walloc_codec::{
     Architecture, CodecError as Error, EncodeOptions, EncoderKind, Figures, LatentCoder, Limits, Modality, Model,
-    ModelConfig, ModelId, SampleType, Samples, Signal, ValueRange,
+    ModelConfig, ModelId, SampleType, Samples, Signal, Step, ValueRange,
 };
 pub use walloc_codec::{Image, Image16, Image8, Latent, Pixel};
 
@@ -85,8 +85,30 @@ pub fn encode(model: &Model, signal: &Signal, options: &EncodeOptions) -> Result
     match model.config().modality {
         Modality::Image => image::encode(model, signal, options),
         Modality::Audio => audio::encode(model, signal, options),
-        Modality::Volume => volume::encode(model, signal),
+        Modality::Volume => {
+            check_banded_native(options, "volume")?;
+            volume::encode(model, signal)
+        }
     }
+}
+
+/// Audio and volumes are coded with rANS at the model's own step (the
+/// adaptive coder's option, the default, falls back to rANS for them);
+/// refuses a latent image or another step by name.
+fn check_banded_native(options: &EncodeOptions, what: &str) -> Result<()> {
+    if !options.coder.is_banded() {
+        return Err(Error::IncompatibleInput(format!(
+            "{what} latents are rANS-coded, not stored as {} latent images",
+            options.coder.name()
+        )));
+    }
+    if options.step != Step::NATIVE {
+        return Err(Error::IncompatibleInput(format!(
+            "the quality knob covers images in this release; {what} is coded at its model's own step (quality {})",
+            Step::NATIVE_QUALITY
+        )));
+    }
+    Ok(())
 }
 
 /// Decodes `.wal` bytes with the model among `models` whose id the file

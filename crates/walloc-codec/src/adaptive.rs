@@ -1,0 +1,523 @@
+//! Context-adaptive binary coding of integer latents, the `adaptive` latent
+//! coder: each latent value is binarized (zero?, sign, unary magnitude up
+//! to [`UNARY`], then an Exp-Golomb escape) and each binary decision is
+//! range-coded (`constriction`'s queue coder) with a probability that
+//! adapts to what was coded before it in its context. Contexts condition
+//! every value on values already decoded: its left and upper neighbours in
+//! its channel, and the value at the same position in the channel before
+//! it (channels are PCA-ordered, so an earlier channel's magnitude predicts
+//! a later one's).
+//!
+//! Why adaptive: a file coded at another quantizer step ([`Step`]) than the
+//! model's has other symbol statistics than the model's static tables,
+//! and adaptive probabilities fit every step and every signal. They start
+//! from the model's static tables, rescaled to the step with integer
+//! arithmetic, so short chunks pay little to learn.
+//!
+//! Everything is integer: probabilities are 16-bit counts updated by shifts,
+//! so decoding is bit-exact on every machine.
+
+use std::borrow::Borrow;
+use std::num::NonZeroU16;
+
+use constriction::stream::model::{DecoderModel, EncoderModel, EntropyModel};
+use constriction::stream::queue::{DefaultRangeDecoder, DefaultRangeEncoder};
+use constriction::stream::{Decode, Encode};
+
+use crate::entropy::context;
+use crate::error::{CodecError, Result};
+use crate::step::Step;
+
+/// Precision of the binary models handed to the range coder.
+const PRECISION: usize = 15;
+/// Magnitudes coded in unary with their own contexts; larger ones escape.
+pub const UNARY: usize = 14;
+/// Spatial contexts: the static tables' buckets of `|left| + |up|`.
+const SPATIAL: usize = crate::entropy::CONTEXTS;
+/// Contexts of the same position's magnitude in the previous channel:
+/// 0, 1, 2–3, 4 and more.
+const INTER: usize = 4;
+/// Adaptive contexts of the escape's Exp-Golomb prefix.
+const ESCAPE: usize = 8;
+/// Smallest probability of either bit, in `2^-16`.
+const FLOOR: u32 = 64;
+
+/// A binary model for the range coder: the probability of a one.
+#[derive(Clone, Copy, Debug)]
+struct Bit {
+    /// Probability of `true`, in `2^-15`, within `1..2^15`.
+    one: u16,
+}
+
+impl Bit {
+    /// Equal odds: the escape's suffix bits.
+    const EVEN: Bit = Bit { one: 1 << 14 };
+
+    fn split(self) -> (NonZeroU16, NonZeroU16) {
+        let zero = (1u16 << PRECISION) - self.one;
+        // `one` is kept within 1..2^15 - 1, so neither side is zero.
+        (
+            NonZeroU16::new(zero).unwrap_or(NonZeroU16::MIN),
+            NonZeroU16::new(self.one).unwrap_or(NonZeroU16::MIN),
+        )
+    }
+}
+
+impl EntropyModel<PRECISION> for Bit {
+    type Symbol = bool;
+    type Probability = u16;
+}
+
+impl EncoderModel<PRECISION> for Bit {
+    fn left_cumulative_and_probability(&self, bit: impl Borrow<bool>) -> Option<(u16, NonZeroU16)> {
+        let (zero, one) = self.split();
+        Some(if *bit.borrow() { (zero.get(), one) } else { (0, zero) })
+    }
+}
+
+impl DecoderModel<PRECISION> for Bit {
+    fn quantile_function(&self, quantile: u16) -> (bool, u16, NonZeroU16) {
+        let (zero, one) = self.split();
+        if quantile < zero.get() {
+            (false, 0, zero)
+        } else {
+            (true, zero.get(), one)
+        }
+    }
+}
+
+/// One adaptive binary context: two estimates of the probability of a one
+/// (in `2^-16`), a fast one and a slow one, whose mean is coded with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Context {
+    fast: u16,
+    slow: u16,
+}
+
+impl Context {
+    fn new(one_q16: u32) -> Self {
+        let p = one_q16.clamp(FLOOR, (1 << 16) - FLOOR) as u16;
+        Context { fast: p, slow: p }
+    }
+
+    #[inline]
+    fn model(self) -> Bit {
+        let mean = (u32::from(self.fast) + u32::from(self.slow)) >> 2;
+        Bit {
+            one: mean.clamp(FLOOR >> 1, (1 << PRECISION) - (FLOOR >> 1)) as u16,
+        }
+    }
+
+    #[inline]
+    fn update(&mut self, bit: bool) {
+        if bit {
+            self.fast += (u16::MAX - self.fast) >> 4;
+            self.slow += (u16::MAX - self.slow) >> 7;
+        } else {
+            self.fast -= self.fast >> 4;
+            self.slow -= self.slow >> 7;
+        }
+    }
+}
+
+/// The contexts of one latent channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ChannelContexts {
+    /// `value != 0`, by spatial and inter-channel context.
+    nonzero: [[Context; INTER]; SPATIAL],
+    /// `value < 0`, by the sign of the left neighbour (none, +, −).
+    negative: [Context; 3],
+    /// `|value| > m` given `|value| >= m`, for `m` in `1..=UNARY`, by
+    /// spatial context.
+    greater: [[Context; UNARY]; SPATIAL],
+    /// The escape's prefix bits.
+    escape: [Context; ESCAPE],
+}
+
+/// The initial contexts of every channel of a model at one step; each
+/// chunk is coded from a copy of them.
+#[derive(Clone, Debug)]
+pub struct AdaptiveCoder {
+    channels: Vec<ChannelContexts>,
+    /// The stored symbol of value 0, `2^(bits−1)`.
+    zero: u8,
+    /// `2^bits`.
+    symbols: usize,
+}
+
+/// Tail counts `G(n) = Σ_{|v| ≥ n} h(v)` of one table row, `n` in
+/// `0..=half+1`, and the part of them that is negative.
+fn tails(row: &[u32], half: usize) -> Vec<u64> {
+    let mut g = vec![0u64; half + 2];
+    for (symbol, &count) in row.iter().enumerate() {
+        let magnitude = symbol.abs_diff(half);
+        g[magnitude] += u64::from(count);
+    }
+    for n in (0..=half).rev() {
+        g[n] += g[n + 1];
+    }
+    g
+}
+
+/// `G` at the fractional point `t` (in `2^-16`), linearly interpolated.
+fn tail_at(g: &[u64], t_q16: u64) -> u64 {
+    let n = (t_q16 >> 16) as usize;
+    if n + 1 >= g.len() {
+        return 0;
+    }
+    let fraction = t_q16 & 0xFFFF;
+    g[n] - (((g[n] - g[n + 1]) * fraction) >> 16)
+}
+
+/// `numerator / denominator` in `2^-16`, or even odds with no data.
+fn ratio_q16(numerator: u64, denominator: u64) -> u32 {
+    if denominator == 0 {
+        return 1 << 15;
+    }
+    ((numerator << 16) / denominator) as u32
+}
+
+impl AdaptiveCoder {
+    /// The initial contexts for a model's static tables (`probabilities`,
+    /// rows of `2^bits` per channel and context, `contexts` rows a
+    /// channel) at `step`. A value `v` at step `Δ` covers about the values
+    /// `Δ·v` of the tables' step, so the tables' tails at `Δ·(m − ½) + ½`
+    /// give the probability that a magnitude reaches `m`.
+    pub fn new(probabilities: &[u32], contexts: usize, bits: u8, step: Step) -> Self {
+        let symbols = 1usize << bits;
+        let half = symbols / 2;
+        let contexts = contexts.max(1);
+        let factor = step.factor_q16();
+        let threshold = |m: u64| (factor * (2 * m - 1) >> 1) + (1 << 15);
+        let channels = probabilities
+            .chunks_exact(symbols * contexts)
+            .map(|rows| {
+                let row_of = |spatial: usize| {
+                    // The activity this context starts at, seen at the tables' step.
+                    let activity = [0u64, 1, 2, 4, 8][spatial];
+                    let scaled = ((activity * factor) >> 16).min(8) as usize;
+                    let bucket = context(&[scaled as u8, 0], 1, 2, 0, contexts).min(contexts - 1);
+                    &rows[bucket * symbols..(bucket + 1) * symbols]
+                };
+                let mut channel = ChannelContexts {
+                    nonzero: [[Context::new(1 << 15); INTER]; SPATIAL],
+                    negative: [Context::new(1 << 15); 3],
+                    greater: [[Context::new(1 << 15); UNARY]; SPATIAL],
+                    escape: [Context::new(1 << 15); ESCAPE],
+                };
+                for spatial in 0..SPATIAL {
+                    let row = row_of(spatial);
+                    let g = tails(row, half);
+                    let nonzero = Context::new(ratio_q16(tail_at(&g, threshold(1)), g[0]));
+                    channel.nonzero[spatial] = [nonzero; INTER];
+                    for m in 1..=UNARY as u64 {
+                        let reach = tail_at(&g, threshold(m));
+                        channel.greater[spatial][m as usize - 1] =
+                            Context::new(ratio_q16(tail_at(&g, threshold(m + 1)), reach));
+                    }
+                }
+                let row = row_of(0);
+                let negative: u64 = row[..half].iter().map(|&c| u64::from(c)).sum();
+                let positive: u64 = row[half + 1..].iter().map(|&c| u64::from(c)).sum();
+                channel.negative = [Context::new(ratio_q16(negative, negative + positive)); 3];
+                channel
+            })
+            .collect();
+        AdaptiveCoder {
+            channels,
+            zero: half as u8,
+            symbols,
+        }
+    }
+
+    /// Number of latent channels.
+    pub fn channels(&self) -> usize {
+        self.channels.len()
+    }
+
+    /// Encodes `symbols[k * plane + range]` for every channel `k` (rows of
+    /// `width` symbols, `range` a whole number of rows), channel by channel,
+    /// into little-endian 32-bit words.
+    pub fn encode(&self, symbols: &[u8], plane: usize, range: std::ops::Range<usize>, width: usize) -> Result<Vec<u8>> {
+        let mut coder = DefaultRangeEncoder::new();
+        let mut contexts = self.channels.clone();
+        let mut bit = |bit: bool, model: Bit| {
+            coder
+                .encode_symbol(bit, model)
+                .map_err(|e| CodecError::EntropyCoding(format!("{e:?}")))
+        };
+        for (k, state) in contexts.iter_mut().enumerate() {
+            let band = &symbols[k * plane + range.start..k * plane + range.end];
+            let previous = (k > 0).then(|| &symbols[(k - 1) * plane + range.start..(k - 1) * plane + range.end]);
+            for (i, &s) in band.iter().enumerate() {
+                if usize::from(s) >= self.symbols {
+                    return Err(CodecError::EntropyCoding(format!("symbol {s} of channel {k}")));
+                }
+                let value = i32::from(s) - i32::from(self.zero);
+                let (spatial, inter, sign) = self.neighbourhood(band, previous, i, width);
+                let ctx = &mut state.nonzero[spatial][inter];
+                bit(value != 0, ctx.model())?;
+                ctx.update(value != 0);
+                if value == 0 {
+                    continue;
+                }
+                let ctx = &mut state.negative[sign];
+                bit(value < 0, ctx.model())?;
+                ctx.update(value < 0);
+                let magnitude = value.unsigned_abs() as usize;
+                for m in 1..=UNARY {
+                    let more = magnitude > m;
+                    let ctx = &mut state.greater[spatial][m - 1];
+                    bit(more, ctx.model())?;
+                    ctx.update(more);
+                    if !more {
+                        break;
+                    }
+                }
+                if magnitude > UNARY {
+                    // Exp-Golomb of `magnitude − UNARY − 1 + 1`: `n` ones, a
+                    // zero, then the `n` low bits.
+                    let rest = (magnitude - UNARY) as u32;
+                    let n = 31 - rest.leading_zeros() as usize;
+                    for j in 0..=n {
+                        let ctx = &mut state.escape[j.min(ESCAPE - 1)];
+                        bit(j < n, ctx.model())?;
+                        ctx.update(j < n);
+                    }
+                    for j in (0..n).rev() {
+                        bit(rest >> j & 1 == 1, Bit::EVEN)?;
+                    }
+                }
+            }
+        }
+        let words = coder
+            .into_compressed()
+            .map_err(|e| CodecError::EntropyCoding(format!("{e:?}")))?;
+        Ok(words.iter().flat_map(|w| w.to_le_bytes()).collect())
+    }
+
+    /// Decodes a payload made by [`AdaptiveCoder::encode`] into the same
+    /// positions of `symbols`. Fails on a payload that decodes to values
+    /// outside the latent's range or does not end where the symbols do.
+    pub fn decode(
+        &self,
+        payload: &[u8],
+        symbols: &mut [u8],
+        plane: usize,
+        range: std::ops::Range<usize>,
+        width: usize,
+    ) -> Result<()> {
+        if !payload.len().is_multiple_of(4) {
+            return Err(CodecError::EntropyCoding(format!(
+                "{} bytes is not a whole number of 32-bit words",
+                payload.len()
+            )));
+        }
+        let words: Vec<u32> = payload
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        let mut coder = DefaultRangeDecoder::from_compressed(words)
+            .map_err(|_| CodecError::EntropyCoding("unreadable range-coder stream".into()))?;
+        let corrupt = |what: &str| CodecError::EntropyCoding(what.to_string());
+        fn read(coder: &mut DefaultRangeDecoder, model: Bit) -> Result<bool> {
+            coder
+                .decode_symbol(model)
+                .map_err(|e| CodecError::EntropyCoding(format!("{e:?}")))
+        }
+        let bit = |coder: &mut DefaultRangeDecoder, ctx: &mut Context| -> Result<bool> {
+            let b = read(coder, ctx.model())?;
+            ctx.update(b);
+            Ok(b)
+        };
+        let mut contexts = self.channels.clone();
+        let max_positive = self.symbols - 1 - usize::from(self.zero);
+        let max_negative = usize::from(self.zero);
+        for (k, state) in contexts.iter_mut().enumerate() {
+            let (before, rest) = symbols.split_at_mut(k * plane);
+            let previous = (k > 0).then(|| &before[(k - 1) * plane + range.start..(k - 1) * plane + range.end]);
+            let band = &mut rest[range.clone()];
+            for i in 0..band.len() {
+                let (spatial, inter, sign) = self.neighbourhood(band, previous, i, width);
+                if !bit(&mut coder, &mut state.nonzero[spatial][inter])? {
+                    band[i] = self.zero;
+                    continue;
+                }
+                let negative = bit(&mut coder, &mut state.negative[sign])?;
+                let mut magnitude = 1usize;
+                while magnitude <= UNARY && bit(&mut coder, &mut state.greater[spatial][magnitude - 1])? {
+                    magnitude += 1;
+                }
+                if magnitude > UNARY {
+                    let mut n = 0usize;
+                    while bit(&mut coder, &mut state.escape[n.min(ESCAPE - 1)])? {
+                        n += 1;
+                        if n > 16 {
+                            return Err(corrupt("escape prefix too long"));
+                        }
+                    }
+                    let mut rest = 1usize;
+                    for _ in 0..n {
+                        rest = rest << 1 | usize::from(read(&mut coder, Bit::EVEN)?);
+                    }
+                    magnitude = UNARY + rest;
+                }
+                if magnitude > if negative { max_negative } else { max_positive } {
+                    return Err(corrupt("a value outside the latent's range"));
+                }
+                band[i] = if negative {
+                    self.zero - magnitude as u8
+                } else {
+                    self.zero + magnitude as u8
+                };
+            }
+        }
+        if !coder.maybe_exhausted() {
+            return Err(corrupt("payload has data left after the last symbol"));
+        }
+        Ok(())
+    }
+
+    /// The spatial context, inter-channel context and left sign of
+    /// position `i` of a band (`width` columns), with `previous` the
+    /// previous channel's band, if any.
+    #[inline]
+    fn neighbourhood(&self, band: &[u8], previous: Option<&[u8]>, i: usize, width: usize) -> (usize, usize, usize) {
+        let spatial = context(band, i, width, self.zero, SPATIAL);
+        let inter = previous.map_or(0, |p| match p[i].abs_diff(self.zero) {
+            0 => 0,
+            1 => 1,
+            2 | 3 => 2,
+            _ => 3,
+        });
+        let sign = if i.is_multiple_of(width) {
+            0
+        } else {
+            match band[i - 1].cmp(&self.zero) {
+                std::cmp::Ordering::Equal => 0,
+                std::cmp::Ordering::Greater => 1,
+                std::cmp::Ordering::Less => 2,
+            }
+        };
+        (spatial, inter, sign)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entropy::{probabilities_from_counts, EntropyTables};
+
+    /// A Laplacian-ish latent of `k` channels whose later channels are
+    /// smaller, with runs of zeros; deterministic.
+    fn latent(k: usize, plane: usize, spread: f64) -> Vec<u8> {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        (0..k * plane)
+            .map(|i| {
+                let scale = spread / (1.0 + (i / plane) as f64);
+                let u = next() - 0.5;
+                let v = -scale * u.signum() * (1.0 - 2.0 * u.abs()).max(1e-12).ln();
+                (v.round().clamp(-128.0, 127.0) as i32 + 128) as u8
+            })
+            .collect()
+    }
+
+    fn tables_of(symbols: &[u8], k: usize, plane: usize, width: usize) -> Vec<u32> {
+        let mut counts = vec![0u64; k * SPATIAL * 256];
+        for (c, band) in symbols.chunks_exact(plane).enumerate() {
+            crate::entropy::count_band(
+                band,
+                width,
+                256,
+                &mut counts[c * SPATIAL * 256..(c + 1) * SPATIAL * 256],
+            );
+        }
+        probabilities_from_counts(&counts, 256)
+    }
+
+    #[test]
+    fn round_trips_every_value_at_every_step() {
+        let (k, width, plane) = (4, 30, 600);
+        let mut symbols = latent(k, plane, 6.0);
+        // Every symbol, the extremes included.
+        for (i, s) in symbols.iter_mut().take(256).enumerate() {
+            *s = i as u8;
+        }
+        let tables = tables_of(&symbols, k, plane, width);
+        for code in [-32i8, 0, 17, 80] {
+            let coder = AdaptiveCoder::new(&tables, SPATIAL, 8, Step::from_code(code).unwrap());
+            let payload = coder.encode(&symbols, plane, 60..540, width).unwrap();
+            let mut out = symbols.clone();
+            for c in 0..k {
+                out[c * plane + 60..c * plane + 540].fill(7);
+            }
+            coder.decode(&payload, &mut out, plane, 60..540, width).unwrap();
+            assert_eq!(out, symbols, "step code {code}");
+            // Damage is an error or other symbols, never a panic.
+            let mut damaged = payload.clone();
+            damaged[payload.len() / 2] ^= 0x5a;
+            let mut again = out.clone();
+            let result = coder.decode(&damaged, &mut again, plane, 60..540, width);
+            assert!(result.is_err() || again != symbols);
+            assert!(
+                coder
+                    .decode(&payload[..payload.len() - 4], &mut again, plane, 60..540, width)
+                    .is_err()
+                    || again != symbols
+            );
+        }
+    }
+
+    #[test]
+    fn beats_static_tables_and_fits_other_steps() {
+        let (k, width, plane) = (6, 64, 64 * 48);
+        let training = latent(k, plane, 3.0);
+        let tables = tables_of(&training, k, plane, width);
+        let fixed = EntropyTables::new(&tables, 256, SPATIAL).unwrap();
+        let coder = AdaptiveCoder::new(&tables, SPATIAL, 8, Step::NATIVE);
+        // Same statistics as the tables: within a few percent of them.
+        let test = latent(k, plane, 3.0);
+        let (adaptive, rans) = (
+            coder.encode(&test, plane, 0..plane, width).unwrap().len(),
+            fixed.encode(&test, plane, 0..plane, width).unwrap().len(),
+        );
+        assert!((adaptive as f64) < 1.04 * rans as f64, "{adaptive} vs {rans}");
+        // A coarser step (values four times smaller): the static tables no
+        // longer fit, the adaptive coder started at that step does.
+        let coarse: Vec<u8> = latent(k, plane, 0.75);
+        let at_step = AdaptiveCoder::new(&tables, SPATIAL, 8, Step::from_code(32).unwrap());
+        let (adaptive, rans) = (
+            at_step.encode(&coarse, plane, 0..plane, width).unwrap().len(),
+            fixed.encode(&coarse, plane, 0..plane, width).unwrap().len(),
+        );
+        assert!((adaptive as f64) < 0.8 * rans as f64, "{adaptive} vs {rans}");
+        let mut out = vec![0u8; k * plane];
+        at_step
+            .decode(
+                &at_step.encode(&coarse, plane, 0..plane, width).unwrap(),
+                &mut out,
+                plane,
+                0..plane,
+                width,
+            )
+            .unwrap();
+        assert_eq!(out, coarse);
+    }
+
+    #[test]
+    fn initial_probabilities_follow_the_step() {
+        let (k, width, plane) = (1, 40, 4000);
+        let tables = tables_of(&latent(k, plane, 5.0), k, plane, width);
+        let p_nonzero = |code: i8| {
+            let coder = AdaptiveCoder::new(&tables, SPATIAL, 8, Step::from_code(code).unwrap());
+            coder.channels[0].nonzero[0][0].fast
+        };
+        assert!(p_nonzero(-16) > p_nonzero(0) && p_nonzero(0) > p_nonzero(16) && p_nonzero(16) > p_nonzero(48));
+    }
+}

@@ -1,0 +1,97 @@
+//! The quality knob: files at every step decode to the encoder's integer
+//! latent, rates and errors move with the step, the adaptive coder fits
+//! each step, and striped coding at a step is the whole-image file.
+
+use walloc_codec::registry::Registry;
+use walloc_codec::stripes::StripeEncoder;
+use walloc_codec::{codec, EncodeOptions, Image8, LatentCoder, Limits, Model, Step};
+
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+fn model(name: &str) -> Model {
+    Model::from_bytes(std::fs::read(format!("{ROOT}/models/{name}.safetensors")).unwrap()).unwrap()
+}
+
+/// A textured image: ripples, a gradient and grain.
+fn photo(width: u32, height: u32) -> Image8 {
+    let mut state = 0x9e37_79b9_u32;
+    let pixels = (0..width * height * 3)
+        .map(|i| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            let (x, y, c) = ((i / 3) % width, (i / 3) / width, i % 3);
+            let v = 120.0
+                + 60.0 * ((x as f32 / (7.0 + c as f32)).sin() * (y as f32 / 11.0).cos())
+                + 0.3 * y as f32
+                + (state % 20) as f32;
+            v.clamp(0.0, 255.0) as u8
+        })
+        .collect();
+    Image8::new(width, height, 3, pixels).unwrap()
+}
+
+fn mse(a: &Image8, b: &Image8) -> f64 {
+    let sum: f64 = a
+        .pixels
+        .iter()
+        .zip(&b.pixels)
+        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
+        .sum();
+    sum / a.pixels.len() as f64
+}
+
+#[test]
+fn every_step_decodes_its_latent_and_trades_rate_for_error() {
+    let model = model("rgb-16x");
+    let image = photo(120, 96);
+    let mut previous: Option<(usize, f64)> = None;
+    for code in [-20i8, 0, 20, 40, 60] {
+        let step = Step::from_code(code).unwrap();
+        let options = EncodeOptions::default().with_step(step);
+        let file = codec::encode(&model, &image, options).unwrap();
+        let (header, latent) = codec::decode_latent(&model, &file, &Limits::default()).unwrap();
+        assert_eq!((header.step, header.coder), (step, LatentCoder::Adaptive));
+        let expected = codec::analyze_at(&Registry::core(), &model, &image, step).unwrap();
+        assert_eq!(latent, expected, "step code {code}: the integers differ");
+        let decoded = codec::decode::<u8>(&model, &file, &Limits::default()).unwrap();
+        let error = mse(&image, &decoded);
+        // rANS at the same step codes the same latent: the same pixels.
+        let rans = codec::encode(&model, &image, options.with_coder(LatentCoder::Rans)).unwrap();
+        assert_eq!(codec::decode::<u8>(&model, &rans, &Limits::default()).unwrap(), decoded);
+        // The adaptive coder fits every step; the static tables fit one.
+        assert!(
+            file.len() < rans.len(),
+            "step code {code}: {} vs rANS {}",
+            file.len(),
+            rans.len()
+        );
+        if let Some((bytes, worse)) = previous {
+            assert!(
+                file.len() < bytes,
+                "step code {code}: {} bytes after {bytes}",
+                file.len()
+            );
+            assert!(error > worse, "step code {code}: MSE {error} after {worse}");
+        }
+        previous = Some((file.len(), error));
+    }
+}
+
+#[test]
+fn striped_coding_at_a_step_is_the_whole_image_file() {
+    let model = model("rgb-16x");
+    let image = photo(70, 600);
+    let options = EncodeOptions::default().with_step(Step::from_quality(40.0).unwrap());
+    let whole = codec::encode(&model, &image, options).unwrap();
+    let registry = Registry::core();
+    let mut encoder =
+        StripeEncoder::<u8>::with_options(&registry, &model, image.width, image.height, 3, options).unwrap();
+    for rows in image.pixels.chunks(70 * 3 * 37) {
+        encoder.push_rows(rows).unwrap();
+    }
+    assert!(encoder.finish().unwrap() == whole, "the striped file differs");
+    let packed = options.with_coder(LatentCoder::Png);
+    let refused = StripeEncoder::<u8>::with_options(&registry, &model, 70, 600, 3, packed);
+    assert!(refused.is_err());
+}
