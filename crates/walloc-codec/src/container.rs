@@ -271,7 +271,8 @@ impl Header {
 pub(crate) fn header_prefix(modality: Modality, model_id: &ModelId) -> [u8; HEADER_LEN] {
     let mut b = [0u8; HEADER_LEN];
     b[0..4].copy_from_slice(&MAGIC);
-    b[4] = VERSION;
+    // Version 1 unless the modality's header uses what version 2 added.
+    b[4] = 1;
     b[5] = modality.code();
     b[6..8].copy_from_slice(&(HEADER_LEN as u16).to_le_bytes());
     b[8..40].copy_from_slice(&model_id.0);

@@ -150,9 +150,9 @@ fn forged_headers_with_valid_crc_are_rejected() {
     assert!(matches!(forge(&|f| f[54] ^= 1), CodecError::InvalidField { .. }));
     // A future version is named as such.
     let mut future = file.clone();
-    future[4] = 2;
+    future[4] = 3;
     let err = codec::decode::<u8>(&model, &future, &limits).unwrap_err();
-    assert!(matches!(err, CodecError::UnsupportedVersion { found: 2, .. }), "{err}");
+    assert!(matches!(err, CodecError::UnsupportedVersion { found: 3, .. }), "{err}");
     // Bad magic, bad CRC.
     assert!(matches!(
         codec::decode::<u8>(&model, b"PNG\x89 not walloc", &limits),
