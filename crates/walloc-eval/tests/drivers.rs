@@ -65,7 +65,7 @@ fn an_image_evaluation_reports_the_bytes_and_quality_of_real_codings() {
     }
     let summary = report.summary();
     assert!(
-        summary.contains("walloc linear") && summary.contains("webp"),
+        summary.contains("walloc rgb-16x") && summary.contains("webp"),
         "{summary}"
     );
 
