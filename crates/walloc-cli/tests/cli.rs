@@ -761,11 +761,25 @@ fn eval_bd_rates_of_a_family_against_a_peer() {
             .as_f64()
             .unwrap()
     };
-    // Each model's curve against WebP (docs/BENCHMARKS.md); the neural
-    // one, at the same rates with a better decoder, needs less rate.
+    // Each model's curve against WebP (docs/BENCHMARKS.md); at the
+    // models' own step the neural decoder, trained there, adds PSNR at
+    // the same rate.
     let (linear, refine) = (psnr("walloc rgb-16x"), psnr("walloc rgb-16x-neural"));
     assert!(linear > -90.0 && linear < 300.0, "{linear}");
-    assert!(refine < linear, "{refine} vs {linear}");
+    assert!(refine > -90.0 && refine < 300.0, "{refine}");
+    let native = |codec: &str| {
+        let row = rows(&report, "means", codec)
+            .into_iter()
+            .find(|r| r["setting"] == "q75")
+            .unwrap();
+        (row["rate"].as_f64().unwrap(), row["psnr"].as_f64().unwrap())
+    };
+    let ((linear_rate, linear_db), (refine_rate, refine_db)) =
+        (native("walloc rgb-16x"), native("walloc rgb-16x-neural"));
+    assert!(
+        (linear_rate - refine_rate).abs() < 1e-9 && refine_db > linear_db,
+        "{refine_db} vs {linear_db}"
+    );
     let svg = std::fs::read_to_string(out.join("rd_psnr.svg")).unwrap();
     assert!(svg.contains("walloc rgb-16x") && svg.contains("walloc rgb-16x-neural") && svg.contains("webp"));
 }
