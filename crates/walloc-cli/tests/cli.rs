@@ -776,8 +776,6 @@ fn eval_bd_rates_of_a_family_against_a_peer() {
     };
     let ((_, linear_db), (_, refine_db)) = (native("walloc rgb-16x"), native("walloc rgb-16x-neural"));
     assert!(refine_db > linear_db, "{refine_db} vs {linear_db}");
-        "{refine_db} vs {linear_db}"
-    );
     let svg = std::fs::read_to_string(out.join("rd_psnr.svg")).unwrap();
     assert!(svg.contains("walloc rgb-16x") && svg.contains("walloc rgb-16x-neural") && svg.contains("webp"));
 }
