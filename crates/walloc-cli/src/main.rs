@@ -139,14 +139,10 @@ fn encode(
         native_only("audio")?;
         return write_output(output, &audio::encode_file(input, &audio_model()?)?);
     }
-    let streamed = coder.is_banded() && matches!(rate, Rate::Step(_));
     let options = EncodeOptions::default().with_coder(coder);
-    if let Some(rows) = png_rows::open(input)?.filter(|_| streamed) {
-        let options = match rate {
-            Rate::Step(step) => options.with_step(step),
-            Rate::BitsPerPixel(_) => options,
-        };
-        if let Some(file) = encode_png_rows(rows, model, input, &options)? {
+    // PNGs stream in stripes at one step; a rate search codes the whole image.
+    if let (Some(rows), Rate::Step(step), true) = (png_rows::open(input)?, rate, coder.is_banded()) {
+        if let Some(file) = encode_png_rows(rows, model, input, &options.with_step(step))? {
             return write_output(output, &file);
         }
     }

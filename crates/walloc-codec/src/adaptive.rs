@@ -24,7 +24,7 @@ use constriction::stream::model::{DecoderModel, EncoderModel, EntropyModel};
 use constriction::stream::queue::{DefaultRangeDecoder, DefaultRangeEncoder};
 use constriction::stream::{Decode, Encode};
 
-use crate::entropy::context;
+use crate::entropy::{context, payload_of, words_of};
 use crate::error::{CodecError, Result};
 use crate::step::Step;
 
@@ -146,7 +146,7 @@ pub struct AdaptiveCoder {
 }
 
 /// Tail counts `G(n) = Σ_{|v| ≥ n} h(v)` of one table row, `n` in
-/// `0..=half+1`, and the part of them that is negative.
+/// `0..=half+1`.
 fn tails(row: &[u32], half: usize) -> Vec<u64> {
     let mut g = vec![0u64; half + 2];
     for (symbol, &count) in row.iter().enumerate() {
@@ -188,7 +188,7 @@ impl AdaptiveCoder {
         let half = symbols / 2;
         let contexts = contexts.max(1);
         let factor = step.factor_q16();
-        let threshold = |m: u64| (factor * (2 * m - 1) >> 1) + (1 << 15);
+        let threshold = |m: u64| ((factor * (2 * m - 1)) >> 1) + (1 << 15);
         let channels = probabilities
             .chunks_exact(symbols * contexts)
             .map(|rows| {
@@ -230,11 +230,6 @@ impl AdaptiveCoder {
         }
     }
 
-    /// Number of latent channels.
-    pub fn channels(&self) -> usize {
-        self.channels.len()
-    }
-
     /// Encodes `symbols[k * plane + range]` for every channel `k` (rows of
     /// `width` symbols, `range` a whole number of rows), channel by channel,
     /// into little-endian 32-bit words.
@@ -254,14 +249,14 @@ impl AdaptiveCoder {
                     return Err(CodecError::EntropyCoding(format!("symbol {s} of channel {k}")));
                 }
                 let value = i32::from(s) - i32::from(self.zero);
-                let (spatial, inter, sign) = self.neighbourhood(band, previous, i, width);
+                let (spatial, inter) = self.neighbourhood(band, previous, i, width);
                 let ctx = &mut state.nonzero[spatial][inter];
                 bit(value != 0, ctx.model())?;
                 ctx.update(value != 0);
                 if value == 0 {
                     continue;
                 }
-                let ctx = &mut state.negative[sign];
+                let ctx = &mut state.negative[self.left_sign(band, i, width)];
                 bit(value < 0, ctx.model())?;
                 ctx.update(value < 0);
                 let magnitude = value.unsigned_abs() as usize;
@@ -285,7 +280,7 @@ impl AdaptiveCoder {
                         ctx.update(j < n);
                     }
                     for j in (0..n).rev() {
-                        bit(rest >> j & 1 == 1, Bit::EVEN)?;
+                        bit((rest >> j) & 1 == 1, Bit::EVEN)?;
                     }
                 }
             }
@@ -293,7 +288,7 @@ impl AdaptiveCoder {
         let words = coder
             .into_compressed()
             .map_err(|e| CodecError::EntropyCoding(format!("{e:?}")))?;
-        Ok(words.iter().flat_map(|w| w.to_le_bytes()).collect())
+        Ok(payload_of(&words))
     }
 
     /// Decodes a payload made by [`AdaptiveCoder::encode`] into the same
@@ -307,17 +302,7 @@ impl AdaptiveCoder {
         range: std::ops::Range<usize>,
         width: usize,
     ) -> Result<()> {
-        if !payload.len().is_multiple_of(4) {
-            return Err(CodecError::EntropyCoding(format!(
-                "{} bytes is not a whole number of 32-bit words",
-                payload.len()
-            )));
-        }
-        let words: Vec<u32> = payload
-            .chunks_exact(4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
-        let mut coder = DefaultRangeDecoder::from_compressed(words)
+        let mut coder = DefaultRangeDecoder::from_compressed(words_of(payload)?)
             .map_err(|_| CodecError::EntropyCoding("unreadable range-coder stream".into()))?;
         let corrupt = |what: &str| CodecError::EntropyCoding(what.to_string());
         fn read(coder: &mut DefaultRangeDecoder, model: Bit) -> Result<bool> {
@@ -338,12 +323,12 @@ impl AdaptiveCoder {
             let previous = (k > 0).then(|| &before[(k - 1) * plane + range.start..(k - 1) * plane + range.end]);
             let band = &mut rest[range.clone()];
             for i in 0..band.len() {
-                let (spatial, inter, sign) = self.neighbourhood(band, previous, i, width);
+                let (spatial, inter) = self.neighbourhood(band, previous, i, width);
                 if !bit(&mut coder, &mut state.nonzero[spatial][inter])? {
                     band[i] = self.zero;
                     continue;
                 }
-                let negative = bit(&mut coder, &mut state.negative[sign])?;
+                let negative = bit(&mut coder, &mut state.negative[self.left_sign(band, i, width)])?;
                 let mut magnitude = 1usize;
                 while magnitude <= UNARY && bit(&mut coder, &mut state.greater[spatial][magnitude - 1])? {
                     magnitude += 1;
@@ -378,11 +363,11 @@ impl AdaptiveCoder {
         Ok(())
     }
 
-    /// The spatial context, inter-channel context and left sign of
-    /// position `i` of a band (`width` columns), with `previous` the
-    /// previous channel's band, if any.
+    /// The spatial and inter-channel contexts of position `i` of a band
+    /// (`width` columns), with `previous` the previous channel's band, if
+    /// any.
     #[inline]
-    fn neighbourhood(&self, band: &[u8], previous: Option<&[u8]>, i: usize, width: usize) -> (usize, usize, usize) {
+    fn neighbourhood(&self, band: &[u8], previous: Option<&[u8]>, i: usize, width: usize) -> (usize, usize) {
         let spatial = context(band, i, width, self.zero, SPATIAL);
         let inter = previous.map_or(0, |p| match p[i].abs_diff(self.zero) {
             0 => 0,
@@ -390,16 +375,21 @@ impl AdaptiveCoder {
             2 | 3 => 2,
             _ => 3,
         });
-        let sign = if i.is_multiple_of(width) {
-            0
-        } else {
-            match band[i - 1].cmp(&self.zero) {
-                std::cmp::Ordering::Equal => 0,
-                std::cmp::Ordering::Greater => 1,
-                std::cmp::Ordering::Less => 2,
-            }
-        };
-        (spatial, inter, sign)
+        (spatial, inter)
+    }
+
+    /// The sign context of position `i` (needed only for nonzero values):
+    /// its left neighbour's sign, 0 with none or zero, 1 positive, 2 negative.
+    #[inline]
+    fn left_sign(&self, band: &[u8], i: usize, width: usize) -> usize {
+        if i.is_multiple_of(width) {
+            return 0;
+        }
+        match band[i - 1].cmp(&self.zero) {
+            std::cmp::Ordering::Equal => 0,
+            std::cmp::Ordering::Greater => 1,
+            std::cmp::Ordering::Less => 2,
+        }
     }
 }
 

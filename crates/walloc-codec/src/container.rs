@@ -494,19 +494,20 @@ mod tests {
         assert_eq!((bytes[4], bytes[62], bytes[63]), (2, 3, (-7i8) as u8));
         assert_eq!(parse(&bytes, &Limits::default()).unwrap().0, stepped);
         // A version-1 file with its reserved byte set is refused.
-        let mut forged = native.clone();
-        forged[63] = 5;
-        let crc = crc32fast::hash(&forged[..72]);
-        forged[72..76].copy_from_slice(&crc.to_le_bytes());
+        let with_byte_63 = |file: &[u8], value: u8| {
+            let mut forged = file.to_vec();
+            forged[63] = value;
+            let crc = crc32fast::hash(&forged[..72]);
+            forged[72..76].copy_from_slice(&crc.to_le_bytes());
+            forged
+        };
+        let forged = with_byte_63(&native, 5);
         assert!(parse(&forged, &Limits::default())
             .unwrap_err()
             .to_string()
             .contains("reserved"));
         // A step code beyond the range is refused by name.
-        let mut forged = bytes.clone();
-        forged[63] = 100;
-        let crc = crc32fast::hash(&forged[..72]);
-        forged[72..76].copy_from_slice(&crc.to_le_bytes());
+        let forged = with_byte_63(&bytes, 100);
         assert!(parse(&forged, &Limits::default())
             .unwrap_err()
             .to_string()

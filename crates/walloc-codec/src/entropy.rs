@@ -67,6 +67,26 @@ pub fn fit_tables<'a>(latents: impl IntoIterator<Item = &'a crate::Latent>, chan
     probabilities_from_counts(&counts, symbols)
 }
 
+/// A coder's 32-bit words as a payload: little-endian bytes.
+pub(crate) fn payload_of(words: &[u32]) -> Vec<u8> {
+    words.iter().flat_map(|w| w.to_le_bytes()).collect()
+}
+
+/// A payload's little-endian 32-bit words, or an error when it is not a
+/// whole number of them.
+pub(crate) fn words_of(payload: &[u8]) -> Result<Vec<u32>> {
+    if !payload.len().is_multiple_of(4) {
+        return Err(CodecError::EntropyCoding(format!(
+            "{} bytes is not a whole number of 32-bit words",
+            payload.len()
+        )));
+    }
+    Ok(payload
+        .chunks_exact(4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect())
+}
+
 /// One categorical model per latent channel and context.
 #[derive(Clone, Debug)]
 pub struct EntropyTables {
@@ -157,7 +177,7 @@ impl EntropyTables {
         let words = coder
             .into_compressed()
             .map_err(|e| CodecError::EntropyCoding(format!("{e:?}")))?;
-        Ok(words.iter().flat_map(|w| w.to_le_bytes()).collect())
+        Ok(payload_of(&words))
     }
 
     /// Decodes a payload made by [`EntropyTables::encode`] into the same
@@ -170,17 +190,7 @@ impl EntropyTables {
         range: std::ops::Range<usize>,
         width: usize,
     ) -> Result<()> {
-        if !payload.len().is_multiple_of(4) {
-            return Err(CodecError::EntropyCoding(format!(
-                "{} bytes is not a whole number of 32-bit words",
-                payload.len()
-            )));
-        }
-        let words: Vec<u32> = payload
-            .chunks_exact(4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
-        let mut coder = DefaultAnsCoder::from_compressed(words)
+        let mut coder = DefaultAnsCoder::from_compressed(words_of(payload)?)
             .map_err(|_| CodecError::EntropyCoding("stream ends in a zero word".into()))?;
         for k in 0..self.channels() {
             let band = &mut symbols[k * plane + range.start..k * plane + range.end];

@@ -4,31 +4,15 @@
 
 use walloc_codec::registry::Registry;
 use walloc_codec::stripes::StripeEncoder;
-use walloc_codec::{codec, EncodeOptions, Image8, LatentCoder, Limits, Model, Step};
+use walloc_codec::{codec, EncodeOptions, Image8, LatentCoder, Limits, Step};
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+mod common;
 
-fn model(name: &str) -> Model {
-    Model::from_bytes(std::fs::read(format!("{ROOT}/models/{name}.safetensors")).unwrap()).unwrap()
-}
+use common::model;
 
-/// A textured image: ripples, a gradient and grain.
+/// A textured RGB image.
 fn photo(width: u32, height: u32) -> Image8 {
-    let mut state = 0x9e37_79b9_u32;
-    let pixels = (0..width * height * 3)
-        .map(|i| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            let (x, y, c) = ((i / 3) % width, (i / 3) / width, i % 3);
-            let v = 120.0
-                + 60.0 * ((x as f32 / (7.0 + c as f32)).sin() * (y as f32 / 11.0).cos())
-                + 0.3 * y as f32
-                + (state % 20) as f32;
-            v.clamp(0.0, 255.0) as u8
-        })
-        .collect();
-    Image8::new(width, height, 3, pixels).unwrap()
+    common::photo(width, height, 3)
 }
 
 fn mse(a: &Image8, b: &Image8) -> f64 {

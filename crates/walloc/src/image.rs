@@ -87,11 +87,11 @@ pub fn encode_image_at_rate<P: Pixel>(
     };
     let fits = |file: &[u8]| file.len() as f64 * 8.0 / pixels <= bits_per_pixel;
     let (finest, coarsest) = (Step::from_quality(100.0)?.code(), Step::from_quality(0.0)?.code());
-    // Invariant: `coarsest` fits (or is the last resort), `finest - 1` does not.
     let mut best = encode_at(coarsest)?;
     if !fits(&best.0) {
         return Ok(best);
     }
+    // `best` is the file of code `high`, which fits; codes below `low` do not.
     let (mut low, mut high) = (finest, coarsest);
     while low < high {
         let middle = low + (high - low) / 2;
