@@ -17,6 +17,9 @@ pub struct BenchArgs {
     /// Model name or file [default: rgb-16x].
     #[arg(short, long, default_value = "rgb-16x")]
     pub model: String,
+    /// Latent coder of walloc's files: adaptive or rans.
+    #[arg(long, default_value = "adaptive")]
+    pub coder: walloc::LatentCoder,
     /// Timed repetitions of each measurement (the fastest is kept).
     #[arg(long, default_value_t = 3)]
     pub repeat: usize,
@@ -35,6 +38,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             .map(|image| image.to_channels(channels))
             .map_err(|e| format!("{e:#}"))
     };
-    print!("{}", walloc_eval::bench::bench(&model, &files, &read, args.repeat)?);
+    let options = walloc::EncodeOptions::default().with_coder(args.coder);
+    print!("{}", walloc_eval::bench::bench(&model, options, &files, &read, args.repeat)?);
     Ok(())
 }

@@ -8,7 +8,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use walloc_codec::codec::{analyze, encode};
 use walloc_codec::packing::{pack, PackFormat};
-use walloc_codec::{EncodeOptions, Image8, Model};
+use walloc_codec::{EncodeOptions, Image8, LatentCoder, Model, Step};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
@@ -91,6 +91,10 @@ fn bench(c: &mut Criterion) {
                     .encode(&latent.symbols, plane, 0..plane, latent.width)
                     .unwrap()
             })
+        });
+        let adaptive = model.band_coder(LatentCoder::Adaptive, Step::NATIVE).unwrap();
+        group.bench_function("adaptive", |b| {
+            b.iter(|| adaptive.encode(&latent.symbols, plane, 0..plane, latent.width).unwrap())
         });
         group.bench_function("encode", |b| {
             b.iter(|| pool.install(|| encode(&model, &image, EncodeOptions::default()).unwrap()))

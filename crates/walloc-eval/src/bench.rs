@@ -8,7 +8,7 @@ use std::fmt;
 use std::time::Duration;
 
 use rayon::prelude::*;
-use walloc::{EncodeOptions, Image8, Limits, Model};
+use walloc::{EncodeOptions, Image8, LatentCoder, Limits, Model};
 use walloc_codec::codec;
 
 use crate::error::EvalError;
@@ -85,6 +85,8 @@ pub struct BenchReport {
     pub pixels: u64,
     /// The model timed.
     pub model: String,
+    /// The latent coder walloc's files were written with.
+    pub coder: LatentCoder,
     /// Mean libwebp quality that matched walloc's sizes.
     pub webp_quality: f64,
     /// Timed repetitions (the fastest is kept).
@@ -101,9 +103,11 @@ pub struct BenchReport {
 }
 
 /// Times walloc with `model` (a model whose whole path runs without
-/// burn) against libwebp on `files` (name and bytes), read by `read`.
+/// burn), coding with `options`, against libwebp on `files` (name and
+/// bytes), read by `read`.
 pub fn bench(
     model: &Model,
+    options: EncodeOptions,
     files: &[(String, Vec<u8>)],
     read: &ImageReader,
     repeat: usize,
@@ -127,7 +131,7 @@ pub fn bench(
             // One decode serves both codecs' inputs.
             let rgb = read_as(name, file, 3)?;
             let image = rgb.clone().to_channels(channels);
-            let wal = codec::encode(model, &image, EncodeOptions::default())?;
+            let wal = codec::encode(model, &image, options)?;
             let (quality, webp) = matched_webp(&rgb, wal.len());
             Ok(Sample {
                 name: name.clone(),
@@ -141,7 +145,7 @@ pub fn bench(
         .collect::<Result<Vec<_>, EvalError>>()?;
     let limits = Limits::default();
     let walloc_encode = |s: &Sample| -> Result<(), EvalError> {
-        codec::encode(model, &read_as(&s.name, &s.file, channels)?, EncodeOptions::default())?;
+        codec::encode(model, &read_as(&s.name, &s.file, channels)?, options)?;
         Ok(())
     };
     let webp_encode_path = |s: &Sample| -> Result<(), EvalError> {
@@ -170,6 +174,7 @@ pub fn bench(
         images: samples.len(),
         pixels: samples.iter().map(|s| s.pixels).sum(),
         model: model.config().name.clone(),
+        coder: options.coder,
         webp_quality: samples.iter().map(|s| f64::from(s.quality)).sum::<f64>() / samples.len().max(1) as f64,
         repeat,
         threads: rayon::current_num_threads(),
@@ -188,10 +193,11 @@ impl fmt::Display for BenchReport {
         let bpp = |bytes: usize| bytes as f64 * 8.0 / pixels;
         writeln!(
             f,
-            "{} images, {:.2} MP; model {}; libwebp at matched size (mean quality {:.1}); best of {}",
+            "{} images, {:.2} MP; model {} ({} coder); libwebp at matched size (mean quality {:.1}); best of {}",
             self.images,
             pixels / 1e6,
             self.model,
+            self.coder.name(),
             self.webp_quality,
             self.repeat
         )?;
