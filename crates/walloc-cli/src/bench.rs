@@ -39,6 +39,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             .map_err(|e| format!("{e:#}"))
     };
     let options = walloc::EncodeOptions::default().with_coder(args.coder);
-    print!("{}", walloc_eval::bench::bench(&model, options, &files, &read, args.repeat)?);
+    print!(
+        "{}",
+        walloc_eval::bench::bench(&model, options, &files, &read, args.repeat)?
+    );
     Ok(())
 }

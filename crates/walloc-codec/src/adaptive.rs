@@ -24,7 +24,7 @@ use constriction::stream::model::{DecoderModel, EncoderModel, EntropyModel};
 use constriction::stream::queue::{DefaultRangeDecoder, DefaultRangeEncoder};
 use constriction::stream::{Decode, Encode};
 
-use crate::entropy::{context, payload_of, words_of};
+use crate::entropy::{activity_bucket, payload_of, words_of};
 use crate::error::{CodecError, Result};
 use crate::step::Step;
 
@@ -195,8 +195,8 @@ impl AdaptiveCoder {
                 let row_of = |spatial: usize| {
                     // The activity this context starts at, seen at the tables' step.
                     let activity = [0u64, 1, 2, 4, 8][spatial];
-                    let scaled = ((activity * factor) >> 16).min(8) as usize;
-                    let bucket = context(&[scaled as u8, 0], 1, 2, 0, contexts).min(contexts - 1);
+                    let scaled = ((activity * factor) >> 16).min(8) as u32;
+                    let bucket = activity_bucket(scaled).min(contexts - 1);
                     &rows[bucket * symbols..(bucket + 1) * symbols]
                 };
                 let mut channel = ChannelContexts {
@@ -244,19 +244,22 @@ impl AdaptiveCoder {
         for (k, state) in contexts.iter_mut().enumerate() {
             let band = &symbols[k * plane + range.start..k * plane + range.end];
             let previous = (k > 0).then(|| &symbols[(k - 1) * plane + range.start..(k - 1) * plane + range.end]);
+            let mut x = 0;
             for (i, &s) in band.iter().enumerate() {
                 if usize::from(s) >= self.symbols {
                     return Err(CodecError::EntropyCoding(format!("symbol {s} of channel {k}")));
                 }
                 let value = i32::from(s) - i32::from(self.zero);
-                let (spatial, inter) = self.neighbourhood(band, previous, i, width);
+                let column = x;
+                x = if x + 1 == width { 0 } else { x + 1 };
+                let (spatial, inter) = self.neighbourhood(band, previous, i, column, width);
                 let ctx = &mut state.nonzero[spatial][inter];
                 bit(value != 0, ctx.model())?;
                 ctx.update(value != 0);
                 if value == 0 {
                     continue;
                 }
-                let ctx = &mut state.negative[self.left_sign(band, i, width)];
+                let ctx = &mut state.negative[self.left_sign(band, i, column)];
                 bit(value < 0, ctx.model())?;
                 ctx.update(value < 0);
                 let magnitude = value.unsigned_abs() as usize;
@@ -322,13 +325,16 @@ impl AdaptiveCoder {
             let (before, rest) = symbols.split_at_mut(k * plane);
             let previous = (k > 0).then(|| &before[(k - 1) * plane + range.start..(k - 1) * plane + range.end]);
             let band = &mut rest[range.clone()];
+            let mut x = 0;
             for i in 0..band.len() {
-                let (spatial, inter) = self.neighbourhood(band, previous, i, width);
+                let column = x;
+                x = if x + 1 == width { 0 } else { x + 1 };
+                let (spatial, inter) = self.neighbourhood(band, previous, i, column, width);
                 if !bit(&mut coder, &mut state.nonzero[spatial][inter])? {
                     band[i] = self.zero;
                     continue;
                 }
-                let negative = bit(&mut coder, &mut state.negative[self.left_sign(band, i, width)])?;
+                let negative = bit(&mut coder, &mut state.negative[self.left_sign(band, i, column)])?;
                 let mut magnitude = 1usize;
                 while magnitude <= UNARY && bit(&mut coder, &mut state.greater[spatial][magnitude - 1])? {
                     magnitude += 1;
@@ -363,12 +369,24 @@ impl AdaptiveCoder {
         Ok(())
     }
 
-    /// The spatial and inter-channel contexts of position `i` of a band
-    /// (`width` columns), with `previous` the previous channel's band, if
-    /// any.
+    /// The spatial and inter-channel contexts of position `i`, in column
+    /// `column`, of a band (`width` columns), with `previous` the previous
+    /// channel's band, if any: the static tables' bucket of `|left| + |up|`
+    /// (as [`crate::entropy::context`], without a division), and the
+    /// bucket of the previous channel's value.
     #[inline]
-    fn neighbourhood(&self, band: &[u8], previous: Option<&[u8]>, i: usize, width: usize) -> (usize, usize) {
-        let spatial = context(band, i, width, self.zero, SPATIAL);
+    fn neighbourhood(
+        &self,
+        band: &[u8],
+        previous: Option<&[u8]>,
+        i: usize,
+        column: usize,
+        width: usize,
+    ) -> (usize, usize) {
+        let magnitude = |s: u8| u32::from(s.abs_diff(self.zero));
+        let left = if column > 0 { magnitude(band[i - 1]) } else { 0 };
+        let up = if i >= width { magnitude(band[i - width]) } else { 0 };
+        let spatial = activity_bucket(left + up);
         let inter = previous.map_or(0, |p| match p[i].abs_diff(self.zero) {
             0 => 0,
             1 => 1,
@@ -381,8 +399,8 @@ impl AdaptiveCoder {
     /// The sign context of position `i` (needed only for nonzero values):
     /// its left neighbour's sign, 0 with none or zero, 1 positive, 2 negative.
     #[inline]
-    fn left_sign(&self, band: &[u8], i: usize, width: usize) -> usize {
-        if i.is_multiple_of(width) {
+    fn left_sign(&self, band: &[u8], i: usize, column: usize) -> usize {
+        if column == 0 {
             return 0;
         }
         match band[i - 1].cmp(&self.zero) {

@@ -22,6 +22,12 @@ pub const CONTEXTS: usize = 5;
 /// the last): 0, 1, 2–3, 4–7, 8+.
 const BUCKET: [u8; 9] = [0, 1, 2, 2, 3, 3, 3, 3, 4];
 
+/// The bucket of an activity `|left| + |up|` (in latent values).
+#[inline]
+pub(crate) fn activity_bucket(activity: u32) -> usize {
+    usize::from(BUCKET[activity.min(8) as usize])
+}
+
 /// The context of position `i` of one channel's band (row-major, `width`
 /// columns): the bucket of `|left| + |up|` in latent values, neighbours
 /// outside the band counting as zero. Folded into `contexts` buckets.
@@ -37,8 +43,7 @@ pub fn context(band: &[u8], i: usize, width: usize, zero: u8, contexts: usize) -
         0
     };
     let up = if i >= width { magnitude(band[i - width]) } else { 0 };
-    let bucket = usize::from(BUCKET[(left + up).min(8) as usize]);
-    bucket.min(contexts - 1)
+    activity_bucket(left + up).min(contexts - 1)
 }
 
 /// Adds one channel's band (`width` columns, coded as one chunk) to
