@@ -7,20 +7,21 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use walloc::audio::{AudioDecoder, AudioEncoder, AudioFormat};
-use walloc::{DecodeOptions, Model};
+use walloc::{DecodeOptions, EncodeOptions, Model};
 use walloc_io::audio::{self as audio_in, AudioSource};
 use walloc_io::wav::WavSink;
 
 use crate::io::{progress, write_atomically};
 
-/// Encodes any audio source into a `.wal` file image.
-fn encode_source(source: &mut dyn AudioSource, model: &Model) -> Result<Vec<u8>> {
+/// Encodes any audio source into a `.wal` file image with `options`
+/// (coder and step).
+fn encode_source(source: &mut dyn AudioSource, model: &Model, options: &EncodeOptions) -> Result<Vec<u8>> {
     let format = AudioFormat {
         channels: source.channels(),
         sample_rate: source.sample_rate(),
         format: source.format(),
     };
-    let mut encoder = AudioEncoder::new(model, format)?;
+    let mut encoder = AudioEncoder::with_options(model, format, options)?;
     let block = encoder.block_frames() as usize;
     // The length is known once the stream ends: the header comes last.
     let bar = ProgressBar::new_spinner();
@@ -42,16 +43,16 @@ fn encode_source(source: &mut dyn AudioSource, model: &Model) -> Result<Vec<u8>>
 
 /// Encodes an audio file (WAV, FLAC, Ogg Vorbis), read block by block, into
 /// a `.wal` file image.
-pub fn encode_file(input: &Path, model: &Model) -> Result<Vec<u8>> {
+pub fn encode_file(input: &Path, model: &Model, options: &EncodeOptions) -> Result<Vec<u8>> {
     let mut source = audio_in::open(input)?;
-    encode_source(source.as_mut(), model)
+    encode_source(source.as_mut(), model, options)
         .with_context(|| format!("encoding {} with {}", input.display(), model.config().name))
 }
 
 /// Encodes a WAV file held in memory (stdin) into a `.wal` file image.
-pub fn encode_bytes(bytes: Vec<u8>, model: &Model) -> Result<Vec<u8>> {
-    let mut source = audio_in::from_wav_bytes(bytes)?;
-    encode_source(source.as_mut(), model).with_context(|| format!("encoding with {}", model.config().name))
+pub fn encode_bytes(bytes: &[u8], model: &Model, options: &EncodeOptions) -> Result<Vec<u8>> {
+    let mut source = audio_in::from_wav_bytes(bytes.to_vec())?;
+    encode_source(source.as_mut(), model, options).with_context(|| format!("encoding with {}", model.config().name))
 }
 
 /// Decodes an audio `.wal` file made with `model` into a WAV file at

@@ -52,13 +52,12 @@ enum Command {
         /// reference's tiled latent image as png or lossless webp.
         #[arg(long, default_value = "adaptive")]
         coder: LatentCoder,
-        /// Images: quality from 0 (smallest file) to 100 (finest
-        /// quantization); 75 is the model's own step, every 20 points
-        /// halve or double it.
+        /// Quality from 0 (smallest file) to 100 (finest quantization);
+        /// 75 is the model's own step, every 20 points halve or double it.
         #[arg(long, conflicts_with = "bpp")]
         quality: Option<f64>,
-        /// Images: aim for this many bits per pixel (the finest quality
-        /// whose file fits, found by search).
+        /// Aim for this many bits per pixel (per frame for audio, per voxel
+        /// for volumes): the finest quality whose file fits, found by search.
         #[arg(long)]
         bpp: Option<f64>,
         #[command(flatten)]
@@ -109,7 +108,7 @@ enum Command {
 
 /// What `encode --quality` or `--bpp` asks for.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Rate {
+pub(crate) enum Rate {
     /// One quantizer step.
     Step(Step),
     /// The finest step within a rate.
@@ -124,22 +123,16 @@ fn encode(
     rate: Rate,
     volume: &volume::VolumeArgs,
 ) -> Result<()> {
-    let native_only = |what: &str| {
-        if rate != Rate::Step(Step::NATIVE) {
-            bail!("--quality and --bpp cover images in this release; {what} is coded at its model's own step");
-        }
-        Ok(())
-    };
+    let options = EncodeOptions::default().with_coder(coder);
     if volume.is_volume(input, model) {
-        native_only("a volume")?;
-        return volume::encode(input, output, model, volume);
+        return volume::encode(input, output, model, volume, &options, rate);
     }
     let audio_model = || models::resolve(model.unwrap_or(models::DEFAULT_AUDIO));
     if input != Path::new("-") && is_audio_path(input) {
-        native_only("audio")?;
-        return write_output(output, &audio::encode_file(input, &audio_model()?)?);
+        let model = audio_model()?;
+        let file = at_rate(rate, |step| audio::encode_file(input, &model, &options.with_step(step)))?;
+        return write_output(output, &file);
     }
-    let options = EncodeOptions::default().with_coder(coder);
     // PNGs stream in stripes at one step; a rate search codes the whole image.
     if let (Some(rows), Rate::Step(step), true) = (png_rows::open(input)?, rate, coder.is_banded()) {
         if let Some(file) = encode_png_rows(rows, model, input, &options.with_step(step))? {
@@ -148,42 +141,68 @@ fn encode(
     }
     let bytes = read_input(input)?;
     if is_wav(&bytes) {
-        native_only("audio")?;
-        return write_output(output, &audio::encode_bytes(bytes, &audio_model()?)?);
+        let model = audio_model()?;
+        let file = at_rate(rate, |step| {
+            audio::encode_bytes(&bytes, &model, &options.with_step(step))
+        })?;
+        return write_output(output, &file);
     }
     let picture = decode_picture(&bytes, &input.display().to_string())?;
     let model = image_model(model, picture.channels(), input)?;
+    let context = || format!("encoding with {}", model.config().name);
     let file = match picture {
         Picture::Eight(image) => encode_at_depth(&model, image, &options, rate),
         Picture::Sixteen(image) => encode_at_depth(&model, image, &options, rate),
     }
-    .with_context(|| format!("encoding with {}", model.config().name))?;
+    .with_context(context)?;
     write_output(output, &file)
 }
 
 /// An image of 8 or 16 bits, in the model's channels, coded at its depth
-/// at one step or within a rate (saying which step that took).
+/// at `rate`.
 fn encode_at_depth<P: Pixel>(
     model: &walloc::Model,
     image: Image<P>,
     options: &EncodeOptions,
     rate: Rate,
-) -> walloc::Result<Vec<u8>> {
+) -> Result<Vec<u8>> {
     let image = image.to_channels(model.config().channels as u8);
-    match rate {
-        Rate::Step(step) => encode_wal_image(model, &image, &options.with_step(step)),
-        Rate::BitsPerPixel(bpp) => {
-            let (file, step) = walloc::image::encode_image_at_rate(model, &image, bpp, options)?;
-            let got = file.len() as f64 * 8.0 / (f64::from(image.width) * f64::from(image.height));
-            let over = if got > bpp {
-                " (the smallest this model makes)"
-            } else {
-                ""
-            };
-            eprintln!("{step}: {got:.4} bits per pixel{over}");
-            Ok(file)
+    at_rate(rate, |step| {
+        Ok(encode_wal_image(model, &image, &options.with_step(step))?)
+    })
+}
+
+/// The file `encode_at` makes at `rate`: at its step, or at the finest
+/// step within its bits per position (pixel, audio frame or voxel), found
+/// by whole encodes ([`walloc::rate::search`]); says which step that took.
+pub(crate) fn at_rate(rate: Rate, mut encode_at: impl FnMut(Step) -> Result<Vec<u8>>) -> Result<Vec<u8>> {
+    let bpp = match rate {
+        Rate::Step(step) => return encode_at(step),
+        Rate::BitsPerPixel(bpp) => bpp,
+    };
+    // The coarsest file says how many positions the signal has.
+    let coarsest = encode_at(Step::AT_QUALITY_0)?;
+    let file = walloc::info::info(&coarsest, &Limits::default())?;
+    let positions = file.shape.iter().product::<usize>() as u64;
+    let (bytes, step) = walloc::rate::search(positions, bpp, |step| {
+        if step == Step::AT_QUALITY_0 {
+            return Ok(coarsest.clone());
         }
-    }
+        encode_at(step)
+    })?;
+    let got = bytes.len() as f64 * 8.0 / positions as f64;
+    let over = if got > bpp {
+        " (the smallest this model makes)"
+    } else {
+        ""
+    };
+    let unit = match file.modality {
+        Modality::Image => "pixel",
+        Modality::Audio => "frame",
+        Modality::Volume => "voxel",
+    };
+    eprintln!("{step}: {got:.4} bits per {unit}{over}");
+    Ok(bytes)
 }
 
 /// The image model `--model` names (or the default for `channels`), with a

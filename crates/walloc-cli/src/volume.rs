@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use walloc::volume::{data_range, extremes, range_of, VolumeDecoder, VolumeSpec, DEFAULT_SLAB_DEPTH};
-use walloc::{DecodeOptions, Modality, Model, SampleType, Signal, ValueRange};
+use walloc::{DecodeOptions, EncodeOptions, Modality, Model, SampleType, Signal, ValueRange};
 use walloc_codec::fit::{fit_linear_volume, PieceSampler};
 use walloc_codec::volume::normalized_planar;
 use walloc_eval::volume_eval::{volume_figures, Volume};
@@ -19,6 +19,7 @@ use crate::eval::with_figures;
 use crate::fit::FitShared;
 use crate::io::{progress, write_atomically, write_output};
 use crate::models;
+use crate::{at_rate, Rate};
 
 /// How to read a volume: a raw file's layout, the value range, the slab
 /// depth (options of `encode`).
@@ -148,8 +149,15 @@ fn cube_volume(path: &Path, axis: BandAxis) -> Result<(Signal, Vec<walloc::volum
     Ok((signal, tags))
 }
 
-/// `walloc encode` of a spectral cube, whole.
-fn encode_cube_file(input: &Path, output: &Path, model: Option<&str>, args: &VolumeArgs) -> Result<()> {
+/// `walloc encode` of a spectral cube, whole, at `rate`.
+fn encode_cube_file(
+    input: &Path,
+    output: &Path,
+    model: Option<&str>,
+    args: &VolumeArgs,
+    options: &EncodeOptions,
+    rate: Rate,
+) -> Result<()> {
     let (bands, _) = walloc_io::cube::tiff_bands(input)?;
     let default = match args.bands {
         Some(Bands::Depth) => walloc::models::DEFAULT_CUBE,
@@ -162,8 +170,12 @@ fn encode_cube_file(input: &Path, output: &Path, model: Option<&str>, args: &Vol
     spec.range = args.range.unwrap_or(spec.range);
     spec.slab_depth = args.slab;
     spec.tags = tags;
+    spec.coder = options.coder;
     let context = || format!("encoding {} with {}", input.display(), model.config().name);
-    let file = walloc::volume::encode_volume(&model, &signal, &spec).with_context(context)?;
+    let file = at_rate(rate, |step| {
+        let spec = VolumeSpec { step, ..spec.clone() };
+        walloc::volume::encode_volume(&model, &signal, &spec).with_context(context)
+    })?;
     write_output(output, &file)
 }
 
@@ -195,10 +207,18 @@ fn scan_range(input: &Path, raw: Option<RawLayout>, slab: u32) -> Result<ValueRa
     Ok(range_of(whole))
 }
 
-/// `walloc encode` of a volume.
-pub fn encode(input: &Path, output: &Path, model: Option<&str>, args: &VolumeArgs) -> Result<()> {
+/// `walloc encode` of a volume at `rate`, read slab by slab (once per
+/// probe of a rate search).
+pub fn encode(
+    input: &Path,
+    output: &Path,
+    model: Option<&str>,
+    args: &VolumeArgs,
+    options: &EncodeOptions,
+    rate: Rate,
+) -> Result<()> {
     if is_tiff_path(input) {
-        return encode_cube_file(input, output, model, args);
+        return encode_cube_file(input, output, model, args, options, rate);
     }
     let model = volume_model(model)?;
     let raw = args.raw_layout()?;
@@ -206,22 +226,27 @@ pub fn encode(input: &Path, output: &Path, model: Option<&str>, args: &VolumeArg
         Some(range) => range,
         None => scan_range(input, raw, args.slab.max(1))?,
     };
-    let mut reader = VolumeReader::open(input, raw)?;
-    let spec = VolumeSpec {
-        geometry: reader.geometry,
-        slab_depth: args.slab,
-        ..VolumeSpec::new(reader.shape, reader.channels, reader.sample_type, range)
-    };
-    let context = || format!("encoding {} with {}", input.display(), model.config().name);
-    let mut encoder = walloc::volume::encoder(&model, &spec).with_context(context)?;
-    let slab = encoder.header().slab_depth;
-    let bar = progress(u64::from(reader.shape[0]), "encoding");
-    while reader.slices_left() > 0 {
-        encoder.push_slices(reader.read_slices(slab)?).with_context(context)?;
-        bar.inc(slab.into());
-    }
-    bar.finish_and_clear();
-    write_output(output, &encoder.finish().with_context(context)?)
+    let file = at_rate(rate, |step| {
+        let mut reader = VolumeReader::open(input, raw)?;
+        let spec = VolumeSpec {
+            geometry: reader.geometry,
+            slab_depth: args.slab,
+            coder: options.coder,
+            step,
+            ..VolumeSpec::new(reader.shape, reader.channels, reader.sample_type, range)
+        };
+        let context = || format!("encoding {} with {}", input.display(), model.config().name);
+        let mut encoder = walloc::volume::encoder(&model, &spec).with_context(context)?;
+        let slab = encoder.header().slab_depth;
+        let bar = progress(u64::from(reader.shape[0]), "encoding");
+        while reader.slices_left() > 0 {
+            encoder.push_slices(reader.read_slices(slab)?).with_context(context)?;
+            bar.inc(slab.into());
+        }
+        bar.finish_and_clear();
+        encoder.finish().with_context(context)
+    })?;
+    write_output(output, &file)
 }
 
 /// `walloc decode` of a volume file, slab by slab into `output`, or whole

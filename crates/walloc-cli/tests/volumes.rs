@@ -145,6 +145,31 @@ fn fit_encode_and_decode_volumes_in_every_format() {
     let quality = psnr(&samples, &decoded[0], max - min);
     assert!(quality > 25.0, "{quality:.2} dB over the range");
 
+    // The quality knob and a rate in bits per voxel reach volumes.
+    let coarse = dir.path().join("coarse.wal");
+    let rated = dir.path().join("rated.wal");
+    let encode = |out: &Path, rate: [&str; 2]| {
+        walloc()
+            .arg("encode")
+            .arg(&scan)
+            .arg("--model")
+            .arg(&model)
+            .args(rate)
+            .arg("-o")
+            .arg(out)
+            .assert()
+            .success()
+    };
+    encode(&coarse, ["--quality", "30"]);
+    let size = |path: &Path| std::fs::metadata(path).unwrap().len();
+    assert!(size(&coarse) < size(&wal), "{} vs {}", size(&coarse), size(&wal));
+    let info = walloc().arg("info").arg(&coarse).assert().success();
+    assert!(String::from_utf8_lossy(&info.get_output().stdout).contains("quality 30 "));
+    let assert = encode(&rated, ["--bpp", "0.4"]);
+    let bits = size(&rated) as f64 * 8.0 / samples.len() as f64;
+    assert!(bits <= 0.4 && bits > 0.2, "{bits} bits per voxel");
+    assert!(String::from_utf8_lossy(&assert.get_output().stderr).contains("bits per voxel"));
+
     // The same scan as a raw file and as .npy codes to the same bytes,
     // less the geometry: only the metadata chunk differs.
     let raw = dir.path().join("scan.bin");

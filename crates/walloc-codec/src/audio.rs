@@ -6,13 +6,18 @@
 
 use walloc_wavelet::Signal;
 
-use crate::codec::Latent;
+use crate::codec::{EncodeOptions, Latent};
 use crate::config::Modality;
-use crate::container::{checked_header, header_prefix, parse_chunks, seal, u32_at, write_sealed, Limits, HEADER_LEN};
+use crate::container::{
+    banded_coder_field, checked_header, header_prefix, parse_chunks, seal, step_field, u32_at, version_for,
+    write_sealed, LatentCoder, Limits, HEADER_LEN,
+};
+use crate::entropy::BandCoder;
 use crate::error::{invalid, CodecError, Result};
 use crate::model::{Model, ModelId};
 use crate::registry::{Analysis, Synthesis};
 use crate::signal::Samples;
+use crate::step::Step;
 
 /// Each block is zero-padded on the right to a multiple of this many
 /// frames, as the reference pads its input.
@@ -105,6 +110,10 @@ pub struct AudioHeader {
     pub block_frames: u32,
     /// Number of chunks: blocks × channel groups.
     pub chunk_count: u32,
+    /// How the latents are entropy-coded: rANS or adaptive.
+    pub coder: LatentCoder,
+    /// The quantizer step the latents were coded at.
+    pub step: Step,
 }
 
 impl AudioHeader {
@@ -157,6 +166,12 @@ impl AudioHeader {
         if self.latent_channels == 0 {
             return Err(invalid("latent channels", "0"));
         }
+        if !self.coder.is_banded() {
+            return Err(invalid(
+                "latent coder",
+                format!("{} (audio is rANS- or adaptive-coded)", self.coder.name()),
+            ));
+        }
         if self.latent_edge > 1 {
             return Err(invalid("latent edge", format!("{} (0 or 1)", self.latent_edge)));
         }
@@ -207,6 +222,9 @@ impl AudioHeader {
         b[52..54].copy_from_slice(&self.latent_channels.to_le_bytes());
         b[54] = self.latent_edge;
         b[55] = self.model_channels;
+        b[56] = self.step.code() as u8;
+        b[57] = self.coder as u8;
+        b[4] = version_for(self.coder, self.step);
         b[63] = kind;
         b[64..68].copy_from_slice(&self.block_frames.to_le_bytes());
         b[68..72].copy_from_slice(&self.chunk_count.to_le_bytes());
@@ -226,7 +244,7 @@ pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<(AudioHeader, Vec<&
     if modality != Modality::Audio {
         return Err(invalid("modality", format!("{modality} (this is not an audio file)")));
     }
-    if b[56..63].iter().any(|&v| v != 0) {
+    if b[58..63].iter().any(|&v| v != 0) {
         return Err(invalid("reserved bytes", "not zero"));
     }
     let mut model_id = [0u8; 32];
@@ -244,6 +262,8 @@ pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<(AudioHeader, Vec<&
         latent_edge: b[54],
         block_frames: u32_at(b, 64),
         chunk_count: u32_at(b, 68),
+        coder: banded_coder_field(b, 57)?,
+        step: step_field(b, 56)?,
     };
     header.validate(limits)?;
     let chunks = parse_chunks(bytes, header.chunk_count)?;
@@ -313,12 +333,17 @@ pub fn analyze_block(
 }
 
 /// Encodes one block of planar samples (`channels` rows of `frames`) into a
-/// chunk payload: its [`Level`] (two f32) and the rANS-coded latent.
-pub fn encode_block(encoder: &dyn Analysis, model: &Model, planar: Vec<f32>, frames: u32) -> Result<Vec<u8>> {
+/// chunk payload: its [`Level`] (two f32) and the latent coded by `coder`
+/// (the model's, at the encoder's step).
+pub fn encode_block(
+    encoder: &dyn Analysis,
+    coder: &BandCoder,
+    model: &Model,
+    planar: Vec<f32>,
+    frames: u32,
+) -> Result<Vec<u8>> {
     let (level, latent) = analyze_block(encoder, model, planar, frames)?;
-    let words = model
-        .tables()
-        .encode(&latent.symbols, latent.width, 0..latent.width, latent.width)?;
+    let words = coder.encode(&latent.symbols, latent.width, 0..latent.width, latent.width)?;
     let mut payload = Vec::with_capacity(8 + words.len());
     payload.extend_from_slice(&level.offset.to_le_bytes());
     payload.extend_from_slice(&level.scale.to_le_bytes());
@@ -348,7 +373,7 @@ pub fn decode_block_latent(
     let width = header.block_latent_width(frames);
     let mut symbols = vec![0u8; k * width];
     model
-        .tables()
+        .band_coder(header.coder, header.step)?
         .decode(&payload[8..], &mut symbols, width, 0..width, width)?;
     Ok((
         level,
@@ -358,7 +383,7 @@ pub fn decode_block_latent(
             height: 1,
             width,
             symbols,
-            step: crate::Step::NATIVE,
+            step: header.step,
         },
     ))
 }
@@ -453,7 +478,8 @@ pub fn check_model(header: &AudioHeader, model: &Model) -> Result<()> {
 }
 
 /// The header for `frames` frames of `channels`-channel audio coded by
-/// `model` in blocks of `block_frames` (in groups of the model's channels).
+/// `model` in blocks of `block_frames` (in groups of the model's channels)
+/// with the coder and step of `options`.
 pub fn header_for(
     model: &Model,
     channels: u8,
@@ -461,6 +487,7 @@ pub fn header_for(
     frames: u32,
     sample_rate: u32,
     block_frames: u32,
+    options: &EncodeOptions,
 ) -> Result<AudioHeader> {
     let config = model.config();
     if config.modality != Modality::Audio {
@@ -484,6 +511,8 @@ pub fn header_for(
         latent_edge: config.latent_edge() as u8,
         block_frames,
         chunk_count: frames.div_ceil(block_frames.max(1)) * groups,
+        coder: options.coder,
+        step: options.step,
     };
     header.validate(&Limits::default())?;
     Ok(header)
@@ -507,6 +536,33 @@ mod tests {
             latent_edge: 1,
             block_frames: 1 << 16,
             chunk_count: 3,
+            coder: LatentCoder::Rans,
+            step: Step::NATIVE,
+        }
+    }
+
+    #[test]
+    fn the_coder_and_the_step_are_version_2() {
+        let v1 = write(&header(), &[vec![1; 4], vec![2; 4], vec![3; 4]]);
+        assert_eq!((v1[4], v1[56], v1[57]), (1, 0, 0));
+        let h = AudioHeader {
+            coder: LatentCoder::Adaptive,
+            step: Step::from_quality(30.0).unwrap(),
+            ..header()
+        };
+        let bytes = write(&h, &[vec![1; 4], vec![2; 4], vec![3; 4]]);
+        assert_eq!((bytes[4], bytes[56] as i8, bytes[57]), (2, 36, 3));
+        assert_eq!(parse(&bytes, &Limits::default()).unwrap().0, h);
+        // Version 1 keeps both bytes reserved; a latent image is not audio's.
+        let mut v1_adaptive = v1.clone();
+        v1_adaptive[57] = 3;
+        let mut v2_png = bytes.clone();
+        v2_png[57] = 1;
+        for (mut damaged, field) in [(v1_adaptive, "latent coder"), (v2_png, "latent coder")] {
+            let crc = crc32fast::hash(&damaged[..72]);
+            damaged[72..76].copy_from_slice(&crc.to_le_bytes());
+            let err = parse(&damaged, &Limits::default()).unwrap_err();
+            assert!(err.to_string().contains(field), "{err}");
         }
     }
 

@@ -298,6 +298,19 @@ pub(crate) fn step_field(header: &[u8], at: usize) -> Result<Step> {
     Step::from_code(header[at] as i8)
 }
 
+/// The coder of a banded modality's coder byte (audio, volumes): `0`
+/// (rANS) in version 1; rANS or adaptive in version 2.
+pub(crate) fn banded_coder_field(header: &[u8], at: usize) -> Result<LatentCoder> {
+    let coder = LatentCoder::from_code(header[at])?;
+    if !coder.is_banded() || (header[4] == 1 && coder != LatentCoder::Rans) {
+        return Err(invalid(
+            "latent coder",
+            format!("{} (rANS, or adaptive in version 2)", header[at]),
+        ));
+    }
+    Ok(coder)
+}
+
 /// Writes the header CRC.
 pub(crate) fn seal(mut b: [u8; HEADER_LEN]) -> [u8; HEADER_LEN] {
     let crc = crc32fast::hash(&b[..72]);

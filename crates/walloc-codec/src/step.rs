@@ -34,6 +34,10 @@ impl Step {
     pub const MAX_CODE: i8 = 80;
     /// The quality of the model's own step.
     pub const NATIVE_QUALITY: f64 = 75.0;
+    /// The step of quality 100, the finest a quality reaches (`Δ = 2^(−20/16)`).
+    pub const AT_QUALITY_100: Step = Step(-20);
+    /// The step of quality 0, the coarsest a quality reaches (`Δ = 2^(60/16)`).
+    pub const AT_QUALITY_0: Step = Step(60);
     /// Quality points per code (20 points an octave of step).
     const QUALITY_PER_CODE: f64 = 1.25;
 
@@ -107,6 +111,8 @@ mod tests {
         assert!((Step::from_code(8).unwrap().factor() - 2f64.sqrt()).abs() < 1e-4);
         assert!(Step::from_code(81).is_err() && Step::from_code(-33).is_err());
         assert_eq!(Step::from_quality(75.0).unwrap(), Step::NATIVE);
+        assert_eq!(Step::from_quality(100.0).unwrap(), Step::AT_QUALITY_100);
+        assert_eq!(Step::from_quality(0.0).unwrap(), Step::AT_QUALITY_0);
         assert_eq!(Step::from_quality(55.0).unwrap().factor(), 2.0);
         assert_eq!(Step::from_quality(100.0).unwrap().code(), -20);
         assert_eq!(Step::from_quality(0.0).unwrap().code(), 60);

@@ -13,13 +13,18 @@ use walloc_wavelet::Signal as Planar;
 
 use crate::codec::Latent;
 use crate::config::Modality;
-use crate::container::{checked_header, header_prefix, parse_chunks, seal, u32_at, write_sealed, Limits, HEADER_LEN};
+use crate::container::{
+    banded_coder_field, checked_header, header_prefix, parse_chunks, seal, step_field, u32_at, version_for,
+    write_sealed, LatentCoder, Limits, HEADER_LEN,
+};
+use crate::entropy::BandCoder;
 use crate::error::{invalid, CodecError, Result};
 use crate::file_tags::{self, FileTag};
 use crate::image::reflect;
 use crate::model::{Model, ModelId, MAX_CHANNELS, MAX_LEVELS, MAX_LEVELS_3D};
 use crate::registry::{Analysis, Synthesis};
 use crate::signal::{SampleType, Samples, ValueRange};
+use crate::step::Step;
 
 /// Slices per slab unless asked otherwise (rounded up to a multiple of 2^J).
 pub const DEFAULT_SLAB_DEPTH: u32 = 64;
@@ -116,6 +121,10 @@ pub struct VolumeHeader {
     /// The source format's tags, carried as they are (a cube's GeoTIFF
     /// georeferencing).
     pub tags: Vec<FileTag>,
+    /// How the slabs' latents are entropy-coded: rANS or adaptive.
+    pub coder: LatentCoder,
+    /// The quantizer step the latents were coded at.
+    pub step: Step,
 }
 
 impl VolumeHeader {
@@ -180,6 +189,12 @@ impl VolumeHeader {
         if self.latent_channels == 0 {
             return Err(invalid("latent channels", "0"));
         }
+        if !self.coder.is_banded() {
+            return Err(invalid(
+                "latent coder",
+                format!("{} (volumes are rANS- or adaptive-coded)", self.coder.name()),
+            ));
+        }
         let multiple = self.depth_multiple();
         if self.slab_depth == 0 || !self.slab_depth.is_multiple_of(multiple) {
             return Err(invalid(
@@ -221,6 +236,9 @@ impl VolumeHeader {
         b[54] = self.levels;
         b[55] = self.latent_bits;
         b[56..58].copy_from_slice(&self.latent_channels.to_le_bytes());
+        b[58] = self.coder as u8;
+        b[68] = self.step.code() as u8;
+        b[4] = version_for(self.coder, self.step);
         b[60..64].copy_from_slice(&self.slab_depth.to_le_bytes());
         b[64..68].copy_from_slice(&(1 + self.slabs()).to_le_bytes());
         seal(b)
@@ -288,18 +306,12 @@ pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<(VolumeHeader, Vec<
     if modality != Modality::Volume {
         return Err(invalid("modality", format!("{modality} (this is not a volume file)")));
     }
-    if b[58] != 0 {
-        return Err(invalid(
-            "latent coder",
-            format!("{} (volumes are rANS-coded: 0)", b[58]),
-        ));
-    }
     let dims = match b[59] {
         0 => 3,
         2 => 2,
         other => return Err(invalid("packet axes", format!("{other} (0 for 3-D, 2 for 2-D)"))),
     };
-    if b[68..72].iter().any(|&v| v != 0) {
+    if b[69..72].iter().any(|&v| v != 0) {
         return Err(invalid("reserved bytes", "not zero"));
     }
     let mut model_id = [0u8; 32];
@@ -317,6 +329,8 @@ pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<(VolumeHeader, Vec<
         range: ValueRange { min: 0.0, max: 1.0 },
         geometry: Geometry::default(),
         tags: Vec::new(),
+        coder: banded_coder_field(b, 58)?,
+        step: step_field(b, 68)?,
     };
     // The fields that size the chunk count are checked before it is used.
     header.validate(limits)?;
@@ -424,17 +438,25 @@ fn padded_slab(header: &VolumeHeader, samples: &Samples, slices: u32, filter_len
 }
 
 /// Codes one slab of `slices` slices (`samples` holds them, channels last)
-/// with `encoder` (one of `model`'s) into its chunk.
+/// with `encoder` (one of `model`'s, quantizing at the header's step) and
+/// `coder` (the model's, for the header's coder and step) into its chunk.
 pub fn encode_slab(
     encoder: &dyn Analysis,
+    coder: &BandCoder,
     model: &Model,
     header: &VolumeHeader,
     samples: &Samples,
     slices: u32,
 ) -> Result<Vec<u8>> {
     let latent = analyze_slab(encoder, model, header, samples, slices)?;
+    if latent.step != header.step {
+        return Err(CodecError::IncompatibleInput(format!(
+            "the encoder quantizes at {}, the volume is coded at {}",
+            latent.step, header.step
+        )));
+    }
     let plane = latent.height * latent.width;
-    model.tables().encode(&latent.symbols, plane, 0..plane, latent.width)
+    coder.encode(&latent.symbols, plane, 0..plane, latent.width)
 }
 
 /// The integer latent of one slab of `slices` slices (`samples` holds
@@ -531,14 +553,16 @@ pub fn decode_slab_latent(model: &Model, header: &VolumeHeader, index: u32, payl
     let k = usize::from(header.latent_channels);
     let plane = depth * rows * width;
     let mut symbols = vec![0u8; k * plane];
-    model.tables().decode(payload, &mut symbols, plane, 0..plane, width)?;
+    model
+        .band_coder(header.coder, header.step)?
+        .decode(payload, &mut symbols, plane, 0..plane, width)?;
     Ok(Latent {
         depth,
         channels: k,
         height: depth * rows,
         width,
         symbols,
-        step: crate::Step::NATIVE,
+        step: header.step,
     })
 }
 
@@ -695,6 +719,11 @@ pub struct VolumeSpec {
     pub slab_depth: u32,
     /// The source format's tags, carried as they are (none by default).
     pub tags: Vec<FileTag>,
+    /// How the slabs' latents are entropy-coded (adaptive by default).
+    pub coder: LatentCoder,
+    /// The quantizer step (the model's own by default); the encoder must
+    /// quantize at it.
+    pub step: Step,
 }
 
 impl VolumeSpec {
@@ -709,6 +738,8 @@ impl VolumeSpec {
             geometry: Geometry::default(),
             slab_depth: DEFAULT_SLAB_DEPTH,
             tags: Vec::new(),
+            coder: LatentCoder::Adaptive,
+            step: Step::NATIVE,
         }
     }
 
@@ -734,6 +765,8 @@ impl VolumeSpec {
             range: self.range,
             geometry: self.geometry,
             tags: self.tags.clone(),
+            coder: self.coder,
+            step: self.step,
         };
         header.slab_depth = header.slab_depth.next_multiple_of(header.depth_multiple());
         header.validate(&Limits::default())?;
@@ -746,6 +779,7 @@ impl VolumeSpec {
 pub struct VolumeEncoder<'m> {
     model: &'m Model,
     encoder: Box<dyn Analysis + 'm>,
+    coder: BandCoder<'m>,
     header: VolumeHeader,
     pending: Samples,
     slabs: Vec<Vec<u8>>,
@@ -753,12 +787,13 @@ pub struct VolumeEncoder<'m> {
 
 impl<'m> VolumeEncoder<'m> {
     /// An encoder of the volume `spec` describes with `encoder` (one of
-    /// `model`'s).
+    /// `model`'s, quantizing at the spec's step).
     pub fn new(encoder: Box<dyn Analysis + 'm>, model: &'m Model, spec: &VolumeSpec) -> Result<Self> {
         let header = spec.header(model)?;
         Ok(VolumeEncoder {
             model,
             encoder,
+            coder: model.band_coder(header.coder, header.step)?,
             pending: Samples::empty(header.sample_type),
             header,
             slabs: Vec::new(),
@@ -803,7 +838,14 @@ impl<'m> VolumeEncoder<'m> {
             }
             let rest = self.pending.split_off(want);
             let slab = std::mem::replace(&mut self.pending, rest);
-            let chunk = encode_slab(self.encoder.as_ref(), self.model, &self.header, &slab, count)?;
+            let chunk = encode_slab(
+                self.encoder.as_ref(),
+                &self.coder,
+                self.model,
+                &self.header,
+                &slab,
+                count,
+            )?;
             self.slabs.push(chunk);
         }
         Ok(())

@@ -4,7 +4,7 @@
 use walloc_codec::audio::{self, Level};
 use walloc_codec::fit::{fit_linear_audio, FitOptions};
 use walloc_codec::registry::{DecoderOptions, Registry};
-use walloc_codec::{Architecture, Modality};
+use walloc_codec::{Architecture, EncodeOptions, LatentCoder, Modality, Step};
 
 fn options(levels: u32, latent_dim: u32) -> FitOptions {
     FitOptions {
@@ -53,15 +53,39 @@ fn linear_audio_models_fit_and_code_a_block() {
     let block = segments(1, frames as usize).pop().unwrap();
     let original: Vec<f32> = block.iter().map(|v| v * 0.25 + 0.1).collect();
     let registry = Registry::core();
-    let encoder = registry.encoder(&model).unwrap();
-    let payload = audio::encode_block(encoder.as_ref(), &model, original.clone(), frames).unwrap();
-    let header = audio::header_for(&model, 2, audio::SampleFormat::Float, frames, 8000, audio::PAD_MULTIPLE).unwrap();
     let decoder = registry.decoder(&model, &DecoderOptions::default()).unwrap();
-    let decoded = audio::decode_groups(decoder.as_ref(), &model, &header, &[&payload], frames).unwrap();
-    let noise: f32 = original.iter().zip(&decoded).map(|(a, b)| (a - b).powi(2)).sum();
     let power: f32 = original.iter().map(|a| (a - 0.1).powi(2)).sum();
-    let snr = 10.0 * (power / noise).log10();
-    assert!(snr > 20.0, "SNR {snr:.1} dB");
+    let mut sizes = Vec::new();
+    // rANS and adaptive at the model's step, and adaptive at quality 40:
+    // coarser steps cost SNR and save bytes.
+    for (coder, quality, min_snr) in [
+        (LatentCoder::Rans, 75.0, 20.0),
+        (LatentCoder::Adaptive, 75.0, 20.0),
+        (LatentCoder::Adaptive, 40.0, 10.0),
+    ] {
+        let options = EncodeOptions::default()
+            .with_coder(coder)
+            .with_step(Step::from_quality(quality).unwrap());
+        let encoder = registry.encoder_at(&model, options.step).unwrap();
+        let band = model.band_coder(coder, options.step).unwrap();
+        let payload = audio::encode_block(encoder.as_ref(), &band, &model, original.clone(), frames).unwrap();
+        let header = audio::header_for(
+            &model,
+            2,
+            audio::SampleFormat::Float,
+            frames,
+            8000,
+            audio::PAD_MULTIPLE,
+            &options,
+        )
+        .unwrap();
+        let decoded = audio::decode_groups(decoder.as_ref(), &model, &header, &[&payload], frames).unwrap();
+        let noise: f32 = original.iter().zip(&decoded).map(|(a, b)| (a - b).powi(2)).sum();
+        let snr = 10.0 * (power / noise).log10();
+        assert!(snr > min_snr, "{coder:?} at quality {quality}: SNR {snr:.1} dB");
+        sizes.push((payload.len(), snr));
+    }
+    assert!(sizes[2].0 < sizes[1].0 && sizes[2].1 < sizes[1].1, "{sizes:?}");
 }
 
 #[test]

@@ -5,7 +5,7 @@ use walloc_codec::file_tags::{FileTag, TagValue};
 use walloc_codec::fit::{fit_linear_volume, FitOptions, PieceSampler};
 use walloc_codec::registry::Registry;
 use walloc_codec::volume::{self, data_range, Geometry, VolumeEncoder, VolumeSpec};
-use walloc_codec::{CodecError, Limits, Model, SampleType, Samples, ValueRange};
+use walloc_codec::{CodecError, LatentCoder, Limits, Model, SampleType, Samples, Step, ValueRange};
 
 /// A smooth CT-like field in HU: a bright ellipsoid shell in soft tissue.
 fn field(z: usize, y: usize, x: usize) -> f64 {
@@ -286,4 +286,51 @@ fn the_data_range_spans_the_samples() {
     );
     let flat = data_range(&Samples::F32(vec![2.5, 2.5, f32::NAN]));
     assert_eq!(flat, ValueRange { min: 2.5, max: 3.5 });
+}
+
+#[test]
+fn volumes_take_the_quality_knob_and_the_adaptive_coder() {
+    let model = model();
+    let shape = [24usize, 20, 20];
+    let samples = Samples::from_f32(SampleType::I16, volume(shape).iter().map(|&v| v as f32));
+    let range = data_range(&samples);
+    let spec = VolumeSpec::new(shape.map(|v| v as u32), 1, SampleType::I16, range);
+    let code = |coder: LatentCoder, quality: f64| {
+        let spec = VolumeSpec {
+            coder,
+            step: Step::from_quality(quality).unwrap(),
+            ..spec.clone()
+        };
+        let encoder = Registry::core().encoder_at(&model, spec.step).unwrap();
+        let mut coder = VolumeEncoder::new(encoder, &model, &spec).unwrap();
+        coder.push_slices(samples.clone()).unwrap();
+        let file = coder.finish().unwrap();
+        let (header, back) = decode(&model, &file);
+        assert_eq!((header.coder, header.step), (spec.coder, spec.step));
+        (file, psnr(&samples, &back, range.max - range.min))
+    };
+    // rANS at the model's step is a version-1 file; the rest are version 2.
+    let (rans, rans_psnr) = code(LatentCoder::Rans, 75.0);
+    let (adaptive, adaptive_psnr) = code(LatentCoder::Adaptive, 75.0);
+    assert_eq!((rans[4], adaptive[4]), (1, 2));
+    assert_eq!(rans_psnr, adaptive_psnr);
+    assert!(adaptive.len() < rans.len(), "{} vs {}", adaptive.len(), rans.len());
+    // Finer steps cost bytes and give detail.
+    let sweep: Vec<(usize, f64)> = [30.0, 75.0, 95.0]
+        .map(|q| code(LatentCoder::Adaptive, q))
+        .into_iter()
+        .map(|(file, quality)| (file.len(), quality))
+        .collect();
+    assert!(
+        sweep.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1),
+        "{sweep:?}"
+    );
+    // An encoder at another step than the spec's is refused by name.
+    let spec = VolumeSpec {
+        step: Step::from_quality(30.0).unwrap(),
+        ..spec
+    };
+    let mut coder = VolumeEncoder::new(Registry::core().encoder(&model).unwrap(), &model, &spec).unwrap();
+    let error = coder.push_slices(samples).unwrap_err().to_string();
+    assert!(error.contains("the encoder quantizes at"), "{error}");
 }

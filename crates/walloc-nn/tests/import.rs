@@ -6,7 +6,7 @@ use std::path::Path;
 
 use walloc_codec::audio;
 use walloc_codec::codec::analyze_with;
-use walloc_codec::{Architecture, Image8, Modality};
+use walloc_codec::{Architecture, EncodeOptions, Image8, Modality};
 use walloc_nn::checkpoint::Checkpoint;
 use walloc_nn::import::{import, ReferenceConfig};
 use walloc_nn::Weights;
@@ -95,9 +95,11 @@ fn audio_blocks_keep_length_and_level() {
         frames,
         8000,
         1 << 16,
+        &EncodeOptions::default(),
     )
     .unwrap();
     assert_eq!(header.chunk_count, 3);
+    let band = model.band_coder(header.coder, header.step).unwrap();
     let registry = walloc_nn::registry();
     let (encoder, decoder) = (
         registry.encoder(&model).unwrap(),
@@ -108,7 +110,7 @@ fn audio_blocks_keep_length_and_level() {
         let block: Vec<f32> = (0..2)
             .flat_map(|c| signal[(c * frames + start) as usize..(c * frames + start + length) as usize].to_vec())
             .collect();
-        let payload = audio::encode_block(encoder.as_ref(), &model, block, length).unwrap();
+        let payload = audio::encode_block(encoder.as_ref(), &band, &model, block, length).unwrap();
         let samples = audio::decode_groups(decoder.as_ref(), &model, &header, &[&payload], length).unwrap();
         assert_eq!(samples.len(), 2 * length as usize);
         for c in 0..2 {

@@ -371,8 +371,8 @@ impl Candidates {
 ///
 /// `model` is a `Model`, an embedded name or a path; by default
 /// `rgb-16x`/`gray-16x` for uint8 and uint16 arrays and `stereo-5x` for
-/// audio. `quality` (images) runs from 0 (smallest) to 100 (finest); 75,
-/// the default, is the model's own step.
+/// audio. `quality` runs from 0 (smallest) to 100 (finest); 75, the
+/// default, is the model's own step (images, audio and volumes).
 #[pyfunction]
 #[pyo3(signature = (array, model=None, *, sample_rate=None, coder="adaptive", quality=None))]
 fn encode<'py>(

@@ -6,6 +6,7 @@
 //! model's channels (docs/FORMAT.md).
 
 use walloc_codec::audio::{self as codec_audio, Level};
+use walloc_codec::entropy::BandCoder;
 use walloc_codec::registry::{Analysis, Synthesis};
 
 pub use walloc_codec::audio::{AudioHeader, SampleFormat, DEFAULT_BLOCK_FRAMES, MAX_BLOCK_FRAMES, PAD_MULTIPLE};
@@ -96,6 +97,8 @@ fn check_audio_model(model: &Model) -> Result<()> {
 pub struct AudioEncoder<'m> {
     model: &'m Model,
     encoder: Box<dyn Analysis + 'm>,
+    coder: BandCoder<'m>,
+    options: EncodeOptions,
     format: AudioFormat,
     block_frames: u32,
     /// The samples of the block being filled, one row per channel.
@@ -106,8 +109,15 @@ pub struct AudioEncoder<'m> {
 
 impl<'m> AudioEncoder<'m> {
     /// An encoder of `format` audio with `model`, in blocks of
-    /// [`DEFAULT_BLOCK_FRAMES`].
+    /// [`DEFAULT_BLOCK_FRAMES`], with the default coder at the model's own
+    /// step.
     pub fn new(model: &'m Model, format: AudioFormat) -> Result<Self> {
+        Self::with_options(model, format, &EncodeOptions::default())
+    }
+
+    /// An encoder of `format` audio with `model` at the coder and step of
+    /// `options` (rANS or adaptive; a latent image is refused).
+    pub fn with_options(model: &'m Model, format: AudioFormat, options: &EncodeOptions) -> Result<Self> {
         check_audio_model(model)?;
         let max = walloc_codec::model::MAX_CHANNELS as usize;
         if format.channels == 0 || format.channels > max {
@@ -116,8 +126,11 @@ impl<'m> AudioEncoder<'m> {
                 format.channels
             )));
         }
+        crate::check_banded(options, "audio")?;
         Ok(AudioEncoder {
-            encoder: registry().encoder(model)?,
+            encoder: registry().encoder_at(model, options.step)?,
+            coder: model.band_coder(options.coder, options.step)?,
+            options: *options,
             model,
             format,
             block_frames: DEFAULT_BLOCK_FRAMES,
@@ -201,7 +214,7 @@ impl<'m> AudioEncoder<'m> {
         let planar: Vec<f32> = self.pending.iter().flatten().copied().collect();
         self.pending.iter_mut().for_each(Vec::clear);
         for rows in codec_audio::channel_groups(&planar, self.format.channels, group) {
-            let chunk = codec_audio::encode_block(self.encoder.as_ref(), self.model, rows, frames)?;
+            let chunk = codec_audio::encode_block(self.encoder.as_ref(), &self.coder, self.model, rows, frames)?;
             self.chunks.push(chunk);
         }
         Ok(())
@@ -222,6 +235,7 @@ impl<'m> AudioEncoder<'m> {
             self.frames as u32,
             self.format.sample_rate,
             self.block_frames,
+            &self.options,
         )?;
         Ok(codec_audio::write(&header, &self.chunks))
     }
@@ -312,8 +326,7 @@ impl Iterator for AudioDecoder<'_> {
 }
 
 pub(crate) fn encode(model: &Model, signal: &Signal, options: &EncodeOptions) -> Result<Vec<u8>> {
-    crate::check_banded_native(options, "audio")?;
-    let mut encoder = AudioEncoder::new(model, AudioFormat::of(signal)?)?;
+    let mut encoder = AudioEncoder::with_options(model, AudioFormat::of(signal)?, options)?;
     encoder.push_planar(&signal.to_planar_audio())?;
     encoder.finish()
 }

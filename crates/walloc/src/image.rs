@@ -65,45 +65,18 @@ pub fn encode_image<P: Pixel>(model: &Model, image: &Image<P>, options: &EncodeO
 }
 
 /// Encodes an image at the finest step (of qualities 0 to 100) whose file
-/// takes at most `bits_per_pixel`, by bisection over the steps (each probe
-/// is a whole encode; rates fall as steps grow). When even quality 0 is
-/// larger, its file is returned: the caller compares the rate.
+/// takes at most `bits_per_pixel` ([`crate::rate::search`]). When even
+/// quality 0 is larger, its file is returned: the caller compares the rate.
 pub fn encode_image_at_rate<P: Pixel>(
     model: &Model,
     image: &Image<P>,
     bits_per_pixel: f64,
     options: &EncodeOptions,
 ) -> Result<(Vec<u8>, Step)> {
-    if !(bits_per_pixel.is_finite() && bits_per_pixel > 0.0) {
-        return Err(Error::InvalidField {
-            field: "bits per pixel",
-            value: format!("{bits_per_pixel} (a positive number)"),
-        });
-    }
-    let pixels = f64::from(image.width) * f64::from(image.height);
-    let encode_at = |code: i8| -> Result<(Vec<u8>, Step)> {
-        let step = Step::from_code(code)?;
-        Ok((encode_image(model, image, &options.with_step(step))?, step))
-    };
-    let fits = |file: &[u8]| file.len() as f64 * 8.0 / pixels <= bits_per_pixel;
-    let (finest, coarsest) = (Step::from_quality(100.0)?.code(), Step::from_quality(0.0)?.code());
-    let mut best = encode_at(coarsest)?;
-    if !fits(&best.0) {
-        return Ok(best);
-    }
-    // `best` is the file of code `high`, which fits; codes below `low` do not.
-    let (mut low, mut high) = (finest, coarsest);
-    while low < high {
-        let middle = low + (high - low) / 2;
-        let probe = encode_at(middle)?;
-        if fits(&probe.0) {
-            high = middle;
-            best = probe;
-        } else {
-            low = middle + 1;
-        }
-    }
-    Ok(best)
+    let pixels = u64::from(image.width) * u64::from(image.height);
+    crate::rate::search(pixels, bits_per_pixel, |step| {
+        encode_image(model, image, &options.with_step(step))
+    })
 }
 
 /// Decodes `.wal` image bytes made with `model`, of `P` samples (the

@@ -107,6 +107,8 @@ impl std::fmt::Display for FileInfo {
             Modality::Image => self.fmt_image(f)?,
             Modality::Volume => self.fmt_volume(f)?,
         }
+        writeln!(f, "coder:                    {} ({} chunks)", self.coder, self.chunks)?;
+        writeln!(f, "quantizer:                {}", self.step)?;
         writeln!(f, "bytes:                    {}", self.bytes)?;
         match self.seconds() {
             Some(seconds) => writeln!(
@@ -211,9 +213,7 @@ impl FileInfo {
             f,
             "latent:                   {}×{}×{} at {} bits, J={}",
             self.latent_channels, self.latent_shape[0], self.latent_shape[1], self.latent_bits, self.levels
-        )?;
-        writeln!(f, "coder:                    {} ({} chunks)", self.coder, self.chunks)?;
-        writeln!(f, "quantizer:                {}", self.step)
+        )
     }
 }
 
@@ -272,8 +272,8 @@ pub fn info(bytes: &[u8], limits: &Limits) -> Result<FileInfo> {
                 latent_channels: usize::from(header.latent_channels),
                 latent_shape: vec![latent_positions],
                 latent_bits: header.latent_bits,
-                coder: "rans",
-                step: Step::NATIVE,
+                coder: header.coder.name(),
+                step: header.step,
                 chunks: chunks.len(),
                 blocks: header.blocks().count(),
                 group_channels: usize::from(header.group_channels()),
@@ -310,8 +310,8 @@ pub fn info(bytes: &[u8], limits: &Limits) -> Result<FileInfo> {
                 latent_channels: usize::from(header.latent_channels),
                 latent_shape: vec![latent_depth, latent_height, latent_width],
                 latent_bits: header.latent_bits,
-                coder: "rans",
-                step: Step::NATIVE,
+                coder: header.coder.name(),
+                step: header.step,
                 chunks: chunks.len() + 1,
                 blocks: chunks.len(),
                 group_channels: usize::from(header.channels),

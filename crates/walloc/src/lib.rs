@@ -29,6 +29,7 @@ pub mod audio;
 pub mod image;
 pub mod info;
 pub mod models;
+pub mod rate;
 pub mod volume;
 
 use std::sync::OnceLock;
@@ -85,27 +86,32 @@ pub fn encode(model: &Model, signal: &Signal, options: &EncodeOptions) -> Result
     match model.config().modality {
         Modality::Image => image::encode(model, signal, options),
         Modality::Audio => audio::encode(model, signal, options),
-        Modality::Volume => {
-            check_banded_native(options, "volume")?;
-            volume::encode(model, signal)
-        }
+        Modality::Volume => volume::encode(model, signal, options),
     }
 }
 
-/// Audio and volumes are coded with rANS at the model's own step (the
-/// adaptive coder's option, the default, falls back to rANS for them);
-/// refuses a latent image or another step by name.
-fn check_banded_native(options: &EncodeOptions, what: &str) -> Result<()> {
+/// [`encode`] at the finest quantizer step whose file takes at most
+/// `bits_per_position` bits per pixel, audio frame or voxel
+/// ([`rate::search`]); returns the file and its step. When even quality 0
+/// is larger, its file is returned: the caller compares the rate.
+pub fn encode_at_rate(
+    model: &Model,
+    signal: &Signal,
+    bits_per_position: f64,
+    options: &EncodeOptions,
+) -> Result<(Vec<u8>, Step)> {
+    rate::search(signal.positions() as u64, bits_per_position, |step| {
+        encode(model, signal, &options.with_step(step))
+    })
+}
+
+/// Audio and volumes are coded in bands (rANS or adaptive); refuses a
+/// latent image by name.
+fn check_banded(options: &EncodeOptions, what: &str) -> Result<()> {
     if !options.coder.is_banded() {
         return Err(Error::IncompatibleInput(format!(
-            "{what} latents are rANS-coded, not stored as {} latent images",
+            "{what} latents are entropy-coded (rans or adaptive), not stored as {} latent images",
             options.coder.name()
-        )));
-    }
-    if options.step != Step::NATIVE {
-        return Err(Error::IncompatibleInput(format!(
-            "the quality knob covers images in this release; {what} is coded at its model's own step (quality {})",
-            Step::NATIVE_QUALITY
         )));
     }
     Ok(())

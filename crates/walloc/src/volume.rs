@@ -10,17 +10,19 @@ pub use walloc_codec::volume::{
     data_range, extremes, range_of, Geometry, VolumeEncoder, VolumeHeader, VolumeSpec, DEFAULT_SLAB_DEPTH,
 };
 
-use crate::{find_model, registry, DecodeOptions, Error, Latent, Model, Result, Samples, Signal, ValueRange};
+use crate::{
+    find_model, registry, DecodeOptions, EncodeOptions, Error, Latent, Model, Result, Samples, Signal, ValueRange,
+};
 
-/// A streaming encoder of the volume `spec` describes: push slices in
-/// order, then `finish`.
+/// A streaming encoder of the volume `spec` describes (at its coder and
+/// step): push slices in order, then `finish`.
 pub fn encoder<'m>(model: &'m Model, spec: &VolumeSpec) -> Result<VolumeEncoder<'m>> {
-    VolumeEncoder::new(registry().encoder(model)?, model, spec)
+    VolumeEncoder::new(registry().encoder_at(model, spec.step)?, model, spec)
 }
 
 /// The spec of a volume signal for `model`: its shape, channels and type;
 /// its range if one was set ([`Signal::with_range`]), else the data's own
-/// ([`data_range`]); the default geometry and slab depth.
+/// ([`data_range`]); the default geometry, slab depth, coder and step.
 pub fn spec_of(model: &Model, signal: &Signal) -> Result<VolumeSpec> {
     let &[d, h, w] = signal.shape() else {
         return Err(Error::IncompatibleInput(format!(
@@ -103,8 +105,14 @@ pub fn decode_volume(model: &Model, bytes: &[u8], options: &DecodeOptions) -> Re
     Ok((signal, header))
 }
 
-pub(crate) fn encode(model: &Model, signal: &Signal) -> Result<Vec<u8>> {
-    encode_volume(model, signal, &spec_of(model, signal)?)
+pub(crate) fn encode(model: &Model, signal: &Signal, options: &EncodeOptions) -> Result<Vec<u8>> {
+    crate::check_banded(options, "volume")?;
+    let spec = VolumeSpec {
+        coder: options.coder,
+        step: options.step,
+        ..spec_of(model, signal)?
+    };
+    encode_volume(model, signal, &spec)
 }
 
 pub(crate) fn decode(bytes: &[u8], models: &[Model], options: &DecodeOptions) -> Result<Signal> {

@@ -73,9 +73,9 @@ def encode(
     bits) or audio ``(frames[, C])``
     (int16, int32, uint8, or float32 in [-1, 1]; ``sample_rate`` defaults to
     44100) into ``.wal`` bytes. ``coder``: ``"adaptive"``, ``"rans"``,
-    ``"png"`` or ``"webp"`` (images). ``quality`` (images): 0 (smallest
-    file) to 100 (finest quantization); ``None`` or 75 is the model's own
-    step, and every 20 points halve or double it."""
+    ``"png"`` or ``"webp"`` (images). ``quality`` (images, audio and
+    volumes): 0 (smallest file) to 100 (finest quantization); ``None`` or
+    75 is the model's own step, and every 20 points halve or double it."""
 
 def encode_batch(
     arrays: Sequence[npt.ArrayLike],
