@@ -33,10 +33,10 @@ const PRECISION: usize = 15;
 /// Magnitudes coded in unary with their own contexts; larger ones escape.
 pub const UNARY: usize = 14;
 /// Spatial contexts: the static tables' buckets of `|left| + |up|`.
-const SPATIAL: usize = crate::entropy::CONTEXTS;
+pub(crate) const SPATIAL: usize = crate::entropy::CONTEXTS;
 /// Contexts of the same position's magnitude in the previous channel:
 /// 0, 1, 2–3, 4 and more.
-const INTER: usize = 4;
+pub(crate) const INTER: usize = 4;
 /// Adaptive contexts of the escape's Exp-Golomb prefix.
 const ESCAPE: usize = 8;
 /// Smallest probability of either bit, in `2^-16`.
@@ -132,6 +132,94 @@ struct ChannelContexts {
     greater: [[Context; UNARY]; SPATIAL],
     /// The escape's prefix bits.
     escape: [Context; ESCAPE],
+}
+
+/// The spatial and inter-channel contexts of position `i`, in column
+/// `column`, of a band (`width` columns) whose value 0 is the symbol
+/// `zero`, with `previous` the previous channel's band, if any: the static
+/// tables' bucket of `|left| + |up|` (as [`crate::entropy::context`],
+/// without a division), and the bucket of the previous channel's value.
+#[inline]
+pub(crate) fn neighbourhood(
+    band: &[u8],
+    previous: Option<&[u8]>,
+    i: usize,
+    column: usize,
+    width: usize,
+    zero: u8,
+) -> (usize, usize) {
+    let magnitude = |s: u8| u32::from(s.abs_diff(zero));
+    let left = if column > 0 { magnitude(band[i - 1]) } else { 0 };
+    let up = if i >= width { magnitude(band[i - width]) } else { 0 };
+    let spatial = activity_bucket(left + up);
+    let inter = previous.map_or(0, |p| match p[i].abs_diff(zero) {
+        0 => 0,
+        1 => 1,
+        2 | 3 => 2,
+        _ => 3,
+    });
+    (spatial, inter)
+}
+
+/// A position in a channel's band: the band (values before `i` already
+/// decided), the previous channel's band, the index, its column and the
+/// band's width.
+pub struct Place<'b> {
+    /// The channel's band within its chunk.
+    pub band: &'b [u8],
+    /// The previous channel's band at the same positions, if any.
+    pub previous: Option<&'b [u8]>,
+    /// Index in the band.
+    pub i: usize,
+    /// Column of `i` (`i % width`).
+    pub column: usize,
+    /// Columns of the band.
+    pub width: usize,
+}
+
+/// What coding each value would cost, in bits, as the adaptive coder
+/// codes a chunk: for a rate–distortion-optimized quantizer that decides
+/// the chunk's values in coding order (channel by channel, row by row).
+pub struct ChunkCosts<'c> {
+    coder: &'c AdaptiveCoder,
+    contexts: Vec<ChannelContexts>,
+}
+
+/// `−log2` of the probability a model gives `bit`.
+#[inline]
+fn bits_of(bit: bool, model: Bit) -> f32 {
+    let one = f32::from(model.one) / (1u32 << PRECISION) as f32;
+    -(if bit { one } else { 1.0 - one }).log2()
+}
+
+impl ChunkCosts<'_> {
+    /// The bits coding `symbol` at `place` of channel `channel` costs now.
+    pub fn bits(&mut self, channel: usize, place: &Place, symbol: u8) -> f32 {
+        let mut total = 0.0f32;
+        let mut tally = |bit: bool, context: Option<&mut Context>| {
+            total += context.map_or(1.0, |c| bits_of(bit, c.model()));
+            Ok(())
+        };
+        // Costing only reads the contexts: it cannot fail.
+        let _ = self
+            .coder
+            .binarize(&mut self.contexts[channel], place, symbol, &mut tally);
+        total
+    }
+
+    /// Codes `symbol` at `place` of channel `channel`: the contexts adapt
+    /// as the coder's will.
+    pub fn commit(&mut self, channel: usize, place: &Place, symbol: u8) {
+        let mut adapt = |bit: bool, context: Option<&mut Context>| {
+            if let Some(context) = context {
+                context.update(bit);
+            }
+            Ok(())
+        };
+        let _ = self
+            .coder
+            .binarize(&mut self.contexts[channel], place, symbol, &mut adapt);
+    }
 }
 
 /// The initial contexts of every channel of a model at one step; each
@@ -236,7 +324,15 @@ impl AdaptiveCoder {
     pub fn encode(&self, symbols: &[u8], plane: usize, range: std::ops::Range<usize>, width: usize) -> Result<Vec<u8>> {
         let mut coder = DefaultRangeEncoder::new();
         let mut contexts = self.channels.clone();
-        let mut bit = |bit: bool, model: Bit| {
+        let mut decide = |bit: bool, context: Option<&mut Context>| {
+            let model = match context {
+                Some(context) => {
+                    let model = context.model();
+                    context.update(bit);
+                    model
+                }
+                None => Bit::EVEN,
+            };
             coder
                 .encode_symbol(bit, model)
                 .map_err(|e| CodecError::EntropyCoding(format!("{e:?}")))
@@ -249,49 +345,81 @@ impl AdaptiveCoder {
                 if usize::from(s) >= self.symbols {
                     return Err(CodecError::EntropyCoding(format!("symbol {s} of channel {k}")));
                 }
-                let value = i32::from(s) - i32::from(self.zero);
                 let column = x;
                 x = if x + 1 == width { 0 } else { x + 1 };
-                let (spatial, inter) = self.neighbourhood(band, previous, i, column, width);
-                let ctx = &mut state.nonzero[spatial][inter];
-                bit(value != 0, ctx.model())?;
-                ctx.update(value != 0);
-                if value == 0 {
-                    continue;
-                }
-                let ctx = &mut state.negative[self.left_sign(band, i, column)];
-                bit(value < 0, ctx.model())?;
-                ctx.update(value < 0);
-                let magnitude = value.unsigned_abs() as usize;
-                for m in 1..=UNARY {
-                    let more = magnitude > m;
-                    let ctx = &mut state.greater[spatial][m - 1];
-                    bit(more, ctx.model())?;
-                    ctx.update(more);
-                    if !more {
-                        break;
-                    }
-                }
-                if magnitude > UNARY {
-                    // Exp-Golomb of `magnitude − UNARY − 1 + 1`: `n` ones, a
-                    // zero, then the `n` low bits.
-                    let rest = (magnitude - UNARY) as u32;
-                    let n = 31 - rest.leading_zeros() as usize;
-                    for j in 0..=n {
-                        let ctx = &mut state.escape[j.min(ESCAPE - 1)];
-                        bit(j < n, ctx.model())?;
-                        ctx.update(j < n);
-                    }
-                    for j in (0..n).rev() {
-                        bit((rest >> j) & 1 == 1, Bit::EVEN)?;
-                    }
-                }
+                let place = Place {
+                    band,
+                    previous,
+                    i,
+                    column,
+                    width,
+                };
+                self.binarize(state, &place, s, &mut decide)?;
             }
         }
         let words = coder
             .into_compressed()
             .map_err(|e| CodecError::EntropyCoding(format!("{e:?}")))?;
         Ok(payload_of(&words))
+    }
+
+    /// Gives each binary decision of `symbol` at `place` to `decide` with
+    /// its adaptive context in `state` (`None` for the escape's
+    /// equiprobable suffix bits): zero or not, the sign, the magnitude in
+    /// unary up to [`UNARY`], then an Exp-Golomb escape.
+    #[inline]
+    fn binarize(
+        &self,
+        state: &mut ChannelContexts,
+        place: &Place,
+        symbol: u8,
+        decide: &mut impl FnMut(bool, Option<&mut Context>) -> Result<()>,
+    ) -> Result<()> {
+        let value = i32::from(symbol) - i32::from(self.zero);
+        let (spatial, inter) = neighbourhood(
+            place.band,
+            place.previous,
+            place.i,
+            place.column,
+            place.width,
+            self.zero,
+        );
+        decide(value != 0, Some(&mut state.nonzero[spatial][inter]))?;
+        if value == 0 {
+            return Ok(());
+        }
+        let sign = self.left_sign(place.band, place.i, place.column);
+        decide(value < 0, Some(&mut state.negative[sign]))?;
+        let magnitude = value.unsigned_abs() as usize;
+        for m in 1..=UNARY {
+            let more = magnitude > m;
+            decide(more, Some(&mut state.greater[spatial][m - 1]))?;
+            if !more {
+                break;
+            }
+        }
+        if magnitude > UNARY {
+            // Exp-Golomb of `magnitude − UNARY − 1 + 1`: `n` ones, a zero,
+            // then the `n` low bits.
+            let rest = (magnitude - UNARY) as u32;
+            let n = 31 - rest.leading_zeros() as usize;
+            for j in 0..=n {
+                decide(j < n, Some(&mut state.escape[j.min(ESCAPE - 1)]))?;
+            }
+            for j in (0..n).rev() {
+                decide((rest >> j) & 1 == 1, None)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The coder's state at the start of a chunk, for choosing values by
+    /// what they cost ([`ChunkCosts`]).
+    pub fn chunk_costs(&self) -> ChunkCosts<'_> {
+        ChunkCosts {
+            coder: self,
+            contexts: self.channels.clone(),
+        }
     }
 
     /// Decodes a payload made by [`AdaptiveCoder::encode`] into the same
@@ -329,7 +457,7 @@ impl AdaptiveCoder {
             for i in 0..band.len() {
                 let column = x;
                 x = if x + 1 == width { 0 } else { x + 1 };
-                let (spatial, inter) = self.neighbourhood(band, previous, i, column, width);
+                let (spatial, inter) = neighbourhood(band, previous, i, column, width, self.zero);
                 if !bit(&mut coder, &mut state.nonzero[spatial][inter])? {
                     band[i] = self.zero;
                     continue;
@@ -367,33 +495,6 @@ impl AdaptiveCoder {
             return Err(corrupt("payload has data left after the last symbol"));
         }
         Ok(())
-    }
-
-    /// The spatial and inter-channel contexts of position `i`, in column
-    /// `column`, of a band (`width` columns), with `previous` the previous
-    /// channel's band, if any: the static tables' bucket of `|left| + |up|`
-    /// (as [`crate::entropy::context`], without a division), and the
-    /// bucket of the previous channel's value.
-    #[inline]
-    fn neighbourhood(
-        &self,
-        band: &[u8],
-        previous: Option<&[u8]>,
-        i: usize,
-        column: usize,
-        width: usize,
-    ) -> (usize, usize) {
-        let magnitude = |s: u8| u32::from(s.abs_diff(self.zero));
-        let left = if column > 0 { magnitude(band[i - 1]) } else { 0 };
-        let up = if i >= width { magnitude(band[i - width]) } else { 0 };
-        let spatial = activity_bucket(left + up);
-        let inter = previous.map_or(0, |p| match p[i].abs_diff(self.zero) {
-            0 => 0,
-            1 => 1,
-            2 | 3 => 2,
-            _ => 3,
-        });
-        (spatial, inter)
     }
 
     /// The sign context of position `i` (needed only for nonzero values):

@@ -136,6 +136,12 @@ impl Bottleneck {
         2.0 * self.latent_max * (normal_cdf(f64::from(z) / self.scale) - 0.5)
     }
 
+    /// The inverse of `ToUniform` at any point `u` of `(-M, M)`: the
+    /// latent value that companding maps to `u`.
+    pub fn to_normal(&self, u: f64) -> f64 {
+        self.scale * normal_icdf(u / (2.0 * self.latent_max) + 0.5)
+    }
+
     /// `ToUniform` then rounding half to even (as `torch.round`), returned as
     /// the stored symbol `value + 2^(bits-1)`.
     pub fn quantize(&self, z: f32) -> u8 {

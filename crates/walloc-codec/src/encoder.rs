@@ -39,6 +39,45 @@ pub struct LinearEncoder {
     stage_decoder_bias: Vec<f32>,
 }
 
+/// The shape of a latent: what [`Latent`] holds besides its symbols.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LatentShape {
+    /// Slices of a volume's latent (1 otherwise).
+    pub depth: usize,
+    /// Latent channels.
+    pub channels: usize,
+    /// Rows (a volume's slices stacked).
+    pub height: usize,
+    /// Columns.
+    pub width: usize,
+}
+
+impl LatentShape {
+    /// The latent of this shape with `symbols` at `step`.
+    pub fn latent(self, symbols: Vec<u8>, step: Step) -> Latent {
+        Latent {
+            depth: self.depth,
+            channels: self.channels,
+            height: self.height,
+            width: self.width,
+            symbols,
+            step,
+        }
+    }
+}
+
+/// A latent before quantization: the values the encoder's quantizer
+/// rounds, channel-major, and the step it quantizes at.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LatentValues {
+    /// The latent's shape.
+    pub shape: LatentShape,
+    /// `channels × height × width` values.
+    pub values: Vec<f32>,
+    /// The encoder's quantizer step.
+    pub step: Step,
+}
+
 /// Pixels per projection block: the block's coefficients stay in cache.
 const BLOCK: usize = 1024;
 
@@ -129,6 +168,59 @@ impl LinearEncoder {
     /// Encodes a normalized signal whose lengths are multiples of `2^J`
     /// into its integer latent (a 1-D latent is one row).
     pub fn analyze_signal(&self, signal: Signal) -> Result<Latent> {
+        let quantizer = &self.quantizer;
+        let (shape, symbols) = self.latent_planes(
+            signal,
+            |view, positions, rows, d| {
+                if self.stages == 1 {
+                    self.project_values(view, positions, rows, d)
+                        .iter()
+                        .map(|&v| quantizer.quantize(v))
+                        .collect()
+                } else {
+                    self.project_residual(view, positions, rows, d)
+                }
+            },
+            |bias| quantizer.quantize(bias),
+        )?;
+        Ok(shape.latent(symbols, self.step))
+    }
+
+    /// The latent of a normalized signal before quantization: each value
+    /// `z` that [`LinearEncoder::analyze_signal`] would quantize, with the
+    /// latent's shape (for a quantizer that chooses each value's symbol by
+    /// its rate and distortion). Residual models quantize stage by stage
+    /// and have no such values.
+    pub fn latent_values(&self, signal: Signal) -> Result<LatentValues> {
+        if self.stages != 1 {
+            return Err(CodecError::IncompatibleInput(
+                "a residual encoder quantizes stage by stage: it has no unquantized latent".into(),
+            ));
+        }
+        let (shape, values) = self.latent_planes(
+            signal,
+            |view, positions, rows, d| self.project_values(view, positions, rows, d),
+            |bias| bias,
+        )?;
+        Ok(LatentValues {
+            shape,
+            values,
+            step: self.step,
+        })
+    }
+
+    /// Transforms `signal` and runs `block` on its coefficient vectors
+    /// block by block in parallel (`view` starts at the block's first
+    /// position, `positions` apart between coefficients; `rows` vectors of
+    /// `d`), each block giving `latent_dim × rows` values channel-major;
+    /// assembles them into the latent's channel planes, the edge positions
+    /// (which see only zero padding) given `edge(bias)`.
+    fn latent_planes<T: Copy + Default + Send>(
+        &self,
+        signal: Signal,
+        block: impl Fn(&[f32], usize, usize, usize) -> Vec<T> + Sync,
+        edge_value: impl Fn(f32) -> T,
+    ) -> Result<(LatentShape, Vec<T>)> {
         if signal.channels != self.channels as usize || signal.shape.len() != self.dim as usize {
             return Err(CodecError::IncompatibleInput(format!(
                 "the encoder takes {}-channel {}-D signals, not {}-channel {}-D ones",
@@ -148,73 +240,61 @@ impl LinearEncoder {
             _ => unreachable!("a packet transform has 1 to 3 axes"),
         };
         let positions = h * w;
-        // Pixel-major projection z^T = X^T W^T and quantization, block by
-        // block in parallel; each block's symbols come out channel-major.
-        let blocks: Vec<(usize, Vec<u8>)> = (0..positions.div_ceil(BLOCK))
+        // Pixel-major projection z^T = X^T W^T, block by block in
+        // parallel; each block's values come out channel-major.
+        let blocks: Vec<(usize, Vec<T>)> = (0..positions.div_ceil(BLOCK))
             .into_par_iter()
-            .map(|block| {
-                let start = block * BLOCK;
+            .map(|index| {
+                let start = index * BLOCK;
                 let rows = BLOCK.min(positions - start);
-                let view = &coeffs.data[start..];
-                let local = if self.stages == 1 {
-                    self.project(view, Strides { row: 1, col: positions }, rows, d)
-                } else {
-                    self.project_residual(view, positions, rows, d)
-                };
-                (start, local)
+                (start, block(&coeffs.data[start..], positions, rows, d))
             })
             .collect();
-        let (bias, quantizer) = (&self.bias, &self.quantizer);
-        // The edge positions see only zero padding: their latent is the bias.
         let (edge, width) = (self.edge, w + 2 * self.edge);
         let plane = h * width;
-        let mut symbols = vec![0u8; k * plane];
-        for (c, &b) in bias.iter().enumerate() {
-            let edge_symbol = quantizer.quantize(b);
-            symbols[c * plane..c * plane + edge].fill(edge_symbol);
-            symbols[(c + 1) * plane - edge..(c + 1) * plane].fill(edge_symbol);
+        let mut planes = vec![T::default(); k * plane];
+        for (c, &b) in self.bias.iter().enumerate() {
+            let value = edge_value(b);
+            planes[c * plane..c * plane + edge].fill(value);
+            planes[(c + 1) * plane - edge..(c + 1) * plane].fill(value);
         }
         for (start, local) in blocks {
             let rows = local.len() / k;
             for (c, chunk) in local.chunks_exact(rows).enumerate() {
                 let at = c * plane + edge + start;
-                symbols[at..at + rows].copy_from_slice(chunk);
+                planes[at..at + rows].copy_from_slice(chunk);
             }
         }
-        Ok(Latent {
+        let shape = LatentShape {
             depth,
             channels: k,
             height: h,
             width,
-            symbols,
-            step: self.step,
-        })
+        };
+        Ok((shape, planes))
     }
 
-    /// Projects and quantizes `rows` coefficient vectors (`d` values each,
-    /// read through `strides`): `latent_dim × rows` symbols, channel-major.
-    fn project(&self, coeffs: &[f32], strides: Strides, rows: usize, d: usize) -> Vec<u8> {
+    /// Projects `rows` coefficient vectors (`d` values each, `positions`
+    /// apart between coefficients) and adds the bias: `latent_dim × rows`
+    /// values, channel-major.
+    fn project_values(&self, coeffs: &[f32], positions: usize, rows: usize, d: usize) -> Vec<f32> {
         let k = self.latent_dim();
         let mut z = vec![0.0f32; rows * k];
-        let weights = Strides { row: 1, col: d };
         matmul(
             rows,
             d,
             k,
             coeffs,
-            strides,
+            Strides { row: 1, col: positions },
             &self.weight,
-            weights,
+            Strides { row: 1, col: d },
             &mut z,
-            Strides { row: k, col: 1 },
+            Strides { row: 1, col: rows },
         );
-        let mut local = vec![0u8; k * rows];
-        for (r, row) in z.chunks_exact(k).enumerate() {
-            for (c, (&v, b)) in row.iter().zip(&self.bias).enumerate() {
-                local[c * rows + r] = self.quantizer.quantize(v + b);
-            }
+        for (plane, b) in z.chunks_exact_mut(rows).zip(&self.bias) {
+            plane.iter_mut().for_each(|v| *v += b);
         }
-        local
+        z
     }
 
     /// Residual coding of `rows` coefficient vectors (channel-major with

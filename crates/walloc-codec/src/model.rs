@@ -17,6 +17,7 @@ use crate::adaptive::AdaptiveCoder;
 use crate::bottleneck::Bottleneck;
 use crate::config::{Architecture, EncoderKind, Figures, Modality, ModelConfig, CONFIG_KEY, MODEL_FORMAT_VERSION};
 use crate::container::LatentCoder;
+use crate::dequantize::Dequantizer;
 use crate::encoder::LinearEncoder;
 use crate::entropy::{BandCoder, EntropyTables, PROBABILITY_BITS};
 use crate::error::{CodecError, Result};
@@ -541,6 +542,20 @@ impl Model {
         } else {
             std::borrow::Cow::Owned(Bottleneck::at_step(self.config.latent_bits, step))
         }
+    }
+
+    /// The reconstruction values of this model's latents at `step`:
+    /// midpoints at its own step, the centroids its tables imply otherwise
+    /// ([`Dequantizer`]).
+    pub fn dequantizer(&self, step: Step) -> Dequantizer {
+        crate::dequantize::for_step(
+            &self.bottleneck,
+            &self.bottleneck_at(step),
+            step,
+            &self.weights.probabilities,
+            self.weights.contexts,
+            self.config.latent_dim as usize,
+        )
     }
 
     /// What codes latent bands with `coder` at `step`: the static tables

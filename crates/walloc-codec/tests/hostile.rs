@@ -47,6 +47,7 @@ fn files(model: &Model) -> Vec<Vec<u8>> {
                 coder,
                 rows_per_chunk: 4,
                 step: walloc_codec::Step::from_quality(60.0).unwrap(),
+                ..EncodeOptions::default()
             };
             codec::encode(model, &image(), options).unwrap()
         })

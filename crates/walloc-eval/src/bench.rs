@@ -8,8 +8,9 @@ use std::fmt;
 use std::time::Duration;
 
 use rayon::prelude::*;
-use walloc::{EncodeOptions, Image8, LatentCoder, Limits, Model};
+use walloc::{EncodeOptions, Image8, LatentCoder, Limits, Model, Step};
 use walloc_codec::codec;
+use walloc_codec::coding_limit::{context_entropy, ContextEntropy};
 
 use crate::error::EvalError;
 use crate::timing::{fastest, per_second};
@@ -100,6 +101,51 @@ pub struct BenchReport {
     pub encode: [Duration; 4],
     /// Decode times, likewise.
     pub decode: [Duration; 4],
+    /// Bits per latent value of both coders against their limit, at
+    /// each of [`CODING_QUALITIES`].
+    pub coding: Vec<CodingRow>,
+}
+
+/// The qualities whose latents `bench` measures the coders on.
+pub const CODING_QUALITIES: [f64; 5] = [15.0, 45.0, 75.0, 90.0, 100.0];
+
+/// The coders' bits on every image's latent at one quality, against the
+/// empirical entropies of the same latents ([`ContextEntropy`]).
+#[derive(Clone, Copy, Debug)]
+pub struct CodingRow {
+    /// The quantizer step.
+    pub step: Step,
+    /// Bits of the static rANS tables, in all.
+    pub rans: f64,
+    /// Bits of the adaptive coder, in all.
+    pub adaptive: f64,
+    /// The latents' empirical entropies.
+    pub entropy: ContextEntropy,
+}
+
+/// Codes each latent at `step` as one band with both coders and counts
+/// its entropies.
+fn coding_row(model: &Model, images: &[Image8], step: Step) -> Result<CodingRow, EvalError> {
+    let registry = walloc::Registry::core();
+    let latents = images
+        .iter()
+        .map(|image| codec::analyze_at(&registry, model, image, step))
+        .collect::<Result<Vec<_>, _>>()?;
+    let bits = |coder: LatentCoder| -> Result<f64, EvalError> {
+        let coder = model.band_coder(coder, step)?;
+        let mut bytes = 0;
+        for latent in &latents {
+            let plane = latent.height * latent.width;
+            bytes += coder.encode(&latent.symbols, plane, 0..plane, latent.width)?.len();
+        }
+        Ok(bytes as f64 * 8.0)
+    };
+    Ok(CodingRow {
+        step,
+        rans: bits(LatentCoder::Rans)?,
+        adaptive: bits(LatentCoder::Adaptive)?,
+        entropy: context_entropy(&latents, model.config().latent_bits),
+    })
 }
 
 /// Times walloc with `model` (a model whose whole path runs without
@@ -143,6 +189,15 @@ pub fn bench(
             })
         })
         .collect::<Result<Vec<_>, EvalError>>()?;
+    let images = samples
+        .iter()
+        .map(|s| read_as(&s.name, &s.file, channels))
+        .collect::<Result<Vec<_>, _>>()?;
+    let coding = CODING_QUALITIES
+        .iter()
+        .map(|&quality| coding_row(model, &images, Step::from_quality(quality)?))
+        .collect::<Result<Vec<_>, EvalError>>()?;
+    drop(images);
     let limits = Limits::default();
     let walloc_encode = |s: &Sample| -> Result<(), EvalError> {
         codec::encode(model, &read_as(&s.name, &s.file, channels)?, options)?;
@@ -184,6 +239,7 @@ pub fn bench(
         ),
         encode: [ours_encode.0, webp_encode_times.0, ours_encode.1, webp_encode_times.1],
         decode: [ours_decode.0, webp_decode_times.0, ours_decode.1, webp_decode_times.1],
+        coding,
     })
 }
 
@@ -219,6 +275,29 @@ impl fmt::Display for BenchReport {
         for (label, ours, theirs) in rows {
             let (ours, theirs) = (per_second(pixels, ours), per_second(pixels, theirs));
             writeln!(f, "{label:<28} {ours:>12.2} {theirs:>12.2} {:>7.2}×", ours / theirs)?;
+        }
+        writeln!(
+            f,
+            "bits per latent value (each latent one chunk); limits: empirical entropy given the contexts"
+        )?;
+        writeln!(
+            f,
+            "{:<8} {:>8} {:>9} {:>9} {:>10} {:>12} {:>9}",
+            "quality", "rANS", "adaptive", "marginal", "H(v|nbrs)", "H(v|nbrs,ch)", "adaptive/H"
+        )?;
+        for row in &self.coding {
+            let e = &row.entropy;
+            writeln!(
+                f,
+                "{:<8} {:>8.4} {:>9.4} {:>9.4} {:>10.4} {:>12.4} {:>9.3}",
+                row.step.quality(),
+                e.per_value(row.rans),
+                e.per_value(row.adaptive),
+                e.per_value(e.marginal),
+                e.per_value(e.spatial),
+                e.per_value(e.spatial_and_channel),
+                row.adaptive / e.spatial_and_channel.max(1e-9)
+            )?;
         }
         Ok(())
     }

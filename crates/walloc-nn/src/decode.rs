@@ -58,8 +58,9 @@ pub(crate) fn values<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, NnError> 
 
 /// Dequantized latent values, channel-major.
 fn dequantize(model: &Model, latent: &Latent) -> Vec<f32> {
-    let bottleneck = model.bottleneck_at(latent.step);
-    latent.symbols.iter().map(|&s| bottleneck.dequantize(s)).collect()
+    model
+        .dequantizer(latent.step)
+        .dequantize(&latent.symbols, latent.channels)
 }
 
 /// Runs `decoder` (such as [`crate::networks::ImageDecoder::forward`]) on the `[k, h, w]`

@@ -1,0 +1,117 @@
+//! Rate–distortion-optimized quantization: instead of rounding each latent
+//! value to the nearest symbol, the encoder chooses between the nearest
+//! symbol and the next one towards zero by `distortion + λ·bits`. The bits
+//! are what the adaptive coder would spend on that symbol at that point of
+//! its chunk (the decisions run in coding order, so the contexts adapt
+//! exactly as the coder's will); the distortion is the squared error of the
+//! decoded value (the model's [`crate::dequantize::Dequantizer`]) weighted
+//! by how much the linear decoder amplifies that channel. The files are
+//! ordinary files of the adaptive coder: any decoder reads them.
+
+use rayon::prelude::*;
+
+use crate::adaptive::{AdaptiveCoder, Place};
+use crate::bottleneck::Quantizer;
+use crate::codec::Latent;
+use crate::encoder::LatentValues;
+use crate::model::Model;
+
+/// The Lagrange multiplier in units of the squared quantization step:
+/// `λ = LAMBDA · Δ²` per bit, tuned on the training photos (see
+/// docs/BENCHMARKS.md). A uniform quantizer at high rate has
+/// `dD/dR = −2 ln 2 · Δ²/12 ≈ 0.116 Δ²`.
+pub const LAMBDA: f32 = 0.12;
+
+/// Chooses the symbols of `values` (made by `model`'s encoder) for chunks
+/// of `rows_per_chunk` latent rows coded by the adaptive coder, with the
+/// multiplier `lambda` (in squared steps per bit; [`LAMBDA`] by default).
+pub fn quantize(model: &Model, values: &LatentValues, rows_per_chunk: usize, lambda: f32) -> Latent {
+    let step = values.step;
+    let bottleneck = model.bottleneck_at(step);
+    let quantizer = Quantizer::new(&bottleneck);
+    let dequantizer = model.dequantizer(step);
+    let weights = &model.weights();
+    let coder = AdaptiveCoder::new(
+        &weights.probabilities,
+        weights.contexts,
+        model.config().latent_bits,
+        step,
+    );
+    let shape = values.shape;
+    let k = shape.channels;
+    // How much each channel's error weighs after the linear decoder, in
+    // units of the mean channel's squared step.
+    let d = model.config().coefficient_dim();
+    let gain: Vec<f32> = if weights.decoder_weight.len() == d * k {
+        (0..k)
+            .map(|c| (0..d).map(|i| weights.decoder_weight[i * k + c].powi(2)).sum())
+            .collect()
+    } else {
+        vec![1.0; k]
+    };
+    let mean_gain = gain.iter().sum::<f32>() / k.max(1) as f32;
+    let unit = (1.0 / bottleneck.slope_at_zero()) as f32;
+    let scale: Vec<f32> = gain
+        .iter()
+        .map(|g| g / (mean_gain * unit * unit).max(f32::MIN_POSITIVE))
+        .collect();
+    let zero = bottleneck.offset() as u8;
+    let (plane, width) = (shape.height * shape.width, shape.width);
+    let rows = rows_per_chunk.max(1);
+    // Each chunk is decided on its own, as the coder codes it.
+    let chunks: Vec<Vec<u8>> = (0..shape.height.div_ceil(rows))
+        .into_par_iter()
+        .map(|chunk| {
+            let range = chunk * rows * width..((chunk + 1) * rows).min(shape.height) * width;
+            let mut costs = coder.chunk_costs();
+            let mut decided = vec![0u8; k * range.len()];
+            for c in 0..k {
+                let (before, rest) = decided.split_at_mut(c * range.len());
+                let band = &mut rest[..range.len()];
+                let previous = (c > 0).then(|| &before[(c - 1) * range.len()..]);
+                let z = &values.values[c * plane + range.start..c * plane + range.end];
+                for i in 0..band.len() {
+                    let nearest = quantizer.quantize(z[i]);
+                    let mut best = nearest;
+                    if nearest != zero {
+                        let toward = if nearest > zero { nearest - 1 } else { nearest + 1 };
+                        let place = Place {
+                            band,
+                            previous,
+                            i,
+                            column: i % width,
+                            width,
+                        };
+                        let cost = |costs: &mut crate::adaptive::ChunkCosts, symbol: u8| {
+                            let error = z[i] - dequantizer.value(c, symbol);
+                            scale[c] * error * error + lambda * costs.bits(c, &place, symbol)
+                        };
+                        if cost(&mut costs, toward) < cost(&mut costs, nearest) {
+                            best = toward;
+                        }
+                    }
+                    band[i] = best;
+                    let place = Place {
+                        band,
+                        previous,
+                        i,
+                        column: i % width,
+                        width,
+                    };
+                    costs.commit(c, &place, best);
+                }
+            }
+            decided
+        })
+        .collect();
+    // Reassemble the chunks' channel-major pieces into channel planes.
+    let mut symbols = vec![0u8; k * plane];
+    for (chunk, decided) in chunks.iter().enumerate() {
+        let start = chunk * rows * width;
+        let len = decided.len() / k.max(1);
+        for c in 0..k {
+            symbols[c * plane + start..c * plane + start + len].copy_from_slice(&decided[c * len..(c + 1) * len]);
+        }
+    }
+    shape.latent(symbols, step)
+}
