@@ -52,6 +52,10 @@ pub struct EvalArgs {
     /// must have as many channels).
     #[arg(long, value_enum, default_value = "depth")]
     pub bands: Bands,
+    /// Images: a second curve per model with rate–distortion-optimized
+    /// quantization (`walloc MODEL rdo`).
+    #[arg(long)]
+    pub rdo: bool,
 }
 
 /// The modality a folder holds: the one most of its files have.
@@ -109,7 +113,7 @@ fn chosen(names: &[String], default: fn() -> Result<Vec<Model>, EvalError>) -> R
 
 fn evaluate_images(args: &EvalArgs) -> Result<Report> {
     let models = chosen(&args.model, embedded_rgb_models)?;
-    let mut evaluation = ImageEvaluation::new(models, image_peers(args.against.as_deref())?)?;
+    let mut evaluation = ImageEvaluation::new(models, image_peers(args.against.as_deref())?)?.with_rdo(args.rdo);
     let files = image_files(&args.data)?;
     let bar = progress((files.len() * evaluation.codings_per_image()) as u64, "evaluating");
     for path in &files {

@@ -60,6 +60,11 @@ enum Command {
         /// for volumes): the finest quality whose file fits, found by search.
         #[arg(long)]
         bpp: Option<f64>,
+        /// Images: choose each latent value's rounding by its cost in bits
+        /// and in error (rate–distortion-optimized quantization): smaller
+        /// files at the same quality, slower encoding.
+        #[arg(long)]
+        rdo: bool,
         #[command(flatten)]
         volume: volume::VolumeArgs,
     },
@@ -119,11 +124,10 @@ fn encode(
     input: &Path,
     output: &Path,
     model: Option<&str>,
-    coder: LatentCoder,
+    options: EncodeOptions,
     rate: Rate,
     volume: &volume::VolumeArgs,
 ) -> Result<()> {
-    let options = EncodeOptions::default().with_coder(coder);
     if volume.is_volume(input, model) {
         return volume::encode(input, output, model, volume, &options, rate);
     }
@@ -133,8 +137,9 @@ fn encode(
         let file = at_rate(rate, |step| audio::encode_file(input, &model, &options.with_step(step)))?;
         return write_output(output, &file);
     }
-    // PNGs stream in stripes at one step; a rate search codes the whole image.
-    if let (Some(rows), Rate::Step(step), true) = (png_rows::open(input)?, rate, coder.is_banded()) {
+    // PNGs stream in stripes at one step; a rate search or RDO codes the whole image.
+    let streams = options.coder.is_banded() && !options.rdo;
+    if let (Some(rows), Rate::Step(step), true) = (png_rows::open(input)?, rate, streams) {
         if let Some(file) = encode_png_rows(rows, model, input, &options.with_step(step))? {
             return write_output(output, &file);
         }
@@ -318,6 +323,7 @@ fn run(cli: &Cli) -> Result<()> {
             coder,
             quality,
             bpp,
+            rdo,
             volume,
         } => {
             let rate = match (quality, bpp) {
@@ -325,7 +331,8 @@ fn run(cli: &Cli) -> Result<()> {
                 (Some(quality), None) => Rate::Step(Step::from_quality(*quality)?),
                 (None, None) => Rate::Step(Step::NATIVE),
             };
-            encode(input, output, model.as_deref(), *coder, rate, volume)
+            let options = EncodeOptions::default().with_coder(*coder).with_rdo(*rdo);
+            encode(input, output, model.as_deref(), options, rate, volume)
         }
         Command::Decode {
             input,

@@ -29,6 +29,9 @@ const IMAGE_METRICS: [Metric; 3] = [
 pub struct ImageEvaluation {
     models: Vec<Model>,
     peers: Vec<Box<dyn ImageCodec>>,
+    /// Whether each model also runs with rate–distortion-optimized
+    /// quantization (a second curve, `walloc {model} rdo`).
+    rdo: bool,
     rows: Vec<FileRow>,
     sizes: Vec<f64>,
 }
@@ -116,9 +119,25 @@ impl ImageEvaluation {
         Ok(ImageEvaluation {
             models,
             peers,
+            rdo: false,
             rows: Vec::new(),
             sizes: Vec::new(),
         })
+    }
+
+    /// The same evaluation with a second curve per model quantized for
+    /// rate and distortion (`walloc {model} rdo`), when `rdo` is set.
+    pub fn with_rdo(self, rdo: bool) -> Self {
+        ImageEvaluation { rdo, ..self }
+    }
+
+    /// The walloc codings of each image: each model (by index) at each
+    /// quantization (nearest, and rate–distortion-optimized when asked for).
+    fn walloc_codings(&self) -> Vec<(usize, bool)> {
+        let quantizations: &[bool] = if self.rdo { &[false, true] } else { &[false] };
+        (0..self.models.len())
+            .flat_map(|m| quantizations.iter().map(move |&rdo| (m, rdo)))
+            .collect()
     }
 
     /// The channels images are coded with (those of the models; RGB when
@@ -129,7 +148,8 @@ impl ImageEvaluation {
 
     /// Codings of each image: one per model and quality, and per peer quality.
     pub fn codings_per_image(&self) -> usize {
-        self.models.len() * WALLOC_QUALITIES.len() + self.peers.iter().map(|p| p.qualities().len()).sum::<usize>()
+        self.walloc_codings().len() * WALLOC_QUALITIES.len()
+            + self.peers.iter().map(|p| p.qualities().len()).sum::<usize>()
     }
 
     /// Codes `image` (named `name`, with [`ImageEvaluation::channels`])
@@ -137,18 +157,21 @@ impl ImageEvaluation {
     pub fn add(&mut self, name: &str, image: &Image8, mut coded: impl FnMut()) -> Result<(), EvalError> {
         let pixels = f64::from(image.width) * f64::from(image.height);
         let options = DecodeOptions::default();
-        for (model, &quality) in self
-            .models
-            .iter()
-            .flat_map(|m| WALLOC_QUALITIES.iter().map(move |q| (m, q)))
+        for ((index, rdo), &quality) in self
+            .walloc_codings()
+            .into_iter()
+            .flat_map(|coding| WALLOC_QUALITIES.iter().map(move |q| (coding, q)))
         {
+            let model = &self.models[index];
             let config = model.config();
-            let encoding = EncodeOptions::default().with_step(Step::from_quality(quality)?);
+            let encoding = EncodeOptions::default()
+                .with_step(Step::from_quality(quality)?)
+                .with_rdo(rdo);
             let (file, encode) = timed(|| encode_image(model, image, &encoding))?;
             let (decoded, decode) = timed(|| decode_image(model, &file, &options))?;
             let coding = Coded {
                 file: name,
-                codec: format!("walloc {}", config.name),
+                codec: format!("walloc {}{}", config.name, if rdo { " rdo" } else { "" }),
                 setting: format!("q{quality}"),
                 bytes: file.len(),
                 dimensionality_reduction: config.dimensionality_reduction(),

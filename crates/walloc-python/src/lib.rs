@@ -372,9 +372,11 @@ impl Candidates {
 /// `model` is a `Model`, an embedded name or a path; by default
 /// `rgb-16x`/`gray-16x` for uint8 and uint16 arrays and `stereo-5x` for
 /// audio. `quality` runs from 0 (smallest) to 100 (finest); 75, the
-/// default, is the model's own step (images, audio and volumes).
+/// default, is the model's own step (images, audio and volumes). `rdo`
+/// (images, adaptive coder) chooses each latent value's rounding by its
+/// cost in bits and in error: smaller files, slower encoding.
 #[pyfunction]
-#[pyo3(signature = (array, model=None, *, sample_rate=None, coder="adaptive", quality=None))]
+#[pyo3(signature = (array, model=None, *, sample_rate=None, coder="adaptive", quality=None, rdo=false))]
 fn encode<'py>(
     py: Python<'py>,
     array: &Bound<'py, PyAny>,
@@ -382,27 +384,32 @@ fn encode<'py>(
     sample_rate: Option<u32>,
     coder: &str,
     quality: Option<f64>,
+    rdo: bool,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let model = model_of(model, || default_model(array))?;
     let signal = signal_of(array, model.config().modality, sample_rate)?;
-    let options = encode_options(coder, quality)?;
+    let options = encode_options(coder, quality, rdo)?;
     let file = writing(py.detach(|| walloc::encode(&model, &signal, &options)))?;
     Ok(PyBytes::new(py, &file))
 }
 
-/// The options of a coder name and an optional quality (0 to 100).
-fn encode_options(coder: &str, quality: Option<f64>) -> PyResult<EncodeOptions> {
+/// The options of a coder name, an optional quality (0 to 100) and
+/// rate–distortion-optimized quantization.
+fn encode_options(coder: &str, quality: Option<f64>, rdo: bool) -> PyResult<EncodeOptions> {
     let step = match quality {
         Some(quality) => Step::from_quality(quality).map_err(|e| PyValueError::new_err(e.to_string()))?,
         None => Step::NATIVE,
     };
-    Ok(EncodeOptions::default().with_coder(coder_of(coder)?).with_step(step))
+    Ok(EncodeOptions::default()
+        .with_coder(coder_of(coder)?)
+        .with_step(step)
+        .with_rdo(rdo))
 }
 
 /// Encodes a list of arrays in parallel (all with one model); returns a
 /// list of bytes. An item that fails raises, naming its index.
 #[pyfunction]
-#[pyo3(signature = (arrays, model=None, *, sample_rate=None, coder="adaptive", quality=None))]
+#[pyo3(signature = (arrays, model=None, *, sample_rate=None, coder="adaptive", quality=None, rdo=false))]
 fn encode_batch<'py>(
     py: Python<'py>,
     arrays: Vec<Bound<'py, PyAny>>,
@@ -410,11 +417,12 @@ fn encode_batch<'py>(
     sample_rate: Option<u32>,
     coder: &str,
     quality: Option<f64>,
+    rdo: bool,
 ) -> PyResult<Bound<'py, PyList>> {
     let Some((model, signals)) = batch_signals(py, &arrays, model, sample_rate)? else {
         return Ok(PyList::empty(py));
     };
-    let options = encode_options(coder, quality)?;
+    let options = encode_options(coder, quality, rdo)?;
     let files: Vec<walloc::Result<Vec<u8>>> = py.detach(|| {
         signals
             .par_iter()

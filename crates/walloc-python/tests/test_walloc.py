@@ -440,3 +440,14 @@ def test_quality_reaches_audio_and_volumes():
     assert errors[0] < errors[1] < errors[2], errors
     with pytest.raises(ValueError, match="latent images"):
         walloc.encode(cube, "landsat-16x", coder="png")
+
+
+def test_rate_distortion_optimized_quantization_makes_smaller_files():
+    image = smooth_image(96, 128)
+    plain = walloc.encode(image, "rgb-16x", quality=45)
+    optimized = walloc.encode(image, "rgb-16x", quality=45, rdo=True)
+    assert len(optimized) < len(plain)
+    assert psnr(image, walloc.decode(optimized)) > psnr(image, walloc.decode(plain)) - 0.5
+    assert walloc.encode_batch([image], "rgb-16x", quality=45, rdo=True) == [optimized]
+    with pytest.raises(ValueError, match="adaptive"):
+        walloc.encode(image, "rgb-16x", coder="rans", rdo=True)

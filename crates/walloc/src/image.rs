@@ -48,11 +48,14 @@ pub use walloc_codec::stripes::{StripeDecoder, StripeEncoder, STRIPE_ROWS};
 pub use walloc_codec::{Image, Image16, Image8, Pixel};
 
 /// Encodes an 8- or 16-bit image (with the model's channels) into `.wal`
-/// bytes. rANS files are coded in stripes, so that memory beyond the image
-/// is one stripe's, whatever its size; the bytes are the whole image's.
+/// bytes. rANS and adaptive files are coded in stripes, so that memory
+/// beyond the image is one stripe's, whatever its size; the bytes are the
+/// whole image's. Rate–distortion-optimized quantization codes the whole
+/// image at once.
 pub fn encode_image<P: Pixel>(model: &Model, image: &Image<P>, options: &EncodeOptions) -> Result<Vec<u8>> {
     let projection = model.config().encoder_kind() == walloc_codec::EncoderKind::Projection;
-    if !projection || !options.coder.is_banded() || options.rows_per_chunk != STRIPE_ROWS as u32 {
+    let striped = projection && options.coder.is_banded() && !options.rdo;
+    if !striped || options.rows_per_chunk != STRIPE_ROWS as u32 {
         return codec::encode_with(registry(), model, image, *options);
     }
     codec::check_image_size(image)?;

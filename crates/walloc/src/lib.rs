@@ -105,13 +105,19 @@ pub fn encode_at_rate(
     })
 }
 
-/// Audio and volumes are coded in bands (rANS or adaptive); refuses a
-/// latent image by name.
+/// Audio and volumes are coded in bands (rANS or adaptive) and quantized
+/// to the nearest symbol; refuses a latent image or rate–distortion
+/// optimization by name.
 fn check_banded(options: &EncodeOptions, what: &str) -> Result<()> {
     if !options.coder.is_banded() {
         return Err(Error::IncompatibleInput(format!(
             "{what} latents are entropy-coded (rans or adaptive), not stored as {} latent images",
             options.coder.name()
+        )));
+    }
+    if options.rdo {
+        return Err(Error::IncompatibleInput(format!(
+            "rate–distortion-optimized quantization covers images in this release, not {what}"
         )));
     }
     Ok(())

@@ -68,6 +68,7 @@ def encode(
     sample_rate: Optional[int] = None,
     coder: str = "adaptive",
     quality: Optional[float] = None,
+    rdo: bool = False,
 ) -> bytes:
     """Encodes an image ``(H, W[, C])`` uint8 (or uint16, coded from all 16
     bits) or audio ``(frames[, C])``
@@ -75,7 +76,9 @@ def encode(
     44100) into ``.wal`` bytes. ``coder``: ``"adaptive"``, ``"rans"``,
     ``"png"`` or ``"webp"`` (images). ``quality`` (images, audio and
     volumes): 0 (smallest file) to 100 (finest quantization); ``None`` or
-    75 is the model's own step, and every 20 points halve or double it."""
+    75 is the model's own step, and every 20 points halve or double it.
+    ``rdo`` (images, adaptive coder): choose each latent value's rounding
+    by its cost in bits and in error (smaller files, slower encoding)."""
 
 def encode_batch(
     arrays: Sequence[npt.ArrayLike],
@@ -84,6 +87,7 @@ def encode_batch(
     sample_rate: Optional[int] = None,
     coder: str = "adaptive",
     quality: Optional[float] = None,
+    rdo: bool = False,
 ) -> List[bytes]:
     """``encode`` on every array, in parallel with the GIL released."""
 
