@@ -1,12 +1,14 @@
 //! The encoder's stages on a 1920×1080 RGB frame, one thread: analysis
 //! (wavelet packets, projection, quantization), entropy coding, and the
-//! whole `encode`. Also prints the entropy coder's efficiency on the real
+//! whole `encode`, with and without rate–distortion-optimized
+//! quantization. Also prints the entropy coder's efficiency on the real
 //! sample photo (assets/chelsea.png): rANS bits per latent symbol against
 //! the empirical entropy of the same latents (the limit for a static
 //! per-channel model) and against the reference's lossless-WebP packing.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use walloc_codec::codec::{analyze, encode};
+use walloc_codec::coding_limit::context_entropy;
 use walloc_codec::packing::{pack, PackFormat};
 use walloc_codec::{EncodeOptions, Image8, LatentCoder, Model, Step};
 
@@ -35,16 +37,7 @@ fn photo() -> Image8 {
 fn entropy_report(model: &Model, image: &Image8) {
     let latent = analyze(model, image).unwrap();
     let plane = latent.height * latent.width;
-    let mut entropy_bits = 0.0;
-    for channel in latent.symbols.chunks_exact(plane) {
-        let mut counts = [0u64; 256];
-        channel.iter().for_each(|&s| counts[usize::from(s)] += 1);
-        entropy_bits += counts
-            .iter()
-            .filter(|&&c| c > 0)
-            .map(|&c| -(c as f64) * (c as f64 / plane as f64).log2())
-            .sum::<f64>();
-    }
+    let entropy_bits = context_entropy([&latent], model.config().latent_bits).marginal;
     let symbols = latent.symbols.len() as f64;
     let rans = model
         .tables()
@@ -98,6 +91,10 @@ fn bench(c: &mut Criterion) {
         });
         group.bench_function("encode", |b| {
             b.iter(|| pool.install(|| encode(&model, &image, EncodeOptions::default()).unwrap()))
+        });
+        let rdo = EncodeOptions::default().with_rdo(true);
+        group.bench_function("encode_rdo", |b| {
+            b.iter(|| pool.install(|| encode(&model, &image, rdo).unwrap()))
         });
         group.finish();
     }

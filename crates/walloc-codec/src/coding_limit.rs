@@ -1,11 +1,11 @@
 //! How close the entropy coders come to their limit: the empirical
-//! entropy of a set of latents' values given the contexts the coders
-//! condition on, each distribution counted on those latents themselves.
-//! It is what an ideal two-pass coder with those contexts would spend
-//! (a lower bound for static tables, which must be fitted elsewhere; an
-//! adaptive coder can go below it only by tracking changes within a
-//! latent). Contexts are taken over each whole latent, as if it were one
-//! chunk.
+//! entropy of each latent's values given the contexts the coders
+//! condition on, every distribution counted on that latent itself. It is
+//! what an ideal two-pass coder with those contexts would spend if it sent
+//! each latent's statistics for free (a lower bound for static tables,
+//! which are fitted elsewhere; an adaptive coder goes below it only by
+//! tracking changes within a latent, or with contexts it does not count).
+//! Contexts are taken over each whole latent, as if it were one chunk.
 
 use crate::adaptive::{neighbourhood, INTER, SPATIAL};
 use crate::codec::Latent;
@@ -45,36 +45,43 @@ fn entropy_bits(counts: &[u64], symbols: usize) -> f64 {
         .sum()
 }
 
-/// The entropies of `latents` (all with the same channels and `bits`-bit
-/// symbols), channel by channel.
+/// The entropies of `latents` (of `bits`-bit symbols), each latent's
+/// distributions counted on that latent alone (what a two-pass coder that
+/// sent each latent's statistics for free would spend), channel by
+/// channel; summed over the latents.
 pub fn context_entropy<'a>(latents: impl IntoIterator<Item = &'a Latent>, bits: u8) -> ContextEntropy {
+    latents
+        .into_iter()
+        .map(|latent| latent_entropy(latent, bits))
+        .fold(ContextEntropy::default(), |sum, e| ContextEntropy {
+            values: sum.values + e.values,
+            marginal: sum.marginal + e.marginal,
+            spatial: sum.spatial + e.spatial,
+            spatial_and_channel: sum.spatial_and_channel + e.spatial_and_channel,
+        })
+}
+
+/// The entropies of one latent.
+fn latent_entropy(latent: &Latent, bits: u8) -> ContextEntropy {
     let symbols = 1usize << bits;
     let zero = (symbols / 2) as u8;
-    let (mut marginal, mut spatial, mut joint) = (Vec::new(), Vec::new(), Vec::new());
-    let mut values = 0u64;
-    for latent in latents {
-        let plane = latent.height * latent.width;
-        let channels = latent.channels;
-        if marginal.len() < channels * symbols {
-            marginal.resize(channels * symbols, 0u64);
-            spatial.resize(channels * SPATIAL * symbols, 0u64);
-            joint.resize(channels * SPATIAL * INTER * symbols, 0u64);
+    let (plane, channels) = (latent.height * latent.width, latent.channels);
+    let mut marginal = vec![0u64; channels * symbols];
+    let mut spatial = vec![0u64; channels * SPATIAL * symbols];
+    let mut joint = vec![0u64; channels * SPATIAL * INTER * symbols];
+    for k in 0..channels {
+        let band = &latent.symbols[k * plane..(k + 1) * plane];
+        let previous = (k > 0).then(|| &latent.symbols[(k - 1) * plane..k * plane]);
+        for (i, &s) in band.iter().enumerate() {
+            let s = usize::from(s);
+            let (c, inter) = neighbourhood(band, previous, i, i % latent.width, latent.width, zero);
+            marginal[k * symbols + s] += 1;
+            spatial[(k * SPATIAL + c) * symbols + s] += 1;
+            joint[((k * SPATIAL + c) * INTER + inter) * symbols + s] += 1;
         }
-        for k in 0..channels {
-            let band = &latent.symbols[k * plane..(k + 1) * plane];
-            let previous = (k > 0).then(|| &latent.symbols[(k - 1) * plane..k * plane]);
-            for (i, &s) in band.iter().enumerate() {
-                let s = usize::from(s);
-                let (c, inter) = neighbourhood(band, previous, i, i % latent.width, latent.width, zero);
-                marginal[k * symbols + s] += 1;
-                spatial[(k * SPATIAL + c) * symbols + s] += 1;
-                joint[((k * SPATIAL + c) * INTER + inter) * symbols + s] += 1;
-            }
-        }
-        values += latent.symbols.len() as u64;
     }
     ContextEntropy {
-        values,
+        values: latent.symbols.len() as u64,
         marginal: entropy_bits(&marginal, symbols),
         spatial: entropy_bits(&spatial, symbols),
         spatial_and_channel: entropy_bits(&joint, symbols),

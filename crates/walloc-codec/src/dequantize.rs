@@ -1,7 +1,8 @@
-//! Reconstruction values of latent symbols. At the model's own step a
-//! symbol decodes to the middle of its interval (the reference's
-//! `ToNormal`), which is what the least-squares decoder was fitted on. At
-//! any other step it decodes to the *centroid* of its interval: the mean
+//! Reconstruction values of latent symbols. At the model's own step and
+//! finer ones a symbol decodes to the middle of its interval (the
+//! reference's `ToNormal`), which is what the least-squares decoder was
+//! fitted on (the tables, counted at the model's step, know nothing finer).
+//! At coarser steps it decodes to the *centroid* of its interval: the mean
 //! of the latent values that quantize to it, under the distribution the
 //! model's own tables record for that channel. The centroid is the
 //! least-squares estimate of the latent given its symbol, so the
@@ -98,7 +99,9 @@ impl Dequantizer {
 }
 
 /// The reconstruction values for a model's latents at `step`: midpoints
-/// at its own step (or without tables), centroids otherwise.
+/// at its own step and finer ones (or without tables), centroids at
+/// coarser ones. (Measured on held-out photos, centroids at finer steps
+/// lost up to 0.05 dB: the tables' unit intervals are wider than the bins.)
 pub(crate) fn for_step(
     native: &Bottleneck,
     at: &Bottleneck,
@@ -107,7 +110,7 @@ pub(crate) fn for_step(
     contexts: usize,
     channels: usize,
 ) -> Dequantizer {
-    if step == Step::NATIVE || probabilities.len() < channels * contexts.max(1) * native.symbols() {
+    if step <= Step::NATIVE || probabilities.len() < channels * contexts.max(1) * native.symbols() {
         return Dequantizer::midpoints(at, channels);
     }
     Dequantizer::centroids(native, at, probabilities, contexts)
@@ -178,6 +181,12 @@ mod tests {
         let tables = geometric(0.7, 3);
         let same = for_step(&native, &native, Step::NATIVE, &tables, 1, 3);
         assert_eq!(same, Dequantizer::midpoints(&native, 3));
+        let fine = Step::from_code(-12).unwrap();
+        let finer = Bottleneck::at_step(8, fine);
+        assert_eq!(
+            for_step(&native, &finer, fine, &tables, 1, 3),
+            Dequantizer::midpoints(&finer, 3)
+        );
         let at = Bottleneck::at_step(8, Step::from_code(20).unwrap());
         let none = for_step(&native, &at, Step::from_code(20).unwrap(), &[], 1, 3);
         assert_eq!(none, Dequantizer::midpoints(&at, 3));

@@ -545,8 +545,8 @@ impl Model {
     }
 
     /// The reconstruction values of this model's latents at `step`:
-    /// midpoints at its own step, the centroids its tables imply otherwise
-    /// ([`Dequantizer`]).
+    /// midpoints at its own step and finer ones, the centroids its tables
+    /// imply at coarser ones ([`Dequantizer`]).
     pub fn dequantizer(&self, step: Step) -> Dequantizer {
         crate::dequantize::for_step(
             &self.bottleneck,
