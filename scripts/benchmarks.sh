@@ -30,7 +30,7 @@ csv_to_markdown() { # CSV (no quoted commas) → markdown table, numbers to 4 si
 
 echo "walloc eval on $DATA…" >&2
 rm -rf docs/eval
-$WALLOC eval --data "$DATA" --out docs/eval > "$TMP/eval.txt"
+$WALLOC eval --data "$DATA" --out docs/eval --rdo > "$TMP/eval.txt"
 echo "walloc bench on $DATA…" >&2
 $WALLOC bench --data "$DATA" > "$TMP/bench.txt"
 AUDIO_DATA=${AUDIO_DATA:-data/music/val}
@@ -59,9 +59,10 @@ release profile (thin LTO).
 
 ## Rate–distortion and speed against WebP, JPEG and AVIF (\`walloc eval\`)
 
-\`walloc eval --data $DATA --out docs/eval\`: every embedded RGB model, and
-each peer swept over quality, on every image; the mean of each setting over
-the images. PSNR on the 8-bit RGB output; SSIM and MS-SSIM as
+\`walloc eval --data $DATA --out docs/eval --rdo\`: every embedded RGB
+model swept over seven qualities, with and without rate–distortion-optimized
+quantization (\`walloc MODEL rdo\`), and each peer swept over quality, on
+every image; the mean of each setting over the images. PSNR on the 8-bit RGB output; SSIM and MS-SSIM as
 \`pytorch_msssim\`; rate in bits per pixel; throughput in megapixels per
 second on one core (pixels in memory → bytes → pixels). Peers: libwebp
 (lossy), JPEG (jpeg-encoder, 4:2:0; decoded by zune-jpeg), AVIF (rav1e speed
