@@ -60,9 +60,10 @@ enum Command {
         /// for volumes): the finest quality whose file fits, found by search.
         #[arg(long)]
         bpp: Option<f64>,
-        /// Images: choose each latent value's rounding by its cost in bits
-        /// and in error (rate–distortion-optimized quantization): smaller
-        /// files at the same quality, slower encoding.
+        /// Choose each latent value's rounding by its cost in bits and in
+        /// error (rate–distortion-optimized quantization; the adaptive
+        /// coder and a 1×1 projection encoder): smaller files at the same
+        /// quality, slower encoding.
         #[arg(long)]
         rdo: bool,
         #[command(flatten)]

@@ -171,6 +171,7 @@ fn encode_cube_file(
     spec.slab_depth = args.slab;
     spec.tags = tags;
     spec.coder = options.coder;
+    spec.rdo = options.rdo;
     let context = || format!("encoding {} with {}", input.display(), model.config().name);
     let file = at_rate(rate, |step| {
         let spec = VolumeSpec { step, ..spec.clone() };
@@ -233,6 +234,7 @@ pub fn encode(
             slab_depth: args.slab,
             coder: options.coder,
             step,
+            rdo: options.rdo,
             ..VolumeSpec::new(reader.shape, reader.channels, reader.sample_type, range)
         };
         let context = || format!("encoding {} with {}", input.display(), model.config().name);

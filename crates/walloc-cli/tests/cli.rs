@@ -777,6 +777,23 @@ fn quality_and_bpp_reach_audio() {
         }
         last = Some((bytes, snr));
     }
+    // Rate–distortion-optimized quantization reaches audio: fewer bytes.
+    let rdo = dir.path().join("rdo.wal");
+    encode_cmd(&input, &rdo)
+        .args(["--quality", "30", "--rdo"])
+        .assert()
+        .success();
+    let plain = std::fs::metadata(dir.path().join("30.wal")).unwrap().len();
+    assert!(std::fs::metadata(&rdo).unwrap().len() < plain);
+    walloc()
+        .arg("decode")
+        .arg(&rdo)
+        .arg("-o")
+        .arg(dir.path().join("rdo.wav"))
+        .assert()
+        .success();
+    let rdo_snr = snr_db(&original, &read_wav(&dir.path().join("rdo.wav")).1);
+    assert!(rdo_snr > 13.0, "{rdo_snr:.2} dB");
     // --bpp counts bits per frame for audio.
     let wal = dir.path().join("rate.wal");
     let assert = encode_cmd(&input, &wal).args(["--bpp", "3"]).assert().success();
@@ -792,7 +809,15 @@ fn eval_bd_rates_of_a_family_against_a_peer() {
     std::fs::copy(SAMPLE, dir.path().join("a.png")).unwrap();
     let out = dir.path().join("out");
     let report = eval(
-        &["--model", "rgb-16x", "--model", "rgb-16x-neural", "--against", "webp"],
+        &[
+            "--model",
+            "rgb-16x",
+            "--model",
+            "rgb-16x-neural",
+            "--against",
+            "webp",
+            "--rdo",
+        ],
         dir.path(),
         &out,
     );
@@ -819,6 +844,12 @@ fn eval_bd_rates_of_a_family_against_a_peer() {
     };
     let ((_, linear_db), (_, refine_db)) = (native("walloc rgb-16x"), native("walloc rgb-16x-neural"));
     assert!(refine_db > linear_db, "{refine_db} vs {linear_db}");
+    // `--rdo` adds each model's curve quantized for rate and distortion:
+    // fewer bits at the same step.
+    let ((plain_rate, _), (rdo_rate, _)) = (native("walloc rgb-16x"), native("walloc rgb-16x rdo"));
+    assert!(rdo_rate < plain_rate, "{rdo_rate} vs {plain_rate}");
+    let rdo = psnr("walloc rgb-16x rdo");
+    assert!(rdo > -90.0 && rdo < 300.0, "{rdo}");
     let svg = std::fs::read_to_string(out.join("rd_psnr.svg")).unwrap();
     assert!(svg.contains("walloc rgb-16x") && svg.contains("walloc rgb-16x-neural") && svg.contains("webp"));
 }

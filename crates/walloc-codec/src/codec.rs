@@ -53,8 +53,8 @@ pub struct EncodeOptions {
     pub step: Step,
     /// Rate–distortion-optimized quantization ([`crate::rdo`]): each
     /// latent value's symbol chosen by its cost in bits and in error
-    /// (smaller files at the same quality, slower encoding). Images with a
-    /// 1×1 projection encoder and the adaptive coder only.
+    /// (smaller files at the same quality, slower encoding). Models with a
+    /// 1×1 projection encoder, with the adaptive coder only.
     pub rdo: bool,
 }
 
@@ -252,26 +252,8 @@ pub fn encode_with<P: Pixel>(
 /// the options' step, for its chunks of the adaptive coder.
 pub fn rdo_latent<P: Pixel>(model: &Model, image: &Image<P>, options: EncodeOptions) -> Result<Latent> {
     check_image_input(model, image.channels, P::BITS)?;
-    if options.coder != LatentCoder::Adaptive {
-        return Err(CodecError::IncompatibleInput(format!(
-            "rate–distortion-optimized quantization counts the adaptive coder's bits, not the {} coder's",
-            options.coder.name()
-        )));
-    }
-    let encoder = model.encoder().ok_or_else(|| {
-        CodecError::IncompatibleInput(format!(
-            "model {} has a neural encoder; rate–distortion-optimized quantization needs a 1×1 projection",
-            model.config().name
-        ))
-    })?;
-    let signal = to_padded_signal(image, 1 << model.config().levels);
-    let values = encoder.at_step(options.step).latent_values(signal)?;
-    Ok(rdo::quantize(
-        model,
-        &values,
-        options.rows_per_chunk.max(1) as usize,
-        rdo::LAMBDA,
-    ))
+    let encoder = rdo::RdoAnalysis::new(model, &options, options.rows_per_chunk as usize)?;
+    encoder.analyze(to_padded_signal(image, 1 << model.config().levels))
 }
 
 /// Entropy-codes the latent of `image` (made by `model`'s encoder) into a

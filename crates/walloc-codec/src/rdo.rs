@@ -6,15 +6,24 @@
 //! exactly as the coder's will); the distortion is the squared error of the
 //! decoded value (the model's [`crate::dequantize::Dequantizer`]) weighted
 //! by how much the linear decoder amplifies that channel. The files are
-//! ordinary files of the adaptive coder: any decoder reads them.
+//! ordinary files of the adaptive coder: any decoder reads them. Images,
+//! audio blocks and volume slabs alike ([`RdoAnalysis`]); a volume coded
+//! slice by slice (2-D packets) is decided slice by slice, with the
+//! contexts of each slice's start, while the coder carries them over.
 
 use rayon::prelude::*;
 
+use walloc_wavelet::Signal;
+
 use crate::adaptive::{AdaptiveCoder, Place};
 use crate::bottleneck::Quantizer;
-use crate::codec::Latent;
-use crate::encoder::LatentValues;
+use crate::codec::{EncodeOptions, Latent};
+use crate::container::LatentCoder;
+use crate::encoder::{LatentValues, LinearEncoder};
+use crate::error::{CodecError, Result};
 use crate::model::Model;
+use crate::registry::Analysis;
+use crate::step::Step;
 
 /// The Lagrange multiplier in units of the squared quantization step:
 /// `λ = LAMBDA · Δ²` per bit. Tuned on eight of the training photos
@@ -22,6 +31,54 @@ use crate::model::Model;
 /// 0.06; docs/BENCHMARKS.md), half of the high-rate theory's
 /// `2 ln 2 · Δ²/12 ≈ 0.116 Δ²`.
 pub const LAMBDA: f32 = 0.06;
+
+/// An encoder whose quantizer is rate–distortion-optimized: the model's
+/// 1×1 projection at a step, then [`quantize`] for chunks of a number of
+/// latent rows (all of them for audio blocks and volume slabs, which are
+/// coded as one band each).
+pub struct RdoAnalysis<'m> {
+    model: &'m Model,
+    encoder: LinearEncoder,
+    rows_per_chunk: usize,
+}
+
+impl<'m> RdoAnalysis<'m> {
+    /// The encoder of `model` at `options`' step, for chunks of
+    /// `rows_per_chunk` latent rows. Refuses another coder than the
+    /// adaptive one (whose bits it weighs), and models without a 1×1
+    /// projection, by name.
+    pub fn new(model: &'m Model, options: &EncodeOptions, rows_per_chunk: usize) -> Result<Self> {
+        if options.coder != LatentCoder::Adaptive {
+            return Err(CodecError::IncompatibleInput(format!(
+                "rate–distortion-optimized quantization counts the adaptive coder's bits, not the {} coder's",
+                options.coder.name()
+            )));
+        }
+        let encoder = model.encoder().ok_or_else(|| {
+            CodecError::IncompatibleInput(format!(
+                "model {} has a neural encoder; rate–distortion-optimized quantization needs a 1×1 projection",
+                model.config().name
+            ))
+        })?;
+        Ok(RdoAnalysis {
+            model,
+            encoder: encoder.at_step(options.step),
+            rows_per_chunk: rows_per_chunk.max(1),
+        })
+    }
+
+    /// The quantizer step.
+    pub fn step(&self) -> Step {
+        self.encoder.step()
+    }
+}
+
+impl Analysis for RdoAnalysis<'_> {
+    fn analyze(&self, signal: Signal) -> Result<Latent> {
+        let values = self.encoder.latent_values(signal)?;
+        Ok(quantize(self.model, &values, self.rows_per_chunk, LAMBDA))
+    }
+}
 
 /// Chooses the symbols of `values` (made by `model`'s encoder) for chunks
 /// of `rows_per_chunk` latent rows coded by the adaptive coder, with the

@@ -724,6 +724,9 @@ pub struct VolumeSpec {
     /// The quantizer step (the model's own by default); the encoder must
     /// quantize at it.
     pub step: Step,
+    /// Whether the encoder quantizes for rate and distortion
+    /// ([`crate::rdo`]); off by default. The file does not record it.
+    pub rdo: bool,
 }
 
 impl VolumeSpec {
@@ -740,6 +743,7 @@ impl VolumeSpec {
             tags: Vec::new(),
             coder: LatentCoder::Adaptive,
             step: Step::NATIVE,
+            rdo: false,
         }
     }
 

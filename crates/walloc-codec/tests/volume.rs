@@ -3,9 +3,10 @@
 
 use walloc_codec::file_tags::{FileTag, TagValue};
 use walloc_codec::fit::{fit_linear_volume, FitOptions, PieceSampler};
+use walloc_codec::rdo::RdoAnalysis;
 use walloc_codec::registry::Registry;
 use walloc_codec::volume::{self, data_range, Geometry, VolumeEncoder, VolumeSpec};
-use walloc_codec::{CodecError, LatentCoder, Limits, Model, SampleType, Samples, Step, ValueRange};
+use walloc_codec::{CodecError, EncodeOptions, LatentCoder, Limits, Model, SampleType, Samples, Step, ValueRange};
 
 /// A smooth CT-like field in HU: a bright ellipsoid shell in soft tissue.
 fn field(z: usize, y: usize, x: usize) -> f64 {
@@ -324,6 +325,23 @@ fn volumes_take_the_quality_knob_and_the_adaptive_coder() {
     assert!(
         sweep.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1),
         "{sweep:?}"
+    );
+    // Slabs quantized for rate and distortion: fewer bytes, a little error.
+    let (plain, plain_psnr) = code(LatentCoder::Adaptive, 45.0);
+    let spec45 = VolumeSpec {
+        step: Step::from_quality(45.0).unwrap(),
+        ..spec.clone()
+    };
+    let options = EncodeOptions::default().with_step(spec45.step);
+    let rdo = RdoAnalysis::new(&model, &options, usize::MAX).unwrap();
+    let mut coder = VolumeEncoder::new(Box::new(rdo), &model, &spec45).unwrap();
+    coder.push_slices(samples.clone()).unwrap();
+    let optimized = coder.finish().unwrap();
+    let optimized_psnr = psnr(&samples, &decode(&model, &optimized).1, range.max - range.min);
+    assert!(optimized.len() < plain.len(), "{} vs {}", optimized.len(), plain.len());
+    assert!(
+        optimized_psnr > plain_psnr - 1.0,
+        "{optimized_psnr:.2} vs {plain_psnr:.2} dB"
     );
     // An encoder at another step than the spec's is refused by name.
     let spec = VolumeSpec {

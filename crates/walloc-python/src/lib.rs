@@ -373,7 +373,7 @@ impl Candidates {
 /// `rgb-16x`/`gray-16x` for uint8 and uint16 arrays and `stereo-5x` for
 /// audio. `quality` runs from 0 (smallest) to 100 (finest); 75, the
 /// default, is the model's own step (images, audio and volumes). `rdo`
-/// (images, adaptive coder) chooses each latent value's rounding by its
+/// (adaptive coder, 1×1 projection encoders) chooses each latent value's rounding by its
 /// cost in bits and in error: smaller files, slower encoding.
 #[pyfunction]
 #[pyo3(signature = (array, model=None, *, sample_rate=None, coder="adaptive", quality=None, rdo=false))]

@@ -128,7 +128,8 @@ impl<'m> AudioEncoder<'m> {
         }
         crate::check_banded(options, "audio")?;
         Ok(AudioEncoder {
-            encoder: registry().encoder_at(model, options.step)?,
+            // A block is one band: a chunk of all its rows.
+            encoder: crate::analysis(model, options, usize::MAX)?,
             coder: model.band_coder(options.coder, options.step)?,
             options: *options,
             model,

@@ -105,9 +105,8 @@ pub fn encode_at_rate(
     })
 }
 
-/// Audio and volumes are coded in bands (rANS or adaptive) and quantized
-/// to the nearest symbol; refuses a latent image or rate–distortion
-/// optimization by name.
+/// Audio and volumes are coded in bands (rANS or adaptive); refuses a
+/// latent image by name.
 fn check_banded(options: &EncodeOptions, what: &str) -> Result<()> {
     if !options.coder.is_banded() {
         return Err(Error::IncompatibleInput(format!(
@@ -115,12 +114,25 @@ fn check_banded(options: &EncodeOptions, what: &str) -> Result<()> {
             options.coder.name()
         )));
     }
-    if options.rdo {
-        return Err(Error::IncompatibleInput(format!(
-            "rate–distortion-optimized quantization covers images in this release, not {what}"
-        )));
-    }
     Ok(())
+}
+
+/// The encoder of `model` for `options`: this build's at the options'
+/// step, or, with [`EncodeOptions::rdo`], the rate–distortion-optimized
+/// one for chunks of `rows_per_chunk` latent rows.
+fn analysis<'m>(
+    model: &'m Model,
+    options: &EncodeOptions,
+    rows_per_chunk: usize,
+) -> Result<Box<dyn walloc_codec::registry::Analysis + 'm>> {
+    if options.rdo {
+        return Ok(Box::new(walloc_codec::rdo::RdoAnalysis::new(
+            model,
+            options,
+            rows_per_chunk,
+        )?));
+    }
+    registry().encoder_at(model, options.step)
 }
 
 /// Decodes `.wal` bytes with the model among `models` whose id the file

@@ -14,10 +14,15 @@ use crate::{
     find_model, registry, DecodeOptions, EncodeOptions, Error, Latent, Model, Result, Samples, Signal, ValueRange,
 };
 
-/// A streaming encoder of the volume `spec` describes (at its coder and
-/// step): push slices in order, then `finish`.
+/// A streaming encoder of the volume `spec` describes (at its coder,
+/// step and quantization): push slices in order, then `finish`.
 pub fn encoder<'m>(model: &'m Model, spec: &VolumeSpec) -> Result<VolumeEncoder<'m>> {
-    VolumeEncoder::new(registry().encoder_at(model, spec.step)?, model, spec)
+    let options = EncodeOptions::default()
+        .with_coder(spec.coder)
+        .with_step(spec.step)
+        .with_rdo(spec.rdo);
+    // A slab is one band: a chunk of all its rows.
+    VolumeEncoder::new(crate::analysis(model, &options, usize::MAX)?, model, spec)
 }
 
 /// The spec of a volume signal for `model`: its shape, channels and type;
@@ -110,6 +115,7 @@ pub(crate) fn encode(model: &Model, signal: &Signal, options: &EncodeOptions) ->
     let spec = VolumeSpec {
         coder: options.coder,
         step: options.step,
+        rdo: options.rdo,
         ..spec_of(model, signal)?
     };
     encode_volume(model, signal, &spec)

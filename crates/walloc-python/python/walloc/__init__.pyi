@@ -77,7 +77,7 @@ def encode(
     ``"png"`` or ``"webp"`` (images). ``quality`` (images, audio and
     volumes): 0 (smallest file) to 100 (finest quantization); ``None`` or
     75 is the model's own step, and every 20 points halve or double it.
-    ``rdo`` (images, adaptive coder): choose each latent value's rounding
+    ``rdo`` (adaptive coder, 1×1 projection encoders): choose each latent value's rounding
     by its cost in bits and in error (smaller files, slower encoding)."""
 
 def encode_batch(
