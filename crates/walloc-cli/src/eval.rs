@@ -53,7 +53,8 @@ pub struct EvalArgs {
     #[arg(long, value_enum, default_value = "depth")]
     pub bands: Bands,
     /// Images: a second curve per model with rate–distortion-optimized
-    /// quantization (`walloc MODEL rdo`).
+    /// quantization (`walloc MODEL rdo`), for models with a 1×1 projection
+    /// encoder.
     #[arg(long)]
     pub rdo: bool,
 }

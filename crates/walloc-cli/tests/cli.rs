@@ -855,6 +855,38 @@ fn eval_bd_rates_of_a_family_against_a_peer() {
 }
 
 #[test]
+fn eval_rdo_skips_models_without_a_projection_encoder() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    image::open(SAMPLE)
+        .unwrap()
+        .crop_imm(0, 0, 96, 64)
+        .save(data.join("a.png"))
+        .unwrap();
+    // The reference's full (KL) encoder has no unquantized latent to optimize.
+    let full = dir.path().join("full.safetensors");
+    import_fixture("import_full2d", &full).assert().success();
+    let out = dir.path().join("out");
+    let full = full.to_str().unwrap();
+    let report = eval(
+        &["--model", full, "--model", "rgb-16x", "--rdo", "--against", "webp"],
+        &data,
+        &out,
+    );
+    let name = |r: &&serde_json::Value| r["codec"].as_str().unwrap().to_string();
+    let codecs: std::collections::BTreeSet<String> =
+        report["means"].as_array().unwrap().iter().map(|r| name(&r)).collect();
+    assert!(codecs.contains("walloc rgb-16x rdo"), "{codecs:?}");
+    assert_eq!(codecs.iter().filter(|c| c.ends_with(" rdo")).count(), 1, "{codecs:?}");
+    assert_eq!(
+        codecs.iter().filter(|c| c.starts_with("walloc")).count(),
+        3,
+        "{codecs:?}"
+    );
+}
+
+#[test]
 fn eval_audio_against_opus() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("stereo.safetensors");

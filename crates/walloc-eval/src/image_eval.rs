@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use walloc::image::{decode_image, encode_image};
-use walloc::{DecodeOptions, EncodeOptions, Figures, Image8, Modality, Model, Step};
+use walloc::{DecodeOptions, EncodeOptions, EncoderKind, Figures, Image8, Modality, Model, Step};
 
 use crate::error::EvalError;
 use crate::metrics::{ms_ssim, psnr, ssim};
@@ -131,12 +131,18 @@ impl ImageEvaluation {
         ImageEvaluation { rdo, ..self }
     }
 
-    /// The walloc codings of each image: each model (by index) at each
-    /// quantization (nearest, and rate–distortion-optimized when asked for).
+    /// The walloc codings of each image: each model (by index) with its
+    /// nearest quantization, and, when asked for, rate–distortion-optimized
+    /// too (models with a 1×1 projection encoder; a full neural encoder
+    /// has no unquantized latent to optimize).
     fn walloc_codings(&self) -> Vec<(usize, bool)> {
-        let quantizations: &[bool] = if self.rdo { &[false, true] } else { &[false] };
-        (0..self.models.len())
-            .flat_map(|m| quantizations.iter().map(move |&rdo| (m, rdo)))
+        self.models
+            .iter()
+            .enumerate()
+            .flat_map(|(m, model)| {
+                let rdo = self.rdo && model.config().encoder_kind() == EncoderKind::Projection;
+                std::iter::once((m, false)).chain(rdo.then_some((m, true)))
+            })
             .collect()
     }
 
