@@ -139,8 +139,7 @@ fn encode(
         return write_output(output, &file);
     }
     // PNGs stream in stripes at one step; a rate search or RDO codes the whole image.
-    let streams = options.coder.is_banded() && !options.rdo;
-    if let (Some(rows), Rate::Step(step), true) = (png_rows::open(input)?, rate, streams) {
+    if let (Some(rows), Rate::Step(step), true) = (png_rows::open(input)?, rate, options.codes_in_stripes()) {
         if let Some(file) = encode_png_rows(rows, model, input, &options.with_step(step))? {
             return write_output(output, &file);
         }
@@ -180,23 +179,16 @@ fn encode_at_depth<P: Pixel>(
 
 /// The file `encode_at` makes at `rate`: at its step, or at the finest
 /// step within its bits per position (pixel, audio frame or voxel), found
-/// by whole encodes ([`walloc::rate::search`]); says which step that took.
+/// by whole encodes ([`walloc::rate::search_by_header`]); says which step
+/// that took.
 pub(crate) fn at_rate(rate: Rate, mut encode_at: impl FnMut(Step) -> Result<Vec<u8>>) -> Result<Vec<u8>> {
     let bpp = match rate {
         Rate::Step(step) => return encode_at(step),
         Rate::BitsPerPixel(bpp) => bpp,
     };
-    // The coarsest file says how many positions the signal has.
-    let coarsest = encode_at(Step::AT_QUALITY_0)?;
-    let file = walloc::info::info(&coarsest, &Limits::default())?;
-    let positions = file.shape.iter().product::<usize>() as u64;
-    let (bytes, step) = walloc::rate::search(positions, bpp, |step| {
-        if step == Step::AT_QUALITY_0 {
-            return Ok(coarsest.clone());
-        }
-        encode_at(step)
-    })?;
-    let got = bytes.len() as f64 * 8.0 / positions as f64;
+    let (bytes, step) = walloc::rate::search_by_header(bpp, encode_at)?;
+    let file = walloc::info::info(&bytes, &Limits::default())?;
+    let got = file.bits_per_position();
     let over = if got > bpp {
         " (the smallest this model makes)"
     } else {

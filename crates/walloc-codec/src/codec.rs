@@ -10,7 +10,6 @@ use crate::image::{from_padded_signal, to_padded_signal, Image, Pixel};
 use crate::linalg::{matmul, Strides};
 use crate::model::Model;
 use crate::packing::{self, PackFormat};
-use crate::rdo;
 use crate::registry::{Analysis, DecoderOptions, Registry, Synthesis};
 use crate::step::Step;
 
@@ -79,6 +78,13 @@ impl EncodeOptions {
     /// The same options with another coder.
     pub fn with_coder(self, coder: LatentCoder) -> Self {
         EncodeOptions { coder, ..self }
+    }
+
+    /// Whether a file of these options can be coded stripe by stripe: an
+    /// entropy coder of bands (rANS or adaptive), and the nearest rounding
+    /// (rate–distortion optimization decides chunks of the whole latent).
+    pub fn codes_in_stripes(&self) -> bool {
+        self.coder.is_banded() && !self.rdo
     }
 
     /// The same options with rate–distortion-optimized quantization on or
@@ -240,20 +246,19 @@ pub fn encode_with<P: Pixel>(
     options: EncodeOptions,
 ) -> Result<Vec<u8>> {
     check_image_size(image)?;
-    let latent = if options.rdo {
-        rdo_latent(model, image, options)?
-    } else {
-        analyze_at(registry, model, image, options.step)?
-    };
+    check_image_input(model, image.channels, P::BITS)?;
+    let encoder = registry.encoder_for(model, &options, options.rows_per_chunk as usize)?;
+    let latent = analyze_with_encoder(encoder.as_ref(), model, image)?;
     write_image(model, image, &latent, options)
 }
 
-/// The latent of `image` quantized for rate and distortion ([`rdo`]) at
-/// the options' step, for its chunks of the adaptive coder.
+/// The latent of `image` quantized for rate and distortion (the
+/// [`crate::rdo`] encoder) at the options' step, for its chunks of the
+/// adaptive coder.
 pub fn rdo_latent<P: Pixel>(model: &Model, image: &Image<P>, options: EncodeOptions) -> Result<Latent> {
     check_image_input(model, image.channels, P::BITS)?;
-    let encoder = rdo::RdoAnalysis::new(model, &options, options.rows_per_chunk as usize)?;
-    encoder.analyze(to_padded_signal(image, 1 << model.config().levels))
+    let encoder = Registry::core().encoder_for(model, &options.with_rdo(true), options.rows_per_chunk as usize)?;
+    analyze_with_encoder(encoder.as_ref(), model, image)
 }
 
 /// Entropy-codes the latent of `image` (made by `model`'s encoder) into a

@@ -149,11 +149,6 @@ impl LinearEncoder {
         }
     }
 
-    /// The quantizer step.
-    pub fn step(&self) -> Step {
-        self.step
-    }
-
     /// Latent channels.
     pub fn latent_dim(&self) -> usize {
         self.bias.len()

@@ -23,7 +23,6 @@ use crate::encoder::{LatentValues, LinearEncoder};
 use crate::error::{CodecError, Result};
 use crate::model::Model;
 use crate::registry::Analysis;
-use crate::step::Step;
 
 /// The Lagrange multiplier in units of the squared quantization step:
 /// `λ = LAMBDA · Δ²` per bit. Tuned on eight of the training photos
@@ -65,11 +64,6 @@ impl<'m> RdoAnalysis<'m> {
             encoder: encoder.at_step(options.step),
             rows_per_chunk: rows_per_chunk.max(1),
         })
-    }
-
-    /// The quantizer step.
-    pub fn step(&self) -> Step {
-        self.encoder.step()
     }
 }
 
@@ -129,26 +123,7 @@ pub fn quantize(model: &Model, values: &LatentValues, rows_per_chunk: usize, lam
                 let previous = (c > 0).then(|| &before[(c - 1) * range.len()..]);
                 let z = &values.values[c * plane + range.start..c * plane + range.end];
                 for i in 0..band.len() {
-                    let nearest = quantizer.quantize(z[i]);
-                    let mut best = nearest;
-                    if nearest != zero {
-                        let toward = if nearest > zero { nearest - 1 } else { nearest + 1 };
-                        let place = Place {
-                            band,
-                            previous,
-                            i,
-                            column: i % width,
-                            width,
-                        };
-                        let cost = |costs: &mut crate::adaptive::ChunkCosts, symbol: u8| {
-                            let error = z[i] - dequantizer.value(c, symbol);
-                            scale[c] * error * error + lambda * costs.bits(c, &place, symbol)
-                        };
-                        if cost(&mut costs, toward) < cost(&mut costs, nearest) {
-                            best = toward;
-                        }
-                    }
-                    band[i] = best;
+                    // The contexts read only the values before `i`.
                     let place = Place {
                         band,
                         previous,
@@ -156,7 +131,24 @@ pub fn quantize(model: &Model, values: &LatentValues, rows_per_chunk: usize, lam
                         column: i % width,
                         width,
                     };
+                    let mut cost = |symbol: u8| {
+                        let error = z[i] - dequantizer.value(c, symbol);
+                        scale[c] * error * error + lambda * costs.bits(c, &place, symbol)
+                    };
+                    let nearest = quantizer.quantize(z[i]);
+                    let best = match nearest.cmp(&zero) {
+                        std::cmp::Ordering::Equal => nearest,
+                        order => {
+                            let toward = if order.is_gt() { nearest - 1 } else { nearest + 1 };
+                            if cost(toward) < cost(nearest) {
+                                toward
+                            } else {
+                                nearest
+                            }
+                        }
+                    };
                     costs.commit(c, &place, best);
+                    band[i] = best;
                 }
             }
             decided

@@ -12,11 +12,12 @@
 
 use walloc_wavelet::{packet, Signal as Planar};
 
-use crate::codec::{linear_coefficients, Latent};
+use crate::codec::{linear_coefficients, EncodeOptions, Latent};
 use crate::config::{Architecture, EncoderKind};
 use crate::encoder::LinearEncoder;
 use crate::error::{CodecError, Result};
 use crate::model::Model;
+use crate::rdo::RdoAnalysis;
 use crate::step::Step;
 
 /// An encoder: a normalized, padded planar signal to the integer latent.
@@ -115,6 +116,22 @@ impl Registry {
             Some((_, _, make)) => make(model, step),
             None => Err(unsupported(model, "encoder")),
         }
+    }
+
+    /// The encoder of `model` for `options`: [`Registry::encoder_at`] the
+    /// options' step, or, with [`EncodeOptions::rdo`], the
+    /// rate–distortion-optimized one ([`RdoAnalysis`]) for chunks of
+    /// `rows_per_chunk` latent rows.
+    pub fn encoder_for<'m>(
+        &self,
+        model: &'m Model,
+        options: &EncodeOptions,
+        rows_per_chunk: usize,
+    ) -> Result<Box<dyn Analysis + 'm>> {
+        if options.rdo {
+            return Ok(Box::new(RdoAnalysis::new(model, options, rows_per_chunk)?));
+        }
+        self.encoder_at(model, options.step)
     }
 
     /// The decoder of `model`, or [`CodecError::Unsupported`] naming what

@@ -135,10 +135,11 @@ impl<'m, P: Pixel> StripeEncoder<'m, P> {
         channels: u8,
         options: EncodeOptions,
     ) -> Result<Self> {
-        if !options.coder.is_banded() || options.rows_per_chunk != STRIPE_ROWS as u32 {
+        if !options.codes_in_stripes() || options.rows_per_chunk != STRIPE_ROWS as u32 {
             return Err(CodecError::IncompatibleInput(format!(
-                "stripes are coded by rANS or the adaptive coder in chunks of {STRIPE_ROWS} latent rows, not {} in chunks of {}",
+                "stripes are coded by rANS or the adaptive coder, rounded to the nearest symbol, in chunks of {STRIPE_ROWS} latent rows, not {}{} in chunks of {}",
                 options.coder.name(),
+                if options.rdo { " with rate–distortion optimization" } else { "" },
                 options.rows_per_chunk
             )));
         }

@@ -129,7 +129,7 @@ impl<'m> AudioEncoder<'m> {
         crate::check_banded(options, "audio")?;
         Ok(AudioEncoder {
             // A block is one band: a chunk of all its rows.
-            encoder: crate::analysis(model, options, usize::MAX)?,
+            encoder: registry().encoder_for(model, options, usize::MAX)?,
             coder: model.band_coder(options.coder, options.step)?,
             options: *options,
             model,

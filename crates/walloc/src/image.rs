@@ -54,8 +54,7 @@ pub use walloc_codec::{Image, Image16, Image8, Pixel};
 /// image at once.
 pub fn encode_image<P: Pixel>(model: &Model, image: &Image<P>, options: &EncodeOptions) -> Result<Vec<u8>> {
     let projection = model.config().encoder_kind() == walloc_codec::EncoderKind::Projection;
-    let striped = projection && options.coder.is_banded() && !options.rdo;
-    if !striped || options.rows_per_chunk != STRIPE_ROWS as u32 {
+    if !projection || !options.codes_in_stripes() || options.rows_per_chunk != STRIPE_ROWS as u32 {
         return codec::encode_with(registry(), model, image, *options);
     }
     codec::check_image_size(image)?;

@@ -117,24 +117,6 @@ fn check_banded(options: &EncodeOptions, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// The encoder of `model` for `options`: this build's at the options'
-/// step, or, with [`EncodeOptions::rdo`], the rate–distortion-optimized
-/// one for chunks of `rows_per_chunk` latent rows.
-fn analysis<'m>(
-    model: &'m Model,
-    options: &EncodeOptions,
-    rows_per_chunk: usize,
-) -> Result<Box<dyn walloc_codec::registry::Analysis + 'm>> {
-    if options.rdo {
-        return Ok(Box::new(walloc_codec::rdo::RdoAnalysis::new(
-            model,
-            options,
-            rows_per_chunk,
-        )?));
-    }
-    registry().encoder_at(model, options.step)
-}
-
 /// Decodes `.wal` bytes with the model among `models` whose id the file
 /// records ([`models::embedded`] for the built-in ones).
 pub fn decode(bytes: &[u8], models: &[Model]) -> Result<Signal> {

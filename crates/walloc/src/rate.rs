@@ -2,7 +2,7 @@
 //! bits per position (pixel, audio frame or voxel), found by bisection
 //! over whole encodes, since a file's size falls as its step grows.
 
-use crate::{Error, Step};
+use crate::{Error, Limits, Step};
 
 /// Encodes with `encode_at` at the finest step (of qualities 0 to 100, [`Step::AT_QUALITY_100`] to
 /// [`Step::AT_QUALITY_0`])
@@ -48,6 +48,23 @@ pub fn search<E: From<Error>>(
         }
     }
     Ok(best)
+}
+
+/// [`search`] for a signal whose size only its files tell (a stream,
+/// read again for each probe): the coarsest file is made first, and its
+/// header gives the positions.
+pub fn search_by_header<E: From<Error>>(
+    bits_per_position: f64,
+    mut encode_at: impl FnMut(Step) -> std::result::Result<Vec<u8>, E>,
+) -> std::result::Result<(Vec<u8>, Step), E> {
+    let coarsest = encode_at(Step::AT_QUALITY_0)?;
+    let positions = crate::info::info(&coarsest, &Limits::default())?.positions() as u64;
+    search(positions, bits_per_position, |step| {
+        if step == Step::AT_QUALITY_0 {
+            return Ok(coarsest.clone());
+        }
+        encode_at(step)
+    })
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ pub fn encoder<'m>(model: &'m Model, spec: &VolumeSpec) -> Result<VolumeEncoder<
         .with_step(spec.step)
         .with_rdo(spec.rdo);
     // A slab is one band: a chunk of all its rows.
-    VolumeEncoder::new(crate::analysis(model, &options, usize::MAX)?, model, spec)
+    VolumeEncoder::new(registry().encoder_for(model, &options, usize::MAX)?, model, spec)
 }
 
 /// The spec of a volume signal for `model`: its shape, channels and type;
