@@ -78,6 +78,11 @@ fn striped_coding_at_a_step_is_the_whole_image_file() {
     let packed = options.with_coder(LatentCoder::Png);
     let refused = StripeEncoder::<u8>::with_options(&registry, &model, 70, 600, 3, packed);
     assert!(refused.is_err());
+    // RDO decides chunks of the whole latent: stripes refuse it by name
+    // rather than ignore it.
+    let optimized = options.with_rdo(true);
+    let refused = StripeEncoder::<u8>::with_options(&registry, &model, 70, 600, 3, optimized);
+    assert!(refused.err().unwrap().to_string().contains("rate–distortion"));
 }
 
 #[test]

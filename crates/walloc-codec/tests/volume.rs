@@ -165,6 +165,11 @@ fn a_damaged_slab_stays_local_and_hostile_headers_are_refused() {
     assert!(forge_all(&fields).contains("slab samples"));
     assert!(forge(64, &9u32.to_le_bytes()).contains("chunk count"));
     assert!(forge(58, &[1]).contains("coder"));
+    // Version 2's fields: a step out of range; in version 1, the adaptive
+    // coder or a step at all.
+    assert!(forge(68, &[100]).contains("quantizer step"));
+    assert!(forge(4, &[1]).contains("latent coder"));
+    assert!(forge_all(&[(4, &[1]), (58, &[0]), (68, &[8])]).contains("reserved byte"));
     assert!(forge(59, &[1]).contains("packet axes"));
     assert!(forge(5, &[9]).contains("modality"));
     let mut huge = file.clone();
