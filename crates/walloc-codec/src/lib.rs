@@ -29,6 +29,7 @@ pub mod file_tags;
 pub mod fit;
 pub mod image;
 mod linalg;
+pub mod liveaction;
 pub mod model;
 pub mod packing;
 pub mod rdo;

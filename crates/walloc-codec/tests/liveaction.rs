@@ -1,0 +1,85 @@
+//! The LiVeAction encoder against livecodec 0.0.1
+//! (scripts/make_liveaction_fixtures.py): random `AutoCodecND` models in
+//! 1-D, 2-D and 3-D must give the reference's integer latents.
+
+use safetensors::SafeTensors;
+use walloc_codec::liveaction::{FeatureMap, LiveActionConfig, LiveActionEncoder, TensorSource};
+
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+fn read(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{ROOT}/tests/fixtures/{name}")).unwrap()
+}
+
+/// The reference's encoder output for case `case`: the input, the
+/// companded values before rounding and the integer latent.
+fn check_case(case: &str) {
+    let config =
+        LiveActionConfig::from_json(&String::from_utf8(read(&format!("liveaction_{case}.json"))).unwrap()).unwrap();
+    let weights = read(&format!("liveaction_{case}.safetensors"));
+    let encoder = LiveActionEncoder::load(&config, &SafeTensors::deserialize(&weights).unwrap()).unwrap();
+    let io_bytes = read("liveaction_io.safetensors");
+    let io = SafeTensors::deserialize(&io_bytes).unwrap();
+    let (input, shape) = TensorSource::tensor(&io, &format!("{case}/input")).unwrap();
+    let signal = FeatureMap::new(input, shape[0], shape[1..].to_vec()).unwrap();
+    let (companded, latent_shape) = TensorSource::tensor(&io, &format!("{case}/companded")).unwrap();
+    let (latent, _) = TensorSource::tensor(&io, &format!("{case}/latent")).unwrap();
+
+    let ours = encoder.companded(&signal).unwrap();
+    assert_eq!(ours.channels, latent_shape[0], "{case}");
+    assert_eq!(ours.shape, latent_shape[1..], "{case}");
+    let worst = ours
+        .data
+        .iter()
+        .zip(&companded)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 2e-3, "{case}: companded latents differ by up to {worst}");
+
+    let integers = encoder.encode(&signal).unwrap();
+    let want: Vec<i8> = latent.iter().map(|&v| v as i8).collect();
+    assert_eq!(integers.values, want, "{case}: integer latents");
+    assert!(
+        want.iter().any(|&v| v.abs() > 50),
+        "{case}: the fixture spans the range"
+    );
+}
+
+#[test]
+fn one_dimensional_latents_are_the_references() {
+    check_case("1d");
+}
+
+#[test]
+fn two_dimensional_latents_are_the_references() {
+    check_case("2d");
+}
+
+#[test]
+fn three_dimensional_latents_are_the_references() {
+    check_case("3d");
+}
+
+#[test]
+fn a_signal_of_the_wrong_shape_is_refused() {
+    let config = LiveActionConfig::from_json(&String::from_utf8(read("liveaction_2d.json")).unwrap()).unwrap();
+    let weights = read("liveaction_2d.safetensors");
+    let encoder = LiveActionEncoder::load(&config, &SafeTensors::deserialize(&weights).unwrap()).unwrap();
+    // 3 channels of 24×42: 42 is not a multiple of 2^J = 4.
+    let signal = FeatureMap::new(vec![0.0; 3 * 24 * 42], 3, vec![24, 42]).unwrap();
+    let error = encoder.encode(&signal).unwrap_err().to_string();
+    assert!(error.contains("multiples of 4"), "{error}");
+    let gray = FeatureMap::new(vec![0.0; 24 * 40], 1, vec![24, 40]).unwrap();
+    assert!(encoder.encode(&gray).is_err());
+}
+
+#[test]
+fn a_missing_tensor_is_named() {
+    let config = LiveActionConfig::from_json(&String::from_utf8(read("liveaction_1d.json")).unwrap()).unwrap();
+    let weights = read("liveaction_2d.safetensors");
+    let error = LiveActionEncoder::load(&config, &SafeTensors::deserialize(&weights).unwrap()).unwrap_err();
+    assert!(
+        error.to_string().contains("encoder_blocks.0.conv1.conv1.weight"),
+        "{error}"
+    );
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""Make the LiVeAction parity fixtures from PyPI livecodec 0.0.1.
+
+Small random `AutoCodecND` models (lightweight encoder, EfficientViT
+decoder) for dim 1, 2 and 3, and what the reference does with them:
+
+- liveaction_{1d,2d,3d}.pth: the checkpoint as livecodec saves it, a
+  `torch.save` dict with `config` (a pickled SimpleNamespace of the
+  AutoCodecND arguments) and `state_dict`;
+- liveaction_{1d,2d,3d}.json: the same config as JSON (what `walloc import`
+  reads beside a .pth);
+- liveaction_{1d,2d,3d}.safetensors: the state_dict as float32 tensors
+  under the reference's names (what walloc-codec's tests load);
+- liveaction_io.safetensors: for each case, `CASE/input` (the signal in
+  the reference's range), `CASE/companded` (LaplaceCompand of the encoder's
+  output, before rounding), `CASE/latent` (its round-half-even: the
+  integers the reference stores) and `CASE/decoded` (the decoder's output
+  on those integers).
+
+Every parameter the reference initializes to a constant (GroupNorm's
+affine pair, LaplaceCompand's σ) is drawn at random, so a test that
+ignored one of them would fail.
+
+Set-up (outside the repository):
+    python3 -m venv ref && ref/bin/pip install torch einops timm torchvision \
+        pillow tft livecodec==0.0.1 pillow_jpls pytorch_wavelets PyWavelets \
+        safetensors "setuptools<81"
+    ref/bin/python scripts/make_liveaction_fixtures.py
+"""
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+from safetensors.numpy import save_file
+from livecodec.codec import AutoCodecND
+
+F = "tests/fixtures/"
+
+# name: AutoCodecND arguments, input shape (channels, axes...)
+CASES = {
+    "1d": (dict(dim=1, input_channels=2, J=4, latent_dim=8, encoder_depth=2,
+                encoder_kernel_size=3, decoder_depth=1, decoder_kernel_size=3,
+                lightweight_encode=True, lightweight_decode=False), (2, 256)),
+    "2d": (dict(dim=2, input_channels=3, J=2, latent_dim=12, encoder_depth=2,
+                encoder_kernel_size=3, decoder_depth=1, decoder_kernel_size=3,
+                lightweight_encode=True, lightweight_decode=False), (3, 24, 40)),
+    "3d": (dict(dim=3, input_channels=1, J=2, latent_dim=8, encoder_depth=1,
+                encoder_kernel_size=3, decoder_depth=1, decoder_kernel_size=3,
+                lightweight_encode=True, lightweight_decode=False), (1, 24, 24, 24)),
+}
+
+
+def randomize(model, generator):
+    """Draw the parameters the reference starts at constants."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("sigma"):
+                p.copy_(2.0 + 10.0 * torch.rand(p.shape, generator=generator))
+            elif ".gn" in name or "norm" in name:
+                if name.endswith("weight"):
+                    p.copy_(0.5 + torch.rand(p.shape, generator=generator))
+                else:
+                    p.copy_(0.2 * torch.randn(p.shape, generator=generator))
+
+
+def main():
+    torch.manual_seed(20261204)
+    generator = torch.Generator().manual_seed(16)
+    io = {}
+    for name, (config, shape) in CASES.items():
+        model = AutoCodecND(**config).eval()
+        randomize(model, generator)
+        x = (torch.rand((1,) + shape, generator=generator) * 2 - 1).float()
+        with torch.no_grad():
+            z = model.encode(x)
+            companded = model.quantize.compand(z)
+            latent = companded.round()
+            decoded = model.decode(latent)
+        io[f"{name}/input"] = x[0].numpy()
+        io[f"{name}/companded"] = companded[0].numpy()
+        io[f"{name}/latent"] = latent[0].numpy()
+        io[f"{name}/decoded"] = decoded[0].numpy()
+        state = {k: v.detach().float().contiguous() for k, v in model.state_dict().items()}
+        save_file({k: v.numpy() for k, v in state.items()}, F + f"liveaction_{name}.safetensors")
+        torch.save({"config": SimpleNamespace(**config), "state_dict": state}, F + f"liveaction_{name}.pth")
+        with open(F + f"liveaction_{name}.json", "w") as f:
+            json.dump(config, f, indent=2)
+            f.write("\n")
+        margin = (companded - companded.floor() - 0.5).abs().min().item()
+        print(name, tuple(latent.shape[1:]), "latent range", latent.min().item(), latent.max().item(),
+              "closest to a rounding tie", round(margin, 6))
+    save_file({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in io.items()}, F + "liveaction_io.safetensors")
+
+
+if __name__ == "__main__":
+    main()
