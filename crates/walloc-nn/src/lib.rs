@@ -30,6 +30,7 @@ pub mod examples;
 pub mod import;
 pub mod kl;
 pub mod linear;
+pub mod liveaction;
 pub mod networks;
 pub mod oobleck;
 pub mod recipe;
