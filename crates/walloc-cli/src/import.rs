@@ -5,9 +5,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use walloc_codec::audio::PAD_MULTIPLE;
 use walloc_codec::fit::recount_tables;
+use walloc_codec::liveaction::LiveActionConfig;
 use walloc_codec::{Latent, Modality, Model};
 use walloc_nn::checkpoint::Checkpoint;
 use walloc_nn::import::{import, ReferenceConfig};
+use walloc_nn::import_liveaction::{import_liveaction, is_liveaction, STATE_DICT_KEY};
 
 use crate::fit::load_all;
 use crate::fit_audio::load_blocks;
@@ -17,8 +19,10 @@ use walloc_nn::examples::Examples;
 /// Arguments of `import`.
 #[derive(clap::Args, Debug)]
 pub struct ImportArgs {
-    /// The reference's JSON config (channels, J, Ne, Nd, latent_dim, latent_bits, lightweight_encode,
-    /// post_filter); the class (Codec2D, Codec1D, LinearCodec2D) is told by the checkpoint.
+    /// The reference's JSON config: WaLLoC's (channels, J, Ne, Nd, latent_dim, latent_bits,
+    /// lightweight_encode, post_filter) or, for a LiVeAction checkpoint, livecodec's `AutoCodecND`
+    /// arguments (dim, input_channels, J, latent_dim, encoder_depth, decoder_depth, ...). The class
+    /// (Codec2D, Codec1D, LinearCodec2D, ResidualCodec2D, AutoCodecND) is told by the checkpoint.
     #[arg(long)]
     pub config: PathBuf,
     /// The reference checkpoint (.pth).
@@ -27,9 +31,10 @@ pub struct ImportArgs {
     /// Output model file.
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Key of the state_dict inside the checkpoint.
-    #[arg(long, default_value = "model_state_dict")]
-    pub key: String,
+    /// Key of the state_dict inside the checkpoint (default: `model_state_dict`, WaLLoC's, else
+    /// `state_dict`, LiVeAction's).
+    #[arg(long)]
+    pub key: Option<String>,
     /// Model name (default: the output file's stem).
     #[arg(long)]
     pub name: Option<String>,
@@ -55,17 +60,32 @@ fn latents_of(model: &Model, data: &Path) -> Result<Vec<Latent>> {
             channels,
         },
         Modality::Image => Examples::Images(load_all(&image_files(data)?, Some(channels as u8), 1, "loading")?),
-        Modality::Volume => bail!("reference checkpoints import as image or audio models, not volume ones"),
+        Modality::Volume => {
+            bail!("--data counts entropy tables for image and audio models only; import volume models without it")
+        }
     };
     Ok(examples.latents(walloc::registry(), model)?)
+}
+
+/// Opens the state_dict under `key`, or under WaLLoC's key, else LiVeAction's.
+fn open_checkpoint(path: &Path, key: Option<&str>) -> Result<Checkpoint> {
+    if let Some(key) = key {
+        return Ok(Checkpoint::open(path, key)?);
+    }
+    Checkpoint::open(path, "model_state_dict")
+        .or_else(|_| Checkpoint::open(path, STATE_DICT_KEY))
+        .with_context(|| {
+            format!(
+                "{}: no state_dict under model_state_dict (WaLLoC) or {STATE_DICT_KEY} (LiVeAction); name it with --key",
+                path.display()
+            )
+        })
 }
 
 /// Runs `import`.
 pub fn run(args: &ImportArgs) -> Result<()> {
     let text = std::fs::read_to_string(&args.config).with_context(|| format!("reading {}", args.config.display()))?;
-    let config: ReferenceConfig =
-        serde_json::from_str(&text).with_context(|| format!("parsing {} as a WaLLoC config", args.config.display()))?;
-    let checkpoint = Checkpoint::open(&args.checkpoint, &args.key)?;
+    let checkpoint = open_checkpoint(&args.checkpoint, args.key.as_deref())?;
     let name = args.name.clone().unwrap_or_else(|| stem(&args.output));
     let source = args
         .checkpoint
@@ -73,7 +93,14 @@ pub fn run(args: &ImportArgs) -> Result<()> {
         .unwrap_or_default()
         .to_string_lossy()
         .into_owned();
-    let mut model = import(&name, &config, &checkpoint, &source)?;
+    let parse_error = |kind: &str| format!("parsing {} as a {kind} config", args.config.display());
+    let mut model = if is_liveaction(&checkpoint) {
+        let shape = LiveActionConfig::from_json(&text).with_context(|| parse_error("LiVeAction"))?;
+        import_liveaction(&name, &shape, &checkpoint, &source)?
+    } else {
+        let config: ReferenceConfig = serde_json::from_str(&text).with_context(|| parse_error("WaLLoC"))?;
+        import(&name, &config, &checkpoint, &source)?
+    };
     match &args.data {
         Some(data) => {
             let latents = latents_of(&model, data)?;

@@ -95,6 +95,25 @@ impl EncodeOptions {
 }
 
 impl Latent {
+    /// A latent of `channels` planes over the packet grid `shape` (the
+    /// inverse of [`Latent::packet_shape`]).
+    pub fn from_grid(channels: usize, shape: &[usize], symbols: Vec<u8>, step: Step) -> Self {
+        let (depth, height, width) = match *shape {
+            [width] => (1, 1, width),
+            [depth, rows, width] => (depth, depth * rows, width),
+            [height, width] => (1, height, width),
+            _ => (1, 1, shape.iter().product()),
+        };
+        Latent {
+            depth,
+            channels,
+            height,
+            width,
+            symbols,
+            step,
+        }
+    }
+
     /// The shape of the packet coefficients this latent decodes to:
     /// `[depth, height / depth, width]` for `dim` 3, `[height, width]` for
     /// 2, `[width]` for 1.

@@ -99,16 +99,22 @@ pub enum Architecture {
     /// padding of one latent position on each side, and the Oobleck decoder,
     /// optionally followed by the post filter (`walloc-nn`).
     Codec1d,
+    /// LiVeAction (livecodec's `AutoCodecND`): the factorized residual
+    /// encoder (pure Rust, [`crate::liveaction`]), the Laplace quantizer,
+    /// and the EfficientViT decoder (`walloc-nn`); its shape is
+    /// [`ModelConfig::liveaction`]. Images, audio and volumes alike.
+    Liveaction,
 }
 
 impl Architecture {
     /// Every architecture.
-    pub const ALL: [Architecture; 5] = [
+    pub const ALL: [Architecture; 6] = [
         Architecture::Linear,
         Architecture::Residual,
         Architecture::Refine,
         Architecture::Codec2d,
         Architecture::Codec1d,
+        Architecture::Liveaction,
     ];
 
     /// The name model files and the CLI use.
@@ -119,6 +125,7 @@ impl Architecture {
             Architecture::Refine => "refine",
             Architecture::Codec2d => "codec2d",
             Architecture::Codec1d => "codec1d",
+            Architecture::Liveaction => "liveaction",
         }
     }
 }
@@ -146,8 +153,23 @@ impl std::fmt::Display for Architecture {
 pub enum EncoderKind {
     /// The 1×1 projection that `walloc-codec` runs (sensors need nothing else).
     Projection,
-    /// A full neural encoder (`encoder_hidden` wide) for `walloc-nn`.
+    /// A full neural encoder (`encoder_hidden` wide, or LiVeAction's
+    /// EfficientViT encoder) for `walloc-nn`.
     Network,
+    /// LiVeAction's lightweight encoder of factorized convolutions, which
+    /// `walloc-codec` runs ([`crate::liveaction`]). Its GroupNorms take
+    /// statistics over the whole signal, so it encodes whole signals, not
+    /// stripes.
+    Factorized,
+}
+
+impl EncoderKind {
+    /// Whether the encoder sees one latent position's coefficients at a
+    /// time, so that an image can be encoded stripe by stripe with the
+    /// same latent as whole.
+    pub fn is_local(self) -> bool {
+        self == EncoderKind::Projection
+    }
 }
 
 impl std::fmt::Display for EncoderKind {
@@ -155,6 +177,7 @@ impl std::fmt::Display for EncoderKind {
         f.write_str(match self {
             EncoderKind::Projection => "1×1 projection",
             EncoderKind::Network => "neural",
+            EncoderKind::Factorized => "factorized",
         })
     }
 }
@@ -244,6 +267,9 @@ pub struct ModelConfig {
     /// Residual blocks of a `refine` model's refiner.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocks: Option<u32>,
+    /// A `liveaction` model's shape: livecodec's `AutoCodecND` arguments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liveaction: Option<crate::liveaction::LiveActionConfig>,
     /// Whether a `codec1d` decoder ends with the reference's post filter.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub post_filter: bool,
@@ -297,6 +323,15 @@ impl ModelConfig {
                 self.hidden.unwrap_or(0),
                 self.blocks.unwrap_or(0)
             ),
+            Architecture::Liveaction => match &self.liveaction {
+                Some(shape) => format!(
+                    "neural (liveaction, {} encoder ×{}, EfficientViT decoder ×{})",
+                    self.encoder_kind(),
+                    shape.encoder_depth,
+                    shape.decoder_depth
+                ),
+                None => "neural (liveaction)".into(),
+            },
             other => format!("neural ({other} {})", self.hidden.unwrap_or(0)),
         }
     }
@@ -323,12 +358,14 @@ impl ModelConfig {
         (self.channels as usize) << (self.dim * self.levels)
     }
 
-    /// The 1×1 projection that `walloc-codec` runs, or a full neural
-    /// encoder (with `encoder_hidden`) for `walloc-nn`.
+    /// The 1×1 projection that `walloc-codec` runs, a full neural encoder
+    /// (with `encoder_hidden`) for `walloc-nn`, or LiVeAction's encoder
+    /// (factorized, or an EfficientViT network).
     pub fn encoder_kind(&self) -> EncoderKind {
-        match self.encoder_hidden {
-            None => EncoderKind::Projection,
-            Some(_) => EncoderKind::Network,
+        match (&self.liveaction, self.encoder_hidden) {
+            (Some(shape), _) if shape.lightweight_encode => EncoderKind::Factorized,
+            (Some(_), _) | (None, Some(_)) => EncoderKind::Network,
+            (None, None) => EncoderKind::Projection,
         }
     }
 

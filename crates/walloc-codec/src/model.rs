@@ -216,13 +216,17 @@ impl ModelConfig {
                     return Err(bad("codec1d with a full (Oobleck) encoder is not supported"));
                 }
             }
+            (Architecture::Liveaction, modality) => self.validate_liveaction(modality)?,
             (architecture, modality) => {
                 return Err(bad(format!(
                     "architecture \"{architecture}\" for {modality} (linear, residual, refine or codec2d for images, \
-                     linear, refine or codec1d for audio, linear for volumes; only neural models have an encoder \
+                     linear, refine or codec1d for audio, linear for volumes, liveaction for each; only neural models have an encoder \
                      width, only residual ones stages)"
                 )))
             }
+        }
+        if self.liveaction.is_some() && self.architecture != Architecture::Liveaction {
+            return Err(bad("only liveaction models have a liveaction shape"));
         }
         if self.blocks.is_some() && self.architecture != Architecture::Refine {
             return Err(bad("only refine models have blocks"));
@@ -247,6 +251,32 @@ impl ModelConfig {
             return Err(bad(format!("latent_bits {} (2..=8)", self.latent_bits)));
         }
         FilterBank::by_name(&self.wavelet).ok_or_else(|| bad(format!("unknown wavelet {:?}", self.wavelet)))
+    }
+
+    /// Checks a `liveaction` model's shape against the rest of its config.
+    fn validate_liveaction(&self, modality: Modality) -> Result<()> {
+        let shape = self
+            .liveaction
+            .as_ref()
+            .ok_or_else(|| bad("a liveaction model without its \"liveaction\" shape"))?;
+        shape.validate()?;
+        let agrees = shape.dim == modality.axes() as usize
+            && shape.dim == self.dim as usize
+            && shape.input_channels == self.channels as usize
+            && shape.levels == self.levels as usize
+            && shape.latent_dim == self.latent_dim as usize;
+        if !agrees {
+            return Err(bad(format!(
+                "liveaction shape {shape:?} disagrees with the {modality} model's dim {}, channels {}, levels {} or latent_dim {}",
+                self.dim, self.channels, self.levels, self.latent_dim
+            )));
+        }
+        if self.latent_bits != 8 || self.hidden.is_some() || self.encoder_hidden.is_some() || self.stages.is_some() {
+            return Err(bad(
+                "liveaction models have 8-bit latents and no hidden, encoder_hidden or stages fields",
+            ));
+        }
+        Ok(())
     }
 
     /// Shape of the encoder's 1×1 convolution weight: `[K, D, 1, 1]` for

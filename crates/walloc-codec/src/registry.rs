@@ -74,13 +74,19 @@ pub struct Registry {
 
 impl Registry {
     /// What `walloc-codec` implements without a deep-learning framework:
-    /// the 1×1 projection encoder of every architecture (the sensor path)
-    /// and the linear and residual decoders.
+    /// the 1×1 projection encoder of every architecture and LiVeAction's
+    /// factorized encoder (the sensor path), and the linear and residual
+    /// decoders.
     pub fn core() -> Self {
         let mut registry = Registry::default();
         for architecture in Architecture::ALL {
             registry.register_encoder(architecture, EncoderKind::Projection, projection_encoder);
         }
+        registry.register_encoder(
+            Architecture::Liveaction,
+            EncoderKind::Factorized,
+            crate::liveaction::analysis::liveaction_encoder,
+        );
         registry.register_decoder(Architecture::Linear, linear_decoder);
         registry.register_decoder(Architecture::Residual, linear_decoder);
         registry
@@ -214,6 +220,6 @@ mod tests {
         registry.register_decoder(Architecture::Linear, linear_decoder);
         assert_eq!(registry.decoders.len(), before);
         assert!(registry.decoders.iter().all(|(a, _)| *a != Architecture::Refine));
-        assert_eq!(registry.encoders.len(), Architecture::ALL.len());
+        assert_eq!(registry.encoders.len(), Architecture::ALL.len() + 1);
     }
 }

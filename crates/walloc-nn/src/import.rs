@@ -150,6 +150,7 @@ fn walloc_config(
         stages,
         blocks: None,
         post_filter: kind == ReferenceKind::Codec1D && config.post_filter.unwrap_or(false),
+        liveaction: None,
         channels: config.channels,
         sample_bits: None,
         dim,

@@ -15,8 +15,11 @@
 //!   PCA start);
 //! - [`encoder`]: the lightweight encoder and the bottleneck (rounding in
 //!   evaluation, uniform noise in training), and full-encoder encoding;
-//! - [`import`]: reference checkpoints to walloc model files;
-//! - [`decode`]: the neural decoders (images tiled when large, audio).
+//! - [`import`], [`import_liveaction`]: reference checkpoints (WaLLoC,
+//!   LiVeAction) to walloc model files;
+//! - [`decode`]: the neural decoders (images tiled when large, audio);
+//! - [`liveaction`]: LiVeAction's decoder (`conv_up`, EfficientViT blocks
+//!   with ReLU linear attention), for every dimension.
 //!
 //! [`register`] adds them to walloc-codec's registry of architectures.
 //!
@@ -28,6 +31,7 @@ pub mod encoder;
 mod error;
 pub mod examples;
 pub mod import;
+pub mod import_liveaction;
 pub mod kl;
 pub mod linear;
 pub mod liveaction;
@@ -46,13 +50,14 @@ use walloc_codec::registry::Registry;
 use walloc_codec::{Architecture, EncoderKind};
 
 /// Adds the architectures walloc-nn implements to `registry`: the full KL
-/// encoder of `codec2d`, and the decoders of `refine`, `codec2d` and
-/// `codec1d` models.
+/// encoder of `codec2d`, and the decoders of `refine`, `codec2d`,
+/// `codec1d` and `liveaction` models.
 pub fn register(registry: &mut Registry) {
     registry.register_encoder(Architecture::Codec2d, EncoderKind::Network, encoder::kl_encoder);
     registry.register_decoder(Architecture::Refine, decode::refine_decoder);
     registry.register_decoder(Architecture::Codec2d, decode::image_decoder);
     registry.register_decoder(Architecture::Codec1d, decode::oobleck_decoder);
+    registry.register_decoder(Architecture::Liveaction, liveaction::liveaction_decoder);
 }
 
 /// walloc-codec's registry with walloc-nn's architectures added.

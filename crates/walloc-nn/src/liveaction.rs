@@ -21,8 +21,12 @@ use burn::nn::{GroupNorm, GroupNormConfig, PaddingConfig1d, PaddingConfig2d, Pad
 use burn::prelude::*;
 use burn::tensor::activation::{gelu_approximate, relu};
 use burn::tensor::TensorData;
-use walloc_codec::liveaction::{decompand, pick_groups, FeatureMap, LiveActionConfig, LiveLatent, COMPAND_SCALE};
-use walloc_wavelet::{packet, FilterBank, Signal};
+use walloc_codec::liveaction::{
+    decompand, dequantize, pick_groups, shape_of, FeatureMap, LiveActionConfig, COMPAND_SCALE, RANGE_SCALE,
+};
+use walloc_codec::registry::{DecoderOptions, Synthesis};
+use walloc_codec::{Latent, Model};
+use walloc_wavelet::{packet, FilterBank, Signal, Signal as Planar};
 
 use crate::error::NnError;
 use crate::weights::Weights;
@@ -320,28 +324,69 @@ impl LiveActionDecoder {
     }
 }
 
-/// Decodes one integer latent to the signal in the model's range:
-/// the network, the inverse compander, then `levels` levels of the
-/// inverse packet transform.
-pub fn decode_latent(
+/// Decodes one latent (`channels` planes of dequantized values over the
+/// grid `shape`: the reference's integers at the model's own step) to the
+/// signal in LiVeAction's range: the network, the inverse compander, then
+/// `levels` levels of the inverse packet transform.
+pub fn decode_values(
     decoder: &LiveActionDecoder,
     levels: u32,
-    latent: &LiveLatent,
+    values: Vec<f32>,
+    (channels, shape): (usize, &[usize]),
     device: &Device,
 ) -> Result<FeatureMap, NnError> {
-    let positions: usize = latent.shape.iter().product();
-    let values: Vec<f32> = latent.values.iter().map(|&v| f32::from(v)).collect();
-    let input = Tensor::<3>::from_data(TensorData::new(values, [1, latent.channels, positions]), device);
-    let output = decoder.forward(input, &latent.shape);
+    let positions: usize = shape.iter().product();
+    let input = Tensor::<3>::from_data(TensorData::new(values, [1, channels, positions]), device);
+    let output = decoder.forward(input, shape);
     let [_, hidden, _] = output.dims();
-    let coefficients: Vec<f32> = output
-        .into_data()
-        .try_to_vec::<f32>()
-        .map_err(|e| NnError::Backend(format!("{e:?}")))?
+    let coefficients: Vec<f32> = crate::decode::values(output)?
         .into_iter()
         .map(|y| decompand(y / COMPAND_SCALE))
         .collect();
-    let packets = Signal::new(coefficients, hidden, latent.shape.clone())?;
+    let packets = Signal::new(coefficients, hidden, shape.to_vec())?;
     let signal = packet::inverse(&FilterBank::bior4_4(), packets, levels)?;
     Ok(FeatureMap::new(signal.data, signal.channels, signal.shape)?)
+}
+
+/// The decoder of a `liveaction` model, as the registry's [`Synthesis`]:
+/// symbols dequantized at the file's step, decoded, and brought back from
+/// LiVeAction's range (`±1`) to walloc's (`±0.5`).
+struct LiveActionSynthesis {
+    decoder: LiveActionDecoder,
+    dim: usize,
+    levels: u32,
+    device: Device,
+}
+
+impl Synthesis for LiveActionSynthesis {
+    fn synthesize(&self, latent: &Latent) -> walloc_codec::Result<Planar> {
+        let delta = latent.step.factor() as f32;
+        let values = latent.symbols.iter().map(|&s| dequantize(s, delta)).collect();
+        let grid = latent.packet_shape(self.dim);
+        let signal = decode_values(
+            &self.decoder,
+            self.levels,
+            values,
+            (latent.channels, &grid),
+            &self.device,
+        )?;
+        let data = signal.data.into_iter().map(|v| v / RANGE_SCALE).collect();
+        Ok(Planar::new(data, signal.channels, signal.shape)?)
+    }
+}
+
+/// The registry's factory of LiVeAction decoders (whole signals: linear
+/// attention needs no tiles).
+pub(crate) fn liveaction_decoder<'m>(
+    model: &'m Model,
+    _: &DecoderOptions,
+) -> walloc_codec::Result<Box<dyn Synthesis + 'm>> {
+    let device = Device::default();
+    let decoder = LiveActionDecoder::load(shape_of(model)?, &Weights::new(model.to_bytes(), "")?, &device)?;
+    Ok(Box::new(LiveActionSynthesis {
+        decoder,
+        dim: model.config().dim as usize,
+        levels: model.config().levels,
+        device,
+    }))
 }

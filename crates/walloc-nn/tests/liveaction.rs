@@ -7,8 +7,8 @@ mod common;
 
 use burn::prelude::*;
 use common::max_abs_diff;
-use walloc_codec::liveaction::{LiveActionConfig, LiveLatent};
-use walloc_nn::liveaction::{decode_latent, LiveActionDecoder};
+use walloc_codec::liveaction::LiveActionConfig;
+use walloc_nn::liveaction::{decode_values, LiveActionDecoder};
 use walloc_nn::Weights;
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/");
@@ -25,17 +25,9 @@ fn check_case(case: &str, latent_shape: &[usize], output_shape: &[usize]) {
     let decoder = LiveActionDecoder::load(&config, &Weights::new(&weights, "").unwrap(), &device).unwrap();
     let io_bytes = read("liveaction_io.safetensors");
     let io = Weights::new(&io_bytes, &format!("{case}/")).unwrap();
-    let latent = LiveLatent {
-        values: io
-            .values("latent", latent_shape)
-            .unwrap()
-            .iter()
-            .map(|&v| v as i8)
-            .collect(),
-        channels: latent_shape[0],
-        shape: latent_shape[1..].to_vec(),
-    };
-    let decoded = decode_latent(&decoder, config.levels as u32, &latent, &device).unwrap();
+    let latent = io.values("latent", latent_shape).unwrap();
+    let grid = (latent_shape[0], &latent_shape[1..]);
+    let decoded = decode_values(&decoder, config.levels as u32, latent, grid, &device).unwrap();
     assert_eq!(decoded.channels, output_shape[0]);
     assert_eq!(decoded.shape, output_shape[1..]);
     let expected = io.values("decoded", output_shape).unwrap();
@@ -58,4 +50,98 @@ fn two_dimensional_reconstructions_are_the_references() {
 #[test]
 fn three_dimensional_reconstructions_are_the_references() {
     check_case("3d", &[8, 6, 6, 6], &[1, 24, 24, 24]);
+}
+
+/// `walloc import` of the livecodec checkpoint (.pth + JSON), then the
+/// registry's encoder and decoder on walloc's range (`±0.5`, half the
+/// reference's): the reference's symbols and reconstruction.
+fn check_imported(case: &str, latent_shape: &[usize], output_shape: &[usize]) {
+    use walloc_codec::Step;
+    use walloc_nn::checkpoint::Checkpoint;
+    use walloc_nn::import_liveaction::{import_liveaction, is_liveaction, STATE_DICT_KEY};
+    use walloc_wavelet::Signal;
+
+    let config =
+        LiveActionConfig::from_json(&String::from_utf8(read(&format!("liveaction_{case}.json"))).unwrap()).unwrap();
+    let path = format!("{ROOT}liveaction_{case}.pth");
+    let checkpoint = Checkpoint::open(std::path::Path::new(&path), STATE_DICT_KEY).unwrap();
+    assert!(is_liveaction(&checkpoint));
+    let model = import_liveaction(case, &config, &checkpoint, "fixture").unwrap();
+    let registry = walloc_nn::registry();
+
+    let io_bytes = read("liveaction_io.safetensors");
+    let io = Weights::new(&io_bytes, &format!("{case}/")).unwrap();
+    let input: Vec<f32> = io
+        .values("input", output_shape)
+        .unwrap()
+        .iter()
+        .map(|v| v / 2.0)
+        .collect();
+    let signal = Signal::new(input, output_shape[0], output_shape[1..].to_vec()).unwrap();
+    let latent = registry.encoder(&model).unwrap().analyze(signal).unwrap();
+    let want: Vec<u8> = io
+        .values("latent", latent_shape)
+        .unwrap()
+        .iter()
+        .map(|&v| (v as i16 + 128) as u8)
+        .collect();
+    assert_eq!(latent.symbols, want, "{case}: symbols");
+    assert_eq!(latent.step, Step::NATIVE);
+
+    let decoded = registry
+        .decoder(&model, &Default::default())
+        .unwrap()
+        .synthesize(&latent)
+        .unwrap();
+    let expected: Vec<f32> = io
+        .values("decoded", output_shape)
+        .unwrap()
+        .iter()
+        .map(|v| v / 2.0)
+        .collect();
+    let err = max_abs_diff(&decoded.data, &expected);
+    assert!(err < 1e-4, "{case}: imported model's reconstruction differs by {err}");
+}
+
+#[test]
+fn imported_checkpoints_code_as_the_reference_in_every_dimension() {
+    check_imported("1d", &[8, 16], &[2, 256]);
+    check_imported("2d", &[12, 6, 10], &[3, 24, 40]);
+    check_imported("3d", &[8, 6, 6, 6], &[1, 24, 24, 24]);
+}
+
+#[test]
+fn a_coarser_step_codes_fewer_levels() {
+    use walloc_codec::Step;
+    use walloc_nn::checkpoint::Checkpoint;
+    use walloc_nn::import_liveaction::{import_liveaction, STATE_DICT_KEY};
+    use walloc_wavelet::Signal;
+
+    let config = LiveActionConfig::from_json(&String::from_utf8(read("liveaction_2d.json")).unwrap()).unwrap();
+    let path = format!("{ROOT}liveaction_2d.pth");
+    let checkpoint = Checkpoint::open(std::path::Path::new(&path), STATE_DICT_KEY).unwrap();
+    let model = import_liveaction("2d", &config, &checkpoint, "fixture").unwrap();
+    let io_bytes = read("liveaction_io.safetensors");
+    let io = Weights::new(&io_bytes, "2d/").unwrap();
+    let input: Vec<f32> = io
+        .values("input", &[3, 24, 40])
+        .unwrap()
+        .iter()
+        .map(|v| v / 2.0)
+        .collect();
+    let signal = Signal::new(input, 3, vec![24, 40]).unwrap();
+    let coarse = Step::from_quality(35.0).unwrap();
+    let latent = walloc_nn::registry()
+        .encoder_at(&model, coarse)
+        .unwrap()
+        .analyze(signal)
+        .unwrap();
+    let native = io.values("latent", &[12, 6, 10]).unwrap();
+    let delta = coarse.factor() as f32;
+    assert!(delta > 3.0);
+    for (&s, &v) in latent.symbols.iter().zip(&native) {
+        // Each symbol is the reference's value over Δ, to within rounding.
+        let value = f32::from(s) - 128.0;
+        assert!((value - v / delta).abs() <= 0.5 + 1e-3, "{value} vs {v}/{delta}");
+    }
 }

@@ -8,6 +8,7 @@
 //! The decoder (EfficientViT stages with linear attention) is a burn
 //! network and lives in `walloc-nn`.
 
+pub(crate) mod analysis;
 mod blocks;
 mod compand;
 mod config;
@@ -16,6 +17,7 @@ mod encoder;
 mod feature;
 mod weights;
 
+pub use analysis::{dequantize, shape_of, RANGE_SCALE};
 pub use compand::{compand, decompand, LaplaceQuantizer, COMPAND_SCALE};
 pub use config::LiveActionConfig;
 pub use conv::{pick_groups, FactorizedConv, GroupedConv};

@@ -1,0 +1,73 @@
+//! The LiVeAction encoder as the registry's [`Analysis`] of `liveaction`
+//! models: the modality's normalized signal in, the symbols of the
+//! container out.
+
+use walloc_wavelet::Signal as Planar;
+
+use super::config::LiveActionConfig;
+use super::encoder::LiveActionEncoder;
+use super::feature::FeatureMap;
+use crate::codec::Latent;
+use crate::error::{CodecError, Result};
+use crate::model::Model;
+use crate::registry::Analysis;
+use crate::step::Step;
+
+/// The factor from walloc's normalized range (`±0.5`: 8-bit images as
+/// `x/255 − 0.5`) to LiVeAction's (`±1`: `x/127.5 − 1`).
+pub const RANGE_SCALE: f32 = 2.0;
+/// The stored symbol of latent value 0 (8-bit latents).
+pub const SYMBOL_ZERO: i16 = 128;
+
+/// A `liveaction` model's shape, or an error naming the model.
+pub fn shape_of(model: &Model) -> Result<&LiveActionConfig> {
+    model
+        .config()
+        .liveaction
+        .as_ref()
+        .ok_or_else(|| CodecError::InvalidModel(format!("{} has no liveaction shape", model.config().name)))
+}
+
+/// The value a symbol at `step` stands for: `(symbol − 128)·Δ`.
+pub fn dequantize(symbol: u8, step: f32) -> f32 {
+    f32::from(i16::from(symbol) - SYMBOL_ZERO) * step
+}
+
+/// The LiVeAction encoder at a quantizer step: the Laplace compander's
+/// output divided by the step `Δ`, rounded half to even (at the model's own
+/// step, `Δ = 1`: the reference's integers).
+struct LiveActionAnalysis {
+    encoder: LiveActionEncoder,
+    step: Step,
+}
+
+impl Analysis for LiveActionAnalysis {
+    fn analyze(&self, signal: Planar) -> Result<Latent> {
+        let data = signal.data.iter().map(|v| v * RANGE_SCALE).collect();
+        let companded = self
+            .encoder
+            .companded(&FeatureMap::new(data, signal.channels, signal.shape)?)?;
+        let delta = self.step.factor() as f32;
+        let symbols = companded
+            .data
+            .iter()
+            .map(|&c| ((c / delta).round_ties_even().clamp(-127.0, 127.0) as i16 + SYMBOL_ZERO) as u8)
+            .collect();
+        Ok(Latent::from_grid(
+            companded.channels,
+            &companded.shape,
+            symbols,
+            self.step,
+        ))
+    }
+}
+
+/// The registry's factory of LiVeAction encoders.
+pub(crate) fn liveaction_encoder(model: &Model, step: Step) -> Result<Box<dyn Analysis + '_>> {
+    let tensors =
+        safetensors::SafeTensors::deserialize(model.to_bytes()).map_err(|e| CodecError::InvalidModel(e.to_string()))?;
+    Ok(Box::new(LiveActionAnalysis {
+        encoder: LiveActionEncoder::load(shape_of(model)?, &tensors)?,
+        step,
+    }))
+}

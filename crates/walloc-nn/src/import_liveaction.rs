@@ -1,0 +1,94 @@
+//! `walloc import` of LiVeAction checkpoints (livecodec 0.0.1): the
+//! `state_dict` of a `torch.load` dict becomes a `liveaction` model file
+//! under the reference's parameter names, with the model's shape from the
+//! JSON written beside the `.pth` (livecodec pickles its config as a
+//! `SimpleNamespace`, which `pytorch-reader` does not read; the JSON holds
+//! the same `AutoCodecND` arguments).
+
+use burn::prelude::Device;
+use walloc_codec::config::{Architecture, Modality, ModelConfig, MODEL_FORMAT_VERSION};
+use walloc_codec::liveaction::{LiveActionConfig, LiveActionEncoder};
+use walloc_codec::model::TensorBytes;
+use walloc_codec::Model;
+
+use crate::checkpoint::Checkpoint;
+use crate::error::NnError;
+use crate::import::flat_probabilities;
+use crate::liveaction::LiveActionDecoder;
+use crate::weights::Weights;
+
+/// The key of the state_dict in a livecodec checkpoint.
+pub const STATE_DICT_KEY: &str = "state_dict";
+
+/// Whether a checkpoint is a LiVeAction `AutoCodecND` (it has `conv_down`).
+pub fn is_liveaction(checkpoint: &Checkpoint) -> bool {
+    checkpoint.get("conv_down.conv1.weight").is_some()
+}
+
+/// The modality of a LiVeAction model of `dim` axes.
+fn modality_of(dim: usize) -> Result<Modality, NnError> {
+    Modality::ALL
+        .into_iter()
+        .find(|m| m.axes() as usize == dim)
+        .ok_or_else(|| NnError::Config(format!("LiVeAction dim {dim} (1, 2 or 3)")))
+}
+
+/// Builds a walloc `liveaction` model from a livecodec checkpoint and its
+/// shape, with flat entropy tables, and checks that its encoder (when
+/// lightweight) and decoder load.
+pub fn import_liveaction(
+    name: &str,
+    shape: &LiveActionConfig,
+    checkpoint: &Checkpoint,
+    source: &str,
+) -> Result<Model, NnError> {
+    shape.validate()?;
+    let config = ModelConfig {
+        format_version: MODEL_FORMAT_VERSION,
+        name: name.to_string(),
+        description: format!("LiVeAction AutoCodecND imported from {source}"),
+        modality: modality_of(shape.dim)?,
+        architecture: Architecture::Liveaction,
+        hidden: None,
+        encoder_hidden: None,
+        stages: None,
+        blocks: None,
+        post_filter: false,
+        liveaction: Some(shape.clone()),
+        channels: shape.input_channels as u32,
+        sample_bits: None,
+        dim: shape.dim as u32,
+        levels: shape.levels as u32,
+        latent_dim: shape.latent_dim as u32,
+        latent_bits: 8,
+        wavelet: "bior4.4".into(),
+        provenance: serde_json::json!({
+            "checkpoint": source,
+            "entropy_tables": "flat default (uniform): refit for real rates",
+        }),
+        figures: None,
+    };
+    config.validate()?;
+    // The wavelet filter buffers are the transform's, which walloc has.
+    let filters = ["wt.", "wpt.", "iwt.", "iwpt."];
+    let mut tensors: Vec<TensorBytes> = checkpoint
+        .names()
+        .filter(|n| !filters.iter().any(|f| n.starts_with(f)))
+        .map(|n| {
+            let (dims, values) = checkpoint.get(n).expect("listed");
+            TensorBytes::f32(n, dims.to_vec(), values)
+        })
+        .collect();
+    tensors.push(TensorBytes::probabilities(
+        &config,
+        &flat_probabilities(shape.latent_dim, 8),
+        1,
+    ));
+    let model = Model::from_tensors(&config, &tensors)?;
+    let weights = safetensors::SafeTensors::deserialize(model.to_bytes()).map_err(|e| NnError::File(e.to_string()))?;
+    if shape.lightweight_encode {
+        LiveActionEncoder::load(shape, &weights)?;
+    }
+    LiveActionDecoder::load(shape, &Weights::new(model.to_bytes(), "")?, &Device::default())?;
+    Ok(model)
+}
