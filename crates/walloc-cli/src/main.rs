@@ -229,7 +229,7 @@ fn encode_png_rows(
     options: &EncodeOptions,
 ) -> Result<Option<Vec<u8>>> {
     let model = image_model(spec, rows.channels, input)?;
-    if model.config().encoder_kind() == walloc::EncoderKind::Network {
+    if !model.config().encoder_kind().is_local() {
         return Ok(None);
     }
     let channels = model.config().channels as u8;

@@ -143,6 +143,13 @@ impl<'m, P: Pixel> StripeEncoder<'m, P> {
                 options.rows_per_chunk
             )));
         }
+        let kind = model.config().encoder_kind();
+        if !kind.is_local() {
+            return Err(CodecError::IncompatibleInput(format!(
+                "{} has a {kind} encoder, which sees the whole image: it cannot encode stripes",
+                model.config().name
+            )));
+        }
         Limits::default().check_image(width, height)?;
         crate::codec::check_image_input(model, channels, P::BITS)?;
         let config = model.config();

@@ -83,3 +83,61 @@ fn a_missing_tensor_is_named() {
         "{error}"
     );
 }
+
+/// The 2-D fixture as a walloc `liveaction` model file (flat tables).
+fn model_2d() -> walloc_codec::Model {
+    use walloc_codec::model::TensorBytes;
+    let shape = String::from_utf8(read("liveaction_2d.json")).unwrap();
+    let config: walloc_codec::ModelConfig = serde_json::from_str(&format!(
+        r#"{{"format_version": 1, "name": "la2d", "modality": "image", "architecture": "liveaction",
+            "channels": 3, "dim": 2, "levels": 2, "latent_dim": 12, "latent_bits": 8,
+            "wavelet": "bior4.4", "liveaction": {shape}}}"#
+    ))
+    .unwrap();
+    let weights = read("liveaction_2d.safetensors");
+    let st = SafeTensors::deserialize(&weights).unwrap();
+    let mut tensors: Vec<TensorBytes> = st
+        .names()
+        .into_iter()
+        .filter(|n| !n.contains("wt."))
+        .map(|n| {
+            let (values, dims) = TensorSource::tensor(&st, n).unwrap();
+            TensorBytes::f32(n, dims, &values)
+        })
+        .collect();
+    tensors.push(TensorBytes::probabilities(&config, &vec![1 << 16; 12 * 256], 1));
+    walloc_codec::Model::from_tensors(&config, &tensors).unwrap()
+}
+
+#[test]
+fn a_liveaction_model_encodes_whole_images_not_stripes() {
+    use walloc_codec::registry::Registry;
+    use walloc_codec::stripes::StripeEncoder;
+    use walloc_codec::{EncoderKind, Image8};
+
+    let model = model_2d();
+    assert_eq!(model.config().encoder_kind(), EncoderKind::Factorized);
+    let error = StripeEncoder::<u8>::new(&Registry::core(), &model, 64, 64, 3)
+        .err()
+        .expect("stripes refused")
+        .to_string();
+    assert!(error.contains("whole image"), "{error}");
+
+    // The file's latent is the encoder's on the whole image, at ±1.
+    let pixels: Vec<u8> = (0..40 * 24 * 3).map(|i| (i * 7 % 251) as u8).collect();
+    let image = Image8::new(40, 24, 3, pixels.clone()).unwrap();
+    let latent = walloc_codec::codec::analyze(&model, &image).unwrap();
+    let planar: Vec<f32> = (0..3)
+        .flat_map(|c| (0..40 * 24).map(move |i| (c, i)))
+        .map(|(c, i)| 2.0 * (f32::from(pixels[i * 3 + c]) / 255.0 - 0.5))
+        .collect();
+    let config = LiveActionConfig::from_json(&String::from_utf8(read("liveaction_2d.json")).unwrap()).unwrap();
+    let weights = read("liveaction_2d.safetensors");
+    let encoder = LiveActionEncoder::load(&config, &SafeTensors::deserialize(&weights).unwrap()).unwrap();
+    let direct = encoder
+        .encode(&FeatureMap::new(planar, 3, vec![24, 40]).unwrap())
+        .unwrap();
+    let symbols: Vec<u8> = direct.values.iter().map(|&v| (i16::from(v) + 128) as u8).collect();
+    assert_eq!((latent.channels, latent.height, latent.width), (12, 6, 10));
+    assert_eq!(latent.symbols, symbols);
+}

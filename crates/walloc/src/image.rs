@@ -53,8 +53,10 @@ pub use walloc_codec::{Image, Image16, Image8, Pixel};
 /// whole image's. Rate–distortion-optimized quantization codes the whole
 /// image at once.
 pub fn encode_image<P: Pixel>(model: &Model, image: &Image<P>, options: &EncodeOptions) -> Result<Vec<u8>> {
-    let projection = model.config().encoder_kind() == walloc_codec::EncoderKind::Projection;
-    if !projection || !options.codes_in_stripes() || options.rows_per_chunk != STRIPE_ROWS as u32 {
+    if !model.config().encoder_kind().is_local()
+        || !options.codes_in_stripes()
+        || options.rows_per_chunk != STRIPE_ROWS as u32
+    {
         return codec::encode_with(registry(), model, image, *options);
     }
     codec::check_image_size(image)?;
