@@ -27,7 +27,9 @@ impl TensorSource for RandomWeights {
     fn tensor_of_shape(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
         let n: usize = shape.iter().product();
         let fan_in: usize = shape.iter().skip(1).product::<usize>().max(1);
-        let mut state = name.bytes().fold(0x9E37_79B9_7F4A_7C15u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3));
+        let mut state = name.bytes().fold(0x9E37_79B9_7F4A_7C15u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3)
+        });
         Ok((0..n)
             .map(|_| {
                 state ^= state << 13;

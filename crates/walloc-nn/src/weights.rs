@@ -10,6 +10,7 @@ use crate::error::NnError;
 
 /// A state_dict (safetensors) with a name prefix, handing out parameters
 /// as burn tensors after checking dtype and shape.
+#[derive(Clone)]
 pub struct Weights<'a> {
     tensors: std::rc::Rc<SafeTensors<'a>>,
     prefix: String,

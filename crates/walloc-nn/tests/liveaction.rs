@@ -145,3 +145,85 @@ fn a_coarser_step_codes_fewer_levels() {
         assert!((value - v / delta).abs() <= 0.5 + 1e-3, "{value} vs {v}/{delta}");
     }
 }
+
+/// The burn encoder (the one training runs) against the reference's
+/// companded latents, and its parameters exported under the reference's
+/// names and shapes.
+fn check_training_encoder(case: &str, latent_shape: &[usize], input_shape: &[usize]) {
+    use burn::tensor::TensorData;
+    use walloc_nn::liveaction::layers::Params;
+    use walloc_nn::liveaction::LiveActionEncoderNet;
+    use walloc_wavelet::{packet, FilterBank, Signal};
+
+    let device = Device::default();
+    let config =
+        LiveActionConfig::from_json(&String::from_utf8(read(&format!("liveaction_{case}.json"))).unwrap()).unwrap();
+    let weights = read(&format!("liveaction_{case}.safetensors"));
+    let params = Params::from(Weights::new(&weights, "").unwrap());
+    let encoder = LiveActionEncoderNet::build(&config, &params, &device).unwrap();
+    let io_bytes = read("liveaction_io.safetensors");
+    let io = Weights::new(&io_bytes, &format!("{case}/")).unwrap();
+    let input = io.values("input", input_shape).unwrap();
+    let packets = packet::forward(
+        &FilterBank::bior4_4(),
+        Signal::new(input, input_shape[0], input_shape[1..].to_vec()).unwrap(),
+        config.levels as u32,
+    )
+    .unwrap();
+    let positions = packets.plane_len();
+    let x = Tensor::<3>::from_data(TensorData::new(packets.data, [1, packets.channels, positions]), &device);
+    let companded: Vec<f32> = encoder
+        .laplace(encoder.forward(x, &packets.shape))
+        .into_data()
+        .try_to_vec()
+        .unwrap();
+    let expected = io.values("companded", latent_shape).unwrap();
+    let err = max_abs_diff(&companded, &expected);
+    assert!(err < 2e-3, "{case}: companded latents differ by {err}");
+
+    let mut exported = Vec::new();
+    encoder.export(&mut exported).unwrap();
+    let reference = safetensors::SafeTensors::deserialize(&weights).unwrap();
+    let wanted = reference
+        .names()
+        .into_iter()
+        .filter(|n| n.starts_with("encoder_blocks") || n.starts_with("conv_down") || n.starts_with("quantize"))
+        .count();
+    assert_eq!(exported.len(), wanted, "{case}: exported tensors");
+    for tensor in &exported {
+        let view = reference.tensor(&tensor.name).unwrap();
+        assert_eq!(view.shape(), tensor.shape.as_slice(), "{}", tensor.name);
+        assert_eq!(view.data(), tensor.data.as_slice(), "{}", tensor.name);
+    }
+}
+
+#[test]
+fn the_training_encoder_is_the_references_and_exports_its_names() {
+    check_training_encoder("1d", &[8, 16], &[2, 256]);
+    check_training_encoder("2d", &[12, 6, 10], &[3, 24, 40]);
+    check_training_encoder("3d", &[8, 6, 6, 6], &[1, 24, 24, 24]);
+}
+
+#[test]
+fn the_decoder_exports_the_names_it_loads() {
+    use walloc_nn::liveaction::layers::Params;
+    let device = Device::default();
+    let config = LiveActionConfig::from_json(&String::from_utf8(read("liveaction_2d.json")).unwrap()).unwrap();
+    let weights = read("liveaction_2d.safetensors");
+    let decoder =
+        LiveActionDecoder::build(&config, &Params::from(Weights::new(&weights, "").unwrap()), &device).unwrap();
+    let mut exported = Vec::new();
+    decoder.export(&mut exported).unwrap();
+    let reference = safetensors::SafeTensors::deserialize(&weights).unwrap();
+    let wanted = reference
+        .names()
+        .into_iter()
+        .filter(|n| n.starts_with("conv_up") || n.starts_with("decoder_blocks"))
+        .count();
+    assert_eq!(exported.len(), wanted);
+    for tensor in &exported {
+        let view = reference.tensor(&tensor.name).unwrap();
+        assert_eq!(view.shape(), tensor.shape.as_slice(), "{}", tensor.name);
+        assert_eq!(view.data(), tensor.data.as_slice(), "{}", tensor.name);
+    }
+}

@@ -1,0 +1,63 @@
+//! LiVeAction (livecodec 0.0.1 `AutoCodecND`) in burn: the decoder that
+//! walloc decodes with ([`decoder`]), the encoder and quantizer that
+//! training needs gradients through ([`encoder`]; walloc-codec encodes
+//! with its pure-Rust twin), and their shared layers ([`layers`]). Every
+//! parameter keeps the reference's name, for import and export alike.
+
+pub mod decoder;
+pub mod encoder;
+pub mod layers;
+
+use burn::prelude::*;
+use walloc_codec::liveaction::{dequantize, shape_of, RANGE_SCALE};
+use walloc_codec::registry::{DecoderOptions, Synthesis};
+use walloc_codec::{Latent, Model};
+use walloc_wavelet::Signal as Planar;
+
+pub use decoder::{decode_values, LiveActionDecoder};
+pub use encoder::LiveActionEncoderNet;
+
+use crate::weights::Weights;
+
+/// The decoder of a `liveaction` model, as the registry's [`Synthesis`]:
+/// symbols dequantized at the file's step, decoded, and brought back from
+/// LiVeAction's range (`±1`) to walloc's (`±0.5`).
+struct LiveActionSynthesis {
+    decoder: LiveActionDecoder,
+    dim: usize,
+    levels: u32,
+    device: Device,
+}
+
+impl Synthesis for LiveActionSynthesis {
+    fn synthesize(&self, latent: &Latent) -> walloc_codec::Result<Planar> {
+        let delta = latent.step.factor() as f32;
+        let values = latent.symbols.iter().map(|&s| dequantize(s, delta)).collect();
+        let grid = latent.packet_shape(self.dim);
+        let signal = decode_values(
+            &self.decoder,
+            self.levels,
+            values,
+            (latent.channels, &grid),
+            &self.device,
+        )?;
+        let data = signal.data.into_iter().map(|v| v / RANGE_SCALE).collect();
+        Ok(Planar::new(data, signal.channels, signal.shape)?)
+    }
+}
+
+/// The registry's factory of LiVeAction decoders (whole signals: linear
+/// attention needs no tiles).
+pub(crate) fn liveaction_decoder<'m>(
+    model: &'m Model,
+    _: &DecoderOptions,
+) -> walloc_codec::Result<Box<dyn Synthesis + 'm>> {
+    let device = Device::default();
+    let decoder = LiveActionDecoder::load(shape_of(model)?, &Weights::new(model.to_bytes(), "")?, &device)?;
+    Ok(Box::new(LiveActionSynthesis {
+        decoder,
+        dim: model.config().dim as usize,
+        levels: model.config().levels,
+        device,
+    }))
+}
