@@ -159,8 +159,12 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             seed: args.seed,
         }
     } else {
-        eprintln!("fitting the PCA start…");
-        Start::Pca { seed: args.seed }
+        if config.liveaction.is_some() {
+            eprintln!("initializing a fresh LiVeAction network…");
+        } else {
+            eprintln!("fitting the PCA start…");
+        }
+        Start::Fresh { seed: args.seed }
     };
     let context = || match &args.from {
         Some(spec) if !args.resume => format!("--from {spec}"),

@@ -9,6 +9,9 @@ use walloc_codec::model::{MAX_CHANNELS, MAX_LEVELS_1D};
 use walloc_codec::Modality;
 
 use crate::error::NnError;
+use walloc_codec::liveaction::LiveActionConfig;
+
+use crate::liveaction::train::LiveActionOptions;
 use crate::train::TrainOptions;
 
 /// A training configuration.
@@ -55,10 +58,11 @@ pub struct TrainConfig {
     /// AdamW weight decay.
     #[serde(default)]
     pub weight_decay: f32,
-    /// Weight λ of the rate penalty (LiVeAction's `λ · log2 std(latent)`,
-    /// averaged over latent channels); 0, the reference's, by default.
+    /// Weight λ of the rate penalty (LiVeAction's `λ · log2 std(latent)`;
+    /// for WaLLoC codecs averaged over latent channels): by default 0 for
+    /// WaLLoC codecs (the reference's) and 0.03 for LiVeAction (its own).
     #[serde(default)]
-    pub rate_penalty: f32,
+    pub rate_penalty: Option<f32>,
     /// AdamW's ε (PyTorch's 1e-8 by default).
     #[serde(default = "epsilon")]
     pub adam_epsilon: f32,
@@ -80,7 +84,43 @@ pub struct TrainConfig {
     /// Keep the PCA encoder (and so the latents and the rate) as it starts.
     #[serde(default)]
     pub freeze_encoder: bool,
+    /// Train a LiVeAction model (livecodec's `AutoCodecND`, lightweight
+    /// encoder, EfficientViT decoder) of this shape instead of a WaLLoC
+    /// codec.
+    #[serde(default)]
+    pub liveaction: Option<LiveActionRecipe>,
 }
+
+/// The LiVeAction part of a training configuration.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveActionRecipe {
+    /// Factorized residual blocks of the encoder.
+    #[serde(default = "four")]
+    pub encoder_depth: usize,
+    /// Kernel of the encoder's convolutions.
+    #[serde(default = "kernel")]
+    pub encoder_kernel_size: usize,
+    /// EfficientViT blocks of the decoder.
+    #[serde(default = "four")]
+    pub decoder_depth: usize,
+    /// The fraction of the steps after which the encoder is frozen and
+    /// the decoder trains on rounded latents (the reference's 0.7).
+    #[serde(default = "freeze_at")]
+    pub freeze_encoder_at: f64,
+}
+
+fn four() -> usize {
+    4
+}
+fn kernel() -> usize {
+    3
+}
+fn freeze_at() -> f64 {
+    0.7
+}
+/// λ of LiVeAction's rate term when the config does not say.
+const LIVEACTION_RATE_PENALTY: f32 = 0.03;
 
 fn epsilon() -> f32 {
     1e-8
@@ -191,12 +231,23 @@ impl TrainConfig {
                 "adam_epsilon must be in (0, 1)",
             ),
             (
-                !(0.0..=10.0).contains(&config.rate_penalty),
+                !(0.0..=10.0).contains(&config.rate_weight()),
                 "rate_penalty must be in [0, 10]",
             ),
             (
-                config.rate_penalty > 0.0 && config.freeze_encoder,
+                config.rate_penalty.is_some_and(|r| r > 0.0) && config.freeze_encoder,
                 "rate_penalty needs a trained encoder (freeze_encoder keeps the rate as it is)",
+            ),
+            (
+                config.liveaction.is_some() && (config.refiner_hidden.is_some() || config.freeze_encoder),
+                "a liveaction run has no refiner and freezes its encoder by liveaction.freeze_encoder_at",
+            ),
+            (
+                config
+                    .liveaction
+                    .as_ref()
+                    .is_some_and(|l| !(l.freeze_encoder_at > 0.0 && l.freeze_encoder_at <= 1.0)),
+                "liveaction.freeze_encoder_at must be in (0, 1]",
             ),
             (
                 config.refiner_hidden.is_some() != config.refiner_blocks.is_some(),
@@ -211,9 +262,50 @@ impl TrainConfig {
                 "refiner_blocks must be 1..=32",
             ),
         ];
-        match problems.iter().find(|(bad, _)| *bad) {
-            Some((_, problem)) => Err(NnError::Training((*problem).into())),
-            None => Ok(()),
+        if let Some((_, problem)) = problems.iter().find(|(bad, _)| *bad) {
+            return Err(NnError::Training((*problem).into()));
+        }
+        if let Some(shape) = self.liveaction_shape() {
+            shape
+                .validate()
+                .map_err(|e| NnError::Training(format!("liveaction: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// λ of the rate term: as configured, else the architecture's default.
+    pub fn rate_weight(&self) -> f32 {
+        let default = if self.liveaction.is_some() {
+            LIVEACTION_RATE_PENALTY
+        } else {
+            0.0
+        };
+        self.rate_penalty.unwrap_or(default)
+    }
+
+    /// The shape of the LiVeAction model a `liveaction` run trains.
+    pub fn liveaction_shape(&self) -> Option<LiveActionConfig> {
+        self.liveaction.as_ref().map(|l| LiveActionConfig {
+            dim: self.modality.axes() as usize,
+            input_channels: self.channels as usize,
+            levels: self.levels as usize,
+            latent_dim: self.latent_dim as usize,
+            encoder_depth: l.encoder_depth,
+            encoder_kernel_size: l.encoder_kernel_size,
+            decoder_depth: l.decoder_depth,
+            decoder_kernel_size: 3,
+            lightweight_encode: true,
+            lightweight_decode: false,
+        })
+    }
+
+    /// What a LiVeAction trainer does beyond its model.
+    pub fn liveaction_options(&self) -> LiveActionOptions {
+        LiveActionOptions {
+            rate_weight: self.rate_weight(),
+            freeze_at: self.liveaction.as_ref().map_or(1.0, |l| l.freeze_encoder_at),
+            weight_decay: self.weight_decay,
+            epsilon: self.adam_epsilon,
         }
     }
 
@@ -236,7 +328,7 @@ impl TrainConfig {
         TrainOptions {
             weight_decay: self.weight_decay,
             epsilon: self.adam_epsilon,
-            rate_weight: self.rate_penalty,
+            rate_weight: self.rate_weight(),
             refiner: self
                 .refiner_hidden
                 .zip(self.refiner_blocks)
@@ -255,6 +347,13 @@ impl TrainConfig {
             String::new()
         };
         let (levels, latent) = (self.levels, self.latent_dim);
+        if let Some(l) = &self.liveaction {
+            return format!(
+                "LiVeAction trained by walloc train, {signal}J={levels}, {latent} latent channels, \
+                 {} encoder blocks, {} decoder blocks",
+                l.encoder_depth, l.decoder_depth
+            );
+        }
         match self.refiner_hidden.zip(self.refiner_blocks) {
             Some((hidden, blocks)) => format!(
                 "neural WaLLoC (refiner {hidden} wide, {blocks} blocks) trained by walloc train, {signal}J={levels}, \

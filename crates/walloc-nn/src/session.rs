@@ -12,13 +12,14 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use walloc_codec::fit::recount_tables;
 use walloc_codec::registry::Registry;
-use walloc_codec::Model;
+use walloc_codec::{Architecture, Model};
 use walloc_wavelet::FilterBank;
 
 use crate::error::NnError;
 use crate::examples::Examples;
+use crate::liveaction::train::{fresh_model, LiveActionTrainer};
 use crate::recipe::TrainConfig;
-use crate::train::{Batch, CodecTrainer};
+use crate::train::{Batch, CodecTrainer, Trainer};
 
 /// Where a run stands; saved with each checkpoint.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
@@ -27,12 +28,19 @@ pub struct TrainingState {
     pub step: u64,
     /// The learning rate before warm-up (cut on plateaus).
     pub learning_rate: f64,
-    /// The best validation MSE so far.
+    /// The best validation MSE so far (infinite before the first, which
+    /// JSON writes as `null`).
+    #[serde(deserialize_with = "null_as_infinity")]
     pub best_validation: f64,
     /// Validations since it last improved.
     pub bad_validations: u32,
     /// The run's seed.
     pub seed: u64,
+}
+
+/// Reads a number that JSON may hold as `null` (serde_json's infinity).
+fn null_as_infinity<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::INFINITY))
 }
 
 /// A checkpoint: the model so far, the optimizer's state and the run's
@@ -51,12 +59,15 @@ pub struct Checkpoint {
 
 /// Where a run starts.
 pub enum Start {
-    /// The closed-form PCA model of the examples, drawn with this seed.
-    Pca {
-        /// Seed of the pieces the PCA is fitted on, and of the run.
+    /// A new model: for a WaLLoC codec the closed-form PCA model of the
+    /// examples, for LiVeAction a network fresh from its initializers.
+    Fresh {
+        /// Seed of the pieces the PCA is fitted on (or of the
+        /// initialization), and of the run.
         seed: u64,
     },
-    /// A linear model (checked against the config), run with this seed.
+    /// A model of the config's architecture and shape (a linear model for
+    /// a WaLLoC run), run with this seed.
     From {
         /// The model.
         model: Box<Model>,
@@ -88,7 +99,7 @@ pub fn psnr(mse: f64) -> f64 {
 /// A training run in progress.
 pub struct Training {
     config: TrainConfig,
-    trainer: CodecTrainer,
+    trainer: Box<dyn Trainer>,
     base: Model,
     state: TrainingState,
     examples: Arc<Examples>,
@@ -129,18 +140,21 @@ impl Training {
                 let state: TrainingState = serde_json::from_slice(&checkpoint.state)
                     .map_err(|e| NnError::Training(format!("checkpoint state: {e}")))?;
                 let model = Model::from_bytes(checkpoint.model)?;
-                let mut trainer = CodecTrainer::new(&model, config.options())?;
+                let mut trainer = trainer_for(&model, &config)?;
                 trainer.load_optimizer_state(checkpoint.optimizer)?;
                 (model, trainer, state)
             }
             Start::From { model, seed } => {
                 let model = start_from(*model, &config)?;
-                let trainer = CodecTrainer::new(&model, config.options())?;
+                let trainer = trainer_for(&model, &config)?;
                 (model, trainer, fresh(seed))
             }
-            Start::Pca { seed } => {
-                let model = examples.pca_start(&config, &config.fit_options(), seed)?;
-                let trainer = CodecTrainer::new(&model, config.options())?;
+            Start::Fresh { seed } => {
+                let model = match config.liveaction_shape() {
+                    Some(shape) => fresh_model(&config.name, config.description(), &shape, seed)?,
+                    None => examples.pca_start(&config, &config.fit_options(), seed)?,
+                };
+                let trainer = trainer_for(&model, &config)?;
                 (model, trainer, fresh(seed))
             }
         };
@@ -174,7 +188,7 @@ impl Training {
 
     /// The device the run trains on, in words.
     pub fn device(&self) -> String {
-        format!("{:?}", self.trainer.device())
+        self.trainer.device_name()
     }
 
     /// The validation MSE now (`None` without held-out pieces).
@@ -204,7 +218,8 @@ impl Training {
         // Each step's noise, like its batch, depends on the seed and the
         // step alone: a resumed run goes on exactly as the first would have.
         self.trainer.seed(step_seed(state.seed, state.step));
-        let loss = self.trainer.step(&batch, learning_rate)?;
+        let progress = state.step as f64 / config.steps as f64;
+        let loss = self.trainer.step(&batch, learning_rate, progress)?;
         state.step += 1;
         let mut validation = None;
         if state.step.is_multiple_of(config.validate_every) {
@@ -291,12 +306,29 @@ fn batches(
     receiver
 }
 
-/// A linear start model checked against the config, renamed as the run's.
+/// The trainer of `model`'s architecture: the one place a run chooses it.
+fn trainer_for(model: &Model, config: &TrainConfig) -> Result<Box<dyn Trainer>, NnError> {
+    Ok(match model.config().architecture {
+        Architecture::Liveaction => Box::new(LiveActionTrainer::new(model, config.liveaction_options())?),
+        _ => Box::new(CodecTrainer::new(model, config.options())?),
+    })
+}
+
+/// A start model checked against the config (a linear model for a WaLLoC
+/// run, a LiVeAction model of the config's shape for a LiVeAction one),
+/// renamed as the run's.
 fn start_from(model: Model, config: &TrainConfig) -> Result<Model, NnError> {
     let c = model.config();
-    if !Registry::core().supports(&model) || c.modality != config.modality {
+    let (fits, wanted) = match config.liveaction_shape() {
+        Some(shape) => (
+            c.liveaction.as_ref() == Some(&shape),
+            "liveaction model of the config's shape",
+        ),
+        None => (Registry::core().supports(&model), "linear model"),
+    };
+    if !fits || c.modality != config.modality {
         return Err(NnError::Training(format!(
-            "{} is a {} {} model, not a linear {} model",
+            "{} is a {} {} model, not a {} {wanted}",
             c.name, c.architecture, c.modality, config.modality
         )));
     }
@@ -357,7 +389,7 @@ mod tests {
     #[test]
     fn a_resumed_run_goes_on_exactly_as_the_first_would_have() {
         let held_out = photos();
-        let mut first = Training::new(frozen(12), photos(), Some(&held_out), Start::Pca { seed: 5 }).unwrap();
+        let mut first = Training::new(frozen(12), photos(), Some(&held_out), Start::Fresh { seed: 5 }).unwrap();
         for _ in 0..6 {
             first.step().unwrap();
         }
@@ -376,7 +408,7 @@ mod tests {
 
         // Training moved the model; a finished file of a trained encoder
         // has its tables recounted, and its provenance.
-        let start = Training::new(config(12), photos(), None, Start::Pca { seed: 5 }).unwrap();
+        let start = Training::new(config(12), photos(), None, Start::Fresh { seed: 5 }).unwrap();
         assert!(start.checkpoint().unwrap().model != a.model);
         let frozen_model = first.finish(&Registry::core(), serde_json::json!({})).unwrap();
         assert_eq!(frozen_model.config().provenance["steps"].as_u64(), Some(12));
@@ -394,13 +426,107 @@ mod tests {
             .starts_with("counted on 3 latents"));
     }
 
+    fn liveaction(steps: u64) -> TrainConfig {
+        TrainConfig::from_json(&format!(
+            r#"{{"name": "tiny-liveaction", "levels": 2, "latent_dim": 12, "steps": {steps}, "batch": 2,
+                "crop": 32, "learning_rate": 0.002, "validate_every": 5,
+                "liveaction": {{"encoder_depth": 1, "decoder_depth": 1, "freeze_encoder_at": 0.3}}}}"#
+        ))
+        .unwrap()
+    }
+
+    /// The tensors of a model file whose names start with one of `prefixes`.
+    fn tensors_of(model: &[u8], prefixes: &[&str]) -> Vec<(String, Vec<u8>)> {
+        let st = safetensors::SafeTensors::deserialize(model).unwrap();
+        let mut tensors: Vec<(String, Vec<u8>)> = st
+            .tensors()
+            .into_iter()
+            .filter(|(name, _)| prefixes.iter().any(|p| name.starts_with(p)))
+            .map(|(name, view)| (name, view.data().to_vec()))
+            .collect();
+        tensors.sort();
+        tensors
+    }
+
+    #[test]
+    fn a_liveaction_run_trains_freezes_its_encoder_and_resumes_exactly() {
+        let held_out = photos();
+        let mut run = Training::new(liveaction(10), photos(), Some(&held_out), Start::Fresh { seed: 3 }).unwrap();
+        let before = run.validate().unwrap().unwrap();
+        // The encoder freezes after 30 % of the steps; from then on the
+        // latents are rounded, so the run depends on its own seeds alone.
+        for _ in 0..4 {
+            run.step().unwrap();
+        }
+        let frozen = run.checkpoint().unwrap();
+        run_to_end(&mut run);
+        let end = run.checkpoint().unwrap();
+        let encoder = ["encoder_blocks", "conv_down", "quantize"];
+        assert_eq!(tensors_of(&frozen.model, &encoder), tensors_of(&end.model, &encoder));
+        let decoder = ["conv_up", "decoder_blocks"];
+        assert_ne!(tensors_of(&frozen.model, &decoder), tensors_of(&end.model, &decoder));
+        assert!(
+            run.validate().unwrap().unwrap() < before,
+            "training did not lower the error"
+        );
+
+        let mut resumed = Training::new(liveaction(10), photos(), Some(&held_out), Start::Resume(frozen)).unwrap();
+        run_to_end(&mut resumed);
+        assert!(
+            resumed.checkpoint().unwrap().model == end.model,
+            "the resumed run differs"
+        );
+
+        // The finished model codes through the registry, its tables counted.
+        let model = run.finish(&crate::registry(), serde_json::json!({})).unwrap();
+        assert_eq!(model.config().architecture, Architecture::Liveaction);
+        assert!(model.config().provenance["entropy_tables"]
+            .as_str()
+            .unwrap()
+            .starts_with("counted on 3 latents"));
+        let image = Image8::new(32, 32, 3, (0..32 * 32 * 3).map(|i| (i % 251) as u8).collect()).unwrap();
+        let file = walloc_codec::codec::encode_with(&crate::registry(), &model, &image, Default::default()).unwrap();
+        let back = walloc_codec::codec::decode_with::<u8>(
+            &crate::registry(),
+            &model,
+            &file,
+            &Default::default(),
+            &Default::default(),
+        )
+        .unwrap();
+        assert_eq!((back.width, back.height), (32, 32));
+    }
+
+    #[test]
+    fn a_liveaction_config_is_checked_before_it_runs() {
+        for (json, problem) in [
+            (
+                r#""liveaction": {}, "refiner_hidden": 8, "refiner_blocks": 1"#,
+                "no refiner",
+            ),
+            (r#""liveaction": {"freeze_encoder_at": 0}"#, "freeze_encoder_at"),
+            (r#""liveaction": {"encoder_kernel_size": 2}"#, "encoder_kernel_size"),
+            (r#""liveaction": {}, "latent_dim": 7"#, "groups"),
+        ] {
+            let text = format!(r#"{{"name": "x", "levels": 2, "steps": 4, "latent_dim": 12, {json}}}"#).replace(
+                r#""latent_dim": 12, "liveaction": {}, "latent_dim": 7"#,
+                r#""liveaction": {}, "latent_dim": 7"#,
+            );
+            let error = TrainConfig::from_json(&text).unwrap_err().to_string();
+            assert!(error.contains(problem), "{text}: {error}");
+        }
+        let config = liveaction(4);
+        assert_eq!(config.rate_weight(), 0.03);
+        assert_eq!(config.liveaction_shape().unwrap().hidden(), 48);
+    }
+
     #[test]
     fn a_start_that_does_not_fit_the_config_is_named() {
         let from = |model: Model| {
             let model = Box::new(model);
             Training::new(config(4), photos(), None, Start::From { model, seed: 0 })
         };
-        let start = Training::new(config(4), photos(), None, Start::Pca { seed: 1 }).unwrap();
+        let start = Training::new(config(4), photos(), None, Start::Fresh { seed: 1 }).unwrap();
         let pca = Model::from_bytes(start.checkpoint().unwrap().model).unwrap();
         let mut other = config(4);
         other.latent_dim = 5;
@@ -419,7 +545,7 @@ mod tests {
         assert!(error.contains("has 3 channels, J = 2 and 6 latent channels"), "{error}");
         assert!(from(pca).is_ok());
         let small = Examples::Images(vec![Image8::new(8, 8, 3, vec![0; 192]).unwrap()]);
-        let error = Training::new(config(4), small, None, Start::Pca { seed: 1 })
+        let error = Training::new(config(4), small, None, Start::Fresh { seed: 1 })
             .err()
             .unwrap()
             .to_string();

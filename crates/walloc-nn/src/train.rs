@@ -171,21 +171,13 @@ impl CodecTrainer {
 
     /// The optimizer's state (AdamW moments), for a checkpoint.
     pub fn optimizer_state(&self) -> Result<Vec<u8>, NnError> {
-        let bytes = self
-            .optimizer
-            .into_bytes()
-            .map_err(|e| error(format!("saving the optimizer state: {e:?}")))?;
-        Ok(bytes.to_vec())
+        optimizer_bytes(&self.optimizer)
     }
 
     /// Restores the optimizer's state saved by [`CodecTrainer::optimizer_state`]
     /// (on an error the optimizer starts afresh).
     pub fn load_optimizer_state(&mut self, bytes: Vec<u8>) -> Result<(), NnError> {
-        let optimizer = std::mem::replace(&mut self.optimizer, AdamWConfig::new().init());
-        self.optimizer = optimizer
-            .from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
-            .map_err(|e| error(format!("reading the optimizer state: {e:?}")))?;
-        Ok(())
+        restore_optimizer(&mut self.optimizer, bytes)
     }
 
     /// `base` with the trained weights (its entropy tables unchanged: count
@@ -217,6 +209,75 @@ impl CodecTrainer {
     }
 }
 
+/// An optimizer's state (AdamW moments) as bytes, for a checkpoint.
+pub(crate) fn optimizer_bytes(optimizer: &ModuleOptimizer) -> Result<Vec<u8>, NnError> {
+    let bytes = optimizer
+        .into_bytes()
+        .map_err(|e| error(format!("saving the optimizer state: {e:?}")))?;
+    Ok(bytes.to_vec())
+}
+
+/// Restores an optimizer's state saved by [`optimizer_bytes`] (on an
+/// error the optimizer starts afresh).
+pub(crate) fn restore_optimizer(optimizer: &mut ModuleOptimizer, bytes: Vec<u8>) -> Result<(), NnError> {
+    let current = std::mem::replace(optimizer, AdamWConfig::new().init());
+    *optimizer = current
+        .from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
+        .map_err(|e| error(format!("reading the optimizer state: {e:?}")))?;
+    Ok(())
+}
+
+/// What a training run needs of the model it trains, whatever its
+/// architecture: [`CodecTrainer`] for WaLLoC's linear, residual and refine
+/// codecs, [`crate::liveaction::train::LiveActionTrainer`] for LiVeAction.
+pub trait Trainer {
+    /// Seeds the noise of the quantizer.
+    fn seed(&self, seed: u64);
+    /// The device training runs on, in words.
+    fn device_name(&self) -> String;
+    /// One optimisation step at `learning_rate`, `progress` (0 to 1) into
+    /// the run; returns the batch's mean squared error.
+    fn step(&mut self, batch: &Batch, learning_rate: f64, progress: f64) -> Result<f64, NnError>;
+    /// The mean squared error of a batch through the rounding quantizer.
+    fn validate(&self, batch: &Batch) -> Result<f64, NnError>;
+    /// The optimizer's state, for a checkpoint.
+    fn optimizer_state(&self) -> Result<Vec<u8>, NnError>;
+    /// Restores the optimizer's state from a checkpoint.
+    fn load_optimizer_state(&mut self, bytes: Vec<u8>) -> Result<(), NnError>;
+    /// `base` with the trained weights.
+    fn export(&self, base: &Model) -> Result<Model, NnError>;
+}
+
+impl Trainer for CodecTrainer {
+    fn seed(&self, seed: u64) {
+        CodecTrainer::seed(self, seed);
+    }
+
+    fn device_name(&self) -> String {
+        format!("{:?}", self.device())
+    }
+
+    fn step(&mut self, batch: &Batch, learning_rate: f64, _: f64) -> Result<f64, NnError> {
+        CodecTrainer::step(self, batch, learning_rate)
+    }
+
+    fn validate(&self, batch: &Batch) -> Result<f64, NnError> {
+        CodecTrainer::validate(self, batch)
+    }
+
+    fn optimizer_state(&self) -> Result<Vec<u8>, NnError> {
+        CodecTrainer::optimizer_state(self)
+    }
+
+    fn load_optimizer_state(&mut self, bytes: Vec<u8>) -> Result<(), NnError> {
+        CodecTrainer::load_optimizer_state(self, bytes)
+    }
+
+    fn export(&self, base: &Model) -> Result<Model, NnError> {
+        CodecTrainer::export(self, base)
+    }
+}
+
 /// LiVeAction's rate proxy: the mean over latent channels of log2 of the
 /// channel's standard deviation (over batch and positions). A latent of
 /// smaller spread costs fewer bits under the per-channel entropy tables.
@@ -234,7 +295,7 @@ fn rate_proxy(latent: Tensor<4>) -> Tensor<1> {
 }
 
 /// Gives a module's parameters the ids 1, 2, … in the module's order.
-struct SequentialIds(u64);
+pub(crate) struct SequentialIds(pub(crate) u64);
 
 impl ModuleMapper for SequentialIds {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {

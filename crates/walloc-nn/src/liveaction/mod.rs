@@ -7,6 +7,7 @@
 pub mod decoder;
 pub mod encoder;
 pub mod layers;
+pub mod train;
 
 use burn::prelude::*;
 use walloc_codec::liveaction::{dequantize, shape_of, RANGE_SCALE};
