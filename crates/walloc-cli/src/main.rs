@@ -108,7 +108,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Turn a labelled collection of images or audio into Parquet shards of latents (or of .wal bytes).
     Dataset(dataset::DatasetArgs),
-    /// Train a linear or neural (refine) image model from its PCA start (AdamW, checkpoints, --resume).
+    /// Train a linear, neural (refine) or LiVeAction model from its PCA start or a fresh network (AdamW, checkpoints,
+    /// --resume).
     Train(train::TrainArgs),
 }
 

@@ -50,8 +50,10 @@ pub struct TrainArgs {
     /// Name of the held-out set in the stored figures (default: its folder name).
     #[arg(long)]
     pub val_name: Option<String>,
-    /// Start from this linear model (embedded name or file) instead of a
-    /// PCA fit; with `freeze_encoder` its files keep their exact rate.
+    /// Start from this model (embedded name or file) instead of a PCA fit
+    /// or a fresh network: a linear model for a WaLLoC run (with
+    /// `freeze_encoder` its files keep their exact rate), a LiVeAction model
+    /// of the config's shape (an imported checkpoint) for a LiVeAction run.
     #[arg(long, value_name = "MODEL")]
     pub from: Option<String>,
 }
