@@ -40,6 +40,12 @@ pub struct TrainConfig {
     /// multiple of 2^J).
     #[serde(default = "crop_side")]
     pub crop: u32,
+    /// Progressive crops: the run is cut into as many equal parts, each
+    /// with its crop side (or segment frames), as LiVeAction trains from
+    /// small crops to large ones; empty (the default): `crop` throughout.
+    /// Validation uses `crop`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub crop_schedule: Vec<u32>,
     /// Peak learning rate.
     #[serde(default = "learning_rate")]
     pub learning_rate: f64,
@@ -213,6 +219,14 @@ impl TrainConfig {
                 },
             ),
             (
+                config.crop_schedule.len() > 64
+                    || config
+                        .crop_schedule
+                        .iter()
+                        .any(|&c| c == 0 || c > max_crop || !c.is_multiple_of(multiple)),
+                "crop_schedule holds at most 64 crops, each a multiple of 2^levels within the crop limit",
+            ),
+            (
                 !(config.learning_rate > 0.0 && config.learning_rate < 1.0),
                 "learning_rate must be in (0, 1)",
             ),
@@ -307,6 +321,18 @@ impl TrainConfig {
             weight_decay: self.weight_decay,
             epsilon: self.adam_epsilon,
         }
+    }
+
+    /// The configuration of step `step`'s batch: its crop taken from
+    /// `crop_schedule`, if any.
+    pub fn at_step(&self, step: u64) -> TrainConfig {
+        let mut config = self.clone();
+        if !self.crop_schedule.is_empty() {
+            let part =
+                (step.min(self.steps - 1) as u128 * self.crop_schedule.len() as u128 / self.steps as u128) as usize;
+            config.crop = self.crop_schedule[part];
+        }
+        config
     }
 
     /// Whether the model codes audio.
@@ -416,5 +442,20 @@ mod tests {
             let error = TrainConfig::from_json(text).unwrap_err().to_string();
             assert!(error.contains(problem), "{text}: {error}");
         }
+    }
+
+    #[test]
+    fn progressive_crops_follow_the_schedule() {
+        let config =
+            TrainConfig::from_json(r#"{"name": "x", "latent_dim": 6, "steps": 9, "crop_schedule": [32, 64, 128]}"#)
+                .unwrap();
+        let crops: Vec<u32> = (0..10).map(|step| config.at_step(step).crop).collect();
+        assert_eq!(crops, [32, 32, 32, 64, 64, 64, 128, 128, 128, 128]);
+        assert_eq!(config.crop, 128);
+        let bad = r#"{"name": "x", "latent_dim": 6, "steps": 9, "crop_schedule": [32, 60]}"#;
+        assert!(TrainConfig::from_json(bad)
+            .unwrap_err()
+            .to_string()
+            .contains("crop_schedule"));
     }
 }

@@ -117,10 +117,15 @@ impl Training {
         start: Start,
     ) -> Result<Self, NnError> {
         config.validate()?;
-        if examples.usable(&config).is_empty() {
+        let largest_crop = config.crop_schedule.iter().chain([&config.crop]).max().copied();
+        let largest = TrainConfig {
+            crop: largest_crop.unwrap_or(config.crop),
+            ..config.clone()
+        };
+        if examples.usable(&largest).is_empty() {
             return Err(NnError::Training(format!(
                 "no example is large enough for one {}",
-                config.piece_name()
+                largest.piece_name()
             )));
         }
         let bank = FilterBank::by_name("bior4.4").ok_or_else(|| NnError::Training("no bior4.4 filter bank".into()))?;
@@ -298,7 +303,10 @@ fn batches(
     std::thread::spawn(move || {
         for step in first.. {
             let mut rng = StdRng::seed_from_u64(step_seed(seed, step));
-            if sender.send(examples.batch(&config, &bank, &mut rng)).is_err() {
+            if sender
+                .send(examples.batch(&config.at_step(step), &bank, &mut rng))
+                .is_err()
+            {
                 break;
             }
         }
