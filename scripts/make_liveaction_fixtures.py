@@ -15,7 +15,9 @@ decoder) for dim 1, 2 and 3, and what the reference does with them:
   the reference's range), `CASE/companded` (LaplaceCompand of the encoder's
   output, before rounding), `CASE/latent` (its round-half-even: the
   integers the reference stores) and `CASE/decoded` (the decoder's output
-  on those integers).
+  on those integers); and `2d_u8/*`, the same for an 8-bit RGB image
+  (`2d_u8/image`, its pixels; the model's input is `x/127.5 − 1`), which
+  the CLI tests code from a PNG.
 
 Every parameter the reference initializes to a constant (GroupNorm's
 affine pair, LaplaceCompand's σ) is drawn at random, so a test that
@@ -67,10 +69,11 @@ def randomize(model, generator):
 def main():
     torch.manual_seed(20261204)
     generator = torch.Generator().manual_seed(16)
-    io = {}
+    io, models = {}, {}
     for name, (config, shape) in CASES.items():
         model = AutoCodecND(**config).eval()
         randomize(model, generator)
+        models[name] = model
         x = (torch.rand((1,) + shape, generator=generator) * 2 - 1).float()
         with torch.no_grad():
             z = model.encode(x)
@@ -90,6 +93,16 @@ def main():
         margin = (companded - companded.floor() - 0.5).abs().min().item()
         print(name, tuple(latent.shape[1:]), "latent range", latent.min().item(), latent.max().item(),
               "closest to a rounding tie", round(margin, 6))
+    pixels = torch.randint(0, 256, (1, 3, 24, 40), generator=torch.Generator().manual_seed(99)).float()
+    with torch.no_grad():
+        companded = models["2d"].quantize.compand(models["2d"].encode(pixels / 127.5 - 1))
+        latent = companded.round()
+        decoded = models["2d"].decode(latent)
+    margin = (companded - companded.floor() - 0.5).abs().min().item()
+    print("2d_u8 closest to a rounding tie", round(margin, 6))
+    io["2d_u8/image"] = pixels[0].numpy()
+    io["2d_u8/latent"] = latent[0].numpy()
+    io["2d_u8/decoded"] = decoded[0].numpy()
     save_file({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in io.items()}, F + "liveaction_io.safetensors")
 
 
