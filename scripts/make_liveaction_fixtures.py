@@ -4,12 +4,12 @@
 Small random `AutoCodecND` models (lightweight encoder, EfficientViT
 decoder) for dim 1, 2 and 3, and what the reference does with them:
 
-- liveaction_{1d,2d,3d}.pth: the checkpoint as livecodec saves it, a
+- liveaction_{1d,2d,3d,2d_swapped,3d_two_channels}.pth: the checkpoint as livecodec saves it, a
   `torch.save` dict with `config` (a pickled SimpleNamespace of the
   AutoCodecND arguments) and `state_dict`;
-- liveaction_{1d,2d,3d}.json: the same config as JSON (what `walloc import`
+- liveaction_CASE.json: the same config as JSON (what `walloc import`
   reads beside a .pth);
-- liveaction_{1d,2d,3d}.safetensors: the state_dict as float32 tensors
+- liveaction_CASE.safetensors: the state_dict as float32 tensors
   under the reference's names (what walloc-codec's tests load);
 - liveaction_io.safetensors: for each case, `CASE/input` (the signal in
   the reference's range), `CASE/companded` (LaplaceCompand of the encoder's
@@ -50,6 +50,15 @@ CASES = {
     "3d": (dict(dim=3, input_channels=1, J=2, latent_dim=8, encoder_depth=1,
                 encoder_kernel_size=3, decoder_depth=1, decoder_kernel_size=3,
                 lightweight_encode=True, lightweight_decode=False), (1, 24, 24, 24)),
+    # The other halves of AutoCodecND: an EfficientViT encoder with a
+    # factorized decoder (kernel 5), and a two-channel volume (tft's 3-D
+    # channel order) with factorized blocks on both sides.
+    "2d_swapped": (dict(dim=2, input_channels=3, J=2, latent_dim=12, encoder_depth=1,
+                        encoder_kernel_size=3, decoder_depth=2, decoder_kernel_size=5,
+                        lightweight_encode=False, lightweight_decode=True), (3, 16, 24)),
+    "3d_two_channels": (dict(dim=3, input_channels=2, J=1, latent_dim=4, encoder_depth=1,
+                             encoder_kernel_size=1, decoder_depth=1, decoder_kernel_size=3,
+                             lightweight_encode=True, lightweight_decode=True), (2, 16, 16, 16)),
 }
 
 

@@ -37,12 +37,33 @@ fn check_case(case: &str) {
     assert!(worst < 2e-3, "{case}: companded latents differ by up to {worst}");
 
     let integers = encoder.encode(&signal).unwrap();
-    let want: Vec<i8> = latent.iter().map(|&v| v as i8).collect();
-    assert_eq!(integers.values, want, "{case}: integer latents");
+    assert_same_integers(case, &integers.values, &latent, &companded);
     assert!(
-        want.iter().any(|&v| v.abs() > 50),
+        latent.iter().any(|&v| v.abs() > 50.0),
         "{case}: the fixture spans the range"
     );
+}
+
+/// Our integers are the reference's, except where the reference's value
+/// before rounding lies within 1e-3 of a tie (float summation order may
+/// round those either way): there one step apart is accepted, and such
+/// values must be rare.
+fn assert_same_integers(case: &str, ours: &[i8], reference: &[f32], companded: &[f32]) {
+    let mut ties = 0;
+    for ((&got, &want), &before) in ours.iter().zip(reference).zip(companded) {
+        let near_tie = (before - before.floor() - 0.5).abs() < 1e-3;
+        if near_tie {
+            ties += 1;
+            assert!(
+                (f32::from(got) - want).abs() <= 1.0,
+                "{case}: {got} vs {want} ({before})"
+            );
+        } else {
+            assert_eq!(f32::from(got), want, "{case}: latent {before}");
+        }
+    }
+    assert!(ties * 100 <= ours.len(), "{case}: {ties} values near a tie");
+    assert_eq!(ours.len(), reference.len());
 }
 
 #[test]
@@ -58,6 +79,16 @@ fn two_dimensional_latents_are_the_references() {
 #[test]
 fn three_dimensional_latents_are_the_references() {
     check_case("3d");
+    // Two channels (tft's 3-D channel order), a 1×1 kernel.
+    check_case("3d_two_channels");
+}
+
+#[test]
+fn an_efficientvit_encoder_is_left_to_walloc_nn() {
+    let config = LiveActionConfig::from_json(&String::from_utf8(read("liveaction_2d_swapped.json")).unwrap()).unwrap();
+    let weights = read("liveaction_2d_swapped.safetensors");
+    let error = LiveActionEncoder::load(&config, &SafeTensors::deserialize(&weights).unwrap()).unwrap_err();
+    assert!(error.to_string().contains("no pure-Rust encoder"), "{error}");
 }
 
 #[test]

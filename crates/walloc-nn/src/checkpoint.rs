@@ -34,11 +34,52 @@ fn to_f32(dtype: DType, bytes: &[u8]) -> Option<Vec<f32>> {
     })
 }
 
+/// A copy of the zip archive at `path` (read from its start, as PyTorch
+/// writes it) with every entry moved under the folder `archive/`, in a
+/// temporary file deleted when dropped.
+fn renamed_copy(path: &Path) -> Result<tempfile::NamedTempFile, NnError> {
+    let error = |e: &dyn std::fmt::Display| NnError::File(format!("{}: {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(|e| error(&e))?;
+    let config = zip::read::Config {
+        archive_offset: zip::read::ArchiveOffset::Known(0),
+    };
+    let mut archive = zip::ZipArchive::with_config(config, std::io::BufReader::new(file)).map_err(|e| error(&e))?;
+    let copy = tempfile::NamedTempFile::new().map_err(|e| error(&e))?;
+    let mut writer = zip::ZipWriter::new(copy.reopen().map_err(|e| error(&e))?);
+    for index in 0..archive.len() {
+        let entry = archive.by_index_raw(index).map_err(|e| error(&e))?;
+        let name = entry.name().map_err(|e| error(&e))?.to_string();
+        let inner = name.split_once('/').map_or(name.as_str(), |(_, rest)| rest).to_string();
+        writer
+            .raw_copy_file_rename(entry, format!("archive/{inner}"))
+            .map_err(|e| error(&e))?;
+    }
+    writer.finish().map_err(|e| error(&e))?;
+    Ok(copy)
+}
+
 impl Checkpoint {
     /// Opens a checkpoint whose state_dict sits under `top_level_key`
     /// (`model_state_dict` for the published WaLLoC checkpoints), or at the
     /// top when the key is empty.
+    ///
+    /// The `zip` crate under `pytorch-reader` (9.8) misplaces the central
+    /// directory of a zip64 archive whose first directory entry is exactly
+    /// as long as the zip64 end records (76 bytes: PyTorch's, when the
+    /// archive's folder, the file's stem, is 21 characters long) and
+    /// refuses the file. Such a checkpoint is read through a copy whose
+    /// entries are renamed under another folder.
     pub fn open(path: &Path, top_level_key: &str) -> Result<Self, NnError> {
+        match Self::read(path, top_level_key) {
+            Err(NnError::File(message)) if message.contains("Central Directory") => {
+                let copy = renamed_copy(path)?;
+                Self::read(copy.path(), top_level_key)
+            }
+            other => other,
+        }
+    }
+
+    fn read(path: &Path, top_level_key: &str) -> Result<Self, NnError> {
         let error = |e: &dyn std::fmt::Display| NnError::File(format!("{}: {e}", path.display()));
         let reader = if top_level_key.is_empty() {
             PytorchReader::new(path)
@@ -85,5 +126,27 @@ impl Checkpoint {
             })
             .collect::<Result<Vec<_>, _>>()?;
         safetensors::serialize(views, Some(metadata)).map_err(|e| NnError::File(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// tests/fixtures/liveaction_2d_swapped.pth: PyTorch named its folder
+    /// `liveaction_2d_swapped` (21 characters), so its first directory entry
+    /// is 76 bytes long and `zip` 9.8 alone refuses it.
+    #[test]
+    fn a_checkpoint_the_zip_crate_misreads_opens_through_a_renamed_copy() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/liveaction_2d_swapped.pth"
+        );
+        let direct = Checkpoint::read(Path::new(path), "state_dict").unwrap_err();
+        assert!(direct.to_string().contains("Central Directory"), "{direct}");
+        let checkpoint = Checkpoint::open(Path::new(path), "state_dict").unwrap();
+        let (shape, values) = checkpoint.get("conv_down.conv1.weight").unwrap();
+        assert_eq!(shape, [48, 4, 1, 1]);
+        assert!(values.iter().any(|&v| v != 0.0));
     }
 }

@@ -14,7 +14,8 @@ use walloc_codec::Model;
 use crate::checkpoint::Checkpoint;
 use crate::error::NnError;
 use crate::import::flat_probabilities;
-use crate::liveaction::LiveActionDecoder;
+use crate::liveaction::layers::Params;
+use crate::liveaction::{LiveActionDecoder, LiveActionEncoderNet};
 use crate::weights::Weights;
 
 /// The key of the state_dict in a livecodec checkpoint.
@@ -86,9 +87,13 @@ pub fn import_liveaction(
     ));
     let model = Model::from_tensors(&config, &tensors)?;
     let weights = safetensors::SafeTensors::deserialize(model.to_bytes()).map_err(|e| NnError::File(e.to_string()))?;
+    let device = Device::default();
+    let params = Params::from(Weights::new(model.to_bytes(), "")?);
     if shape.lightweight_encode {
         LiveActionEncoder::load(shape, &weights)?;
+    } else {
+        LiveActionEncoderNet::build(shape, &params, &device)?;
     }
-    LiveActionDecoder::load(shape, &Weights::new(model.to_bytes(), "")?, &Device::default())?;
+    LiveActionDecoder::build(shape, &params, &device)?;
     Ok(model)
 }

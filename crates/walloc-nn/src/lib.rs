@@ -50,10 +50,15 @@ use walloc_codec::registry::Registry;
 use walloc_codec::{Architecture, EncoderKind};
 
 /// Adds the architectures walloc-nn implements to `registry`: the full KL
-/// encoder of `codec2d`, and the decoders of `refine`, `codec2d`,
+/// encoder of `codec2d` and LiVeAction's EfficientViT encoder, and the decoders of `refine`, `codec2d`,
 /// `codec1d` and `liveaction` models.
 pub fn register(registry: &mut Registry) {
     registry.register_encoder(Architecture::Codec2d, EncoderKind::Network, encoder::kl_encoder);
+    registry.register_encoder(
+        Architecture::Liveaction,
+        EncoderKind::Network,
+        liveaction::liveaction_network_encoder,
+    );
     registry.register_decoder(Architecture::Refine, decode::refine_decoder);
     registry.register_decoder(Architecture::Codec2d, decode::image_decoder);
     registry.register_decoder(Architecture::Codec1d, decode::oobleck_decoder);

@@ -28,6 +28,12 @@ pub fn shape_of(model: &Model) -> Result<&LiveActionConfig> {
         .ok_or_else(|| CodecError::InvalidModel(format!("{} has no liveaction shape", model.config().name)))
 }
 
+/// The symbol of the Laplace compander's output `c` at step `Δ`:
+/// `round(c/Δ)` (half to even, as PyTorch's), within ±127, plus 128.
+pub fn quantize(c: f32, step: f32) -> u8 {
+    ((c / step).round_ties_even().clamp(-127.0, 127.0) as i16 + SYMBOL_ZERO) as u8
+}
+
 /// The value a symbol at `step` stands for: `(symbol − 128)·Δ`.
 pub fn dequantize(symbol: u8, step: f32) -> f32 {
     f32::from(i16::from(symbol) - SYMBOL_ZERO) * step
@@ -48,11 +54,7 @@ impl Analysis for LiveActionAnalysis {
             .encoder
             .companded(&FeatureMap::new(data, signal.channels, signal.shape)?)?;
         let delta = self.step.factor() as f32;
-        let symbols = companded
-            .data
-            .iter()
-            .map(|&c| ((c / delta).round_ties_even().clamp(-127.0, 127.0) as i16 + SYMBOL_ZERO) as u8)
-            .collect();
+        let symbols = companded.data.iter().map(|&c| quantize(c, delta)).collect();
         Ok(Latent::from_grid(
             companded.channels,
             &companded.shape,

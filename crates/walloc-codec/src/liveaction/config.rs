@@ -152,9 +152,9 @@ impl LiveActionConfig {
                 )));
             }
         }
-        if !self.lightweight_decode && hidden < 32 {
+        if !(self.lightweight_encode && self.lightweight_decode) && hidden < 32 {
             return Err(invalid(format!(
-                "hidden width {hidden}: the EfficientViT decoder's attention needs at least 32"
+                "hidden width {hidden}: an EfficientViT stage's attention needs at least 32"
             )));
         }
         Ok(())

@@ -20,6 +20,7 @@ use walloc_codec::model::TensorBytes;
 use walloc_wavelet::{packet, FilterBank, Signal};
 
 use super::layers::{export_norm, group_norm, ConvNd, ConvSpec, FactorizedConv, Params};
+use super::stage::{Stage, StageSpec};
 use crate::error::NnError;
 
 /// The attention's epsilon.
@@ -179,18 +180,19 @@ impl EfficientVitBlock {
         x.clone() + self.local.forward(x, shape)
     }
 
-    fn export(&self, prefix: &str, out: &mut Vec<TensorBytes>) -> Result<(), NnError> {
+    /// Its parameters under `prefix`.
+    pub fn export(&self, prefix: &str, out: &mut Vec<TensorBytes>) -> Result<(), NnError> {
         self.context.export(&format!("{prefix}.context_module.main"), out)?;
         self.local.export(&format!("{prefix}.local_module.main"), out)
     }
 }
 
-/// The decoder network of a LiVeAction model: `conv_up` and the
-/// EfficientViT stage (`decoder_blocks.blocks.*`).
+/// The decoder network of a LiVeAction model: `conv_up` and the stack of
+/// blocks (`decoder_blocks`: an EfficientViT stage, or factorized blocks).
 #[derive(Module, Debug)]
 pub struct LiveActionDecoder {
     up: FactorizedConv,
-    blocks: Vec<EfficientVitBlock>,
+    stage: Stage,
 }
 
 impl LiveActionDecoder {
@@ -203,11 +205,6 @@ impl LiveActionDecoder {
     /// The decoder of a model of shape `config`, its parameters from `p`.
     pub fn build(config: &LiveActionConfig, p: &Params, device: &Device) -> Result<Self, NnError> {
         config.validate()?;
-        if config.lightweight_decode {
-            return Err(NnError::Config(
-                "LiVeAction models with the lightweight (factorized) decoder are not supported yet".into(),
-            ));
-        }
         let hidden = config.hidden();
         let up = FactorizedConv::build(
             &p.child("conv_up"),
@@ -215,30 +212,27 @@ impl LiveActionDecoder {
             (1, config.dim, false),
             device,
         )?;
-        let stage = p.child("decoder_blocks").child("blocks");
-        let blocks = (0..config.decoder_depth)
-            .map(|b| EfficientVitBlock::build(&stage.child(&b.to_string()), hidden, config.dim, device))
-            .collect::<Result<_, _>>()?;
-        Ok(LiveActionDecoder { up, blocks })
+        let spec = StageSpec {
+            lightweight: config.lightweight_decode,
+            depth: config.decoder_depth,
+            channels: hidden,
+            kernel: config.decoder_kernel_size,
+            dim: config.dim,
+        };
+        let stage = Stage::build(&p.child("decoder_blocks"), spec, device)?;
+        Ok(LiveActionDecoder { up, stage })
     }
 
     /// The network's output (companded packet coefficients, scaled by
     /// 12.8) for latents `[batch, latent_dim, positions]` on the grid `shape`.
     pub fn forward(&self, latent: Tensor<3>, shape: &[usize]) -> Tensor<3> {
-        let mut x = self.up.forward(latent, shape);
-        for block in &self.blocks {
-            x = block.forward(x, shape);
-        }
-        x
+        self.stage.forward(self.up.forward(latent, shape), shape)
     }
 
     /// Its parameters under the reference's names.
     pub fn export(&self, out: &mut Vec<TensorBytes>) -> Result<(), NnError> {
         self.up.export("conv_up", out)?;
-        for (b, block) in self.blocks.iter().enumerate() {
-            block.export(&format!("decoder_blocks.blocks.{b}"), out)?;
-        }
-        Ok(())
+        self.stage.export("decoder_blocks", out)
     }
 }
 

@@ -1,4 +1,4 @@
-//! LiVeAction's lightweight encoder and Laplace quantizer in burn, for
+//! LiVeAction's encoder and Laplace quantizer in burn, for
 //! training (walloc-codec runs the same network without burn for
 //! encoding): the power-law compander, factorized residual blocks with
 //! squeeze-excite, `conv_down`, and `254·F_Laplace(z; σ) − 127`.
@@ -11,6 +11,7 @@ use walloc_codec::liveaction::{LiveActionConfig, COMPAND_SCALE};
 use walloc_codec::model::TensorBytes;
 
 use super::layers::{export_norm, group_norm, tensor_bytes, FactorizedConv, Params};
+use super::stage::{Stage, StageSpec};
 use crate::error::NnError;
 
 /// The Laplace scale σ every latent channel starts at in the reference.
@@ -68,7 +69,8 @@ pub struct ResBlock {
 }
 
 impl ResBlock {
-    fn build(p: &Params, channels: usize, (kernel, dim): (usize, usize), device: &Device) -> Result<Self, NnError> {
+    /// Builds the block `p` of `channels` channels.
+    pub fn build(p: &Params, channels: usize, (kernel, dim): (usize, usize), device: &Device) -> Result<Self, NnError> {
         let conv =
             |name: &str| FactorizedConv::build(&p.child(name), (channels, channels), (kernel, dim, false), device);
         Ok(ResBlock {
@@ -80,13 +82,15 @@ impl ResBlock {
         })
     }
 
-    fn forward(&self, x: Tensor<3>, shape: &[usize]) -> Tensor<3> {
+    /// Applies the block to `[batch, channels, positions]` on the grid `shape`.
+    pub fn forward(&self, x: Tensor<3>, shape: &[usize]) -> Tensor<3> {
         let y = gelu_approximate(self.norm1.forward(self.conv1.forward(x.clone(), shape)));
         let y = self.norm2.forward(self.conv2.forward(y, shape));
         self.excite.forward(y, shape.len()) + x
     }
 
-    fn export(&self, prefix: &str, out: &mut Vec<TensorBytes>) -> Result<(), NnError> {
+    /// Its parameters under `prefix`.
+    pub fn export(&self, prefix: &str, out: &mut Vec<TensorBytes>) -> Result<(), NnError> {
         self.conv1.export(&format!("{prefix}.conv1"), out)?;
         export_norm(&self.norm1, &format!("{prefix}.gn1"), out)?;
         self.conv2.export(&format!("{prefix}.conv2"), out)?;
@@ -95,11 +99,12 @@ impl ResBlock {
     }
 }
 
-/// The lightweight encoder (`encoder_blocks`, `conv_down`) and the
-/// Laplace quantizer's scales (`quantize.compand.sigma`).
+/// The encoder (`encoder_blocks`: factorized or EfficientViT blocks;
+/// `conv_down`) and the Laplace quantizer's scales
+/// (`quantize.compand.sigma`).
 #[derive(Module, Debug)]
 pub struct LiveActionEncoderNet {
-    blocks: Vec<ResBlock>,
+    stage: Stage,
     down: FactorizedConv,
     sigma: Param<Tensor<1>>,
 }
@@ -109,22 +114,15 @@ impl LiveActionEncoderNet {
     /// (σ starts at 42 in a fresh network, as the reference's).
     pub fn build(config: &LiveActionConfig, p: &Params, device: &Device) -> Result<Self, NnError> {
         config.validate()?;
-        if !config.lightweight_encode {
-            return Err(NnError::Config(
-                "LiVeAction models with an EfficientViT encoder are not supported for training".into(),
-            ));
-        }
         let hidden = config.hidden();
-        let blocks = (0..config.encoder_depth)
-            .map(|b| {
-                ResBlock::build(
-                    &p.child("encoder_blocks").child(&b.to_string()),
-                    hidden,
-                    (config.encoder_kernel_size, config.dim),
-                    device,
-                )
-            })
-            .collect::<Result<_, _>>()?;
+        let spec = StageSpec {
+            lightweight: config.lightweight_encode,
+            depth: config.encoder_depth,
+            channels: hidden,
+            kernel: config.encoder_kernel_size,
+            dim: config.dim,
+        };
+        let stage = Stage::build(&p.child("encoder_blocks"), spec, device)?;
         let down = FactorizedConv::build(
             &p.child("conv_down"),
             (hidden, config.latent_dim),
@@ -135,17 +133,14 @@ impl LiveActionEncoderNet {
         p.child("quantize")
             .child("compand")
             .set(&mut sigma, "sigma", &[config.latent_dim])?;
-        Ok(LiveActionEncoderNet { blocks, down, sigma })
+        Ok(LiveActionEncoderNet { stage, down, sigma })
     }
 
     /// The encoder's output `z` (before the quantizer) for packet
     /// coefficients `[batch, hidden, positions]` in LiVeAction's range on
     /// the grid `shape`.
     pub fn forward(&self, coefficients: Tensor<3>, shape: &[usize]) -> Tensor<3> {
-        let mut x = compand_tensor(coefficients);
-        for block in &self.blocks {
-            x = block.forward(x, shape);
-        }
+        let x = self.stage.forward(compand_tensor(coefficients), shape);
         self.down.forward(x, shape)
     }
 
@@ -160,9 +155,7 @@ impl LiveActionEncoderNet {
 
     /// Its parameters under the reference's names.
     pub fn export(&self, out: &mut Vec<TensorBytes>) -> Result<(), NnError> {
-        for (b, block) in self.blocks.iter().enumerate() {
-            block.export(&format!("encoder_blocks.{b}"), out)?;
-        }
+        self.stage.export("encoder_blocks", out)?;
         self.down.export("conv_down", out)?;
         out.push(tensor_bytes(
             "quantize.compand.sigma",

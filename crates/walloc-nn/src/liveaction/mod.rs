@@ -7,18 +7,73 @@
 pub mod decoder;
 pub mod encoder;
 pub mod layers;
+pub mod stage;
 pub mod train;
 
 use burn::prelude::*;
-use walloc_codec::liveaction::{dequantize, shape_of, RANGE_SCALE};
-use walloc_codec::registry::{DecoderOptions, Synthesis};
-use walloc_codec::{Latent, Model};
-use walloc_wavelet::Signal as Planar;
+use burn::tensor::TensorData;
+use walloc_codec::liveaction::{dequantize, quantize, shape_of, RANGE_SCALE};
+use walloc_codec::registry::{Analysis, DecoderOptions, Synthesis};
+use walloc_codec::{Latent, Model, Step};
+use walloc_wavelet::{packet, FilterBank, Signal as Planar};
 
 pub use decoder::{decode_values, LiveActionDecoder};
 pub use encoder::LiveActionEncoderNet;
 
 use crate::weights::Weights;
+
+use layers::Params;
+
+/// The encoder of a `liveaction` model whose encoder is an EfficientViT
+/// stage, as the registry's [`Analysis`] (the factorized encoder runs in
+/// walloc-codec): walloc's range doubled, packets, the network, and the
+/// Laplace compander's output over the step `Δ`, rounded.
+struct LiveActionNetworkAnalysis {
+    encoder: LiveActionEncoderNet,
+    levels: u32,
+    step: Step,
+    device: Device,
+}
+
+impl Analysis for LiveActionNetworkAnalysis {
+    fn analyze(&self, signal: Planar) -> walloc_codec::Result<Latent> {
+        let data = signal.data.iter().map(|v| v * RANGE_SCALE).collect();
+        let packets = packet::forward(
+            &FilterBank::bior4_4(),
+            Planar::new(data, signal.channels, signal.shape)?,
+            self.levels,
+        )?;
+        let positions = packets.plane_len();
+        let x = Tensor::<3>::from_data(
+            TensorData::new(packets.data, [1, packets.channels, positions]),
+            &self.device,
+        );
+        let companded = self.encoder.laplace(self.encoder.forward(x, &packets.shape));
+        let channels = companded.dims()[1];
+        let delta = self.step.factor() as f32;
+        let symbols = crate::decode::values(companded)?
+            .into_iter()
+            .map(|c| quantize(c, delta))
+            .collect();
+        Ok(Latent::from_grid(channels, &packets.shape, symbols, self.step))
+    }
+}
+
+/// The registry's factory of LiVeAction's EfficientViT encoders.
+pub(crate) fn liveaction_network_encoder(model: &Model, step: Step) -> walloc_codec::Result<Box<dyn Analysis + '_>> {
+    let device = Device::default();
+    let encoder = LiveActionEncoderNet::build(
+        shape_of(model)?,
+        &Params::from(Weights::new(model.to_bytes(), "")?),
+        &device,
+    )?;
+    Ok(Box::new(LiveActionNetworkAnalysis {
+        encoder,
+        levels: model.config().levels,
+        step,
+        device,
+    }))
+}
 
 /// The decoder of a `liveaction` model, as the registry's [`Synthesis`]:
 /// symbols dequantized at the file's step, decoded, and brought back from
