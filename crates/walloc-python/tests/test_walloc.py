@@ -451,3 +451,36 @@ def test_rate_distortion_optimized_quantization_makes_smaller_files():
     assert walloc.encode_batch([image], "rgb-16x", quality=45, rdo=True) == [optimized]
     with pytest.raises(ValueError, match="adaptive"):
         walloc.encode(image, "rgb-16x", coder="rans", rdo=True)
+
+
+def float_tensors(path):
+    """The float32 tensors of a safetensors file: an 8-byte header length,
+    a JSON header of names, shapes and byte ranges, then the data."""
+    import json
+
+    raw = Path(path).read_bytes()
+    length = struct.unpack_from("<Q", raw)[0]
+    header = json.loads(raw[8:8 + length])
+    data = raw[8 + length:]
+    return {name: np.frombuffer(data[t["data_offsets"][0]:t["data_offsets"][1]], dtype="<f4").reshape(t["shape"])
+            for name, t in header.items() if name != "__metadata__" and t["dtype"] == "F32"}
+
+
+@pytest.mark.skipif(cli() is None, reason="no walloc binary built (set WALLOC_CLI)")
+def test_an_imported_liveaction_model_gives_the_reference_latents(tmp_path):
+    """A livecodec checkpoint imported by the CLI codes an 8-bit image in
+    Python to the reference's integers and pixels
+    (scripts/make_liveaction_fixtures.py)."""
+    fixtures = ROOT / "tests" / "fixtures"
+    model = tmp_path / "liveaction.safetensors"
+    subprocess.run([cli(), "import", "--config", str(fixtures / "liveaction_2d.json"),
+                    "--checkpoint", str(fixtures / "liveaction_2d.pth"), "-o", str(model)],
+                   check=True, capture_output=True)
+    io = float_tensors(fixtures / "liveaction_io.safetensors")
+    image = np.ascontiguousarray(io["2d_u8/image"].transpose(1, 2, 0)).astype(np.uint8)
+    latent = walloc.analyze(image, str(model))
+    np.testing.assert_array_equal(latent.astype(np.float32), io["2d_u8/latent"])
+    back = walloc.decode(walloc.encode(image, str(model)), str(model))
+    reference = np.clip((io["2d_u8/decoded"].transpose(1, 2, 0) + 1) * 127.5, 0, 255)
+    assert back.shape == image.shape
+    assert np.abs(back.astype(np.float32) - reference).max() <= 0.5 + 1e-3
