@@ -31,6 +31,12 @@ csv_to_markdown() { # CSV (no quoted commas) → markdown table, numbers to 4 si
 echo "walloc eval on $DATA…" >&2
 rm -rf docs/eval
 $WALLOC eval --data "$DATA" --out docs/eval --rdo > "$TMP/eval.txt"
+# The models' curves for `walloc models` (outside the model files, whose
+# ids must not change): every swept quality of each embedded model, no RDO.
+awk -F, 'NR==1 { print "model,quality,bpp,psnr,ssim,ms_ssim"; next }
+         $1 ~ /^walloc / && $1 !~ / rdo$/ && $2 ~ /^q[0-9]+$/ {
+             m = $1; sub(/^walloc /, "", m)
+             printf "%s,%s,%.5f,%.3f,%.4f,%.4f\n", m, substr($2, 2), $4, $7, $8, $9 }' docs/eval/means.csv > models/curves.csv
 echo "walloc bench on $DATA…" >&2
 $WALLOC bench --data "$DATA" > "$TMP/bench.txt"
 AUDIO_DATA=${AUDIO_DATA:-data/music/val}

@@ -26,6 +26,17 @@ fn main() {
         .unwrap();
     }
     code.push_str("];\n");
+    // Rate–distortion curves of the models (scripts/benchmarks.sh writes
+    // them from `walloc eval`), outside the model files so that measuring
+    // again never changes a model's id.
+    let curves = dir.join("curves.csv");
+    println!("cargo:rerun-if-changed={}", curves.display());
+    let text = std::fs::read_to_string(&curves).unwrap_or_default();
+    writeln!(
+        code,
+        "/// The models' curves (CSV: model, quality, bpp, PSNR, SSIM, MS-SSIM).\npub static CURVES: &str = {text:?};"
+    )
+    .unwrap();
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("embedded.rs");
     std::fs::write(out, code).unwrap();
 }

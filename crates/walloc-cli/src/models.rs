@@ -29,5 +29,10 @@ pub fn for_id(id: ModelId, spec: Option<&str>) -> Result<Model> {
 /// Prints the embedded models with their figures.
 pub fn print_list() -> Result<()> {
     print!("{}", walloc::models::table(embedded()?));
+    let curves = walloc::models::curves_table();
+    if !curves.is_empty() {
+        println!("\ncurves (--quality: bits per pixel, PSNR; means on the held-out photos of docs/BENCHMARKS.md):");
+        print!("{curves}");
+    }
     Ok(())
 }

@@ -116,6 +116,61 @@ pub fn resolve(spec: &str) -> Result<Model> {
     })
 }
 
+/// One point of a model's rate–distortion curve: the means over a
+/// held-out set of files coded at one `--quality`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CurvePoint {
+    /// The quality (0 to 100; 75 is the model's own step).
+    pub quality: u32,
+    /// Bits per pixel.
+    pub bpp: f64,
+    /// PSNR in dB.
+    pub psnr_db: f64,
+    /// SSIM.
+    pub ssim: f64,
+    /// MS-SSIM.
+    pub ms_ssim: f64,
+}
+
+/// The measured curve of the embedded model `name` (empty when none was
+/// measured), from the finest quality to the coarsest.
+pub fn curve(name: &str) -> Vec<CurvePoint> {
+    CURVES
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split(',').collect();
+            let number = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+            (fields.first() == Some(&name)).then_some(())?;
+            Some(CurvePoint {
+                quality: fields.get(1)?.parse().ok()?,
+                bpp: number(2)?,
+                psnr_db: number(3)?,
+                ssim: number(4)?,
+                ms_ssim: number(5)?,
+            })
+        })
+        .collect()
+}
+
+/// The curves of the embedded models that have one, a line each:
+/// `name  q100 0.320 bpp 28.20 dB · q90 …`.
+pub fn curves_table() -> String {
+    let mut out = String::new();
+    for name in names() {
+        let points = curve(name);
+        if points.is_empty() {
+            continue;
+        }
+        let cells: Vec<String> = points
+            .iter()
+            .map(|p| format!("q{} {:.3} bpp {:.2} dB", p.quality, p.bpp, p.psnr_db))
+            .collect();
+        out.push_str(&format!("{name:<18} {}\n", cells.join(" · ")));
+    }
+    out
+}
+
 /// The models as a table, one line each: name, signal, architecture,
 /// shape and the figures measured on held-out data (images: bpp, PSNR,
 /// SSIM; audio: bitrate, SNR); what `walloc models` prints.
@@ -189,6 +244,19 @@ fn sample_bits_label(config: &walloc_codec::ModelConfig) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn image_models_have_measured_curves() {
+        let points = curve("rgb-16x");
+        assert!(points.len() >= 6, "{points:?}");
+        // Finer quality, more bits and more dB.
+        for pair in points.windows(2) {
+            assert!(pair[0].quality > pair[1].quality);
+            assert!(pair[0].bpp > pair[1].bpp && pair[0].psnr_db > pair[1].psnr_db);
+        }
+        assert!(curve("no-such-model").is_empty());
+        assert!(curves_table().contains("rgb-64x"));
+    }
 
     #[test]
     fn embedded_models_load_and_resolve() {
