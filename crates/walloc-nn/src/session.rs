@@ -330,14 +330,17 @@ fn start_from(model: Model, config: &TrainConfig) -> Result<Model, NnError> {
     let (fits, wanted) = match config.liveaction_shape() {
         Some(shape) => (
             c.liveaction.as_ref() == Some(&shape),
-            "liveaction model of the config's shape",
+            format!("{} liveaction model of the config's shape", config.modality),
         ),
-        None => (Registry::core().supports(&model), "linear model"),
+        None => (
+            Registry::core().supports(&model),
+            format!("linear {} model", config.modality),
+        ),
     };
     if !fits || c.modality != config.modality {
         return Err(NnError::Training(format!(
-            "{} is a {} {} model, not a {} {wanted}",
-            c.name, c.architecture, c.modality, config.modality
+            "{} is a {} {} model, not a {wanted}",
+            c.name, c.architecture, c.modality
         )));
     }
     if (c.channels, c.levels, c.latent_dim) != (config.channels, config.levels, config.latent_dim) {
