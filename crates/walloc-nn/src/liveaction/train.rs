@@ -49,18 +49,23 @@ impl LiveActionNet {
         Ok(tensors)
     }
 
-    /// The reconstruction (in LiVeAction's range) and the quantizer's
-    /// output before rounding or noise, for coefficients `x` on `grid`:
-    /// `hard` rounds the latent and cuts the encoder off the gradient.
-    fn forward(&self, x: Tensor<3>, grid: &[usize], hard: bool) -> (Tensor<3>, Tensor<3>) {
+    /// The reconstruction (in LiVeAction's range) and, unless `hard`, the
+    /// quantizer's output before noise, for coefficients `x` on `grid`.
+    /// `hard` rounds the latent and runs the encoder outside autodiff: no
+    /// gradient reaches it, and no graph is left behind (a detached result
+    /// would keep the encoder's graph alive, step after step).
+    fn forward(&self, x: Tensor<3>, grid: &[usize], hard: bool) -> (Tensor<3>, Option<Tensor<3>>) {
+        if hard {
+            let tracked = x.is_autodiff();
+            let encoder = self.encoder.valid();
+            let latent = encoder.laplace(encoder.forward(x.without_autodiff(), grid)).round();
+            let latent = if tracked { latent.autodiff() } else { latent };
+            return (decompand_tensor(self.decoder.forward(latent, grid)), None);
+        }
         let companded = self.encoder.laplace(self.encoder.forward(x, grid));
-        let latent = if hard {
-            companded.clone().detach().round()
-        } else {
-            let noise = companded.random_like(Distribution::Uniform(-0.5, 0.5));
-            companded.clone() + noise
-        };
-        (decompand_tensor(self.decoder.forward(latent, grid)), companded)
+        let noise = companded.random_like(Distribution::Uniform(-0.5, 0.5));
+        let latent = companded.clone() + noise;
+        (decompand_tensor(self.decoder.forward(latent, grid)), Some(companded))
     }
 }
 
@@ -234,7 +239,7 @@ impl Trainer for LiveActionTrainer {
         let mse = walloc_mse(reconstruction, x);
         let value = scalar(mse.clone())?;
         let mut loss = mse.log().div_scalar(std::f64::consts::LN_10);
-        if !hard && self.rate_weight > 0.0 {
+        if let (Some(companded), true) = (companded, self.rate_weight > 0.0) {
             loss = loss + log2_std(companded).mul_scalar(self.rate_weight);
         }
         let grads = GradientsParams::from_grads(loss.backward(), &net);
