@@ -26,29 +26,25 @@ pub fn is_liveaction(checkpoint: &Checkpoint) -> bool {
     checkpoint.get("conv_down.conv1.weight").is_some()
 }
 
-/// The modality of a LiVeAction model of `dim` axes.
-fn modality_of(dim: usize) -> Result<Modality, NnError> {
-    Modality::ALL
-        .into_iter()
-        .find(|m| m.axes() as usize == dim)
-        .ok_or_else(|| NnError::Config(format!("LiVeAction dim {dim} (1, 2 or 3)")))
-}
-
-/// Builds a walloc `liveaction` model from a livecodec checkpoint and its
-/// shape, with flat entropy tables, and checks that its encoder (when
-/// lightweight) and decoder load.
-pub fn import_liveaction(
+/// A walloc `liveaction` model file from tensors under the reference's
+/// names, with flat entropy tables (count real ones on data).
+pub fn liveaction_model(
     name: &str,
+    description: String,
     shape: &LiveActionConfig,
-    checkpoint: &Checkpoint,
-    source: &str,
+    mut tensors: Vec<TensorBytes>,
+    provenance: serde_json::Value,
 ) -> Result<Model, NnError> {
     shape.validate()?;
+    let modality = Modality::ALL
+        .into_iter()
+        .find(|m| m.axes() as usize == shape.dim)
+        .ok_or_else(|| NnError::Config(format!("LiVeAction dim {} (1, 2 or 3)", shape.dim)))?;
     let config = ModelConfig {
         format_version: MODEL_FORMAT_VERSION,
         name: name.to_string(),
-        description: format!("LiVeAction AutoCodecND imported from {source}"),
-        modality: modality_of(shape.dim)?,
+        description,
+        modality,
         architecture: Architecture::Liveaction,
         hidden: None,
         encoder_hidden: None,
@@ -63,16 +59,29 @@ pub fn import_liveaction(
         latent_dim: shape.latent_dim as u32,
         latent_bits: 8,
         wavelet: "bior4.4".into(),
-        provenance: serde_json::json!({
-            "checkpoint": source,
-            "entropy_tables": "flat default (uniform): refit for real rates",
-        }),
+        provenance,
         figures: None,
     };
-    config.validate()?;
+    tensors.push(TensorBytes::probabilities(
+        &config,
+        &flat_probabilities(shape.latent_dim, 8),
+        1,
+    ));
+    Ok(Model::from_tensors(&config, &tensors)?)
+}
+
+/// Builds a walloc `liveaction` model from a livecodec checkpoint and its
+/// shape, with flat entropy tables, and checks that its encoder (when
+/// lightweight) and decoder load.
+pub fn import_liveaction(
+    name: &str,
+    shape: &LiveActionConfig,
+    checkpoint: &Checkpoint,
+    source: &str,
+) -> Result<Model, NnError> {
     // The wavelet filter buffers are the transform's, which walloc has.
     let filters = ["wt.", "wpt.", "iwt.", "iwpt."];
-    let mut tensors: Vec<TensorBytes> = checkpoint
+    let tensors: Vec<TensorBytes> = checkpoint
         .names()
         .filter(|n| !filters.iter().any(|f| n.starts_with(f)))
         .map(|n| {
@@ -80,12 +89,12 @@ pub fn import_liveaction(
             TensorBytes::f32(n, dims.to_vec(), values)
         })
         .collect();
-    tensors.push(TensorBytes::probabilities(
-        &config,
-        &flat_probabilities(shape.latent_dim, 8),
-        1,
-    ));
-    let model = Model::from_tensors(&config, &tensors)?;
+    let provenance = serde_json::json!({
+        "checkpoint": source,
+        "entropy_tables": "flat default (uniform): refit for real rates",
+    });
+    let description = format!("LiVeAction AutoCodecND imported from {source}");
+    let model = liveaction_model(name, description, shape, tensors, provenance)?;
     let weights = safetensors::SafeTensors::deserialize(model.to_bytes()).map_err(|e| NnError::File(e.to_string()))?;
     let device = Device::default();
     let params = Params::from(Weights::new(model.to_bytes(), "")?);

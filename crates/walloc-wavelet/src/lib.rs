@@ -90,4 +90,16 @@ impl Signal {
     pub fn plane_len(&self) -> usize {
         self.shape.iter().product()
     }
+
+    /// Channel `c`'s samples.
+    pub fn plane(&self, c: usize) -> &[f32] {
+        let n = self.plane_len();
+        &self.data[c * n..(c + 1) * n]
+    }
+
+    /// Channel `c`'s samples, mutably.
+    pub fn plane_mut(&mut self, c: usize) -> &mut [f32] {
+        let n = self.plane_len();
+        &mut self.data[c * n..(c + 1) * n]
+    }
 }

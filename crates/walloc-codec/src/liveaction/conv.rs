@@ -7,7 +7,7 @@
 //! run includes the border columns between rows, whose outputs are
 //! dropped, so every tap reads its input as one strided matrix.
 
-use super::feature::{padded_index, strides_of, FeatureMap, Padded};
+use super::feature::{padded_index, strides_of, zeros, FeatureMap, Padded};
 use super::weights::TensorSource;
 use crate::error::{CodecError, Result};
 
@@ -178,9 +178,9 @@ impl GroupedConv {
             }
         }
         if pad == 0 {
-            return FeatureMap::new(out, self.outputs, x.shape.clone());
+            return Ok(FeatureMap::new(out, self.outputs, x.shape.clone())?);
         }
-        let mut result = FeatureMap::zeros(self.outputs, x.shape.clone());
+        let mut result = zeros(self.outputs, x.shape.clone());
         let inner = *x.shape.last().unwrap_or(&1);
         let rows = x.plane_len() / inner;
         for c in 0..self.outputs {

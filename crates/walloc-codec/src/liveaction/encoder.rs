@@ -99,9 +99,7 @@ impl LiveActionEncoder {
     /// `AutoCodecND.encode`), for a signal in the model's range.
     pub fn analysis(&self, signal: &FeatureMap) -> Result<FeatureMap> {
         self.check(signal)?;
-        let input = walloc_wavelet::Signal::new(signal.data.clone(), signal.channels, signal.shape.clone())?;
-        let packets = packet::forward(&self.bank, input, self.config.levels as u32)?;
-        let mut x = FeatureMap::new(packets.data, packets.channels, packets.shape)?;
+        let mut x = packet::forward(&self.bank, signal.clone(), self.config.levels as u32)?;
         x.data.iter_mut().for_each(|v| *v = COMPAND_SCALE * compand(*v));
         for block in &self.blocks {
             x = block.forward(&x)?;

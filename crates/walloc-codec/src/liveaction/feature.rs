@@ -1,58 +1,18 @@
-//! Feature maps: channels of an N-D grid, as a PyTorch tensor without the
-//! batch axis.
+//! Feature maps (channels of an N-D grid, as a PyTorch tensor without the
+//! batch axis) and their zero-padded copies for convolutions.
 
-use crate::error::{CodecError, Result};
+/// A feature map: `channels` planes of row-major `shape` (1 to 3 axes),
+/// one after the other, `[C, d0, (d1, (d2))]`: the packet transform's own
+/// planar signal.
+pub type FeatureMap = walloc_wavelet::Signal;
 
-/// `channels` planes of row-major `shape` (1 to 3 axes), one after the
-/// other: `[C, d0, (d1, (d2))]`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct FeatureMap {
-    /// `channels · shape.product()` values.
-    pub data: Vec<f32>,
-    /// Channels.
-    pub channels: usize,
-    /// The grid's axes.
-    pub shape: Vec<usize>,
-}
-
-impl FeatureMap {
-    /// Wraps `data`, checking its length against `channels` and `shape`.
-    pub fn new(data: Vec<f32>, channels: usize, shape: Vec<usize>) -> Result<Self> {
-        let positions = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
-        if shape.is_empty() || shape.len() > 3 || positions.and_then(|n| n.checked_mul(channels)) != Some(data.len()) {
-            return Err(CodecError::IncompatibleInput(format!(
-                "{} values do not form {channels} channels of shape {shape:?}",
-                data.len()
-            )));
-        }
-        Ok(FeatureMap { data, channels, shape })
-    }
-
-    /// Zeros.
-    pub(crate) fn zeros(channels: usize, shape: Vec<usize>) -> Self {
-        let len = channels * shape.iter().product::<usize>();
-        FeatureMap {
-            data: vec![0.0; len],
-            channels,
-            shape,
-        }
-    }
-
-    /// Positions per channel.
-    pub fn plane_len(&self) -> usize {
-        self.shape.iter().product()
-    }
-
-    /// Channel `c`'s values.
-    pub fn plane(&self, c: usize) -> &[f32] {
-        let n = self.plane_len();
-        &self.data[c * n..(c + 1) * n]
-    }
-
-    /// Channel `c`'s values, mutably.
-    pub fn plane_mut(&mut self, c: usize) -> &mut [f32] {
-        let n = self.plane_len();
-        &mut self.data[c * n..(c + 1) * n]
+/// A feature map of zeros.
+pub(crate) fn zeros(channels: usize, shape: Vec<usize>) -> FeatureMap {
+    let len = channels * shape.iter().product::<usize>();
+    FeatureMap {
+        data: vec![0.0; len],
+        channels,
+        shape,
     }
 }
 

@@ -268,6 +268,5 @@ pub fn decode_values(
         .map(|y| decompand(y / COMPAND_SCALE))
         .collect();
     let packets = Signal::new(coefficients, hidden, shape.to_vec())?;
-    let signal = packet::inverse(&FilterBank::bior4_4(), packets, levels)?;
-    Ok(FeatureMap::new(signal.data, signal.channels, signal.shape)?)
+    Ok(packet::inverse(&FilterBank::bior4_4(), packets, levels)?)
 }

@@ -11,7 +11,6 @@
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::{Distribution, TensorData};
-use walloc_codec::config::{Architecture, Modality, ModelConfig, MODEL_FORMAT_VERSION};
 use walloc_codec::liveaction::{shape_of, LiveActionConfig, RANGE_SCALE};
 use walloc_codec::model::TensorBytes;
 use walloc_codec::Model;
@@ -20,7 +19,7 @@ use super::decoder::{decompand_tensor, LiveActionDecoder};
 use super::encoder::LiveActionEncoderNet;
 use super::layers::Params;
 use crate::error::NnError;
-use crate::import::flat_probabilities;
+use crate::import_liveaction::liveaction_model;
 use crate::train::{Batch, Trainer};
 use crate::weights::Weights;
 
@@ -67,50 +66,6 @@ impl LiveActionNet {
         let latent = companded.clone() + noise;
         (decompand_tensor(self.decoder.forward(latent, grid)), Some(companded))
     }
-}
-
-/// A walloc `liveaction` model file from tensors under the reference's
-/// names, with flat entropy tables (count real ones on data).
-pub fn liveaction_model(
-    name: &str,
-    description: String,
-    shape: &LiveActionConfig,
-    mut tensors: Vec<TensorBytes>,
-    provenance: serde_json::Value,
-) -> Result<Model, NnError> {
-    shape.validate()?;
-    let modality = Modality::ALL
-        .into_iter()
-        .find(|m| m.axes() as usize == shape.dim)
-        .ok_or_else(|| NnError::Config(format!("LiVeAction dim {} (1, 2 or 3)", shape.dim)))?;
-    let config = ModelConfig {
-        format_version: MODEL_FORMAT_VERSION,
-        name: name.to_string(),
-        description,
-        modality,
-        architecture: Architecture::Liveaction,
-        hidden: None,
-        encoder_hidden: None,
-        stages: None,
-        blocks: None,
-        post_filter: false,
-        liveaction: Some(shape.clone()),
-        channels: shape.input_channels as u32,
-        sample_bits: None,
-        dim: shape.dim as u32,
-        levels: shape.levels as u32,
-        latent_dim: shape.latent_dim as u32,
-        latent_bits: 8,
-        wavelet: "bior4.4".into(),
-        provenance,
-        figures: None,
-    };
-    tensors.push(TensorBytes::probabilities(
-        &config,
-        &flat_probabilities(shape.latent_dim, 8),
-        1,
-    ));
-    Ok(Model::from_tensors(&config, &tensors)?)
 }
 
 /// A fresh LiVeAction model of shape `shape` (burn's initializers, as
