@@ -659,7 +659,8 @@ fn info<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyDict>> {
 
 /// The embedded models: a list of dicts (name, modality, architecture,
 /// channels, levels, latent_dim, dimensionality_reduction, description,
-/// figures measured on held-out data).
+/// figures measured on held-out data, and `curve`: the image models'
+/// bpp, PSNR, SSIM and MS-SSIM at each `quality`, empty for the others).
 #[pyfunction]
 fn models<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
     let list = PyList::empty(py);
@@ -681,6 +682,17 @@ fn models<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
             .call_method1("loads", (serde_json_text(c)?,))?
             .get_item("figures")?;
         dict.set_item("figures", figures)?;
+        let curve = PyList::empty(py);
+        for point in walloc::models::curve(&c.name) {
+            let row = PyDict::new(py);
+            row.set_item("quality", point.quality)?;
+            row.set_item("bpp", point.bpp)?;
+            row.set_item("psnr_db", point.psnr_db)?;
+            row.set_item("ssim", point.ssim)?;
+            row.set_item("ms_ssim", point.ms_ssim)?;
+            curve.append(row)?;
+        }
+        dict.set_item("curve", curve)?;
         list.append(dict)?;
     }
     Ok(list)

@@ -58,6 +58,10 @@ def test_models_lists_the_embedded_models_with_figures():
     models = {m["name"]: m for m in walloc.models()}
     assert {"rgb-16x", "gray-16x", "stereo-5x"} <= set(models)
     rgb = models["rgb-16x"]
+    curve = rgb["curve"]
+    assert len(curve) >= 6 and curve[0]["quality"] == 100
+    assert all(a["bpp"] > b["bpp"] and a["psnr_db"] > b["psnr_db"] for a, b in zip(curve, curve[1:]))
+    assert models["stereo-5x"]["curve"] == []
     assert (rgb["modality"], rgb["architecture"], rgb["latent_dim"]) == ("image", "linear", 12)
     assert rgb["dimensionality_reduction"] == pytest.approx(16.0)
     assert rgb["figures"]["psnr_db"] > 20

@@ -123,8 +123,10 @@ def info(data: bytes) -> Dict[str, Any]:
     pixel or kbit/s."""
 
 def models() -> List[Dict[str, Any]]:
-    """The embedded models with their measured figures and the sample bits
-    they serve (``sample_bits``: ``[8, 16]`` for image models)."""
+    """The embedded models with their measured figures, the sample bits
+    they serve (``sample_bits``: ``[8, 16]`` for image models) and, for
+    image models, their ``curve``: bpp, PSNR, SSIM and MS-SSIM at each
+    ``quality`` (means on held-out photos)."""
 
 def has_neural() -> bool:
     """Whether this build runs neural decoders."""
