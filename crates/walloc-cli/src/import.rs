@@ -21,7 +21,8 @@ use walloc_nn::examples::Examples;
 pub struct ImportArgs {
     /// The reference's JSON config: WaLLoC's (channels, J, Ne, Nd, latent_dim, latent_bits,
     /// lightweight_encode, post_filter) or, for a LiVeAction checkpoint, livecodec's `AutoCodecND`
-    /// arguments (dim, input_channels, J, latent_dim, encoder_depth, decoder_depth, ...). The class
+    /// arguments (dim, input_channels, J or F = 2^J, latent_dim, encoder_depth, decoder_depth, ...;
+    /// other fields, such as the notebooks' training settings, are named and ignored). The class
     /// (Codec2D, Codec1D, LinearCodec2D, ResidualCodec2D, AutoCodecND) is told by the checkpoint.
     #[arg(long)]
     pub config: PathBuf,
@@ -95,7 +96,11 @@ pub fn run(args: &ImportArgs) -> Result<()> {
         .into_owned();
     let parse_error = |kind: &str| format!("parsing {} as a {kind} config", args.config.display());
     let mut model = if is_liveaction(&checkpoint) {
-        let shape = LiveActionConfig::from_json(&text).with_context(|| parse_error("LiVeAction"))?;
+        let (shape, ignored) =
+            LiveActionConfig::from_reference_json(&text).with_context(|| parse_error("LiVeAction"))?;
+        if !ignored.is_empty() {
+            eprintln!("note: not AutoCodecND arguments, ignored: {}", ignored.join(", "));
+        }
         import_liveaction(&name, &shape, &checkpoint, &source)?
     } else {
         let config: ReferenceConfig = serde_json::from_str(&text).with_context(|| parse_error("WaLLoC"))?;

@@ -54,6 +54,20 @@ pub struct LiveActionConfig {
     pub lightweight_decode: bool,
 }
 
+/// `AutoCodecND`'s arguments, as the config names them.
+const FIELDS: [&str; 10] = [
+    "dim",
+    "input_channels",
+    "J",
+    "latent_dim",
+    "encoder_depth",
+    "encoder_kernel_size",
+    "decoder_depth",
+    "decoder_kernel_size",
+    "lightweight_encode",
+    "lightweight_decode",
+];
+
 fn default_dim() -> usize {
     2
 }
@@ -87,6 +101,41 @@ impl LiveActionConfig {
         let config: LiveActionConfig = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
         config.validate()?;
         Ok(config)
+    }
+
+    /// Reads the config a livecodec checkpoint was made with, written out
+    /// as JSON: `AutoCodecND`'s arguments, or the namespace of the
+    /// reference's training notebooks, which gives the patch size `F = 2^J`
+    /// instead of `J` and adds its training settings (`λ`, `epochs`,
+    /// `max_lr`, ...). Returns the config and the names of the fields that
+    /// are not `AutoCodecND`'s, which are ignored. `dim` defaults to 2
+    /// (the notebooks pass it in code).
+    pub fn from_reference_json(text: &str) -> Result<(Self, Vec<String>)> {
+        let mut fields: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        if let Some(f) = fields.remove("F") {
+            let patch = f
+                .as_u64()
+                .filter(|f| f.is_power_of_two() && *f >= 2)
+                .ok_or_else(|| invalid(format!("F {f} (a power of two, at least 2)")))?;
+            let levels = serde_json::Value::from(patch.trailing_zeros());
+            match fields.get("J") {
+                Some(j) if *j != levels => return Err(invalid(format!("F {patch} and J {j} disagree"))),
+                _ => {
+                    fields.insert("J".into(), levels);
+                }
+            }
+        }
+        let ignored: Vec<String> = fields
+            .keys()
+            .filter(|k| !FIELDS.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        fields.retain(|k, _| FIELDS.contains(&k.as_str()));
+        let config: LiveActionConfig =
+            serde_json::from_value(serde_json::Value::Object(fields)).map_err(|e| invalid(e.to_string()))?;
+        config.validate()?;
+        Ok((config, ignored))
     }
 
     /// The hidden width `C·2^(D·J)`: the packet transform's channels.
@@ -171,6 +220,23 @@ mod tests {
         assert_eq!(config.hidden(), 768);
         assert_eq!(config.dimensionality_reduction(), 64.0);
         assert!(config.lightweight_encode && !config.lightweight_decode);
+    }
+
+    #[test]
+    fn reads_the_training_notebooks_namespace() {
+        // livecodec's lsdir_f16c48 notebook's config, written out as JSON.
+        let text = r#"{"F": 8, "latent_dim": 12, "input_channels": 3, "encoder_depth": 4,
+            "encoder_kernel_size": 1, "decoder_depth": 12, "lightweight_encode": true,
+            "lightweight_decode": false, "λ": 0.1, "epochs": 50, "max_lr": 0.0003}"#;
+        let (config, ignored) = LiveActionConfig::from_reference_json(text).unwrap();
+        assert_eq!((config.dim, config.levels, config.hidden()), (2, 3, 192));
+        assert_eq!((config.encoder_kernel_size, config.decoder_depth), (1, 12));
+        assert_eq!(ignored, ["epochs", "max_lr", "λ"]);
+        for bad in [r#"{"F": 12}"#, r#"{"F": 8, "J": 4}"#, r#"{"F": 1}"#] {
+            assert!(LiveActionConfig::from_reference_json(bad).is_err(), "{bad}");
+        }
+        // The strict reader refuses what it does not know.
+        assert!(LiveActionConfig::from_json(text).is_err());
     }
 
     #[test]
