@@ -304,12 +304,14 @@ impl ModuleMapper for SequentialIds {
     }
 }
 
-fn scalar(t: Tensor<1>) -> Result<f64, NnError> {
+/// The single value of a loss tensor.
+pub(crate) fn scalar(t: Tensor<1>) -> Result<f64, NnError> {
     let values: Vec<f32> = t.into_data().try_to_vec().map_err(|e| error(format!("{e:?}")))?;
     values.first().map(|&v| f64::from(v)).ok_or_else(|| error("empty loss"))
 }
 
-fn tensor_bytes<const D: usize>(name: &str, t: Tensor<D>) -> Result<TensorBytes, NnError> {
+/// A tensor as a tensor of a model file, under `name`, in its own shape.
+pub(crate) fn tensor_bytes<const D: usize>(name: &str, t: Tensor<D>) -> Result<TensorBytes, NnError> {
     let shape = t.dims().to_vec();
     let values: Vec<f32> = t.into_data().try_to_vec().map_err(|e| error(format!("{e:?}")))?;
     Ok(TensorBytes {

@@ -10,9 +10,10 @@ use burn::tensor::activation::{gelu_approximate, sigmoid};
 use walloc_codec::liveaction::{LiveActionConfig, COMPAND_SCALE};
 use walloc_codec::model::TensorBytes;
 
-use super::layers::{export_norm, group_norm, tensor_bytes, FactorizedConv, Params};
+use super::layers::{export_norm, group_norm, FactorizedConv, Params};
 use super::stage::{Stage, StageSpec};
 use crate::error::NnError;
+use crate::train::tensor_bytes;
 
 /// The Laplace scale σ every latent channel starts at in the reference.
 const SIGMA_START: f32 = 42.0;
@@ -157,11 +158,7 @@ impl LiveActionEncoderNet {
     pub fn export(&self, out: &mut Vec<TensorBytes>) -> Result<(), NnError> {
         self.stage.export("encoder_blocks", out)?;
         self.down.export("conv_down", out)?;
-        out.push(tensor_bytes(
-            "quantize.compand.sigma",
-            &self.sigma,
-            self.sigma.val().dims().to_vec(),
-        )?);
+        out.push(tensor_bytes("quantize.compand.sigma", self.sigma.val())?);
         Ok(())
     }
 }

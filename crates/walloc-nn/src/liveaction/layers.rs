@@ -8,11 +8,11 @@ use burn::nn::conv::{Conv1d, Conv1dConfig, Conv2d, Conv2dConfig, Conv3d, Conv3dC
 use burn::nn::{GroupNorm, GroupNormConfig, PaddingConfig1d, PaddingConfig2d, PaddingConfig3d};
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use safetensors::tensor::Dtype;
 use walloc_codec::liveaction::pick_groups;
 use walloc_codec::model::TensorBytes;
 
 use crate::error::NnError;
+use crate::train::tensor_bytes;
 use crate::weights::Weights;
 
 /// Where a network's parameters come from: a state_dict under the
@@ -53,25 +53,6 @@ impl<'a> Params<'a> {
         }
         Ok(())
     }
-}
-
-/// A parameter as a tensor of a model file, under `name` in `shape`.
-pub fn tensor_bytes<const D: usize>(
-    name: &str,
-    param: &Param<Tensor<D>>,
-    shape: Vec<usize>,
-) -> Result<TensorBytes, NnError> {
-    let values: Vec<f32> = param
-        .val()
-        .into_data()
-        .try_to_vec()
-        .map_err(|e| NnError::Backend(format!("{e:?}")))?;
-    Ok(TensorBytes {
-        name: name.to_string(),
-        dtype: Dtype::F32,
-        shape,
-        data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-    })
 }
 
 /// What a convolution is: channels in and out, groups, kernel (odd, with
@@ -179,27 +160,15 @@ impl ConvNd {
 
     /// Its parameters under `prefix` (`prefix.weight`, `prefix.bias`).
     pub fn export(&self, prefix: &str, out: &mut Vec<TensorBytes>) -> Result<(), NnError> {
+        let name = format!("{prefix}.weight");
         let (weight, bias) = match self {
-            ConvNd::One(c) => (
-                tensor_bytes(&format!("{prefix}.weight"), &c.weight, c.weight.val().dims().to_vec())?,
-                c.bias.as_ref(),
-            ),
-            ConvNd::Two(c) => (
-                tensor_bytes(&format!("{prefix}.weight"), &c.weight, c.weight.val().dims().to_vec())?,
-                c.bias.as_ref(),
-            ),
-            ConvNd::Three(c) => (
-                tensor_bytes(&format!("{prefix}.weight"), &c.weight, c.weight.val().dims().to_vec())?,
-                c.bias.as_ref(),
-            ),
+            ConvNd::One(c) => (tensor_bytes(&name, c.weight.val())?, c.bias.as_ref()),
+            ConvNd::Two(c) => (tensor_bytes(&name, c.weight.val())?, c.bias.as_ref()),
+            ConvNd::Three(c) => (tensor_bytes(&name, c.weight.val())?, c.bias.as_ref()),
         };
         out.push(weight);
         if let Some(bias) = bias {
-            out.push(tensor_bytes(
-                &format!("{prefix}.bias"),
-                bias,
-                bias.val().dims().to_vec(),
-            )?);
+            out.push(tensor_bytes(&format!("{prefix}.bias"), bias.val())?);
         }
         Ok(())
     }
@@ -230,11 +199,7 @@ pub fn group_norm(p: &Params, channels: usize, device: &Device) -> Result<GroupN
 pub fn export_norm(norm: &GroupNorm, prefix: &str, out: &mut Vec<TensorBytes>) -> Result<(), NnError> {
     for (name, param) in [("weight", &norm.gamma), ("bias", &norm.beta)] {
         if let Some(param) = param {
-            out.push(tensor_bytes(
-                &format!("{prefix}.groupnorm.{name}"),
-                param,
-                param.val().dims().to_vec(),
-            )?);
+            out.push(tensor_bytes(&format!("{prefix}.groupnorm.{name}"), param.val())?);
         }
     }
     Ok(())

@@ -20,7 +20,7 @@ use super::encoder::LiveActionEncoderNet;
 use super::layers::Params;
 use crate::error::NnError;
 use crate::import_liveaction::liveaction_model;
-use crate::train::{Batch, Trainer};
+use crate::train::{scalar, Batch, Trainer};
 use crate::weights::Weights;
 
 /// The encoder, quantizer scales and decoder of a LiVeAction model: what
@@ -164,17 +164,6 @@ fn log2_std(values: Tensor<3>) -> Tensor<1> {
         .sqrt()
         .log()
         .div_scalar(std::f64::consts::LN_2)
-}
-
-fn scalar(t: Tensor<1>) -> Result<f64, NnError> {
-    let values: Vec<f32> = t
-        .into_data()
-        .try_to_vec()
-        .map_err(|e| NnError::Backend(format!("{e:?}")))?;
-    values
-        .first()
-        .map(|&v| f64::from(v))
-        .ok_or_else(|| NnError::Training("empty loss".into()))
 }
 
 impl Trainer for LiveActionTrainer {
