@@ -92,7 +92,9 @@ fn bench(c: &mut Criterion) {
             encoder.macs_per_position() / pixels_per_position,
             walloc.config().coefficient_dim() * walloc.config().latent_dim as usize / 64
         );
-        group.bench_function(name, |b| b.iter(|| pool.install(|| encoder.encode(&signal).unwrap())));
+        group.bench_function(name, |b| {
+            b.iter(|| pool.install(|| encoder.encode(signal.clone()).unwrap()))
+        });
     }
     group.finish();
 }

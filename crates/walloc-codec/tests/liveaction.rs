@@ -25,7 +25,7 @@ fn check_case(case: &str) {
     let (companded, latent_shape) = TensorSource::tensor(&io, &format!("{case}/companded")).unwrap();
     let (latent, _) = TensorSource::tensor(&io, &format!("{case}/latent")).unwrap();
 
-    let ours = encoder.companded(&signal).unwrap();
+    let ours = encoder.companded(signal.clone()).unwrap();
     assert_eq!(ours.channels, latent_shape[0], "{case}");
     assert_eq!(ours.shape, latent_shape[1..], "{case}");
     let worst = ours
@@ -36,7 +36,7 @@ fn check_case(case: &str) {
         .fold(0.0f32, f32::max);
     assert!(worst < 2e-3, "{case}: companded latents differ by up to {worst}");
 
-    let integers = encoder.encode(&signal).unwrap();
+    let integers = encoder.encode(signal).unwrap();
     assert_same_integers(case, &integers.values, &latent, &companded);
     assert!(
         latent.iter().any(|&v| v.abs() > 50.0),
@@ -98,10 +98,10 @@ fn a_signal_of_the_wrong_shape_is_refused() {
     let encoder = LiveActionEncoder::load(&config, &SafeTensors::deserialize(&weights).unwrap()).unwrap();
     // 3 channels of 24×42: 42 is not a multiple of 2^J = 4.
     let signal = FeatureMap::new(vec![0.0; 3 * 24 * 42], 3, vec![24, 42]).unwrap();
-    let error = encoder.encode(&signal).unwrap_err().to_string();
+    let error = encoder.encode(signal).unwrap_err().to_string();
     assert!(error.contains("multiples of 4"), "{error}");
     let gray = FeatureMap::new(vec![0.0; 24 * 40], 1, vec![24, 40]).unwrap();
-    assert!(encoder.encode(&gray).is_err());
+    assert!(encoder.encode(gray).is_err());
 }
 
 #[test]
@@ -166,7 +166,7 @@ fn a_liveaction_model_encodes_whole_images_not_stripes() {
     let weights = read("liveaction_2d.safetensors");
     let encoder = LiveActionEncoder::load(&config, &SafeTensors::deserialize(&weights).unwrap()).unwrap();
     let direct = encoder
-        .encode(&FeatureMap::new(planar, 3, vec![24, 40]).unwrap())
+        .encode(FeatureMap::new(planar, 3, vec![24, 40]).unwrap())
         .unwrap();
     let symbols: Vec<u8> = direct.values.iter().map(|&v| (i16::from(v) + 128) as u8).collect();
     assert_eq!((latent.channels, latent.height, latent.width), (12, 6, 10));

@@ -6,7 +6,6 @@ use walloc_wavelet::Signal as Planar;
 
 use super::config::LiveActionConfig;
 use super::encoder::LiveActionEncoder;
-use super::feature::FeatureMap;
 use crate::codec::Latent;
 use crate::error::{CodecError, Result};
 use crate::model::Model;
@@ -34,6 +33,14 @@ pub fn quantize(c: f32, step: f32) -> u8 {
     ((c / step).round_ties_even().clamp(-127.0, 127.0) as i16 + SYMBOL_ZERO) as u8
 }
 
+/// The container's latent of the Laplace compander's outputs `companded`
+/// (`channels` planes over the packet grid `grid`) at quantizer step `step`.
+pub fn latent_of(companded: &[f32], channels: usize, grid: &[usize], step: Step) -> Latent {
+    let delta = step.factor() as f32;
+    let symbols = companded.iter().map(|&c| quantize(c, delta)).collect();
+    Latent::from_grid(channels, grid, symbols, step)
+}
+
 /// The value a symbol at `step` stands for: `(symbol − 128)·Δ`.
 pub fn dequantize(symbol: u8, step: f32) -> f32 {
     f32::from(i16::from(symbol) - SYMBOL_ZERO) * step
@@ -48,17 +55,13 @@ struct LiveActionAnalysis {
 }
 
 impl Analysis for LiveActionAnalysis {
-    fn analyze(&self, signal: Planar) -> Result<Latent> {
-        let data = signal.data.iter().map(|v| v * RANGE_SCALE).collect();
-        let companded = self
-            .encoder
-            .companded(&FeatureMap::new(data, signal.channels, signal.shape)?)?;
-        let delta = self.step.factor() as f32;
-        let symbols = companded.data.iter().map(|&c| quantize(c, delta)).collect();
-        Ok(Latent::from_grid(
+    fn analyze(&self, mut signal: Planar) -> Result<Latent> {
+        signal.data.iter_mut().for_each(|v| *v *= RANGE_SCALE);
+        let companded = self.encoder.companded(signal)?;
+        Ok(latent_of(
+            &companded.data,
             companded.channels,
             &companded.shape,
-            symbols,
             self.step,
         ))
     }

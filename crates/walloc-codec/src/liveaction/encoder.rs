@@ -97,9 +97,9 @@ impl LiveActionEncoder {
 
     /// The encoder's output before the quantizer (the reference's
     /// `AutoCodecND.encode`), for a signal in the model's range.
-    pub fn analysis(&self, signal: &FeatureMap) -> Result<FeatureMap> {
-        self.check(signal)?;
-        let mut x = packet::forward(&self.bank, signal.clone(), self.config.levels as u32)?;
+    pub fn analysis(&self, signal: FeatureMap) -> Result<FeatureMap> {
+        self.check(&signal)?;
+        let mut x = packet::forward(&self.bank, signal, self.config.levels as u32)?;
         x.data.iter_mut().for_each(|v| *v = COMPAND_SCALE * compand(*v));
         for block in &self.blocks {
             x = block.forward(&x)?;
@@ -108,7 +108,7 @@ impl LiveActionEncoder {
     }
 
     /// The Laplace compander's output before rounding.
-    pub fn companded(&self, signal: &FeatureMap) -> Result<FeatureMap> {
+    pub fn companded(&self, signal: FeatureMap) -> Result<FeatureMap> {
         let mut z = self.analysis(signal)?;
         for c in 0..z.channels {
             z.plane_mut(c)
@@ -119,7 +119,7 @@ impl LiveActionEncoder {
     }
 
     /// The integer latent of `signal`: what the reference stores.
-    pub fn encode(&self, signal: &FeatureMap) -> Result<LiveLatent> {
+    pub fn encode(&self, signal: FeatureMap) -> Result<LiveLatent> {
         let z = self.analysis(signal)?;
         let n = z.plane_len();
         let values = z

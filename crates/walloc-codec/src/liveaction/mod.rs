@@ -17,7 +17,7 @@ mod encoder;
 mod feature;
 mod weights;
 
-pub use analysis::{dequantize, quantize, shape_of, RANGE_SCALE};
+pub use analysis::{dequantize, latent_of, quantize, shape_of, RANGE_SCALE};
 pub use compand::{compand, decompand, LaplaceQuantizer, COMPAND_SCALE};
 pub use config::LiveActionConfig;
 pub use conv::{pick_groups, FactorizedConv, GroupedConv};

@@ -12,7 +12,7 @@ pub mod train;
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use walloc_codec::liveaction::{dequantize, quantize, shape_of, RANGE_SCALE};
+use walloc_codec::liveaction::{dequantize, latent_of, shape_of, RANGE_SCALE};
 use walloc_codec::registry::{Analysis, DecoderOptions, Synthesis};
 use walloc_codec::{Latent, Model, Step};
 use walloc_wavelet::{packet, FilterBank, Signal as Planar};
@@ -36,13 +36,9 @@ struct LiveActionNetworkAnalysis {
 }
 
 impl Analysis for LiveActionNetworkAnalysis {
-    fn analyze(&self, signal: Planar) -> walloc_codec::Result<Latent> {
-        let data = signal.data.iter().map(|v| v * RANGE_SCALE).collect();
-        let packets = packet::forward(
-            &FilterBank::bior4_4(),
-            Planar::new(data, signal.channels, signal.shape)?,
-            self.levels,
-        )?;
+    fn analyze(&self, mut signal: Planar) -> walloc_codec::Result<Latent> {
+        signal.data.iter_mut().for_each(|v| *v *= RANGE_SCALE);
+        let packets = packet::forward(&FilterBank::bior4_4(), signal, self.levels)?;
         let positions = packets.plane_len();
         let x = Tensor::<3>::from_data(
             TensorData::new(packets.data, [1, packets.channels, positions]),
@@ -50,12 +46,8 @@ impl Analysis for LiveActionNetworkAnalysis {
         );
         let companded = self.encoder.laplace(self.encoder.forward(x, &packets.shape));
         let channels = companded.dims()[1];
-        let delta = self.step.factor() as f32;
-        let symbols = crate::decode::values(companded)?
-            .into_iter()
-            .map(|c| quantize(c, delta))
-            .collect();
-        Ok(Latent::from_grid(channels, &packets.shape, symbols, self.step))
+        let values = crate::decode::values(companded)?;
+        Ok(latent_of(&values, channels, &packets.shape, self.step))
     }
 }
 
