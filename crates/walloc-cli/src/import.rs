@@ -5,11 +5,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use walloc_codec::audio::PAD_MULTIPLE;
 use walloc_codec::fit::recount_tables;
-use walloc_codec::liveaction::LiveActionConfig;
 use walloc_codec::{Latent, Modality, Model};
 use walloc_nn::checkpoint::Checkpoint;
-use walloc_nn::import::{import, ReferenceConfig};
-use walloc_nn::import_liveaction::{import_liveaction, is_liveaction, STATE_DICT_KEY};
+use walloc_nn::import::import_checkpoint;
 
 use crate::fit::load_all;
 use crate::fit_audio::load_blocks;
@@ -68,25 +66,11 @@ fn latents_of(model: &Model, data: &Path) -> Result<Vec<Latent>> {
     Ok(examples.latents(walloc::registry(), model)?)
 }
 
-/// Opens the state_dict under `key`, or under WaLLoC's key, else LiVeAction's.
-fn open_checkpoint(path: &Path, key: Option<&str>) -> Result<Checkpoint> {
-    if let Some(key) = key {
-        return Ok(Checkpoint::open(path, key)?);
-    }
-    Checkpoint::open(path, "model_state_dict")
-        .or_else(|_| Checkpoint::open(path, STATE_DICT_KEY))
-        .with_context(|| {
-            format!(
-                "{}: no state_dict under model_state_dict (WaLLoC) or {STATE_DICT_KEY} (LiVeAction); name it with --key",
-                path.display()
-            )
-        })
-}
-
 /// Runs `import`.
 pub fn run(args: &ImportArgs) -> Result<()> {
     let text = std::fs::read_to_string(&args.config).with_context(|| format!("reading {}", args.config.display()))?;
-    let checkpoint = open_checkpoint(&args.checkpoint, args.key.as_deref())?;
+    let checkpoint = Checkpoint::open_state_dict(&args.checkpoint, args.key.as_deref())
+        .with_context(|| format!("{} (--key names the state_dict's key)", args.checkpoint.display()))?;
     let name = args.name.clone().unwrap_or_else(|| stem(&args.output));
     let source = args
         .checkpoint
@@ -94,18 +78,15 @@ pub fn run(args: &ImportArgs) -> Result<()> {
         .unwrap_or_default()
         .to_string_lossy()
         .into_owned();
-    let parse_error = |kind: &str| format!("parsing {} as a {kind} config", args.config.display());
-    let mut model = if is_liveaction(&checkpoint) {
-        let (shape, ignored) =
-            LiveActionConfig::from_reference_json(&text).with_context(|| parse_error("LiVeAction"))?;
-        if !ignored.is_empty() {
-            eprintln!("note: not AutoCodecND arguments, ignored: {}", ignored.join(", "));
-        }
-        import_liveaction(&name, &shape, &checkpoint, &source)?
-    } else {
-        let config: ReferenceConfig = serde_json::from_str(&text).with_context(|| parse_error("WaLLoC"))?;
-        import(&name, &config, &checkpoint, &source)?
-    };
+    let imported = import_checkpoint(&name, &text, &checkpoint, &source)
+        .with_context(|| format!("importing with the config {}", args.config.display()))?;
+    if !imported.ignored.is_empty() {
+        eprintln!(
+            "note: not the model's arguments, ignored: {}",
+            imported.ignored.join(", ")
+        );
+    }
+    let mut model = imported.model;
     match &args.data {
         Some(data) => {
             let latents = latents_of(&model, data)?;

@@ -10,6 +10,11 @@ use safetensors::tensor::{Dtype, TensorView};
 
 use crate::error::NnError;
 
+/// The key of the state_dict in the published WaLLoC checkpoints.
+pub const WALLOC_KEY: &str = "model_state_dict";
+/// The key of the state_dict in livecodec (LiVeAction) checkpoints.
+pub const LIVEACTION_KEY: &str = "state_dict";
+
 /// A checkpoint's floating-point tensors as f32, by name. Integer entries
 /// (such as BatchNorm counters) are left out.
 #[derive(Debug)]
@@ -77,6 +82,22 @@ impl Checkpoint {
             }
             other => other,
         }
+    }
+
+    /// Opens a reference checkpoint's state_dict: under `key` if given,
+    /// else under WaLLoC's key (`model_state_dict`) or LiVeAction's
+    /// (`state_dict`), whichever the file has.
+    pub fn open_state_dict(path: &Path, key: Option<&str>) -> Result<Self, NnError> {
+        if let Some(key) = key {
+            return Self::open(path, key);
+        }
+        Self::open(path, WALLOC_KEY).or_else(|_| {
+            Self::open(path, LIVEACTION_KEY).map_err(|e| {
+                NnError::File(format!(
+                    "no state_dict under {WALLOC_KEY} (WaLLoC) or {LIVEACTION_KEY} (LiVeAction), so name its key ({e})"
+                ))
+            })
+        })
     }
 
     fn read(path: &Path, top_level_key: &str) -> Result<Self, NnError> {

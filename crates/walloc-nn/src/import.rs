@@ -7,11 +7,13 @@ use burn::prelude::Device;
 use serde::Deserialize;
 use walloc_codec::config::{Architecture, Modality, ModelConfig, MODEL_FORMAT_VERSION};
 use walloc_codec::entropy::PROBABILITY_BITS;
+use walloc_codec::liveaction::LiveActionConfig;
 use walloc_codec::model::TensorBytes;
 use walloc_codec::Model;
 
 use crate::checkpoint::Checkpoint;
 use crate::error::NnError;
+use crate::import_liveaction::{import_liveaction, is_liveaction};
 use crate::networks::{load_audio_decoder, load_image_decoder, load_image_encoder};
 
 /// The reference's JSON config (`walloc.load_config`) for `Codec2D`,
@@ -163,6 +165,40 @@ fn walloc_config(
             "entropy_tables": "flat default (uniform): refit for real rates",
         }),
         figures: None,
+    })
+}
+
+/// A reference checkpoint made into a walloc model.
+#[derive(Debug)]
+pub struct Imported {
+    /// The model, with flat entropy tables.
+    pub model: Model,
+    /// Fields of the config that are not the model's and were ignored
+    /// (the training settings of LiVeAction's notebooks).
+    pub ignored: Vec<String>,
+}
+
+/// Builds a walloc model from any reference checkpoint and the text of its
+/// JSON config: a LiVeAction `AutoCodecND` (told by its `conv_down`, its
+/// config read by [`LiveActionConfig::from_reference_json`]) or a WaLLoC
+/// codec ([`import`], its config a [`ReferenceConfig`]).
+pub fn import_checkpoint(
+    name: &str,
+    config_json: &str,
+    checkpoint: &Checkpoint,
+    source: &str,
+) -> Result<Imported, NnError> {
+    if is_liveaction(checkpoint) {
+        let (shape, ignored) = LiveActionConfig::from_reference_json(config_json)?;
+        let model = import_liveaction(name, &shape, checkpoint, source)?;
+        return Ok(Imported { model, ignored });
+    }
+    let config: ReferenceConfig =
+        serde_json::from_str(config_json).map_err(|e| invalid(format!("not a WaLLoC config: {e}")))?;
+    let model = import(name, &config, checkpoint, source)?;
+    Ok(Imported {
+        model,
+        ignored: Vec::new(),
     })
 }
 

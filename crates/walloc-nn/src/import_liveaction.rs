@@ -18,9 +18,6 @@ use crate::liveaction::layers::Params;
 use crate::liveaction::{LiveActionDecoder, LiveActionEncoderNet};
 use crate::weights::Weights;
 
-/// The key of the state_dict in a livecodec checkpoint.
-pub const STATE_DICT_KEY: &str = "state_dict";
-
 /// Whether a checkpoint is a LiVeAction `AutoCodecND` (it has `conv_down`).
 pub fn is_liveaction(checkpoint: &Checkpoint) -> bool {
     checkpoint.get("conv_down.conv1.weight").is_some()

@@ -73,13 +73,14 @@ fn factorized_decoders_reconstruct_as_the_reference() {
 fn check_imported(case: &str, latent_shape: &[usize], output_shape: &[usize]) {
     use walloc_codec::Step;
     use walloc_nn::checkpoint::Checkpoint;
-    use walloc_nn::import_liveaction::{import_liveaction, is_liveaction, STATE_DICT_KEY};
+    use walloc_nn::checkpoint::LIVEACTION_KEY;
+    use walloc_nn::import_liveaction::{import_liveaction, is_liveaction};
     use walloc_wavelet::Signal;
 
     let config =
         LiveActionConfig::from_json(&String::from_utf8(read(&format!("liveaction_{case}.json"))).unwrap()).unwrap();
     let path = format!("{ROOT}liveaction_{case}.pth");
-    let checkpoint = Checkpoint::open(std::path::Path::new(&path), STATE_DICT_KEY).unwrap();
+    let checkpoint = Checkpoint::open(std::path::Path::new(&path), LIVEACTION_KEY).unwrap();
     assert!(is_liveaction(&checkpoint));
     let model = import_liveaction(case, &config, &checkpoint, "fixture").unwrap();
     let registry = walloc_nn::registry();
@@ -137,12 +138,13 @@ fn imported_checkpoints_code_as_the_reference_in_every_dimension() {
 fn a_coarser_step_codes_fewer_levels() {
     use walloc_codec::Step;
     use walloc_nn::checkpoint::Checkpoint;
-    use walloc_nn::import_liveaction::{import_liveaction, STATE_DICT_KEY};
+    use walloc_nn::checkpoint::LIVEACTION_KEY;
+    use walloc_nn::import_liveaction::import_liveaction;
     use walloc_wavelet::Signal;
 
     let config = LiveActionConfig::from_json(&String::from_utf8(read("liveaction_2d.json")).unwrap()).unwrap();
     let path = format!("{ROOT}liveaction_2d.pth");
-    let checkpoint = Checkpoint::open(std::path::Path::new(&path), STATE_DICT_KEY).unwrap();
+    let checkpoint = Checkpoint::open(std::path::Path::new(&path), LIVEACTION_KEY).unwrap();
     let model = import_liveaction("2d", &config, &checkpoint, "fixture").unwrap();
     let io_bytes = read("liveaction_io.safetensors");
     let io = Weights::new(&io_bytes, "2d/").unwrap();
