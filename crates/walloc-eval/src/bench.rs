@@ -1,6 +1,8 @@
 //! Throughput of walloc's whole path (file bytes in, file bytes out)
 //! against libwebp in the same process and run, on the same images, at
-//! matched bits per pixel; on one thread and on all threads. walloc runs
+//! matched bits per pixel; on one thread and on all threads. Encoding is
+//! also timed from pixels in memory, the encoders alone, since reading the
+//! file (the same for both) is a large part of the whole path. walloc runs
 //! its whole-image path (`walloc_codec::codec`), whose bytes the striped
 //! path of `walloc encode` equals.
 
@@ -19,10 +21,13 @@ use crate::timing::{fastest, per_second};
 /// (the caller's image reader).
 pub type ImageReader = dyn Fn(&[u8], u8) -> Result<Image8, String> + Sync;
 
-/// One input: its file bytes, and the walloc and WebP files made from it.
+/// One input: its file bytes, its pixels (RGB for libwebp, the model's
+/// channels for walloc), and the walloc and WebP files made from them.
 struct Sample {
     name: String,
     file: Vec<u8>,
+    rgb: Image8,
+    image: Image8,
     pixels: u64,
     wal: Vec<u8>,
     webp: Vec<u8>,
@@ -96,9 +101,11 @@ pub struct BenchReport {
     pub threads: usize,
     /// Bytes of all walloc files and of all WebP files.
     pub bytes: (usize, usize),
-    /// Encode time of walloc and libwebp on one thread and on all threads:
-    /// `[walloc 1, webp 1, walloc all, webp all]`.
+    /// Encode time of walloc and libwebp, file bytes in, on one thread and
+    /// on all threads: `[walloc 1, webp 1, walloc all, webp all]`.
     pub encode: [Duration; 4],
+    /// Encode time from pixels in memory, likewise.
+    pub encode_pixels: [Duration; 4],
     /// Decode times, likewise.
     pub decode: [Duration; 4],
     /// Bits per latent value of both coders against their limit, at
@@ -183,16 +190,15 @@ pub fn bench(
                 name: name.clone(),
                 file: file.clone(),
                 pixels: u64::from(image.width) * u64::from(image.height),
+                rgb,
+                image,
                 wal,
                 webp,
                 quality,
             })
         })
         .collect::<Result<Vec<_>, EvalError>>()?;
-    let images = samples
-        .iter()
-        .map(|s| read_as(&s.name, &s.file, channels))
-        .collect::<Result<Vec<_>, _>>()?;
+    let images: Vec<Image8> = samples.iter().map(|s| s.image.clone()).collect();
     let coding = CODING_QUALITIES
         .iter()
         .map(|&quality| coding_row(model, &images, Step::from_quality(quality)?))
@@ -205,6 +211,14 @@ pub fn bench(
     };
     let webp_encode_path = |s: &Sample| -> Result<(), EvalError> {
         webp_encode(&read_as(&s.name, &s.file, 3)?, s.quality);
+        Ok(())
+    };
+    let walloc_pixels = |s: &Sample| -> Result<(), EvalError> {
+        codec::encode(model, &s.image, options)?;
+        Ok(())
+    };
+    let webp_pixels = |s: &Sample| -> Result<(), EvalError> {
+        webp_encode(&s.rgb, s.quality);
         Ok(())
     };
     let walloc_decode = |s: &Sample| -> Result<(), EvalError> {
@@ -220,6 +234,10 @@ pub fn bench(
     let (ours_encode, webp_encode_times) = (
         throughput(&samples, repeat, &walloc_encode)?,
         throughput(&samples, repeat, &webp_encode_path)?,
+    );
+    let (ours_pixels, webp_pixels_times) = (
+        throughput(&samples, repeat, &walloc_pixels)?,
+        throughput(&samples, repeat, &webp_pixels)?,
     );
     let (ours_decode, webp_decode_times) = (
         throughput(&samples, repeat, &walloc_decode)?,
@@ -238,6 +256,7 @@ pub fn bench(
             samples.iter().map(|s| s.webp.len()).sum(),
         ),
         encode: [ours_encode.0, webp_encode_times.0, ours_encode.1, webp_encode_times.1],
+        encode_pixels: [ours_pixels.0, webp_pixels_times.0, ours_pixels.1, webp_pixels_times.1],
         decode: [ours_decode.0, webp_decode_times.0, ours_decode.1, webp_decode_times.1],
         coding,
     })
@@ -269,6 +288,16 @@ impl fmt::Display for BenchReport {
         let rows = [
             ("encode MP/s, 1 thread".to_string(), self.encode[0], self.encode[1]),
             ("encode MP/s, ".to_string() + &all, self.encode[2], self.encode[3]),
+            (
+                "  from pixels, 1 thread".to_string(),
+                self.encode_pixels[0],
+                self.encode_pixels[1],
+            ),
+            (
+                "  from pixels, ".to_string() + &all,
+                self.encode_pixels[2],
+                self.encode_pixels[3],
+            ),
             ("decode MP/s, 1 thread".into(), self.decode[0], self.decode[1]),
             ("decode MP/s, ".to_string() + &all, self.decode[2], self.decode[3]),
         ];
