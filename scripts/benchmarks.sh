@@ -88,7 +88,8 @@ $(csv_to_markdown docs/eval/bd_rate.csv)
 
 \`walloc bench --data $DATA\`: file bytes in → \`.wal\` bytes out, and back,
 against libwebp at the quality whose size matches walloc's, in the same
-process; best of 3.
+process; best of 3. The "from pixels" rows time the encoders alone, on
+images already read (reading a file is the same code for both codecs).
 
 \`\`\`
 $(cat "$TMP/bench.txt")
