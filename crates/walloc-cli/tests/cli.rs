@@ -603,7 +603,11 @@ fn bench_compares_with_libwebp_at_matched_size() {
         assert!(adaptive < rans && joint <= spatial && spatial <= marginal, "{out}");
         assert!(adaptive > 0.8 * joint, "no coder goes far below the limit: {out}");
     }
-    for label in ["encode MP/s, 1 thread", "  from pixels, 1 thread", "decode MP/s, 1 thread"] {
+    for label in [
+        "encode MP/s, 1 thread",
+        "  from pixels, 1 thread",
+        "decode MP/s, 1 thread",
+    ] {
         let [ours, theirs, ratio] = row(label)[..] else {
             panic!("{out}")
         };
