@@ -4,7 +4,7 @@
 Small random `AutoCodecND` models (lightweight encoder, EfficientViT
 decoder) for dim 1, 2 and 3, and what the reference does with them:
 
-- liveaction_{1d,2d,3d,2d_swapped,3d_two_channels}.pth: the checkpoint as livecodec saves it, a
+- liveaction_CASE.pth for each case of CASES: the checkpoint as livecodec saves it, a
   `torch.save` dict with `config` (a pickled SimpleNamespace of the
   AutoCodecND arguments) and `state_dict`;
 - liveaction_CASE.json: the same config as JSON (what `walloc import`
@@ -59,6 +59,15 @@ CASES = {
     "3d_two_channels": (dict(dim=3, input_channels=2, J=1, latent_dim=4, encoder_depth=1,
                              encoder_kernel_size=1, decoder_depth=1, decoder_kernel_size=3,
                              lightweight_encode=True, lightweight_decode=True), (2, 16, 16, 16)),
+    # Deeper and wider than the cases above: five levels of a mono line
+    # with three encoder blocks of kernel 5, and EfficientViT on both
+    # sides of an image model.
+    "1d_deep": (dict(dim=1, input_channels=1, J=5, latent_dim=16, encoder_depth=3,
+                     encoder_kernel_size=5, decoder_depth=2, decoder_kernel_size=5,
+                     lightweight_encode=True, lightweight_decode=False), (1, 512)),
+    "2d_efficientvit": (dict(dim=2, input_channels=3, J=2, latent_dim=6, encoder_depth=2,
+                             encoder_kernel_size=3, decoder_depth=2, decoder_kernel_size=3,
+                             lightweight_encode=False, lightweight_decode=False), (3, 24, 24)),
 }
 
 

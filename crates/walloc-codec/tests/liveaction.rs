@@ -69,6 +69,8 @@ fn assert_same_integers(case: &str, ours: &[i8], reference: &[f32], companded: &
 #[test]
 fn one_dimensional_latents_are_the_references() {
     check_case("1d");
+    // Five levels of one channel, three encoder blocks of kernel 5.
+    check_case("1d_deep");
 }
 
 #[test]

@@ -52,17 +52,20 @@ fn three_dimensional_reconstructions_are_the_references() {
     check_case("3d", &[8, 6, 6, 6], &[1, 24, 24, 24]);
 }
 
-/// The cases beyond the default halves of `AutoCodecND`: an EfficientViT
+/// The cases beyond the default `AutoCodecND` above: an EfficientViT
 /// encoder with a factorized decoder of kernel 5; a two-channel volume
-/// with factorized blocks on both sides.
-const OTHER_HALVES: [(&str, &[usize], &[usize]); 2] = [
+/// with factorized blocks on both sides; five levels of a mono line with
+/// three encoder blocks of kernel 5; EfficientViT on both sides.
+const OTHER_CASES: [(&str, &[usize], &[usize]); 4] = [
     ("2d_swapped", &[12, 4, 6], &[3, 16, 24]),
     ("3d_two_channels", &[4, 8, 8, 8], &[2, 16, 16, 16]),
+    ("1d_deep", &[16, 16], &[1, 512]),
+    ("2d_efficientvit", &[6, 6, 6], &[3, 24, 24]),
 ];
 
 #[test]
-fn factorized_decoders_reconstruct_as_the_reference() {
-    for (case, latent, output) in OTHER_HALVES {
+fn the_other_cases_reconstruct_as_the_reference() {
+    for (case, latent, output) in OTHER_CASES {
         check_case(case, latent, output);
     }
 }
@@ -129,7 +132,7 @@ fn imported_checkpoints_code_as_the_reference_in_every_dimension() {
     check_imported("1d", &[8, 16], &[2, 256]);
     check_imported("2d", &[12, 6, 10], &[3, 24, 40]);
     check_imported("3d", &[8, 6, 6, 6], &[1, 24, 24, 24]);
-    for (case, latent, output) in OTHER_HALVES {
+    for (case, latent, output) in OTHER_CASES {
         check_imported(case, latent, output);
     }
 }
@@ -227,7 +230,7 @@ fn the_training_encoder_is_the_references_and_exports_its_names() {
     check_training_encoder("1d", &[8, 16], &[2, 256]);
     check_training_encoder("2d", &[12, 6, 10], &[3, 24, 40]);
     check_training_encoder("3d", &[8, 6, 6, 6], &[1, 24, 24, 24]);
-    for (case, latent, input) in OTHER_HALVES {
+    for (case, latent, input) in OTHER_CASES {
         check_training_encoder(case, latent, input);
     }
 }
