@@ -47,6 +47,7 @@ const NORMALIZED_U8: [f32; 256] = {
 /// That check is exact: `n − ½` is a float, so `x < n − ½` compares exact
 /// values.
 #[inline]
+#[allow(clippy::manual_clamp)] // `clamp` would keep NaN, which `to_int_unchecked` must not see.
 fn quantize_unit(v: f32, max: f32) -> u32 {
     // `max`/`min` drop NaN (where `clamp` keeps it): NaN gives 0.
     let x = (v + 0.5).max(0.0).min(1.0) * max;
