@@ -130,13 +130,13 @@ pub struct CodingRow {
     pub entropy: ContextEntropy,
 }
 
-/// Codes each latent at `step` as one band with both coders and counts
-/// its entropies.
-fn coding_row(model: &Model, images: &[Image8], step: Step) -> Result<CodingRow, EvalError> {
+/// Codes the latent of each sample's image at `step` as one band with both
+/// coders and counts its entropies.
+fn coding_row(model: &Model, samples: &[Sample], step: Step) -> Result<CodingRow, EvalError> {
     let registry = walloc::Registry::core();
-    let latents = images
+    let latents = samples
         .iter()
-        .map(|image| codec::analyze_at(&registry, model, image, step))
+        .map(|sample| codec::analyze_at(&registry, model, &sample.image, step))
         .collect::<Result<Vec<_>, _>>()?;
     let bits = |coder: LatentCoder| -> Result<f64, EvalError> {
         let coder = model.band_coder(coder, step)?;
@@ -198,12 +198,10 @@ pub fn bench(
             })
         })
         .collect::<Result<Vec<_>, EvalError>>()?;
-    let images: Vec<Image8> = samples.iter().map(|s| s.image.clone()).collect();
     let coding = CODING_QUALITIES
         .iter()
-        .map(|&quality| coding_row(model, &images, Step::from_quality(quality)?))
+        .map(|&quality| coding_row(model, &samples, Step::from_quality(quality)?))
         .collect::<Result<Vec<_>, EvalError>>()?;
-    drop(images);
     let limits = Limits::default();
     let walloc_encode = |s: &Sample| -> Result<(), EvalError> {
         codec::encode(model, &read_as(&s.name, &s.file, channels)?, options)?;
