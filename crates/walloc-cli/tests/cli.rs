@@ -1323,7 +1323,7 @@ fn train_an_audio_refiner_on_a_fitted_linear_model() {
         .assert()
         .failure();
     assert!(
-        stderr_of(&assert).contains("is a linear image model, not a linear audio model"),
+        stderr_of(&assert).contains("is a linear image model, not a linear or refine audio model"),
         "{}",
         stderr_of(&assert)
     );

@@ -273,6 +273,11 @@ pub struct ModelConfig {
     /// Whether a `codec1d` decoder ends with the reference's post filter.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub post_filter: bool,
+    /// Whether a `refine` model's refiner reads the file's quantizer step
+    /// (one more input plane, `log2 Δ`): trained across the steps of the
+    /// quality knob rather than at the model's own alone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub step_conditioned: bool,
     /// Signal channels (1 gray, 3 RGB).
     pub channels: u32,
     /// Bits per sample of the images the model codes (8, 16); `None` for
@@ -319,9 +324,10 @@ impl ModelConfig {
             Architecture::Linear => "linear".into(),
             Architecture::Residual => format!("linear ({} stages)", self.stages.unwrap_or(1)),
             Architecture::Refine => format!(
-                "neural (refine {}×{})",
+                "neural (refine {}×{}{})",
                 self.hidden.unwrap_or(0),
-                self.blocks.unwrap_or(0)
+                self.blocks.unwrap_or(0),
+                if self.step_conditioned { ", every step" } else { "" }
             ),
             Architecture::Liveaction => match &self.liveaction {
                 Some(shape) => format!(

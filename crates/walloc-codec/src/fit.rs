@@ -246,6 +246,7 @@ fn linear_config(options: &FitOptions, modality: Modality, dim: u32) -> Result<(
         stages: None,
         blocks: None,
         post_filter: false,
+        step_conditioned: false,
         liveaction: None,
         channels: options.channels,
         sample_bits: (modality == Modality::Image).then(|| vec![8, 16]),

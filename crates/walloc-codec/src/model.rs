@@ -231,6 +231,9 @@ impl ModelConfig {
         if self.blocks.is_some() && self.architecture != Architecture::Refine {
             return Err(bad("only refine models have blocks"));
         }
+        if self.step_conditioned && self.architecture != Architecture::Refine {
+            return Err(bad("only refine models have a step-conditioned refiner"));
+        }
         if self.post_filter && self.architecture != Architecture::Codec1d {
             return Err(bad("only codec1d models have a post filter"));
         }
@@ -409,14 +412,16 @@ impl Model {
 
     /// The same model with some tensors replaced (same names and shapes;
     /// trained weights) and, if given, another configuration, under which
-    /// tensors of new names are added (a refiner on a linear model).
+    /// tensors of new names are added (a refiner on a linear model) and
+    /// tensors may change shape (a refiner that reads the step), the new
+    /// configuration validating them.
     pub fn with_weights(&self, replaced: &[TensorBytes], config: Option<ModelConfig>) -> Result<Self> {
         let adds = config.is_some();
         let config = config.unwrap_or_else(|| self.config.clone());
         let mut tensors = self.tensors()?;
         for new in replaced {
             match tensors.iter_mut().find(|t| t.name == new.name) {
-                Some(old) if old.shape != new.shape || old.dtype != new.dtype => {
+                Some(old) if !adds && (old.shape != new.shape || old.dtype != new.dtype) => {
                     return Err(bad(format!("tensor {} changes shape or type", new.name)))
                 }
                 Some(old) => *old = new.clone(),

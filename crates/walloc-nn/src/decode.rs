@@ -118,7 +118,7 @@ impl Synthesis for ImageSynthesis<'_> {
         let config = self.model.config();
         let (h, w) = (latent.height, latent.width);
         let coefficients = decode_coefficients(
-            |z| self.decoder.forward(z),
+            |z| self.decoder.forward(z, latent.step),
             &dequantize(self.model, latent),
             [latent.channels, h, w],
             config.coefficient_dim(),
@@ -154,7 +154,7 @@ impl Synthesis for AudioSynthesis<'_> {
             &self.device,
         );
         let (coefficients, post) = match &self.network {
-            AudioNetwork::Refine(codec) => (values(codec.decode(zhat.unsqueeze_dim::<4>(2)))?, None),
+            AudioNetwork::Refine(codec) => (values(codec.decode(zhat.unsqueeze_dim::<4>(2), latent.step))?, None),
             AudioNetwork::Oobleck(networks) => (values(networks.decoder.forward(zhat))?, networks.post.as_ref()),
         };
         let positions = length - 2 * config.latent_edge();

@@ -152,6 +152,7 @@ fn walloc_config(
         stages,
         blocks: None,
         post_filter: kind == ReferenceKind::Codec1D && config.post_filter.unwrap_or(false),
+        step_conditioned: false,
         liveaction: None,
         channels: config.channels,
         sample_bits: None,

@@ -48,6 +48,7 @@ pub fn liveaction_model(
         stages: None,
         blocks: None,
         post_filter: false,
+        step_conditioned: false,
         liveaction: Some(shape.clone()),
         channels: shape.input_channels as u32,
         sample_bits: None,

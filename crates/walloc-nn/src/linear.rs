@@ -9,8 +9,8 @@
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::prelude::*;
-use walloc_codec::Architecture;
 use walloc_codec::Model;
+use walloc_codec::{Architecture, Step};
 
 use crate::encoder::Bottleneck;
 use crate::error::NnError;
@@ -113,9 +113,28 @@ impl LinearCodec {
             blocks,
             output: self.decoders[0].weight.dims()[0],
             kernel: refiner_kernel(self.signal_dim),
+            step_input: false,
         };
         self.refiner = Some(Refiner::new(shape, device));
         self
+    }
+
+    /// Has the refiner read the quantizer step too ([`Refiner::with_step_input`]);
+    /// a codec without a refiner is returned as it is.
+    pub fn with_step_input(mut self) -> Self {
+        self.refiner = self.refiner.map(Refiner::with_step_input);
+        self
+    }
+
+    /// The latent values `[batch, K, h, w]` of coefficients before the
+    /// bottleneck, outside autodiff (the encoder frozen), for a trainer
+    /// that quantizes them itself; `None` for a residual codec, which
+    /// quantizes stage by stage.
+    pub fn latent_values(&self, coefficients: Tensor<4>) -> Option<Tensor<4>> {
+        match self.encoders.as_slice() {
+            [encoder] => Some(encoder.valid().forward(coefficients.without_autodiff())),
+            _ => None,
+        }
     }
 
     /// Keeps the encoders as they are in training (gradients stop at the
@@ -182,7 +201,7 @@ impl LinearCodec {
         }
         let latent = Tensor::cat(latents, 1);
         if let Some(refiner) = &self.refiner {
-            reconstruction = reconstruction + refiner.forward(self.bottleneck.to_normal(latent.clone()));
+            reconstruction = reconstruction + refiner.forward(self.bottleneck.to_normal(latent.clone()), Step::NATIVE);
         }
         LinearOutput {
             coefficients: reconstruction,
@@ -191,8 +210,8 @@ impl LinearCodec {
     }
 
     /// Decodes dequantized latents `[batch, K, h, w]` (stages' channels in
-    /// order) into wavelet coefficients `[batch, D, h, w]`.
-    pub fn decode(&self, normal: Tensor<4>) -> Tensor<4> {
+    /// order), coded at `step`, into wavelet coefficients `[batch, D, h, w]`.
+    pub fn decode(&self, normal: Tensor<4>, step: Step) -> Tensor<4> {
         let per_stage = normal.dims()[1] / self.decoders.len();
         let mut coefficients = self
             .decoders
@@ -202,7 +221,7 @@ impl LinearCodec {
             .reduce(|a, b| a + b)
             .expect("a codec has at least one stage");
         if let Some(refiner) = &self.refiner {
-            coefficients = coefficients + refiner.forward(normal);
+            coefficients = coefficients + refiner.forward(normal, step);
         }
         coefficients
     }
@@ -218,6 +237,7 @@ pub fn refiner_shape(model: &Model) -> Result<RefinerShape, NnError> {
         blocks: config.blocks.ok_or_else(|| missing("block count"))? as usize,
         output: config.coefficient_dim(),
         kernel: refiner_kernel(config.dim),
+        step_input: config.step_conditioned,
     })
 }
 

@@ -5,7 +5,7 @@
 
 use burn::nn::conv::Conv1d;
 use burn::prelude::*;
-use walloc_codec::{Architecture, Model};
+use walloc_codec::{Architecture, Model, Step};
 
 use crate::error::NnError;
 use crate::kl::{KlDecoder, KlEncoder};
@@ -29,12 +29,12 @@ pub enum ImageDecoder {
 }
 
 impl ImageDecoder {
-    /// Dequantized latents `[batch, K, h, w]` to wavelet coefficients
-    /// `[batch, D, h, w]`.
-    pub fn forward(&self, z: Tensor<4>) -> Tensor<4> {
+    /// Dequantized latents `[batch, K, h, w]`, coded at `step`, to wavelet
+    /// coefficients `[batch, D, h, w]`.
+    pub fn forward(&self, z: Tensor<4>, step: Step) -> Tensor<4> {
         match self {
             ImageDecoder::Kl(decoder) => decoder.forward(z),
-            ImageDecoder::Refine(codec) => codec.decode(z),
+            ImageDecoder::Refine(codec) => codec.decode(z, step),
         }
     }
 }

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use walloc_codec::fit::FitOptions;
 use walloc_codec::model::{MAX_CHANNELS, MAX_LEVELS_1D};
-use walloc_codec::Modality;
+use walloc_codec::{Modality, Step};
 
 use crate::error::NnError;
 use walloc_codec::liveaction::LiveActionConfig;
@@ -90,6 +90,12 @@ pub struct TrainConfig {
     /// Keep the PCA encoder (and so the latents and the rate) as it starts.
     #[serde(default)]
     pub freeze_encoder: bool,
+    /// Train the refiner across the quality knob, from the first quality
+    /// to the second (such as `[15, 100]`): each batch is coded at a step
+    /// drawn among theirs, and the refiner reads the step. Needs a refiner
+    /// and `freeze_encoder`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_qualities: Option<[f64; 2]>,
     /// Train a LiVeAction model (livecodec's `AutoCodecND`, lightweight
     /// encoder, EfficientViT decoder) of this shape instead of a WaLLoC
     /// codec.
@@ -275,6 +281,16 @@ impl TrainConfig {
                 config.refiner_blocks.is_some_and(|b| !(1..=32).contains(&b)),
                 "refiner_blocks must be 1..=32",
             ),
+            (
+                config
+                    .train_qualities
+                    .is_some_and(|[low, high]| !(0.0 <= low && low < high && high <= 100.0)),
+                "train_qualities must be two qualities, lower first, within 0..=100",
+            ),
+            (
+                config.train_qualities.is_some() && (!config.freeze_encoder || config.liveaction.is_some()),
+                "train_qualities trains a refiner on a frozen encoder: it needs freeze_encoder (and no liveaction)",
+            ),
         ];
         if let Some((_, problem)) = problems.iter().find(|(bad, _)| *bad) {
             return Err(NnError::Training((*problem).into()));
@@ -360,6 +376,10 @@ impl TrainConfig {
                 .zip(self.refiner_blocks)
                 .map(|(h, b)| (h as usize, b as usize)),
             freeze_encoder: self.freeze_encoder,
+            steps: self.train_qualities.and_then(|[low, high]| {
+                // Higher quality is the finer step.
+                Some([Step::from_quality(high).ok()?, Step::from_quality(low).ok()?])
+            }),
         }
     }
 }
@@ -380,9 +400,12 @@ impl TrainConfig {
                 l.encoder_depth, l.decoder_depth
             );
         }
+        let across = self
+            .train_qualities
+            .map_or(String::new(), |[low, high]| format!(" across qualities {low}–{high}"));
         match self.refiner_hidden.zip(self.refiner_blocks) {
             Some((hidden, blocks)) => format!(
-                "neural WaLLoC (refiner {hidden} wide, {blocks} blocks) trained by walloc train, {signal}J={levels}, \
+                "neural WaLLoC (refiner {hidden} wide, {blocks} blocks) trained by walloc train{across}, {signal}J={levels}, \
                  {latent} latent channels"
             ),
             None => format!("linear WaLLoC trained by walloc train, {signal}J={levels}, {latent} latent channels"),
@@ -437,6 +460,14 @@ mod tests {
             (
                 r#"{"name": "x", "latent_dim": 6, "steps": 9, "refiner_hidden": 8}"#,
                 "refiner_hidden and refiner_blocks go together",
+            ),
+            (
+                r#"{"name": "x", "latent_dim": 6, "steps": 9, "freeze_encoder": true, "train_qualities": [90, 20]}"#,
+                "lower first",
+            ),
+            (
+                r#"{"name": "x", "latent_dim": 6, "steps": 9, "train_qualities": [20, 90]}"#,
+                "it needs freeze_encoder",
             ),
         ] {
             let error = TrainConfig::from_json(text).unwrap_err().to_string();

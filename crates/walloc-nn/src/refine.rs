@@ -7,6 +7,9 @@
 //! can only move it on from there. It has no normalization and no
 //! attention: every output depends on the latent within
 //! [`Refiner::radius`] positions, so overlapping tiles decode exactly.
+//! A step-conditioned refiner (`step_conditioned` in the model's config)
+//! reads one more input plane, `log2 Δ` of the file's quantizer step, so
+//! that one network serves every step of the quality knob.
 //! Parameter names in the model file: `refine.conv_in`,
 //! `refine.blocks.{i}.conv1`, `refine.blocks.{i}.conv2`, `refine.conv_out`
 //! (each `.weight` `[out, in, 3, 3]`, or `[out, in, 1, 3]` for audio, and
@@ -16,6 +19,8 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
 use burn::tensor::activation::silu;
+
+use walloc_codec::Step;
 
 use crate::error::NnError;
 use crate::weights::Weights;
@@ -82,6 +87,22 @@ pub struct RefinerShape {
     pub output: usize,
     /// [`KERNEL_2D`] for images, [`KERNEL_1D`] for audio.
     pub kernel: [usize; 2],
+    /// Whether the refiner reads the quantizer step as one more plane.
+    pub step_input: bool,
+}
+
+impl RefinerShape {
+    /// Input planes of the first convolution: the latent's, and the step's.
+    fn inputs(&self) -> usize {
+        self.latent + usize::from(self.step_input)
+    }
+}
+
+/// The value of the step plane a step-conditioned refiner reads: `log2 Δ`
+/// (0 at the model's own step, 1 per octave coarser), exact from the
+/// step's code.
+pub fn step_condition(step: Step) -> f32 {
+    f32::from(step.code()) / 16.0
 }
 
 /// `conv_out(silu(blocks(conv_in(z))))`.
@@ -90,6 +111,8 @@ pub struct Refiner {
     conv_in: Conv2d,
     blocks: Vec<RefineBlock>,
     conv_out: Conv2d,
+    #[module(skip)]
+    step_input: bool,
 }
 
 impl Refiner {
@@ -102,7 +125,7 @@ impl Refiner {
             .bias
             .map(|b| burn::module::Param::from_tensor(b.val().zeros_like()));
         Refiner {
-            conv_in: conv(kernel, shape.latent, shape.hidden, device),
+            conv_in: conv(kernel, shape.inputs(), shape.hidden, device),
             blocks: (0..shape.blocks)
                 .map(|_| RefineBlock {
                     conv1: conv(kernel, shape.hidden, shape.hidden, device),
@@ -110,6 +133,7 @@ impl Refiner {
                 })
                 .collect(),
             conv_out,
+            step_input: shape.step_input,
         }
     }
 
@@ -118,7 +142,7 @@ impl Refiner {
         let w = w.child(PREFIX);
         let (hidden, kernel) = (shape.hidden, shape.kernel);
         Ok(Refiner {
-            conv_in: load_conv(&w, "conv_in", kernel, [shape.latent, hidden], device)?,
+            conv_in: load_conv(&w, "conv_in", kernel, [shape.inputs(), hidden], device)?,
             blocks: (0..shape.blocks)
                 .map(|i| {
                     let b = w.child(&format!("blocks.{i}"));
@@ -129,7 +153,29 @@ impl Refiner {
                 })
                 .collect::<Result<_, NnError>>()?,
             conv_out: load_conv(&w, "conv_out", kernel, [hidden, shape.output], device)?,
+            step_input: shape.step_input,
         })
+    }
+
+    /// This refiner reading the step as well: its first convolution gains
+    /// an input plane whose weights start at zero, so it corrects exactly
+    /// as before until training moves them. A refiner that reads the step
+    /// already is returned as it is.
+    pub fn with_step_input(mut self) -> Self {
+        if self.step_input {
+            return self;
+        }
+        let weight = self.conv_in.weight.val();
+        let [hidden, _, kh, kw] = weight.dims();
+        let zero = Tensor::<4>::zeros([hidden, 1, kh, kw], &weight.device());
+        self.conv_in.weight = burn::module::Param::from_tensor(Tensor::cat(vec![weight, zero], 1).detach());
+        self.step_input = true;
+        self
+    }
+
+    /// Whether the refiner reads the quantizer step.
+    pub fn reads_step(&self) -> bool {
+        self.step_input
     }
 
     /// Hidden channels.
@@ -159,8 +205,17 @@ impl Refiner {
         convs
     }
 
-    /// The correction `[batch, D, h, w]` for dequantized latents `[batch, K, h, w]`.
-    pub fn forward(&self, z: Tensor<4>) -> Tensor<4> {
+    /// The correction `[batch, D, h, w]` for dequantized latents `[batch,
+    /// K, h, w]` coded at `step` (which only a step-conditioned refiner
+    /// reads).
+    pub fn forward(&self, z: Tensor<4>, step: Step) -> Tensor<4> {
+        let z = if self.step_input {
+            let [batch, _, h, w] = z.dims();
+            let plane = Tensor::<4>::full([batch, 1, h, w], step_condition(step), &z.device());
+            Tensor::cat(vec![z, plane], 1)
+        } else {
+            z
+        };
         let mut x = self.conv_in.forward(z);
         for block in &self.blocks {
             x = block.forward(x);

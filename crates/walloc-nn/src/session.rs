@@ -322,9 +322,9 @@ fn trainer_for(model: &Model, config: &TrainConfig) -> Result<Box<dyn Trainer>, 
     })
 }
 
-/// A start model checked against the config (a linear model for a WaLLoC
-/// run, a LiVeAction model of the config's shape for a LiVeAction one),
-/// renamed as the run's.
+/// A start model checked against the config (a linear model, or a refine
+/// model whose refiner trains on, for a WaLLoC run; a LiVeAction model of
+/// the config's shape for a LiVeAction one), renamed as the run's.
 fn start_from(model: Model, config: &TrainConfig) -> Result<Model, NnError> {
     let c = model.config();
     let (fits, wanted) = match config.liveaction_shape() {
@@ -333,8 +333,8 @@ fn start_from(model: Model, config: &TrainConfig) -> Result<Model, NnError> {
             format!("{} liveaction model of the config's shape", config.modality),
         ),
         None => (
-            Registry::core().supports(&model),
-            format!("linear {} model", config.modality),
+            Registry::core().supports(&model) || c.architecture == Architecture::Refine,
+            format!("linear or refine {} model", config.modality),
         ),
     };
     if !fits || c.modality != config.modality {

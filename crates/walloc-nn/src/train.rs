@@ -8,13 +8,16 @@
 //! Parameters carry fixed ids (their order in the codec), so that the
 //! optimizer state saved in a checkpoint finds them again on `--resume`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use burn::module::{ModuleMapper, Param, ParamId};
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use safetensors::tensor::Dtype;
+use walloc_codec::bottleneck::Bottleneck;
 use walloc_codec::model::TensorBytes;
-use walloc_codec::Architecture;
 use walloc_codec::Model;
+use walloc_codec::{Architecture, Step};
 
 use crate::error::NnError;
 use crate::linear::LinearCodec;
@@ -35,6 +38,11 @@ pub struct TrainOptions {
     /// Weight λ of the rate penalty, LiVeAction's proxy: the loss is
     /// `MSE + λ · mean over latent channels of log2 std(latent)` (0: none).
     pub rate_weight: f32,
+    /// Train the refiner across the quantizer steps from the first to the
+    /// second (finest to coarsest), reading the step: each batch is coded
+    /// at a step drawn uniformly among them, as the codec quantizes and
+    /// dequantizes it. Needs a refiner and a frozen one-stage encoder.
+    pub steps: Option<[Step; 2]>,
 }
 
 impl Default for TrainOptions {
@@ -47,6 +55,7 @@ impl Default for TrainOptions {
             refiner: None,
             freeze_encoder: false,
             rate_weight: 0.0,
+            steps: None,
         }
     }
 }
@@ -69,6 +78,60 @@ pub struct CodecTrainer {
     rate_weight: f32,
     optimizer: ModuleOptimizer,
     device: Device,
+    steps: Option<StepTraining>,
+}
+
+/// Training across quantizer steps: the model whose quantizer and
+/// reconstruction values each step uses, the steps' range, and the state
+/// of the draw.
+struct StepTraining {
+    model: Model,
+    range: [Step; 2],
+    draw: AtomicU64,
+}
+
+impl StepTraining {
+    /// The next step, uniform over the range's codes (splitmix64).
+    fn next(&self) -> Step {
+        let mut x = self.draw.fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed);
+        x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        x ^= x >> 31;
+        let [low, high] = self.range.map(|s| i64::from(s.code()));
+        let code = low + (x % (high - low + 1) as u64) as i64;
+        Step::from_code(code as i8).expect("a code between two steps' codes is a step")
+    }
+
+    /// The steps validation measures: both ends of the range and its middle.
+    fn probes(&self) -> [Step; 3] {
+        let [low, high] = self.range;
+        let middle = ((i16::from(low.code()) + i16::from(high.code())) / 2) as i8;
+        [
+            low,
+            Step::from_code(middle).expect("a code between two steps' codes is a step"),
+            high,
+        ]
+    }
+
+    /// Latent values `[batch, K, h, w]` quantized at `step` and decoded to
+    /// the values the codec's decoder reads there.
+    fn dequantized(&self, z: Tensor<4>, step: Step, device: &Device) -> Result<Tensor<4>, NnError> {
+        let dims = z.dims();
+        let plane = dims[2] * dims[3];
+        let values: Vec<f32> = z
+            .into_data()
+            .try_to_vec()
+            .map_err(|e| error(format!("reading the latent: {e:?}")))?;
+        let bottleneck = Bottleneck::at_step(self.model.config().latent_bits, step);
+        let dequantizer = self.model.dequantizer(step);
+        let channels = dims[1];
+        let decoded = values
+            .iter()
+            .enumerate()
+            .map(|(i, &z)| dequantizer.value((i / plane) % channels, bottleneck.quantize(z)))
+            .collect();
+        Ok(Tensor::from_data(TensorData::new(decoded, dims), device))
+    }
 }
 
 impl CodecTrainer {
@@ -92,6 +155,23 @@ impl CodecTrainer {
         if options.freeze_encoder {
             codec = codec.freeze_encoder();
         }
+        let steps = match options.steps {
+            Some(range) => {
+                let one_stage = model.config().architecture != Architecture::Residual;
+                if codec.refiner().is_none() || !options.freeze_encoder || !one_stage || range[0] > range[1] {
+                    return Err(error(
+                        "training across steps needs a refiner, a frozen one-stage encoder and a range from finer to coarser",
+                    ));
+                }
+                codec = codec.with_step_input();
+                Some(StepTraining {
+                    model: model.clone(),
+                    range,
+                    draw: AtomicU64::new(0),
+                })
+            }
+            None => None,
+        };
         let codec = codec.map(&mut SequentialIds(0));
         let optimizer = AdamWConfig::new()
             .with_weight_decay(options.weight_decay)
@@ -102,13 +182,17 @@ impl CodecTrainer {
             rate_weight: options.rate_weight,
             optimizer,
             device,
+            steps,
         })
     }
 
     /// Seeds the noise of the bottleneck (burn's generator, which may be
-    /// global to the process).
+    /// global to the process) and the draw of the steps.
     pub fn seed(&self, seed: u64) {
         self.device.seed(seed);
+        if let Some(steps) = &self.steps {
+            steps.draw.store(seed, Ordering::Relaxed);
+        }
     }
 
     /// The device training runs on (burn's default: a GPU when walloc is
@@ -140,6 +224,25 @@ impl CodecTrainer {
     /// bottleneck); returns the batch's mean squared error.
     pub fn step(&mut self, batch: &Batch, learning_rate: f64) -> Result<f64, NnError> {
         let x = self.tensor(batch)?;
+        if let Some(steps) = &self.steps {
+            let step = steps.next();
+            let codec = self.codec.take().expect("the codec is only taken during a step");
+            let decoded = self.decode_at(&codec, steps, x.clone(), step);
+            let decoded = match decoded {
+                Ok(decoded) => decoded,
+                Err(e) => {
+                    self.codec = Some(codec);
+                    return Err(e);
+                }
+            };
+            let mse = (decoded - x).powi_scalar(2).mean();
+            let value = scalar(mse.clone())?;
+            // log MSE: each step's error counts by its relative change, so
+            // the coarse steps' larger errors do not drown the fine ones'.
+            let grads = GradientsParams::from_grads(mse.log().backward(), &codec);
+            self.codec = Some(self.optimizer.step(learning_rate, codec, grads));
+            return Ok(value);
+        }
         let codec = self.codec.take().expect("the codec is only taken during a step");
         let output = codec.forward(x.clone(), true);
         let mse = (output.coefficients - x).powi_scalar(2).mean();
@@ -154,12 +257,43 @@ impl CodecTrainer {
         Ok(value)
     }
 
+    /// Coefficients coded at `step` as the codec codes them, decoded.
+    fn decode_at(
+        &self,
+        codec: &LinearCodec,
+        steps: &StepTraining,
+        x: Tensor<4>,
+        step: Step,
+    ) -> Result<Tensor<4>, NnError> {
+        let z = codec
+            .latent_values(x)
+            .ok_or_else(|| error("training across steps needs a one-stage encoder"))?;
+        let normal = steps.dequantized(z, step, &self.device)?;
+        Ok(codec.decode(normal, step))
+    }
+
     /// The mean squared error of a batch through the rounding bottleneck
-    /// (outside autodiff: validation keeps no graph).
+    /// (outside autodiff: validation keeps no graph); trained across
+    /// steps, the geometric mean of the errors at the range's ends and
+    /// middle, so that a gain at any step counts alike.
     pub fn validate(&self, batch: &Batch) -> Result<f64, NnError> {
         let x = self.tensor(batch)?.without_autodiff();
-        let output = self.codec().valid().forward(x.clone(), false);
-        scalar((output.coefficients - x).powi_scalar(2).mean())
+        let codec = self.codec().valid();
+        let Some(steps) = &self.steps else {
+            let output = codec.forward(x.clone(), false);
+            return scalar((output.coefficients - x).powi_scalar(2).mean());
+        };
+        let probes = steps.probes();
+        let mut log_sum = 0.0;
+        for step in probes {
+            let z = codec
+                .latent_values(x.clone())
+                .ok_or_else(|| error("training across steps needs a one-stage encoder"))?;
+            let normal = steps.dequantized(z, step, &x.device())?;
+            let mse = scalar((codec.decode(normal, step) - x.clone()).powi_scalar(2).mean())?;
+            log_sum += mse.max(f64::MIN_POSITIVE).ln();
+        }
+        Ok((log_sum / probes.len() as f64).exp())
     }
 
     /// The rate proxy of a batch's rounded latents (mean over channels of
@@ -195,16 +329,19 @@ impl CodecTrainer {
                 trained.push(tensor_bytes(&format!("{name}.bias"), bias.val())?);
             }
         }
-        let config = match self.codec().refiner() {
-            Some(refiner) if base.config().architecture != Architecture::Refine => {
-                let mut config = base.config().clone();
+        let base_config = base.config();
+        let config = self.codec().refiner().and_then(|refiner| {
+            let changed = base_config.architecture != Architecture::Refine
+                || base_config.step_conditioned != refiner.reads_step();
+            changed.then(|| {
+                let mut config = base_config.clone();
                 config.architecture = Architecture::Refine;
                 config.hidden = Some(refiner.hidden() as u32);
                 config.blocks = Some(refiner.depth() as u32);
-                Some(config)
-            }
-            _ => None,
-        };
+                config.step_conditioned = refiner.reads_step();
+                config
+            })
+        });
         base.with_weights(&trained, config).map_err(|e| error(e.to_string()))
     }
 }
@@ -568,7 +705,7 @@ mod tests {
         let zhat: Vec<f32> = (0..2 * 20 * 20).map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0).collect();
         let decode = |tile, overlap| {
             decode_coefficients(
-                |z| decoder.forward(z),
+                |z| decoder.forward(z, Step::NATIVE),
                 &zhat,
                 [2, 20, 20],
                 4,
@@ -587,5 +724,72 @@ mod tests {
         };
         assert!(gap(decode(6, radius)) < 1e-5);
         assert!(gap(decode(6, 1)) > 1e-4);
+    }
+
+    #[test]
+    fn a_refiner_trained_across_steps_reads_the_step_and_beats_the_linear_decoder_at_each() {
+        use walloc_codec::{codec, EncodeOptions, Limits};
+
+        let images = images(6, 32);
+        let data = batch(&images);
+        let model = pca_model(&images);
+        let base = trained_refiner(&model, &data).export(&model).unwrap();
+        let (fine, coarse) = (Step::from_quality(100.0).unwrap(), Step::from_quality(20.0).unwrap());
+        let options = TrainOptions {
+            freeze_encoder: true,
+            steps: Some([fine, coarse]),
+            ..TrainOptions::default()
+        };
+        // Reading the step starts at zero weight: at first the refiner
+        // corrects as the one it grows from, at every step.
+        let mut trainer = CodecTrainer::new(&base, options).unwrap();
+        trainer.seed(3);
+        let start = trainer.validate(&data).unwrap();
+        let device = Device::default();
+        let plain = LinearCodec::load(&base, &device).unwrap();
+        let reading = LinearCodec::load(&base, &device).unwrap().with_step_input();
+        let normal = Tensor::<4>::from_data(
+            TensorData::new(
+                (0..2 * 16 * 16).map(|i| (i % 7) as f32 - 3.0).collect::<Vec<f32>>(),
+                [1, 2, 16, 16],
+            ),
+            &device,
+        );
+        let gap = scalar(
+            (plain.decode(normal.clone(), coarse) - reading.decode(normal, coarse))
+                .abs()
+                .max(),
+        )
+        .unwrap();
+        assert_eq!(gap, 0.0);
+        for _ in 0..200 {
+            trainer.step(&data, 1e-3).unwrap();
+        }
+        let after = trainer.validate(&data).unwrap();
+        assert!(after < 0.95 * start, "MSE across steps {start} → {after}");
+
+        // The file says so, and decoding reads each file's step.
+        let exported = trainer.export(&base).unwrap();
+        let reread = Model::from_bytes(exported.to_bytes().to_vec()).unwrap();
+        assert!(reread.config().step_conditioned);
+        assert!(reread.config().architecture_label().contains("every step"));
+        assert_eq!(reread.weights().encoder_weight, model.weights().encoder_weight);
+        let registry = crate::registry();
+        let squared_error = |model: &Model, step: Step| {
+            let file =
+                codec::encode_with(&registry, model, &images[0], EncodeOptions::default().with_step(step)).unwrap();
+            let decoded: Image8 =
+                codec::decode_with(&registry, model, &file, &Limits::default(), &Default::default()).unwrap();
+            decoded
+                .pixels
+                .iter()
+                .zip(&images[0].pixels)
+                .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
+                .sum::<f64>()
+        };
+        for step in [fine, Step::NATIVE, coarse] {
+            let (refined, linear) = (squared_error(&reread, step), squared_error(&model, step));
+            assert!(refined < linear, "{step}: squared error {linear} → {refined}");
+        }
     }
 }
