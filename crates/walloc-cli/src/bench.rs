@@ -17,8 +17,8 @@ pub struct BenchArgs {
     /// Model name or file [default: rgb-16x].
     #[arg(short, long, default_value = "rgb-16x")]
     pub model: String,
-    /// Latent coder of walloc's files: adaptive or rans.
-    #[arg(long, default_value = "adaptive")]
+    /// Latent coder of walloc's files: predictive, adaptive or rans.
+    #[arg(long, default_value = "predictive")]
     pub coder: walloc::LatentCoder,
     /// Timed repetitions of each measurement (the fastest is kept).
     #[arg(long, default_value_t = 3)]

@@ -47,10 +47,12 @@ enum Command {
         /// [default: rgb-16x, or gray-16x for gray images; stereo-5x for audio; volume-16x for volumes].
         #[arg(short, long)]
         model: Option<String>,
-        /// Latent storage: adaptive (context-adaptive coding started from the
-        /// model's tables; smallest), rans (the model's static tables), or the
-        /// reference's tiled latent image as png or lossless webp.
-        #[arg(long, default_value = "adaptive")]
+        /// Latent storage: predictive (context-adaptive coding started from
+        /// the model's tables, smooth channels as median-prediction
+        /// residuals; smallest), adaptive (the same without prediction), rans
+        /// (the model's static tables), or the reference's tiled latent image
+        /// as png or lossless webp.
+        #[arg(long, default_value = "predictive")]
         coder: LatentCoder,
         /// Quality from 0 (smallest file) to 100 (finest quantization);
         /// 75 is the model's own step, every 20 points halve or double it.

@@ -14,6 +14,16 @@
 //! from the model's static tables, rescaled to the step with integer
 //! arithmetic, so short chunks pay little to learn.
 //!
+//! The `predictive` coder is the same coder with one more choice per
+//! channel and chunk, coded first as an even bit: whether the channel's
+//! values are coded as they are or as their residuals from the LOCO-I
+//! median predictor of their left, upper and upper-left neighbours
+//! (wrapped into the symbols' range, so the decoder undoes it exactly).
+//! The encoder predicts a channel when its residuals' entropy given the
+//! spatial context is below its values'. Contexts then read the residuals already coded.
+//! Smooth channels (the low-frequency ones at fine steps) gain; noise-like
+//! ones keep their values.
+//!
 //! Everything is integer: probabilities are 16-bit counts updated by shifts,
 //! so decoding is bit-exact on every machine.
 
@@ -231,6 +241,92 @@ pub struct AdaptiveCoder {
     zero: u8,
     /// `2^bits`.
     symbols: usize,
+    /// Whether each channel may be coded as prediction residuals (the
+    /// `predictive` coder).
+    predictive: bool,
+}
+
+/// The LOCO-I median predictor of position `i` (column `column`) of a band
+/// of `width` columns from its left, upper and upper-left values (values,
+/// not symbols); outside the band, the neighbour along the edge, or 0.
+#[inline]
+fn median_prediction(values: &[u8], i: usize, column: usize, width: usize, zero: u8) -> i32 {
+    let value = |j: usize| i32::from(values[j]) - i32::from(zero);
+    match (i >= width, column > 0) {
+        (false, false) => 0,
+        (false, true) => value(i - 1),
+        (true, false) => value(i - width),
+        (true, true) => {
+            let (left, up, corner) = (value(i - 1), value(i - width), value(i - width - 1));
+            if corner >= left.max(up) {
+                left.min(up)
+            } else if corner <= left.min(up) {
+                left.max(up)
+            } else {
+                left + up - corner
+            }
+        }
+    }
+}
+
+/// `value` wrapped into the symbols' range (`symbols` of them, value 0 at
+/// symbol `zero`), as a symbol.
+#[inline]
+fn wrapped(value: i32, symbols: usize, zero: u8) -> u8 {
+    let half = i32::from(zero);
+    ((value + half).rem_euclid(symbols as i32)) as u8
+}
+
+/// The symbols of a band (`width` columns, value 0 at `zero`, `symbols`
+/// of them) and their residuals under the median predictor, with what
+/// each would cost under its own histograms, one per spatial context (the
+/// bucket of `|left| + |up|`, as the coder's): their empirical entropy
+/// given the context, times their count. One pass; the encoder's cheap
+/// estimate for choosing between values and residuals.
+fn residuals_and_costs(band: &[u8], width: usize, symbols: usize, zero: u8) -> (Vec<u8>, f64, f64) {
+    let mut residual = vec![zero; band.len()];
+    let mut value_counts = vec![0u32; SPATIAL * 256];
+    let mut residual_counts = vec![0u32; SPATIAL * 256];
+    let magnitude = |s: u8| u32::from(s.abs_diff(zero));
+    let mut column = 0;
+    for (i, &s) in band.iter().enumerate() {
+        let prediction = median_prediction(band, i, column, width, zero);
+        let r = wrapped(i32::from(s) - i32::from(zero) - prediction, symbols, zero);
+        residual[i] = r;
+        let (value_activity, residual_activity) = match (column > 0, i >= width) {
+            (true, true) => (
+                magnitude(band[i - 1]) + magnitude(band[i - width]),
+                magnitude(residual[i - 1]) + magnitude(residual[i - width]),
+            ),
+            (true, false) => (magnitude(band[i - 1]), magnitude(residual[i - 1])),
+            (false, true) => (magnitude(band[i - width]), magnitude(residual[i - width])),
+            (false, false) => (0, 0),
+        };
+        value_counts[activity_bucket(value_activity) * 256 + usize::from(s)] += 1;
+        residual_counts[activity_bucket(residual_activity) * 256 + usize::from(r)] += 1;
+        column = if column + 1 == width { 0 } else { column + 1 };
+    }
+    (
+        residual,
+        histogram_bits(&residual_counts),
+        histogram_bits(&value_counts),
+    )
+}
+
+/// `Σ −c·log2(c / n)` over each row of 256 counts (`n` the row's sum).
+fn histogram_bits(counts: &[u32]) -> f64 {
+    counts
+        .chunks_exact(256)
+        .map(|row| {
+            let n: f64 = row.iter().map(|&c| f64::from(c)).sum();
+            let sum: f64 = row
+                .iter()
+                .filter(|&&c| c > 0)
+                .map(|&c| f64::from(c) * f64::from(c).log2())
+                .sum();
+            n * n.max(1.0).log2() - sum
+        })
+        .sum()
 }
 
 /// Tail counts `G(n) = Σ_{|v| ≥ n} h(v)` of one table row, `n` in
@@ -315,7 +411,48 @@ impl AdaptiveCoder {
             channels,
             zero: half as u8,
             symbols,
+            predictive: false,
         }
+    }
+
+    /// This coder with prediction allowed per channel (the `predictive`
+    /// coder).
+    pub fn predictive(mut self) -> Self {
+        self.predictive = true;
+        self
+    }
+
+    /// Whether this coder codes a channel's band (`width` columns) as
+    /// prediction residuals.
+    pub fn predicts(&self, band: &[u8], width: usize) -> bool {
+        self.residuals_if_smaller(band, width).is_some()
+    }
+
+    /// The band's residuals (`width` columns) when this coder predicts and
+    /// they would cost fewer bits than the values under their own
+    /// histograms; `None` when the values are coded as they are.
+    fn residuals_if_smaller(&self, band: &[u8], width: usize) -> Option<Vec<u8>> {
+        if !self.predictive {
+            return None;
+        }
+        let (residual, residual_bits, value_bits) = residuals_and_costs(band, width, self.symbols, self.zero);
+        (residual_bits < value_bits).then_some(residual)
+    }
+
+    /// The symbol coded for `symbol` at position `i` (column `column`) of a
+    /// band whose values before `i` are decided: its residual from their
+    /// median prediction when `predicted`, else itself.
+    #[inline]
+    pub fn as_coded(&self, predicted: bool, band: &[u8], i: usize, column: usize, width: usize, symbol: u8) -> u8 {
+        if !predicted {
+            return symbol;
+        }
+        let prediction = median_prediction(band, i, column, width, self.zero);
+        wrapped(
+            i32::from(symbol) - i32::from(self.zero) - prediction,
+            self.symbols,
+            self.zero,
+        )
     }
 
     /// Encodes `symbols[k * plane + range]` for every channel `k` (rows of
@@ -337,18 +474,28 @@ impl AdaptiveCoder {
                 .encode_symbol(bit, model)
                 .map_err(|e| CodecError::EntropyCoding(format!("{e:?}")))
         };
+        // The band each channel was coded as: its values, or residuals.
+        let mut coded_bands: Vec<std::borrow::Cow<[u8]>> = Vec::with_capacity(contexts.len());
         for (k, state) in contexts.iter_mut().enumerate() {
-            let band = &symbols[k * plane + range.start..k * plane + range.end];
-            let previous = (k > 0).then(|| &symbols[(k - 1) * plane + range.start..(k - 1) * plane + range.end]);
+            let values = &symbols[k * plane + range.start..k * plane + range.end];
+            if let Some(&s) = values.iter().find(|&&s| usize::from(s) >= self.symbols) {
+                return Err(CodecError::EntropyCoding(format!("symbol {s} of channel {k}")));
+            }
+            let band = match self.residuals_if_smaller(values, width) {
+                Some(residual) => std::borrow::Cow::Owned(residual),
+                None => std::borrow::Cow::Borrowed(values),
+            };
+            if self.predictive {
+                // The choice is an even bit, not adapted.
+                decide(matches!(band, std::borrow::Cow::Owned(_)), None)?;
+            }
+            let previous = coded_bands.last().map(|b| b.as_ref());
             let mut x = 0;
             for (i, &s) in band.iter().enumerate() {
-                if usize::from(s) >= self.symbols {
-                    return Err(CodecError::EntropyCoding(format!("symbol {s} of channel {k}")));
-                }
                 let column = x;
                 x = if x + 1 == width { 0 } else { x + 1 };
                 let place = Place {
-                    band,
+                    band: &band,
                     previous,
                     i,
                     column,
@@ -356,6 +503,7 @@ impl AdaptiveCoder {
                 };
                 self.binarize(state, &place, s, &mut decide)?;
             }
+            coded_bands.push(band);
         }
         let words = coder
             .into_compressed()
@@ -449,10 +597,23 @@ impl AdaptiveCoder {
         let mut contexts = self.channels.clone();
         let max_positive = self.symbols - 1 - usize::from(self.zero);
         let max_negative = usize::from(self.zero);
+        // The previous channel's residuals, when it was predicted.
+        let mut previous_residuals: Option<Vec<u8>> = None;
         for (k, state) in contexts.iter_mut().enumerate() {
+            let predicted = self.predictive && read(&mut coder, Bit::EVEN)?;
             let (before, rest) = symbols.split_at_mut(k * plane);
-            let previous = (k > 0).then(|| &before[(k - 1) * plane + range.start..(k - 1) * plane + range.end]);
-            let band = &mut rest[range.clone()];
+            let previous = match &previous_residuals {
+                Some(residuals) => Some(residuals.as_slice()),
+                None => (k > 0).then(|| &before[(k - 1) * plane + range.start..(k - 1) * plane + range.end]),
+            };
+            let values = &mut rest[range.clone()];
+            let mut residual_band = if predicted {
+                vec![self.zero; values.len()]
+            } else {
+                Vec::new()
+            };
+            // Symbols decode into the band they were coded as.
+            let band: &mut [u8] = if predicted { &mut residual_band } else { values };
             let mut x = 0;
             for i in 0..band.len() {
                 let column = x;
@@ -489,6 +650,22 @@ impl AdaptiveCoder {
                 } else {
                     self.zero + magnitude as u8
                 };
+            }
+            if predicted {
+                let values = &mut rest[range.clone()];
+                let mut column = 0;
+                for (i, &r) in residual_band.iter().enumerate() {
+                    let prediction = median_prediction(values, i, column, width, self.zero);
+                    column = if column + 1 == width { 0 } else { column + 1 };
+                    values[i] = wrapped(
+                        i32::from(r) - i32::from(self.zero) + prediction,
+                        self.symbols,
+                        self.zero,
+                    );
+                }
+                previous_residuals = Some(residual_band);
+            } else {
+                previous_residuals = None;
             }
         }
         if !coder.maybe_exhausted() {
@@ -559,8 +736,11 @@ mod tests {
             *s = i as u8;
         }
         let tables = tables_of(&symbols, k, plane, width);
-        for code in [-32i8, 0, 17, 80] {
+        let coders = [-32i8, 0, 17, 80].into_iter().flat_map(|code| {
             let coder = AdaptiveCoder::new(&tables, SPATIAL, 8, Step::from_code(code).unwrap());
+            [(code, coder.clone()), (code, coder.predictive())]
+        });
+        for (code, coder) in coders {
             let payload = coder.encode(&symbols, plane, 60..540, width).unwrap();
             let mut out = symbols.clone();
             for c in 0..k {
@@ -617,6 +797,69 @@ mod tests {
             )
             .unwrap();
         assert_eq!(out, coarse);
+    }
+
+    #[test]
+    fn prediction_codes_smooth_channels_as_residuals_and_round_trips_the_extremes() {
+        let (width, height) = (48, 40);
+        let plane = width * height;
+        // A smooth ramp (about ±60), noise, and the extremes alternating
+        // (every residual wraps around the range).
+        let ramp = (0..plane).map(|i| (128 + (i % width) as i32 + 2 * (i / width) as i32 - 88) as u8);
+        let noise = latent(1, plane, 2.0);
+        let extremes = (0..plane).map(|i| if (i + i / width) % 2 == 0 { 1u8 } else { 255 });
+        let symbols: Vec<u8> = ramp.chain(noise).chain(extremes).collect();
+        let tables = tables_of(&symbols, 3, plane, width);
+        let plain = AdaptiveCoder::new(&tables, SPATIAL, 8, Step::NATIVE);
+        let predictive = plain.clone().predictive();
+        let band = |c: usize| &symbols[c * plane..(c + 1) * plane];
+        assert!(predictive.predicts(band(0), width));
+        assert!(!predictive.predicts(band(1), width));
+        assert!(!plain.predicts(band(0), width));
+        let code = |coder: &AdaptiveCoder| coder.encode(&symbols, plane, 0..plane, width).unwrap();
+        let (with, without) = (code(&predictive), code(&plain));
+        assert!(with.len() * 2 < without.len(), "{} vs {}", with.len(), without.len());
+        for rows in [0..plane, 5 * width..17 * width] {
+            let payload = predictive.encode(&symbols, plane, rows.clone(), width).unwrap();
+            let mut out = vec![0u8; 3 * plane];
+            predictive
+                .decode(&payload, &mut out, plane, rows.clone(), width)
+                .unwrap();
+            for c in 0..3 {
+                let r = c * plane + rows.start..c * plane + rows.end;
+                assert_eq!(out[r.clone()], symbols[r], "channel {c}");
+            }
+        }
+        // What a rate–distortion quantizer weighs is what the coder codes:
+        // the residual of the median prediction, wrapped.
+        let ramp = band(0);
+        let i = 3 * width + 5;
+        let (left, up, corner) = (
+            i32::from(ramp[i - 1]) - 128,
+            i32::from(ramp[i - width]) - 128,
+            i32::from(ramp[i - width - 1]) - 128,
+        );
+        // The corner lies below both: the median predictor takes the larger
+        // neighbour, the left one, one below the value.
+        assert!(corner < up && up < left);
+        assert_eq!(i32::from(ramp[i]) - 128, left + 1);
+        assert_eq!(predictive.as_coded(true, ramp, i, 5, width, ramp[i]), 129);
+        assert_eq!(predictive.as_coded(false, ramp, i, 5, width, ramp[i]), ramp[i]);
+        let extremes = band(2);
+        let j = width + 1;
+        // Left and up are +127, the corner and the value −127: the residual,
+        // −254, wraps to +2.
+        assert_eq!(
+            (
+                extremes[j - 1],
+                extremes[j - width],
+                extremes[j - width - 1],
+                extremes[j]
+            ),
+            (255, 255, 1, 1)
+        );
+        assert_eq!(median_prediction(extremes, j, 1, width, 128), 127);
+        assert_eq!(predictive.as_coded(true, extremes, j, 1, width, 1), 130);
     }
 
     #[test]

@@ -58,10 +58,11 @@ pub struct EncodeOptions {
 }
 
 impl Default for EncodeOptions {
-    /// Adaptive coding at the model's own step, in chunks of 32 latent rows.
+    /// Predictive adaptive coding at the model's own step, in chunks of 32
+    /// latent rows.
     fn default() -> Self {
         EncodeOptions {
-            coder: LatentCoder::Adaptive,
+            coder: LatentCoder::Predictive,
             rows_per_chunk: 32,
             step: Step::NATIVE,
             rdo: false,
@@ -239,7 +240,7 @@ pub fn linear_coefficients(model: &Model, latent: &Latent) -> Result<Vec<f32>> {
 
 fn pack_format(coder: LatentCoder) -> Option<PackFormat> {
     match coder {
-        LatentCoder::Rans | LatentCoder::Adaptive => None,
+        LatentCoder::Rans | LatentCoder::Adaptive | LatentCoder::Predictive => None,
         LatentCoder::Png => Some(PackFormat::Png),
         LatentCoder::WebP => Some(PackFormat::WebP),
     }

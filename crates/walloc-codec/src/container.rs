@@ -32,17 +32,22 @@ pub enum LatentCoder {
     /// from the model's tables at the file's step; one chunk per band of
     /// latent rows.
     Adaptive = 3,
+    /// The adaptive coder with each channel of each chunk coded as its
+    /// values or as their median-prediction residuals, whichever is
+    /// smaller ([`crate::adaptive`]); one chunk per band of latent rows.
+    Predictive = 4,
 }
 
 impl std::str::FromStr for LatentCoder {
     type Err = CodecError;
 
-    /// `rans`, `png` or `webp`, as [`LatentCoder::name`] spells them.
+    /// `predictive`, `adaptive`, `rans`, `png` or `webp`, as
+    /// [`LatentCoder::name`] spells them.
     fn from_str(name: &str) -> Result<Self> {
         Self::ALL
             .into_iter()
             .find(|c| c.name() == name)
-            .ok_or_else(|| invalid("coder", format!("{name:?} (adaptive, rans, png or webp)")))
+            .ok_or_else(|| invalid("coder", format!("{name:?} (predictive, adaptive, rans, png or webp)")))
     }
 }
 
@@ -54,15 +59,17 @@ impl LatentCoder {
             LatentCoder::Png => "png",
             LatentCoder::WebP => "webp",
             LatentCoder::Adaptive => "adaptive",
+            LatentCoder::Predictive => "predictive",
         }
     }
 
     /// Every coder, in code order.
-    pub const ALL: [LatentCoder; 4] = [
+    pub const ALL: [LatentCoder; 5] = [
         LatentCoder::Rans,
         LatentCoder::Png,
         LatentCoder::WebP,
         LatentCoder::Adaptive,
+        LatentCoder::Predictive,
     ];
 
     /// The coder of a header's code.
@@ -70,15 +77,25 @@ impl LatentCoder {
         Self::ALL.into_iter().find(|c| *c as u8 == code).ok_or_else(|| {
             invalid(
                 "latent coder",
-                format!("{code} (known: 0 rans, 1 png, 2 webp, 3 adaptive)"),
+                format!("{code} (known: 0 rans, 1 png, 2 webp, 3 adaptive, 4 predictive)"),
             )
         })
     }
 
     /// Whether the latent is entropy-coded in bands of rows, one chunk each
-    /// (rANS and adaptive), rather than packed into one latent image.
+    /// (rANS, adaptive and predictive), rather than packed into one latent
+    /// image.
     pub fn is_banded(self) -> bool {
-        matches!(self, LatentCoder::Rans | LatentCoder::Adaptive)
+        matches!(
+            self,
+            LatentCoder::Rans | LatentCoder::Adaptive | LatentCoder::Predictive
+        )
+    }
+
+    /// Whether the coder adapts its contexts as it codes (adaptive and
+    /// predictive), so that it fits every quantizer step.
+    pub fn is_adaptive(self) -> bool {
+        matches!(self, LatentCoder::Adaptive | LatentCoder::Predictive)
     }
 }
 
@@ -282,7 +299,7 @@ pub(crate) fn header_prefix(modality: Modality, model_id: &ModelId) -> [u8; HEAD
 /// The version a file of `coder` at `step` is written as: 1 unless it
 /// needs what version 2 added.
 pub(crate) fn version_for(coder: LatentCoder, step: Step) -> u8 {
-    if coder == LatentCoder::Adaptive || step != Step::NATIVE {
+    if coder.is_adaptive() || step != Step::NATIVE {
         2
     } else {
         1
@@ -299,7 +316,7 @@ pub(crate) fn step_field(header: &[u8], at: usize) -> Result<Step> {
 }
 
 /// The coder of a banded modality's coder byte (audio, volumes): `0`
-/// (rANS) in version 1; rANS or adaptive in version 2.
+/// (rANS) in version 1; rANS, adaptive or predictive in version 2.
 pub(crate) fn banded_coder_field(header: &[u8], at: usize) -> Result<LatentCoder> {
     let coder = LatentCoder::from_code(header[at])?;
     if !coder.is_banded() || (header[4] == 1 && coder != LatentCoder::Rans) {

@@ -598,12 +598,19 @@ impl Model {
     pub fn band_coder(&self, coder: LatentCoder, step: Step) -> Result<BandCoder<'_>> {
         match coder {
             LatentCoder::Rans => Ok(BandCoder::Static(&self.tables)),
-            LatentCoder::Adaptive => Ok(BandCoder::Adaptive(Box::new(AdaptiveCoder::new(
-                &self.weights.probabilities,
-                self.weights.contexts,
-                self.config.latent_bits,
-                step,
-            )))),
+            LatentCoder::Adaptive | LatentCoder::Predictive => {
+                let adaptive = AdaptiveCoder::new(
+                    &self.weights.probabilities,
+                    self.weights.contexts,
+                    self.config.latent_bits,
+                    step,
+                );
+                Ok(BandCoder::Adaptive(Box::new(if coder == LatentCoder::Predictive {
+                    adaptive.predictive()
+                } else {
+                    adaptive
+                })))
+            }
             other => Err(CodecError::IncompatibleInput(format!(
                 "the {} coder packs a latent image; it does not code bands",
                 other.name()

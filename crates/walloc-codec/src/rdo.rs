@@ -39,15 +39,16 @@ pub struct RdoAnalysis<'m> {
     model: &'m Model,
     encoder: LinearEncoder,
     rows_per_chunk: usize,
+    predictive: bool,
 }
 
 impl<'m> RdoAnalysis<'m> {
     /// The encoder of `model` at `options`' step, for chunks of
     /// `rows_per_chunk` latent rows. Refuses another coder than the
-    /// adaptive one (whose bits it weighs), and models without a 1×1
+    /// adaptive and predictive ones (whose bits it weighs), and models without a 1×1
     /// projection, by name.
     pub fn new(model: &'m Model, options: &EncodeOptions, rows_per_chunk: usize) -> Result<Self> {
-        if options.coder != LatentCoder::Adaptive {
+        if !options.coder.is_adaptive() {
             return Err(CodecError::IncompatibleInput(format!(
                 "rate–distortion-optimized quantization counts the adaptive coder's bits, not the {} coder's",
                 options.coder.name()
@@ -63,6 +64,7 @@ impl<'m> RdoAnalysis<'m> {
             model,
             encoder: encoder.at_step(options.step),
             rows_per_chunk: rows_per_chunk.max(1),
+            predictive: options.coder == LatentCoder::Predictive,
         })
     }
 }
@@ -70,25 +72,36 @@ impl<'m> RdoAnalysis<'m> {
 impl Analysis for RdoAnalysis<'_> {
     fn analyze(&self, signal: Signal) -> Result<Latent> {
         let values = self.encoder.latent_values(signal)?;
-        Ok(quantize(self.model, &values, self.rows_per_chunk, LAMBDA))
+        Ok(quantize(
+            self.model,
+            &values,
+            self.rows_per_chunk,
+            LAMBDA,
+            self.predictive,
+        ))
     }
 }
 
 /// Chooses the symbols of `values` (made by `model`'s encoder) for chunks
-/// of `rows_per_chunk` latent rows coded by the adaptive coder, with the
+/// of `rows_per_chunk` latent rows coded by the adaptive coder (with
+/// prediction when `predictive`: the predictive coder), with the
 /// multiplier `lambda` (in squared steps per bit; [`LAMBDA`] by default).
-pub fn quantize(model: &Model, values: &LatentValues, rows_per_chunk: usize, lambda: f32) -> Latent {
+/// A predicted channel's symbols are weighed as the residuals they will be
+/// coded as; whether a channel is predicted is the coder's own choice on
+/// the nearest symbols, made before the channel is decided.
+pub fn quantize(model: &Model, values: &LatentValues, rows_per_chunk: usize, lambda: f32, predictive: bool) -> Latent {
     let step = values.step;
     let bottleneck = model.bottleneck_at(step);
     let quantizer = Quantizer::new(&bottleneck);
     let dequantizer = model.dequantizer(step);
     let weights = &model.weights();
-    let coder = AdaptiveCoder::new(
+    let adaptive = AdaptiveCoder::new(
         &weights.probabilities,
         weights.contexts,
         model.config().latent_bits,
         step,
     );
+    let coder = if predictive { adaptive.predictive() } else { adaptive };
     let shape = values.shape;
     let k = shape.channels;
     // How much each channel's error weighs after the linear decoder, in
@@ -117,25 +130,32 @@ pub fn quantize(model: &Model, values: &LatentValues, rows_per_chunk: usize, lam
             let range = chunk * rows * width..((chunk + 1) * rows).min(shape.height) * width;
             let mut costs = coder.chunk_costs();
             let mut decided = vec![0u8; k * range.len()];
+            // The bands as coded (values, or residuals where predicted).
+            let mut coded = vec![0u8; k * range.len()];
             for c in 0..k {
-                let (before, rest) = decided.split_at_mut(c * range.len());
-                let band = &mut rest[..range.len()];
-                let previous = (c > 0).then(|| &before[(c - 1) * range.len()..]);
                 let z = &values.values[c * plane + range.start..c * plane + range.end];
+                let band = &mut decided[c * range.len()..(c + 1) * range.len()];
+                let nearest: Vec<u8> = z.iter().map(|&v| quantizer.quantize(v)).collect();
+                let predicted = coder.predicts(&nearest, width);
+                let (before, rest) = coded.split_at_mut(c * range.len());
+                let coded_band = &mut rest[..range.len()];
+                let previous = (c > 0).then(|| &before[(c - 1) * range.len()..]);
                 for i in 0..band.len() {
+                    let column = i % width;
+                    let as_coded = |symbol: u8| coder.as_coded(predicted, band, i, column, width, symbol);
                     // The contexts read only the values before `i`.
                     let place = Place {
-                        band,
+                        band: coded_band,
                         previous,
                         i,
-                        column: i % width,
+                        column,
                         width,
                     };
                     let mut cost = |symbol: u8| {
                         let error = z[i] - dequantizer.value(c, symbol);
-                        scale[c] * error * error + lambda * costs.bits(c, &place, symbol)
+                        scale[c] * error * error + lambda * costs.bits(c, &place, as_coded(symbol))
                     };
-                    let nearest = quantizer.quantize(z[i]);
+                    let nearest = nearest[i];
                     let best = match nearest.cmp(&zero) {
                         std::cmp::Ordering::Equal => nearest,
                         order => {
@@ -147,8 +167,10 @@ pub fn quantize(model: &Model, values: &LatentValues, rows_per_chunk: usize, lam
                             }
                         }
                     };
-                    costs.commit(c, &place, best);
+                    let symbol = as_coded(best);
+                    costs.commit(c, &place, symbol);
                     band[i] = best;
+                    coded_band[i] = symbol;
                 }
             }
             decided

@@ -192,7 +192,10 @@ impl VolumeHeader {
         if !self.coder.is_banded() {
             return Err(invalid(
                 "latent coder",
-                format!("{} (volumes are rANS- or adaptive-coded)", self.coder.name()),
+                format!(
+                    "{} (volumes are rANS-, adaptive- or predictive-coded)",
+                    self.coder.name()
+                ),
             ));
         }
         let multiple = self.depth_multiple();
@@ -741,7 +744,7 @@ impl VolumeSpec {
             geometry: Geometry::default(),
             slab_depth: DEFAULT_SLAB_DEPTH,
             tags: Vec::new(),
-            coder: LatentCoder::Adaptive,
+            coder: LatentCoder::Predictive,
             step: Step::NATIVE,
             rdo: false,
         }

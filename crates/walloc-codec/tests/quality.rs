@@ -35,7 +35,7 @@ fn every_step_decodes_its_latent_and_trades_rate_for_error() {
         let options = EncodeOptions::default().with_step(step);
         let file = codec::encode(&model, &image, options).unwrap();
         let (header, latent) = codec::decode_latent(&model, &file, &Limits::default()).unwrap();
-        assert_eq!((header.step, header.coder), (step, LatentCoder::Adaptive));
+        assert_eq!((header.step, header.coder), (step, LatentCoder::Predictive));
         let expected = codec::analyze_at(&Registry::core(), &model, &image, step).unwrap();
         assert_eq!(latent, expected, "step code {code}: the integers differ");
         let decoded = codec::decode::<u8>(&model, &file, &Limits::default()).unwrap();

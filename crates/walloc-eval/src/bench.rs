@@ -126,6 +126,9 @@ pub struct CodingRow {
     pub rans: f64,
     /// Bits of the adaptive coder, in all.
     pub adaptive: f64,
+    /// Bits of the predictive coder (the adaptive one with median
+    /// prediction of smooth channels), in all.
+    pub predictive: f64,
     /// The latents' empirical entropies.
     pub entropy: ContextEntropy,
 }
@@ -151,6 +154,7 @@ fn coding_row(model: &Model, samples: &[Sample], step: Step) -> Result<CodingRow
         step,
         rans: bits(LatentCoder::Rans)?,
         adaptive: bits(LatentCoder::Adaptive)?,
+        predictive: bits(LatentCoder::Predictive)?,
         entropy: context_entropy(&latents, model.config().latent_bits),
     })
 }
@@ -309,21 +313,31 @@ impl fmt::Display for BenchReport {
         )?;
         writeln!(
             f,
-            "{:<8} {:>8} {:>9} {:>9} {:>10} {:>12} {:>9}",
-            "quality", "rANS", "adaptive", "marginal", "H(v|nbrs)", "H(v|nbrs,ch)", "adaptive/H"
+            "{:<8} {:>8} {:>9} {:>10} {:>9} {:>10} {:>12} {:>9} {:>11}",
+            "quality",
+            "rANS",
+            "adaptive",
+            "predictive",
+            "marginal",
+            "H(v|nbrs)",
+            "H(v|nbrs,ch)",
+            "adaptive/H",
+            "predictive/H"
         )?;
         for row in &self.coding {
             let e = &row.entropy;
             writeln!(
                 f,
-                "{:<8} {:>8.4} {:>9.4} {:>9.4} {:>10.4} {:>12.4} {:>9.3}",
+                "{:<8} {:>8.4} {:>9.4} {:>10.4} {:>9.4} {:>10.4} {:>12.4} {:>9.3} {:>11.3}",
                 row.step.quality(),
                 e.per_value(row.rans),
                 e.per_value(row.adaptive),
+                e.per_value(row.predictive),
                 e.per_value(e.marginal),
                 e.per_value(e.spatial),
                 e.per_value(e.spatial_and_channel),
-                row.adaptive / e.spatial_and_channel.max(1e-9)
+                row.adaptive / e.spatial_and_channel.max(1e-9),
+                row.predictive / e.spatial_and_channel.max(1e-9)
             )?;
         }
         Ok(())

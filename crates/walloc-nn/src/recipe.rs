@@ -473,6 +473,15 @@ mod tests {
             let error = TrainConfig::from_json(text).unwrap_err().to_string();
             assert!(error.contains(problem), "{text}: {error}");
         }
+        // Qualities name the steps' range from the finer (higher quality) on.
+        let across =
+            r#"{"name": "x", "latent_dim": 6, "steps": 9, "freeze_encoder": true, "train_qualities": [15, 100]}"#;
+        let options = TrainConfig::from_json(across).unwrap().options();
+        assert_eq!(
+            options.steps,
+            Some([Step::AT_QUALITY_100, Step::from_quality(15.0).unwrap()])
+        );
+        assert_eq!(config.options().steps, None);
     }
 
     #[test]

@@ -373,10 +373,10 @@ impl Candidates {
 /// `rgb-16x`/`gray-16x` for uint8 and uint16 arrays and `stereo-5x` for
 /// audio. `quality` runs from 0 (smallest) to 100 (finest); 75, the
 /// default, is the model's own step (images, audio and volumes). `rdo`
-/// (adaptive coder, 1×1 projection encoders) chooses each latent value's rounding by its
+/// (predictive or adaptive coder, 1×1 projection encoders) chooses each latent value's rounding by its
 /// cost in bits and in error: smaller files, slower encoding.
 #[pyfunction]
-#[pyo3(signature = (array, model=None, *, sample_rate=None, coder="adaptive", quality=None, rdo=false))]
+#[pyo3(signature = (array, model=None, *, sample_rate=None, coder="predictive", quality=None, rdo=false))]
 fn encode<'py>(
     py: Python<'py>,
     array: &Bound<'py, PyAny>,
@@ -409,7 +409,7 @@ fn encode_options(coder: &str, quality: Option<f64>, rdo: bool) -> PyResult<Enco
 /// Encodes a list of arrays in parallel (all with one model); returns a
 /// list of bytes. An item that fails raises, naming its index.
 #[pyfunction]
-#[pyo3(signature = (arrays, model=None, *, sample_rate=None, coder="adaptive", quality=None, rdo=false))]
+#[pyo3(signature = (arrays, model=None, *, sample_rate=None, coder="predictive", quality=None, rdo=false))]
 fn encode_batch<'py>(
     py: Python<'py>,
     arrays: Vec<Bound<'py, PyAny>>,

@@ -66,18 +66,18 @@ def encode(
     model: ModelLike = None,
     *,
     sample_rate: Optional[int] = None,
-    coder: str = "adaptive",
+    coder: str = "predictive",
     quality: Optional[float] = None,
     rdo: bool = False,
 ) -> bytes:
     """Encodes an image ``(H, W[, C])`` uint8 (or uint16, coded from all 16
     bits) or audio ``(frames[, C])``
     (int16, int32, uint8, or float32 in [-1, 1]; ``sample_rate`` defaults to
-    44100) into ``.wal`` bytes. ``coder``: ``"adaptive"``, ``"rans"``,
+    44100) into ``.wal`` bytes. ``coder``: ``"predictive"``, ``"adaptive"``, ``"rans"``,
     ``"png"`` or ``"webp"`` (images). ``quality`` (images, audio and
     volumes): 0 (smallest file) to 100 (finest quantization); ``None`` or
     75 is the model's own step, and every 20 points halve or double it.
-    ``rdo`` (adaptive coder, 1×1 projection encoders): choose each latent value's rounding
+    ``rdo`` (predictive or adaptive coder, 1×1 projection encoders): choose each latent value's rounding
     by its cost in bits and in error (smaller files, slower encoding)."""
 
 def encode_batch(
@@ -85,7 +85,7 @@ def encode_batch(
     model: ModelLike = None,
     *,
     sample_rate: Optional[int] = None,
-    coder: str = "adaptive",
+    coder: str = "predictive",
     quality: Optional[float] = None,
     rdo: bool = False,
 ) -> List[bytes]:
