@@ -50,7 +50,7 @@ impl<'m> RdoAnalysis<'m> {
     pub fn new(model: &'m Model, options: &EncodeOptions, rows_per_chunk: usize) -> Result<Self> {
         if !options.coder.is_adaptive() {
             return Err(CodecError::IncompatibleInput(format!(
-                "rate–distortion-optimized quantization counts the adaptive coder's bits, not the {} coder's",
+                "rate–distortion-optimized quantization counts the predictive or adaptive coder's bits, not the {} coder's",
                 options.coder.name()
             )));
         }
