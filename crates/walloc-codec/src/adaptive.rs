@@ -277,6 +277,13 @@ fn wrapped(value: i32, symbols: usize, zero: u8) -> u8 {
     ((value + half).rem_euclid(symbols as i32)) as u8
 }
 
+/// The symbol coding `symbol` as its residual from `prediction` (a value),
+/// wrapped into the symbols' range.
+#[inline]
+fn residual_symbol(symbol: u8, prediction: i32, symbols: usize, zero: u8) -> u8 {
+    wrapped(i32::from(symbol) - i32::from(zero) - prediction, symbols, zero)
+}
+
 /// The symbols of a band (`width` columns, value 0 at `zero`, `symbols`
 /// of them) and their residuals under the median predictor, with what
 /// each would cost under its own histograms, one per spatial context (the
@@ -291,7 +298,7 @@ fn residuals_and_costs(band: &[u8], width: usize, symbols: usize, zero: u8) -> (
     let mut column = 0;
     for (i, &s) in band.iter().enumerate() {
         let prediction = median_prediction(band, i, column, width, zero);
-        let r = wrapped(i32::from(s) - i32::from(zero) - prediction, symbols, zero);
+        let r = residual_symbol(s, prediction, symbols, zero);
         residual[i] = r;
         let (value_activity, residual_activity) = match (column > 0, i >= width) {
             (true, true) => (
@@ -448,11 +455,7 @@ impl AdaptiveCoder {
             return symbol;
         }
         let prediction = median_prediction(band, i, column, width, self.zero);
-        wrapped(
-            i32::from(symbol) - i32::from(self.zero) - prediction,
-            self.symbols,
-            self.zero,
-        )
+        residual_symbol(symbol, prediction, self.symbols, self.zero)
     }
 
     /// Encodes `symbols[k * plane + range]` for every channel `k` (rows of

@@ -113,6 +113,14 @@ impl StepTraining {
         ]
     }
 
+    /// The frozen encoder's latent values of coefficients `x`, before the
+    /// bottleneck.
+    fn latent(&self, codec: &LinearCodec, x: Tensor<4>) -> Result<Tensor<4>, NnError> {
+        codec
+            .latent_values(x)
+            .ok_or_else(|| error("training across steps needs a one-stage encoder"))
+    }
+
     /// Latent values `[batch, K, h, w]` quantized at `step` and decoded to
     /// the values the codec's decoder reads there.
     fn dequantized(&self, z: Tensor<4>, step: Step, device: &Device) -> Result<Tensor<4>, NnError> {
@@ -226,17 +234,11 @@ impl CodecTrainer {
         let x = self.tensor(batch)?;
         if let Some(steps) = &self.steps {
             let step = steps.next();
-            let codec = self.codec.take().expect("the codec is only taken during a step");
-            let decoded = self.decode_at(&codec, steps, x.clone(), step);
-            let decoded = match decoded {
-                Ok(decoded) => decoded,
-                Err(e) => {
-                    self.codec = Some(codec);
-                    return Err(e);
-                }
-            };
+            let z = steps.latent(self.codec(), x.clone())?;
+            let decoded = self.codec().decode(steps.dequantized(z, step, &self.device)?, step);
             let mse = (decoded - x).powi_scalar(2).mean();
             let value = scalar(mse.clone())?;
+            let codec = self.codec.take().expect("the codec is only taken during a step");
             // log MSE: each step's error counts by its relative change, so
             // the coarse steps' larger errors do not drown the fine ones'.
             let grads = GradientsParams::from_grads(mse.log().backward(), &codec);
@@ -257,21 +259,6 @@ impl CodecTrainer {
         Ok(value)
     }
 
-    /// Coefficients coded at `step` as the codec codes them, decoded.
-    fn decode_at(
-        &self,
-        codec: &LinearCodec,
-        steps: &StepTraining,
-        x: Tensor<4>,
-        step: Step,
-    ) -> Result<Tensor<4>, NnError> {
-        let z = codec
-            .latent_values(x)
-            .ok_or_else(|| error("training across steps needs a one-stage encoder"))?;
-        let normal = steps.dequantized(z, step, &self.device)?;
-        Ok(codec.decode(normal, step))
-    }
-
     /// The mean squared error of a batch through the rounding bottleneck
     /// (outside autodiff: validation keeps no graph); trained across
     /// steps, the geometric mean of the errors at the range's ends and
@@ -284,12 +271,11 @@ impl CodecTrainer {
             return scalar((output.coefficients - x).powi_scalar(2).mean());
         };
         let probes = steps.probes();
+        // One latent, quantized at each probe's step.
+        let z = steps.latent(&codec, x.clone())?;
         let mut log_sum = 0.0;
         for step in probes {
-            let z = codec
-                .latent_values(x.clone())
-                .ok_or_else(|| error("training across steps needs a one-stage encoder"))?;
-            let normal = steps.dequantized(z, step, &x.device())?;
+            let normal = steps.dequantized(z.clone(), step, &x.device())?;
             let mse = scalar((codec.decode(normal, step) - x.clone()).powi_scalar(2).mean())?;
             log_sum += mse.max(f64::MIN_POSITIVE).ln();
         }
