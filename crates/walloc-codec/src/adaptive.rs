@@ -269,12 +269,13 @@ fn median_prediction(values: &[u8], i: usize, column: usize, width: usize, zero:
     }
 }
 
-/// `value` wrapped into the symbols' range (`symbols` of them, value 0 at
-/// symbol `zero`), as a symbol.
+/// `value` wrapped into the symbols' range (`symbols` of them, a power of
+/// two, value 0 at symbol `zero`), as a symbol: a mask, which is the
+/// remainder modulo `symbols` in two's complement (and no division).
 #[inline]
 fn wrapped(value: i32, symbols: usize, zero: u8) -> u8 {
-    let half = i32::from(zero);
-    ((value + half).rem_euclid(symbols as i32)) as u8
+    debug_assert!(symbols.is_power_of_two());
+    ((value + i32::from(zero)) & (symbols as i32 - 1)) as u8
 }
 
 /// The symbol coding `symbol` as its residual from `prediction` (a value),
@@ -294,24 +295,38 @@ fn residuals_and_costs(band: &[u8], width: usize, symbols: usize, zero: u8) -> (
     let mut residual = vec![zero; band.len()];
     let mut value_counts = vec![0u32; SPATIAL * 256];
     let mut residual_counts = vec![0u32; SPATIAL * 256];
+    let value = |s: u8| i32::from(s) - i32::from(zero);
     let magnitude = |s: u8| u32::from(s.abs_diff(zero));
-    let mut column = 0;
-    for (i, &s) in band.iter().enumerate() {
-        let prediction = median_prediction(band, i, column, width, zero);
+    // Row by row, so that the edges are handled once a row and the inner
+    // loop has no branches but the predictor's.
+    let mut count = |i: usize, prediction: i32, value_activity: u32, residual_activity: u32, residual: &mut [u8]| {
+        let s = band[i];
         let r = residual_symbol(s, prediction, symbols, zero);
         residual[i] = r;
-        let (value_activity, residual_activity) = match (column > 0, i >= width) {
-            (true, true) => (
-                magnitude(band[i - 1]) + magnitude(band[i - width]),
-                magnitude(residual[i - 1]) + magnitude(residual[i - width]),
-            ),
-            (true, false) => (magnitude(band[i - 1]), magnitude(residual[i - 1])),
-            (false, true) => (magnitude(band[i - width]), magnitude(residual[i - width])),
-            (false, false) => (0, 0),
-        };
         value_counts[activity_bucket(value_activity) * 256 + usize::from(s)] += 1;
         residual_counts[activity_bucket(residual_activity) * 256 + usize::from(r)] += 1;
-        column = if column + 1 == width { 0 } else { column + 1 };
+    };
+    for start in (0..band.len()).step_by(width.max(1)) {
+        let end = (start + width).min(band.len());
+        if start == 0 {
+            count(0, 0, 0, 0, &mut residual);
+            for i in 1..end {
+                let (left, left_r) = (band[i - 1], residual[i - 1]);
+                count(i, value(left), magnitude(left), magnitude(left_r), &mut residual);
+            }
+            continue;
+        }
+        let (up, up_r) = (band[start - width], residual[start - width]);
+        count(start, value(up), magnitude(up), magnitude(up_r), &mut residual);
+        for i in start + 1..end {
+            let (left, up, corner) = (band[i - 1], band[i - width], band[i - width - 1]);
+            let (a, b, c) = (value(left), value(up), value(corner));
+            // The median of left, up and left + up − corner: LOCO-I's predictor.
+            let prediction = a.min(b).max(a.max(b).min(a + b - c));
+            let activity = magnitude(left) + magnitude(up);
+            let residual_activity = magnitude(residual[i - 1]) + magnitude(residual[i - width]);
+            count(i, prediction, activity, residual_activity, &mut residual);
+        }
     }
     (
         residual,
