@@ -6,6 +6,7 @@ use anyhow::{bail, Result};
 use rayon::prelude::*;
 use serde_json::Value;
 use walloc_codec::fit::{fit_linear, FitOptions, PieceSampler};
+use walloc_codec::step_decoders;
 use walloc_codec::Image8;
 use walloc_codec::Modality;
 use walloc_eval::image_eval::image_figures;
@@ -66,6 +67,11 @@ pub struct FitShared {
     /// Name of the held-out set in the stored figures (default: its folder name).
     #[arg(long)]
     pub val_name: Option<String>,
+    /// Fit the decoder at the model's own step alone, not also decoders at
+    /// eight steps across the qualities (each one more pass over the data;
+    /// files coded at other steps then decode less well).
+    #[arg(long)]
+    pub native_decoder_only: bool,
 }
 
 impl FitShared {
@@ -91,6 +97,11 @@ impl FitShared {
             wavelet: "bior4.4".into(),
             step_scale: self.step_scale,
             provenance,
+            step_decoders: if self.native_decoder_only {
+                Vec::new()
+            } else {
+                step_decoders::FITTED_CODES.to_vec()
+            },
         }
     }
 

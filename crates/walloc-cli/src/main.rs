@@ -6,6 +6,7 @@ mod dataset;
 mod eval;
 mod fit;
 mod fit_audio;
+mod fit_decoders;
 mod import;
 mod io;
 mod models;
@@ -98,6 +99,9 @@ enum Command {
     Models,
     /// Fit a linear model (PCA of wavelet packets) on a folder of images.
     FitLinear(fit::FitArgs),
+    /// Fit a linear image model's decoders at the quality knob's steps (least squares on a folder of images),
+    /// keeping its encoder, files and id.
+    FitDecoders(fit_decoders::FitDecodersArgs),
     /// Fit a linear audio model (PCA of wavelet packets) on a folder of music.
     FitLinearAudio(fit_audio::FitAudioArgs),
     /// Fit a linear volume model (PCA of 3-D wavelet packets) on a folder of NIfTI or .npy volumes.
@@ -339,6 +343,7 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Info { input } => info(input),
         Command::Models => models::print_list(),
         Command::FitLinear(args) => fit::run(args),
+        Command::FitDecoders(args) => fit_decoders::run(args),
         Command::FitLinearAudio(args) => fit_audio::run(args),
         Command::FitLinearVolume(args) => volume::fit(args),
         Command::Import(args) => import::run(args),

@@ -216,8 +216,8 @@ pub fn linear_coefficients(model: &Model, latent: &Latent) -> Result<Vec<f32>> {
     }
     let zhat = model.dequantizer(latent.step).dequantize(&latent.symbols, k);
     let mut coeffs = vec![0.0f32; d * positions];
-    let weights = &model.weights().decoder_weight;
-    let bias = &model.weights().decoder_bias;
+    let decoder = model.linear_decoder(latent.step);
+    let (weights, bias) = (&decoder.weight, &decoder.bias);
     matmul(
         d,
         k,

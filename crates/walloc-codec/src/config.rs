@@ -278,6 +278,21 @@ pub struct ModelConfig {
     /// quality knob rather than at the model's own alone.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub step_conditioned: bool,
+    /// Quantizer step codes at which a `linear` model holds decoders of
+    /// their own, each least-squares fitted to latents quantized at its
+    /// step (tensors `step_decoders.weight` `[A, D, K]` and
+    /// `step_decoders.bias` `[A, D]`, in this order); the model's decoder
+    /// serves code 0, and other steps interpolate ([`crate::step_decoders`]).
+    /// Empty for models fitted at their own step alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub step_decoders: Vec<i8>,
+    /// The id (SHA-256 of its file, 64 hex digits) of the model that this
+    /// one extends with step decoders, which is this model's id too: the
+    /// decoders change no byte the encoder writes, so files name the model
+    /// they extend and decode with either (identically at the model's own
+    /// step). `None` for a model that extends none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extends: Option<String>,
     /// Signal channels (1 gray, 3 RGB).
     pub channels: u32,
     /// Bits per sample of the images the model codes (8, 16); `None` for

@@ -20,6 +20,8 @@ use crate::error::{invalid, CodecError, Result};
 use crate::image::{to_padded_signal, Image, Pixel};
 use crate::linalg::{cross_accumulate, gram_accumulate};
 use crate::model::{LinearWeights, Model, MAX_CHANNELS, MAX_LEVELS, MAX_LEVELS_1D, MAX_LEVELS_3D};
+use crate::step::Step;
+use crate::step_decoders::Decoder;
 
 /// What to fit.
 #[derive(Clone, Debug)]
@@ -43,6 +45,11 @@ pub struct FitOptions {
     pub step_scale: f64,
     /// Free-form provenance stored in the model.
     pub provenance: serde_json::Value,
+    /// Quantizer step codes to fit decoders of their own at
+    /// ([`crate::step_decoders`]; `step_decoders::FITTED_CODES` covers the
+    /// qualities), each one more pass over the examples; empty for the
+    /// decoder of the model's own step alone.
+    pub step_decoders: Vec<i8>,
 }
 
 impl FitOptions {
@@ -247,6 +254,8 @@ fn linear_config(options: &FitOptions, modality: Modality, dim: u32) -> Result<(
         blocks: None,
         post_filter: false,
         step_conditioned: false,
+        step_decoders: Vec::new(),
+        extends: None,
         liveaction: None,
         channels: options.channels,
         sample_bits: (modality == Modality::Image).then(|| vec![8, 16]),
@@ -423,7 +432,71 @@ fn fit(config: ModelConfig, options: &FitOptions, examples: &Examples) -> Result
             a.2.iter_mut().zip(&b.2).for_each(|(x, y)| *x += y);
             Ok(a)
         })?;
-    // Solve W_aug · ZZ = XZ with a tiny ridge for channels that never moved.
+    let decoder = least_squares_decoder(&zz, &xz, k, d)?;
+    let weights = LinearWeights {
+        encoder_weight,
+        encoder_bias,
+        decoder_weight: decoder.weight,
+        decoder_bias: decoder.bias,
+        probabilities: probabilities_from_counts(&counts, symbols),
+        contexts: CONTEXTS,
+    };
+    let model = Model::new(config, weights)?;
+    if options.step_decoders.is_empty() {
+        return Ok(model);
+    }
+    with_step_decoders(&model, &options.step_decoders, examples)
+}
+
+/// `model` with decoders least-squares fitted at step `codes` on `examples`.
+fn with_step_decoders(model: &Model, codes: &[i8], examples: &Examples) -> Result<Model> {
+    crate::step_decoders::check_codes(codes, model.config().architecture)?;
+    let decoders = codes
+        .iter()
+        .map(|&code| step_decoder(model, Step::from_code(code)?, examples))
+        .collect::<Result<Vec<_>>>()?;
+    model.with_step_decoders(codes, &decoders)
+}
+
+/// A linear image model with decoders least-squares fitted at step `codes`
+/// on `crops` (all of one size, a multiple of 2^J), its encoder, tables and
+/// own decoder kept: it writes the same files and keeps its id.
+pub fn fit_image_step_decoders<P: Pixel>(model: &Model, crops: &[Image<P>], codes: &[i8]) -> Result<Model> {
+    let config = model.config();
+    if config.modality != Modality::Image || model.encoder().is_none() || config.stages.is_some() {
+        return Err(CodecError::IncompatibleInput(format!(
+            "model {} is not a linear image model (a 1×1 projection encoder and decoder)",
+            config.name
+        )));
+    }
+    if crops.is_empty() || crops.iter().any(|c| u32::from(c.channels) != config.channels) {
+        return Err(CodecError::IncompatibleInput(format!(
+            "need at least one crop, all with {} channels",
+            config.channels
+        )));
+    }
+    let make = |i: usize| {
+        example(
+            model.bank(),
+            to_padded_signal(&crops[i], 1 << config.levels),
+            config.levels,
+        )
+    };
+    with_step_decoders(
+        model,
+        codes,
+        &Examples {
+            count: crops.len(),
+            make: &make,
+        },
+    )
+}
+
+/// The least-squares decoder `[W | b]` from `[ẑ; 1]` to `x`, given their
+/// moments `ZZ` (`(K+1)²`) and `XZ` (`D × (K+1)`): `W_aug · ZZ = XZ`, with a
+/// tiny ridge for channels that never moved.
+fn least_squares_decoder(zz: &[f64], xz: &[f64], k: usize, d: usize) -> Result<Decoder> {
+    let ka = k + 1;
     let ridge = 1e-9 * (0..ka).map(|i| zz[i * ka + i]).fold(0.0, f64::max);
     let zz = DMatrix::from_fn(ka, ka, |i, j| zz[i * ka + j] + if i == j { ridge } else { 0.0 });
     let xz = DMatrix::from_fn(d, ka, |i, j| xz[i * ka + j]);
@@ -432,16 +505,50 @@ fn fit(config: ModelConfig, options: &FitOptions, examples: &Examples) -> Result
         .ok_or_else(|| CodecError::InvalidModel("latent Gram matrix is singular: too little data".into()))?
         .solve(&xz.transpose())
         .transpose();
-    let decoder_weight = (0..d)
-        .flat_map(|i| (0..k).map(move |j| (i, j)))
-        .map(|(i, j)| solved[(i, j)] as f32);
-    let weights = LinearWeights {
-        encoder_weight,
-        encoder_bias,
-        decoder_weight: decoder_weight.collect(),
-        decoder_bias: (0..d).map(|i| solved[(i, k)] as f32).collect(),
-        probabilities: probabilities_from_counts(&counts, symbols),
-        contexts: CONTEXTS,
-    };
-    Model::new(config, weights)
+    Ok(Decoder {
+        weight: (0..d)
+            .flat_map(|i| (0..k).map(move |j| (i, j)))
+            .map(|(i, j)| solved[(i, j)] as f32)
+            .collect(),
+        bias: (0..d).map(|i| solved[(i, k)] as f32).collect(),
+    })
+}
+
+/// The least-squares decoder of `model`'s latents quantized at `step` and
+/// dequantized as its decoder dequantizes them there, over `examples`.
+fn step_decoder(model: &Model, step: Step, examples: &Examples) -> Result<Decoder> {
+    let (k, d) = (model.config().latent_dim as usize, model.config().coefficient_dim());
+    let ka = k + 1;
+    let weights = model.weights();
+    let quantizer = Quantizer::new(&model.bottleneck_at(step));
+    let dequantizer = model.dequantizer(step);
+    let zero = || (vec![0.0f64; ka * ka], vec![0.0f64; d * ka]);
+    let (zz, xz) = (0..examples.count)
+        .into_par_iter()
+        .map(|i| {
+            let Example { x, p, .. } = (examples.make)(i)?;
+            let (mut zz, mut xz) = zero();
+            let mut zhat = vec![1.0f64; ka * p];
+            for c in 0..k {
+                let w = &weights.encoder_weight[c * d..(c + 1) * d];
+                for (i, value) in zhat[c * p..(c + 1) * p].iter_mut().enumerate() {
+                    let z: f64 = w
+                        .iter()
+                        .enumerate()
+                        .map(|(j, &wj)| f64::from(wj) * x[j * p + i])
+                        .sum::<f64>()
+                        + f64::from(weights.encoder_bias[c]);
+                    *value = f64::from(dequantizer.value(c, quantizer.quantize(z as f32)));
+                }
+            }
+            gram_accumulate(&zhat, ka, p, &mut zz);
+            cross_accumulate(&x, &zhat, d, ka, p, &mut xz);
+            Ok::<_, CodecError>((zz, xz))
+        })
+        .try_reduce(zero, |mut a, b| {
+            a.0.iter_mut().zip(&b.0).for_each(|(x, y)| *x += y);
+            a.1.iter_mut().zip(&b.1).for_each(|(x, y)| *x += y);
+            Ok(a)
+        })?;
+    least_squares_decoder(&zz, &xz, k, d)
 }

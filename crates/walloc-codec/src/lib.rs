@@ -36,6 +36,7 @@ pub mod rdo;
 pub mod registry;
 pub mod signal;
 pub mod step;
+pub mod step_decoders;
 pub mod stripes;
 pub mod volume;
 

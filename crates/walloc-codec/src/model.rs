@@ -5,6 +5,7 @@
 //! (`encoder.0.*`, `decoder.1.*`), so that a linear model here is a
 //! reference model and the other way round.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -22,6 +23,7 @@ use crate::encoder::LinearEncoder;
 use crate::entropy::{BandCoder, EntropyTables, PROBABILITY_BITS};
 use crate::error::{CodecError, Result};
 use crate::step::Step;
+use crate::step_decoders::{self, Decoder, StepDecoders};
 
 /// Encoder projection weight, `[latent_dim, coefficient_dim, 1, 1]`.
 pub const ENCODER_WEIGHT: &str = "encoder.0.weight";
@@ -50,7 +52,9 @@ pub const MAX_HIDDEN: u32 = 4096;
 /// Most residual blocks of a `refine` model.
 pub const MAX_BLOCKS: u32 = 64;
 
-/// A model's identity: the SHA-256 of its file bytes.
+/// A model's identity, which files name: the SHA-256 of its file bytes,
+/// or the id of the model it extends with step decoders
+/// ([`ModelConfig::extends`]).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ModelId(pub [u8; 32]);
 
@@ -58,6 +62,20 @@ impl ModelId {
     /// Hash of a model file.
     pub fn of_bytes(bytes: &[u8]) -> Self {
         ModelId(Sha256::digest(bytes).into())
+    }
+
+    /// The id written as 64 hex digits ([`ModelId`]'s `Display`).
+    pub fn from_hex(hex: &str) -> Result<Self> {
+        let digits = hex.as_bytes();
+        if digits.len() != 64 {
+            return Err(bad(format!("model id {hex:?}: 64 hex digits")));
+        }
+        let mut id = [0u8; 32];
+        for (byte, pair) in id.iter_mut().zip(digits.chunks_exact(2)) {
+            let text = std::str::from_utf8(pair).map_err(|_| bad(format!("model id {hex:?}: hex digits")))?;
+            *byte = u8::from_str_radix(text, 16).map_err(|_| bad(format!("model id {hex:?}: hex digits")))?;
+        }
+        Ok(ModelId(id))
     }
 
     /// The first 12 hex digits, enough to tell models apart in messages.
@@ -105,6 +123,8 @@ pub struct Model {
     bottleneck: Bottleneck,
     tables: EntropyTables,
     encoder: Option<LinearEncoder>,
+    /// Decoders fitted at other steps than the model's own, if any.
+    step_decoders: Option<StepDecoders>,
     id: ModelId,
     bytes: Vec<u8>,
 }
@@ -233,6 +253,15 @@ impl ModelConfig {
         }
         if self.step_conditioned && self.architecture != Architecture::Refine {
             return Err(bad("only refine models have a step-conditioned refiner"));
+        }
+        if !self.step_decoders.is_empty() {
+            crate::step_decoders::check_codes(&self.step_decoders, self.architecture)?;
+        }
+        if let Some(id) = &self.extends {
+            if self.step_decoders.is_empty() {
+                return Err(bad("only a model with step decoders extends another"));
+            }
+            ModelId::from_hex(id)?;
         }
         if self.post_filter && self.architecture != Architecture::Codec1d {
             return Err(bad("only codec1d models have a post filter"));
@@ -363,6 +392,34 @@ fn read_stages(st: &SafeTensors, config: &ModelConfig, weights: &mut LinearWeigh
     Ok((decoders, decoder_biases))
 }
 
+/// A linear model's decoders at other steps (config `step_decoders`), its
+/// own decoder at code 0; `None` when the config lists no steps.
+fn read_step_decoders(st: &SafeTensors, config: &ModelConfig, weights: &LinearWeights) -> Result<Option<StepDecoders>> {
+    let codes = &config.step_decoders;
+    if codes.is_empty() {
+        return Ok(None);
+    }
+    let (k, d) = (config.latent_dim as usize, config.coefficient_dim());
+    let weight = read_f32(st, step_decoders::WEIGHT, &[codes.len(), d, k])?;
+    let bias = read_f32(st, step_decoders::BIAS, &[codes.len(), d])?;
+    if weight.iter().chain(&bias).any(|x| !x.is_finite()) {
+        return Err(bad("step decoders contain NaN or infinity"));
+    }
+    let decoders = weight
+        .chunks_exact(d * k)
+        .zip(bias.chunks_exact(d))
+        .map(|(w, b)| Decoder {
+            weight: w.to_vec(),
+            bias: b.to_vec(),
+        })
+        .collect();
+    let native = Decoder {
+        weight: weights.decoder_weight.clone(),
+        bias: weights.decoder_bias.clone(),
+    };
+    Ok(Some(StepDecoders::new(native, codes, decoders)))
+}
+
 impl Model {
     /// Builds a linear model from its parts and serializes it; the id is the
     /// hash of the serialized bytes.
@@ -440,6 +497,53 @@ impl Model {
         self.with_weights(&[], Some(config))
     }
 
+    /// The same linear model holding `decoders` fitted at step `codes`
+    /// (ascending, nonzero; see [`crate::step_decoders`]), in place of any
+    /// it held. It keeps this model's id ([`ModelConfig::extends`]): it
+    /// writes the same files and decodes this model's.
+    pub fn with_step_decoders(&self, codes: &[i8], decoders: &[Decoder]) -> Result<Self> {
+        let (k, d) = (self.config.latent_dim as usize, self.config.coefficient_dim());
+        if decoders.len() != codes.len() || decoders.iter().any(|x| x.weight.len() != d * k || x.bias.len() != d) {
+            return Err(bad(format!(
+                "{} step decoders of {d}×{k} for {} steps",
+                decoders.len(),
+                codes.len()
+            )));
+        }
+        let mut config = self.config.clone();
+        config.step_decoders = codes.to_vec();
+        config.extends = (!codes.is_empty()).then(|| self.id().to_string());
+        let weight: Vec<f32> = decoders.iter().flat_map(|x| x.weight.iter().copied()).collect();
+        let bias: Vec<f32> = decoders.iter().flat_map(|x| x.bias.iter().copied()).collect();
+        let mut tensors: Vec<TensorBytes> = self
+            .tensors()?
+            .into_iter()
+            .filter(|t| t.name != step_decoders::WEIGHT && t.name != step_decoders::BIAS)
+            .collect();
+        if !codes.is_empty() {
+            tensors.push(TensorBytes::f32(
+                step_decoders::WEIGHT,
+                vec![codes.len(), d, k],
+                &weight,
+            ));
+            tensors.push(TensorBytes::f32(step_decoders::BIAS, vec![codes.len(), d], &bias));
+        }
+        Self::from_tensors(&config, &tensors)
+    }
+
+    /// The linear decoder of latents quantized at `step`: the model's own
+    /// at its own step or when it holds no others, else its step
+    /// decoders' ([`StepDecoders::at`]).
+    pub fn linear_decoder(&self, step: Step) -> Cow<'_, Decoder> {
+        match &self.step_decoders {
+            Some(decoders) => decoders.at(step),
+            None => Cow::Owned(Decoder {
+                weight: self.weights.decoder_weight.clone(),
+                bias: self.weights.decoder_bias.clone(),
+            }),
+        }
+    }
+
     /// Every tensor of the file.
     fn tensors(&self) -> Result<Vec<TensorBytes>> {
         let st = SafeTensors::deserialize(&self.bytes).map_err(|e| bad(e.to_string()))?;
@@ -489,6 +593,7 @@ impl Model {
             probabilities: Vec::new(),
             contexts: 1,
         };
+        let step_decoders = read_step_decoders(&st, &config, &weights)?;
         let stage_decoders = if residual {
             Some(read_stages(&st, &config, &mut weights)?)
         } else {
@@ -539,8 +644,12 @@ impl Model {
         };
         Ok(Model {
             encoder,
+            step_decoders,
             bottleneck: Bottleneck::new(config.latent_bits),
-            id: ModelId::of_bytes(&bytes),
+            id: match &config.extends {
+                Some(hex) => ModelId::from_hex(hex)?,
+                None => ModelId::of_bytes(&bytes),
+            },
             config,
             weights,
             bank,

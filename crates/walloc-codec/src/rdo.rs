@@ -104,12 +104,13 @@ pub fn quantize(model: &Model, values: &LatentValues, rows_per_chunk: usize, lam
     let coder = if predictive { adaptive.predictive() } else { adaptive };
     let shape = values.shape;
     let k = shape.channels;
-    // How much each channel's error weighs after the linear decoder, in
-    // units of the mean channel's squared step.
+    // How much each channel's error weighs after the linear decoder of
+    // this step, in units of the mean channel's squared step.
     let d = model.config().coefficient_dim();
-    let gain: Vec<f32> = if weights.decoder_weight.len() == d * k {
+    let decoder = model.linear_decoder(step);
+    let gain: Vec<f32> = if decoder.weight.len() == d * k {
         (0..k)
-            .map(|c| (0..d).map(|i| weights.decoder_weight[i * k + c].powi(2)).sum())
+            .map(|c| (0..d).map(|i| decoder.weight[i * k + c].powi(2)).sum())
             .collect()
     } else {
         vec![1.0; k]

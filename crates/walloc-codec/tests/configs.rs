@@ -16,6 +16,7 @@ fn options(levels: u32, latent_dim: u32) -> FitOptions {
         latent_bits: 8,
         wavelet: "bior4.4".into(),
         step_scale: 1.0,
+        step_decoders: Vec::new(),
         provenance: serde_json::json!({}),
     }
 }

@@ -2,9 +2,10 @@
 //! latent, rates and errors move with the step, the adaptive coder fits
 //! each step, and striped coding at a step is the whole-image file.
 
+use walloc_codec::fit::fit_image_step_decoders;
 use walloc_codec::registry::Registry;
 use walloc_codec::stripes::StripeEncoder;
-use walloc_codec::{codec, EncodeOptions, Image8, LatentCoder, Limits, Step};
+use walloc_codec::{codec, EncodeOptions, Image8, LatentCoder, Limits, Model, Step};
 
 mod common;
 
@@ -130,4 +131,51 @@ fn rate_distortion_optimized_quantization_saves_bytes_at_little_cost() {
     )
     .unwrap_err();
     assert!(error.to_string().contains("adaptive coder"), "{error}");
+}
+
+#[test]
+fn step_decoders_keep_the_files_and_decode_coarse_steps_better() {
+    let native_only = model("rgb-16x").with_step_decoders(&[], &[]).unwrap();
+    let crops: Vec<Image8> = (0..12).map(|i| photo(64 + 8 * i, 64)).collect();
+    let fitted = fit_image_step_decoders(&native_only, &crops, &[30, 50]).unwrap();
+    assert_eq!(fitted.config().step_decoders, vec![30, 50]);
+    assert_eq!(fitted.id(), native_only.id(), "step decoders keep the id");
+    let reloaded = Model::from_bytes(fitted.to_bytes().to_vec()).unwrap();
+    let between = Step::from_code(40).unwrap();
+    assert_eq!(reloaded.id(), fitted.id());
+    assert_eq!(*reloaded.linear_decoder(between), *fitted.linear_decoder(between));
+    assert_ne!(*fitted.linear_decoder(between), *native_only.linear_decoder(between));
+
+    let image = photo(120, 96);
+    for code in [0i8, 50] {
+        let options = EncodeOptions::default().with_step(Step::from_code(code).unwrap());
+        let file = codec::encode(&fitted, &image, options).unwrap();
+        assert_eq!(
+            file,
+            codec::encode(&native_only, &image, options).unwrap(),
+            "the same file"
+        );
+        let (_, latent) = codec::decode_latent(&fitted, &file, &Limits::default()).unwrap();
+        let ours: Image8 = codec::synthesize(&fitted, &latent, image.width, image.height).unwrap();
+        let native: Image8 = codec::synthesize(&native_only, &latent, image.width, image.height).unwrap();
+        if code == 0 {
+            assert_eq!(ours, native, "the model's own step keeps its decoder");
+        } else {
+            let (ours, native) = (mse(&image, &ours), mse(&image, &native));
+            assert!(ours < 0.95 * native, "step code {code}: MSE {ours} against {native}");
+        }
+    }
+
+    // A config naming step decoders whose tensors are missing, or that
+    // extends a malformed id, is refused.
+    let mut config = native_only.config().clone();
+    config.step_decoders = vec![30];
+    let error = native_only
+        .with_weights(&[], Some(config.clone()))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("step_decoders.weight"), "{error}");
+    config.extends = Some("12ab".into());
+    let error = fitted.with_weights(&[], Some(config)).unwrap_err().to_string();
+    assert!(error.contains("64 hex digits"), "{error}");
 }

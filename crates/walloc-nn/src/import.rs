@@ -153,6 +153,8 @@ fn walloc_config(
         blocks: None,
         post_filter: kind == ReferenceKind::Codec1D && config.post_filter.unwrap_or(false),
         step_conditioned: false,
+        step_decoders: Vec::new(),
+        extends: None,
         liveaction: None,
         channels: config.channels,
         sample_bits: None,

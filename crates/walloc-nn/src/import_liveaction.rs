@@ -49,6 +49,8 @@ pub fn liveaction_model(
         blocks: None,
         post_filter: false,
         step_conditioned: false,
+        step_decoders: Vec::new(),
+        extends: None,
         liveaction: Some(shape.clone()),
         channels: shape.input_channels as u32,
         sample_bits: None,

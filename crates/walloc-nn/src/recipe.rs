@@ -423,6 +423,7 @@ impl TrainConfig {
             latent_bits: 8,
             wavelet: "bior4.4".into(),
             step_scale: self.step_scale,
+            step_decoders: Vec::new(),
             provenance: serde_json::json!({}),
         }
     }

@@ -301,7 +301,8 @@ impl CodecTrainer {
     }
 
     /// `base` with the trained weights (its entropy tables unchanged: count
-    /// them again on data); a new refiner makes it a `refine` model.
+    /// them again on data) and without step decoders; a new refiner makes
+    /// it a `refine` model.
     pub fn export(&self, base: &Model) -> Result<Model, NnError> {
         let mut trained = Vec::new();
         for (name, conv) in self.codec().named_convs() {
@@ -315,6 +316,13 @@ impl CodecTrainer {
                 trained.push(tensor_bytes(&format!("{name}.bias"), bias.val())?);
             }
         }
+        // Step decoders were fitted to the base's decoder and encoder, which
+        // training changes: the trained model has none, and its own id.
+        let base = &if base.config().step_decoders.is_empty() {
+            base.clone()
+        } else {
+            base.with_step_decoders(&[], &[]).map_err(|e| error(e.to_string()))?
+        };
         let base_config = base.config();
         let config = self.codec().refiner().and_then(|refiner| {
             let changed = base_config.architecture != Architecture::Refine
@@ -492,6 +500,7 @@ mod tests {
             latent_bits: 8,
             wavelet: "bior4.4".into(),
             step_scale: 1.0,
+            step_decoders: Vec::new(),
             provenance: serde_json::json!({}),
         }
     }

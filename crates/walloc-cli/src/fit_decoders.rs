@@ -1,0 +1,93 @@
+//! `walloc fit-decoders`: a linear image model's decoders at the quality
+//! knob's steps, least-squares fitted on photos, its encoder kept.
+
+use std::path::PathBuf;
+
+use crate::fit::{load_crops, CropOptions};
+use crate::io::write_output;
+use crate::models::resolve;
+use anyhow::{bail, Result};
+use walloc_codec::fit::fit_image_step_decoders;
+use walloc_codec::step_decoders::FITTED_CODES;
+
+/// Arguments of `fit-decoders`.
+#[derive(clap::Args, Debug)]
+pub struct FitDecodersArgs {
+    /// The linear image model (name or file) whose decoders to fit.
+    #[arg(short, long)]
+    pub model: String,
+    /// Folder of training images (PNG, JPEG, WebP, PNM, TIFF).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Output model file.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Side of the square training crops (a multiple of 2^J).
+    #[arg(long, default_value_t = 256)]
+    pub crop: u32,
+    /// Random crops taken from each image.
+    #[arg(long, default_value_t = 24)]
+    pub crops_per_image: u32,
+    /// Downscale every training image by this factor first (Lanczos).
+    #[arg(long, default_value_t = 1)]
+    pub downscale: u32,
+    /// Seed of the crop positions.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// Runs `fit-decoders`.
+pub fn run(args: &FitDecodersArgs) -> Result<()> {
+    let model = resolve(&args.model)?;
+    let config = model.config().clone();
+    let multiple = 1u32 << config.levels;
+    if args.crop == 0 || !args.crop.is_multiple_of(multiple) {
+        bail!(
+            "--crop {} must be a positive multiple of 2^levels = {multiple}",
+            args.crop
+        );
+    }
+    let (crops, images) = load_crops(
+        &args.data,
+        &CropOptions {
+            channels: config.channels as u8,
+            crop: args.crop,
+            per_image: args.crops_per_image,
+            downscale: args.downscale,
+            seed: args.seed,
+        },
+    )?;
+    eprintln!(
+        "fitting decoders at {} steps on {} crops of {}×{}",
+        FITTED_CODES.len(),
+        crops.len(),
+        args.crop,
+        args.crop
+    );
+    let fitted = fit_image_step_decoders(&model, &crops, &FITTED_CODES)?;
+    let mut config = fitted.config().clone();
+    if let serde_json::Value::Object(provenance) = &mut config.provenance {
+        provenance.insert(
+            "step_decoders".into(),
+            serde_json::json!({
+                "data": args.data.file_name().map(|s| s.to_string_lossy().into_owned()),
+                "images": images,
+                "crops": crops.len(),
+                "crop": args.crop,
+                "downscale": args.downscale,
+                "seed": args.seed,
+            }),
+        );
+    }
+    // The figures stored in the model stand: they are measured at its own
+    // step, whose decoder is kept.
+    let fitted = fitted.with_weights(&[], Some(config))?;
+    write_output(&args.output, fitted.to_bytes())?;
+    eprintln!(
+        "wrote {} (id {}, the id of {}: it writes the same files)",
+        args.output.display(),
+        fitted.id().short(),
+        model.config().name
+    );
+    Ok(())
+}

@@ -1,0 +1,149 @@
+//! Linear decoders fitted at several quantizer steps. A linear model's
+//! decoder is the least-squares map from dequantized latents to wavelet
+//! coefficients *at the step it was fitted at*; at a coarser step more
+//! latents are zero and the best map shrinks and predicts differently
+//! (measured on held-out photos: at quality 15, rgb-16x's decoder refitted
+//! at that step gives +0.4 dB). A model may hold decoders least-squares
+//! fitted at other steps ([`crate::fit`]); a file is decoded with the
+//! decoder of its step, interpolated linearly (in step code) between the two
+//! nearest, the model's own decoder standing at code 0.
+//!
+//! Interpolation is plain `f32` arithmetic in a fixed order, so every
+//! machine decodes a file to the same coefficients.
+
+use std::borrow::Cow;
+
+use crate::config::Architecture;
+use crate::error::{CodecError, Result};
+use crate::step::Step;
+
+/// Name of the `[A, D, K]` tensor of the decoders' weights.
+pub const WEIGHT: &str = "step_decoders.weight";
+/// Name of the `[A, D]` tensor of their biases.
+pub const BIAS: &str = "step_decoders.bias";
+/// Most decoders a model may hold.
+pub const MAX_DECODERS: usize = 32;
+/// The steps `walloc fit-linear` fits decoders at: every 10 codes (5/8 of
+/// an octave) over the qualities' range, from quality 100 (code −20) to 0
+/// (code 60); the model's own decoder is code 0.
+pub const FITTED_CODES: [i8; 8] = [-20, -10, 10, 20, 30, 40, 50, 60];
+
+/// Checks a config's step codes: a `linear` model's, strictly ascending,
+/// within the step range, without 0 (the model's own decoder), at most
+/// [`MAX_DECODERS`].
+pub fn check_codes(codes: &[i8], architecture: Architecture) -> Result<()> {
+    let bad = |why: String| Err(CodecError::InvalidModel(format!("step_decoders {codes:?}: {why}")));
+    if architecture != Architecture::Linear {
+        return bad(format!(
+            "only linear models have step decoders, this one is {architecture}"
+        ));
+    }
+    if codes.len() > MAX_DECODERS {
+        return bad(format!("at most {MAX_DECODERS}"));
+    }
+    if codes.windows(2).any(|w| w[0] >= w[1]) {
+        return bad("codes must ascend strictly".into());
+    }
+    if let Some(&code) = codes
+        .iter()
+        .find(|&&c| c == 0 || !(Step::MIN_CODE..=Step::MAX_CODE).contains(&c))
+    {
+        return bad(format!(
+            "code {code} (nonzero, {}..={}; code 0 is the model's own decoder)",
+            Step::MIN_CODE,
+            Step::MAX_CODE
+        ));
+    }
+    Ok(())
+}
+
+/// A decoder: `[D × K]` weights, row-major, and `[D]` biases.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decoder {
+    /// `[D × K]`, row-major.
+    pub weight: Vec<f32>,
+    /// `[D]`.
+    pub bias: Vec<f32>,
+}
+
+/// A model's decoders by step code, ascending, the model's own at code 0.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepDecoders {
+    anchors: Vec<(i8, Decoder)>,
+}
+
+impl StepDecoders {
+    /// The decoders at `codes` (checked by [`check_codes`]) with the model's
+    /// own, `native`, at code 0.
+    pub fn new(native: Decoder, codes: &[i8], decoders: Vec<Decoder>) -> Self {
+        let mut anchors: Vec<(i8, Decoder)> = codes.iter().copied().zip(decoders).collect();
+        anchors.push((0, native));
+        anchors.sort_by_key(|&(code, _)| code);
+        StepDecoders { anchors }
+    }
+
+    /// The decoder of `step`: the anchor's at an anchor, the nearest end's
+    /// outside them, else `(1 − t)·below + t·above` with `t` the step
+    /// code's fraction of the way between the two.
+    pub fn at(&self, step: Step) -> Cow<'_, Decoder> {
+        let code = step.code();
+        let above = self.anchors.partition_point(|&(c, _)| c < code);
+        if above == self.anchors.len() {
+            return Cow::Borrowed(&self.anchors[above - 1].1);
+        }
+        let (upper, high) = (&self.anchors[above].1, self.anchors[above].0);
+        if high == code || above == 0 {
+            return Cow::Borrowed(upper);
+        }
+        let (low, lower) = (self.anchors[above - 1].0, &self.anchors[above - 1].1);
+        let t = f32::from(code - low) / f32::from(high - low);
+        let mix = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(&a, &b)| a + t * (b - a)).collect();
+        Cow::Owned(Decoder {
+            weight: mix(&lower.weight, &upper.weight),
+            bias: mix(&lower.bias, &upper.bias),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decoder(v: f32) -> Decoder {
+        Decoder {
+            weight: vec![v; 4],
+            bias: vec![-v; 2],
+        }
+    }
+
+    #[test]
+    fn decoders_interpolate_between_anchors_and_hold_beyond_them() {
+        let decoders = StepDecoders::new(decoder(1.0), &[-10, 20], vec![decoder(3.0), decoder(7.0)]);
+        let at = |code: i8| decoders.at(Step::from_code(code).unwrap()).weight[0];
+        assert_eq!(at(0), 1.0);
+        assert_eq!(at(-10), 3.0);
+        assert_eq!(at(-20), 3.0);
+        assert_eq!(at(20), 7.0);
+        assert_eq!(at(60), 7.0);
+        assert_eq!(at(-5), 2.0);
+        assert_eq!(at(5), 2.5);
+        assert_eq!(decoders.at(Step::from_code(5).unwrap()).bias[1], -2.5);
+    }
+
+    #[test]
+    fn codes_are_checked() {
+        let linear = Architecture::Linear;
+        assert!(check_codes(&[-20, 10], linear).is_ok());
+        for (codes, why) in [
+            (vec![10, -20], "ascend"),
+            (vec![0, 10], "code 0"),
+            (vec![-40], "code -40"),
+            (vec![10, 10], "ascend"),
+        ] {
+            let message = check_codes(&codes, linear).unwrap_err().to_string();
+            assert!(message.contains(why), "{codes:?}: {message}");
+        }
+        let message = check_codes(&[10], Architecture::Refine).unwrap_err().to_string();
+        assert!(message.contains("only linear models"), "{message}");
+    }
+}
