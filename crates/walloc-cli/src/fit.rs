@@ -34,16 +34,9 @@ pub struct FitArgs {
     /// Image channels of the model: 3 (RGB) or 1 (gray).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=3))]
     pub channels: u32,
-    /// Side of the square training crops (a multiple of 2^J).
-    #[arg(long, default_value_t = 256)]
-    pub crop: u32,
-    /// Random crops taken from each image.
-    #[arg(long, default_value_t = 24)]
-    pub crops_per_image: u32,
-    /// Downscale every training image by this factor first (Lanczos), to
-    /// remove JPEG artifacts.
-    #[arg(long, default_value_t = 1)]
-    pub downscale: u32,
+    /// How training crops are cut.
+    #[command(flatten)]
+    pub crops: CropArgs,
     /// Options shared with `fit-linear-audio`.
     #[command(flatten)]
     pub shared: FitShared,
@@ -143,38 +136,49 @@ pub fn load_all(files: &[PathBuf], channels: Option<u8>, factor: u32, what: &str
     images
 }
 
-/// How to cut training crops from a folder of images.
-pub struct CropOptions {
-    /// Channels to convert every image to.
-    pub channels: u8,
-    /// Side of the square crops.
+/// How `fit-linear` and `fit-decoders` cut training crops from a folder of
+/// images.
+#[derive(clap::Args, Debug)]
+pub struct CropArgs {
+    /// Side of the square training crops (a multiple of 2^J).
+    #[arg(long, default_value_t = 256)]
     pub crop: u32,
-    /// Crops per image.
-    pub per_image: u32,
-    /// Downscale factor applied first.
+    /// Random crops taken from each image.
+    #[arg(long, default_value_t = 24)]
+    pub crops_per_image: u32,
+    /// Downscale every training image by this factor first (Lanczos), to
+    /// remove JPEG artifacts.
+    #[arg(long, default_value_t = 1)]
     pub downscale: u32,
-    /// Seed of the crop positions.
-    pub seed: u64,
 }
 
-/// Random crops of every image of `dir` that is large enough; also returns
-/// the number of images read.
-pub fn load_crops(dir: &Path, options: &CropOptions) -> Result<(Vec<Image8>, usize)> {
-    let files = image_files(dir)?;
-    let images = load_all(&files, Some(options.channels), options.downscale, "loading")?;
-    let mut sampler = PieceSampler::new(options.seed);
-    let crops: Vec<Image8> = images
-        .iter()
-        .flat_map(|image| sampler.crops(image, options.crop, options.per_image))
-        .collect();
-    if crops.is_empty() {
-        bail!(
-            "no image in {} is at least {side}×{side} after downscaling",
-            dir.display(),
-            side = options.crop
-        );
+impl CropArgs {
+    /// Random crops (positions from `seed`) of every image of `dir` that is
+    /// large enough, converted to `channels`, for a model of `levels`; also
+    /// returns the number of images read.
+    pub fn load(&self, dir: &Path, channels: u8, levels: u32, seed: u64) -> Result<(Vec<Image8>, usize)> {
+        let multiple = 1u32 << levels;
+        if self.crop == 0 || !self.crop.is_multiple_of(multiple) {
+            bail!(
+                "--crop {} must be a positive multiple of 2^levels = {multiple}",
+                self.crop
+            );
+        }
+        let images = load_all(&image_files(dir)?, Some(channels), self.downscale, "loading")?;
+        let mut sampler = PieceSampler::new(seed);
+        let crops: Vec<Image8> = images
+            .iter()
+            .flat_map(|image| sampler.crops(image, self.crop, self.crops_per_image))
+            .collect();
+        if crops.is_empty() {
+            bail!(
+                "no image in {} is at least {side}×{side} after downscaling",
+                dir.display(),
+                side = self.crop
+            );
+        }
+        Ok((crops, images.len()))
     }
-    Ok((crops, images.len()))
 }
 
 /// Runs `fit-linear`.
@@ -194,34 +198,19 @@ pub fn run(args: &FitArgs) -> Result<()> {
         .shared
         .options(&args.output, shape, description, serde_json::Value::Null);
     options.check(Modality::Image)?;
-    let multiple = 1u32 << args.levels;
-    if args.crop == 0 || !args.crop.is_multiple_of(multiple) {
-        bail!(
-            "--crop {} must be a positive multiple of 2^levels = {multiple}",
-            args.crop
-        );
-    }
-    let (crops, image_count) = load_crops(
-        &args.data,
-        &CropOptions {
-            channels,
-            crop: args.crop,
-            per_image: args.crops_per_image,
-            downscale: args.downscale,
-            seed: args.shared.seed,
-        },
-    )?;
+    let (crops, image_count) = args.crops.load(&args.data, channels, args.levels, args.shared.seed)?;
     options.provenance = serde_json::json!({
         "method": "PCA of wavelet-packet coefficients, reverse water-filling step, least-squares decoder",
         "data": args.data.file_name().map(|s| s.to_string_lossy().into_owned()),
         "images": image_count,
         "crops": crops.len(),
-        "crop": args.crop,
-        "downscale": args.downscale,
+        "crop": args.crops.crop,
+        "downscale": args.crops.downscale,
         "seed": args.shared.seed,
         "step_scale": args.shared.step_scale,
     });
-    eprintln!("fitting on {} crops of {}×{}", crops.len(), args.crop, args.crop);
+    let side = args.crops.crop;
+    eprintln!("fitting on {} crops of {side}×{side}", crops.len());
     let mut model = fit_linear(&crops, &options)?;
     if let Some((dir, set)) = args.shared.validation() {
         let figures = image_figures(&model, &validation_images(dir, channels)?, &set)?;

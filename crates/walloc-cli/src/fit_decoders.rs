@@ -3,11 +3,11 @@
 
 use std::path::PathBuf;
 
-use crate::fit::{load_crops, CropOptions};
+use crate::fit::CropArgs;
 use crate::io::write_output;
 use crate::models::resolve;
-use anyhow::{bail, Result};
-use walloc_codec::fit::fit_image_step_decoders;
+use anyhow::Result;
+use walloc_codec::fit::{check_step_decoder_model, fit_image_step_decoders};
 use walloc_codec::step_decoders::FITTED_CODES;
 
 /// Arguments of `fit-decoders`.
@@ -22,15 +22,9 @@ pub struct FitDecodersArgs {
     /// Output model file.
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Side of the square training crops (a multiple of 2^J).
-    #[arg(long, default_value_t = 256)]
-    pub crop: u32,
-    /// Random crops taken from each image.
-    #[arg(long, default_value_t = 24)]
-    pub crops_per_image: u32,
-    /// Downscale every training image by this factor first (Lanczos).
-    #[arg(long, default_value_t = 1)]
-    pub downscale: u32,
+    /// How training crops are cut.
+    #[command(flatten)]
+    pub crops: CropArgs,
     /// Seed of the crop positions.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -39,30 +33,17 @@ pub struct FitDecodersArgs {
 /// Runs `fit-decoders`.
 pub fn run(args: &FitDecodersArgs) -> Result<()> {
     let model = resolve(&args.model)?;
-    let config = model.config().clone();
-    let multiple = 1u32 << config.levels;
-    if args.crop == 0 || !args.crop.is_multiple_of(multiple) {
-        bail!(
-            "--crop {} must be a positive multiple of 2^levels = {multiple}",
-            args.crop
-        );
-    }
-    let (crops, images) = load_crops(
-        &args.data,
-        &CropOptions {
-            channels: config.channels as u8,
-            crop: args.crop,
-            per_image: args.crops_per_image,
-            downscale: args.downscale,
-            seed: args.seed,
-        },
-    )?;
+    check_step_decoder_model(&model)?;
+    let config = model.config();
+    let (crops, images) = args
+        .crops
+        .load(&args.data, config.channels as u8, config.levels, args.seed)?;
     eprintln!(
         "fitting decoders at {} steps on {} crops of {}×{}",
         FITTED_CODES.len(),
         crops.len(),
-        args.crop,
-        args.crop
+        args.crops.crop,
+        args.crops.crop
     );
     let fitted = fit_image_step_decoders(&model, &crops, &FITTED_CODES)?;
     let mut config = fitted.config().clone();
@@ -73,8 +54,8 @@ pub fn run(args: &FitDecodersArgs) -> Result<()> {
                 "data": args.data.file_name().map(|s| s.to_string_lossy().into_owned()),
                 "images": images,
                 "crops": crops.len(),
-                "crop": args.crop,
-                "downscale": args.downscale,
+                "crop": args.crops.crop,
+                "downscale": args.crops.downscale,
                 "seed": args.seed,
             }),
         );

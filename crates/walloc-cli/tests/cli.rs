@@ -318,6 +318,44 @@ fn fit_linear_then_use_the_model_file() {
     assert!(info.contains("dimensionality reduction: 8.00×"), "{info}");
     let p = psnr(&sample, &image::open(&png).unwrap().into_rgb8());
     assert!(p > 20.0, "PSNR {p:.2}");
+
+    // Decoders refitted at the knob's steps keep the model's files: the
+    // file above decodes with them, to the same pixels at the model's step.
+    let refitted = dir.path().join("refitted.safetensors");
+    let fit_decoders = |model: &str, output: &Path| {
+        let mut command = walloc();
+        command
+            .args([
+                "fit-decoders",
+                "--model",
+                model,
+                "--crop",
+                "64",
+                "--crops-per-image",
+                "6",
+                "--data",
+            ])
+            .arg(&data)
+            .arg("-o")
+            .arg(output);
+        command
+    };
+    fit_decoders(model.to_str().unwrap(), &refitted).assert().success();
+    let again = dir.path().join("again.png");
+    walloc()
+        .arg("decode")
+        .arg(&wal)
+        .arg("-o")
+        .arg(&again)
+        .arg("--model")
+        .arg(&refitted)
+        .assert()
+        .success();
+    assert_eq!(std::fs::read(&again).unwrap(), std::fs::read(&png).unwrap());
+    let refused = dir.path().join("refused.safetensors");
+    let assert = fit_decoders("stereo-5x", &refused).assert().failure();
+    assert!(stderr_of(&assert).contains("linear gray or RGB image models"));
+    assert!(!refused.exists());
 }
 
 #[test]

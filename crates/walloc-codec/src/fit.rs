@@ -458,17 +458,29 @@ fn with_step_decoders(model: &Model, codes: &[i8], examples: &Examples) -> Resul
     model.with_step_decoders(codes, &decoders)
 }
 
+/// Refuses a model that [`fit_image_step_decoders`] cannot extend: any
+/// but a linear gray or RGB image model (a 1×1 projection encoder and
+/// decoder).
+pub fn check_step_decoder_model(model: &Model) -> Result<()> {
+    let config = model.config();
+    let linear = config.architecture == Architecture::Linear && model.encoder().is_some();
+    if config.modality != Modality::Image || !linear || ![1, 3].contains(&config.channels) {
+        return Err(CodecError::IncompatibleInput(format!(
+            "model {} is a {} {} model; step decoders are fitted for linear gray or RGB image models",
+            config.name,
+            config.architecture_label(),
+            config.signal_name()
+        )));
+    }
+    Ok(())
+}
+
 /// A linear image model with decoders least-squares fitted at step `codes`
 /// on `crops` (all of one size, a multiple of 2^J), its encoder, tables and
 /// own decoder kept: it writes the same files and keeps its id.
 pub fn fit_image_step_decoders<P: Pixel>(model: &Model, crops: &[Image<P>], codes: &[i8]) -> Result<Model> {
+    check_step_decoder_model(model)?;
     let config = model.config();
-    if config.modality != Modality::Image || model.encoder().is_none() || config.stages.is_some() {
-        return Err(CodecError::IncompatibleInput(format!(
-            "model {} is not a linear image model (a 1×1 projection encoder and decoder)",
-            config.name
-        )));
-    }
     if crops.is_empty() || crops.iter().any(|c| u32::from(c.channels) != config.channels) {
         return Err(CodecError::IncompatibleInput(format!(
             "need at least one crop, all with {} channels",
