@@ -273,19 +273,10 @@ fn fit_linear_then_use_the_model_file() {
         crop.save(data.join(format!("p{i}.png"))).unwrap();
     }
     let model = dir.path().join("tiny.safetensors");
+    let crops = ["--crop", "64", "--crops-per-image", "6", "--data"];
     walloc()
-        .args([
-            "fit-linear",
-            "--latent-dim",
-            "6",
-            "--levels",
-            "2",
-            "--crop",
-            "64",
-            "--crops-per-image",
-            "6",
-            "--data",
-        ])
+        .args(["fit-linear", "--latent-dim", "6", "--levels", "2"])
+        .args(crops)
         .arg(&data)
         .arg("--val")
         .arg(&data)
@@ -325,16 +316,8 @@ fn fit_linear_then_use_the_model_file() {
     let fit_decoders = |model: &str, output: &Path| {
         let mut command = walloc();
         command
-            .args([
-                "fit-decoders",
-                "--model",
-                model,
-                "--crop",
-                "64",
-                "--crops-per-image",
-                "6",
-                "--data",
-            ])
+            .args(["fit-decoders", "--model", model])
+            .args(crops)
             .arg(&data)
             .arg("-o")
             .arg(output);
