@@ -187,7 +187,7 @@ impl AudioEvaluation {
                 }
             }
         }
-        Ok(Report::from_rows("audio", "kbit/s", rows, &sizes, &AUDIO_METRICS))
+        Ok(Report::from_rows("audio", "kbit/s", rows, &sizes, &AUDIO_METRICS, &[]))
     }
 }
 

@@ -5,12 +5,12 @@
 use std::time::Duration;
 
 use walloc::image::{decode_image, encode_image};
-use walloc::{DecodeOptions, EncodeOptions, EncoderKind, Figures, Image8, Modality, Model, Step};
+use walloc::{Architecture, DecodeOptions, EncodeOptions, EncoderKind, Figures, Image8, Modality, Model, Step};
 
 use crate::error::EvalError;
 use crate::metrics::{ms_ssim, psnr, ssim};
 use crate::peers::{image_codec, ImageCodec, IMAGE_CODECS};
-use crate::report::{FileRow, Metric, Report};
+use crate::report::{Family, FileRow, Metric, Report};
 use crate::timing::{per_second, timed};
 
 /// The metrics BD-rates are computed on for images.
@@ -177,7 +177,7 @@ impl ImageEvaluation {
             let (decoded, decode) = timed(|| decode_image(model, &file, &options))?;
             let coding = Coded {
                 file: name,
-                codec: format!("walloc {}{}", config.name, if rdo { " rdo" } else { "" }),
+                codec: walloc_codec_name(&config.name, rdo),
                 setting: format!("q{quality}"),
                 bytes: file.len(),
                 dimensionality_reduction: config.dimensionality_reduction(),
@@ -209,11 +209,42 @@ impl ImageEvaluation {
         Ok(())
     }
 
-    /// The report of every image added: rows, means and BD-rates on PSNR,
-    /// SSIM and MS-SSIM.
-    pub fn report(self) -> Report {
-        Report::from_rows("image", "bpp", self.rows, &self.sizes, &IMAGE_METRICS)
+    /// The families of the models evaluated: the linear models and the
+    /// refined ones, each with and without rate–distortion optimization.
+    fn families(&self) -> Vec<Family> {
+        let mut families: Vec<Family> = Vec::new();
+        for (index, rdo) in self.walloc_codings() {
+            let config = self.models[index].config();
+            let kind = match config.architecture {
+                Architecture::Linear => "linear",
+                Architecture::Refine => "refine",
+                _ => continue,
+            };
+            let name = format!("walloc {kind}{} family", if rdo { " rdo" } else { "" });
+            let member = walloc_codec_name(&config.name, rdo);
+            match families.iter_mut().find(|f| f.name == name) {
+                Some(family) => family.members.push(member),
+                None => families.push(Family {
+                    name,
+                    members: vec![member],
+                }),
+            }
+        }
+        families
     }
+
+    /// The report of every image added: rows, means and BD-rates on PSNR,
+    /// SSIM and MS-SSIM, of each model and of each family of models.
+    pub fn report(self) -> Report {
+        let families = self.families();
+        Report::from_rows("image", "bpp", self.rows, &self.sizes, &IMAGE_METRICS, &families)
+    }
+}
+
+/// A walloc coding's name in reports: `walloc {model}`, `rdo` after it
+/// when quantized for rate and distortion.
+fn walloc_codec_name(model: &str, rdo: bool) -> String {
+    format!("walloc {model}{}", if rdo { " rdo" } else { "" })
 }
 
 /// A model's figures on `images` (with its channels), as stored in a

@@ -165,16 +165,17 @@ impl Report {
     /// The report of `files` (rows of a `modality` evaluation at rates in
     /// `rate_unit`): the mean of each setting, weighting throughput by
     /// `samples` (each row's input size), and the BD-rate of every walloc
-    /// family against every peer on each of `metrics`.
+    /// codec and each of `families` against every peer on each of `metrics`.
     pub fn from_rows(
         modality: &str,
         rate_unit: &str,
         files: Vec<FileRow>,
         samples: &[f64],
         metrics: &[Metric],
+        families: &[Family],
     ) -> Report {
         let means = means(&files, samples);
-        let bd_rates = bd_rates(&means, metrics);
+        let bd_rates = bd_rates(&means, metrics, families);
         Report {
             modality: modality.into(),
             rate_unit: rate_unit.into(),
@@ -219,14 +220,61 @@ pub fn curves(means: &[MeanRow], quality: impl Fn(&MeanRow) -> Option<f64>) -> V
     curves
 }
 
-/// BD-rate of every walloc family against every peer, on each metric.
-pub fn bd_rates(means: &[MeanRow], metrics: &[Metric]) -> Vec<BdRow> {
+/// Models of one kind across rates, compared as one curve: a user who
+/// aims at a rate picks the member that does best there.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Family {
+    /// The family's name in reports ("walloc linear family").
+    pub name: String,
+    /// Its members' codec names, as in the rows ("walloc rgb-16x").
+    pub members: Vec<String>,
+}
+
+/// The upper envelope of `points` (rate, quality): the points that reach a
+/// higher quality than every point of lower or equal rate, in rate order.
+pub fn envelope(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut sorted = points.to_vec();
+    sorted.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.total_cmp(&a.1)));
+    let mut front: Vec<(f64, f64)> = Vec::new();
+    for point in sorted {
+        if front.last().is_none_or(|last| point.1 > last.1) {
+            front.push(point);
+        }
+    }
+    front
+}
+
+/// Each family of at least two members with a curve, as one curve: the
+/// envelope of its members' points.
+pub fn family_curves(curves: &[Curve], families: &[Family]) -> Vec<Curve> {
+    families
+        .iter()
+        .filter_map(|family| {
+            let members: Vec<&Curve> = curves
+                .iter()
+                .filter(|(codec, _)| family.members.contains(codec))
+                .collect();
+            (members.len() >= 2).then(|| {
+                let points: Vec<(f64, f64)> = members.iter().flat_map(|(_, points)| points.iter().copied()).collect();
+                (family.name.clone(), envelope(&points))
+            })
+        })
+        .collect()
+}
+
+/// BD-rate of every walloc codec and every family of them against every
+/// peer, on each metric.
+pub fn bd_rates(means: &[MeanRow], metrics: &[Metric], families: &[Family]) -> Vec<BdRow> {
     let to_rd =
         |p: &[(f64, f64)]| -> Vec<RdPoint> { p.iter().map(|&(rate, quality)| RdPoint { rate, quality }).collect() };
     let mut rows = Vec::new();
     for (metric, quality) in metrics {
         let curves = curves(means, quality);
-        let (ours, peers): (Vec<_>, Vec<_>) = curves.iter().partition(|(codec, _)| codec.starts_with("walloc"));
+        let (mut ours, peers): (Vec<_>, Vec<_>) = curves
+            .iter()
+            .cloned()
+            .partition(|(codec, _)| codec.starts_with("walloc"));
+        ours.extend(family_curves(&ours, families));
         for (codec, points) in &ours {
             for (anchor, anchor_points) in &peers {
                 let result = bd_rate(&to_rd(anchor_points), &to_rd(points));
@@ -285,6 +333,71 @@ mod tests {
         assert!((mean.encode_rate - 2.0).abs() < 1e-12);
         assert_eq!(mean.ms_ssim, None, "a file without MS-SSIM leaves the mean undefined");
         assert_eq!(mean.ssim, Some(0.9));
+    }
+
+    #[test]
+    fn the_envelope_keeps_the_points_no_cheaper_point_beats() {
+        let points = [
+            (1.0, 30.0),
+            (2.0, 29.0),
+            (3.0, 33.0),
+            (0.5, 25.0),
+            (3.0, 32.0),
+            (4.0, 33.0),
+        ];
+        assert_eq!(envelope(&points), vec![(0.5, 25.0), (1.0, 30.0), (3.0, 33.0)]);
+        assert_eq!(envelope(&[]), vec![]);
+    }
+
+    #[test]
+    fn a_family_is_the_envelope_of_its_members_and_gets_bd_rates() {
+        let mean = |codec: &str, rate: f64, psnr: f64| {
+            let mut r = row(rate, psnr, None, 1.0);
+            r.codec = codec.into();
+            r.setting = format!("{rate}");
+            MeanRow::of(&[&r], &[1.0])
+        };
+        // Two models, each better over half the range; the anchor in between.
+        let means = vec![
+            mean("walloc low", 0.1, 26.0),
+            mean("walloc low", 0.2, 29.0),
+            mean("walloc low", 0.4, 30.0),
+            mean("walloc high", 0.2, 27.0),
+            mean("walloc high", 0.4, 32.0),
+            mean("walloc high", 0.8, 36.0),
+            mean("webp", 0.1, 25.0),
+            mean("webp", 0.2, 28.0),
+            mean("webp", 0.4, 31.0),
+            mean("webp", 0.8, 35.0),
+        ];
+        let family = Family {
+            name: "walloc linear family".into(),
+            members: vec!["walloc low".into(), "walloc high".into()],
+        };
+        let curves = curves(&means, |m| Some(m.psnr));
+        let (ours, _): (Vec<_>, Vec<_>) = curves.into_iter().partition(|(c, _)| c.starts_with("walloc"));
+        let family_curve = family_curves(&ours, std::slice::from_ref(&family));
+        assert_eq!(
+            family_curve,
+            vec![(
+                "walloc linear family".to_string(),
+                vec![(0.1, 26.0), (0.2, 29.0), (0.4, 32.0), (0.8, 36.0)]
+            )]
+        );
+        let lonely = Family {
+            name: "walloc refine family".into(),
+            members: vec!["walloc low".into()],
+        };
+        assert!(family_curves(&ours, &[lonely]).is_empty(), "one member makes no family");
+        const PSNR: Metric = ("psnr", |m| Some(m.psnr));
+        let rows = bd_rates(&means, &[PSNR], &[family]);
+        let bd = |codec: &str| rows.iter().find(|r| r.codec == codec).unwrap().bd_rate_percent.unwrap();
+        // Every envelope point beats WebP by 1 dB: the family needs fewer
+        // bits than WebP, and than "high", whose range it spans and whose
+        // every point it matches or beats.
+        assert!(bd("walloc linear family") < 0.0);
+        assert!(bd("walloc linear family") < bd("walloc high") - 5.0);
+        assert_eq!(rows.len(), 3);
     }
 
     #[test]

@@ -407,7 +407,7 @@ impl VolumeEvaluation {
                 }
             }
         }
-        let mut report = Report::from_rows("volume", "bits/voxel", rows, &sizes, &VOLUME_METRICS);
+        let mut report = Report::from_rows("volume", "bits/voxel", rows, &sizes, &VOLUME_METRICS, &[]);
         report.bands = bands;
         Ok(report)
     }
