@@ -65,6 +65,11 @@ pub struct FitShared {
     /// files coded at other steps then decode less well).
     #[arg(long)]
     pub native_decoder_only: bool,
+    /// Image models: step decoders that also read the eight neighbouring
+    /// latent positions (better at low qualities; decoding does nine
+    /// times the decoder's arithmetic)
+    #[arg(long, conflicts_with = "native_decoder_only")]
+    pub neighbours: bool,
 }
 
 impl FitShared {
@@ -93,8 +98,9 @@ impl FitShared {
             step_decoders: if self.native_decoder_only {
                 Vec::new()
             } else {
-                step_decoders::FITTED_CODES.to_vec()
+                step_decoders::fitted_codes(self.neighbours)
             },
+            step_decoder_neighbours: self.neighbours,
         }
     }
 

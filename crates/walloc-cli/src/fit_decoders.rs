@@ -8,7 +8,7 @@ use crate::io::write_output;
 use crate::models::resolve;
 use anyhow::Result;
 use walloc_codec::fit::{check_step_decoder_model, fit_image_step_decoders};
-use walloc_codec::step_decoders::FITTED_CODES;
+use walloc_codec::step_decoders::fitted_codes;
 
 /// Arguments of `fit-decoders`.
 #[derive(clap::Args, Debug)]
@@ -28,6 +28,11 @@ pub struct FitDecodersArgs {
     /// Seed of the crop positions.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Decoders that also read the eight neighbouring latent positions
+    /// (better at low qualities; decoding does nine times the decoder's
+    /// arithmetic).
+    #[arg(long)]
+    pub neighbours: bool,
 }
 
 /// Runs `fit-decoders`.
@@ -35,17 +40,23 @@ pub fn run(args: &FitDecodersArgs) -> Result<()> {
     let model = resolve(&args.model)?;
     check_step_decoder_model(&model)?;
     let config = model.config();
+    let codes = fitted_codes(args.neighbours);
     let (crops, images) = args
         .crops
         .load(&args.data, config.channels as u8, config.levels, args.seed)?;
     eprintln!(
-        "fitting decoders at {} steps on {} crops of {}×{}",
-        FITTED_CODES.len(),
+        "fitting decoders{} at {} steps on {} crops of {}×{}",
+        if args.neighbours {
+            " reading neighbouring latents"
+        } else {
+            ""
+        },
+        codes.len(),
         crops.len(),
         args.crops.crop,
         args.crops.crop
     );
-    let fitted = fit_image_step_decoders(&model, &crops, &FITTED_CODES)?;
+    let fitted = fit_image_step_decoders(&model, &crops, &codes, args.neighbours)?;
     let mut config = fitted.config().clone();
     if let serde_json::Value::Object(provenance) = &mut config.provenance {
         provenance.insert(
@@ -57,6 +68,7 @@ pub fn run(args: &FitDecodersArgs) -> Result<()> {
                 "crop": args.crops.crop,
                 "downscale": args.crops.downscale,
                 "seed": args.seed,
+                "neighbours": args.neighbours,
             }),
         );
     }

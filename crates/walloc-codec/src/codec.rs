@@ -7,11 +7,12 @@ use crate::config::Modality;
 use crate::container::{self, Header, LatentCoder, Limits};
 use crate::error::{CodecError, Result};
 use crate::image::{from_padded_signal, to_padded_signal, Image, Pixel};
-use crate::linalg::{matmul, Strides};
+use crate::linalg::{matmul, matmul_accumulate, Strides};
 use crate::model::Model;
 use crate::packing::{self, PackFormat};
 use crate::registry::{Analysis, DecoderOptions, Registry, Synthesis};
 use crate::step::Step;
+use crate::step_decoders::NEIGHBOURS;
 
 /// An integer latent: `channels` planes of `height × width` stored symbols
 /// (`value + 2^(bits-1)`).
@@ -218,17 +219,21 @@ pub fn linear_coefficients(model: &Model, latent: &Latent) -> Result<Vec<f32>> {
     let mut coeffs = vec![0.0f32; d * positions];
     let decoder = model.linear_decoder(latent.step);
     let (weights, bias) = (&decoder.weight, &decoder.bias);
-    matmul(
-        d,
-        k,
-        positions,
-        weights,
-        Strides { row: k, col: 1 },
-        &zhat,
-        Strides { row: positions, col: 1 },
-        &mut coeffs,
-        Strides { row: positions, col: 1 },
-    );
+    let (rows, cols) = (Strides { row: k, col: 1 }, Strides { row: positions, col: 1 });
+    matmul(d, k, positions, weights, rows, &zhat, cols, &mut coeffs, cols);
+    if !decoder.neighbour_weight.is_empty() {
+        if latent.depth != 1 {
+            return Err(CodecError::IncompatibleInput(format!(
+                "model {}'s decoders read neighbouring positions of 2-D latents, this latent has depth {}",
+                config.name, latent.depth
+            )));
+        }
+        let mut shifted = vec![0.0f32; k * positions];
+        for (&offset, map) in NEIGHBOURS.iter().zip(decoder.neighbour_weight.chunks_exact(d * k)) {
+            shift_planes(&zhat, latent.height, latent.width, offset, &mut shifted);
+            matmul_accumulate(d, k, positions, map, rows, &shifted, cols, &mut coeffs, cols);
+        }
+    }
     coeffs
         .par_chunks_mut(positions)
         .zip(bias.par_iter())
@@ -236,6 +241,32 @@ pub fn linear_coefficients(model: &Model, latent: &Latent) -> Result<Vec<f32>> {
             plane.iter_mut().for_each(|v| *v += b);
         });
     Ok(coeffs)
+}
+
+/// `out` gets each `height × width` plane of `planes` read at `offset`
+/// (rows, columns) from every position, periodically: position (y, x)
+/// holds the plane's (y + dy, x + dx), wrapped at the edges.
+pub(crate) fn shift_planes<T: Copy>(
+    planes: &[T],
+    height: usize,
+    width: usize,
+    (dy, dx): (isize, isize),
+    out: &mut [T],
+) {
+    let wrap = |v: usize, delta: isize, n: usize| (v as isize + delta).rem_euclid(n as isize) as usize;
+    for (plane, shifted) in planes
+        .chunks_exact(height * width)
+        .zip(out.chunks_exact_mut(height * width))
+    {
+        for (y, row) in shifted.chunks_exact_mut(width).enumerate() {
+            let source = &plane[wrap(y, dy, height) * width..][..width];
+            let split = wrap(0, dx, width);
+            // Columns x + dx for x in 0..width: the source from `split` to
+            // its end, then from its start.
+            row[..width - split].copy_from_slice(&source[split..]);
+            row[width - split..].copy_from_slice(&source[..split]);
+        }
+    }
 }
 
 fn pack_format(coder: LatentCoder) -> Option<PackFormat> {
@@ -479,4 +510,22 @@ pub fn decode_with<P: Pixel>(
     check_sample_bits::<P>(&header)?;
     let decoder = registry.decoder(model, options)?;
     synthesize_with(decoder.as_ref(), model, &latent, header.width, header.height)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shifted_planes_read_each_offset_periodically() {
+        // Two 2×3 planes.
+        let planes = [0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15];
+        let mut out = [0; 12];
+        shift_planes(&planes, 2, 3, (0, 1), &mut out);
+        assert_eq!(out, [1, 2, 0, 4, 5, 3, 11, 12, 10, 14, 15, 13]);
+        shift_planes(&planes, 2, 3, (-1, -1), &mut out);
+        assert_eq!(out, [5, 3, 4, 2, 0, 1, 15, 13, 14, 12, 10, 11]);
+        shift_planes(&planes, 2, 3, (1, 0), &mut out);
+        assert_eq!(out, [3, 4, 5, 0, 1, 2, 13, 14, 15, 10, 11, 12]);
+    }
 }

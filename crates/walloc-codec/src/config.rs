@@ -286,6 +286,11 @@ pub struct ModelConfig {
     /// Empty for models fitted at their own step alone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub step_decoders: Vec<i8>,
+    /// Whether the step decoders also read the eight neighbouring latent
+    /// positions (tensor `step_decoders.neighbour_weight` `[A, 8, D, K]`,
+    /// after the biases; image models only; [`crate::step_decoders`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub step_decoder_neighbours: bool,
     /// The id (SHA-256 of its file, 64 hex digits) of the model that this
     /// one extends with step decoders, which is this model's id too: the
     /// decoders change no byte the encoder writes, so files name the model

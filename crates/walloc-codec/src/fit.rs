@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use walloc_wavelet::{packet, FilterBank, Signal};
 
 use crate::bottleneck::{Bottleneck, Quantizer};
+use crate::codec::shift_planes;
 use crate::codec::Latent;
 use crate::config::{Architecture, Modality, ModelConfig, MODEL_FORMAT_VERSION};
 use crate::entropy::{count_band, fit_tables, probabilities_from_counts, CONTEXTS};
@@ -21,7 +22,7 @@ use crate::image::{to_padded_signal, Image, Pixel};
 use crate::linalg::{cross_accumulate, gram_accumulate};
 use crate::model::{LinearWeights, Model, MAX_CHANNELS, MAX_LEVELS, MAX_LEVELS_1D, MAX_LEVELS_3D};
 use crate::step::Step;
-use crate::step_decoders::Decoder;
+use crate::step_decoders::{Decoder, NEIGHBOURS};
 
 /// What to fit.
 #[derive(Clone, Debug)]
@@ -50,6 +51,10 @@ pub struct FitOptions {
     /// qualities), each one more pass over the examples; empty for the
     /// decoder of the model's own step alone.
     pub step_decoders: Vec<i8>,
+    /// Whether the step decoders also read the eight neighbouring latent
+    /// positions (image models; one more pass's worth of arithmetic per
+    /// neighbour, no more reads of the data).
+    pub step_decoder_neighbours: bool,
 }
 
 impl FitOptions {
@@ -241,6 +246,12 @@ fn linear_config(options: &FitOptions, modality: Modality, dim: u32) -> Result<(
             ),
         ));
     }
+    if options.step_decoder_neighbours && (modality != Modality::Image || options.step_decoders.is_empty()) {
+        return Err(invalid(
+            "fit options",
+            "step decoders that read neighbouring latents are fitted for image models with step decoders",
+        ));
+    }
     let bank = FilterBank::by_name(&options.wavelet).ok_or_else(|| invalid("wavelet", &options.wavelet))?;
     let config = ModelConfig {
         format_version: MODEL_FORMAT_VERSION,
@@ -255,6 +266,7 @@ fn linear_config(options: &FitOptions, modality: Modality, dim: u32) -> Result<(
         post_filter: false,
         step_conditioned: false,
         step_decoders: Vec::new(),
+        step_decoder_neighbours: false,
         extends: None,
         liveaction: None,
         channels: options.channels,
@@ -432,7 +444,7 @@ fn fit(config: ModelConfig, options: &FitOptions, examples: &Examples) -> Result
             a.2.iter_mut().zip(&b.2).for_each(|(x, y)| *x += y);
             Ok(a)
         })?;
-    let decoder = least_squares_decoder(&zz, &xz, k, d)?;
+    let decoder = least_squares_decoder(&zz, &xz, k, d, 0)?;
     let weights = LinearWeights {
         encoder_weight,
         encoder_bias,
@@ -445,15 +457,29 @@ fn fit(config: ModelConfig, options: &FitOptions, examples: &Examples) -> Result
     if options.step_decoders.is_empty() {
         return Ok(model);
     }
-    with_step_decoders(&model, &options.step_decoders, examples)
+    with_step_decoders(
+        &model,
+        &options.step_decoders,
+        options.step_decoder_neighbours,
+        examples,
+    )
 }
 
-/// `model` with decoders least-squares fitted at step `codes` on `examples`.
-fn with_step_decoders(model: &Model, codes: &[i8], examples: &Examples) -> Result<Model> {
-    crate::step_decoders::check_codes(codes, model.config().architecture)?;
+/// `model` with decoders least-squares fitted at step `codes` on
+/// `examples`, reading the neighbouring latent positions too when
+/// `neighbours` (image models).
+fn with_step_decoders(model: &Model, codes: &[i8], neighbours: bool, examples: &Examples) -> Result<Model> {
+    crate::step_decoders::check_codes(codes, model.config().architecture, neighbours)?;
+    if neighbours && model.config().modality != Modality::Image {
+        return Err(CodecError::IncompatibleInput(format!(
+            "model {} codes {}: only image models' step decoders read neighbouring latents",
+            model.config().name,
+            model.config().modality
+        )));
+    }
     let decoders = codes
         .iter()
-        .map(|&code| step_decoder(model, Step::from_code(code)?, examples))
+        .map(|&code| step_decoder(model, Step::from_code(code)?, examples, neighbours))
         .collect::<Result<Vec<_>>>()?;
     model.with_step_decoders(codes, &decoders)
 }
@@ -478,7 +504,12 @@ pub fn check_step_decoder_model(model: &Model) -> Result<()> {
 /// A linear image model with decoders least-squares fitted at step `codes`
 /// on `crops` (all of one size, a multiple of 2^J), its encoder, tables and
 /// own decoder kept: it writes the same files and keeps its id.
-pub fn fit_image_step_decoders<P: Pixel>(model: &Model, crops: &[Image<P>], codes: &[i8]) -> Result<Model> {
+pub fn fit_image_step_decoders<P: Pixel>(
+    model: &Model,
+    crops: &[Image<P>],
+    codes: &[i8],
+    neighbours: bool,
+) -> Result<Model> {
     check_step_decoder_model(model)?;
     let config = model.config();
     if crops.is_empty() || crops.iter().any(|c| u32::from(c.channels) != config.channels) {
@@ -497,6 +528,7 @@ pub fn fit_image_step_decoders<P: Pixel>(model: &Model, crops: &[Image<P>], code
     with_step_decoders(
         model,
         codes,
+        neighbours,
         &Examples {
             count: crops.len(),
             make: &make,
@@ -504,11 +536,12 @@ pub fn fit_image_step_decoders<P: Pixel>(model: &Model, crops: &[Image<P>], code
     )
 }
 
-/// The least-squares decoder `[W | b]` from `[ẑ; 1]` to `x`, given their
-/// moments `ZZ` (`(K+1)²`) and `XZ` (`D × (K+1)`): `W_aug · ZZ = XZ`, with a
-/// tiny ridge for channels that never moved.
-fn least_squares_decoder(zz: &[f64], xz: &[f64], k: usize, d: usize) -> Result<Decoder> {
-    let ka = k + 1;
+/// The least-squares decoder from `[ẑ; ẑ at each of `taps` neighbours; 1]`
+/// (`F = K·(1 + taps) + 1` features) to `x`, given their moments `ZZ`
+/// (`F²`) and `XZ` (`D × F`): `W_aug · ZZ = XZ`, with a tiny ridge for
+/// channels that never moved.
+fn least_squares_decoder(zz: &[f64], xz: &[f64], k: usize, d: usize, taps: usize) -> Result<Decoder> {
+    let ka = k * (1 + taps) + 1;
     let ridge = 1e-9 * (0..ka).map(|i| zz[i * ka + i]).fold(0.0, f64::max);
     let zz = DMatrix::from_fn(ka, ka, |i, j| zz[i * ka + j] + if i == j { ridge } else { 0.0 });
     let xz = DMatrix::from_fn(d, ka, |i, j| xz[i * ka + j]);
@@ -517,20 +550,28 @@ fn least_squares_decoder(zz: &[f64], xz: &[f64], k: usize, d: usize) -> Result<D
         .ok_or_else(|| CodecError::InvalidModel("latent Gram matrix is singular: too little data".into()))?
         .solve(&xz.transpose())
         .transpose();
-    Ok(Decoder {
-        weight: (0..d)
-            .flat_map(|i| (0..k).map(move |j| (i, j)))
+    // The `[D × K]` map of the features of block `t` (0: the position's own).
+    let block = |t: usize| -> Vec<f32> {
+        (0..d)
+            .flat_map(|i| (0..k).map(move |j| (i, t * k + j)))
             .map(|(i, j)| solved[(i, j)] as f32)
-            .collect(),
-        bias: (0..d).map(|i| solved[(i, k)] as f32).collect(),
+            .collect()
+    };
+    Ok(Decoder {
+        weight: block(0),
+        bias: (0..d).map(|i| solved[(i, ka - 1)] as f32).collect(),
+        neighbour_weight: (1..=taps).flat_map(block).collect(),
     })
 }
 
 /// The least-squares decoder of `model`'s latents quantized at `step` and
 /// dequantized as its decoder dequantizes them there, over `examples`.
-fn step_decoder(model: &Model, step: Step, examples: &Examples) -> Result<Decoder> {
+/// With `neighbours`, the decoder also reads the latents at the eight
+/// neighbouring positions ([`NEIGHBOURS`], periodically).
+fn step_decoder(model: &Model, step: Step, examples: &Examples, neighbours: bool) -> Result<Decoder> {
     let (k, d) = (model.config().latent_dim as usize, model.config().coefficient_dim());
-    let ka = k + 1;
+    let taps = if neighbours { NEIGHBOURS.len() } else { 0 };
+    let ka = k * (1 + taps) + 1;
     let weights = model.weights();
     let quantizer = Quantizer::new(&model.bottleneck_at(step));
     let dequantizer = model.dequantizer(step);
@@ -538,7 +579,7 @@ fn step_decoder(model: &Model, step: Step, examples: &Examples) -> Result<Decode
     let (zz, xz) = (0..examples.count)
         .into_par_iter()
         .map(|i| {
-            let Example { x, p, .. } = (examples.make)(i)?;
+            let Example { x, p, width } = (examples.make)(i)?;
             let (mut zz, mut xz) = zero();
             let mut zhat = vec![1.0f64; ka * p];
             for c in 0..k {
@@ -553,6 +594,10 @@ fn step_decoder(model: &Model, step: Step, examples: &Examples) -> Result<Decode
                     *value = f64::from(dequantizer.value(c, quantizer.quantize(z as f32)));
                 }
             }
+            let (own, shifted) = zhat.split_at_mut(k * p);
+            for (&offset, out) in NEIGHBOURS.iter().zip(shifted.chunks_exact_mut(k * p)).take(taps) {
+                shift_planes(own, p / width, width, offset, out);
+            }
             gram_accumulate(&zhat, ka, p, &mut zz);
             cross_accumulate(&x, &zhat, d, ka, p, &mut xz);
             Ok::<_, CodecError>((zz, xz))
@@ -562,5 +607,5 @@ fn step_decoder(model: &Model, step: Step, examples: &Examples) -> Result<Decode
             a.1.iter_mut().zip(&b.1).for_each(|(x, y)| *x += y);
             Ok(a)
         })?;
-    least_squares_decoder(&zz, &xz, k, d)
+    least_squares_decoder(&zz, &xz, k, d, taps)
 }

@@ -255,7 +255,12 @@ impl ModelConfig {
             return Err(bad("only refine models have a step-conditioned refiner"));
         }
         if !self.step_decoders.is_empty() {
-            crate::step_decoders::check_codes(&self.step_decoders, self.architecture)?;
+            crate::step_decoders::check_codes(&self.step_decoders, self.architecture, self.step_decoder_neighbours)?;
+        }
+        if self.step_decoder_neighbours && (self.step_decoders.is_empty() || self.modality != Modality::Image) {
+            return Err(bad(
+                "only the step decoders of an image model read neighbouring latents",
+            ));
         }
         if let Some(id) = &self.extends {
             if self.step_decoders.is_empty() {
@@ -402,21 +407,32 @@ fn read_step_decoders(st: &SafeTensors, config: &ModelConfig, weights: &LinearWe
     let (k, d) = (config.latent_dim as usize, config.coefficient_dim());
     let weight = read_f32(st, step_decoders::WEIGHT, &[codes.len(), d, k])?;
     let bias = read_f32(st, step_decoders::BIAS, &[codes.len(), d])?;
-    if weight.iter().chain(&bias).any(|x| !x.is_finite()) {
+    let taps = step_decoders::NEIGHBOURS.len();
+    let neighbour_weight = if config.step_decoder_neighbours {
+        read_f32(st, step_decoders::NEIGHBOUR_WEIGHT, &[codes.len(), taps, d, k])?
+    } else {
+        Vec::new()
+    };
+    if weight
+        .iter()
+        .chain(&bias)
+        .chain(&neighbour_weight)
+        .any(|x| !x.is_finite())
+    {
         return Err(bad("step decoders contain NaN or infinity"));
     }
-    let decoders = weight
-        .chunks_exact(d * k)
-        .zip(bias.chunks_exact(d))
-        .map(|(w, b)| Decoder {
-            weight: w.to_vec(),
-            bias: b.to_vec(),
+    let decoders = (0..codes.len())
+        .map(|a| Decoder {
+            weight: weight[a * d * k..(a + 1) * d * k].to_vec(),
+            bias: bias[a * d..(a + 1) * d].to_vec(),
+            neighbour_weight: if neighbour_weight.is_empty() {
+                Vec::new()
+            } else {
+                neighbour_weight[a * taps * d * k..(a + 1) * taps * d * k].to_vec()
+            },
         })
         .collect();
-    let native = Decoder {
-        weight: weights.decoder_weight.clone(),
-        bias: weights.decoder_bias.clone(),
-    };
+    let native = Decoder::pointwise(weights.decoder_weight.clone(), weights.decoder_bias.clone());
     Ok(Some(StepDecoders::new(native, codes, decoders)))
 }
 
@@ -501,32 +517,47 @@ impl Model {
     /// (ascending, nonzero; see [`crate::step_decoders`]), in place of any
     /// it held. It keeps this model's id ([`ModelConfig::extends`]): it
     /// writes the same files and decodes this model's.
+    /// The decoders either all read the neighbouring latent positions
+    /// (image models) or none does.
     pub fn with_step_decoders(&self, codes: &[i8], decoders: &[Decoder]) -> Result<Self> {
         let (k, d) = (self.config.latent_dim as usize, self.config.coefficient_dim());
-        if decoders.len() != codes.len() || decoders.iter().any(|x| x.weight.len() != d * k || x.bias.len() != d) {
+        let taps = step_decoders::NEIGHBOURS.len();
+        let neighbours = decoders.first().is_some_and(|x| !x.neighbour_weight.is_empty());
+        let neighbour_len = if neighbours { taps * d * k } else { 0 };
+        if decoders.len() != codes.len()
+            || decoders
+                .iter()
+                .any(|x| x.weight.len() != d * k || x.bias.len() != d || x.neighbour_weight.len() != neighbour_len)
+        {
             return Err(bad(format!(
-                "{} step decoders of {d}×{k} for {} steps",
+                "{} step decoders of {d}×{k} for {} steps, all or none reading neighbours",
                 decoders.len(),
                 codes.len()
             )));
         }
         let mut config = self.config.clone();
         config.step_decoders = codes.to_vec();
+        config.step_decoder_neighbours = neighbours;
         config.extends = (!codes.is_empty()).then(|| self.id().to_string());
-        let weight: Vec<f32> = decoders.iter().flat_map(|x| x.weight.iter().copied()).collect();
-        let bias: Vec<f32> = decoders.iter().flat_map(|x| x.bias.iter().copied()).collect();
+        let concat = |part: fn(&Decoder) -> &[f32]| -> Vec<f32> { decoders.iter().flat_map(part).copied().collect() };
+        let names = [
+            step_decoders::WEIGHT,
+            step_decoders::BIAS,
+            step_decoders::NEIGHBOUR_WEIGHT,
+        ];
         let mut tensors: Vec<TensorBytes> = self
             .tensors()?
             .into_iter()
-            .filter(|t| t.name != step_decoders::WEIGHT && t.name != step_decoders::BIAS)
+            .filter(|t| !names.contains(&t.name.as_str()))
             .collect();
         if !codes.is_empty() {
-            tensors.push(TensorBytes::f32(
-                step_decoders::WEIGHT,
-                vec![codes.len(), d, k],
-                &weight,
-            ));
-            tensors.push(TensorBytes::f32(step_decoders::BIAS, vec![codes.len(), d], &bias));
+            let a = codes.len();
+            tensors.push(TensorBytes::f32(names[0], vec![a, d, k], &concat(|x| &x.weight)));
+            tensors.push(TensorBytes::f32(names[1], vec![a, d], &concat(|x| &x.bias)));
+            if neighbours {
+                let weight = concat(|x| &x.neighbour_weight);
+                tensors.push(TensorBytes::f32(names[2], vec![a, taps, d, k], &weight));
+            }
         }
         Self::from_tensors(&config, &tensors)
     }
@@ -537,10 +568,10 @@ impl Model {
     pub fn linear_decoder(&self, step: Step) -> Cow<'_, Decoder> {
         match &self.step_decoders {
             Some(decoders) => decoders.at(step),
-            None => Cow::Owned(Decoder {
-                weight: self.weights.decoder_weight.clone(),
-                bias: self.weights.decoder_bias.clone(),
-            }),
+            None => Cow::Owned(Decoder::pointwise(
+                self.weights.decoder_weight.clone(),
+                self.weights.decoder_bias.clone(),
+            )),
         }
     }
 

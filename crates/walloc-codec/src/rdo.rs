@@ -104,13 +104,17 @@ pub fn quantize(model: &Model, values: &LatentValues, rows_per_chunk: usize, lam
     let coder = if predictive { adaptive.predictive() } else { adaptive };
     let shape = values.shape;
     let k = shape.channels;
-    // How much each channel's error weighs after the linear decoder of
-    // this step, in units of the mean channel's squared step.
+    // How much each channel's error weighs after the model's own linear
+    // decoder, in units of the mean channel's squared step. Not the step
+    // decoders': fitted on nearest rounding, they trade a latent's weight
+    // against its neighbours' and against other channels', which a
+    // per-value cost cannot follow (weighing by them loses up to 0.7 dB at
+    // quality 15 with decoders that read neighbours; docs/DESIGN-NOTES.md).
     let d = model.config().coefficient_dim();
-    let decoder = model.linear_decoder(step);
-    let gain: Vec<f32> = if decoder.weight.len() == d * k {
+    let decoder = &weights.decoder_weight;
+    let gain: Vec<f32> = if decoder.len() == d * k {
         (0..k)
-            .map(|c| (0..d).map(|i| decoder.weight[i * k + c].powi(2)).sum())
+            .map(|c| (0..d).map(|i| decoder[i * k + c].powi(2)).sum())
             .collect()
     } else {
         vec![1.0; k]

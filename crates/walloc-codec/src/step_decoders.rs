@@ -8,6 +8,14 @@
 //! decoder of its step, interpolated linearly (in step code) between the two
 //! nearest, the model's own decoder standing at code 0.
 //!
+//! A model's step decoders may also read the latent's eight neighbouring
+//! positions (config `step_decoder_neighbours`, image models): each
+//! position's coefficients are then a linear map of the 3×3 block of
+//! latents around it, taken periodically at the latent's edges as the
+//! periodized transform takes its samples. At coarse steps a neighbour
+//! tells much of what a zeroed latent held (measured on held-out photos:
+//! see docs/BENCHMARKS.md).
+//!
 //! Interpolation is plain `f32` arithmetic in a fixed order, so every
 //! machine decodes a file to the same coefficients.
 
@@ -21,6 +29,12 @@ use crate::step::Step;
 pub const WEIGHT: &str = "step_decoders.weight";
 /// Name of the `[A, D]` tensor of their biases.
 pub const BIAS: &str = "step_decoders.bias";
+/// Name of the `[A, 8, D, K]` tensor of their weights on the neighbouring
+/// latent positions, in the order of [`NEIGHBOURS`].
+pub const NEIGHBOUR_WEIGHT: &str = "step_decoders.neighbour_weight";
+/// The neighbouring latent positions a decoder may read, as (row, column)
+/// offsets: the 3×3 block around a position, less its centre, row by row.
+pub const NEIGHBOURS: [(isize, isize); 8] = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)];
 /// Most decoders a model may hold.
 pub const MAX_DECODERS: usize = 32;
 /// The steps `walloc fit-linear` fits decoders at: every 10 codes (5/8 of
@@ -28,10 +42,22 @@ pub const MAX_DECODERS: usize = 32;
 /// (code 60); the model's own decoder is code 0.
 pub const FITTED_CODES: [i8; 8] = [-20, -10, 10, 20, 30, 40, 50, 60];
 
+/// The steps `walloc fit-linear` and `fit-decoders` fit decoders at:
+/// [`FITTED_CODES`], and the model's own step (code 0) too for decoders
+/// that read neighbouring latents (the model's own decoder reads none).
+pub fn fitted_codes(neighbours: bool) -> Vec<i8> {
+    let mut codes = FITTED_CODES.to_vec();
+    if neighbours {
+        codes.push(0);
+        codes.sort_unstable();
+    }
+    codes
+}
+
 /// Checks a config's step codes: a `linear` model's, strictly ascending,
-/// within the step range, without 0 (the model's own decoder), at most
-/// [`MAX_DECODERS`].
-pub fn check_codes(codes: &[i8], architecture: Architecture) -> Result<()> {
+/// within the step range, at most [`MAX_DECODERS`], and without 0 (the
+/// model's own decoder) unless they read neighbouring latents.
+pub fn check_codes(codes: &[i8], architecture: Architecture, neighbours: bool) -> Result<()> {
     let bad = |why: String| Err(CodecError::InvalidModel(format!("step_decoders {codes:?}: {why}")));
     if architecture != Architecture::Linear {
         return bad(format!(
@@ -46,10 +72,10 @@ pub fn check_codes(codes: &[i8], architecture: Architecture) -> Result<()> {
     }
     if let Some(&code) = codes
         .iter()
-        .find(|&&c| c == 0 || !(Step::MIN_CODE..=Step::MAX_CODE).contains(&c))
+        .find(|&&c| (c == 0 && !neighbours) || !(Step::MIN_CODE..=Step::MAX_CODE).contains(&c))
     {
         return bad(format!(
-            "code {code} (nonzero, {}..={}; code 0 is the model's own decoder)",
+            "code {code} ({}..={}; code 0, the model's own decoder, only for decoders reading neighbours)",
             Step::MIN_CODE,
             Step::MAX_CODE
         ));
@@ -57,13 +83,28 @@ pub fn check_codes(codes: &[i8], architecture: Architecture) -> Result<()> {
     Ok(())
 }
 
-/// A decoder: `[D × K]` weights, row-major, and `[D]` biases.
+/// A decoder: `[D × K]` weights, row-major, `[D]` biases, and the
+/// weights of the neighbouring positions, if it reads them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Decoder {
     /// `[D × K]`, row-major.
     pub weight: Vec<f32>,
     /// `[D]`.
     pub bias: Vec<f32>,
+    /// `[8 × D × K]`: a `[D × K]` map for each of [`NEIGHBOURS`]; empty
+    /// for a decoder of each position's own latents alone.
+    pub neighbour_weight: Vec<f32>,
+}
+
+impl Decoder {
+    /// A decoder of each position's own latents alone.
+    pub fn pointwise(weight: Vec<f32>, bias: Vec<f32>) -> Self {
+        Decoder {
+            weight,
+            bias,
+            neighbour_weight: Vec::new(),
+        }
+    }
 }
 
 /// A model's decoders by step code, ascending, the model's own at code 0.
@@ -74,10 +115,12 @@ pub struct StepDecoders {
 
 impl StepDecoders {
     /// The decoders at `codes` (checked by [`check_codes`]) with the model's
-    /// own, `native`, at code 0.
+    /// own, `native`, at code 0 unless `codes` has a decoder there.
     pub fn new(native: Decoder, codes: &[i8], decoders: Vec<Decoder>) -> Self {
         let mut anchors: Vec<(i8, Decoder)> = codes.iter().copied().zip(decoders).collect();
-        anchors.push((0, native));
+        if !codes.contains(&0) {
+            anchors.push((0, native));
+        }
         anchors.sort_by_key(|&(code, _)| code);
         StepDecoders { anchors }
     }
@@ -98,9 +141,17 @@ impl StepDecoders {
         let (low, lower) = (self.anchors[above - 1].0, &self.anchors[above - 1].1);
         let t = f32::from(code - low) / f32::from(high - low);
         let mix = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(&a, &b)| a + t * (b - a)).collect();
+        // A decoder that reads no neighbours weighs them zero.
+        let neighbour_weight = match (lower.neighbour_weight.is_empty(), upper.neighbour_weight.is_empty()) {
+            (true, true) => Vec::new(),
+            (false, false) => mix(&lower.neighbour_weight, &upper.neighbour_weight),
+            (true, false) => upper.neighbour_weight.iter().map(|&b| t * b).collect(),
+            (false, true) => lower.neighbour_weight.iter().map(|&a| a - t * a).collect(),
+        };
         Cow::Owned(Decoder {
             weight: mix(&lower.weight, &upper.weight),
             bias: mix(&lower.bias, &upper.bias),
+            neighbour_weight,
         })
     }
 }
@@ -110,10 +161,31 @@ mod tests {
     use super::*;
 
     fn decoder(v: f32) -> Decoder {
-        Decoder {
-            weight: vec![v; 4],
-            bias: vec![-v; 2],
-        }
+        Decoder::pointwise(vec![v; 4], vec![-v; 2])
+    }
+
+    #[test]
+    fn a_pointwise_anchor_weighs_the_neighbours_zero() {
+        let mut spatial = decoder(3.0);
+        spatial.neighbour_weight = vec![8.0; 8 * 4];
+        let decoders = StepDecoders::new(decoder(1.0), &[20], vec![spatial]);
+        let at = |code: i8| decoders.at(Step::from_code(code).unwrap()).into_owned();
+        assert!(
+            at(0).neighbour_weight.is_empty(),
+            "the model's own decoder reads no neighbours"
+        );
+        let mut own = decoder(2.0);
+        own.neighbour_weight = vec![1.0; 32];
+        let replaced = StepDecoders::new(decoder(1.0), &[0], vec![own.clone()]);
+        assert_eq!(
+            *replaced.at(Step::from_code(0).unwrap()),
+            own,
+            "a decoder at code 0 stands for the model's own"
+        );
+        assert_eq!(at(20).neighbour_weight, vec![8.0; 32]);
+        let quarter = at(5);
+        assert_eq!((quarter.weight[0], quarter.neighbour_weight[7]), (1.5, 2.0));
+        assert_eq!(quarter.neighbour_weight.len(), 32);
     }
 
     #[test]
@@ -133,17 +205,20 @@ mod tests {
     #[test]
     fn codes_are_checked() {
         let linear = Architecture::Linear;
-        assert!(check_codes(&[-20, 10], linear).is_ok());
+        assert!(check_codes(&[-20, 10], linear, false).is_ok());
+        assert!(check_codes(&[-20, 0, 10], linear, true).is_ok());
+        assert_eq!(fitted_codes(true), [-20, -10, 0, 10, 20, 30, 40, 50, 60]);
+        assert_eq!(fitted_codes(false), FITTED_CODES);
         for (codes, why) in [
             (vec![10, -20], "ascend"),
             (vec![0, 10], "code 0"),
             (vec![-40], "code -40"),
             (vec![10, 10], "ascend"),
         ] {
-            let message = check_codes(&codes, linear).unwrap_err().to_string();
+            let message = check_codes(&codes, linear, false).unwrap_err().to_string();
             assert!(message.contains(why), "{codes:?}: {message}");
         }
-        let message = check_codes(&[10], Architecture::Refine).unwrap_err().to_string();
+        let message = check_codes(&[10], Architecture::Refine, false).unwrap_err().to_string();
         assert!(message.contains("only linear models"), "{message}");
     }
 }

@@ -17,6 +17,7 @@ fn options(levels: u32, latent_dim: u32) -> FitOptions {
         wavelet: "bior4.4".into(),
         step_scale: 1.0,
         step_decoders: Vec::new(),
+        step_decoder_neighbours: false,
         provenance: serde_json::json!({}),
     }
 }

@@ -137,7 +137,7 @@ fn rate_distortion_optimized_quantization_saves_bytes_at_little_cost() {
 fn step_decoders_keep_the_files_and_decode_coarse_steps_better() {
     let native_only = model("rgb-16x").with_step_decoders(&[], &[]).unwrap();
     let crops: Vec<Image8> = (0..12).map(|i| photo(64 + 8 * i, 64)).collect();
-    let fitted = fit_image_step_decoders(&native_only, &crops, &[30, 50]).unwrap();
+    let fitted = fit_image_step_decoders(&native_only, &crops, &[30, 50], false).unwrap();
     assert_eq!(fitted.config().step_decoders, vec![30, 50]);
     assert_eq!(fitted.id(), native_only.id(), "step decoders keep the id");
     let reloaded = Model::from_bytes(fitted.to_bytes().to_vec()).unwrap();
@@ -167,7 +167,10 @@ fn step_decoders_keep_the_files_and_decode_coarse_steps_better() {
     }
 
     // A config naming step decoders whose tensors are missing, or that
-    // extends a malformed id, is refused.
+    // extends a malformed id, is refused; so is a decoder at the model's
+    // own step that reads no neighbours.
+    let error = fit_image_step_decoders(&native_only, &crops, &[0, 30], false).unwrap_err();
+    assert!(error.to_string().contains("code 0"), "{error}");
     let mut config = native_only.config().clone();
     config.step_decoders = vec![30];
     let error = native_only
@@ -178,4 +181,45 @@ fn step_decoders_keep_the_files_and_decode_coarse_steps_better() {
     config.extends = Some("12ab".into());
     let error = fitted.with_weights(&[], Some(config)).unwrap_err().to_string();
     assert!(error.contains("64 hex digits"), "{error}");
+}
+
+#[test]
+fn decoders_reading_neighbours_decode_every_step_better() {
+    let native_only = model("rgb-16x").with_step_decoders(&[], &[]).unwrap();
+    let crops: Vec<Image8> = (0..12).map(|i| photo(64 + 8 * i, 64)).collect();
+    let pointwise = fit_image_step_decoders(&native_only, &crops, &[50], false).unwrap();
+    let spatial = fit_image_step_decoders(&native_only, &crops, &[0, 50], true).unwrap();
+    let config = spatial.config();
+    assert!(config.step_decoder_neighbours && !pointwise.config().step_decoder_neighbours);
+    assert_eq!(config.step_decoders, vec![0, 50]);
+    assert_eq!(spatial.id(), native_only.id(), "they keep the id");
+    let reloaded = Model::from_bytes(spatial.to_bytes().to_vec()).unwrap();
+    let (k, d) = (config.latent_dim as usize, config.coefficient_dim());
+    for code in [0i8, 25, 50] {
+        let step = Step::from_code(code).unwrap();
+        assert_eq!(*reloaded.linear_decoder(step), *spatial.linear_decoder(step));
+        assert_eq!(spatial.linear_decoder(step).neighbour_weight.len(), 8 * d * k);
+    }
+
+    let image = photo(120, 96);
+    for code in [0i8, 50] {
+        let options = EncodeOptions::default().with_step(Step::from_code(code).unwrap());
+        let file = codec::encode(&spatial, &image, options).unwrap();
+        assert_eq!(
+            file,
+            codec::encode(&native_only, &image, options).unwrap(),
+            "the same file"
+        );
+        let (_, latent) = codec::decode_latent(&spatial, &file, &Limits::default()).unwrap();
+        let decode = |m: &Model| -> Image8 { codec::synthesize(m, &latent, image.width, image.height).unwrap() };
+        let (ours, theirs) = (mse(&image, &decode(&spatial)), mse(&image, &decode(&pointwise)));
+        assert!(ours < 0.97 * theirs, "step code {code}: MSE {ours} against {theirs}");
+    }
+
+    // Only image models' decoders read neighbours, and a model that says
+    // they do holds their weights.
+    let mut config = spatial.config().clone();
+    config.step_decoders = vec![30];
+    let error = pointwise.with_weights(&[], Some(config)).unwrap_err().to_string();
+    assert!(error.contains("neighbour_weight"), "{error}");
 }

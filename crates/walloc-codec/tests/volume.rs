@@ -37,6 +37,7 @@ fn model() -> Model {
         wavelet: "bior4.4".into(),
         step_scale: 1.0,
         step_decoders: Vec::new(),
+        step_decoder_neighbours: false,
         provenance: serde_json::Value::Null,
     };
     fit_linear_volume(&bricks, 3, 20, &options).unwrap()
@@ -224,6 +225,7 @@ fn a_cube_with_its_bands_as_channels_codes_each_slice_in_2d_and_keeps_its_tags()
         wavelet: "bior4.4".into(),
         step_scale: 1.0,
         step_decoders: Vec::new(),
+        step_decoder_neighbours: false,
         provenance: serde_json::Value::Null,
     };
     let model = fit_linear_volume(&patches, 2, 16, &options).unwrap();

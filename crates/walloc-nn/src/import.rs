@@ -154,6 +154,7 @@ fn walloc_config(
         post_filter: kind == ReferenceKind::Codec1D && config.post_filter.unwrap_or(false),
         step_conditioned: false,
         step_decoders: Vec::new(),
+        step_decoder_neighbours: false,
         extends: None,
         liveaction: None,
         channels: config.channels,

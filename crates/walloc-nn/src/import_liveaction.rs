@@ -50,6 +50,7 @@ pub fn liveaction_model(
         post_filter: false,
         step_conditioned: false,
         step_decoders: Vec::new(),
+        step_decoder_neighbours: false,
         extends: None,
         liveaction: Some(shape.clone()),
         channels: shape.input_channels as u32,

@@ -424,6 +424,7 @@ impl TrainConfig {
             wavelet: "bior4.4".into(),
             step_scale: self.step_scale,
             step_decoders: Vec::new(),
+            step_decoder_neighbours: false,
             provenance: serde_json::json!({}),
         }
     }

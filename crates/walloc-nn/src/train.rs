@@ -501,6 +501,7 @@ mod tests {
             wavelet: "bior4.4".into(),
             step_scale: 1.0,
             step_decoders: Vec::new(),
+            step_decoder_neighbours: false,
             provenance: serde_json::json!({}),
         }
     }
