@@ -98,7 +98,7 @@ impl FitShared {
             step_decoders: if self.native_decoder_only {
                 Vec::new()
             } else {
-                step_decoders::fitted_codes(self.neighbours)
+                step_decoders::FITTED_CODES.to_vec()
             },
             step_decoder_neighbours: self.neighbours,
         }

@@ -3,12 +3,15 @@
 
 use std::path::PathBuf;
 
-use crate::fit::CropArgs;
+use crate::eval::with_figures;
+use crate::fit::{validation_images, CropArgs};
 use crate::io::write_output;
 use crate::models::resolve;
 use anyhow::Result;
 use walloc_codec::fit::{check_step_decoder_model, fit_image_step_decoders};
-use walloc_codec::step_decoders::fitted_codes;
+use walloc_codec::step_decoders::FITTED_CODES;
+use walloc_eval::image_eval::image_figures;
+use walloc_io::folder::folder_name;
 
 /// Arguments of `fit-decoders`.
 #[derive(clap::Args, Debug)]
@@ -33,6 +36,14 @@ pub struct FitDecodersArgs {
     /// arithmetic).
     #[arg(long)]
     pub neighbours: bool,
+    /// Held-out images to measure the model on again (else its stored
+    /// figures are kept: they are measured at its own step, whose decoder
+    /// step decoders keep).
+    #[arg(long)]
+    pub val: Option<PathBuf>,
+    /// Name of the held-out set in the stored figures (default: its folder name).
+    #[arg(long, requires = "val")]
+    pub val_name: Option<String>,
 }
 
 /// Runs `fit-decoders`.
@@ -40,7 +51,6 @@ pub fn run(args: &FitDecodersArgs) -> Result<()> {
     let model = resolve(&args.model)?;
     check_step_decoder_model(&model)?;
     let config = model.config();
-    let codes = fitted_codes(args.neighbours);
     let (crops, images) = args
         .crops
         .load(&args.data, config.channels as u8, config.levels, args.seed)?;
@@ -51,12 +61,12 @@ pub fn run(args: &FitDecodersArgs) -> Result<()> {
         } else {
             ""
         },
-        codes.len(),
+        FITTED_CODES.len(),
         crops.len(),
         args.crops.crop,
         args.crops.crop
     );
-    let fitted = fit_image_step_decoders(&model, &crops, &codes, args.neighbours)?;
+    let fitted = fit_image_step_decoders(&model, &crops, &FITTED_CODES, args.neighbours)?;
     let mut config = fitted.config().clone();
     if let serde_json::Value::Object(provenance) = &mut config.provenance {
         provenance.insert(
@@ -72,9 +82,13 @@ pub fn run(args: &FitDecodersArgs) -> Result<()> {
             }),
         );
     }
-    // The figures stored in the model stand: they are measured at its own
-    // step, whose decoder is kept.
-    let fitted = fitted.with_weights(&[], Some(config))?;
+    let mut fitted = fitted.with_weights(&[], Some(config))?;
+    if let Some(dir) = &args.val {
+        let set = args.val_name.clone().unwrap_or_else(|| folder_name(dir));
+        let images = validation_images(dir, fitted.config().channels as u8)?;
+        let figures = image_figures(&fitted, &images, &set)?;
+        fitted = with_figures(fitted, figures)?;
+    }
     write_output(&args.output, fitted.to_bytes())?;
     eprintln!(
         "wrote {} (id {}, the id of {}: it writes the same files)",

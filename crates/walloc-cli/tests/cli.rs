@@ -49,8 +49,11 @@ fn every_shipped_model_round_trips_through_the_cli() {
     let listing = stdout_of(walloc().arg("models"));
     let mut results = std::collections::HashMap::new();
     let models = [
+        ("rgb-64x", 20.0),
         ("rgb-16x", 24.0),
+        ("rgb-8x", 26.0),
         ("rgb-4x", 28.0),
+        ("rgb-2x", 32.0),
         ("gray-16x", 0.0),
         ("rgb-16x-neural", 24.0),
         ("rgb-4x-neural", 28.0),
@@ -109,6 +112,16 @@ fn every_shipped_model_round_trips_through_the_cli() {
         assert!(
             neural_psnr > linear_psnr,
             "{linear}: {neural_psnr:.2} vs {linear_psnr:.2} dB"
+        );
+    }
+    // The linear family, from most to least dimensionality reduction:
+    // each member spends more bytes and decodes closer to the original.
+    let family = ["rgb-64x", "rgb-16x", "rgb-8x", "rgb-4x", "rgb-2x"];
+    for pair in family.windows(2) {
+        let ((small, low), (large, high)) = (results[pair[0]], results[pair[1]]);
+        assert!(
+            small < large && low + 1.0 < high,
+            "{pair:?}: {small} B {low:.2} dB, {large} B {high:.2} dB"
         );
     }
     assert!(listing.contains("neural (refine 96×6)"), "{listing}");

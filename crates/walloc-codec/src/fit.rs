@@ -469,7 +469,7 @@ fn fit(config: ModelConfig, options: &FitOptions, examples: &Examples) -> Result
 /// `examples`, reading the neighbouring latent positions too when
 /// `neighbours` (image models).
 fn with_step_decoders(model: &Model, codes: &[i8], neighbours: bool, examples: &Examples) -> Result<Model> {
-    crate::step_decoders::check_codes(codes, model.config().architecture, neighbours)?;
+    crate::step_decoders::check_codes(codes, model.config().architecture)?;
     if neighbours && model.config().modality != Modality::Image {
         return Err(CodecError::IncompatibleInput(format!(
             "model {} codes {}: only image models' step decoders read neighbouring latents",

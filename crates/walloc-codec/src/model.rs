@@ -255,7 +255,7 @@ impl ModelConfig {
             return Err(bad("only refine models have a step-conditioned refiner"));
         }
         if !self.step_decoders.is_empty() {
-            crate::step_decoders::check_codes(&self.step_decoders, self.architecture, self.step_decoder_neighbours)?;
+            crate::step_decoders::check_codes(&self.step_decoders, self.architecture)?;
         }
         if self.step_decoder_neighbours && (self.step_decoders.is_empty() || self.modality != Modality::Image) {
             return Err(bad(

@@ -14,7 +14,8 @@
 //! latents around it, taken periodically at the latent's edges as the
 //! periodized transform takes its samples. At coarse steps a neighbour
 //! tells much of what a zeroed latent held (measured on held-out photos:
-//! see docs/BENCHMARKS.md).
+//! see docs/BENCHMARKS.md). The model's own decoder, at its own step,
+//! reads no neighbours, so that files made before decode as they did.
 //!
 //! Interpolation is plain `f32` arithmetic in a fixed order, so every
 //! machine decodes a file to the same coefficients.
@@ -42,22 +43,10 @@ pub const MAX_DECODERS: usize = 32;
 /// (code 60); the model's own decoder is code 0.
 pub const FITTED_CODES: [i8; 8] = [-20, -10, 10, 20, 30, 40, 50, 60];
 
-/// The steps `walloc fit-linear` and `fit-decoders` fit decoders at:
-/// [`FITTED_CODES`], and the model's own step (code 0) too for decoders
-/// that read neighbouring latents (the model's own decoder reads none).
-pub fn fitted_codes(neighbours: bool) -> Vec<i8> {
-    let mut codes = FITTED_CODES.to_vec();
-    if neighbours {
-        codes.push(0);
-        codes.sort_unstable();
-    }
-    codes
-}
-
 /// Checks a config's step codes: a `linear` model's, strictly ascending,
-/// within the step range, at most [`MAX_DECODERS`], and without 0 (the
-/// model's own decoder) unless they read neighbouring latents.
-pub fn check_codes(codes: &[i8], architecture: Architecture, neighbours: bool) -> Result<()> {
+/// within the step range, without 0 (the model's own decoder), at most
+/// [`MAX_DECODERS`].
+pub fn check_codes(codes: &[i8], architecture: Architecture) -> Result<()> {
     let bad = |why: String| Err(CodecError::InvalidModel(format!("step_decoders {codes:?}: {why}")));
     if architecture != Architecture::Linear {
         return bad(format!(
@@ -72,10 +61,10 @@ pub fn check_codes(codes: &[i8], architecture: Architecture, neighbours: bool) -
     }
     if let Some(&code) = codes
         .iter()
-        .find(|&&c| (c == 0 && !neighbours) || !(Step::MIN_CODE..=Step::MAX_CODE).contains(&c))
+        .find(|&&c| c == 0 || !(Step::MIN_CODE..=Step::MAX_CODE).contains(&c))
     {
         return bad(format!(
-            "code {code} ({}..={}; code 0, the model's own decoder, only for decoders reading neighbours)",
+            "code {code} (nonzero, {}..={}; code 0 is the model's own decoder)",
             Step::MIN_CODE,
             Step::MAX_CODE
         ));
@@ -115,12 +104,10 @@ pub struct StepDecoders {
 
 impl StepDecoders {
     /// The decoders at `codes` (checked by [`check_codes`]) with the model's
-    /// own, `native`, at code 0 unless `codes` has a decoder there.
+    /// own, `native`, at code 0.
     pub fn new(native: Decoder, codes: &[i8], decoders: Vec<Decoder>) -> Self {
         let mut anchors: Vec<(i8, Decoder)> = codes.iter().copied().zip(decoders).collect();
-        if !codes.contains(&0) {
-            anchors.push((0, native));
-        }
+        anchors.push((0, native));
         anchors.sort_by_key(|&(code, _)| code);
         StepDecoders { anchors }
     }
@@ -174,14 +161,6 @@ mod tests {
             at(0).neighbour_weight.is_empty(),
             "the model's own decoder reads no neighbours"
         );
-        let mut own = decoder(2.0);
-        own.neighbour_weight = vec![1.0; 32];
-        let replaced = StepDecoders::new(decoder(1.0), &[0], vec![own.clone()]);
-        assert_eq!(
-            *replaced.at(Step::from_code(0).unwrap()),
-            own,
-            "a decoder at code 0 stands for the model's own"
-        );
         assert_eq!(at(20).neighbour_weight, vec![8.0; 32]);
         let quarter = at(5);
         assert_eq!((quarter.weight[0], quarter.neighbour_weight[7]), (1.5, 2.0));
@@ -205,20 +184,17 @@ mod tests {
     #[test]
     fn codes_are_checked() {
         let linear = Architecture::Linear;
-        assert!(check_codes(&[-20, 10], linear, false).is_ok());
-        assert!(check_codes(&[-20, 0, 10], linear, true).is_ok());
-        assert_eq!(fitted_codes(true), [-20, -10, 0, 10, 20, 30, 40, 50, 60]);
-        assert_eq!(fitted_codes(false), FITTED_CODES);
+        assert!(check_codes(&[-20, 10], linear).is_ok());
         for (codes, why) in [
             (vec![10, -20], "ascend"),
             (vec![0, 10], "code 0"),
             (vec![-40], "code -40"),
             (vec![10, 10], "ascend"),
         ] {
-            let message = check_codes(&codes, linear, false).unwrap_err().to_string();
+            let message = check_codes(&codes, linear).unwrap_err().to_string();
             assert!(message.contains(why), "{codes:?}: {message}");
         }
-        let message = check_codes(&[10], Architecture::Refine, false).unwrap_err().to_string();
+        let message = check_codes(&[10], Architecture::Refine).unwrap_err().to_string();
         assert!(message.contains("only linear models"), "{message}");
     }
 }
