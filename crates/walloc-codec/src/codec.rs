@@ -7,7 +7,7 @@ use crate::config::Modality;
 use crate::container::{self, Header, LatentCoder, Limits};
 use crate::error::{CodecError, Result};
 use crate::image::{from_padded_signal, to_padded_signal, Image, Pixel};
-use crate::linalg::{matmul, matmul_accumulate, Strides};
+use crate::linalg::{matmul, Strides};
 use crate::model::Model;
 use crate::packing::{self, PackFormat};
 use crate::registry::{Analysis, DecoderOptions, Registry, Synthesis};
@@ -228,10 +228,11 @@ pub fn linear_coefficients(model: &Model, latent: &Latent) -> Result<Vec<f32>> {
                 config.name, latent.depth
             )));
         }
-        let mut shifted = vec![0.0f32; k * positions];
+        let (mut shifted, mut term) = (vec![0.0f32; k * positions], vec![0.0f32; d * positions]);
         for (&offset, map) in NEIGHBOURS.iter().zip(decoder.neighbour_weight.chunks_exact(d * k)) {
             shift_planes(&zhat, latent.height, latent.width, offset, &mut shifted);
-            matmul_accumulate(d, k, positions, map, rows, &shifted, cols, &mut coeffs, cols);
+            matmul(d, k, positions, map, rows, &shifted, cols, &mut term, cols);
+            coeffs.iter_mut().zip(&term).for_each(|(c, t)| *c += t);
         }
     }
     coeffs

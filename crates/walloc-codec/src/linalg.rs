@@ -30,42 +30,6 @@ pub fn matmul(
     c: &mut [f32],
     sc: Strides,
 ) {
-    gemm(m, k, n, a, sa, b, sb, 0.0, c, sc);
-}
-
-/// `c += a · b`, as [`matmul`] otherwise.
-///
-/// # Panics
-/// As [`matmul`].
-#[allow(clippy::too_many_arguments)]
-pub fn matmul_accumulate(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[f32],
-    sa: Strides,
-    b: &[f32],
-    sb: Strides,
-    c: &mut [f32],
-    sc: Strides,
-) {
-    gemm(m, k, n, a, sa, b, sb, 1.0, c, sc);
-}
-
-/// `c = a · b + beta · c`.
-#[allow(clippy::too_many_arguments)]
-fn gemm(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[f32],
-    sa: Strides,
-    b: &[f32],
-    sb: Strides,
-    beta: f32,
-    c: &mut [f32],
-    sc: Strides,
-) {
     assert!(fits(a.len(), m, k, sa) && fits(b.len(), k, n, sb) && fits(c.len(), m, n, sc));
     assert!(m <= 1 || n <= 1 || sc.row != sc.col, "output view overlaps itself");
     // SAFETY: the asserts above keep every accessed element inside its slice,
@@ -82,7 +46,7 @@ fn gemm(
             b.as_ptr(),
             sb.row as isize,
             sb.col as isize,
-            beta,
+            0.0,
             c.as_mut_ptr(),
             sc.row as isize,
             sc.col as isize,
