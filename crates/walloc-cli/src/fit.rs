@@ -54,12 +54,9 @@ pub struct FitShared {
     /// Model name (default: the output file's stem).
     #[arg(long)]
     pub name: Option<String>,
-    /// Held-out data to measure the model on (figures stored in the model).
-    #[arg(long)]
-    pub val: Option<PathBuf>,
-    /// Name of the held-out set in the stored figures (default: its folder name).
-    #[arg(long)]
-    pub val_name: Option<String>,
+    /// Held-out data to measure the model on.
+    #[command(flatten)]
+    pub held_out: HeldOutArgs,
     /// Fit the decoder at the model's own step alone, not also decoders at
     /// eight steps across the qualities (each one more pass over the data;
     /// files coded at other steps then decode less well).
@@ -103,7 +100,21 @@ impl FitShared {
             step_decoder_neighbours: self.neighbours,
         }
     }
+}
 
+/// Held-out data to measure a fitted model on, and the name its figures
+/// are stored under.
+#[derive(clap::Args, Debug)]
+pub struct HeldOutArgs {
+    /// Held-out data to measure the model on (figures stored in the model).
+    #[arg(long)]
+    pub val: Option<PathBuf>,
+    /// Name of the held-out set in the stored figures (default: its folder name).
+    #[arg(long)]
+    pub val_name: Option<String>,
+}
+
+impl HeldOutArgs {
     /// The held-out folder and the name its figures are stored under.
     pub fn validation(&self) -> Option<(&Path, String)> {
         let dir = self.val.as_deref()?;
@@ -218,7 +229,7 @@ pub fn run(args: &FitArgs) -> Result<()> {
     let side = args.crops.crop;
     eprintln!("fitting on {} crops of {side}×{side}", crops.len());
     let mut model = fit_linear(&crops, &options)?;
-    if let Some((dir, set)) = args.shared.validation() {
+    if let Some((dir, set)) = args.shared.held_out.validation() {
         let figures = image_figures(&model, &validation_images(dir, channels)?, &set)?;
         model = with_figures(model, figures)?;
     }

@@ -134,7 +134,7 @@ pub fn run(args: &FitAudioArgs) -> Result<()> {
     eprintln!("fitting on {} segments of {} frames", segments.len(), args.segment);
     let mut model = fit_linear_audio(&segments, &options)?;
     drop(segments);
-    if let Some((dir, set)) = args.shared.validation() {
+    if let Some((dir, set)) = args.shared.held_out.validation() {
         model = with_audio_figures(model, dir, args.val_seconds, &set)?;
     }
     write_output(&args.output, model.to_bytes())?;

@@ -4,14 +4,13 @@
 use std::path::PathBuf;
 
 use crate::eval::with_figures;
-use crate::fit::{validation_images, CropArgs};
+use crate::fit::{validation_images, CropArgs, HeldOutArgs};
 use crate::io::write_output;
 use crate::models::resolve;
 use anyhow::Result;
 use walloc_codec::fit::{check_step_decoder_model, fit_image_step_decoders};
 use walloc_codec::step_decoders::FITTED_CODES;
 use walloc_eval::image_eval::image_figures;
-use walloc_io::folder::folder_name;
 
 /// Arguments of `fit-decoders`.
 #[derive(clap::Args, Debug)]
@@ -39,11 +38,8 @@ pub struct FitDecodersArgs {
     /// Held-out images to measure the model on again (else its stored
     /// figures are kept: they are measured at its own step, whose decoder
     /// step decoders keep).
-    #[arg(long)]
-    pub val: Option<PathBuf>,
-    /// Name of the held-out set in the stored figures (default: its folder name).
-    #[arg(long, requires = "val")]
-    pub val_name: Option<String>,
+    #[command(flatten)]
+    pub held_out: HeldOutArgs,
 }
 
 /// Runs `fit-decoders`.
@@ -83,8 +79,7 @@ pub fn run(args: &FitDecodersArgs) -> Result<()> {
         );
     }
     let mut fitted = fitted.with_weights(&[], Some(config))?;
-    if let Some(dir) = &args.val {
-        let set = args.val_name.clone().unwrap_or_else(|| folder_name(dir));
+    if let Some((dir, set)) = args.held_out.validation() {
         let images = validation_images(dir, fitted.config().channels as u8)?;
         let figures = image_figures(&fitted, &images, &set)?;
         fitted = with_figures(fitted, figures)?;

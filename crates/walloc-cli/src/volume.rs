@@ -457,7 +457,7 @@ pub fn fit(args: &FitVolumeArgs) -> Result<()> {
     );
     let mut model = fit_linear_volume(&bricks, args.dims, args.brick as usize, &options)?;
     drop(bricks);
-    if let Some((dir, set)) = args.shared.validation() {
+    if let Some((dir, set)) = args.shared.held_out.validation() {
         let volumes = load_volumes(dir, args.band_axis())?;
         let (figures, rows) = volume_figures(&model, &volumes, &set)?;
         for row in &rows {

@@ -470,13 +470,6 @@ fn fit(config: ModelConfig, options: &FitOptions, examples: &Examples) -> Result
 /// `neighbours` (image models).
 fn with_step_decoders(model: &Model, codes: &[i8], neighbours: bool, examples: &Examples) -> Result<Model> {
     crate::step_decoders::check_codes(codes, model.config().architecture)?;
-    if neighbours && model.config().modality != Modality::Image {
-        return Err(CodecError::IncompatibleInput(format!(
-            "model {} codes {}: only image models' step decoders read neighbouring latents",
-            model.config().name,
-            model.config().modality
-        )));
-    }
     let decoders = codes
         .iter()
         .map(|&code| step_decoder(model, Step::from_code(code)?, examples, neighbours))

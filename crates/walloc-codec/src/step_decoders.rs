@@ -129,12 +129,14 @@ impl StepDecoders {
         let t = f32::from(code - low) / f32::from(high - low);
         let mix = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(&a, &b)| a + t * (b - a)).collect();
         // A decoder that reads no neighbours weighs them zero.
-        let neighbour_weight = match (lower.neighbour_weight.is_empty(), upper.neighbour_weight.is_empty()) {
-            (true, true) => Vec::new(),
-            (false, false) => mix(&lower.neighbour_weight, &upper.neighbour_weight),
-            (true, false) => upper.neighbour_weight.iter().map(|&b| t * b).collect(),
-            (false, true) => lower.neighbour_weight.iter().map(|&a| a - t * a).collect(),
-        };
+        let (below, above) = (&lower.neighbour_weight, &upper.neighbour_weight);
+        let weight_at = |w: &[f32], i: usize| w.get(i).copied().unwrap_or(0.0);
+        let neighbour_weight = (0..below.len().max(above.len()))
+            .map(|i| {
+                let (a, b) = (weight_at(below, i), weight_at(above, i));
+                a + t * (b - a)
+            })
+            .collect();
         Cow::Owned(Decoder {
             weight: mix(&lower.weight, &upper.weight),
             bias: mix(&lower.bias, &upper.bias),
