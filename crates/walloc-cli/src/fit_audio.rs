@@ -2,7 +2,7 @@
 //! random segments of a folder of music, each file's first block
 //! normalized as the encoder normalizes it; figures on held-out files.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use walloc_codec::audio::{Level, DEFAULT_BLOCK_FRAMES};
@@ -32,12 +32,9 @@ pub struct FitAudioArgs {
     /// Latent channels; dimensionality reduction is channels·2^J / latent-dim.
     #[arg(long)]
     pub latent_dim: u32,
-    /// Frames of each training segment (a multiple of 2^J).
-    #[arg(long, default_value_t = 16384)]
-    pub segment: u32,
-    /// Random segments taken from each file.
-    #[arg(long, default_value_t = 64)]
-    pub segments_per_file: u32,
+    /// How training segments are cut.
+    #[command(flatten)]
+    pub segments: SegmentArgs,
     /// Seed, step scale, name and held-out data, as `fit-linear` takes them.
     #[command(flatten)]
     pub shared: FitShared,
@@ -82,22 +79,46 @@ pub fn load_blocks(files: &[PathBuf], channels: usize, min_frames: usize, what: 
     Ok(blocks)
 }
 
-/// Random `segment`-frame pieces of each file's first block, normalized as
-/// a block: planar, `channels` rows each.
-fn load_segments(files: &[PathBuf], args: &FitAudioArgs) -> Result<Vec<Vec<f32>>> {
-    let (channels, segment) = (args.channels as usize, args.segment as usize);
-    let mut sampler = PieceSampler::new(args.shared.seed);
-    let mut segments = Vec::new();
-    each_block(files, channels, segment, "loading", |block| {
-        segments.extend(sampler.segments(&block, channels, segment, args.segments_per_file));
-    })?;
-    if segments.is_empty() {
-        bail!(
-            "no {channels}-channel file of at least {segment} frames in {}",
-            args.data.display()
-        );
+/// How training segments are cut from audio files (`fit-linear-audio`,
+/// `fit-decoders`).
+#[derive(clap::Args, Debug)]
+pub struct SegmentArgs {
+    /// Frames of each training segment (a multiple of 2^J).
+    #[arg(long, default_value_t = 16384)]
+    pub segment: u32,
+    /// Random segments taken from each file.
+    #[arg(long, default_value_t = 64)]
+    pub segments_per_file: u32,
+}
+
+impl SegmentArgs {
+    /// Random pieces (positions from `seed`) of each `channels`-channel
+    /// file's first block in `dir`, normalized as a block (planar,
+    /// `channels` rows each), for a model of `levels`; also returns the
+    /// number of audio files in `dir`.
+    pub fn load(&self, dir: &Path, channels: usize, levels: u32, seed: u64) -> Result<(Vec<Vec<f32>>, usize)> {
+        let multiple = 1u32 << levels;
+        if self.segment == 0 || !self.segment.is_multiple_of(multiple) || self.segment > 1 << 20 {
+            bail!(
+                "--segment {} must be a positive multiple of 2^levels = {multiple}, at most 2^20",
+                self.segment
+            );
+        }
+        let files = audio_files(dir)?;
+        let segment = self.segment as usize;
+        let mut sampler = PieceSampler::new(seed);
+        let mut segments = Vec::new();
+        each_block(&files, channels, segment, "loading", |block| {
+            segments.extend(sampler.segments(&block, channels, segment, self.segments_per_file));
+        })?;
+        if segments.is_empty() {
+            bail!(
+                "no {channels}-channel file of at least {segment} frames in {}",
+                dir.display()
+            );
+        }
+        Ok((segments, files.len()))
     }
-    Ok(segments)
 }
 
 /// Runs `fit-linear-audio`.
@@ -111,27 +132,25 @@ pub fn run(args: &FitAudioArgs) -> Result<()> {
         .shared
         .options(&args.output, shape, description, serde_json::Value::Null);
     options.check(Modality::Audio)?;
-    let multiple = 1u32 << args.levels;
-    if args.segment == 0 || !args.segment.is_multiple_of(multiple) || args.segment > 1 << 20 {
-        bail!(
-            "--segment {} must be a positive multiple of 2^levels = {multiple}, at most 2^20",
-            args.segment
-        );
-    }
     check_seconds("--val-seconds", args.val_seconds)?;
-    let files = audio_files(&args.data)?;
-    let segments = load_segments(&files, args)?;
+    let (segments, files) = args
+        .segments
+        .load(&args.data, args.channels as usize, args.levels, args.shared.seed)?;
     options.provenance = serde_json::json!({
         "method": "PCA of wavelet-packet coefficients of block-normalized segments, reverse water-filling step, \
                    least-squares decoder",
         "data": args.data.file_name().map(|s| s.to_string_lossy().into_owned()),
-        "files": files.len(),
+        "files": files,
         "segments": segments.len(),
-        "segment_frames": args.segment,
+        "segment_frames": args.segments.segment,
         "seed": args.shared.seed,
         "step_scale": args.shared.step_scale,
     });
-    eprintln!("fitting on {} segments of {} frames", segments.len(), args.segment);
+    eprintln!(
+        "fitting on {} segments of {} frames",
+        segments.len(),
+        args.segments.segment
+    );
     let mut model = fit_linear_audio(&segments, &options)?;
     drop(segments);
     if let Some((dir, set)) = args.shared.held_out.validation() {

@@ -1,88 +1,102 @@
-//! `walloc fit-decoders`: a linear image model's decoders at the quality
-//! knob's steps, least-squares fitted on photos, its encoder kept.
+//! `walloc fit-decoders`: a linear model's decoders at the quality knob's
+//! steps, least-squares fitted on data of its modality (image crops, audio
+//! segments, volume bricks), its encoder kept.
 
 use std::path::PathBuf;
 
-use crate::eval::with_figures;
+use crate::eval::{check_seconds, with_audio_figures, with_figures};
 use crate::fit::{validation_images, CropArgs, HeldOutArgs};
+use crate::fit_audio::SegmentArgs;
 use crate::io::write_output;
 use crate::models::resolve;
-use anyhow::Result;
-use walloc_codec::fit::{check_step_decoder_model, fit_image_step_decoders};
+use crate::volume::{with_volume_figures, BrickArgs};
+use anyhow::{bail, Result};
+use serde_json::{json, Value};
+use walloc_codec::fit::{check_step_decoder_model, fit_image_step_decoders, fit_planar_step_decoders};
 use walloc_codec::step_decoders::FITTED_CODES;
+use walloc_codec::{Modality, Model};
 use walloc_eval::image_eval::image_figures;
 
 /// Arguments of `fit-decoders`.
 #[derive(clap::Args, Debug)]
 pub struct FitDecodersArgs {
-    /// The linear image model (name or file) whose decoders to fit.
+    /// The linear model (name or file) whose decoders to fit.
     #[arg(short, long)]
     pub model: String,
-    /// Folder of training images (PNG, JPEG, WebP, PNM, TIFF).
+    /// Folder of training data of the model's modality: images (PNG, JPEG,
+    /// WebP, PNM, TIFF), audio (WAV, FLAC, Ogg Vorbis) or volumes and
+    /// cubes (NIfTI, .npy, multi-band TIFF).
     #[arg(long)]
     pub data: PathBuf,
     /// Output model file.
     #[arg(short, long)]
     pub output: PathBuf,
-    /// How training crops are cut.
+    /// Image models: how training crops are cut.
     #[command(flatten)]
     pub crops: CropArgs,
-    /// Seed of the crop positions.
+    /// Audio models: how training segments are cut.
+    #[command(flatten)]
+    pub segments: SegmentArgs,
+    /// Volume and cube models: how training bricks are cut.
+    #[command(flatten)]
+    pub bricks: BrickArgs,
+    /// Seed of the piece positions.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Decoders that also read the eight neighbouring latent positions
-    /// (better at low qualities; decoding does nine times the decoder's
-    /// arithmetic).
+    /// Image models: decoders that also read the eight neighbouring latent
+    /// positions (better at low qualities; decoding does nine times the
+    /// decoder's arithmetic).
     #[arg(long)]
     pub neighbours: bool,
-    /// Held-out images to measure the model on again (else its stored
+    /// Held-out data to measure the model on again (else its stored
     /// figures are kept: they are measured at its own step, whose decoder
     /// step decoders keep).
     #[command(flatten)]
     pub held_out: HeldOutArgs,
+    /// Audio models: seconds measured from the start of each held-out file.
+    #[arg(long, default_value_t = 30.0)]
+    pub val_seconds: f64,
 }
 
 /// Runs `fit-decoders`.
 pub fn run(args: &FitDecodersArgs) -> Result<()> {
     let model = resolve(&args.model)?;
     check_step_decoder_model(&model)?;
-    let config = model.config();
-    let (crops, images) = args
-        .crops
-        .load(&args.data, config.channels as u8, config.levels, args.seed)?;
-    eprintln!(
-        "fitting decoders{} at {} steps on {} crops of {}×{}",
-        if args.neighbours {
-            " reading neighbouring latents"
-        } else {
-            ""
-        },
-        FITTED_CODES.len(),
-        crops.len(),
-        args.crops.crop,
-        args.crops.crop
-    );
-    let fitted = fit_image_step_decoders(&model, &crops, &FITTED_CODES, args.neighbours)?;
-    let mut config = fitted.config().clone();
-    if let serde_json::Value::Object(provenance) = &mut config.provenance {
-        provenance.insert(
-            "step_decoders".into(),
-            serde_json::json!({
-                "data": args.data.file_name().map(|s| s.to_string_lossy().into_owned()),
-                "images": images,
-                "crops": crops.len(),
-                "crop": args.crops.crop,
-                "downscale": args.crops.downscale,
-                "seed": args.seed,
-                "neighbours": args.neighbours,
-            }),
+    let modality = model.config().modality;
+    if args.neighbours && modality != Modality::Image {
+        bail!(
+            "--neighbours is for image models; {} codes {}",
+            model.config().name,
+            model.config().signal_name()
         );
+    }
+    check_seconds("--val-seconds", args.val_seconds)?;
+    let (fitted, pieces) = fit(&model, args)?;
+    let mut config = fitted.config().clone();
+    if let Value::Object(provenance) = &mut config.provenance {
+        let mut record = json!({
+            "data": args.data.file_name().map(|s| s.to_string_lossy().into_owned()),
+            "seed": args.seed,
+        });
+        if let (Value::Object(record), Value::Object(pieces)) = (&mut record, pieces) {
+            record.extend(pieces);
+        }
+        provenance.insert("step_decoders".into(), record);
     }
     let mut fitted = fitted.with_weights(&[], Some(config))?;
     if let Some((dir, set)) = args.held_out.validation() {
-        let images = validation_images(dir, fitted.config().channels as u8)?;
-        let figures = image_figures(&fitted, &images, &set)?;
-        fitted = with_figures(fitted, figures)?;
+        fitted = match modality {
+            Modality::Image => {
+                let images = validation_images(dir, fitted.config().channels as u8)?;
+                let figures = image_figures(&fitted, &images, &set)?;
+                with_figures(fitted, figures)?
+            }
+            Modality::Audio => with_audio_figures(fitted, dir, args.val_seconds, &set)?,
+            Modality::Volume => {
+                let axis = args.bricks.band_axis(fitted.config().dim);
+                with_volume_figures(fitted, dir, axis, &set)?
+            }
+        };
     }
     write_output(&args.output, fitted.to_bytes())?;
     eprintln!(
@@ -92,4 +106,66 @@ pub fn run(args: &FitDecodersArgs) -> Result<()> {
         model.config().name
     );
     Ok(())
+}
+
+/// `model` with its step decoders fitted on pieces of `args.data` of its
+/// modality, and what those pieces were (for the provenance).
+fn fit(model: &Model, args: &FitDecodersArgs) -> Result<(Model, Value)> {
+    let config = model.config();
+    let announce = |count: usize, what: String| {
+        eprintln!(
+            "fitting decoders{} at {} steps on {count} {what}",
+            if args.neighbours {
+                " reading neighbouring latents"
+            } else {
+                ""
+            },
+            FITTED_CODES.len(),
+        )
+    };
+    Ok(match config.modality {
+        Modality::Image => {
+            let (crops, images) = args
+                .crops
+                .load(&args.data, config.channels as u8, config.levels, args.seed)?;
+            let side = args.crops.crop;
+            announce(crops.len(), format!("crops of {side}×{side}"));
+            let fitted = fit_image_step_decoders(model, &crops, &FITTED_CODES, args.neighbours)?;
+            let pieces = json!({
+                "images": images,
+                "crops": crops.len(),
+                "crop": side,
+                "downscale": args.crops.downscale,
+                "neighbours": args.neighbours,
+            });
+            (fitted, pieces)
+        }
+        Modality::Audio => {
+            let (segments, files) =
+                args.segments
+                    .load(&args.data, config.channels as usize, config.levels, args.seed)?;
+            let frames = args.segments.segment as usize;
+            announce(segments.len(), format!("segments of {frames} frames"));
+            let fitted = fit_planar_step_decoders(model, &segments, &[frames], &FITTED_CODES)?;
+            let pieces = json!({ "files": files, "segments": segments.len(), "segment_frames": frames });
+            (fitted, pieces)
+        }
+        Modality::Volume => {
+            let (bricks, channels, files) = args.bricks.load(&args.data, config.dim, config.levels, args.seed)?;
+            if channels != config.channels as usize {
+                bail!(
+                    "the volumes of {} have {channels} channels, model {} takes {}",
+                    args.data.display(),
+                    config.name,
+                    config.channels
+                );
+            }
+            let side = args.bricks.brick as usize;
+            announce(bricks.len(), format!("bricks of side {side}"));
+            let fitted = fit_planar_step_decoders(model, &bricks, &vec![side; config.dim as usize], &FITTED_CODES)?;
+            let names: Vec<String> = files.iter().map(|f| walloc_io::folder::file_name(f)).collect();
+            let pieces = json!({ "files": names, "bricks": bricks.len(), "brick_side": side });
+            (fitted, pieces)
+        }
+    })
 }

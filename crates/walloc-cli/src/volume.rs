@@ -302,10 +302,6 @@ pub struct FitVolumeArgs {
     /// a cube's bands as channels).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=3))]
     pub dims: u32,
-    /// Spectral cubes: their bands as depth or as channels [default:
-    /// channels for --dims 2, else depth].
-    #[arg(long, value_enum)]
-    pub bands: Option<Bands>,
     /// Wavelet packet levels J (1 to 3 for 3-D packets, 1 to 6 for 2-D):
     /// 2^(dims·J) packets per voxel channel.
     #[arg(long, default_value_t = 2)]
@@ -314,6 +310,22 @@ pub struct FitVolumeArgs {
     /// latent-dim.
     #[arg(long)]
     pub latent_dim: u32,
+    /// How training bricks are cut.
+    #[command(flatten)]
+    pub bricks: BrickArgs,
+    /// Seed, step scale, name and held-out data, as `fit-linear` takes them.
+    #[command(flatten)]
+    pub shared: FitShared,
+}
+
+/// How training bricks are cut from volumes and cubes
+/// (`fit-linear-volume`, `fit-decoders`).
+#[derive(clap::Args, Debug)]
+pub struct BrickArgs {
+    /// Spectral cubes: their bands as depth or as channels [default:
+    /// channels for 2-D packets, else depth].
+    #[arg(long, value_enum)]
+    pub bands: Option<Bands>,
     /// Side of the cubic (for 2-D packets, square) training bricks (a
     /// multiple of 2^J, at least 10·2^(J−1): 20 at J = 2, 40 at J = 3).
     #[arg(long, default_value_t = 32)]
@@ -321,23 +333,72 @@ pub struct FitVolumeArgs {
     /// Random bricks taken from each volume.
     #[arg(long, default_value_t = 256)]
     pub bricks_per_volume: u32,
-    /// Seed, step scale, name and held-out data, as `fit-linear` takes them.
-    #[command(flatten)]
-    pub shared: FitShared,
 }
 
-impl FitVolumeArgs {
-    /// Where the bands of cubes in the folders go.
-    fn band_axis(&self) -> BandAxis {
+impl BrickArgs {
+    /// Where the bands of cubes go for packets of `dims` axes.
+    pub fn band_axis(&self, dims: u32) -> BandAxis {
         self.bands.map_or(
-            if self.dims == 2 {
-                BandAxis::Channels
-            } else {
-                BandAxis::Depth
-            },
+            if dims == 2 { BandAxis::Channels } else { BandAxis::Depth },
             BandAxis::from,
         )
     }
+
+    /// Random bricks (positions from `seed`) of every volume or cube in
+    /// `dir` with as many channels as the first, for packets of `dims`
+    /// axes and `levels` levels, each normalized by its own range as the
+    /// encoder normalizes it; with their channel count and the files read.
+    pub fn load(&self, dir: &Path, dims: u32, levels: u32, seed: u64) -> Result<(Vec<Vec<f32>>, usize, Vec<PathBuf>)> {
+        let multiple = 1u32 << levels;
+        // Bricks as thin as the filters at the last level would be
+        // transformed unlike the padded slabs the encoder sees.
+        let least = walloc_codec::volume::padded_len(1, levels as u8, 10) as u32;
+        if self.brick < least || !self.brick.is_multiple_of(multiple) || self.brick > 256 {
+            bail!(
+                "--brick {} must be a multiple of 2^levels = {multiple} from {least} (the filters' reach at J = {levels}) to 256",
+                self.brick
+            );
+        }
+        let files = volume_files(dir)?;
+        let mut sampler = PieceSampler::new(seed);
+        let bar = progress(files.len() as u64, "sampling");
+        let mut bricks = Vec::new();
+        let mut channels = None;
+        let side = self.brick as usize;
+        let brick = if dims == 2 { [1, side, side] } else { [side; 3] };
+        for path in &files {
+            bar.inc(1);
+            let signal =
+                read_signal(path, self.band_axis(dims)).with_context(|| format!("reading {}", path.display()))?;
+            let c = *channels.get_or_insert(signal.channels());
+            if signal.channels() != c {
+                bar.suspend(|| eprintln!("skipping {}: {} channels, not {c}", path.display(), signal.channels()));
+                continue;
+            }
+            let planar = normalized_planar(signal.samples(), c, data_range(signal.samples()));
+            let [d, h, w] = [signal.shape()[0], signal.shape()[1], signal.shape()[2]];
+            bricks.extend(sampler.bricks(&planar, c, [d, h, w], brick, self.bricks_per_volume));
+        }
+        bar.finish_and_clear();
+        if bricks.is_empty() {
+            bail!("no volume of at least {brick:?} voxels in {}", dir.display());
+        }
+        Ok((bricks, channels.unwrap_or(1), files))
+    }
+}
+
+/// `model` with its figures on the volumes and cubes (bands on `axis`) of
+/// `dir` stored as `dataset` (each scan's printed).
+pub fn with_volume_figures(model: Model, dir: &Path, axis: BandAxis, dataset: &str) -> Result<Model> {
+    let volumes = load_volumes(dir, axis)?;
+    let (figures, rows) = volume_figures(&model, &volumes, dataset)?;
+    for row in &rows {
+        eprintln!(
+            "{}: {:.4} bits/voxel ({:.1}:1), {:.2} dB PSNR over its range, encode {:.1} Mvox/s, decode {:.1} Mvox/s",
+            row.name, row.bits_per_voxel, row.ratio, row.psnr_db, row.encode_mvox_s, row.decode_mvox_s
+        );
+    }
+    with_figures(model, figures)
 }
 
 fn volume_files(dir: &Path) -> Result<Vec<PathBuf>> {
@@ -378,50 +439,9 @@ pub fn load_volumes(dir: &Path, axis: BandAxis) -> Result<Vec<Volume>> {
     volumes
 }
 
-/// Random bricks of every volume in `files` with as many channels as the
-/// first, each normalized by its own range as the encoder normalizes it;
-/// and that channel count.
-fn load_bricks(files: &[PathBuf], args: &FitVolumeArgs) -> Result<(Vec<Vec<f32>>, usize)> {
-    let mut sampler = PieceSampler::new(args.shared.seed);
-    let bar = progress(files.len() as u64, "sampling");
-    let mut bricks = Vec::new();
-    let mut channels = None;
-    let side = args.brick as usize;
-    let brick = if args.dims == 2 { [1, side, side] } else { [side; 3] };
-    for path in files {
-        bar.inc(1);
-        let signal = read_signal(path, args.band_axis()).with_context(|| format!("reading {}", path.display()))?;
-        let c = *channels.get_or_insert(signal.channels());
-        if signal.channels() != c {
-            bar.suspend(|| eprintln!("skipping {}: {} channels, not {c}", path.display(), signal.channels()));
-            continue;
-        }
-        let planar = normalized_planar(signal.samples(), c, data_range(signal.samples()));
-        let [d, h, w] = [signal.shape()[0], signal.shape()[1], signal.shape()[2]];
-        bricks.extend(sampler.bricks(&planar, c, [d, h, w], brick, args.bricks_per_volume));
-    }
-    bar.finish_and_clear();
-    if bricks.is_empty() {
-        bail!("no volume of at least {brick:?} voxels in {}", args.data.display());
-    }
-    Ok((bricks, channels.unwrap_or(1)))
-}
-
 /// Runs `fit-linear-volume`.
 pub fn fit(args: &FitVolumeArgs) -> Result<()> {
-    let multiple = 1u32 << args.levels;
-    // Bricks as thin as the filters at the last level would be transformed
-    // unlike the padded slabs the encoder sees.
-    let least = walloc_codec::volume::padded_len(1, args.levels as u8, 10) as u32;
-    if args.brick < least || !args.brick.is_multiple_of(multiple) || args.brick > 256 {
-        bail!(
-            "--brick {} must be a multiple of 2^levels = {multiple} from {least} (the filters' reach at J = {}) to 256",
-            args.brick,
-            args.levels
-        );
-    }
-    let files = volume_files(&args.data)?;
-    let (bricks, channels) = load_bricks(&files, args)?;
+    let (bricks, channels, files) = args.bricks.load(&args.data, args.dims, args.levels, args.shared.seed)?;
     let description = format!(
         "linear WaLLoC, {}{}-D volumes, J={}, {} latent channels",
         if channels > 1 {
@@ -446,27 +466,19 @@ pub fn fit(args: &FitVolumeArgs) -> Result<()> {
         "data": folder_name(&args.data),
         "files": files.iter().map(|f| file_name(f)).collect::<Vec<_>>(),
         "bricks": bricks.len(),
-        "brick_side": args.brick,
+        "brick_side": args.bricks.brick,
         "seed": args.shared.seed,
         "step_scale": args.shared.step_scale,
     });
     eprintln!(
         "fitting on {} bricks of side {} ({channels} channels)",
         bricks.len(),
-        args.brick
+        args.bricks.brick
     );
-    let mut model = fit_linear_volume(&bricks, args.dims, args.brick as usize, &options)?;
+    let mut model = fit_linear_volume(&bricks, args.dims, args.bricks.brick as usize, &options)?;
     drop(bricks);
     if let Some((dir, set)) = args.shared.held_out.validation() {
-        let volumes = load_volumes(dir, args.band_axis())?;
-        let (figures, rows) = volume_figures(&model, &volumes, &set)?;
-        for row in &rows {
-            eprintln!(
-                "{}: {:.4} bits/voxel ({:.1}:1), {:.2} dB PSNR over its range, encode {:.1} Mvox/s, decode {:.1} Mvox/s",
-                row.name, row.bits_per_voxel, row.ratio, row.psnr_db, row.encode_mvox_s, row.decode_mvox_s
-            );
-        }
-        model = with_figures(model, figures)?;
+        model = with_volume_figures(model, dir, args.bricks.band_axis(args.dims), &set)?;
     }
     write_output(&args.output, model.to_bytes())?;
     eprintln!("wrote {} (id {})", args.output.display(), model.id().short());

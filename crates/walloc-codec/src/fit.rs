@@ -316,15 +316,7 @@ pub fn fit_linear_audio(segments: &[Vec<f32>], options: &FitOptions) -> Result<M
     let (config, bank) = linear_config(options, Modality::Audio, 1)?;
     let channels = options.channels as usize;
     let length = segments.first().map_or(0, |s| s.len() / channels);
-    if length == 0
-        || !length.is_multiple_of(1 << options.levels)
-        || segments.iter().any(|s| s.len() != channels * length)
-    {
-        return Err(CodecError::IncompatibleInput(format!(
-            "need at least one segment, all of {channels} channels of one length, a multiple of 2^{}",
-            options.levels
-        )));
-    }
+    check_planar(segments, channels, &[length], 1, options.levels)?;
     let make = |i: usize| {
         let signal = Signal::new(segments[i].clone(), channels, vec![length])?;
         example(&bank, signal, options.levels)
@@ -351,16 +343,7 @@ pub fn fit_linear_volume(bricks: &[Vec<f32>], dims: u32, side: usize, options: &
     }
     let (config, bank) = linear_config(options, Modality::Volume, dims)?;
     let channels = options.channels as usize;
-    if bricks.is_empty()
-        || side == 0
-        || !side.is_multiple_of(1 << options.levels)
-        || bricks.iter().any(|b| b.len() != channels * side.pow(dims))
-    {
-        return Err(CodecError::IncompatibleInput(format!(
-            "need at least one brick, all of {channels} channels of {side}^{dims} voxels, a multiple of 2^{}",
-            options.levels
-        )));
-    }
+    check_planar(bricks, channels, &vec![side; dims as usize], dims, options.levels)?;
     let make = |i: usize| {
         let signal = Signal::new(bricks[i].clone(), channels, vec![side; dims as usize])?;
         example(&bank, signal, options.levels)
@@ -477,15 +460,13 @@ fn with_step_decoders(model: &Model, codes: &[i8], neighbours: bool, examples: &
     model.with_step_decoders(codes, &decoders)
 }
 
-/// Refuses a model that [`fit_image_step_decoders`] cannot extend: any
-/// but a linear gray or RGB image model (a 1×1 projection encoder and
-/// decoder).
+/// Refuses a model whose step decoders cannot be fitted: any but a linear
+/// model with a 1×1 projection encoder and decoder (of any modality).
 pub fn check_step_decoder_model(model: &Model) -> Result<()> {
     let config = model.config();
-    let linear = config.architecture == Architecture::Linear && model.encoder().is_some();
-    if config.modality != Modality::Image || !linear || ![1, 3].contains(&config.channels) {
+    if config.architecture != Architecture::Linear || model.encoder().is_none() {
         return Err(CodecError::IncompatibleInput(format!(
-            "model {} is a {} {} model; step decoders are fitted for linear gray or RGB image models",
+            "model {} is a {} {} model; step decoders are fitted for linear models",
             config.name,
             config.architecture_label(),
             config.signal_name()
@@ -505,6 +486,13 @@ pub fn fit_image_step_decoders<P: Pixel>(
 ) -> Result<Model> {
     check_step_decoder_model(model)?;
     let config = model.config();
+    if config.modality != Modality::Image {
+        return Err(CodecError::IncompatibleInput(format!(
+            "model {} codes {}; its step decoders are fitted on pieces of those, not on images",
+            config.name,
+            config.signal_name()
+        )));
+    }
     if crops.is_empty() || crops.iter().any(|c| u32::from(c.channels) != config.channels) {
         return Err(CodecError::IncompatibleInput(format!(
             "need at least one crop, all with {} channels",
@@ -527,6 +515,58 @@ pub fn fit_image_step_decoders<P: Pixel>(
             make: &make,
         },
     )
+}
+
+/// An audio or volume model with decoders least-squares fitted at step
+/// `codes` on `pieces`: planar samples (the model's channels, each of
+/// `shape`, every axis a multiple of 2^J), normalized as its encoder
+/// normalizes a block or slab (segments for audio, bricks for volumes, as
+/// [`fit_linear_audio`] and [`fit_linear_volume`] take them). Its encoder,
+/// tables and own decoder are kept: it writes the same files and keeps its
+/// id.
+pub fn fit_planar_step_decoders(model: &Model, pieces: &[Vec<f32>], shape: &[usize], codes: &[i8]) -> Result<Model> {
+    check_step_decoder_model(model)?;
+    let config = model.config();
+    if config.modality == Modality::Image {
+        return Err(CodecError::IncompatibleInput(format!(
+            "model {} codes images: its step decoders are fitted on image crops",
+            config.name
+        )));
+    }
+    let channels = config.channels as usize;
+    check_planar(pieces, channels, shape, config.dim, config.levels)?;
+    let make = |i: usize| {
+        let signal = Signal::new(pieces[i].clone(), channels, shape.to_vec())?;
+        example(model.bank(), signal, config.levels)
+    };
+    with_step_decoders(
+        model,
+        codes,
+        false,
+        &Examples {
+            count: pieces.len(),
+            make: &make,
+        },
+    )
+}
+
+/// Checks planar training pieces: at least one, each `channels` planes of
+/// `shape` (`dim` axes, each a positive multiple of 2^`levels`).
+fn check_planar(pieces: &[Vec<f32>], channels: usize, shape: &[usize], dim: u32, levels: u32) -> Result<()> {
+    let multiple = 1usize << levels;
+    let len = channels * shape.iter().product::<usize>();
+    if pieces.is_empty()
+        || shape.len() != dim as usize
+        || shape.iter().any(|&n| n == 0 || !n.is_multiple_of(multiple))
+        || pieces.iter().any(|p| p.len() != len)
+    {
+        return Err(CodecError::IncompatibleInput(format!(
+            "need at least one piece, all of {channels} channels of {dim} axes, each axis a multiple of 2^{levels} \
+             (got {} pieces of shape {shape:?})",
+            pieces.len()
+        )));
+    }
+    Ok(())
 }
 
 /// The least-squares decoder from `[ẑ; ẑ at each of `taps` neighbours; 1]`

@@ -4,13 +4,14 @@
 //! as stored in its file.
 
 use walloc::audio::{interleaved_of, AudioDecoder, AudioEncoder, AudioFormat, SampleFormat};
-use walloc::{DecodeOptions, Figures, Modality, Model};
+use walloc::{DecodeOptions, EncodeOptions, Figures, Modality, Model, Step};
 
 use crate::choice::chosen_peers;
 use crate::error::EvalError;
 use crate::metrics::{audio_psnr, snr};
 use crate::peers::Opus;
 use crate::report::{means, FileRow, Metric, Report};
+use crate::sweep::{quality_label, walloc_codec_name, NATIVE_QUALITY, WALLOC_QUALITIES};
 use crate::timing::{per_second, timed, Progress};
 
 /// Opus bitrates swept, in kbit/s.
@@ -49,14 +50,16 @@ impl Clip {
         self.samples.len() as f64 * bits / 8.0
     }
 
-    /// The clip coded by walloc with `model`: the `.wal` file.
-    pub fn walloc_encode(&self, model: &Model) -> Result<Vec<u8>, EvalError> {
+    /// The clip coded by walloc with `model` at quantizer `step`: the
+    /// `.wal` file.
+    pub fn walloc_encode(&self, model: &Model, step: Step) -> Result<Vec<u8>, EvalError> {
         let format = AudioFormat {
             channels: self.channels,
             sample_rate: self.sample_rate,
             format: self.format,
         };
-        let mut encoder = AudioEncoder::new(model, format)?;
+        let options = EncodeOptions::default().with_step(step);
+        let mut encoder = AudioEncoder::with_options(model, format, &options)?;
         encoder.push_interleaved(&self.samples)?;
         Ok(encoder.finish()?)
     }
@@ -146,22 +149,29 @@ impl AudioEvaluation {
         Ok(AudioEvaluation { models, opus })
     }
 
-    /// Codes every clip with every model, then with Opus at the sweep and
-    /// at each model's mean bitrate; rows, means and BD-rates on PSNR and
-    /// SNR.
+    /// Codes every clip with every model at every quality of the sweep,
+    /// then with Opus at its sweep and at each model's mean bitrate at its
+    /// own step; rows, means and BD-rates on PSNR and SNR.
     pub fn evaluate(&self, clips: &[Clip], progress: &mut dyn Progress) -> Result<Report, EvalError> {
         let (mut rows, mut sizes) = (Vec::new(), Vec::new());
-        progress.stage("walloc", (clips.len() * self.models.len()) as u64);
+        progress.stage(
+            "walloc",
+            (clips.len() * self.models.len() * WALLOC_QUALITIES.len()) as u64,
+        );
         for clip in clips {
             let samples = clip.samples.len() as f64;
-            for model in &self.models {
+            for (model, &quality) in self
+                .models
+                .iter()
+                .flat_map(|m| WALLOC_QUALITIES.iter().map(move |q| (m, q)))
+            {
                 let config = model.config();
-                let (file, encode) = timed(|| clip.walloc_encode(model))?;
+                let (file, encode) = timed(|| clip.walloc_encode(model, Step::from_quality(quality)?))?;
                 let (decoded, decode) = timed(|| decode_interleaved(&file, model))?;
                 let rates = (per_second(samples, encode), per_second(samples, decode));
-                let codec = format!("walloc {}", config.architecture);
+                let codec = walloc_codec_name(&config.name, false);
                 let dr = config.dimensionality_reduction();
-                rows.push(clip.row(codec, config.name.clone(), (file.len(), &decoded), rates, dr));
+                rows.push(clip.row(codec, quality_label(quality), (file.len(), &decoded), rates, dr));
                 sizes.push(samples);
                 progress.step();
             }
@@ -169,7 +179,13 @@ impl AudioEvaluation {
         if self.opus {
             // The sweep, and each model's own bitrate (rounded) for a matched point.
             let mut bitrates: Vec<u32> = OPUS_SWEEP.to_vec();
-            bitrates.extend(means(&rows, &sizes).iter().map(|m| m.rate.round().max(6.0) as u32));
+            let native = quality_label(NATIVE_QUALITY);
+            bitrates.extend(
+                means(&rows, &sizes)
+                    .iter()
+                    .filter(|m| m.setting == native)
+                    .map(|m| m.rate.round().max(6.0) as u32),
+            );
             bitrates.sort_unstable();
             bitrates.dedup();
             progress.stage("opus", (clips.len() * bitrates.len()) as u64);
@@ -203,7 +219,7 @@ pub fn audio_figures(model: &Model, clips: &[Clip], dataset: &str) -> Result<Fig
     let mut rows = Vec::new();
     let mut bits_per_sample = 0.0;
     for clip in clips {
-        let file = clip.walloc_encode(model)?;
+        let file = clip.walloc_encode(model, Step::NATIVE)?;
         let decoded = decode_interleaved(&file, model)?;
         bits_per_sample += file.len() as f64 * 8.0 / clip.samples.len() as f64;
         rows.push(clip.row(String::new(), String::new(), (file.len(), &decoded), (0.0, 0.0), 0.0));

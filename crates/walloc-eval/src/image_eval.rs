@@ -11,13 +11,10 @@ use crate::error::EvalError;
 use crate::metrics::{ms_ssim, psnr, ssim};
 use crate::peers::{image_codec, ImageCodec, IMAGE_CODECS};
 use crate::report::{Family, FileRow, Metric, Report};
+use crate::sweep::{quality_label, walloc_codec_name, WALLOC_QUALITIES};
 use crate::timing::{per_second, timed};
 
 /// The metrics BD-rates are computed on for images.
-/// The qualities every model is swept over (`--quality`; 75 is each
-/// model's own step): a curve of seven points per model.
-pub const WALLOC_QUALITIES: [f64; 7] = [100.0, 90.0, 75.0, 60.0, 45.0, 30.0, 15.0];
-
 const IMAGE_METRICS: [Metric; 3] = [
     ("psnr", |m| Some(m.psnr)),
     ("ssim", |m| m.ssim),
@@ -178,7 +175,7 @@ impl ImageEvaluation {
             let coding = Coded {
                 file: name,
                 codec: walloc_codec_name(&config.name, rdo),
-                setting: format!("q{quality}"),
+                setting: quality_label(quality),
                 bytes: file.len(),
                 dimensionality_reduction: config.dimensionality_reduction(),
                 encode,
@@ -239,12 +236,6 @@ impl ImageEvaluation {
         let families = self.families();
         Report::from_rows("image", "bpp", self.rows, &self.sizes, &IMAGE_METRICS, &families)
     }
-}
-
-/// A walloc coding's name in reports: `walloc {model}`, `rdo` after it
-/// when quantized for rate and distortion.
-fn walloc_codec_name(model: &str, rdo: bool) -> String {
-    format!("walloc {model}{}", if rdo { " rdo" } else { "" })
 }
 
 /// A model's figures on `images` (with its channels), as stored in a

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod peers;
 pub mod plot;
 pub mod report;
+pub mod sweep;
 pub mod timing;
 pub mod volume_eval;
 

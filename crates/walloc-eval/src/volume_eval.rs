@@ -7,7 +7,7 @@
 //! ([`VolumeEvaluation`]); and a model's figures, as stored in its file.
 
 use walloc::volume::{data_range, decode_volume, encode_volume, spec_of};
-use walloc::{DecodeOptions, Figures, Modality, Model, SampleType, Samples, Signal, ValueRange};
+use walloc::{DecodeOptions, Figures, Modality, Model, SampleType, Samples, Signal, Step, ValueRange};
 pub use walloc_io::cube::BandAxis;
 
 use crate::choice::chosen_peers;
@@ -16,6 +16,7 @@ use crate::metrics::volume_psnr;
 use crate::peers::jpeg2000::{self, Plane, JPEG2000_RATES};
 use crate::peers::zfp::{self, ZFP_TOLERANCES};
 use crate::report::{BandRow, FileRow, Metric, Report};
+use crate::sweep::{quality_label, walloc_codec_name, WALLOC_QUALITIES};
 use crate::timing::{per_second, timed, Progress};
 
 /// A volume to code: its name, its samples (3 axes) and, for a spectral
@@ -312,9 +313,9 @@ impl VolumeEvaluation {
         Ok(VolumeEvaluation { models, peers })
     }
 
-    /// Codes every volume with every model, then with JPEG 2000 over its
-    /// rate sweep and zfp over its tolerance sweep; rows, means, per-band
-    /// PSNR of cubes and BD-rates on PSNR.
+    /// Codes every volume with every model at every quality of the sweep,
+    /// then with JPEG 2000 over its rate sweep and zfp over its tolerance
+    /// sweep; rows, means, per-band PSNR of cubes and BD-rates on PSNR.
     pub fn evaluate(&self, volumes: &[Volume], progress: &mut dyn Progress) -> Result<Report, EvalError> {
         if let Some((model, volume)) = self.models.iter().find_map(|m| {
             volumes
@@ -363,21 +364,29 @@ impl VolumeEvaluation {
             });
             sizes.push(volume.signal.positions() as f64);
         };
-        progress.stage("walloc", (volumes.len() * self.models.len()) as u64);
+        progress.stage(
+            "walloc",
+            (volumes.len() * self.models.len() * WALLOC_QUALITIES.len()) as u64,
+        );
         for volume in volumes {
             let voxels = volume.signal.positions() as f64;
-            for model in &self.models {
+            for (model, &quality) in self
+                .models
+                .iter()
+                .flat_map(|m| WALLOC_QUALITIES.iter().map(move |q| (m, q)))
+            {
                 let config = model.config();
-                let spec = spec_of(model, &volume.signal)?;
+                let mut spec = spec_of(model, &volume.signal)?;
+                spec.step = Step::from_quality(quality)?;
                 let (file, encode) = timed(|| encode_volume(model, &volume.signal, &spec))?;
                 let ((decoded, _), decode) = timed(|| decode_volume(model, &file, &DecodeOptions::default()))?;
                 let rates = (per_second(voxels, encode), per_second(voxels, decode));
-                let codec = format!("walloc {}", config.architecture);
+                let codec = walloc_codec_name(&config.name, false);
                 let dr = config.dimensionality_reduction();
                 add(
                     volume,
                     codec,
-                    config.name.clone(),
+                    quality_label(quality),
                     (file.len(), decoded.samples()),
                     rates,
                     dr,
@@ -438,6 +447,27 @@ mod tests {
             signal: Signal::new(shape, channels, Samples::from_f32(SampleType::U16, values.into_iter())).unwrap(),
             bands: Some(axis),
         }
+    }
+
+    #[test]
+    fn every_model_gives_a_curve_over_the_quality_sweep() {
+        let model = walloc::models::named("cube-16x").unwrap();
+        let evaluation = VolumeEvaluation::new(vec![model], Some(&["zfp".to_string()])).unwrap();
+        let report = evaluation.evaluate(&[cube(BandAxis::Depth)], &mut ()).unwrap();
+        let ours: Vec<&FileRow> = report.files.iter().filter(|r| r.codec == "walloc cube-16x").collect();
+        let settings: Vec<&str> = ours.iter().map(|r| r.setting.as_str()).collect();
+        assert_eq!(settings, ["q100", "q90", "q75", "q60", "q45", "q30", "q15"]);
+        // A 64×48×6 cube's files are mostly headers: their sizes fall
+        // over the sweep, not at every step of it.
+        assert!(ours.windows(2).all(|w| w[0].psnr > w[1].psnr), "{ours:?}");
+        assert!(
+            ours[0].bytes > ours[2].bytes && ours[2].bytes > ours[6].bytes,
+            "{ours:?}"
+        );
+        assert!(report
+            .bd_rates
+            .iter()
+            .any(|b| b.codec == "walloc cube-16x" && b.anchor == "zfp"));
     }
 
     #[test]
