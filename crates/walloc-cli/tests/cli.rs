@@ -349,8 +349,11 @@ fn fit_linear_then_use_the_model_file() {
         .success();
     assert_eq!(std::fs::read(&again).unwrap(), std::fs::read(&png).unwrap());
     let refused = dir.path().join("refused.safetensors");
+    let assert = fit_decoders("rgb-16x-neural", &refused).assert().failure();
+    assert!(stderr_of(&assert).contains("step decoders are fitted for linear models"));
+    // An audio model takes audio: a folder of images has none.
     let assert = fit_decoders("stereo-5x", &refused).assert().failure();
-    assert!(stderr_of(&assert).contains("linear gray or RGB image models"));
+    assert!(stderr_of(&assert).contains("audio"), "{}", stderr_of(&assert));
     assert!(!refused.exists());
 }
 
@@ -1301,6 +1304,62 @@ fn assert_stored(model: &Path, expected: &[&str]) {
     for text in expected {
         assert!(stored.contains(text), "{text} in {stored}");
     }
+}
+
+#[test]
+fn fit_decoders_refits_an_audio_model_on_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, linear) = music_and_linear_model(dir.path(), 4);
+    let refitted = dir.path().join("refitted.safetensors");
+    walloc()
+        .args([
+            "fit-decoders",
+            "--segment",
+            "2048",
+            "--segments-per-file",
+            "8",
+            "--seed",
+            "5",
+        ])
+        .args(["--val-seconds", "1", "--model"])
+        .arg(&linear)
+        .arg("--data")
+        .arg(&data)
+        .arg("--val")
+        .arg(&data)
+        .arg("-o")
+        .arg(&refitted)
+        .assert()
+        .success();
+    assert_stored(
+        &refitted,
+        &[
+            "\"step_decoders\":[-20,",
+            "\"segment_frames\":2048",
+            "\"extends\":\"",
+            "\"snr_db\":",
+        ],
+    );
+    // The same files: one encoded with the first model decodes with the refit.
+    let wal = dir.path().join("a.wal");
+    walloc()
+        .arg("encode")
+        .arg(data.join("0.wav"))
+        .arg("--model")
+        .arg(&linear)
+        .arg("-o")
+        .arg(&wal)
+        .assert()
+        .success();
+    walloc()
+        .arg("decode")
+        .arg(&wal)
+        .arg("--model")
+        .arg(&refitted)
+        .arg("-o")
+        .arg(dir.path().join("a.wav"))
+        .assert()
+        .success();
 }
 
 #[test]

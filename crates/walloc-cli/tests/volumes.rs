@@ -76,6 +76,46 @@ fn fit_encode_and_decode_volumes_in_every_format() {
         .arg(&model)
         .assert()
         .success();
+    // Its step decoders refitted on bricks of the same scans: the model
+    // keeps its id (the files below decode with either).
+    let refitted = dir.path().join("refitted.safetensors");
+    walloc()
+        .args([
+            "fit-decoders",
+            "--brick",
+            "20",
+            "--bricks-per-volume",
+            "40",
+            "--seed",
+            "3",
+            "--model",
+        ])
+        .arg(&model)
+        .arg("--data")
+        .arg(&train)
+        .arg("-o")
+        .arg(&refitted)
+        .assert()
+        .success();
+    let header = safetensors::SafeTensors::read_metadata(&std::fs::read(&refitted).unwrap())
+        .unwrap()
+        .1;
+    let stored = &header.metadata().as_ref().unwrap()["walloc.config"];
+    assert!(
+        stored.contains("\"step_decoders\":{\"brick_side\":20,\"bricks\":80") && stored.contains("\"extends\":\""),
+        "{stored}"
+    );
+    let refused = dir.path().join("refused.safetensors");
+    let assert = walloc()
+        .args(["fit-decoders", "--neighbours", "--model"])
+        .arg(&model)
+        .arg("--data")
+        .arg(&train)
+        .arg("-o")
+        .arg(&refused)
+        .assert()
+        .failure();
+    assert!(String::from_utf8_lossy(&assert.get_output().stderr).contains("--neighbours is for image models"));
 
     // A held-out scan of another size, with an orientation.
     let shape = [29u32, 35, 44];
