@@ -7,6 +7,8 @@
 # int16 HU, 108×256×256, made a .npy here), mricron's ch2.nii.gz (181×217×
 # 181 uint8; the same subject as ch2better at another resolution) and
 # nibabel's anatomical.nii (33×41×25 big-endian int16, another subject).
+# They hold no step decoders: fitted on the two templates, those lost up
+# to 0.26 dB on the held-out scans at some qualities (docs/BENCHMARKS.md).
 #
 #   scripts/fit-volume-models.sh            # release build (default)
 #   PROFILE=debug scripts/fit-volume-models.sh
@@ -50,7 +52,7 @@ ln -sf "$T/ch2.nii.gz" "$WORK/nibabel/anatomical.nii" "$WORK/val/"
 
 fit() { # NAME LEVELS LATENT-DIM BRICK
   "$BIN/walloc" fit-linear-volume --data "$WORK/train" --levels "$2" --latent-dim "$3" \
-    --brick "$4" --bricks-per-volume 512 --val "$WORK/val" --val-name "held-out CT and MRI" \
+    --brick "$4" --bricks-per-volume 512 --native-decoder-only --val "$WORK/val" --val-name "held-out CT and MRI" \
     --name "$1" -o "models/$1.safetensors"
 }
 fit volume-4x 2 16 32
