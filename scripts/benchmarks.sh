@@ -10,8 +10,11 @@
 #
 # Audio: `walloc eval` of the embedded audio models (or AUDIO_MODEL=file)
 # against Opus on AUDIO_DATA (default data/music/val, from
-# `scripts/fetch-data.sh --music`), when that folder exists. Takes about
-# 15 minutes on 2 cores.
+# `scripts/fetch-data.sh --music`), when that folder exists; volumes and
+# cubes likewise on data/volumes/val and data/cubes/south (from
+# scripts/fit-volume-models.sh and fit-cube-models.sh). Every eval sweeps
+# each model over seven qualities, and models/curves.csv (what `walloc
+# models` shows) is made from all of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${1:-data/val}
@@ -31,21 +34,39 @@ csv_to_markdown() { # CSV (no quoted commas) → markdown table, numbers to 4 si
 echo "walloc eval on $DATA…" >&2
 rm -rf docs/eval
 $WALLOC eval --data "$DATA" --out docs/eval --rdo > "$TMP/eval.txt"
-# The models' curves for `walloc models` (outside the model files, whose
-# ids must not change): every swept quality of each embedded model, no RDO.
-awk -F, 'NR==1 { print "model,quality,bpp,psnr,ssim,ms_ssim"; next }
-         $1 ~ /^walloc / && $1 !~ / rdo$/ && $2 ~ /^q[0-9]+$/ {
-             m = $1; sub(/^walloc /, "", m)
-             printf "%s,%s,%.5f,%.3f,%.4f,%.4f\n", m, substr($2, 2), $4, $7, $8, $9 }' docs/eval/means.csv > models/curves.csv
 echo "walloc bench on $DATA…" >&2
 $WALLOC bench --data "$DATA" > "$TMP/bench.txt"
 AUDIO_DATA=${AUDIO_DATA:-data/music/val}
-AUDIO_ARGS="--data $AUDIO_DATA ${AUDIO_MODEL:+--model $AUDIO_MODEL} --seconds 30 --out docs/eval-audio"
+AUDIO_ARGS="--data $AUDIO_DATA ${AUDIO_MODEL:+--model $AUDIO_MODEL} --seconds 10 --out docs/eval-audio"
 if [ -d "$AUDIO_DATA" ]; then
     echo "walloc eval on $AUDIO_DATA…" >&2
     rm -rf docs/eval-audio
     $WALLOC eval $AUDIO_ARGS > "$TMP/eval-audio.txt"
 fi
+# Volumes and cubes (scripts/fit-volume-models.sh and fit-cube-models.sh
+# fetch them), when their held-out folders exist.
+if [ -d data/volumes/val ]; then
+    echo "walloc eval on data/volumes/val…" >&2
+    rm -rf docs/eval-volume
+    $WALLOC eval --data data/volumes/val --out docs/eval-volume --model volume-4x --model volume-16x --model volume-64x > /dev/null
+fi
+if [ -d data/cubes/south ]; then
+    echo "walloc eval on data/cubes/south…" >&2
+    rm -rf docs/eval-cube docs/eval-cube-bands
+    $WALLOC eval --data data/cubes/south --bands channels --out docs/eval-cube > /dev/null
+    $WALLOC eval --data data/cubes/south --bands depth --model cube-16x --out docs/eval-cube-bands > /dev/null
+fi
+# The models' curves for `walloc models` (outside the model files, whose
+# ids must not change): every swept quality of each embedded model, no
+# RDO, with the rate in its modality's unit (bpp, kbit/s, bits/voxel).
+for means in docs/eval/means.csv docs/eval-audio/means.csv docs/eval-volume/means.csv \
+             docs/eval-cube/means.csv docs/eval-cube-bands/means.csv; do
+    [ -f "$means" ] && cat "$means"
+done | awk -F, 'BEGIN { print "model,quality,rate,psnr,ssim,ms_ssim" }
+         $1 ~ /^walloc / && $1 !~ / rdo$/ && $1 !~ / family$/ && $2 ~ /^q[0-9]+$/ {
+             m = $1; sub(/^walloc /, "", m)
+             printf "%s,%s,%.5f,%.3f,%s,%s\n", m, substr($2, 2), $4, $7,
+                 ($8 == "" ? "" : sprintf("%.4f", $8)), ($9 == "" ? "" : sprintf("%.4f", $9)) }' > models/curves.csv
 echo "criterion benches…" >&2
 QUICK="--warm-up-time 1 --measurement-time 4"
 cargo bench -p walloc-wavelet --bench packet -- $QUICK > "$TMP/packet.txt" 2>&1
@@ -100,7 +121,7 @@ cat <<AUDIO
 
 ## Audio against Opus (\`walloc eval\`)
 
-\`walloc eval $AUDIO_ARGS\`: the first 30 s of each file;
+\`walloc eval $AUDIO_ARGS\`: the first 10 s of each file;
 PSNR with full scale as peak, SNR, rate in kbit/s; Opus (libopus, 20 ms
 frames, complexity 10) at a sweep of bitrates and at each model's own.
 
@@ -111,6 +132,28 @@ $(csv_to_markdown docs/eval-audio/means.csv)
 $(csv_to_markdown docs/eval-audio/bd_rate.csv)
 AUDIO
 fi
+for eval in eval-volume eval-cube eval-cube-bands; do
+    [ -f "docs/$eval/means.csv" ] || continue
+    case $eval in
+        eval-volume) what="Volumes (held-out CT and MRI of \`scripts/fit-volume-models.sh\`) against JPEG 2000 and zfp";;
+        eval-cube) what="The Landsat half, its 6 bands as channels (\`--bands channels\`), against JPEG 2000 and zfp";;
+        *) what="The Landsat half, one band at a time (\`--bands depth\`), against JPEG 2000 and zfp";;
+    esac
+cat <<VOLUME
+
+## $what (\`walloc eval\`)
+
+Bits per voxel (per band), PSNR over each volume's range; JPEG 2000 codes
+each slice of each channel on its own, zfp each channel's volume at fixed
+accuracy.
+
+![PSNR against bits per voxel]($eval/rd_psnr.svg)
+
+$(csv_to_markdown docs/$eval/means.csv)
+
+$(csv_to_markdown docs/$eval/bd_rate.csv)
+VOLUME
+done
 cat <<CRIT
 
 ## Criterion benches (one thread)

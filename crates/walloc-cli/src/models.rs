@@ -31,7 +31,7 @@ pub fn print_list() -> Result<()> {
     print!("{}", walloc::models::table(embedded()?));
     let curves = walloc::models::curves_table();
     if !curves.is_empty() {
-        println!("\ncurves (--quality: bits per pixel, PSNR; means on the held-out photos of docs/BENCHMARKS.md):");
+        println!("\ncurves (--quality: rate, PSNR; means on the held-out data of docs/BENCHMARKS.md):");
         print!("{curves}");
     }
     Ok(())

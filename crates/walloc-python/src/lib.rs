@@ -659,8 +659,9 @@ fn info<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyDict>> {
 
 /// The embedded models: a list of dicts (name, modality, architecture,
 /// channels, levels, latent_dim, dimensionality_reduction, description,
-/// figures measured on held-out data, and `curve`: the image models'
-/// bpp, PSNR, SSIM and MS-SSIM at each `quality`, empty for the others).
+/// figures measured on held-out data, and `curve`: the rate (with its
+/// unit: bpp, kbit/s or b/vox), PSNR, SSIM and MS-SSIM (images; else None)
+/// at each `quality`, empty for a model without a measured curve).
 #[pyfunction]
 fn models<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
     let list = PyList::empty(py);
@@ -686,7 +687,8 @@ fn models<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         for point in walloc::models::curve(&c.name) {
             let row = PyDict::new(py);
             row.set_item("quality", point.quality)?;
-            row.set_item("bpp", point.bpp)?;
+            row.set_item("rate", point.rate)?;
+            row.set_item("unit", walloc::models::rate_unit(c.modality))?;
             row.set_item("psnr_db", point.psnr_db)?;
             row.set_item("ssim", point.ssim)?;
             row.set_item("ms_ssim", point.ms_ssim)?;

@@ -60,8 +60,11 @@ def test_models_lists_the_embedded_models_with_figures():
     rgb = models["rgb-16x"]
     curve = rgb["curve"]
     assert len(curve) >= 6 and curve[0]["quality"] == 100
-    assert all(a["bpp"] > b["bpp"] and a["psnr_db"] > b["psnr_db"] for a, b in zip(curve, curve[1:]))
-    assert models["stereo-5x"]["curve"] == []
+    assert all(a["rate"] > b["rate"] and a["psnr_db"] > b["psnr_db"] for a, b in zip(curve, curve[1:]))
+    assert curve[0]["unit"] == "bpp" and curve[0]["ms_ssim"] > 0.9
+    stereo = models["stereo-20x"]["curve"]
+    assert len(stereo) >= 6 and stereo[0]["unit"] == "kbit/s" and stereo[0]["ssim"] is None
+    assert models["volume-16x"]["curve"][0]["unit"] == "b/vox"
     assert (rgb["modality"], rgb["architecture"], rgb["latent_dim"]) == ("image", "linear", 12)
     assert rgb["dimensionality_reduction"] == pytest.approx(16.0)
     assert rgb["figures"]["psnr_db"] > 20

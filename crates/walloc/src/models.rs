@@ -122,14 +122,24 @@ pub fn resolve(spec: &str) -> Result<Model> {
 pub struct CurvePoint {
     /// The quality (0 to 100; 75 is the model's own step).
     pub quality: u32,
-    /// Bits per pixel.
-    pub bpp: f64,
+    /// The rate, in the unit of the model's modality ([`rate_unit`]).
+    pub rate: f64,
     /// PSNR in dB.
     pub psnr_db: f64,
-    /// SSIM.
-    pub ssim: f64,
-    /// MS-SSIM.
-    pub ms_ssim: f64,
+    /// SSIM (images).
+    pub ssim: Option<f64>,
+    /// MS-SSIM (images).
+    pub ms_ssim: Option<f64>,
+}
+
+/// The unit rates of a modality are measured in: bits per pixel,
+/// kilobits per second, bits per voxel (and band).
+pub fn rate_unit(modality: Modality) -> &'static str {
+    match modality {
+        Modality::Image => "bpp",
+        Modality::Audio => "kbit/s",
+        Modality::Volume => "b/vox",
+    }
 }
 
 /// The measured curve of the embedded model `name` (empty when none was
@@ -144,10 +154,10 @@ pub fn curve(name: &str) -> Vec<CurvePoint> {
             (fields.first() == Some(&name)).then_some(())?;
             Some(CurvePoint {
                 quality: fields.get(1)?.parse().ok()?,
-                bpp: number(2)?,
+                rate: number(2)?,
                 psnr_db: number(3)?,
-                ssim: number(4)?,
-                ms_ssim: number(5)?,
+                ssim: number(4),
+                ms_ssim: number(5),
             })
         })
         .collect()
@@ -157,14 +167,16 @@ pub fn curve(name: &str) -> Vec<CurvePoint> {
 /// `name  q100 0.320 bpp 28.20 dB · q90 …`.
 pub fn curves_table() -> String {
     let mut out = String::new();
-    for name in names() {
+    for model in embedded().unwrap_or_default() {
+        let name = &model.config().name;
         let points = curve(name);
         if points.is_empty() {
             continue;
         }
+        let unit = rate_unit(model.config().modality);
         let cells: Vec<String> = points
             .iter()
-            .map(|p| format!("q{} {:.3} bpp {:.2} dB", p.quality, p.bpp, p.psnr_db))
+            .map(|p| format!("q{} {:.3} {unit} {:.2} dB", p.quality, p.rate, p.psnr_db))
             .collect();
         out.push_str(&format!("{name:<18} {}\n", cells.join(" · ")));
     }
@@ -252,10 +264,29 @@ mod tests {
         // Finer quality, more bits and more dB.
         for pair in points.windows(2) {
             assert!(pair[0].quality > pair[1].quality);
-            assert!(pair[0].bpp > pair[1].bpp && pair[0].psnr_db > pair[1].psnr_db);
+            assert!(pair[0].rate > pair[1].rate && pair[0].psnr_db > pair[1].psnr_db);
         }
+        assert!(points.iter().all(|p| p.ms_ssim.is_some_and(|m| m > 0.5)));
         assert!(curve("no-such-model").is_empty());
-        assert!(curves_table().contains("rgb-64x"));
+        // Audio and volume models have curves too, in their own units.
+        for (name, unit) in [
+            ("stereo-20x", "kbit/s"),
+            ("volume-16x", "b/vox"),
+            ("landsat-8x", "b/vox"),
+        ] {
+            let points = curve(name);
+            assert!(
+                points.len() >= 6 && points.iter().all(|p| p.ssim.is_none()),
+                "{name}: {points:?}"
+            );
+            assert!(points[0].rate > points[points.len() - 1].rate, "{name}");
+            assert_eq!(rate_unit(named(name).unwrap().config().modality), unit);
+        }
+        let table = curves_table();
+        assert!(
+            table.contains("rgb-64x") && table.contains("kbit/s") && table.contains("b/vox"),
+            "{table}"
+        );
     }
 
     #[test]

@@ -124,9 +124,10 @@ def info(data: bytes) -> Dict[str, Any]:
 
 def models() -> List[Dict[str, Any]]:
     """The embedded models with their measured figures, the sample bits
-    they serve (``sample_bits``: ``[8, 16]`` for image models) and, for
-    image models, their ``curve``: bpp, PSNR, SSIM and MS-SSIM at each
-    ``quality`` (means on held-out photos)."""
+    they serve (``sample_bits``: ``[8, 16]`` for image models) and their
+    ``curve``: at each ``quality``, the ``rate`` in its ``unit`` (bpp,
+    kbit/s or b/vox), ``psnr_db``, and for images ``ssim`` and ``ms_ssim``
+    (else None); means on held-out data."""
 
 def has_neural() -> bool:
     """Whether this build runs neural decoders."""
