@@ -54,9 +54,6 @@ fn linear_audio_models_fit_and_code_a_block() {
     let frames = 3000u32;
     let block = segments(1, frames as usize).pop().unwrap();
     let original: Vec<f32> = block.iter().map(|v| v * 0.25 + 0.1).collect();
-    let registry = Registry::core();
-    let decoder = registry.decoder(&model, &DecoderOptions::default()).unwrap();
-    let power: f32 = original.iter().map(|a| (a - 0.1).powi(2)).sum();
     let mut sizes = Vec::new();
     // rANS and adaptive at the model's step, and adaptive at quality 40:
     // coarser steps cost SNR and save bytes.
@@ -68,22 +65,8 @@ fn linear_audio_models_fit_and_code_a_block() {
         let options = EncodeOptions::default()
             .with_coder(coder)
             .with_step(Step::from_quality(quality).unwrap());
-        let encoder = registry.encoder_at(&model, options.step).unwrap();
-        let band = model.band_coder(coder, options.step).unwrap();
-        let payload = audio::encode_block(encoder.as_ref(), &band, &model, original.clone(), frames).unwrap();
-        let header = audio::header_for(
-            &model,
-            2,
-            audio::SampleFormat::Float,
-            frames,
-            8000,
-            audio::PAD_MULTIPLE,
-            &options,
-        )
-        .unwrap();
-        let decoded = audio::decode_groups(decoder.as_ref(), &model, &header, &[&payload], frames).unwrap();
-        let noise: f32 = original.iter().zip(&decoded).map(|(a, b)| (a - b).powi(2)).sum();
-        let snr = 10.0 * (power / noise).log10();
+        let (payload, decoded) = round_trip(&model, &model, &original, frames, options);
+        let snr = snr(&original, &decoded, 0.1);
         assert!(snr > min_snr, "{coder:?} at quality {quality}: SNR {snr:.1} dB");
         sizes.push((payload.len(), snr));
     }
@@ -97,11 +80,16 @@ fn snr(original: &[f32], decoded: &[f32], level: f32) -> f32 {
     10.0 * (power / noise).log10()
 }
 
-/// One block of `original` coded with `model` at step `code` and decoded
-/// with `decoding` (the same encoder): the payload and the samples.
-fn round_trip(model: &Model, decoding: &Model, original: &[f32], frames: u32, code: i8) -> (Vec<u8>, Vec<f32>) {
+/// One block of `original` coded with `model` as `options` ask and
+/// decoded with `decoding` (the same encoder): the payload and the samples.
+fn round_trip(
+    model: &Model,
+    decoding: &Model,
+    original: &[f32],
+    frames: u32,
+    options: EncodeOptions,
+) -> (Vec<u8>, Vec<f32>) {
     let registry = Registry::core();
-    let options = EncodeOptions::default().with_step(Step::from_code(code).unwrap());
     let encoder = registry.encoder_at(model, options.step).unwrap();
     let band = model.band_coder(options.coder, options.step).unwrap();
     let payload = audio::encode_block(encoder.as_ref(), &band, model, original.to_vec(), frames).unwrap();
@@ -131,8 +119,9 @@ fn audio_step_decoders_keep_the_files_and_fit_their_steps() {
     let frames = 1024u32;
     let original = segments(8, 1024).swap_remove(3);
     for code in [0i8, 50, 70, 80] {
-        let (payload, ours) = round_trip(&fitted, &fitted, &original, frames, code);
-        let (same, native) = round_trip(&native_only, &native_only, &original, frames, code);
+        let options = EncodeOptions::default().with_step(Step::from_code(code).unwrap());
+        let (payload, ours) = round_trip(&fitted, &fitted, &original, frames, options);
+        let (same, native) = round_trip(&native_only, &native_only, &original, frames, options);
         assert_eq!(payload, same, "step code {code}: the same file");
         let (ours, native) = (snr(&original, &ours, 0.0), snr(&original, &native, 0.0));
         if code == 0 {
