@@ -453,16 +453,22 @@ fn eval_measures_volumes_and_cubes_against_jpeg2000() {
         .success();
     let summary = String::from_utf8_lossy(&run.get_output().stdout).to_string();
     assert!(
-        summary.contains("RMSE") && summary.contains("BD-rate walloc linear vs jpeg2000"),
+        summary.contains("RMSE") && summary.contains("BD-rate walloc volume-16x vs jpeg2000"),
         "{summary}"
     );
-    assert!(summary.contains("BD-rate walloc linear vs zfp"), "{summary}");
+    assert!(summary.contains("BD-rate walloc volume-16x vs zfp"), "{summary}");
     let results: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
     assert_eq!(results["modality"], "volume");
     let means = results["means"].as_array().unwrap();
-    // volume-16x, 8 JPEG 2000 rates and 8 zfp tolerances, each over both
-    // scans.
-    assert_eq!(means.len(), 17);
+    // volume-16x at the 7 qualities of the sweep, 8 JPEG 2000 rates and 8
+    // zfp tolerances, each over both scans.
+    assert_eq!(means.len(), 23);
+    let ours: Vec<f64> = means
+        .iter()
+        .filter(|m| m["codec"] == "walloc volume-16x")
+        .map(|m| m["psnr"].as_f64().unwrap())
+        .collect();
+    assert!(ours.len() == 7 && ours.windows(2).all(|w| w[0] > w[1]), "{ours:?}");
     // zfp's tightest tolerances can round back to the very integers.
     assert!(means
         .iter()
@@ -503,18 +509,18 @@ fn eval_measures_volumes_and_cubes_against_jpeg2000() {
         .assert()
         .success();
     let results: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
-    let settings: Vec<&str> = results["means"]
+    let codecs: Vec<&str> = results["means"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| m["setting"].as_str().unwrap())
+        .map(|m| m["codec"].as_str().unwrap())
         .collect();
     assert!(
-        settings.contains(&"landsat-16x") && settings.contains(&"landsat-8x"),
-        "{settings:?}"
+        codecs.contains(&"walloc landsat-16x") && codecs.contains(&"walloc landsat-8x"),
+        "{codecs:?}"
     );
     assert!(results["means"][0]["spectral_angle"].as_f64().unwrap() > 0.0);
     let bands = std::fs::read_to_string(out.join("bands.csv")).unwrap();
-    // 6 bands × (2 models + 8 rates), and a header.
-    assert_eq!(bands.lines().count(), 1 + 6 * 10);
+    // 6 bands × (2 models at 7 qualities + 8 rates), and a header.
+    assert_eq!(bands.lines().count(), 1 + 6 * (2 * 7 + 8));
 }
