@@ -145,7 +145,7 @@ fn encode(
         let file = at_rate(rate, |step| audio::encode_file(input, &model, &options.with_step(step)))?;
         return write_output(output, &file);
     }
-    // PNGs stream in stripes at one step; a rate search or RDO codes the whole image.
+    // PNGs stream in stripes at one step (with or without RDO); a rate search codes the whole image.
     if let (Some(rows), Rate::Step(step), true) = (png_rows::open(input)?, rate, options.codes_in_stripes()) {
         if let Some(file) = encode_png_rows(rows, model, input, &options.with_step(step))? {
             return write_output(output, &file);

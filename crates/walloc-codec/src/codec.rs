@@ -83,10 +83,10 @@ impl EncodeOptions {
     }
 
     /// Whether a file of these options can be coded stripe by stripe: an
-    /// entropy coder of bands (rANS or adaptive), and the nearest rounding
-    /// (rate–distortion optimization decides chunks of the whole latent).
+    /// entropy coder of bands (rANS or adaptive; rate–distortion
+    /// optimization decides each chunk on its own, a stripe as well).
     pub fn codes_in_stripes(&self) -> bool {
-        self.coder.is_banded() && !self.rdo
+        self.coder.is_banded()
     }
 
     /// The same options with rate–distortion-optimized quantization on or

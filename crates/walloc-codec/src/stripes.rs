@@ -15,11 +15,13 @@ use std::collections::BTreeMap;
 use walloc_wavelet::Signal as Planar;
 
 use crate::codec::{check_sample_bits, decode_latent, write_chunks, EncodeOptions, ImageShape, Latent};
-use crate::container::{Header, Limits};
+use crate::container::{Header, LatentCoder, Limits};
+use crate::encoder::{LatentShape, LatentValues, LinearEncoder};
 use crate::entropy::BandCoder;
 use crate::error::{CodecError, Result};
 use crate::image::{padding, reflect, Image, Pixel};
 use crate::model::Model;
+use crate::rdo;
 use crate::registry::{Analysis, DecoderOptions, Registry, Synthesis};
 
 /// Latent rows per stripe: the rANS chunk height the encoder writes.
@@ -51,21 +53,47 @@ fn window_rows(stripe: usize, latent_rows: usize, height: usize, multiple: usize
         .collect()
 }
 
-/// The middle `rows` latent rows of a window latent (after the halo).
+/// The middle `rows` latent rows (after the halo) of each of a window's
+/// `channels` planes of `height × width`.
+fn core_rows<T: Copy>(planes: &[T], channels: usize, height: usize, width: usize, rows: usize) -> Vec<T> {
+    let plane = height * width;
+    let mut core = Vec::with_capacity(channels * rows * width);
+    for c in 0..channels {
+        let start = c * plane + HALO_ROWS * width;
+        core.extend_from_slice(&planes[start..start + rows * width]);
+    }
+    core
+}
+
+/// The middle `rows` latent rows of a window latent.
 fn core_of(window: &Latent, rows: usize) -> Latent {
     let (k, w) = (window.channels, window.width);
-    let plane = window.height * w;
-    let mut symbols = Vec::with_capacity(k * rows * w);
-    for c in 0..k {
-        let start = c * plane + HALO_ROWS * w;
-        symbols.extend_from_slice(&window.symbols[start..start + rows * w]);
-    }
     Latent {
         depth: 1,
         channels: k,
         height: rows,
         width: w,
-        symbols,
+        symbols: core_rows(&window.symbols, k, window.height, w, rows),
+        step: window.step,
+    }
+}
+
+/// The middle `rows` latent rows of a window's unquantized latent.
+fn core_values(window: &LatentValues, rows: usize) -> LatentValues {
+    let LatentShape {
+        channels,
+        height,
+        width,
+        ..
+    } = window.shape;
+    LatentValues {
+        shape: LatentShape {
+            depth: 1,
+            channels,
+            height: rows,
+            width,
+        },
+        values: core_rows(&window.values, channels, height, width, rows),
         step: window.step,
     }
 }
@@ -98,6 +126,9 @@ fn latent_window(stripe: usize, latent_rows: usize) -> (Vec<usize>, usize) {
 pub struct StripeEncoder<'m, P = u8> {
     model: &'m Model,
     encoder: Box<dyn Analysis + 'm>,
+    /// With rate–distortion optimization: the model's projection at the
+    /// step, whose unquantized window latents each stripe is decided from.
+    rdo: Option<LinearEncoder>,
     width: u32,
     height: u32,
     channels: u8,
@@ -124,9 +155,11 @@ impl<'m, P: Pixel> StripeEncoder<'m, P> {
         Self::with_options(registry, model, width, height, channels, EncodeOptions::default())
     }
 
-    /// An encoder of a `width × height` image of `channels` with the coder
-    /// and step of `options`, which must code bands of [`STRIPE_ROWS`]
-    /// latent rows (rANS or adaptive).
+    /// An encoder of a `width × height` image of `channels` with the coder,
+    /// step and quantization of `options`, which must code bands of
+    /// [`STRIPE_ROWS`] latent rows (rANS or adaptive). With
+    /// rate–distortion optimization each stripe is decided as the chunk it
+    /// is coded as, so the file is the whole image's.
     pub fn with_options(
         registry: &Registry,
         model: &'m Model,
@@ -137,9 +170,8 @@ impl<'m, P: Pixel> StripeEncoder<'m, P> {
     ) -> Result<Self> {
         if !options.codes_in_stripes() || options.rows_per_chunk != STRIPE_ROWS as u32 {
             return Err(CodecError::IncompatibleInput(format!(
-                "stripes are coded by rANS or the adaptive coder, rounded to the nearest symbol, in chunks of {STRIPE_ROWS} latent rows, not {}{} in chunks of {}",
+                "stripes are coded by rANS or the adaptive coder in chunks of {STRIPE_ROWS} latent rows, not {} in chunks of {}",
                 options.coder.name(),
-                if options.rdo { " with rate–distortion optimization" } else { "" },
                 options.rows_per_chunk
             )));
         }
@@ -165,8 +197,16 @@ impl<'m, P: Pixel> StripeEncoder<'m, P> {
             // One stripe: the whole image.
             BTreeMap::from([(0, (0..height as usize).collect())])
         };
+        // The registry's encoder checks that the model and coder allow
+        // rate–distortion optimization (it codes images too small for stripes).
+        let encoder = registry.encoder_for(model, &options, STRIPE_ROWS)?;
+        let rdo = match (options.rdo, model.encoder()) {
+            (true, Some(projection)) => Some(projection.at_step(options.step)),
+            _ => None,
+        };
         Ok(StripeEncoder {
-            encoder: registry.encoder_at(model, options.step)?,
+            encoder,
+            rdo,
             model,
             width,
             height,
@@ -240,8 +280,16 @@ impl<'m, P: Pixel> StripeEncoder<'m, P> {
                     data.extend((0..pw).map(|x| sample(x as isize - left as isize)));
                 }
             }
-            let window = self.encoder.analyze(Planar::new(data, c, vec![rows.len(), pw])?)?;
-            let core = core_of(&window, STRIPE_ROWS.min(self.latent_rows - stripe * STRIPE_ROWS));
+            let signal = Planar::new(data, c, vec![rows.len(), pw])?;
+            let core_height = STRIPE_ROWS.min(self.latent_rows - stripe * STRIPE_ROWS);
+            let core = match &self.rdo {
+                Some(projection) => {
+                    let values = core_values(&projection.latent_values(signal)?, core_height);
+                    let predictive = self.options.coder == LatentCoder::Predictive;
+                    rdo::quantize(self.model, &values, STRIPE_ROWS, rdo::LAMBDA, predictive)
+                }
+                None => core_of(&self.encoder.analyze(signal)?, core_height),
+            };
             let plane = core.height * core.width;
             let chunk = self.band.encode(&core.symbols, plane, 0..plane, core.width)?;
             self.chunks[stripe] = Some(chunk);

@@ -79,11 +79,22 @@ fn striped_coding_at_a_step_is_the_whole_image_file() {
     let packed = options.with_coder(LatentCoder::Png);
     let refused = StripeEncoder::<u8>::with_options(&registry, &model, 70, 600, 3, packed);
     assert!(refused.is_err());
-    // RDO decides chunks of the whole latent: stripes refuse it by name
-    // rather than ignore it.
+    // RDO decides each chunk on its own: a stripe is one, so striped RDO
+    // (memory of one stripe) writes the whole-image RDO file, and one
+    // that differs from nearest rounding's.
     let optimized = options.with_rdo(true);
-    let refused = StripeEncoder::<u8>::with_options(&registry, &model, 70, 600, 3, optimized);
-    assert!(refused.err().unwrap().to_string().contains("rate–distortion"));
+    let whole_rdo = codec::encode(&model, &image, optimized).unwrap();
+    assert_ne!(whole_rdo, whole);
+    let mut encoder =
+        StripeEncoder::<u8>::with_options(&registry, &model, image.width, image.height, 3, optimized).unwrap();
+    for rows in image.pixels.chunks(70 * 3 * 37) {
+        encoder.push_rows(rows).unwrap();
+    }
+    assert!(encoder.finish().unwrap() == whole_rdo, "the striped RDO file differs");
+    // RDO weighs the adaptive coders' bits: with rANS stripes refuse it.
+    let rans = optimized.with_coder(LatentCoder::Rans);
+    let refused = StripeEncoder::<u8>::with_options(&registry, &model, 70, 600, 3, rans);
+    assert!(refused.err().unwrap().to_string().contains("adaptive coder"));
 }
 
 #[test]

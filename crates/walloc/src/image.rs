@@ -50,8 +50,8 @@ pub use walloc_codec::{Image, Image16, Image8, Pixel};
 /// Encodes an 8- or 16-bit image (with the model's channels) into `.wal`
 /// bytes. rANS and adaptive files are coded in stripes, so that memory
 /// beyond the image is one stripe's, whatever its size; the bytes are the
-/// whole image's. Rate–distortion-optimized quantization codes the whole
-/// image at once.
+/// whole image's, with rate–distortion-optimized quantization too (it
+/// decides each stripe as the chunk it is coded as).
 pub fn encode_image<P: Pixel>(model: &Model, image: &Image<P>, options: &EncodeOptions) -> Result<Vec<u8>> {
     if !model.config().encoder_kind().is_local()
         || !options.codes_in_stripes()
