@@ -20,6 +20,10 @@ pub struct BenchArgs {
     /// Latent coder of walloc's files: predictive, adaptive or rans.
     #[arg(long, default_value = "predictive")]
     pub coder: walloc::LatentCoder,
+    /// Quantize for rate and distortion (`encode --rdo`): its files, and
+    /// libwebp matched to their sizes.
+    #[arg(long)]
+    pub rdo: bool,
     /// Timed repetitions of each measurement (the fastest is kept).
     #[arg(long, default_value_t = 3)]
     pub repeat: usize,
@@ -38,7 +42,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             .map(|image| image.to_channels(channels))
             .map_err(|e| format!("{e:#}"))
     };
-    let options = walloc::EncodeOptions::default().with_coder(args.coder);
+    let options = walloc::EncodeOptions::default()
+        .with_coder(args.coder)
+        .with_rdo(args.rdo);
     print!(
         "{}",
         walloc_eval::bench::bench(&model, options, &files, &read, args.repeat)?

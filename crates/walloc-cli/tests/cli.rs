@@ -656,6 +656,21 @@ fn bench_compares_with_libwebp_at_matched_size() {
             "{out}"
         );
     }
+    // With --rdo it times the RDO files, smaller than nearest rounding's.
+    let rdo = stdout_of(
+        walloc()
+            .args(["bench", "--rdo", "--repeat", "1", "--data"])
+            .arg(dir.path()),
+    );
+    assert!(rdo.contains("rate–distortion-optimized quantization"), "{rdo}");
+    let rdo_bpp: f64 = rdo
+        .lines()
+        .find_map(|l| l.strip_prefix("bits per pixel"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(rdo_bpp < bpp[0], "{rdo_bpp} against {}", bpp[0]);
 }
 
 /// Runs `walloc eval` and returns the output folder's results.json.

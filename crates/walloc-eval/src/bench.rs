@@ -93,6 +93,8 @@ pub struct BenchReport {
     pub model: String,
     /// The latent coder walloc's files were written with.
     pub coder: LatentCoder,
+    /// Whether walloc quantized for rate and distortion (`--rdo`).
+    pub rdo: bool,
     /// Mean libwebp quality that matched walloc's sizes.
     pub webp_quality: f64,
     /// Timed repetitions (the fastest is kept).
@@ -250,6 +252,7 @@ pub fn bench(
         pixels: samples.iter().map(|s| s.pixels).sum(),
         model: model.config().name.clone(),
         coder: options.coder,
+        rdo: options.rdo,
         webp_quality: samples.iter().map(|s| f64::from(s.quality)).sum::<f64>() / samples.len().max(1) as f64,
         repeat,
         threads: rayon::current_num_threads(),
@@ -270,11 +273,16 @@ impl fmt::Display for BenchReport {
         let bpp = |bytes: usize| bytes as f64 * 8.0 / pixels;
         writeln!(
             f,
-            "{} images, {:.2} MP; model {} ({} coder); libwebp at matched size (mean quality {:.1}); best of {}",
+            "{} images, {:.2} MP; model {} ({} coder{}); libwebp at matched size (mean quality {:.1}); best of {}",
             self.images,
             pixels / 1e6,
             self.model,
             self.coder.name(),
+            if self.rdo {
+                ", rate–distortion-optimized quantization"
+            } else {
+                ""
+            },
             self.webp_quality,
             self.repeat
         )?;
