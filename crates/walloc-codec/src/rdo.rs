@@ -69,16 +69,23 @@ impl<'m> RdoAnalysis<'m> {
     }
 }
 
+impl RdoAnalysis<'_> {
+    /// The unquantized latent of `signal` at this encoder's step (for a
+    /// caller that decides part of it: the stripe encoder, a stripe's core).
+    pub fn values(&self, signal: Signal) -> Result<LatentValues> {
+        self.encoder.latent_values(signal)
+    }
+
+    /// The symbols of `values`, decided in chunks of this encoder's rows
+    /// as its coder will code them.
+    pub fn decide(&self, values: &LatentValues) -> Latent {
+        quantize(self.model, values, self.rows_per_chunk, LAMBDA, self.predictive)
+    }
+}
+
 impl Analysis for RdoAnalysis<'_> {
     fn analyze(&self, signal: Signal) -> Result<Latent> {
-        let values = self.encoder.latent_values(signal)?;
-        Ok(quantize(
-            self.model,
-            &values,
-            self.rows_per_chunk,
-            LAMBDA,
-            self.predictive,
-        ))
+        Ok(self.decide(&self.values(signal)?))
     }
 }
 

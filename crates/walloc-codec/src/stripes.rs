@@ -15,13 +15,13 @@ use std::collections::BTreeMap;
 use walloc_wavelet::Signal as Planar;
 
 use crate::codec::{check_sample_bits, decode_latent, write_chunks, EncodeOptions, ImageShape, Latent};
-use crate::container::{Header, LatentCoder, Limits};
-use crate::encoder::{LatentShape, LatentValues, LinearEncoder};
+use crate::container::{Header, Limits};
+use crate::encoder::{LatentShape, LatentValues};
 use crate::entropy::BandCoder;
 use crate::error::{CodecError, Result};
 use crate::image::{padding, reflect, Image, Pixel};
 use crate::model::Model;
-use crate::rdo;
+use crate::rdo::RdoAnalysis;
 use crate::registry::{Analysis, DecoderOptions, Registry, Synthesis};
 
 /// Latent rows per stripe: the rANS chunk height the encoder writes.
@@ -126,9 +126,9 @@ fn latent_window(stripe: usize, latent_rows: usize) -> (Vec<usize>, usize) {
 pub struct StripeEncoder<'m, P = u8> {
     model: &'m Model,
     encoder: Box<dyn Analysis + 'm>,
-    /// With rate–distortion optimization: the model's projection at the
-    /// step, whose unquantized window latents each stripe is decided from.
-    rdo: Option<LinearEncoder>,
+    /// With rate–distortion optimization: the quantizer that decides each
+    /// stripe's core from its window's unquantized latent.
+    rdo: Option<RdoAnalysis<'m>>,
     width: u32,
     height: u32,
     channels: u8,
@@ -197,13 +197,12 @@ impl<'m, P: Pixel> StripeEncoder<'m, P> {
             // One stripe: the whole image.
             BTreeMap::from([(0, (0..height as usize).collect())])
         };
-        // The registry's encoder checks that the model and coder allow
-        // rate–distortion optimization (it codes images too small for stripes).
+        // The registry's encoder codes images too small for stripes.
         let encoder = registry.encoder_for(model, &options, STRIPE_ROWS)?;
-        let rdo = match (options.rdo, model.encoder()) {
-            (true, Some(projection)) => Some(projection.at_step(options.step)),
-            _ => None,
-        };
+        let rdo = options
+            .rdo
+            .then(|| RdoAnalysis::new(model, &options, STRIPE_ROWS))
+            .transpose()?;
         Ok(StripeEncoder {
             encoder,
             rdo,
@@ -283,11 +282,7 @@ impl<'m, P: Pixel> StripeEncoder<'m, P> {
             let signal = Planar::new(data, c, vec![rows.len(), pw])?;
             let core_height = STRIPE_ROWS.min(self.latent_rows - stripe * STRIPE_ROWS);
             let core = match &self.rdo {
-                Some(projection) => {
-                    let values = core_values(&projection.latent_values(signal)?, core_height);
-                    let predictive = self.options.coder == LatentCoder::Predictive;
-                    rdo::quantize(self.model, &values, STRIPE_ROWS, rdo::LAMBDA, predictive)
-                }
+                Some(rdo) => rdo.decide(&core_values(&rdo.values(signal)?, core_height)),
                 None => core_of(&self.encoder.analyze(signal)?, core_height),
             };
             let plane = core.height * core.width;

@@ -11,7 +11,7 @@ use crate::error::EvalError;
 use crate::metrics::{audio_psnr, snr};
 use crate::peers::Opus;
 use crate::report::{means, FileRow, Metric, Report};
-use crate::sweep::{quality_label, walloc_codec_name, NATIVE_QUALITY, WALLOC_QUALITIES};
+use crate::sweep::{model_qualities, quality_label, walloc_codec_name, NATIVE_QUALITY, WALLOC_QUALITIES};
 use crate::timing::{per_second, timed, Progress};
 
 /// Opus bitrates swept, in kbit/s.
@@ -160,11 +160,7 @@ impl AudioEvaluation {
         );
         for clip in clips {
             let samples = clip.samples.len() as f64;
-            for (model, &quality) in self
-                .models
-                .iter()
-                .flat_map(|m| WALLOC_QUALITIES.iter().map(move |q| (m, q)))
-            {
+            for (model, quality) in model_qualities(&self.models) {
                 let config = model.config();
                 let (file, encode) = timed(|| clip.walloc_encode(model, Step::from_quality(quality)?))?;
                 let (decoded, decode) = timed(|| decode_interleaved(&file, model))?;

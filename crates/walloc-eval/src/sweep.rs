@@ -19,3 +19,10 @@ pub fn walloc_codec_name(model: &str, rdo: bool) -> String {
 pub fn quality_label(quality: f64) -> String {
     format!("q{quality}")
 }
+
+/// Each of `models` at each quality of the sweep, model by model.
+pub fn model_qualities<T>(models: &[T]) -> impl Iterator<Item = (&T, f64)> {
+    models
+        .iter()
+        .flat_map(|m| WALLOC_QUALITIES.iter().map(move |&q| (m, q)))
+}

@@ -16,7 +16,7 @@ use crate::metrics::volume_psnr;
 use crate::peers::jpeg2000::{self, Plane, JPEG2000_RATES};
 use crate::peers::zfp::{self, ZFP_TOLERANCES};
 use crate::report::{BandRow, FileRow, Metric, Report};
-use crate::sweep::{quality_label, walloc_codec_name, WALLOC_QUALITIES};
+use crate::sweep::{model_qualities, quality_label, walloc_codec_name, WALLOC_QUALITIES};
 use crate::timing::{per_second, timed, Progress};
 
 /// A volume to code: its name, its samples (3 axes) and, for a spectral
@@ -370,11 +370,7 @@ impl VolumeEvaluation {
         );
         for volume in volumes {
             let voxels = volume.signal.positions() as f64;
-            for (model, &quality) in self
-                .models
-                .iter()
-                .flat_map(|m| WALLOC_QUALITIES.iter().map(move |q| (m, q)))
-            {
+            for (model, quality) in model_qualities(&self.models) {
                 let config = model.config();
                 let mut spec = spec_of(model, &volume.signal)?;
                 spec.step = Step::from_quality(quality)?;
