@@ -1,6 +1,7 @@
-//! `walloc fit-decoders`: a linear model's decoders at the quality knob's
-//! steps, least-squares fitted on data of its modality (image crops, audio
-//! segments, volume bricks), its encoder kept.
+//! `walloc fit-decoders`: a linear or refine model's decoders at the
+//! quality knob's steps, least-squares fitted on data of its modality
+//! (image crops, audio segments, volume bricks), its encoder kept; a refine
+//! model's around its refiner.
 
 use std::path::PathBuf;
 
@@ -12,15 +13,16 @@ use crate::models::resolve;
 use crate::volume::{with_volume_figures, BrickArgs};
 use anyhow::{bail, Result};
 use serde_json::{json, Value};
-use walloc_codec::fit::{check_step_decoder_model, fit_image_step_decoders, fit_planar_step_decoders};
+use walloc_codec::fit::{check_step_decoder_model, fit_image_step_decoders, fit_planar_step_decoders, Refinement};
 use walloc_codec::step_decoders::FITTED_CODES;
 use walloc_codec::{Modality, Model};
 use walloc_eval::image_eval::image_figures;
+use walloc_nn::step_refine::RefinerCorrection;
 
 /// Arguments of `fit-decoders`.
 #[derive(clap::Args, Debug)]
 pub struct FitDecodersArgs {
-    /// The linear model (name or file) whose decoders to fit.
+    /// The linear or refine model (name or file) whose decoders to fit.
     #[arg(short, long)]
     pub model: String,
     /// Folder of training data of the model's modality: images (PNG, JPEG,
@@ -61,7 +63,8 @@ pub struct FitDecodersArgs {
 /// Runs `fit-decoders`.
 pub fn run(args: &FitDecodersArgs) -> Result<()> {
     let model = resolve(&args.model)?;
-    check_step_decoder_model(&model)?;
+    let refiner = RefinerCorrection::of(&model)?;
+    check_step_decoder_model(&model, refiner.as_ref().map(|r| r as &dyn Refinement))?;
     let modality = model.config().modality;
     if args.neighbours && modality != Modality::Image {
         bail!(
@@ -71,7 +74,7 @@ pub fn run(args: &FitDecodersArgs) -> Result<()> {
         );
     }
     check_seconds("--val-seconds", args.val_seconds)?;
-    let (fitted, pieces) = fit(&model, args)?;
+    let (fitted, pieces) = fit(&model, refiner.as_ref().map(|r| r as &dyn Refinement), args)?;
     let mut config = fitted.config().clone();
     if let Value::Object(provenance) = &mut config.provenance {
         let mut record = json!({
@@ -109,8 +112,9 @@ pub fn run(args: &FitDecodersArgs) -> Result<()> {
 }
 
 /// `model` with its step decoders fitted on pieces of `args.data` of its
-/// modality, and what those pieces were (for the provenance).
-fn fit(model: &Model, args: &FitDecodersArgs) -> Result<(Model, Value)> {
+/// modality (around `refiner`, a refine model's), and what those pieces
+/// were (for the provenance).
+fn fit(model: &Model, refiner: Option<&dyn Refinement>, args: &FitDecodersArgs) -> Result<(Model, Value)> {
     let config = model.config();
     let announce = |count: usize, what: String| {
         eprintln!(
@@ -130,7 +134,7 @@ fn fit(model: &Model, args: &FitDecodersArgs) -> Result<(Model, Value)> {
                 .load(&args.data, config.channels as u8, config.levels, args.seed)?;
             let side = args.crops.crop;
             announce(crops.len(), format!("crops of {side}×{side}"));
-            let fitted = fit_image_step_decoders(model, &crops, &FITTED_CODES, args.neighbours)?;
+            let fitted = fit_image_step_decoders(model, &crops, &FITTED_CODES, args.neighbours, refiner)?;
             let pieces = json!({
                 "images": images,
                 "crops": crops.len(),
@@ -146,7 +150,7 @@ fn fit(model: &Model, args: &FitDecodersArgs) -> Result<(Model, Value)> {
                     .load(&args.data, config.channels as usize, config.levels, args.seed)?;
             let frames = args.segments.segment as usize;
             announce(segments.len(), format!("segments of {frames} frames"));
-            let fitted = fit_planar_step_decoders(model, &segments, &[frames], &FITTED_CODES)?;
+            let fitted = fit_planar_step_decoders(model, &segments, &[frames], &FITTED_CODES, refiner)?;
             let pieces = json!({ "files": files, "segments": segments.len(), "segment_frames": frames });
             (fitted, pieces)
         }
@@ -162,7 +166,8 @@ fn fit(model: &Model, args: &FitDecodersArgs) -> Result<(Model, Value)> {
             }
             let side = args.bricks.brick as usize;
             announce(bricks.len(), format!("bricks of side {side}"));
-            let fitted = fit_planar_step_decoders(model, &bricks, &vec![side; config.dim as usize], &FITTED_CODES)?;
+            let fitted =
+                fit_planar_step_decoders(model, &bricks, &vec![side; config.dim as usize], &FITTED_CODES, refiner)?;
             let names: Vec<String> = files.iter().map(|f| walloc_io::folder::file_name(f)).collect();
             let pieces = json!({ "files": names, "bricks": bricks.len(), "brick_side": side });
             (fitted, pieces)

@@ -99,7 +99,7 @@ enum Command {
     Models,
     /// Fit a linear model (PCA of wavelet packets) on a folder of images.
     FitLinear(fit::FitArgs),
-    /// Fit a linear image model's decoders at the quality knob's steps (least squares on a folder of images),
+    /// Fit a linear or refine model's decoders at the quality knob's steps (least squares on data of its modality),
     /// keeping its encoder, files and id.
     FitDecoders(fit_decoders::FitDecodersArgs),
     /// Fit a linear audio model (PCA of wavelet packets) on a folder of music.

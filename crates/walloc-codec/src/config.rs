@@ -278,10 +278,11 @@ pub struct ModelConfig {
     /// quality knob rather than at the model's own alone.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub step_conditioned: bool,
-    /// Quantizer step codes at which a `linear` model holds decoders of
-    /// their own, each least-squares fitted to latents quantized at its
-    /// step (tensors `step_decoders.weight` `[A, D, K]` and
-    /// `step_decoders.bias` `[A, D]`, in this order); the model's decoder
+    /// Quantizer step codes at which a `linear` or `refine` model holds
+    /// decoders of their own, each least-squares fitted to latents
+    /// quantized at its step (tensors `step_decoders.weight` `[A, D, K]`
+    /// and `step_decoders.bias` `[A, D]`, in this order; a refine model's
+    /// also `step_decoders.refiner_gain` `[A, D]`); the model's decoder
     /// serves code 0, and other steps interpolate ([`crate::step_decoders`]).
     /// Empty for models fitted at their own step alone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

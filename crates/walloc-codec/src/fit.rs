@@ -13,7 +13,6 @@ use rayon::prelude::*;
 use walloc_wavelet::{packet, FilterBank, Signal};
 
 use crate::bottleneck::{Bottleneck, Quantizer};
-use crate::codec::shift_planes;
 use crate::codec::Latent;
 use crate::config::{Architecture, Modality, ModelConfig, MODEL_FORMAT_VERSION};
 use crate::entropy::{count_band, fit_tables, probabilities_from_counts, CONTEXTS};
@@ -21,8 +20,8 @@ use crate::error::{invalid, CodecError, Result};
 use crate::image::{to_padded_signal, Image, Pixel};
 use crate::linalg::{cross_accumulate, gram_accumulate};
 use crate::model::{LinearWeights, Model, MAX_CHANNELS, MAX_LEVELS, MAX_LEVELS_1D, MAX_LEVELS_3D};
-use crate::step::Step;
-use crate::step_decoders::{Decoder, NEIGHBOURS};
+pub use crate::step_fit::{check_step_decoder_model, fit_image_step_decoders, fit_planar_step_decoders, Refinement};
+use crate::step_fit::{least_squares_decoder, with_step_decoders, StepMoments};
 
 /// What to fit.
 #[derive(Clone, Debug)]
@@ -143,29 +142,29 @@ impl PieceSampler {
 }
 
 /// The wavelet-packet coefficients of one training example as `[D × P]`
-/// f64, and the width of its latent rows (for the entropy contexts).
-struct Example {
-    x: Vec<f64>,
-    p: usize,
-    width: usize,
+/// f64, and the shape of its latent positions (whose last axis is the
+/// width of the rows the entropy contexts read).
+pub(crate) struct Example {
+    pub(crate) x: Vec<f64>,
+    pub(crate) p: usize,
+    pub(crate) shape: Vec<usize>,
 }
 
 /// The coefficients of a signal (an image crop, an audio segment).
-fn example(bank: &FilterBank, signal: Signal, levels: u32) -> Result<Example> {
+pub(crate) fn example(bank: &FilterBank, signal: Signal, levels: u32) -> Result<Example> {
     let coeffs = packet::forward(bank, signal, levels)?;
     let p = coeffs.plane_len();
-    let width = *coeffs.shape.last().unwrap_or(&p);
     Ok(Example {
         x: coeffs.data.iter().map(|&v| f64::from(v)).collect(),
         p,
-        width,
+        shape: coeffs.shape.clone(),
     })
 }
 
 /// Training examples made on demand, in parallel: `make(i)` for `i < count`.
-struct Examples<'a> {
-    count: usize,
-    make: &'a (dyn Fn(usize) -> Result<Example> + Sync),
+pub(crate) struct Examples<'a> {
+    pub(crate) count: usize,
+    pub(crate) make: &'a (dyn Fn(usize) -> Result<Example> + Sync),
 }
 
 /// Sum of coefficient vectors and of their outer products, over all crops.
@@ -397,7 +396,8 @@ fn fit(config: ModelConfig, options: &FitOptions, examples: &Examples) -> Result
     let (counts, zz, xz) = (0..examples.count)
         .into_par_iter()
         .map(|i| {
-            let Example { x, p, width } = (examples.make)(i)?;
+            let Example { x, p, shape } = (examples.make)(i)?;
+            let width = *shape.last().unwrap_or(&p);
             let (mut counts, mut zz, mut xz) = zero();
             let mut zhat = vec![1.0f64; ka * p];
             let mut band = vec![0u8; p];
@@ -427,7 +427,7 @@ fn fit(config: ModelConfig, options: &FitOptions, examples: &Examples) -> Result
             a.2.iter_mut().zip(&b.2).for_each(|(x, y)| *x += y);
             Ok(a)
         })?;
-    let decoder = least_squares_decoder(&zz, &xz, k, d, 0)?;
+    let decoder = least_squares_decoder(&StepMoments::pointwise(zz, xz), k, d, 0)?;
     let weights = LinearWeights {
         encoder_weight,
         encoder_bias,
@@ -445,114 +445,13 @@ fn fit(config: ModelConfig, options: &FitOptions, examples: &Examples) -> Result
         &options.step_decoders,
         options.step_decoder_neighbours,
         examples,
-    )
-}
-
-/// `model` with decoders least-squares fitted at step `codes` on
-/// `examples`, reading the neighbouring latent positions too when
-/// `neighbours` (image models).
-fn with_step_decoders(model: &Model, codes: &[i8], neighbours: bool, examples: &Examples) -> Result<Model> {
-    crate::step_decoders::check_codes(codes, model.config().architecture)?;
-    let decoders = codes
-        .iter()
-        .map(|&code| step_decoder(model, Step::from_code(code)?, examples, neighbours))
-        .collect::<Result<Vec<_>>>()?;
-    model.with_step_decoders(codes, &decoders)
-}
-
-/// Refuses a model whose step decoders cannot be fitted: any but a linear
-/// model with a 1×1 projection encoder and decoder (of any modality).
-pub fn check_step_decoder_model(model: &Model) -> Result<()> {
-    let config = model.config();
-    if config.architecture != Architecture::Linear || model.encoder().is_none() {
-        return Err(CodecError::IncompatibleInput(format!(
-            "model {} is a {} {} model; step decoders are fitted for linear models",
-            config.name,
-            config.architecture_label(),
-            config.signal_name()
-        )));
-    }
-    Ok(())
-}
-
-/// A linear image model with decoders least-squares fitted at step `codes`
-/// on `crops` (all of one size, a multiple of 2^J), its encoder, tables and
-/// own decoder kept: it writes the same files and keeps its id.
-pub fn fit_image_step_decoders<P: Pixel>(
-    model: &Model,
-    crops: &[Image<P>],
-    codes: &[i8],
-    neighbours: bool,
-) -> Result<Model> {
-    check_step_decoder_model(model)?;
-    let config = model.config();
-    if config.modality != Modality::Image {
-        return Err(CodecError::IncompatibleInput(format!(
-            "model {} codes {}; its step decoders are fitted on pieces of those, not on images",
-            config.name,
-            config.signal_name()
-        )));
-    }
-    if crops.is_empty() || crops.iter().any(|c| u32::from(c.channels) != config.channels) {
-        return Err(CodecError::IncompatibleInput(format!(
-            "need at least one crop, all with {} channels",
-            config.channels
-        )));
-    }
-    let make = |i: usize| {
-        example(
-            model.bank(),
-            to_padded_signal(&crops[i], 1 << config.levels),
-            config.levels,
-        )
-    };
-    with_step_decoders(
-        model,
-        codes,
-        neighbours,
-        &Examples {
-            count: crops.len(),
-            make: &make,
-        },
-    )
-}
-
-/// An audio or volume model with decoders least-squares fitted at step
-/// `codes` on `pieces`: planar samples (the model's channels, each of
-/// `shape`, every axis a multiple of 2^J), normalized as its encoder
-/// normalizes a block or slab (segments for audio, bricks for volumes, as
-/// [`fit_linear_audio`] and [`fit_linear_volume`] take them). Its encoder,
-/// tables and own decoder are kept: it writes the same files and keeps its
-/// id.
-pub fn fit_planar_step_decoders(model: &Model, pieces: &[Vec<f32>], shape: &[usize], codes: &[i8]) -> Result<Model> {
-    check_step_decoder_model(model)?;
-    let config = model.config();
-    if config.modality == Modality::Image {
-        return Err(CodecError::IncompatibleInput(format!(
-            "model {} codes images: its step decoders are fitted on image crops",
-            config.name
-        )));
-    }
-    let channels = config.channels as usize;
-    check_planar(pieces, channels, shape, config.dim, config.levels)?;
-    let make = |i: usize| {
-        let signal = Signal::new(pieces[i].clone(), channels, shape.to_vec())?;
-        example(model.bank(), signal, config.levels)
-    };
-    with_step_decoders(
-        model,
-        codes,
-        false,
-        &Examples {
-            count: pieces.len(),
-            make: &make,
-        },
+        None,
     )
 }
 
 /// Checks planar training pieces: at least one, each `channels` planes of
 /// `shape` (`dim` axes, each a positive multiple of 2^`levels`).
-fn check_planar(pieces: &[Vec<f32>], channels: usize, shape: &[usize], dim: u32, levels: u32) -> Result<()> {
+pub(crate) fn check_planar(pieces: &[Vec<f32>], channels: usize, shape: &[usize], dim: u32, levels: u32) -> Result<()> {
     let multiple = 1usize << levels;
     let len = channels * shape.iter().product::<usize>();
     if pieces.is_empty()
@@ -567,78 +466,4 @@ fn check_planar(pieces: &[Vec<f32>], channels: usize, shape: &[usize], dim: u32,
         )));
     }
     Ok(())
-}
-
-/// The least-squares decoder from `[ẑ; ẑ at each of `taps` neighbours; 1]`
-/// (`F = K·(1 + taps) + 1` features) to `x`, given their moments `ZZ`
-/// (`F²`) and `XZ` (`D × F`): `W_aug · ZZ = XZ`, with a tiny ridge for
-/// channels that never moved.
-fn least_squares_decoder(zz: &[f64], xz: &[f64], k: usize, d: usize, taps: usize) -> Result<Decoder> {
-    let ka = k * (1 + taps) + 1;
-    let ridge = 1e-9 * (0..ka).map(|i| zz[i * ka + i]).fold(0.0, f64::max);
-    let zz = DMatrix::from_fn(ka, ka, |i, j| zz[i * ka + j] + if i == j { ridge } else { 0.0 });
-    let xz = DMatrix::from_fn(d, ka, |i, j| xz[i * ka + j]);
-    let solved = zz
-        .cholesky()
-        .ok_or_else(|| CodecError::InvalidModel("latent Gram matrix is singular: too little data".into()))?
-        .solve(&xz.transpose())
-        .transpose();
-    // The `[D × K]` map of the features of block `t` (0: the position's own).
-    let block = |t: usize| -> Vec<f32> {
-        (0..d)
-            .flat_map(|i| (0..k).map(move |j| (i, t * k + j)))
-            .map(|(i, j)| solved[(i, j)] as f32)
-            .collect()
-    };
-    Ok(Decoder {
-        weight: block(0),
-        bias: (0..d).map(|i| solved[(i, ka - 1)] as f32).collect(),
-        neighbour_weight: (1..=taps).flat_map(block).collect(),
-    })
-}
-
-/// The least-squares decoder of `model`'s latents quantized at `step` and
-/// dequantized as its decoder dequantizes them there, over `examples`.
-/// With `neighbours`, the decoder also reads the latents at the eight
-/// neighbouring positions ([`NEIGHBOURS`], periodically).
-fn step_decoder(model: &Model, step: Step, examples: &Examples, neighbours: bool) -> Result<Decoder> {
-    let (k, d) = (model.config().latent_dim as usize, model.config().coefficient_dim());
-    let taps = if neighbours { NEIGHBOURS.len() } else { 0 };
-    let ka = k * (1 + taps) + 1;
-    let weights = model.weights();
-    let quantizer = Quantizer::new(&model.bottleneck_at(step));
-    let dequantizer = model.dequantizer(step);
-    let zero = || (vec![0.0f64; ka * ka], vec![0.0f64; d * ka]);
-    let (zz, xz) = (0..examples.count)
-        .into_par_iter()
-        .map(|i| {
-            let Example { x, p, width } = (examples.make)(i)?;
-            let (mut zz, mut xz) = zero();
-            let mut zhat = vec![1.0f64; ka * p];
-            for c in 0..k {
-                let w = &weights.encoder_weight[c * d..(c + 1) * d];
-                for (i, value) in zhat[c * p..(c + 1) * p].iter_mut().enumerate() {
-                    let z: f64 = w
-                        .iter()
-                        .enumerate()
-                        .map(|(j, &wj)| f64::from(wj) * x[j * p + i])
-                        .sum::<f64>()
-                        + f64::from(weights.encoder_bias[c]);
-                    *value = f64::from(dequantizer.value(c, quantizer.quantize(z as f32)));
-                }
-            }
-            let (own, shifted) = zhat.split_at_mut(k * p);
-            for (&offset, out) in NEIGHBOURS.iter().zip(shifted.chunks_exact_mut(k * p)).take(taps) {
-                shift_planes(own, p / width, width, offset, out);
-            }
-            gram_accumulate(&zhat, ka, p, &mut zz);
-            cross_accumulate(&x, &zhat, d, ka, p, &mut xz);
-            Ok::<_, CodecError>((zz, xz))
-        })
-        .try_reduce(zero, |mut a, b| {
-            a.0.iter_mut().zip(&b.0).for_each(|(x, y)| *x += y);
-            a.1.iter_mut().zip(&b.1).for_each(|(x, y)| *x += y);
-            Ok(a)
-        })?;
-    least_squares_decoder(&zz, &xz, k, d, taps)
 }

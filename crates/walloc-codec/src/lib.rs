@@ -37,6 +37,7 @@ pub mod registry;
 pub mod signal;
 pub mod step;
 pub mod step_decoders;
+mod step_fit;
 pub mod stripes;
 pub mod volume;
 

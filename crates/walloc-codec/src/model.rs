@@ -397,8 +397,9 @@ fn read_stages(st: &SafeTensors, config: &ModelConfig, weights: &mut LinearWeigh
     Ok((decoders, decoder_biases))
 }
 
-/// A linear model's decoders at other steps (config `step_decoders`), its
-/// own decoder at code 0; `None` when the config lists no steps.
+/// A linear or refine model's decoders at other steps (config
+/// `step_decoders`), its own decoder at code 0; `None` when the config
+/// lists no steps.
 fn read_step_decoders(st: &SafeTensors, config: &ModelConfig, weights: &LinearWeights) -> Result<Option<StepDecoders>> {
     let codes = &config.step_decoders;
     if codes.is_empty() {
@@ -413,10 +414,17 @@ fn read_step_decoders(st: &SafeTensors, config: &ModelConfig, weights: &LinearWe
     } else {
         Vec::new()
     };
+    let refine = config.architecture == Architecture::Refine;
+    let refiner_gain = if refine {
+        read_f32(st, step_decoders::REFINER_GAIN, &[codes.len(), d])?
+    } else {
+        Vec::new()
+    };
     if weight
         .iter()
         .chain(&bias)
         .chain(&neighbour_weight)
+        .chain(&refiner_gain)
         .any(|x| !x.is_finite())
     {
         return Err(bad("step decoders contain NaN or infinity"));
@@ -430,9 +438,15 @@ fn read_step_decoders(st: &SafeTensors, config: &ModelConfig, weights: &LinearWe
             } else {
                 neighbour_weight[a * taps * d * k..(a + 1) * taps * d * k].to_vec()
             },
+            refiner_gain: refiner_gain.get(a * d..(a + 1) * d).unwrap_or_default().to_vec(),
         })
         .collect();
-    let native = Decoder::pointwise(weights.decoder_weight.clone(), weights.decoder_bias.clone());
+    let (weight, bias) = (weights.decoder_weight.clone(), weights.decoder_bias.clone());
+    let native = if refine {
+        Decoder::refined(weight, bias)
+    } else {
+        Decoder::pointwise(weight, bias)
+    };
     Ok(Some(StepDecoders::new(native, codes, decoders)))
 }
 
@@ -513,24 +527,31 @@ impl Model {
         self.with_weights(&[], Some(config))
     }
 
-    /// The same linear model holding `decoders` fitted at step `codes`
-    /// (ascending, nonzero; see [`crate::step_decoders`]), in place of any
-    /// it held. It keeps this model's id ([`ModelConfig::extends`]): it
-    /// writes the same files and decodes this model's.
+    /// The same linear or refine model holding `decoders` fitted at step
+    /// `codes` (ascending, nonzero; see [`crate::step_decoders`]), in place
+    /// of any it held. It keeps this model's id ([`ModelConfig::extends`]):
+    /// it writes the same files and decodes this model's.
     /// The decoders either all read the neighbouring latent positions
-    /// (image models) or none does.
+    /// (image models) or none does; a refine model's all have gains on its
+    /// refiner's correction, a linear model's none.
     pub fn with_step_decoders(&self, codes: &[i8], decoders: &[Decoder]) -> Result<Self> {
         let (k, d) = (self.config.latent_dim as usize, self.config.coefficient_dim());
         let taps = step_decoders::NEIGHBOURS.len();
         let neighbours = decoders.first().is_some_and(|x| !x.neighbour_weight.is_empty());
         let neighbour_len = if neighbours { taps * d * k } else { 0 };
+        let refine = self.config.architecture == Architecture::Refine;
+        let gain_len = if refine { d } else { 0 };
         if decoders.len() != codes.len()
-            || decoders
-                .iter()
-                .any(|x| x.weight.len() != d * k || x.bias.len() != d || x.neighbour_weight.len() != neighbour_len)
+            || decoders.iter().any(|x| {
+                x.weight.len() != d * k
+                    || x.bias.len() != d
+                    || x.neighbour_weight.len() != neighbour_len
+                    || x.refiner_gain.len() != gain_len
+            })
         {
             return Err(bad(format!(
-                "{} step decoders of {d}×{k} for {} steps, all or none reading neighbours",
+                "{} step decoders of {d}×{k} for {} steps, all or none reading neighbours, \
+                 with refiner gains exactly if the model is a refine model",
                 decoders.len(),
                 codes.len()
             )));
@@ -544,6 +565,7 @@ impl Model {
             step_decoders::WEIGHT,
             step_decoders::BIAS,
             step_decoders::NEIGHBOUR_WEIGHT,
+            step_decoders::REFINER_GAIN,
         ];
         let mut tensors: Vec<TensorBytes> = self
             .tensors()?
@@ -557,6 +579,9 @@ impl Model {
             if neighbours {
                 let weight = concat(|x| &x.neighbour_weight);
                 tensors.push(TensorBytes::f32(names[2], vec![a, taps, d, k], &weight));
+            }
+            if refine {
+                tensors.push(TensorBytes::f32(names[3], vec![a, d], &concat(|x| &x.refiner_gain)));
             }
         }
         Self::from_tensors(&config, &tensors)

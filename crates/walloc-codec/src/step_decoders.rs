@@ -17,6 +17,15 @@
 //! see docs/BENCHMARKS.md). The model's own decoder, at its own step,
 //! reads no neighbours, so that files made before decode as they did.
 //!
+//! A `refine` model's step decoders are fitted around its refiner: each
+//! holds, besides its linear map, a gain on each coefficient channel by
+//! which the refiner's correction is weighed at its step (tensor
+//! [`REFINER_GAIN`]). The refiner was trained at the model's own step, where
+//! its gain is 1; the fit chooses the linear map and the gains together, by
+//! least squares, so that at every other step the refine model decodes at
+//! least as well (on the fitting data) as its linear map alone and as its
+//! own decoder with the whole correction.
+//!
 //! Interpolation is plain `f32` arithmetic in a fixed order, so every
 //! machine decodes a file to the same coefficients.
 
@@ -33,6 +42,9 @@ pub const BIAS: &str = "step_decoders.bias";
 /// Name of the `[A, 8, D, K]` tensor of their weights on the neighbouring
 /// latent positions, in the order of [`NEIGHBOURS`].
 pub const NEIGHBOUR_WEIGHT: &str = "step_decoders.neighbour_weight";
+/// Name of the `[A, D]` tensor of a refine model's gains on its refiner's
+/// correction.
+pub const REFINER_GAIN: &str = "step_decoders.refiner_gain";
 /// The neighbouring latent positions a decoder may read, as (row, column)
 /// offsets: the 3×3 block around a position, less its centre, row by row.
 pub const NEIGHBOURS: [(isize, isize); 8] = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)];
@@ -43,14 +55,14 @@ pub const MAX_DECODERS: usize = 32;
 /// (code 60); the model's own decoder is code 0.
 pub const FITTED_CODES: [i8; 8] = [-20, -10, 10, 20, 30, 40, 50, 60];
 
-/// Checks a config's step codes: a `linear` model's, strictly ascending,
+/// Checks a config's step codes: a `linear` or `refine` model's, strictly ascending,
 /// within the step range, without 0 (the model's own decoder), at most
 /// [`MAX_DECODERS`].
 pub fn check_codes(codes: &[i8], architecture: Architecture) -> Result<()> {
     let bad = |why: String| Err(CodecError::InvalidModel(format!("step_decoders {codes:?}: {why}")));
-    if architecture != Architecture::Linear {
+    if !matches!(architecture, Architecture::Linear | Architecture::Refine) {
         return bad(format!(
-            "only linear models have step decoders, this one is {architecture}"
+            "only linear and refine models have step decoders, this one is {architecture}"
         ));
     }
     if codes.len() > MAX_DECODERS {
@@ -83,6 +95,9 @@ pub struct Decoder {
     /// `[8 × D × K]`: a `[D × K]` map for each of [`NEIGHBOURS`]; empty
     /// for a decoder of each position's own latents alone.
     pub neighbour_weight: Vec<f32>,
+    /// `[D]`: a refine model's weight on its refiner's correction of each
+    /// coefficient channel; empty for a linear model's decoder.
+    pub refiner_gain: Vec<f32>,
 }
 
 impl Decoder {
@@ -92,6 +107,17 @@ impl Decoder {
             weight,
             bias,
             neighbour_weight: Vec::new(),
+            refiner_gain: Vec::new(),
+        }
+    }
+
+    /// A refine model's own decoder: pointwise, weighing its refiner's
+    /// whole correction (gain 1 on every coefficient channel).
+    pub fn refined(weight: Vec<f32>, bias: Vec<f32>) -> Self {
+        let refiner_gain = vec![1.0; bias.len()];
+        Decoder {
+            refiner_gain,
+            ..Decoder::pointwise(weight, bias)
         }
     }
 }
@@ -141,6 +167,7 @@ impl StepDecoders {
             weight: mix(&lower.weight, &upper.weight),
             bias: mix(&lower.bias, &upper.bias),
             neighbour_weight,
+            refiner_gain: mix(&lower.refiner_gain, &upper.refiner_gain),
         })
     }
 }
@@ -184,6 +211,21 @@ mod tests {
     }
 
     #[test]
+    fn refiner_gains_interpolate_from_one_at_the_models_own_step() {
+        let mut coarse = decoder(3.0);
+        coarse.refiner_gain = vec![0.5, 0.0];
+        let decoders = StepDecoders::new(Decoder::refined(vec![1.0; 4], vec![-1.0; 2]), &[20], vec![coarse]);
+        let gain = |code: i8| decoders.at(Step::from_code(code).unwrap()).refiner_gain.clone();
+        assert_eq!(gain(0), vec![1.0, 1.0]);
+        assert_eq!(gain(10), vec![0.75, 0.5]);
+        assert_eq!(gain(40), vec![0.5, 0.0]);
+        assert!(
+            decoder(1.0).refiner_gain.is_empty(),
+            "a linear model's decoder has no gains"
+        );
+    }
+
+    #[test]
     fn codes_are_checked() {
         let linear = Architecture::Linear;
         assert!(check_codes(&[-20, 10], linear).is_ok());
@@ -196,7 +238,8 @@ mod tests {
             let message = check_codes(&codes, linear).unwrap_err().to_string();
             assert!(message.contains(why), "{codes:?}: {message}");
         }
-        let message = check_codes(&[10], Architecture::Refine).unwrap_err().to_string();
-        assert!(message.contains("only linear models"), "{message}");
+        assert!(check_codes(&[10], Architecture::Refine).is_ok());
+        let message = check_codes(&[10], Architecture::Codec2d).unwrap_err().to_string();
+        assert!(message.contains("only linear and refine models"), "{message}");
     }
 }

@@ -20,6 +20,7 @@ use walloc_wavelet::{packet, Signal};
 use crate::error::NnError;
 use crate::linear::LinearCodec;
 use crate::networks::{load_audio_decoder, load_image_decoder, AudioNetworks, ImageDecoder};
+use crate::step_refine::refine_coefficients;
 
 /// How to split a large latent into tiles. A latent that fits in one tile
 /// with its overlap is decoded whole, exactly as the reference decodes it.
@@ -117,14 +118,20 @@ impl Synthesis for ImageSynthesis<'_> {
     fn synthesize(&self, latent: &Latent) -> walloc_codec::Result<Signal> {
         let config = self.model.config();
         let (h, w) = (latent.height, latent.width);
-        let coefficients = decode_coefficients(
-            |z| self.decoder.forward(z, latent.step),
-            &dequantize(self.model, latent),
-            [latent.channels, h, w],
-            config.coefficient_dim(),
-            self.tiling,
-            &self.device,
-        )?;
+        let zhat = dequantize(self.model, latent);
+        let coefficients = match &self.decoder {
+            ImageDecoder::Refine(codec) => {
+                refine_coefficients(self.model, codec, latent, &zhat, [h, w], self.tiling, &self.device)?
+            }
+            decoder => decode_coefficients(
+                |z| decoder.forward(z, latent.step),
+                &zhat,
+                [latent.channels, h, w],
+                config.coefficient_dim(),
+                self.tiling,
+                &self.device,
+            )?,
+        };
         let signal = Signal::new(coefficients, config.coefficient_dim(), vec![h, w])?;
         Ok(packet::inverse(self.model.bank(), signal, config.levels)?)
     }
@@ -149,13 +156,18 @@ impl Synthesis for AudioSynthesis<'_> {
     fn synthesize(&self, latent: &Latent) -> walloc_codec::Result<Signal> {
         let config = self.model.config();
         let (k, length) = (latent.channels, latent.width);
-        let zhat = Tensor::<3>::from_data(
-            TensorData::new(dequantize(self.model, latent), [1, k, length]),
-            &self.device,
-        );
+        let zhat = dequantize(self.model, latent);
         let (coefficients, post) = match &self.network {
-            AudioNetwork::Refine(codec) => (values(codec.decode(zhat.unsqueeze_dim::<4>(2), latent.step))?, None),
-            AudioNetwork::Oobleck(networks) => (values(networks.decoder.forward(zhat))?, networks.post.as_ref()),
+            AudioNetwork::Refine(codec) => {
+                let whole = Tiling { tile: 0, overlap: 0 };
+                let coefficients =
+                    refine_coefficients(self.model, codec, latent, &zhat, [1, length], whole, &self.device)?;
+                (coefficients, None)
+            }
+            AudioNetwork::Oobleck(networks) => {
+                let zhat = Tensor::<3>::from_data(TensorData::new(zhat, [1, k, length]), &self.device);
+                (values(networks.decoder.forward(zhat))?, networks.post.as_ref())
+            }
         };
         let positions = length - 2 * config.latent_edge();
         let signal = Signal::new(coefficients, config.coefficient_dim(), vec![positions])?;

@@ -18,6 +18,8 @@
 //! - [`import`], [`import_liveaction`]: reference checkpoints (WaLLoC,
 //!   LiVeAction) to walloc model files;
 //! - [`decode`]: the neural decoders (images tiled when large, audio);
+//!   [`step_refine`]: refine models at every step (their step decoders'
+//!   fit around the refiner, and decoding with them);
 //! - [`liveaction`]: LiVeAction's decoder (`conv_up`, EfficientViT blocks
 //!   with ReLU linear attention), for every dimension.
 //!
@@ -40,6 +42,7 @@ pub mod oobleck;
 pub mod recipe;
 pub mod refine;
 pub mod session;
+pub mod step_refine;
 pub mod train;
 pub mod weights;
 

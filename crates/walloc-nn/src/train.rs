@@ -723,6 +723,69 @@ mod tests {
     }
 
     #[test]
+    fn a_refine_models_step_decoders_keep_its_files_and_beat_both_its_parts_at_other_steps() {
+        use crate::step_refine::RefinerCorrection;
+        use walloc_codec::fit::{fit_image_step_decoders, Refinement};
+        use walloc_codec::{codec, EncodeOptions, Limits};
+
+        let images = images(6, 32);
+        let model = pca_model(&images);
+        let refine = trained_refiner(&model, &batch(&images)).export(&model).unwrap();
+        let codes = [30, 50];
+        let refiner = RefinerCorrection::of(&refine).unwrap().unwrap();
+        let refiner = Some(&refiner as &dyn Refinement);
+        let fitted = fit_image_step_decoders(&refine, &images, &codes, false, refiner).unwrap();
+        assert_eq!(fitted.id(), refine.id(), "step decoders keep the id");
+        let reread = Model::from_bytes(fitted.to_bytes().to_vec()).unwrap();
+        assert_eq!(reread.config().step_decoders, codes);
+        // Without its refiner a refine model's decoders are not fitted.
+        let error = fit_image_step_decoders(&refine, &images, &codes, false, None).unwrap_err();
+        assert!(error.to_string().contains("around its refiner"), "{error}");
+        let linear = fit_image_step_decoders(&model, &images, &codes, false, None).unwrap();
+
+        let registry = crate::registry();
+        // Each model's file and squared error over the images it was fitted on.
+        let coded = |model: &Model, step: Step| {
+            let mut files = Vec::new();
+            let mut error = 0.0;
+            for image in &images {
+                let file =
+                    codec::encode_with(&registry, model, image, EncodeOptions::default().with_step(step)).unwrap();
+                let decoded: Image8 =
+                    codec::decode_with(&registry, model, &file, &Limits::default(), &Default::default()).unwrap();
+                error += decoded
+                    .pixels
+                    .iter()
+                    .zip(&image.pixels)
+                    .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
+                    .sum::<f64>();
+                files.push(file);
+            }
+            (files, error)
+        };
+        let (files, error) = coded(&reread, Step::NATIVE);
+        assert_eq!(
+            (files, error),
+            coded(&refine, Step::NATIVE),
+            "its own step decodes as before"
+        );
+        for code in codes {
+            let step = Step::from_code(code).unwrap();
+            let (files, ours) = coded(&reread, step);
+            let (same, refined) = coded(&refine, step);
+            let (_, linear) = coded(&linear, step);
+            assert_eq!(files, same, "step code {code}: the same files");
+            assert!(
+                ours < refined && ours < linear,
+                "step code {code}: squared error {ours} against {refined} (refiner on the own decoder) \
+                 and {linear} (step decoders alone)"
+            );
+            let gain = reread.linear_decoder(step).refiner_gain.clone();
+            assert!(gain.iter().any(|&g| g.abs() > 0.05), "step code {code}: gains {gain:?}");
+        }
+    }
+
+    #[test]
     fn a_refiner_trained_across_steps_reads_the_step_and_beats_the_linear_decoder_at_each() {
         use walloc_codec::{codec, EncodeOptions, Limits};
 

@@ -1,0 +1,325 @@
+//! Least-squares fitting of a model's decoders at the quality knob's steps
+//! ([`crate::step_decoders`]): for each step, the map from the latents
+//! quantized and dequantized at that step (and, optionally, their eight
+//! neighbours) to the wavelet coefficients they came from.
+//!
+//! A `refine` model's decoders are fitted around its refiner, whose
+//! correction this crate cannot compute (the refiner is a network, run by
+//! walloc-nn): the caller passes it as a [`Refinement`]. Each coefficient
+//! channel `d` is then fitted on the features `[ẑ; neighbours; 1; R_d]`,
+//! `R_d` the refiner's correction of that channel at the step, so that the
+//! linear map and the gain on the correction are chosen together. The
+//! fitting data's error is then at most that of the linear map alone
+//! (gain 0) and of the model's own decoder with the whole correction.
+
+use nalgebra::{DMatrix, DVector};
+use rayon::prelude::*;
+
+use crate::bottleneck::Quantizer;
+use crate::codec::shift_planes;
+use crate::config::{Architecture, Modality};
+use crate::error::{CodecError, Result};
+use crate::fit::{check_planar, example, Example, Examples};
+use crate::image::{to_padded_signal, Image, Pixel};
+use crate::linalg::{cross_accumulate, gram_accumulate};
+use crate::model::Model;
+use crate::step::Step;
+use crate::step_decoders::{Decoder, NEIGHBOURS};
+use walloc_wavelet::Signal;
+
+/// A refine model's nonlinear correction to its linear decoder, which its
+/// step decoders are fitted around (walloc-nn implements it with the
+/// model's refiner).
+pub trait Refinement: Sync {
+    /// The correction `[D × positions]`, channel-major, of the dequantized
+    /// latent `zhat` `[K × positions]` (positions `shape`: `[height,
+    /// width]` for images, `[length]` for audio) coded at `step`.
+    fn correction(&self, step: Step, zhat: &[f32], shape: &[usize]) -> Result<Vec<f32>>;
+}
+
+/// Refuses a model whose step decoders cannot be fitted: any but a linear
+/// or refine model with a 1×1 projection encoder (of any modality), and a
+/// refine model without its `refinement`.
+pub fn check_step_decoder_model(model: &Model, refinement: Option<&dyn Refinement>) -> Result<()> {
+    let config = model.config();
+    let architecture = config.architecture;
+    if !matches!(architecture, Architecture::Linear | Architecture::Refine) || model.encoder().is_none() {
+        return Err(CodecError::IncompatibleInput(format!(
+            "model {} is a {} {} model; step decoders are fitted for linear and refine models",
+            config.name,
+            config.architecture_label(),
+            config.signal_name()
+        )));
+    }
+    if architecture == Architecture::Refine && refinement.is_none() {
+        return Err(CodecError::IncompatibleInput(format!(
+            "model {} is a refine model: its step decoders are fitted around its refiner, \
+             which walloc-nn runs (walloc_nn::fit_refine_step_decoders)",
+            config.name
+        )));
+    }
+    Ok(())
+}
+
+/// An image model (linear, or refine with its `refinement`) with decoders
+/// least-squares fitted at step `codes` on `crops` (all of one size, a
+/// multiple of 2^J), its encoder, tables and own decoder kept: it writes
+/// the same files and keeps its id.
+pub fn fit_image_step_decoders<P: Pixel>(
+    model: &Model,
+    crops: &[Image<P>],
+    codes: &[i8],
+    neighbours: bool,
+    refinement: Option<&dyn Refinement>,
+) -> Result<Model> {
+    check_step_decoder_model(model, refinement)?;
+    let config = model.config();
+    if config.modality != Modality::Image {
+        return Err(CodecError::IncompatibleInput(format!(
+            "model {} codes {}; its step decoders are fitted on pieces of those, not on images",
+            config.name,
+            config.signal_name()
+        )));
+    }
+    if crops.is_empty() || crops.iter().any(|c| u32::from(c.channels) != config.channels) {
+        return Err(CodecError::IncompatibleInput(format!(
+            "need at least one crop, all with {} channels",
+            config.channels
+        )));
+    }
+    let make = |i: usize| {
+        example(
+            model.bank(),
+            to_padded_signal(&crops[i], 1 << config.levels),
+            config.levels,
+        )
+    };
+    let examples = Examples {
+        count: crops.len(),
+        make: &make,
+    };
+    with_step_decoders(model, codes, neighbours, &examples, refinement)
+}
+
+/// An audio or volume model (linear, or refine with its `refinement`) with
+/// decoders least-squares fitted at step `codes` on `pieces`: planar
+/// samples (the model's channels, each of `shape`, every axis a multiple of
+/// 2^J), normalized as its encoder normalizes a block or slab (segments for
+/// audio, bricks for volumes, as [`crate::fit::fit_linear_audio`] and
+/// [`crate::fit::fit_linear_volume`] take them). Its encoder, tables and
+/// own decoder are kept: it writes the same files and keeps its id.
+pub fn fit_planar_step_decoders(
+    model: &Model,
+    pieces: &[Vec<f32>],
+    shape: &[usize],
+    codes: &[i8],
+    refinement: Option<&dyn Refinement>,
+) -> Result<Model> {
+    check_step_decoder_model(model, refinement)?;
+    let config = model.config();
+    if config.modality == Modality::Image {
+        return Err(CodecError::IncompatibleInput(format!(
+            "model {} codes images: its step decoders are fitted on image crops",
+            config.name
+        )));
+    }
+    let channels = config.channels as usize;
+    check_planar(pieces, channels, shape, config.dim, config.levels)?;
+    let make = |i: usize| {
+        let signal = Signal::new(pieces[i].clone(), channels, shape.to_vec())?;
+        example(model.bank(), signal, config.levels)
+    };
+    let examples = Examples {
+        count: pieces.len(),
+        make: &make,
+    };
+    with_step_decoders(model, codes, false, &examples, refinement)
+}
+
+/// `model` with decoders least-squares fitted at step `codes` on
+/// `examples`, reading the neighbouring latent positions too when
+/// `neighbours` (image models), around `refinement` (refine models).
+pub(crate) fn with_step_decoders(
+    model: &Model,
+    codes: &[i8],
+    neighbours: bool,
+    examples: &Examples,
+    refinement: Option<&dyn Refinement>,
+) -> Result<Model> {
+    crate::step_decoders::check_codes(codes, model.config().architecture)?;
+    let decoders = codes
+        .iter()
+        .map(|&code| step_decoder(model, Step::from_code(code)?, examples, neighbours, refinement))
+        .collect::<Result<Vec<_>>>()?;
+    model.with_step_decoders(codes, &decoders)
+}
+
+/// Sums over the examples of one step's features `f = [ẑ; neighbours; 1]`
+/// and targets `x`, and, around a refiner, of its corrections `R`.
+pub(crate) struct StepMoments {
+    /// `Σ f fᵀ`, `F × F`.
+    zz: Vec<f64>,
+    /// `Σ x fᵀ`, `D × F`.
+    xz: Vec<f64>,
+    /// `Σ R_d fᵀ` for each channel `d`, `D × F` (empty without a refiner).
+    rz: Vec<f64>,
+    /// `Σ R_d²`, `D`.
+    rr: Vec<f64>,
+    /// `Σ x_d R_d`, `D`.
+    xr: Vec<f64>,
+}
+
+impl StepMoments {
+    /// The moments of a decoder of each position's own latents alone, with
+    /// no refiner: `Σ f fᵀ` and `Σ x fᵀ`.
+    pub(crate) fn pointwise(zz: Vec<f64>, xz: Vec<f64>) -> Self {
+        StepMoments {
+            zz,
+            xz,
+            rz: Vec::new(),
+            rr: Vec::new(),
+            xr: Vec::new(),
+        }
+    }
+
+    fn zero(features: usize, d: usize, refined: bool) -> Self {
+        let per_channel = if refined { d } else { 0 };
+        StepMoments {
+            zz: vec![0.0; features * features],
+            xz: vec![0.0; d * features],
+            rz: vec![0.0; per_channel * features],
+            rr: vec![0.0; per_channel],
+            xr: vec![0.0; per_channel],
+        }
+    }
+
+    fn add(mut self, other: StepMoments) -> Self {
+        let pairs = [
+            (&mut self.zz, &other.zz),
+            (&mut self.xz, &other.xz),
+            (&mut self.rz, &other.rz),
+            (&mut self.rr, &other.rr),
+            (&mut self.xr, &other.xr),
+        ];
+        for (a, b) in pairs {
+            a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+        }
+        self
+    }
+}
+
+/// The least-squares decoder of `model`'s latents quantized at `step` and
+/// dequantized as its decoder dequantizes them there, over `examples`.
+/// With `neighbours`, the decoder also reads the latents at the eight
+/// neighbouring positions ([`NEIGHBOURS`], periodically); with a
+/// `refinement`, it weighs its correction too.
+fn step_decoder(
+    model: &Model,
+    step: Step,
+    examples: &Examples,
+    neighbours: bool,
+    refinement: Option<&dyn Refinement>,
+) -> Result<Decoder> {
+    let (k, d) = (model.config().latent_dim as usize, model.config().coefficient_dim());
+    let taps = if neighbours { NEIGHBOURS.len() } else { 0 };
+    let ka = k * (1 + taps) + 1;
+    let weights = model.weights();
+    let quantizer = Quantizer::new(&model.bottleneck_at(step));
+    let dequantizer = model.dequantizer(step);
+    let zero = || StepMoments::zero(ka, d, refinement.is_some());
+    let moments = (0..examples.count)
+        .into_par_iter()
+        .map(|i| {
+            let Example { x, p, shape } = (examples.make)(i)?;
+            let mut m = zero();
+            let mut zhat = vec![1.0f64; ka * p];
+            for c in 0..k {
+                let w = &weights.encoder_weight[c * d..(c + 1) * d];
+                for (i, value) in zhat[c * p..(c + 1) * p].iter_mut().enumerate() {
+                    let z: f64 = w
+                        .iter()
+                        .enumerate()
+                        .map(|(j, &wj)| f64::from(wj) * x[j * p + i])
+                        .sum::<f64>()
+                        + f64::from(weights.encoder_bias[c]);
+                    *value = f64::from(dequantizer.value(c, quantizer.quantize(z as f32)));
+                }
+            }
+            let width = *shape.last().unwrap_or(&p);
+            let (own, shifted) = zhat.split_at_mut(k * p);
+            for (&offset, out) in NEIGHBOURS.iter().zip(shifted.chunks_exact_mut(k * p)).take(taps) {
+                shift_planes(own, p / width, width, offset, out);
+            }
+            if let Some(refinement) = refinement {
+                let latent: Vec<f32> = zhat[..k * p].iter().map(|&v| v as f32).collect();
+                let correction = refinement.correction(step, &latent, &shape)?;
+                if correction.len() != d * p {
+                    return Err(CodecError::IncompatibleInput(format!(
+                        "the refiner's correction has {} values, not {d}×{p}",
+                        correction.len()
+                    )));
+                }
+                let r: Vec<f64> = correction.iter().map(|&v| f64::from(v)).collect();
+                for (c, plane) in r.chunks_exact(p).enumerate() {
+                    let target = &x[c * p..(c + 1) * p];
+                    m.rr[c] = plane.iter().map(|v| v * v).sum();
+                    m.xr[c] = plane.iter().zip(target).map(|(v, t)| v * t).sum();
+                }
+                cross_accumulate(&r, &zhat, d, ka, p, &mut m.rz);
+            }
+            gram_accumulate(&zhat, ka, p, &mut m.zz);
+            cross_accumulate(&x, &zhat, d, ka, p, &mut m.xz);
+            Ok::<_, CodecError>(m)
+        })
+        .try_reduce(zero, |a, b| Ok(a.add(b)))?;
+    least_squares_decoder(&moments, k, d, taps)
+}
+
+/// The least-squares decoder from `[ẑ; ẑ at each of `taps` neighbours; 1]`
+/// (`F = K·(1 + taps) + 1` features), and around a refiner from its
+/// correction too, to `x`, given their moments: `W_aug · ZZ = XZ` (for each
+/// channel on its own around a refiner), with a tiny ridge for features
+/// that never moved.
+pub(crate) fn least_squares_decoder(m: &StepMoments, k: usize, d: usize, taps: usize) -> Result<Decoder> {
+    let ka = k * (1 + taps) + 1;
+    let ridge_of = |diagonal_max: f64| 1e-9 * diagonal_max;
+    let zz_max = (0..ka).map(|i| m.zz[i * ka + i]).fold(0.0, f64::max);
+    let singular = || CodecError::InvalidModel("latent Gram matrix is singular: too little data".into());
+    // Each channel's solution: F weights, then its gain around a refiner.
+    let solved: Vec<Vec<f64>> = if m.rr.is_empty() {
+        let ridge = ridge_of(zz_max);
+        let zz = DMatrix::from_fn(ka, ka, |i, j| m.zz[i * ka + j] + if i == j { ridge } else { 0.0 });
+        let xz = DMatrix::from_fn(d, ka, |i, j| m.xz[i * ka + j]);
+        let solved = zz.cholesky().ok_or_else(singular)?.solve(&xz.transpose());
+        (0..d).map(|i| solved.column(i).iter().copied().collect()).collect()
+    } else {
+        (0..d)
+            .map(|c| {
+                let n = ka + 1;
+                let ridge = ridge_of(zz_max.max(m.rr[c]));
+                let entry = |i: usize, j: usize| match (i < ka, j < ka) {
+                    (true, true) => m.zz[i * ka + j],
+                    (true, false) => m.rz[c * ka + i],
+                    (false, true) => m.rz[c * ka + j],
+                    (false, false) => m.rr[c],
+                };
+                let a = DMatrix::from_fn(n, n, |i, j| entry(i, j) + if i == j { ridge } else { 0.0 });
+                let b = DVector::from_fn(n, |i, _| if i < ka { m.xz[c * ka + i] } else { m.xr[c] });
+                Ok(a.cholesky().ok_or_else(singular)?.solve(&b).iter().copied().collect())
+            })
+            .collect::<Result<_>>()?
+    };
+    // The `[D × K]` map of the features of block `t` (0: the position's own).
+    let block = |t: usize| -> Vec<f32> {
+        solved
+            .iter()
+            .flat_map(|row| row[t * k..(t + 1) * k].iter().map(|&v| v as f32))
+            .collect()
+    };
+    Ok(Decoder {
+        weight: block(0),
+        bias: solved.iter().map(|row| row[ka - 1] as f32).collect(),
+        neighbour_weight: (1..=taps).flat_map(block).collect(),
+        refiner_gain: solved.iter().filter_map(|row| row.get(ka)).map(|&v| v as f32).collect(),
+    })
+}
