@@ -108,6 +108,12 @@ pub fn run(args: &FitDecodersArgs) -> Result<()> {
         fitted.id().short(),
         model.config().name
     );
+    if fitted.config().finest_step.is_some() {
+        eprintln!(
+            "finer steps saturate its latents: it codes no finer than quality {}",
+            fitted.finest_step().quality()
+        );
+    }
     Ok(())
 }
 

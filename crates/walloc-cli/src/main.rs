@@ -142,7 +142,9 @@ fn encode(
     let audio_model = || models::resolve(model.unwrap_or(models::DEFAULT_AUDIO));
     if input != Path::new("-") && is_audio_path(input) {
         let model = audio_model()?;
-        let file = at_rate(rate, |step| audio::encode_file(input, &model, &options.with_step(step)))?;
+        let file = at_rate(rate, &model, |step| {
+            audio::encode_file(input, &model, &options.with_step(step))
+        })?;
         return write_output(output, &file);
     }
     // PNGs stream in stripes at one step (with or without RDO); a rate search codes the whole image.
@@ -154,7 +156,7 @@ fn encode(
     let bytes = read_input(input)?;
     if is_wav(&bytes) {
         let model = audio_model()?;
-        let file = at_rate(rate, |step| {
+        let file = at_rate(rate, &model, |step| {
             audio::encode_bytes(&bytes, &model, &options.with_step(step))
         })?;
         return write_output(output, &file);
@@ -179,21 +181,25 @@ fn encode_at_depth<P: Pixel>(
     rate: Rate,
 ) -> Result<Vec<u8>> {
     let image = image.to_channels(model.config().channels as u8);
-    at_rate(rate, |step| {
+    at_rate(rate, model, |step| {
         Ok(encode_wal_image(model, &image, &options.with_step(step))?)
     })
 }
 
-/// The file `encode_at` makes at `rate`: at its step, or at the finest
-/// step within its bits per position (pixel, audio frame or voxel), found
-/// by whole encodes ([`walloc::rate::search_by_header`]); says which step
-/// that took.
-pub(crate) fn at_rate(rate: Rate, mut encode_at: impl FnMut(Step) -> Result<Vec<u8>>) -> Result<Vec<u8>> {
+/// The file `encode_at` makes at `rate` with `model`: at its step, or at
+/// the finest step (no finer than the model's finest) within its bits per
+/// position (pixel, audio frame or voxel), found by whole encodes
+/// ([`walloc::rate::search_by_header`]); says which step that took.
+pub(crate) fn at_rate(
+    rate: Rate,
+    model: &walloc::Model,
+    mut encode_at: impl FnMut(Step) -> Result<Vec<u8>>,
+) -> Result<Vec<u8>> {
     let bpp = match rate {
         Rate::Step(step) => return encode_at(step),
         Rate::BitsPerPixel(bpp) => bpp,
     };
-    let (bytes, step) = walloc::rate::search_by_header(bpp, encode_at)?;
+    let (bytes, step) = walloc::rate::search_by_header(bpp, model.finest_step(), encode_at)?;
     let file = walloc::info::info(&bytes, &Limits::default())?;
     let got = file.bits_per_position();
     let over = if got > bpp {

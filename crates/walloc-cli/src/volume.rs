@@ -173,7 +173,7 @@ fn encode_cube_file(
     spec.coder = options.coder;
     spec.rdo = options.rdo;
     let context = || format!("encoding {} with {}", input.display(), model.config().name);
-    let file = at_rate(rate, |step| {
+    let file = at_rate(rate, &model, |step| {
         let spec = VolumeSpec { step, ..spec.clone() };
         walloc::volume::encode_volume(&model, &signal, &spec).with_context(context)
     })?;
@@ -227,7 +227,7 @@ pub fn encode(
         Some(range) => range,
         None => scan_range(input, raw, args.slab.max(1))?,
     };
-    let file = at_rate(rate, |step| {
+    let file = at_rate(rate, &model, |step| {
         let mut reader = VolumeReader::open(input, raw)?;
         let spec = VolumeSpec {
             geometry: reader.geometry,

@@ -1555,6 +1555,27 @@ fn shipped_stereo_models_code_music_out_of_the_box() {
     }
     assert!(sizes[1] < sizes[0], "stereo-20x makes smaller files: {sizes:?}");
 
+    // stereo-5x's latents saturate at finer steps than its own: refused by
+    // name, and a rate search stops at its own step however large the budget.
+    let wal = dir.path().join("fine.wal");
+    let encode_5x = |extra: [&str; 2]| {
+        let mut command = walloc();
+        command.arg("encode").arg(&input).arg("-o").arg(&wal).args(extra);
+        command
+    };
+    let assert = encode_5x(["--quality", "100"]).assert().failure();
+    assert!(
+        stderr_of(&assert).contains("codes no finer than quality 75"),
+        "{}",
+        stderr_of(&assert)
+    );
+    encode_5x(["--bpp", "1000"]).assert().success();
+    assert_eq!(
+        std::fs::metadata(&wal).unwrap().len(),
+        sizes[0],
+        "the search's finest file is quality 75's"
+    );
+
     // The neural stereo model codes the same bytes as its linear model and
     // decodes them (found by the id in the file) at the original length;
     // its stored held-out SNR, measured by `walloc train`, is the higher.

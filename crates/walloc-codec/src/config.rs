@@ -299,6 +299,15 @@ pub struct ModelConfig {
     /// step). `None` for a model that extends none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extends: Option<String>,
+    /// The finest quantizer step code (at most 0, the model's own step) the
+    /// model codes at: at finer steps its strongest latents pass the
+    /// companding's range, so quality falls as files grow (a fit whose
+    /// gains were capped at the companding's scale, such as `stereo-5x`'s).
+    /// Encoders refuse finer steps by name ([`crate::Model::check_step`]);
+    /// rate searches and evaluations stop there. `None`: every step of the
+    /// knob.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finest_step: Option<i8>,
     /// Signal channels (1 gray, 3 RGB).
     pub channels: u32,
     /// Bits per sample of the images the model codes (8, 16); `None` for

@@ -267,6 +267,7 @@ fn linear_config(options: &FitOptions, modality: Modality, dim: u32) -> Result<(
         step_decoders: Vec::new(),
         step_decoder_neighbours: false,
         extends: None,
+        finest_step: None,
         liveaction: None,
         channels: options.channels,
         sample_bits: (modality == Modality::Image).then(|| vec![8, 16]),

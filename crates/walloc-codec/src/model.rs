@@ -262,6 +262,14 @@ impl ModelConfig {
                 "only the step decoders of an image model read neighbouring latents",
             ));
         }
+        if let Some(code) = self.finest_step {
+            if !(Step::MIN_CODE..=0).contains(&code) {
+                return Err(bad(format!(
+                    "finest_step {code} ({}..=0: the model's own step must be codable)",
+                    Step::MIN_CODE
+                )));
+            }
+        }
         if let Some(id) = &self.extends {
             if self.step_decoders.is_empty() {
                 return Err(bad("only a model with step decoders extends another"));
@@ -587,6 +595,26 @@ impl Model {
         Self::from_tensors(&config, &tensors)
     }
 
+    /// The same model coding no finer than `finest` (config `finest_step`;
+    /// `None`: every step). Its id must not change, so only a model that
+    /// extends another (one with step decoders) or already has this finest
+    /// step takes it.
+    pub fn with_finest_step(&self, finest: Option<Step>) -> Result<Self> {
+        let code = finest.map(Step::code);
+        if code == self.config.finest_step {
+            return Ok(self.clone());
+        }
+        if self.config.extends.is_none() {
+            return Err(bad(format!(
+                "model {}: a finest step would change its id; only a model with step decoders takes one",
+                self.config.name
+            )));
+        }
+        let mut config = self.config.clone();
+        config.finest_step = code;
+        self.with_weights(&[], Some(config))
+    }
+
     /// The linear decoder of latents quantized at `step`: the model's own
     /// at its own step or when it holds no others, else its step
     /// decoders' ([`StepDecoders::at`]).
@@ -712,6 +740,32 @@ impl Model {
             tables,
             bytes,
         })
+    }
+
+    /// The finest quantizer step this model codes at (config
+    /// `finest_step`; quality 100's step when it has none).
+    pub fn finest_step(&self) -> Step {
+        self.config
+            .finest_step
+            .and_then(|code| Step::from_code(code).ok())
+            .unwrap_or(Step::AT_QUALITY_100)
+    }
+
+    /// Refuses a step finer than [`Model::finest_step`], naming the finest
+    /// quality the model codes at.
+    pub fn check_step(&self, step: Step) -> Result<()> {
+        let finest = self.finest_step();
+        if step.code() < finest.code() {
+            return Err(CodecError::InvalidField {
+                field: "quantizer step",
+                value: format!(
+                    "{step}: model {} codes no finer than quality {} (its latents saturate at finer steps)",
+                    self.config.name,
+                    finest.quality()
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// The configuration.

@@ -45,9 +45,10 @@ pub struct RdoAnalysis<'m> {
 impl<'m> RdoAnalysis<'m> {
     /// The encoder of `model` at `options`' step, for chunks of
     /// `rows_per_chunk` latent rows. Refuses another coder than the
-    /// adaptive and predictive ones (whose bits it weighs), and models without a 1×1
-    /// projection, by name.
+    /// adaptive and predictive ones (whose bits it weighs), models without a 1×1
+    /// projection, and steps finer than the model's finest, by name.
     pub fn new(model: &'m Model, options: &EncodeOptions, rows_per_chunk: usize) -> Result<Self> {
+        model.check_step(options.step)?;
         if !options.coder.is_adaptive() {
             return Err(CodecError::IncompatibleInput(format!(
                 "rate–distortion-optimized quantization counts the predictive or adaptive coder's bits, not the {} coder's",

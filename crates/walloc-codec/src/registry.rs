@@ -110,8 +110,10 @@ impl Registry {
         self.encoder_at(model, Step::NATIVE)
     }
 
-    /// The encoder of `model` at quantizer step `step`.
+    /// The encoder of `model` at quantizer step `step`; a step finer than
+    /// the model's finest ([`Model::check_step`]) is refused.
     pub fn encoder_at<'m>(&self, model: &'m Model, step: Step) -> Result<Box<dyn Analysis + 'm>> {
+        model.check_step(step)?;
         let config = model.config();
         let kind = config.encoder_kind();
         match self

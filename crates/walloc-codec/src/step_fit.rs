@@ -138,7 +138,9 @@ pub fn fit_planar_step_decoders(
 
 /// `model` with decoders least-squares fitted at step `codes` on
 /// `examples`, reading the neighbouring latent positions too when
-/// `neighbours` (image models), around `refinement` (refine models).
+/// `neighbours` (image models), around `refinement` (refine models), and
+/// its finest step where a finer fitted step saturates its latents
+/// ([`SATURATION_LIMIT`]).
 pub(crate) fn with_step_decoders(
     model: &Model,
     codes: &[i8],
@@ -147,11 +149,45 @@ pub(crate) fn with_step_decoders(
     refinement: Option<&dyn Refinement>,
 ) -> Result<Model> {
     crate::step_decoders::check_codes(codes, model.config().architecture)?;
-    let decoders = codes
+    let (decoders, saturated): (Vec<Decoder>, Vec<f64>) = codes
         .iter()
         .map(|&code| step_decoder(model, Step::from_code(code)?, examples, neighbours, refinement))
-        .collect::<Result<Vec<_>>>()?;
-    model.with_step_decoders(codes, &decoders)
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .unzip();
+    model
+        .with_step_decoders(codes, &decoders)?
+        .with_finest_step(finest_unsaturated(codes, &saturated))
+}
+
+/// The fraction of latent values at either end of the symbol range above
+/// which a step saturates the model: one in a million. (On `data/train`
+/// no value of `rgb-16x` saturates at any quality; `stereo-5x`, whose fit
+/// capped its strongest channels' gains at the companding's scale,
+/// saturates 1.9e-5 of its values at quality 90 and 1.4e-4 at 100, where
+/// it decodes 0.6 and 4.3 dB worse than at 75.)
+pub const SATURATION_LIMIT: f64 = 1e-6;
+
+/// The finest step the model codes at, from the fraction of values that
+/// saturated at each of `codes`: walking from the model's own step to
+/// finer fitted ones, the last before the first that saturates more than
+/// [`SATURATION_LIMIT`]; `None` when none does (every step is codable).
+fn finest_unsaturated(codes: &[i8], saturated: &[f64]) -> Option<Step> {
+    let mut finer: Vec<(i8, f64)> = codes
+        .iter()
+        .copied()
+        .zip(saturated.iter().copied())
+        .filter(|&(code, _)| code < 0)
+        .collect();
+    finer.sort_by_key(|&(code, _)| std::cmp::Reverse(code));
+    let mut finest = Step::NATIVE;
+    for (code, fraction) in finer {
+        if fraction > SATURATION_LIMIT {
+            return Some(finest);
+        }
+        finest = Step::from_code(code).ok()?;
+    }
+    None
 }
 
 /// Sums over the examples of one step's features `f = [ẑ; neighbours; 1]`
@@ -167,6 +203,10 @@ pub(crate) struct StepMoments {
     rr: Vec<f64>,
     /// `Σ x_d R_d`, `D`.
     xr: Vec<f64>,
+    /// Latent values quantized to either end of the symbol range.
+    saturated: u64,
+    /// Latent values quantized.
+    values: u64,
 }
 
 impl StepMoments {
@@ -179,6 +219,8 @@ impl StepMoments {
             rz: Vec::new(),
             rr: Vec::new(),
             xr: Vec::new(),
+            saturated: 0,
+            values: 0,
         }
     }
 
@@ -190,6 +232,8 @@ impl StepMoments {
             rz: vec![0.0; per_channel * features],
             rr: vec![0.0; per_channel],
             xr: vec![0.0; per_channel],
+            saturated: 0,
+            values: 0,
         }
     }
 
@@ -204,6 +248,8 @@ impl StepMoments {
         for (a, b) in pairs {
             a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
         }
+        self.saturated += other.saturated;
+        self.values += other.values;
         self
     }
 }
@@ -219,12 +265,14 @@ fn step_decoder(
     examples: &Examples,
     neighbours: bool,
     refinement: Option<&dyn Refinement>,
-) -> Result<Decoder> {
+) -> Result<(Decoder, f64)> {
     let (k, d) = (model.config().latent_dim as usize, model.config().coefficient_dim());
     let taps = if neighbours { NEIGHBOURS.len() } else { 0 };
     let ka = k * (1 + taps) + 1;
     let weights = model.weights();
-    let quantizer = Quantizer::new(&model.bottleneck_at(step));
+    let bottleneck = model.bottleneck_at(step);
+    let quantizer = Quantizer::new(&bottleneck);
+    let top = (bottleneck.symbols() - 1) as u8;
     let dequantizer = model.dequantizer(step);
     let zero = || StepMoments::zero(ka, d, refinement.is_some());
     let moments = (0..examples.count)
@@ -242,9 +290,12 @@ fn step_decoder(
                         .map(|(j, &wj)| f64::from(wj) * x[j * p + i])
                         .sum::<f64>()
                         + f64::from(weights.encoder_bias[c]);
-                    *value = f64::from(dequantizer.value(c, quantizer.quantize(z as f32)));
+                    let symbol = quantizer.quantize(z as f32);
+                    m.saturated += u64::from(symbol == 0 || symbol == top);
+                    *value = f64::from(dequantizer.value(c, symbol));
                 }
             }
+            m.values += (k * p) as u64;
             let width = *shape.last().unwrap_or(&p);
             let (own, shifted) = zhat.split_at_mut(k * p);
             for (&offset, out) in NEIGHBOURS.iter().zip(shifted.chunks_exact_mut(k * p)).take(taps) {
@@ -272,7 +323,8 @@ fn step_decoder(
             Ok::<_, CodecError>(m)
         })
         .try_reduce(zero, |a, b| Ok(a.add(b)))?;
-    least_squares_decoder(&moments, k, d, taps)
+    let saturated = moments.saturated as f64 / moments.values.max(1) as f64;
+    Ok((least_squares_decoder(&moments, k, d, taps)?, saturated))
 }
 
 /// The least-squares decoder from `[ẑ; ẑ at each of `taps` neighbours; 1]`
@@ -322,4 +374,28 @@ pub(crate) fn least_squares_decoder(m: &StepMoments, k: usize, d: usize, taps: u
         neighbour_weight: (1..=taps).flat_map(block).collect(),
         refiner_gain: solved.iter().filter_map(|row| row.get(ka)).map(|&v| v as f32).collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_finest_step_stops_before_the_first_that_saturates() {
+        let codes = [-20, -10, 10, 20];
+        let finest = |saturated: [f64; 4]| finest_unsaturated(&codes, &saturated).map(Step::code);
+        assert_eq!(finest([0.0; 4]), None, "nothing saturates: every step");
+        assert_eq!(finest([1e-4, 2e-5, 0.0, 0.0]), Some(0), "stereo-5x: its own step");
+        assert_eq!(finest([1e-4, 0.0, 0.0, 0.0]), Some(-10));
+        assert_eq!(
+            finest([0.0, 1e-4, 0.0, 0.0]),
+            Some(0),
+            "finer than a saturating step is not codable"
+        );
+        assert_eq!(
+            finest([0.0, 0.0, 1.0, 1.0]),
+            None,
+            "coarser steps do not bound the finest"
+        );
+    }
 }

@@ -240,3 +240,49 @@ fn decoders_reading_neighbours_decode_coarse_steps_better() {
     let error = pointwise.with_weights(&[], Some(config)).unwrap_err().to_string();
     assert!(error.contains("neighbour_weight"), "{error}");
 }
+
+#[test]
+fn a_model_with_a_finest_step_refuses_finer_ones_by_name() {
+    let model = model("rgb-16x");
+    assert_eq!(
+        model.finest_step(),
+        Step::AT_QUALITY_100,
+        "an image model codes every step"
+    );
+    let capped = model.with_finest_step(Some(Step::NATIVE)).unwrap();
+    assert_eq!(
+        capped.id(),
+        model.id(),
+        "a finest step keeps the id of a model with step decoders"
+    );
+    let reread = Model::from_bytes(capped.to_bytes().to_vec()).unwrap();
+    assert_eq!(reread.finest_step(), Step::NATIVE);
+
+    let image = photo(64, 64);
+    let fine = Step::from_code(-10).unwrap();
+    for rdo in [false, true] {
+        let options = EncodeOptions::default().with_rdo(rdo);
+        let error = codec::encode(&reread, &image, options.with_step(fine))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("codes no finer than quality 75") && error.contains(&reread.config().name),
+            "{error}"
+        );
+        // Its own step and coarser ones code as the model without the cap does.
+        for step in [Step::NATIVE, Step::from_code(20).unwrap()] {
+            let capped_file = codec::encode(&reread, &image, options.with_step(step)).unwrap();
+            assert_eq!(
+                capped_file,
+                codec::encode(&model, &image, options.with_step(step)).unwrap()
+            );
+        }
+    }
+    // A model that extends none would change its id: refused.
+    let native_only = model.with_step_decoders(&[], &[]).unwrap();
+    let error = native_only
+        .with_finest_step(Some(Step::NATIVE))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("would change its id"), "{error}");
+}

@@ -11,7 +11,7 @@ use crate::error::EvalError;
 use crate::metrics::{audio_psnr, snr};
 use crate::peers::Opus;
 use crate::report::{means, FileRow, Metric, Report};
-use crate::sweep::{model_qualities, quality_label, walloc_codec_name, NATIVE_QUALITY, WALLOC_QUALITIES};
+use crate::sweep::{model_qualities, quality_label, walloc_codec_name, NATIVE_QUALITY};
 use crate::timing::{per_second, timed, Progress};
 
 /// Opus bitrates swept, in kbit/s.
@@ -154,10 +154,7 @@ impl AudioEvaluation {
     /// own step; rows, means and BD-rates on PSNR and SNR.
     pub fn evaluate(&self, clips: &[Clip], progress: &mut dyn Progress) -> Result<Report, EvalError> {
         let (mut rows, mut sizes) = (Vec::new(), Vec::new());
-        progress.stage(
-            "walloc",
-            (clips.len() * self.models.len() * WALLOC_QUALITIES.len()) as u64,
-        );
+        progress.stage("walloc", (clips.len() * model_qualities(&self.models).count()) as u64);
         for clip in clips {
             let samples = clip.samples.len() as f64;
             for (model, quality) in model_qualities(&self.models) {

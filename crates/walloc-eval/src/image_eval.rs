@@ -11,7 +11,7 @@ use crate::error::EvalError;
 use crate::metrics::{ms_ssim, psnr, ssim};
 use crate::peers::{image_codec, ImageCodec, IMAGE_CODECS};
 use crate::report::{Family, FileRow, Metric, Report};
-use crate::sweep::{quality_label, walloc_codec_name, WALLOC_QUALITIES};
+use crate::sweep::{qualities_of, quality_label, walloc_codec_name};
 use crate::timing::{per_second, timed};
 
 /// The metrics BD-rates are computed on for images.
@@ -151,7 +151,10 @@ impl ImageEvaluation {
 
     /// Codings of each image: one per model and quality, and per peer quality.
     pub fn codings_per_image(&self) -> usize {
-        self.walloc_codings().len() * WALLOC_QUALITIES.len()
+        self.walloc_codings()
+            .iter()
+            .map(|&(index, _)| qualities_of(&self.models[index]).count())
+            .sum::<usize>()
             + self.peers.iter().map(|p| p.qualities().len()).sum::<usize>()
     }
 
@@ -160,11 +163,13 @@ impl ImageEvaluation {
     pub fn add(&mut self, name: &str, image: &Image8, mut coded: impl FnMut()) -> Result<(), EvalError> {
         let pixels = f64::from(image.width) * f64::from(image.height);
         let options = DecodeOptions::default();
-        for ((index, rdo), &quality) in self
+        let models = &self.models;
+        let codings: Vec<((usize, bool), f64)> = self
             .walloc_codings()
             .into_iter()
-            .flat_map(|coding| WALLOC_QUALITIES.iter().map(move |q| (coding, q)))
-        {
+            .flat_map(|coding| qualities_of(&models[coding.0]).map(move |q| (coding, q)))
+            .collect();
+        for ((index, rdo), quality) in codings {
             let model = &self.models[index];
             let config = model.config();
             let encoding = EncodeOptions::default()

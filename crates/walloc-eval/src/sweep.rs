@@ -1,6 +1,9 @@
 //! The quality knob's sweep, shared by every evaluation: each walloc model
 //! is coded at these qualities, so each gives a curve, named as the
-//! reports name it.
+//! reports name it. A model with a finest step (`stereo-5x`) is swept
+//! from there.
+
+use walloc::Model;
 
 /// The qualities every model is swept over (`--quality`; 75 is each
 /// model's own step), finest first.
@@ -20,9 +23,34 @@ pub fn quality_label(quality: f64) -> String {
     format!("q{quality}")
 }
 
-/// Each of `models` at each quality of the sweep, model by model.
-pub fn model_qualities<T>(models: &[T]) -> impl Iterator<Item = (&T, f64)> {
-    models
-        .iter()
-        .flat_map(|m| WALLOC_QUALITIES.iter().map(move |&q| (m, q)))
+/// The qualities of the sweep that `model` codes at: those no finer than
+/// its finest step ([`Model::finest_step`]).
+pub fn qualities_of(model: &Model) -> impl Iterator<Item = f64> + '_ {
+    let finest = model.finest_step().quality();
+    WALLOC_QUALITIES.into_iter().filter(move |&q| q <= finest)
+}
+
+/// Each of `models` at each quality of the sweep it codes at, model by
+/// model.
+pub fn model_qualities(models: &[Model]) -> impl Iterator<Item = (&Model, f64)> {
+    models.iter().flat_map(|m| qualities_of(m).map(move |q| (m, q)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use walloc::Step;
+
+    #[test]
+    fn a_model_is_swept_from_its_finest_step() {
+        let model = walloc::models::resolve("rgb-16x").unwrap();
+        assert_eq!(qualities_of(&model).collect::<Vec<_>>(), WALLOC_QUALITIES);
+        let capped = model.with_finest_step(Some(Step::NATIVE)).unwrap();
+        assert_eq!(
+            qualities_of(&capped).collect::<Vec<_>>(),
+            [75.0, 60.0, 45.0, 30.0, 15.0]
+        );
+        let models = [model, capped];
+        assert_eq!(model_qualities(&models).count(), 12);
+    }
 }

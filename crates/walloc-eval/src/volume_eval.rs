@@ -16,7 +16,7 @@ use crate::metrics::volume_psnr;
 use crate::peers::jpeg2000::{self, Plane, JPEG2000_RATES};
 use crate::peers::zfp::{self, ZFP_TOLERANCES};
 use crate::report::{BandRow, FileRow, Metric, Report};
-use crate::sweep::{model_qualities, quality_label, walloc_codec_name, WALLOC_QUALITIES};
+use crate::sweep::{model_qualities, quality_label, walloc_codec_name};
 use crate::timing::{per_second, timed, Progress};
 
 /// A volume to code: its name, its samples (3 axes) and, for a spectral
@@ -364,10 +364,7 @@ impl VolumeEvaluation {
             });
             sizes.push(volume.signal.positions() as f64);
         };
-        progress.stage(
-            "walloc",
-            (volumes.len() * self.models.len() * WALLOC_QUALITIES.len()) as u64,
-        );
+        progress.stage("walloc", (volumes.len() * model_qualities(&self.models).count()) as u64);
         for volume in volumes {
             let voxels = volume.signal.positions() as f64;
             for (model, quality) in model_qualities(&self.models) {

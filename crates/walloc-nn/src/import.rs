@@ -156,6 +156,7 @@ fn walloc_config(
         step_decoders: Vec::new(),
         step_decoder_neighbours: false,
         extends: None,
+        finest_step: None,
         liveaction: None,
         channels: config.channels,
         sample_bits: None,

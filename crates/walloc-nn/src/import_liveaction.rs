@@ -52,6 +52,7 @@ pub fn liveaction_model(
         step_decoders: Vec::new(),
         step_decoder_neighbours: false,
         extends: None,
+        finest_step: None,
         liveaction: Some(shape.clone()),
         channels: shape.input_channels as u32,
         sample_bits: None,

@@ -68,7 +68,8 @@ pub fn encode_image<P: Pixel>(model: &Model, image: &Image<P>, options: &EncodeO
     encoder.finish()
 }
 
-/// Encodes an image at the finest step (of qualities 0 to 100) whose file
+/// Encodes an image at the finest step (of qualities 0 to 100, no finer
+/// than the model's finest) whose file
 /// takes at most `bits_per_pixel` ([`crate::rate::search`]). When even
 /// quality 0 is larger, its file is returned: the caller compares the rate.
 pub fn encode_image_at_rate<P: Pixel>(
@@ -78,7 +79,7 @@ pub fn encode_image_at_rate<P: Pixel>(
     options: &EncodeOptions,
 ) -> Result<(Vec<u8>, Step)> {
     let pixels = u64::from(image.width) * u64::from(image.height);
-    crate::rate::search(pixels, bits_per_pixel, |step| {
+    crate::rate::search(pixels, bits_per_pixel, model.finest_step(), |step| {
         encode_image(model, image, &options.with_step(step))
     })
 }

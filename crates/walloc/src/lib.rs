@@ -90,7 +90,8 @@ pub fn encode(model: &Model, signal: &Signal, options: &EncodeOptions) -> Result
     }
 }
 
-/// [`encode`] at the finest quantizer step whose file takes at most
+/// [`encode`] at the finest quantizer step (no finer than the model's
+/// finest) whose file takes at most
 /// `bits_per_position` bits per pixel, audio frame or voxel
 /// ([`rate::search`]); returns the file and its step. When even quality 0
 /// is larger, its file is returned: the caller compares the rate.
@@ -100,9 +101,12 @@ pub fn encode_at_rate(
     bits_per_position: f64,
     options: &EncodeOptions,
 ) -> Result<(Vec<u8>, Step)> {
-    rate::search(signal.positions() as u64, bits_per_position, |step| {
-        encode(model, signal, &options.with_step(step))
-    })
+    rate::search(
+        signal.positions() as u64,
+        bits_per_position,
+        model.finest_step(),
+        |step| encode(model, signal, &options.with_step(step)),
+    )
 }
 
 /// Audio and volumes are coded in bands (rANS or adaptive); refuses a

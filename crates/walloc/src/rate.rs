@@ -4,15 +4,15 @@
 
 use crate::{Error, Limits, Step};
 
-/// Encodes with `encode_at` at the finest step (of qualities 0 to 100, [`Step::AT_QUALITY_100`] to
-/// [`Step::AT_QUALITY_0`])
-/// whose file takes at most `bits_per_position` bits for each of
+/// Encodes with `encode_at` at the finest step (from `finest`, the
+/// model's finest step, to quality 0's, [`Step::AT_QUALITY_0`]) whose file takes at most `bits_per_position` bits for each of
 /// `positions`; each probe is a whole encode. When even quality 0 is
 /// larger, its file is returned: the caller compares the rate. Errors of
 /// `encode_at` come back as they are.
 pub fn search<E: From<Error>>(
     positions: u64,
     bits_per_position: f64,
+    finest: Step,
     mut encode_at: impl FnMut(Step) -> std::result::Result<Vec<u8>, E>,
 ) -> std::result::Result<(Vec<u8>, Step), E> {
     if !(bits_per_position.is_finite() && bits_per_position > 0.0) {
@@ -30,7 +30,7 @@ pub fn search<E: From<Error>>(
         Ok((encode_at(step)?, step))
     };
     let fits = |file: &[u8]| file.len() as f64 * 8.0 / positions as f64 <= bits_per_position;
-    let (finest, coarsest) = (Step::AT_QUALITY_100.code(), Step::AT_QUALITY_0.code());
+    let (finest, coarsest) = (finest.code(), Step::AT_QUALITY_0.code());
     let mut best = probe(coarsest)?;
     if !fits(&best.0) {
         return Ok(best);
@@ -55,11 +55,12 @@ pub fn search<E: From<Error>>(
 /// header gives the positions.
 pub fn search_by_header<E: From<Error>>(
     bits_per_position: f64,
+    finest: Step,
     mut encode_at: impl FnMut(Step) -> std::result::Result<Vec<u8>, E>,
 ) -> std::result::Result<(Vec<u8>, Step), E> {
     let coarsest = encode_at(Step::AT_QUALITY_0)?;
     let positions = crate::info::info(&coarsest, &Limits::default())?.positions() as u64;
-    search(positions, bits_per_position, |step| {
+    search(positions, bits_per_position, finest, |step| {
         if step == Step::AT_QUALITY_0 {
             return Ok(coarsest.clone());
         }
@@ -79,7 +80,7 @@ mod tests {
     #[test]
     fn the_finest_step_within_the_budget() {
         // 8000 bits over 1000 positions at Δ = 1; 4 bits each needs Δ ≥ 2.
-        let (file, step) = search(1000, 4.0, sized).unwrap();
+        let (file, step) = search(1000, 4.0, Step::AT_QUALITY_100, sized).unwrap();
         assert_eq!(step, Step::from_code(16).unwrap());
         assert_eq!(file.len(), 500);
         // The next finer step would not fit.
@@ -87,11 +88,23 @@ mod tests {
     }
 
     #[test]
+    fn the_search_stops_at_the_models_finest_step() {
+        let mut probed = Vec::new();
+        let (_, step) = search(1000, 100.0, Step::NATIVE, |step| {
+            probed.push(step.code());
+            sized(step)
+        })
+        .unwrap();
+        assert_eq!(step, Step::NATIVE, "every step fits: the finest the model codes at");
+        assert!(probed.iter().all(|&code| code >= 0), "probed {probed:?}");
+    }
+
+    #[test]
     fn too_small_a_budget_gives_the_coarsest_and_bad_budgets_are_named() {
-        let (_, step) = search(1000, 0.01, sized).unwrap();
+        let (_, step) = search(1000, 0.01, Step::AT_QUALITY_100, sized).unwrap();
         assert_eq!(step, Step::AT_QUALITY_0);
         for bad in [0.0, -1.0, f64::NAN] {
-            let err = search(1000, bad, sized).unwrap_err();
+            let err = search(1000, bad, Step::AT_QUALITY_100, sized).unwrap_err();
             assert!(err.to_string().contains("bits per position"), "{err}");
         }
     }
