@@ -4,6 +4,7 @@
 //! model's around its refiner.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::eval::{check_seconds, with_audio_figures, with_figures};
 use crate::fit::{validation_images, CropArgs, HeldOutArgs};
@@ -12,6 +13,7 @@ use crate::io::write_output;
 use crate::models::resolve;
 use crate::volume::{with_volume_figures, BrickArgs};
 use anyhow::{bail, Result};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
 use walloc_codec::fit::{check_step_decoder_model, fit_image_step_decoders, fit_planar_step_decoders, Refinement};
 use walloc_codec::step_decoders::FITTED_CODES;
@@ -122,16 +124,25 @@ pub fn run(args: &FitDecodersArgs) -> Result<()> {
 /// were (for the provenance).
 fn fit(model: &Model, refiner: Option<&dyn Refinement>, args: &FitDecodersArgs) -> Result<(Model, Value)> {
     let config = model.config();
+    // The fit is one pass over the pieces per step (minutes for a refine
+    // model, whose refiner runs at each): a spinner shows it is alive.
     let announce = |count: usize, what: String| {
         eprintln!(
-            "fitting decoders{} at {} steps on {count} {what}",
+            "fitting decoders{}{} at {} steps on {count} {what}",
             if args.neighbours {
                 " reading neighbouring latents"
             } else {
                 ""
             },
+            if refiner.is_some() { " around the refiner" } else { "" },
             FITTED_CODES.len(),
-        )
+        );
+        let spinner = ProgressBar::new_spinner();
+        if let Ok(style) = ProgressStyle::with_template("fitting {spinner} [{elapsed}]") {
+            spinner.set_style(style);
+        }
+        spinner.enable_steady_tick(Duration::from_millis(200));
+        spinner
     };
     Ok(match config.modality {
         Modality::Image => {
@@ -139,8 +150,9 @@ fn fit(model: &Model, refiner: Option<&dyn Refinement>, args: &FitDecodersArgs) 
                 .crops
                 .load(&args.data, config.channels as u8, config.levels, args.seed)?;
             let side = args.crops.crop;
-            announce(crops.len(), format!("crops of {side}×{side}"));
+            let spinner = announce(crops.len(), format!("crops of {side}×{side}"));
             let fitted = fit_image_step_decoders(model, &crops, &FITTED_CODES, args.neighbours, refiner)?;
+            spinner.finish_and_clear();
             let pieces = json!({
                 "images": images,
                 "crops": crops.len(),
@@ -155,8 +167,9 @@ fn fit(model: &Model, refiner: Option<&dyn Refinement>, args: &FitDecodersArgs) 
                 args.segments
                     .load(&args.data, config.channels as usize, config.levels, args.seed)?;
             let frames = args.segments.segment as usize;
-            announce(segments.len(), format!("segments of {frames} frames"));
+            let spinner = announce(segments.len(), format!("segments of {frames} frames"));
             let fitted = fit_planar_step_decoders(model, &segments, &[frames], &FITTED_CODES, refiner)?;
+            spinner.finish_and_clear();
             let pieces = json!({ "files": files, "segments": segments.len(), "segment_frames": frames });
             (fitted, pieces)
         }
@@ -171,9 +184,10 @@ fn fit(model: &Model, refiner: Option<&dyn Refinement>, args: &FitDecodersArgs) 
                 );
             }
             let side = args.bricks.brick as usize;
-            announce(bricks.len(), format!("bricks of side {side}"));
+            let spinner = announce(bricks.len(), format!("bricks of side {side}"));
             let fitted =
                 fit_planar_step_decoders(model, &bricks, &vec![side; config.dim as usize], &FITTED_CODES, refiner)?;
+            spinner.finish_and_clear();
             let names: Vec<String> = files.iter().map(|f| walloc_io::folder::file_name(f)).collect();
             let pieces = json!({ "files": names, "bricks": bricks.len(), "brick_side": side });
             (fitted, pieces)
