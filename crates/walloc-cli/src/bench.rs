@@ -14,7 +14,7 @@ pub struct BenchArgs {
     /// Folder of images (PNG, JPEG, WebP, PNM, TIFF) to time.
     #[arg(long)]
     pub data: PathBuf,
-    /// Model name or file [default: rgb-16x].
+    /// Model name or file.
     #[arg(short, long, default_value = "rgb-16x")]
     pub model: String,
     /// Latent coder of walloc's files: predictive, adaptive or rans.

@@ -1,4 +1,4 @@
-//! Timing codecs: one call, the fastest of several, and throughput.
+//! Timing codecs: one call, and throughput.
 
 use std::time::{Duration, Instant};
 
@@ -7,15 +7,6 @@ pub fn timed<T, E>(work: impl FnOnce() -> Result<T, E>) -> Result<(T, Duration),
     let start = Instant::now();
     let value = work()?;
     Ok((value, start.elapsed()))
-}
-
-/// The fastest of `repeat` runs of `work` (at least one).
-pub fn fastest<E>(repeat: usize, mut work: impl FnMut() -> Result<(), E>) -> Result<Duration, E> {
-    let mut best = Duration::MAX;
-    for _ in 0..repeat.max(1) {
-        best = best.min(timed(&mut work)?.1);
-    }
-    Ok(best)
 }
 
 /// Millions of `units` per second.
