@@ -193,13 +193,44 @@ pub struct Place<'b> {
 pub struct ChunkCosts<'c> {
     coder: &'c AdaptiveCoder,
     contexts: Vec<ChannelContexts>,
+    bits: &'static BitCosts,
 }
 
-/// `−log2` of the probability a model gives `bit`.
-#[inline]
-fn bits_of(bit: bool, model: Bit) -> f32 {
-    let one = f32::from(model.one) / (1u32 << PRECISION) as f32;
-    -(if bit { one } else { 1.0 - one }).log2()
+/// `−log2 p` of a binary model's probabilities, by the top
+/// [`COST_INDEX_BITS`] bits of `p`: costing reads a table instead of
+/// calling libm's `log2` for every decision (a sixth of the
+/// rate–distortion-optimized quantizer's time). The error is under
+/// 0.02 bits for any `p` above 1 % and under 0.002 above 10 %.
+struct BitCosts([f32; 1 << COST_INDEX_BITS]);
+
+/// Bits of a probability that index [`BitCosts`].
+const COST_INDEX_BITS: usize = 12;
+
+impl BitCosts {
+    fn table() -> &'static BitCosts {
+        static TABLE: std::sync::OnceLock<BitCosts> = std::sync::OnceLock::new();
+        TABLE.get_or_init(|| {
+            let shift = PRECISION - COST_INDEX_BITS;
+            let mut table = [0.0f32; 1 << COST_INDEX_BITS];
+            for (index, bits) in table.iter_mut().enumerate() {
+                // The middle of the probabilities that share this index.
+                let p = ((index << shift) as f64 + f64::from(1u32 << shift) / 2.0) / f64::from(1u32 << PRECISION);
+                *bits = -p.log2() as f32;
+            }
+            BitCosts(table)
+        })
+    }
+
+    /// `−log2` of the probability `model` gives `bit`.
+    #[inline]
+    fn of(&self, bit: bool, model: Bit) -> f32 {
+        let p = if bit {
+            model.one
+        } else {
+            (1u16 << PRECISION) - model.one
+        };
+        self.0[usize::from(p >> (PRECISION - COST_INDEX_BITS))]
+    }
 }
 
 impl ChunkCosts<'_> {
@@ -207,7 +238,7 @@ impl ChunkCosts<'_> {
     pub fn bits(&mut self, channel: usize, place: &Place, symbol: u8) -> f32 {
         let mut total = 0.0f32;
         let mut tally = |bit: bool, context: Option<&mut Context>| {
-            total += context.map_or(1.0, |c| bits_of(bit, c.model()));
+            total += context.map_or(1.0, |c| self.bits.of(bit, c.model()));
             Ok(())
         };
         // Costing only reads the contexts: it cannot fail.
@@ -585,6 +616,7 @@ impl AdaptiveCoder {
         ChunkCosts {
             coder: self,
             contexts: self.channels.clone(),
+            bits: BitCosts::table(),
         }
     }
 
@@ -711,6 +743,26 @@ impl AdaptiveCoder {
 mod tests {
     use super::*;
     use crate::entropy::{probabilities_from_counts, EntropyTables};
+
+    #[test]
+    fn bit_costs_are_within_their_bound_of_log2() {
+        let table = BitCosts::table();
+        for one in 1..(1u16 << PRECISION) {
+            let model = Bit { one };
+            for bit in [false, true] {
+                let p = f64::from(if bit { one } else { (1 << PRECISION) - one }) / f64::from(1u32 << PRECISION);
+                let error = (f64::from(table.of(bit, model)) + p.log2()).abs();
+                let bound = if p > 0.1 {
+                    0.002
+                } else if p > 0.01 {
+                    0.02
+                } else {
+                    3.0
+                };
+                assert!(error < bound, "p {p}: error {error} bits");
+            }
+        }
+    }
 
     /// A Laplacian-ish latent of `k` channels whose later channels are
     /// smaller, with runs of zeros; deterministic.
