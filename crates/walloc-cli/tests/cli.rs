@@ -1629,7 +1629,7 @@ fn files_of_the_last_release_decode_and_encode_identically() {
     ] {
         let wal = dir.path().join(format!("{stem}.wal"));
         encode_cmd(&release.join(input), &wal)
-            .args(["--model", model, "--coder", coder])
+            .args(["--model", model, "--coder", coder, "--chunk-rows", "32"])
             .assert()
             .success();
         assert!(

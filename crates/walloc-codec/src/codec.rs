@@ -59,12 +59,12 @@ pub struct EncodeOptions {
 }
 
 impl Default for EncodeOptions {
-    /// Predictive adaptive coding at the model's own step, in chunks of 32
-    /// latent rows.
+    /// Predictive adaptive coding at the model's own step, in chunks of
+    /// [`crate::stripes::STRIPE_ROWS`] latent rows.
     fn default() -> Self {
         EncodeOptions {
             coder: LatentCoder::Predictive,
-            rows_per_chunk: 32,
+            rows_per_chunk: crate::stripes::STRIPE_ROWS as u32,
             step: Step::NATIVE,
             rdo: false,
         }
@@ -84,9 +84,20 @@ impl EncodeOptions {
 
     /// Whether a file of these options can be coded stripe by stripe: an
     /// entropy coder of bands (rANS or adaptive; rate–distortion
-    /// optimization decides each chunk on its own, a stripe as well).
+    /// optimization decides each chunk on its own, a stripe as well), in
+    /// chunks that tile a stripe of [`crate::stripes::STRIPE_ROWS`] rows.
     pub fn codes_in_stripes(&self) -> bool {
-        self.coder.is_banded()
+        let rows = self.rows_per_chunk as usize;
+        self.coder.is_banded() && rows > 0 && crate::stripes::STRIPE_ROWS.is_multiple_of(rows)
+    }
+
+    /// The same options with images coded in chunks of `rows` latent rows
+    /// (each chunk decodes on its own).
+    pub fn with_rows_per_chunk(self, rows: u32) -> Self {
+        EncodeOptions {
+            rows_per_chunk: rows,
+            ..self
+        }
     }
 
     /// The same options with rate–distortion-optimized quantization on or

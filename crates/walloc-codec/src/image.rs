@@ -235,7 +235,7 @@ pub(crate) fn reflect(i: isize, len: usize) -> usize {
 /// An empty vector with room for `len` values. Large ones are marked for
 /// transparent huge pages first, so filling them takes a few hundred page
 /// faults instead of thousands (a sizeable part of encoding a photo).
-fn large_buffer(len: usize) -> Vec<f32> {
+pub(crate) fn large_buffer(len: usize) -> Vec<f32> {
     let buffer = Vec::with_capacity(len);
     #[cfg(target_os = "linux")]
     if len * std::mem::size_of::<f32>() >= 2 << 20 {

@@ -2,8 +2,8 @@
 //! for byte, and decode to the whole-image pixels.
 
 use walloc_codec::registry::{DecoderOptions, Registry};
-use walloc_codec::stripes::{is_striped, StripeDecoder, StripeEncoder};
-use walloc_codec::{codec, Image8, Limits, Model};
+use walloc_codec::stripes::{is_striped, StripeDecoder, StripeEncoder, STRIPE_ROWS, SYNTHESIS_HALO_ROWS};
+use walloc_codec::{codec, EncodeOptions, Image8, Limits, Model};
 
 mod common;
 
@@ -33,16 +33,16 @@ fn striped_pixels(model: &Model, file: &[u8]) -> Vec<u8> {
 #[test]
 fn stripes_give_the_whole_image_file_and_pixels() {
     for (name, width, height, channels, push) in [
-        ("rgb-16x", 75, 613, 3, 7),    // 77 latent rows: three stripes, padding on every side
-        ("rgb-4x", 64, 1040, 3, 100),  // 130 latent rows: five stripes
-        ("gray-16x", 50, 470, 1, 470), // 59 latent rows: two stripes, all rows at once
-        ("rgb-16x", 40, 300, 3, 1),    // 38 latent rows: one stripe, coded whole
+        ("rgb-16x", 75, 613, 3, 7),      // 77 latent rows: two stripes, padding on every side
+        ("rgb-4x", 64, 1040, 3, 100),    // 130 latent rows: three stripes
+        ("gray-16x", 50, 1100, 1, 1100), // 138 latent rows: three stripes, all rows at once
+        ("rgb-16x", 40, 590, 3, 1),      // 74 latent rows: one stripe with its halos, coded whole
     ] {
         let model = model(name);
         let image = photo(width, height, channels);
         assert_eq!(
             is_striped(height, model.config().levels),
-            height > 448,
+            height.div_ceil(8) as usize > STRIPE_ROWS + 2 * SYNTHESIS_HALO_ROWS,
             "{name} {height}"
         );
         let whole = codec::encode(&model, &image, Default::default()).unwrap();
@@ -73,4 +73,33 @@ fn a_stripe_encoder_names_missing_and_extra_rows() {
         StripeEncoder::<u8>::new(&registry, &model, 30, 500, 1).is_err(),
         "a gray image for an RGB model"
     );
+}
+
+#[test]
+fn stripes_of_smaller_chunks_give_the_whole_image_file() {
+    let model = model("rgb-16x");
+    let registry = Registry::core();
+    let image = photo(60, 1100, 3); // 138 latent rows: three stripes
+    for (rows, rdo) in [(32, false), (16, true)] {
+        let options = EncodeOptions::default().with_rows_per_chunk(rows).with_rdo(rdo);
+        let whole = codec::encode(&model, &image, options).unwrap();
+        let mut encoder = StripeEncoder::with_options(&registry, &model, 60, 1100, 3, options).unwrap();
+        encoder.push_rows(&image.pixels).unwrap();
+        let file = encoder.finish().unwrap();
+        assert!(
+            file == whole,
+            "chunks of {rows} rows, rdo {rdo}: the striped file differs"
+        );
+        let default = codec::encode(&model, &image, EncodeOptions::default().with_rdo(rdo)).unwrap();
+        assert!(
+            default.len() < file.len(),
+            "chunks of 64 rows cost fewer bytes than {rows}"
+        );
+    }
+    let options = EncodeOptions::default().with_rows_per_chunk(48);
+    let error = StripeEncoder::<u8>::with_options(&registry, &model, 60, 1100, 3, options)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(error.contains("chunks of 48"), "{error}");
 }

@@ -3,14 +3,15 @@
 //! matched bits per pixel; on one thread and on all threads. Encoding is
 //! also timed from pixels in memory, the encoders alone, since reading the
 //! file (the same for both) is a large part of the whole path. walloc runs
-//! its whole-image path (`walloc_codec::codec`), whose bytes the striped
-//! path of `walloc encode` equals.
+//! the library's image path (`walloc::image`), which codes and decodes
+//! large images in stripes as `walloc encode` and `decode` do.
 
 use std::fmt;
 use std::time::Duration;
 
 use rayon::prelude::*;
-use walloc::{EncodeOptions, Image8, LatentCoder, Limits, Model, Step};
+use walloc::image::{decode_image, encode_image};
+use walloc::{DecodeOptions, EncodeOptions, Image8, LatentCoder, Model, Step};
 use walloc_codec::codec;
 use walloc_codec::coding_limit::{context_entropy, ContextEntropy};
 
@@ -206,7 +207,7 @@ pub fn bench(
             // One decode serves both codecs' inputs.
             let rgb = read_as(name, file, 3)?;
             let image = rgb.clone().to_channels(channels);
-            let wal = codec::encode(model, &image, options)?;
+            let wal = encode_image(model, &image, &options)?;
             let (quality, webp) = matched_webp(&rgb, wal.len());
             Ok(Sample {
                 name: name.clone(),
@@ -224,9 +225,9 @@ pub fn bench(
         .iter()
         .map(|&quality| coding_row(model, &samples, Step::from_quality(quality)?))
         .collect::<Result<Vec<_>, EvalError>>()?;
-    let limits = Limits::default();
+    let decoding = DecodeOptions::default();
     let walloc_encode = |s: &Sample| -> Result<(), EvalError> {
-        codec::encode(model, &read_as(&s.name, &s.file, channels)?, options)?;
+        encode_image(model, &read_as(&s.name, &s.file, channels)?, &options)?;
         Ok(())
     };
     let webp_encode_path = |s: &Sample| -> Result<(), EvalError> {
@@ -234,7 +235,7 @@ pub fn bench(
         Ok(())
     };
     let walloc_pixels = |s: &Sample| -> Result<(), EvalError> {
-        codec::encode(model, &s.image, options)?;
+        encode_image(model, &s.image, &options)?;
         Ok(())
     };
     let webp_pixels = |s: &Sample| -> Result<(), EvalError> {
@@ -242,7 +243,7 @@ pub fn bench(
         Ok(())
     };
     let walloc_decode = |s: &Sample| -> Result<(), EvalError> {
-        codec::decode::<u8>(model, &s.wal, &limits)?;
+        decode_image::<u8>(model, &s.wal, &decoding)?;
         Ok(())
     };
     let webp_decode = |s: &Sample| -> Result<(), EvalError> {

@@ -44,7 +44,7 @@ fn image_of<P: Pixel>(model: &Model, signal: &Signal) -> Result<Image<P>> {
     )
 }
 
-pub use walloc_codec::stripes::{StripeDecoder, StripeEncoder, STRIPE_ROWS};
+pub use walloc_codec::stripes::{decodes_in_stripes, is_striped, StripeDecoder, StripeEncoder, STRIPE_ROWS};
 pub use walloc_codec::{Image, Image16, Image8, Pixel};
 
 /// Encodes an 8- or 16-bit image (with the model's channels) into `.wal`
@@ -55,7 +55,7 @@ pub use walloc_codec::{Image, Image16, Image8, Pixel};
 pub fn encode_image<P: Pixel>(model: &Model, image: &Image<P>, options: &EncodeOptions) -> Result<Vec<u8>> {
     if !model.config().encoder_kind().is_local()
         || !options.codes_in_stripes()
-        || options.rows_per_chunk != STRIPE_ROWS as u32
+        || !is_striped(image.height, model.config().levels)
     {
         return codec::encode_with(registry(), model, image, *options);
     }
@@ -100,13 +100,6 @@ pub fn decode_image<P: Pixel>(model: &Model, bytes: &[u8], options: &DecodeOptio
         pixels.extend_from_slice(&rows?);
     }
     Image::new(header.width, header.height, header.channels, pixels)
-}
-
-/// Whether `model`'s decoder gives exactly the whole image's pixels in
-/// stripes: walloc-codec's own (linear) decoders, whose reach is the
-/// synthesis filters'.
-pub fn decodes_in_stripes(model: &Model) -> bool {
-    walloc_codec::registry::Registry::core().supports(model)
 }
 
 /// A streaming encoder of a `width × height` image of `channels` and `P`

@@ -1,8 +1,8 @@
 //! Files written by walloc 0.1 (tests/fixtures/release-0.1, made by
 //! scripts/make_release_fixtures.sh with the 0.1 CLI) decode through the
 //! library to exactly what 0.1 decoded, and the same inputs encode to the
-//! same bytes: model files, headers and chunks are read and written byte
-//! for byte as before.
+//! same bytes with 0.1's options: model files, headers and chunks are read
+//! and written byte for byte as before.
 
 use walloc::{models, EncodeOptions, LatentCoder, Samples, Signal};
 
@@ -68,8 +68,10 @@ fn the_same_inputs_encode_to_the_same_bytes() {
             wav(input)
         };
         let model = models::named(model).unwrap();
+        // 0.1 wrote chunks of 32 latent rows; the default is now 64.
         let options = EncodeOptions {
             coder,
+            rows_per_chunk: 32,
             ..EncodeOptions::default()
         };
         let file = walloc::encode(&model, &signal, &options).unwrap();
