@@ -125,7 +125,7 @@ pub fn run(args: &FitDecodersArgs) -> Result<()> {
 fn fit(model: &Model, refiner: Option<&dyn Refinement>, args: &FitDecodersArgs) -> Result<(Model, Value)> {
     let config = model.config();
     // The fit is one pass over the pieces per step (minutes for a refine
-    // model, whose refiner runs at each): a spinner shows it is alive.
+    // model, whose refiner runs at each): a bar of the steps.
     let announce = |count: usize, what: String| {
         eprintln!(
             "fitting decoders{}{} at {} steps on {count} {what}",
@@ -137,12 +137,12 @@ fn fit(model: &Model, refiner: Option<&dyn Refinement>, args: &FitDecodersArgs) 
             if refiner.is_some() { " around the refiner" } else { "" },
             FITTED_CODES.len(),
         );
-        let spinner = ProgressBar::new_spinner();
-        if let Ok(style) = ProgressStyle::with_template("fitting {spinner} [{elapsed}]") {
-            spinner.set_style(style);
+        let bar = ProgressBar::new(FITTED_CODES.len() as u64);
+        if let Ok(style) = ProgressStyle::with_template("fitting steps {bar:30} {pos}/{len} [{elapsed}, {eta} left]") {
+            bar.set_style(style);
         }
-        spinner.enable_steady_tick(Duration::from_millis(200));
-        spinner
+        bar.enable_steady_tick(Duration::from_millis(500));
+        bar
     };
     Ok(match config.modality {
         Modality::Image => {
@@ -150,9 +150,16 @@ fn fit(model: &Model, refiner: Option<&dyn Refinement>, args: &FitDecodersArgs) 
                 .crops
                 .load(&args.data, config.channels as u8, config.levels, args.seed)?;
             let side = args.crops.crop;
-            let spinner = announce(crops.len(), format!("crops of {side}×{side}"));
-            let fitted = fit_image_step_decoders(model, &crops, &FITTED_CODES, args.neighbours, refiner)?;
-            spinner.finish_and_clear();
+            let bar = announce(crops.len(), format!("crops of {side}×{side}"));
+            let fitted = fit_image_step_decoders(
+                model,
+                &crops,
+                &FITTED_CODES,
+                args.neighbours,
+                refiner,
+                &mut |done, _| bar.set_position(done as u64),
+            )?;
+            bar.finish_and_clear();
             let pieces = json!({
                 "images": images,
                 "crops": crops.len(),
@@ -167,9 +174,12 @@ fn fit(model: &Model, refiner: Option<&dyn Refinement>, args: &FitDecodersArgs) 
                 args.segments
                     .load(&args.data, config.channels as usize, config.levels, args.seed)?;
             let frames = args.segments.segment as usize;
-            let spinner = announce(segments.len(), format!("segments of {frames} frames"));
-            let fitted = fit_planar_step_decoders(model, &segments, &[frames], &FITTED_CODES, refiner)?;
-            spinner.finish_and_clear();
+            let bar = announce(segments.len(), format!("segments of {frames} frames"));
+            let fitted =
+                fit_planar_step_decoders(model, &segments, &[frames], &FITTED_CODES, refiner, &mut |done, _| {
+                    bar.set_position(done as u64)
+                })?;
+            bar.finish_and_clear();
             let pieces = json!({ "files": files, "segments": segments.len(), "segment_frames": frames });
             (fitted, pieces)
         }
@@ -184,10 +194,12 @@ fn fit(model: &Model, refiner: Option<&dyn Refinement>, args: &FitDecodersArgs) 
                 );
             }
             let side = args.bricks.brick as usize;
-            let spinner = announce(bricks.len(), format!("bricks of side {side}"));
-            let fitted =
-                fit_planar_step_decoders(model, &bricks, &vec![side; config.dim as usize], &FITTED_CODES, refiner)?;
-            spinner.finish_and_clear();
+            let bar = announce(bricks.len(), format!("bricks of side {side}"));
+            let shape = vec![side; config.dim as usize];
+            let fitted = fit_planar_step_decoders(model, &bricks, &shape, &FITTED_CODES, refiner, &mut |done, _| {
+                bar.set_position(done as u64)
+            })?;
+            bar.finish_and_clear();
             let names: Vec<String> = files.iter().map(|f| walloc_io::folder::file_name(f)).collect();
             let pieces = json!({ "files": names, "bricks": bricks.len(), "brick_side": side });
             (fitted, pieces)

@@ -447,6 +447,7 @@ fn fit(config: ModelConfig, options: &FitOptions, examples: &Examples) -> Result
         options.step_decoder_neighbours,
         examples,
         None,
+        &mut |_, _| {},
     )
 }
 

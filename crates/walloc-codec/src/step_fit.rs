@@ -64,13 +64,15 @@ pub fn check_step_decoder_model(model: &Model, refinement: Option<&dyn Refinemen
 /// An image model (linear, or refine with its `refinement`) with decoders
 /// least-squares fitted at step `codes` on `crops` (all of one size, a
 /// multiple of 2^J), its encoder, tables and own decoder kept: it writes
-/// the same files and keeps its id.
+/// the same files and keeps its id. `on_step` hears `(steps fitted, steps)`
+/// as each step is done.
 pub fn fit_image_step_decoders<P: Pixel>(
     model: &Model,
     crops: &[Image<P>],
     codes: &[i8],
     neighbours: bool,
     refinement: Option<&dyn Refinement>,
+    on_step: &mut dyn FnMut(usize, usize),
 ) -> Result<Model> {
     check_step_decoder_model(model, refinement)?;
     let config = model.config();
@@ -98,7 +100,7 @@ pub fn fit_image_step_decoders<P: Pixel>(
         count: crops.len(),
         make: &make,
     };
-    with_step_decoders(model, codes, neighbours, &examples, refinement)
+    with_step_decoders(model, codes, neighbours, &examples, refinement, on_step)
 }
 
 /// An audio or volume model (linear, or refine with its `refinement`) with
@@ -108,12 +110,14 @@ pub fn fit_image_step_decoders<P: Pixel>(
 /// audio, bricks for volumes, as [`crate::fit::fit_linear_audio`] and
 /// [`crate::fit::fit_linear_volume`] take them). Its encoder, tables and
 /// own decoder are kept: it writes the same files and keeps its id.
+/// `on_step` hears `(steps fitted, steps)` as each step is done.
 pub fn fit_planar_step_decoders(
     model: &Model,
     pieces: &[Vec<f32>],
     shape: &[usize],
     codes: &[i8],
     refinement: Option<&dyn Refinement>,
+    on_step: &mut dyn FnMut(usize, usize),
 ) -> Result<Model> {
     check_step_decoder_model(model, refinement)?;
     let config = model.config();
@@ -133,25 +137,31 @@ pub fn fit_planar_step_decoders(
         count: pieces.len(),
         make: &make,
     };
-    with_step_decoders(model, codes, false, &examples, refinement)
+    with_step_decoders(model, codes, false, &examples, refinement, on_step)
 }
 
 /// `model` with decoders least-squares fitted at step `codes` on
 /// `examples`, reading the neighbouring latent positions too when
 /// `neighbours` (image models), around `refinement` (refine models), and
 /// its finest step where a finer fitted step saturates its latents
-/// ([`SATURATION_LIMIT`]).
+/// ([`SATURATION_LIMIT`]); `on_step` hears `(steps fitted, steps)`.
 pub(crate) fn with_step_decoders(
     model: &Model,
     codes: &[i8],
     neighbours: bool,
     examples: &Examples,
     refinement: Option<&dyn Refinement>,
+    on_step: &mut dyn FnMut(usize, usize),
 ) -> Result<Model> {
     crate::step_decoders::check_codes(codes, model.config().architecture)?;
     let (decoders, saturated): (Vec<Decoder>, Vec<f64>) = codes
         .iter()
-        .map(|&code| step_decoder(model, Step::from_code(code)?, examples, neighbours, refinement))
+        .enumerate()
+        .map(|(done, &code)| {
+            let fitted = step_decoder(model, Step::from_code(code)?, examples, neighbours, refinement)?;
+            on_step(done + 1, codes.len());
+            Ok(fitted)
+        })
         .collect::<Result<Vec<_>>>()?
         .into_iter()
         .unzip();

@@ -111,7 +111,17 @@ fn round_trip(
 #[test]
 fn audio_step_decoders_keep_the_files_and_fit_their_steps() {
     let native_only = fit_linear_audio(&segments(8, 1024), &options(4, 6)).unwrap();
-    let fitted = fit_planar_step_decoders(&native_only, &segments(8, 1024), &[1024], &[50, 70, 80], None).unwrap();
+    let mut heard = Vec::new();
+    let fitted = fit_planar_step_decoders(
+        &native_only,
+        &segments(8, 1024),
+        &[1024],
+        &[50, 70, 80],
+        None,
+        &mut |done, steps| heard.push((done, steps)),
+    )
+    .unwrap();
+    assert_eq!(heard, [(1, 3), (2, 3), (3, 3)], "one report a step");
     assert_eq!(fitted.config().step_decoders, vec![50, 70, 80]);
     assert_eq!(fitted.id(), native_only.id(), "step decoders keep the id");
 
@@ -138,7 +148,7 @@ fn audio_step_decoders_keep_the_files_and_fit_their_steps() {
     }
 
     // Pieces of another shape, image models and neighbour decoders are refused.
-    let error = fit_planar_step_decoders(&native_only, &segments(2, 1024), &[1000], &[50], None)
+    let error = fit_planar_step_decoders(&native_only, &segments(2, 1024), &[1000], &[50], None, &mut |_, _| {})
         .unwrap_err()
         .to_string();
     assert!(error.contains("each axis a multiple of 2^4"), "{error}");
@@ -146,7 +156,7 @@ fn audio_step_decoders_keep_the_files_and_fit_their_steps() {
         std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/rgb-16x.safetensors")).unwrap(),
     )
     .unwrap();
-    let error = fit_planar_step_decoders(&image_model, &segments(2, 1024), &[1024], &[50], None)
+    let error = fit_planar_step_decoders(&image_model, &segments(2, 1024), &[1024], &[50], None, &mut |_, _| {})
         .unwrap_err()
         .to_string();
     assert!(error.contains("fitted on image crops"), "{error}");

@@ -153,7 +153,7 @@ fn rate_distortion_optimized_quantization_saves_bytes_at_little_cost() {
 fn step_decoders_keep_the_files_and_decode_coarse_steps_better() {
     let native_only = model("rgb-16x").with_step_decoders(&[], &[]).unwrap();
     let crops: Vec<Image8> = (0..12).map(|i| photo(64 + 8 * i, 64)).collect();
-    let fitted = fit_image_step_decoders(&native_only, &crops, &[30, 50], false, None).unwrap();
+    let fitted = fit_image_step_decoders(&native_only, &crops, &[30, 50], false, None, &mut |_, _| {}).unwrap();
     assert_eq!(fitted.config().step_decoders, vec![30, 50]);
     assert_eq!(fitted.id(), native_only.id(), "step decoders keep the id");
     let reloaded = Model::from_bytes(fitted.to_bytes().to_vec()).unwrap();
@@ -200,8 +200,8 @@ fn step_decoders_keep_the_files_and_decode_coarse_steps_better() {
 fn decoders_reading_neighbours_decode_coarse_steps_better() {
     let native_only = model("rgb-16x").with_step_decoders(&[], &[]).unwrap();
     let crops: Vec<Image8> = (0..12).map(|i| photo(64 + 8 * i, 64)).collect();
-    let pointwise = fit_image_step_decoders(&native_only, &crops, &[50], false, None).unwrap();
-    let spatial = fit_image_step_decoders(&native_only, &crops, &[-20, 50], true, None).unwrap();
+    let pointwise = fit_image_step_decoders(&native_only, &crops, &[50], false, None, &mut |_, _| {}).unwrap();
+    let spatial = fit_image_step_decoders(&native_only, &crops, &[-20, 50], true, None, &mut |_, _| {}).unwrap();
     let config = spatial.config();
     assert!(config.step_decoder_neighbours && !pointwise.config().step_decoder_neighbours);
     assert_eq!(config.step_decoders, vec![-20, 50]);

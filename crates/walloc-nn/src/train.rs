@@ -734,14 +734,14 @@ mod tests {
         let codes = [30, 50];
         let refiner = RefinerCorrection::of(&refine).unwrap().unwrap();
         let refiner = Some(&refiner as &dyn Refinement);
-        let fitted = fit_image_step_decoders(&refine, &images, &codes, false, refiner).unwrap();
+        let fitted = fit_image_step_decoders(&refine, &images, &codes, false, refiner, &mut |_, _| {}).unwrap();
         assert_eq!(fitted.id(), refine.id(), "step decoders keep the id");
         let reread = Model::from_bytes(fitted.to_bytes().to_vec()).unwrap();
         assert_eq!(reread.config().step_decoders, codes);
         // Without its refiner a refine model's decoders are not fitted.
-        let error = fit_image_step_decoders(&refine, &images, &codes, false, None).unwrap_err();
+        let error = fit_image_step_decoders(&refine, &images, &codes, false, None, &mut |_, _| {}).unwrap_err();
         assert!(error.to_string().contains("around its refiner"), "{error}");
-        let linear = fit_image_step_decoders(&model, &images, &codes, false, None).unwrap();
+        let linear = fit_image_step_decoders(&model, &images, &codes, false, None, &mut |_, _| {}).unwrap();
 
         let registry = crate::registry();
         // Each model's file and squared error over the images it was fitted on.
