@@ -374,9 +374,12 @@ impl Candidates {
 /// audio. `quality` runs from 0 (smallest) to 100 (finest); 75, the
 /// default, is the model's own step (images, audio and volumes). `rdo`
 /// (predictive or adaptive coder, 1×1 projection encoders) chooses each latent value's rounding by its
-/// cost in bits and in error: smaller files, slower encoding.
+/// cost in bits and in error: smaller files, slower encoding. `chunk_rows`
+/// (images) is the latent rows of each entropy-coded chunk, each of which
+/// decodes on its own (64; walloc 0.1 wrote 32).
 #[pyfunction]
-#[pyo3(signature = (array, model=None, *, sample_rate=None, coder="predictive", quality=None, rdo=false))]
+#[pyo3(signature = (array, model=None, *, sample_rate=None, coder="predictive", quality=None, rdo=false, chunk_rows=DEFAULT_CHUNK_ROWS))]
+#[allow(clippy::too_many_arguments)]
 fn encode<'py>(
     py: Python<'py>,
     array: &Bound<'py, PyAny>,
@@ -385,31 +388,40 @@ fn encode<'py>(
     coder: &str,
     quality: Option<f64>,
     rdo: bool,
+    chunk_rows: u32,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let model = model_of(model, || default_model(array))?;
     let signal = signal_of(array, model.config().modality, sample_rate)?;
-    let options = encode_options(coder, quality, rdo)?;
+    let options = encode_options(coder, quality, rdo, chunk_rows)?;
     let file = writing(py.detach(|| walloc::encode(&model, &signal, &options)))?;
     Ok(PyBytes::new(py, &file))
 }
 
-/// The options of a coder name, an optional quality (0 to 100) and
-/// rate–distortion-optimized quantization.
-fn encode_options(coder: &str, quality: Option<f64>, rdo: bool) -> PyResult<EncodeOptions> {
+/// The default latent rows of an image's chunks.
+const DEFAULT_CHUNK_ROWS: u32 = walloc::image::STRIPE_ROWS as u32;
+
+/// The options of a coder name, an optional quality (0 to 100),
+/// rate–distortion-optimized quantization and the chunks' latent rows.
+fn encode_options(coder: &str, quality: Option<f64>, rdo: bool, chunk_rows: u32) -> PyResult<EncodeOptions> {
     let step = match quality {
         Some(quality) => Step::from_quality(quality).map_err(|e| PyValueError::new_err(e.to_string()))?,
         None => Step::NATIVE,
     };
+    if chunk_rows == 0 {
+        return Err(PyValueError::new_err("chunk_rows must be at least 1"));
+    }
     Ok(EncodeOptions::default()
         .with_coder(coder_of(coder)?)
         .with_step(step)
-        .with_rdo(rdo))
+        .with_rdo(rdo)
+        .with_rows_per_chunk(chunk_rows))
 }
 
 /// Encodes a list of arrays in parallel (all with one model); returns a
 /// list of bytes. An item that fails raises, naming its index.
 #[pyfunction]
-#[pyo3(signature = (arrays, model=None, *, sample_rate=None, coder="predictive", quality=None, rdo=false))]
+#[pyo3(signature = (arrays, model=None, *, sample_rate=None, coder="predictive", quality=None, rdo=false, chunk_rows=DEFAULT_CHUNK_ROWS))]
+#[allow(clippy::too_many_arguments)]
 fn encode_batch<'py>(
     py: Python<'py>,
     arrays: Vec<Bound<'py, PyAny>>,
@@ -418,11 +430,12 @@ fn encode_batch<'py>(
     coder: &str,
     quality: Option<f64>,
     rdo: bool,
+    chunk_rows: u32,
 ) -> PyResult<Bound<'py, PyList>> {
     let Some((model, signals)) = batch_signals(py, &arrays, model, sample_rate)? else {
         return Ok(PyList::empty(py));
     };
-    let options = encode_options(coder, quality, rdo)?;
+    let options = encode_options(coder, quality, rdo, chunk_rows)?;
     let files: Vec<walloc::Result<Vec<u8>>> = py.detach(|| {
         signals
             .par_iter()

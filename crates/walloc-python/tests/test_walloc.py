@@ -122,7 +122,8 @@ def test_the_same_bytes_and_samples_as_the_cli(stem, source, model, coder):
         expected = expected[:, 0] if expected.shape[1] == 1 else expected
     if model.endswith("neural") and not walloc.has_neural():
         pytest.skip("a sensor build has no neural decoders")
-    data = walloc.encode(signal, model, sample_rate=rate, coder=coder)
+    # 0.1 wrote chunks of 32 latent rows; the default is now 64.
+    data = walloc.encode(signal, model, sample_rate=rate, coder=coder, chunk_rows=32)
     assert data == (RELEASE / f"{stem}.wal").read_bytes()
     np.testing.assert_array_equal(walloc.decode(data), expected)
 
@@ -273,6 +274,8 @@ def test_arrays_that_do_not_fit_raise_value_error():
         walloc.encode(np.zeros(100, np.float32), "stereo-5x", sample_rate=0)
     with pytest.raises(ValueError, match="coder"):
         walloc.encode(image, coder="zip")
+    with pytest.raises(ValueError, match="chunk_rows"):
+        walloc.encode(image, chunk_rows=0)
     with pytest.raises(LookupError):
         walloc.encode(image, "no-such-model")
     # Non-contiguous views are read in logical order.
