@@ -162,8 +162,10 @@ pub struct StripeEncoder<'m, P = u8> {
     latent_rows: usize,
     /// Original rows each stripe's window needs, for stripes not coded yet.
     needed: BTreeMap<usize, Vec<usize>>,
-    /// Received rows that a pending stripe still needs.
+    /// Striped: received rows that a pending stripe still needs.
     rows: BTreeMap<usize, Vec<P>>,
+    /// Whole: the rows received, one after the other.
+    pixels: Vec<P>,
     received: usize,
     /// Striped: each stripe's chunks once coded.
     chunks: Vec<Option<Vec<Vec<u8>>>>,
@@ -242,6 +244,7 @@ impl<'m, P: Pixel> StripeEncoder<'m, P> {
             whole: None,
             needed,
             rows: BTreeMap::new(),
+            pixels: Vec::new(),
             received: 0,
         })
     }
@@ -263,11 +266,17 @@ impl<'m, P: Pixel> StripeEncoder<'m, P> {
                 self.received
             )));
         }
-        for row in pixels.chunks_exact(row_len) {
-            // Every row is in some stripe's window; `code` forgets it once
-            // no pending stripe needs it.
-            self.rows.insert(self.received, row.to_vec());
-            self.received += 1;
+        if self.chunks.is_empty() {
+            // Coded whole: the rows are the image's, in order.
+            self.pixels.extend_from_slice(pixels);
+            self.received += pixels.len() / row_len;
+        } else {
+            for row in pixels.chunks_exact(row_len) {
+                // Every row is in some stripe's window; `code` forgets it
+                // once no pending stripe needs it.
+                self.rows.insert(self.received, row.to_vec());
+                self.received += 1;
+            }
         }
         let ready: Vec<usize> = self
             .needed
@@ -289,8 +298,7 @@ impl<'m, P: Pixel> StripeEncoder<'m, P> {
         let multiple = 1usize << config.levels;
         let (w, c) = (self.width as usize, usize::from(self.channels));
         if self.chunks.is_empty() {
-            let pixels: Vec<P> = rows.iter().flat_map(|y| self.rows[y].iter().copied()).collect();
-            let image = Image::new(self.width, self.height, self.channels, pixels)?;
+            let image = Image::new(self.width, self.height, self.channels, std::mem::take(&mut self.pixels))?;
             let latent = crate::codec::analyze_with_encoder(self.encoder.as_ref(), self.model, &image)?;
             self.whole = Some(crate::codec::write_image(self.model, &image, &latent, self.options)?);
         } else {
