@@ -17,8 +17,8 @@ pub fn for_id(id: ModelId, spec: Option<&str>) -> Result<Model> {
     if let Some(spec) = spec {
         return resolve(spec);
     }
-    match embedded()?.iter().find(|m| m.id() == id) {
-        Some(model) => Ok(model.clone()),
+    match walloc::models::name_of(id) {
+        Some(name) => Ok(walloc::models::named(name)?),
         None => bail!(
             "the file was made with model {} which is not built in; pass it with --model PATH",
             id.short()

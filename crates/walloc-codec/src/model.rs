@@ -64,6 +64,21 @@ impl ModelId {
         ModelId(Sha256::digest(bytes).into())
     }
 
+    /// The id of the model a file holds, from its bytes without reading its
+    /// tensors: the id of the model its config extends, else the hash of
+    /// the bytes (as [`Model::from_bytes`] gives it).
+    pub fn of_model_file(bytes: &[u8]) -> Result<Self> {
+        Self::of_file_with(bytes, &config_of(bytes)?)
+    }
+
+    /// The id of a model file of `bytes` whose config is `config`.
+    fn of_file_with(bytes: &[u8], config: &ModelConfig) -> Result<Self> {
+        match &config.extends {
+            Some(hex) => ModelId::from_hex(hex),
+            None => Ok(ModelId::of_bytes(bytes)),
+        }
+    }
+
     /// The id written as 64 hex digits ([`ModelId`]'s `Display`).
     pub fn from_hex(hex: &str) -> Result<Self> {
         let digits = hex.as_bytes();
@@ -131,6 +146,17 @@ pub struct Model {
 
 fn bad(msg: impl Into<String>) -> CodecError {
     CodecError::InvalidModel(msg.into())
+}
+
+/// The config a model file's metadata holds (not yet validated).
+fn config_of(bytes: &[u8]) -> Result<ModelConfig> {
+    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
+    let json = meta
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get(CONFIG_KEY))
+        .ok_or_else(|| bad(format!("no {CONFIG_KEY} in the metadata")))?;
+    serde_json::from_str(json).map_err(|e| bad(format!("config: {e}")))
 }
 
 /// Reads a tensor of 4-byte little-endian values, checking dtype and shape.
@@ -645,13 +671,7 @@ impl Model {
 
     /// Loads and validates a model file.
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Self> {
-        let (_, meta) = SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
-        let json = meta
-            .metadata()
-            .as_ref()
-            .and_then(|m| m.get(CONFIG_KEY))
-            .ok_or_else(|| bad(format!("no {CONFIG_KEY} in the metadata")))?;
-        let config: ModelConfig = serde_json::from_str(json).map_err(|e| bad(format!("config: {e}")))?;
+        let config = config_of(&bytes)?;
         let bank = config.validate()?;
         let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
         let (k, d) = (config.latent_dim as usize, config.coefficient_dim());
@@ -730,10 +750,7 @@ impl Model {
             encoder,
             step_decoders,
             bottleneck: Bottleneck::new(config.latent_bits),
-            id: match &config.extends {
-                Some(hex) => ModelId::from_hex(hex)?,
-                None => ModelId::of_bytes(&bytes),
-            },
+            id: ModelId::of_file_with(&bytes, &config)?,
             config,
             weights,
             bank,

@@ -93,10 +93,18 @@ pub fn named(name: &str) -> Result<Model> {
     }
 }
 
-/// The name of the embedded model with id `id`, if one has it.
+/// The name of the embedded model with id `id`, if one has it. The ids
+/// are read from the files' configs (hashing the few that extend no
+/// other), not by loading every model.
 pub fn name_of(id: ModelId) -> Option<&'static str> {
-    let models = embedded().ok()?;
-    models.iter().position(|m| m.id() == id).map(|i| EMBEDDED[i].0)
+    static IDS: OnceLock<Vec<Option<ModelId>>> = OnceLock::new();
+    let ids = IDS.get_or_init(|| {
+        EMBEDDED
+            .iter()
+            .map(|(_, bytes)| ModelId::of_model_file(bytes).ok())
+            .collect()
+    });
+    ids.iter().position(|&i| i == Some(id)).map(|i| EMBEDDED[i].0)
 }
 
 /// Loads a model file.
@@ -306,5 +314,17 @@ mod tests {
         let err = resolve("no-such-model").unwrap_err();
         assert!(err.to_string().contains("rgb-16x"), "{err}");
         assert_eq!(default_for(Modality::Image, 1), "gray-16x");
+    }
+
+    /// The ids `name_of` reads from the configs are the loaded models' ids,
+    /// of models that extend another and of those that do not.
+    #[test]
+    fn every_embedded_model_is_found_by_its_id() {
+        let models = embedded().unwrap();
+        assert!(models.iter().any(|m| m.config().extends.is_some()));
+        assert!(models.iter().any(|m| m.config().extends.is_none()));
+        for (model, &(name, _)) in models.iter().zip(EMBEDDED) {
+            assert_eq!(name_of(model.id()), Some(name), "{name}");
+        }
     }
 }
