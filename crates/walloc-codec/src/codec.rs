@@ -42,6 +42,25 @@ impl Latent {
     }
 }
 
+/// The positions of chunk `chunk` of `rows` latent rows in a plane of
+/// `height` rows of `width`.
+pub(crate) fn chunk_range(chunk: usize, rows: usize, height: usize, width: usize) -> std::ops::Range<usize> {
+    chunk * rows * width..((chunk + 1) * rows).min(height) * width
+}
+
+/// `latent` coded by `coder` in chunks of `rows` latent rows (each decodes
+/// on its own), in parallel.
+pub(crate) fn code_in_chunks(coder: &crate::entropy::BandCoder, latent: &Latent, rows: usize) -> Result<Vec<Vec<u8>>> {
+    let plane = latent.height * latent.width;
+    (0..latent.height.div_ceil(rows))
+        .into_par_iter()
+        .map(|c| {
+            let range = chunk_range(c, rows, latent.height, latent.width);
+            coder.encode(&latent.symbols, plane, range, latent.width)
+        })
+        .collect()
+}
+
 /// Options of [`encode`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct EncodeOptions {
@@ -346,16 +365,7 @@ pub fn write_image<P: Pixel>(
     let options = options.with_step(latent.step);
     let rows = options.rows_per_chunk.max(1) as usize;
     let chunks: Vec<Vec<u8>> = match pack_format(options.coder) {
-        None => {
-            let coder = model.band_coder(options.coder, latent.step)?;
-            (0..latent.height.div_ceil(rows))
-                .into_par_iter()
-                .map(|c| {
-                    let range = c * rows * latent.width..((c + 1) * rows).min(latent.height) * latent.width;
-                    coder.encode(&latent.symbols, plane, range, latent.width)
-                })
-                .collect::<Result<_>>()?
-        }
+        None => code_in_chunks(&model.band_coder(options.coder, latent.step)?, latent, rows)?,
         Some(format) => vec![packing::pack(
             &latent.symbols,
             latent.channels,

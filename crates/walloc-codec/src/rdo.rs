@@ -140,7 +140,7 @@ pub fn quantize(model: &Model, values: &LatentValues, rows_per_chunk: usize, lam
     let chunks: Vec<Vec<u8>> = (0..shape.height.div_ceil(rows))
         .into_par_iter()
         .map(|chunk| {
-            let range = chunk * rows * width..((chunk + 1) * rows).min(shape.height) * width;
+            let range = crate::codec::chunk_range(chunk, rows, shape.height, width);
             let mut costs = coder.chunk_costs();
             let mut decided = vec![0u8; k * range.len()];
             // The bands as coded (values, or residuals where predicted).

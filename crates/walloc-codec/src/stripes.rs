@@ -1,11 +1,12 @@
 //! Large images in bounded memory: the image is coded in stripes of
 //! [`STRIPE_ROWS`] latent rows, each transformed with
-//! [`ANALYSIS_HALO_ROWS`] latent rows of context above and below (taken periodically, as the whole
-//! padded image's periodized transform takes them), so that every stripe's
-//! latent is exactly the whole image's. A stripe is one rANS chunk, whose
-//! contexts stay inside it, so the file is byte for byte the whole-image
-//! file. Encoding holds the rows a pending stripe needs; decoding holds the
-//! integer latent (a few bytes per 64 pixels) and one stripe of samples.
+//! [`ANALYSIS_HALO_ROWS`] latent rows of context above and below (taken
+//! periodically, as the whole padded image's periodized transform takes
+//! them), so that every stripe's latent is exactly the whole image's. A
+//! stripe is one or more whole chunks, whose contexts stay inside them, so
+//! the file is byte for byte the whole-image file. Encoding holds the rows
+//! a pending stripe needs; decoding holds the integer latent (a few bytes
+//! per 64 pixels) and one stripe of samples.
 //!
 //! [`StripeEncoder`] takes pixel rows as they are read; [`StripeDecoder`]
 //! yields pixel rows in order.
@@ -14,7 +15,7 @@ use std::collections::BTreeMap;
 
 use walloc_wavelet::Signal as Planar;
 
-use crate::codec::{check_sample_bits, decode_latent, write_chunks, EncodeOptions, ImageShape, Latent};
+use crate::codec::{check_sample_bits, code_in_chunks, decode_latent, write_chunks, EncodeOptions, ImageShape, Latent};
 use crate::container::{Header, Limits};
 use crate::encoder::{LatentShape, LatentValues};
 use crate::entropy::BandCoder;
@@ -321,13 +322,7 @@ impl<'m, P: Pixel> StripeEncoder<'m, P> {
                 Some(rdo) => rdo.decide(&core_values(&rdo.values(signal)?, core_height)),
                 None => core_of(&self.encoder.analyze(signal)?, core_height),
             };
-            let (plane, rows) = (core.height * core.width, self.options.rows_per_chunk as usize);
-            let chunks = (0..core.height.div_ceil(rows))
-                .map(|c| {
-                    let range = c * rows * core.width..((c + 1) * rows).min(core.height) * core.width;
-                    self.band.encode(&core.symbols, plane, range, core.width)
-                })
-                .collect::<Result<_>>()?;
+            let chunks = code_in_chunks(&self.band, &core, self.options.rows_per_chunk as usize)?;
             self.chunks[stripe] = Some(chunks);
         }
         let still: std::collections::HashSet<usize> = self.needed.values().flatten().copied().collect();

@@ -77,11 +77,10 @@ fn paired_throughput(
         .num_threads(1)
         .build()
         .map_err(|e| EvalError::Invalid(format!("a one-thread pool: {e}")))?;
-    let mut best = [Duration::MAX; 2];
     let mut single = [Duration::ZERO; 2];
     one.install(|| {
         for sample in samples {
-            best = [Duration::MAX; 2];
+            let mut best = [Duration::MAX; 2];
             for _ in 0..repeat.max(1) {
                 best[0] = best[0].min(timed(|| ours(sample))?.1);
                 best[1] = best[1].min(timed(|| theirs(sample))?.1);

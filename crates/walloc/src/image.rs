@@ -104,7 +104,7 @@ pub fn decode_image<P: Pixel>(model: &Model, bytes: &[u8], options: &DecodeOptio
 
 /// A streaming encoder of a `width × height` image of `channels` and `P`
 /// samples, with the coder and step of `options` (rANS or adaptive, in
-/// chunks of [`STRIPE_ROWS`]): push rows as they are read, then `finish`
+/// chunks that divide [`STRIPE_ROWS`]): push rows as they are read, then `finish`
 /// (the same bytes as [`encode_image`]).
 pub fn stripe_encoder<'m, P: Pixel>(
     model: &'m Model,
