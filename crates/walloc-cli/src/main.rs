@@ -18,7 +18,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use walloc::image::{decode_image as decode_wal_image, encode_image as encode_wal_image};
-use walloc::{DecodeOptions, DecoderOptions, EncodeOptions, Image, LatentCoder, Limits, Modality, Pixel, Step};
+use walloc::{
+    DecodeOptions, DecoderOptions, EncodeOptions, Image, LatentCoder, Limits, Modality, Pixel, Rounding, Step,
+};
 
 use walloc_io::audio::{is_audio_path, is_wav};
 use walloc_io::image::{decode_picture, encode_picture, Picture};
@@ -69,6 +71,12 @@ enum Command {
         /// quality, slower encoding.
         #[arg(long)]
         rdo: bool,
+        /// How latent values are rounded (without --rdo): dead-zone (the
+        /// nearest integer, but values within 0.6 of zero become zero:
+        /// smaller files, as fast) or nearest (the reference's latents).
+        /// Files of either decode the same way.
+        #[arg(long, default_value = "dead-zone")]
+        rounding: Rounding,
         /// Images: latent rows per entropy-coded chunk. Each chunk decodes
         /// on its own (in parallel) and starts its adaptive contexts
         /// afresh, so smaller chunks cost a few more bytes; large images
@@ -336,6 +344,7 @@ fn run(cli: &Cli) -> Result<()> {
             quality,
             bpp,
             rdo,
+            rounding,
             chunk_rows,
             volume,
         } => {
@@ -347,6 +356,7 @@ fn run(cli: &Cli) -> Result<()> {
             let options = EncodeOptions::default()
                 .with_coder(*coder)
                 .with_rdo(*rdo)
+                .with_rounding(*rounding)
                 .with_rows_per_chunk(*chunk_rows);
             encode(input, output, model.as_deref(), options, rate, volume)
         }

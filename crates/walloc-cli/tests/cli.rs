@@ -454,7 +454,7 @@ fn imported_reference_checkpoint_round_trips() {
         .arg(&input)
         .arg("-o")
         .arg(&wal)
-        .arg("--model")
+        .args(["--rounding", "nearest", "--model"])
         .arg(&model)
         .assert()
         .success();
@@ -495,9 +495,14 @@ fn import_fixture(stem: &str, output: &Path) -> Command {
     cmd
 }
 
-/// encode INPUT with MODEL, then decode to OUTPUT (the model passed both times).
+/// encode INPUT with MODEL, rounding to the nearest integer as the
+/// reference does, then decode to OUTPUT (the model passed both times).
 fn round_trip(input: &Path, wal: &Path, output: &Path, model: &Path) {
-    encode_cmd(input, wal).arg("--model").arg(model).assert().success();
+    encode_cmd(input, wal)
+        .args(["--rounding", "nearest", "--model"])
+        .arg(model)
+        .assert()
+        .success();
     walloc()
         .arg("decode")
         .arg(wal)
@@ -885,6 +890,22 @@ fn quality_and_bpp_reach_audio() {
         .success();
     let rdo_snr = snr_db(&original, &read_wav(&dir.path().join("rdo.wav")).1);
     assert!(rdo_snr > 13.0, "{rdo_snr:.2} dB");
+    // The dead zone is the default rounding: the nearest writes more bytes.
+    let nearest = dir.path().join("nearest.wal");
+    encode_cmd(&input, &nearest)
+        .args(["--quality", "30", "--rounding", "nearest"])
+        .assert()
+        .success();
+    assert!(plain < std::fs::metadata(&nearest).unwrap().len());
+    let assert = encode_cmd(&input, &nearest)
+        .args(["--rounding", "floor"])
+        .assert()
+        .failure();
+    assert!(
+        stderr_of(&assert).contains("nearest or dead-zone"),
+        "{}",
+        stderr_of(&assert)
+    );
     // --bpp counts bits per frame for audio.
     let wal = dir.path().join("rate.wal");
     let assert = encode_cmd(&input, &wal).args(["--bpp", "3"]).assert().success();
@@ -1629,7 +1650,16 @@ fn files_of_the_last_release_decode_and_encode_identically() {
     ] {
         let wal = dir.path().join(format!("{stem}.wal"));
         encode_cmd(&release.join(input), &wal)
-            .args(["--model", model, "--coder", coder, "--chunk-rows", "32"])
+            .args([
+                "--model",
+                model,
+                "--coder",
+                coder,
+                "--chunk-rows",
+                "32",
+                "--rounding",
+                "nearest",
+            ])
             .assert()
             .success();
         assert!(
@@ -1679,7 +1709,8 @@ fn tall_pngs_stream_through_stripes_to_the_same_bytes() {
     let model = walloc::models::named("rgb-16x").unwrap();
     let rgb = image::DynamicImage::ImageRgba8(tall).into_rgb8();
     let image = walloc::Image8::new(300, 900, 3, rgb.into_raw()).unwrap();
-    let whole = walloc_codec::codec::encode(&model, &image, Default::default()).unwrap();
+    let options = walloc::EncodeOptions::default().with_rounding(walloc::Rounding::Nearest);
+    let whole = walloc_codec::codec::encode(&model, &image, options).unwrap();
     assert!(std::fs::read(&wal).unwrap() == whole, "the streamed file differs");
     let decoded = walloc_codec::codec::decode::<u8>(&model, &whole, &Default::default()).unwrap();
     assert!(

@@ -3,6 +3,7 @@
 
 use rayon::prelude::*;
 
+use crate::bottleneck::Rounding;
 use crate::config::Modality;
 use crate::container::{self, Header, LatentCoder, Limits};
 use crate::error::{CodecError, Result};
@@ -75,17 +76,24 @@ pub struct EncodeOptions {
     /// (smaller files at the same quality, slower encoding). Models with a
     /// 1×1 projection encoder, with the adaptive coder only.
     pub rdo: bool,
+    /// How the encoder rounds each latent value when it does not choose by
+    /// rate and distortion: [`Rounding::DeadZone`] by default (smaller
+    /// files at the same speed), [`Rounding::Nearest`] for the reference's
+    /// latents.
+    pub rounding: Rounding,
 }
 
 impl Default for EncodeOptions {
     /// Predictive adaptive coding at the model's own step, in chunks of
-    /// [`crate::stripes::STRIPE_ROWS`] latent rows.
+    /// [`crate::stripes::STRIPE_ROWS`] latent rows, with the dead-zone
+    /// rounding.
     fn default() -> Self {
         EncodeOptions {
             coder: LatentCoder::Predictive,
             rows_per_chunk: crate::stripes::STRIPE_ROWS as u32,
             step: Step::NATIVE,
             rdo: false,
+            rounding: Rounding::DeadZone,
         }
     }
 }
@@ -123,6 +131,11 @@ impl EncodeOptions {
     /// off.
     pub fn with_rdo(self, rdo: bool) -> Self {
         EncodeOptions { rdo, ..self }
+    }
+
+    /// The same options with another rounding.
+    pub fn with_rounding(self, rounding: Rounding) -> Self {
+        EncodeOptions { rounding, ..self }
     }
 }
 

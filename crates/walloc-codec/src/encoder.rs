@@ -5,7 +5,7 @@
 use rayon::prelude::*;
 use walloc_wavelet::{packet, FilterBank, Signal};
 
-use crate::bottleneck::{Bottleneck, Quantizer};
+use crate::bottleneck::{Bottleneck, Quantizer, Rounding};
 use crate::codec::Latent;
 use crate::config::ModelConfig;
 use crate::error::{invalid, CodecError, Result};
@@ -146,6 +146,15 @@ impl LinearEncoder {
             bottleneck,
             step,
             ..self.clone()
+        }
+    }
+
+    /// The same encoder rounding as `rounding` says (the model's encoder
+    /// rounds to the nearest integer, as the reference does).
+    pub fn with_rounding(self, rounding: Rounding) -> Self {
+        LinearEncoder {
+            quantizer: Quantizer::with_rounding(&self.bottleneck, rounding),
+            ..self
         }
     }
 

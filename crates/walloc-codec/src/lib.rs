@@ -41,6 +41,7 @@ mod step_fit;
 pub mod stripes;
 pub mod volume;
 
+pub use bottleneck::Rounding;
 pub use codec::{EncodeOptions, Latent};
 pub use config::{Architecture, EncoderKind, Figures, Modality, ModelConfig};
 pub use container::{Header, LatentCoder, Limits};

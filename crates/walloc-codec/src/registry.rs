@@ -12,6 +12,7 @@
 
 use walloc_wavelet::{packet, Signal as Planar};
 
+use crate::bottleneck::Rounding;
 use crate::codec::{linear_coefficients, EncodeOptions, Latent};
 use crate::config::{Architecture, EncoderKind};
 use crate::encoder::LinearEncoder;
@@ -58,8 +59,10 @@ impl DecoderOptions {
     }
 }
 
-/// Makes the encoder of a model at a quantizer step.
-pub type AnalysisFactory = for<'m> fn(&'m Model, Step) -> Result<Box<dyn Analysis + 'm>>;
+/// Makes the encoder of a model at a quantizer step, rounding as the
+/// [`Rounding`] says where its quantizer is the Gaussian bottleneck
+/// (LiVeAction's Laplace quantizer rounds to the nearest integer).
+pub type AnalysisFactory = for<'m> fn(&'m Model, Step, Rounding) -> Result<Box<dyn Analysis + 'm>>;
 
 /// Makes the decoder of a model.
 pub type SynthesisFactory = for<'m> fn(&'m Model, &DecoderOptions) -> Result<Box<dyn Synthesis + 'm>>;
@@ -110,9 +113,15 @@ impl Registry {
         self.encoder_at(model, Step::NATIVE)
     }
 
-    /// The encoder of `model` at quantizer step `step`; a step finer than
-    /// the model's finest ([`Model::check_step`]) is refused.
+    /// The encoder of `model` at quantizer step `step`, rounding to the
+    /// nearest integer as the reference does (its latents exactly); a step
+    /// finer than the model's finest ([`Model::check_step`]) is refused.
     pub fn encoder_at<'m>(&self, model: &'m Model, step: Step) -> Result<Box<dyn Analysis + 'm>> {
+        self.encoder_rounding(model, step, Rounding::Nearest)
+    }
+
+    /// The encoder of `model` at `step` that rounds as `rounding` says.
+    fn encoder_rounding<'m>(&self, model: &'m Model, step: Step, rounding: Rounding) -> Result<Box<dyn Analysis + 'm>> {
         model.check_step(step)?;
         let config = model.config();
         let kind = config.encoder_kind();
@@ -121,15 +130,15 @@ impl Registry {
             .iter()
             .find(|(a, k, _)| (*a, *k) == (config.architecture, kind))
         {
-            Some((_, _, make)) => make(model, step),
+            Some((_, _, make)) => make(model, step, rounding),
             None => Err(unsupported(model, "encoder")),
         }
     }
 
-    /// The encoder of `model` for `options`: [`Registry::encoder_at`] the
-    /// options' step, or, with [`EncodeOptions::rdo`], the
-    /// rate–distortion-optimized one ([`RdoAnalysis`]) for chunks of
-    /// `rows_per_chunk` latent rows.
+    /// The encoder of `model` for `options`: the registry's at the
+    /// options' step, rounding as [`EncodeOptions::rounding`] says, or,
+    /// with [`EncodeOptions::rdo`], the rate–distortion-optimized one
+    /// ([`RdoAnalysis`]) for chunks of `rows_per_chunk` latent rows.
     pub fn encoder_for<'m>(
         &self,
         model: &'m Model,
@@ -139,7 +148,7 @@ impl Registry {
         if options.rdo {
             return Ok(Box::new(RdoAnalysis::new(model, options, rows_per_chunk)?));
         }
-        self.encoder_at(model, options.step)
+        self.encoder_rounding(model, options.step, options.rounding)
     }
 
     /// The decoder of `model`, or [`CodecError::Unsupported`] naming what
@@ -181,11 +190,13 @@ impl Analysis for ProjectionAnalysis<'_> {
     }
 }
 
-fn projection_encoder(model: &Model, step: Step) -> Result<Box<dyn Analysis + '_>> {
+fn projection_encoder(model: &Model, step: Step, rounding: Rounding) -> Result<Box<dyn Analysis + '_>> {
     match model.encoder() {
-        Some(encoder) if step == Step::NATIVE => Ok(Box::new(ProjectionAnalysis(std::borrow::Cow::Borrowed(encoder)))),
+        Some(encoder) if step == Step::NATIVE && rounding == Rounding::Nearest => {
+            Ok(Box::new(ProjectionAnalysis(std::borrow::Cow::Borrowed(encoder))))
+        }
         Some(encoder) => Ok(Box::new(ProjectionAnalysis(std::borrow::Cow::Owned(
-            encoder.at_step(step),
+            encoder.at_step(step).with_rounding(rounding),
         )))),
         None => Err(unsupported(model, "encoder")),
     }

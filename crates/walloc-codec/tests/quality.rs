@@ -5,7 +5,7 @@
 use walloc_codec::fit::fit_image_step_decoders;
 use walloc_codec::registry::Registry;
 use walloc_codec::stripes::StripeEncoder;
-use walloc_codec::{codec, EncodeOptions, Image8, LatentCoder, Limits, Model, Step};
+use walloc_codec::{codec, EncodeOptions, Image8, LatentCoder, Limits, Model, Rounding, Step};
 
 mod common;
 
@@ -33,7 +33,9 @@ fn every_step_decodes_its_latent_and_trades_rate_for_error() {
     let mut previous: Option<(usize, f64)> = None;
     for code in [-20i8, 0, 20, 40, 60] {
         let step = Step::from_code(code).unwrap();
-        let options = EncodeOptions::default().with_step(step);
+        let options = EncodeOptions::default()
+            .with_step(step)
+            .with_rounding(Rounding::Nearest);
         let file = codec::encode(&model, &image, options).unwrap();
         let (header, latent) = codec::decode_latent(&model, &file, &Limits::default()).unwrap();
         assert_eq!((header.step, header.coder), (step, LatentCoder::Predictive));
@@ -98,6 +100,45 @@ fn striped_coding_at_a_step_is_the_whole_image_file() {
 }
 
 #[test]
+fn the_dead_zone_zeroes_values_next_to_zero_for_fewer_bytes() {
+    // Decoded by its own decoder alone, as in the test of RDO below.
+    let model = model("rgb-16x").with_step_decoders(&[], &[]).unwrap();
+    let image = photo(160, 128);
+    let decode = |file: &[u8]| codec::decode::<u8>(&model, file, &Limits::default()).unwrap();
+    let latent = |file: &[u8]| codec::decode_latent(&model, file, &Limits::default()).unwrap().1;
+    for quality in [30.0, 75.0, 100.0] {
+        let options = EncodeOptions::default().with_step(Step::from_quality(quality).unwrap());
+        assert_eq!(options.rounding, Rounding::DeadZone, "the default");
+        let dead = codec::encode(&model, &image, options).unwrap();
+        let nearest = codec::encode(&model, &image, options.with_rounding(Rounding::Nearest)).unwrap();
+        // An ordinary file: the same header, fewer bytes.
+        assert_eq!(dead[..40], nearest[..40]);
+        eprintln!("quality {quality}: {} vs {} bytes", dead.len(), nearest.len());
+        assert!(
+            dead.len() < nearest.len(),
+            "quality {quality}: {} vs {}",
+            dead.len(),
+            nearest.len()
+        );
+        let (nearest_error, dead_error) = (mse(&image, &decode(&nearest)), mse(&image, &decode(&dead)));
+        assert!(
+            dead_error >= nearest_error && dead_error < 1.25 * nearest_error,
+            "quality {quality}: MSE {nearest_error:.2} vs {dead_error:.2}"
+        );
+        // Nearest rounding gives the reference's latent; the dead zone
+        // differs from it only by ±1s that became 0s.
+        let (nearest, dead) = (latent(&nearest), latent(&dead));
+        assert_eq!(
+            nearest,
+            codec::analyze_at(&Registry::core(), &model, &image, options.step).unwrap()
+        );
+        let moved = nearest.symbols.iter().zip(&dead.symbols).filter(|(n, d)| n != d);
+        assert!(moved.clone().all(|(&n, &d)| d == 128 && n.abs_diff(128) == 1));
+        assert!(moved.count() > 0, "quality {quality}: nothing zeroed");
+    }
+}
+
+#[test]
 fn rate_distortion_optimized_quantization_saves_bytes_at_little_cost() {
     // Decoded by its own decoder alone: step decoders that read neighbours,
     // fitted on nearest rounding, decode the values RDO moved less well
@@ -108,7 +149,9 @@ fn rate_distortion_optimized_quantization_saves_bytes_at_little_cost() {
     let image = photo(160, 128);
     let decode = |file: &[u8]| codec::decode::<u8>(&model, file, &Limits::default()).unwrap();
     for quality in [30.0, 75.0] {
-        let options = EncodeOptions::default().with_step(Step::from_quality(quality).unwrap());
+        let options = EncodeOptions::default()
+            .with_step(Step::from_quality(quality).unwrap())
+            .with_rounding(Rounding::Nearest);
         let plain = codec::encode(&model, &image, options).unwrap();
         let optimized = codec::encode(&model, &image, options.with_rdo(true)).unwrap();
         // An ordinary adaptive file: the same header, fewer bytes.
@@ -220,7 +263,10 @@ fn decoders_reading_neighbours_decode_coarse_steps_better() {
     // At and beyond the steps both hold decoders for (between the model's
     // own step and the next anchor, interpolation halves the neighbours').
     for code in [50i8, 60] {
-        let options = EncodeOptions::default().with_step(Step::from_code(code).unwrap());
+        // Nearest rounding, which the decoders were fitted on.
+        let options = EncodeOptions::default()
+            .with_step(Step::from_code(code).unwrap())
+            .with_rounding(Rounding::Nearest);
         let file = codec::encode(&spatial, &image, options).unwrap();
         assert_eq!(
             file,

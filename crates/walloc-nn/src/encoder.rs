@@ -8,7 +8,7 @@
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::prelude::*;
 use burn::tensor::{Distribution, TensorData};
-use walloc_codec::bottleneck::Quantizer;
+use walloc_codec::bottleneck::{Quantizer, Rounding};
 use walloc_codec::registry::Analysis;
 use walloc_codec::{Latent, Model, Step};
 use walloc_wavelet::{packet, Signal};
@@ -142,6 +142,7 @@ impl LightweightEncoder {
 struct KlAnalysis<'m> {
     model: &'m Model,
     step: Step,
+    rounding: Rounding,
     encoder: KlEncoder,
     device: Device,
 }
@@ -156,7 +157,7 @@ impl Analysis for KlAnalysis<'_> {
             &self.device,
         );
         let z = values(self.encoder.forward(x))?;
-        let quantizer = Quantizer::new(&self.model.bottleneck_at(self.step));
+        let quantizer = Quantizer::with_rounding(&self.model.bottleneck_at(self.step), self.rounding);
         Ok(Latent {
             depth: 1,
             channels: config.latent_dim as usize,
@@ -169,12 +170,17 @@ impl Analysis for KlAnalysis<'_> {
 }
 
 /// The full KL encoder of a `codec2d` model, for the registry.
-pub(crate) fn kl_encoder(model: &Model, step: Step) -> walloc_codec::Result<Box<dyn Analysis + '_>> {
+pub(crate) fn kl_encoder(
+    model: &Model,
+    step: Step,
+    rounding: Rounding,
+) -> walloc_codec::Result<Box<dyn Analysis + '_>> {
     let device = Device::default();
     Ok(Box::new(KlAnalysis {
         encoder: load_image_encoder(model, &device)?,
         model,
         step,
+        rounding,
         device,
     }))
 }

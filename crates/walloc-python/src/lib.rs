@@ -374,11 +374,14 @@ impl Candidates {
 /// audio. `quality` runs from 0 (smallest) to 100 (finest); 75, the
 /// default, is the model's own step (images, audio and volumes). `rdo`
 /// (predictive or adaptive coder, 1×1 projection encoders) chooses each latent value's rounding by its
-/// cost in bits and in error: smaller files, slower encoding. `chunk_rows`
+/// cost in bits and in error: smaller files, slower encoding. `rounding`
+/// (without `rdo`) is `"dead-zone"` (values within 0.6 of zero become
+/// zero: smaller files at the same speed) or `"nearest"` (the reference's
+/// latents). `chunk_rows`
 /// (images) is the latent rows of each entropy-coded chunk, each of which
 /// decodes on its own (64; walloc 0.1 wrote 32).
 #[pyfunction]
-#[pyo3(signature = (array, model=None, *, sample_rate=None, coder="predictive", quality=None, rdo=false, chunk_rows=DEFAULT_CHUNK_ROWS))]
+#[pyo3(signature = (array, model=None, *, sample_rate=None, coder="predictive", quality=None, rdo=false, rounding="dead-zone", chunk_rows=DEFAULT_CHUNK_ROWS))]
 #[allow(clippy::too_many_arguments)]
 fn encode<'py>(
     py: Python<'py>,
@@ -388,11 +391,12 @@ fn encode<'py>(
     coder: &str,
     quality: Option<f64>,
     rdo: bool,
+    rounding: &str,
     chunk_rows: u32,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let model = model_of(model, || default_model(array))?;
     let signal = signal_of(array, model.config().modality, sample_rate)?;
-    let options = encode_options(coder, quality, rdo, chunk_rows)?;
+    let options = encode_options(coder, quality, rdo, rounding, chunk_rows)?;
     let file = writing(py.detach(|| walloc::encode(&model, &signal, &options)))?;
     Ok(PyBytes::new(py, &file))
 }
@@ -401,8 +405,15 @@ fn encode<'py>(
 const DEFAULT_CHUNK_ROWS: u32 = walloc::image::STRIPE_ROWS as u32;
 
 /// The options of a coder name, an optional quality (0 to 100),
-/// rate–distortion-optimized quantization and the chunks' latent rows.
-fn encode_options(coder: &str, quality: Option<f64>, rdo: bool, chunk_rows: u32) -> PyResult<EncodeOptions> {
+/// rate–distortion-optimized quantization, a rounding name and the
+/// chunks' latent rows.
+fn encode_options(
+    coder: &str,
+    quality: Option<f64>,
+    rdo: bool,
+    rounding: &str,
+    chunk_rows: u32,
+) -> PyResult<EncodeOptions> {
     let step = match quality {
         Some(quality) => Step::from_quality(quality).map_err(|e| PyValueError::new_err(e.to_string()))?,
         None => Step::NATIVE,
@@ -414,13 +425,18 @@ fn encode_options(coder: &str, quality: Option<f64>, rdo: bool, chunk_rows: u32)
         .with_coder(coder_of(coder)?)
         .with_step(step)
         .with_rdo(rdo)
+        .with_rounding(
+            rounding
+                .parse()
+                .map_err(|e: walloc::Error| PyValueError::new_err(e.to_string()))?,
+        )
         .with_rows_per_chunk(chunk_rows))
 }
 
 /// Encodes a list of arrays in parallel (all with one model); returns a
 /// list of bytes. An item that fails raises, naming its index.
 #[pyfunction]
-#[pyo3(signature = (arrays, model=None, *, sample_rate=None, coder="predictive", quality=None, rdo=false, chunk_rows=DEFAULT_CHUNK_ROWS))]
+#[pyo3(signature = (arrays, model=None, *, sample_rate=None, coder="predictive", quality=None, rdo=false, rounding="dead-zone", chunk_rows=DEFAULT_CHUNK_ROWS))]
 #[allow(clippy::too_many_arguments)]
 fn encode_batch<'py>(
     py: Python<'py>,
@@ -430,12 +446,13 @@ fn encode_batch<'py>(
     coder: &str,
     quality: Option<f64>,
     rdo: bool,
+    rounding: &str,
     chunk_rows: u32,
 ) -> PyResult<Bound<'py, PyList>> {
     let Some((model, signals)) = batch_signals(py, &arrays, model, sample_rate)? else {
         return Ok(PyList::empty(py));
     };
-    let options = encode_options(coder, quality, rdo, chunk_rows)?;
+    let options = encode_options(coder, quality, rdo, rounding, chunk_rows)?;
     let files: Vec<walloc::Result<Vec<u8>>> = py.detach(|| {
         signals
             .par_iter()

@@ -89,6 +89,15 @@ def test_an_rgb_photo_round_trips():
     assert info["compression_ratio"] == pytest.approx(image.size / len(data))
 
 
+def test_the_dead_zone_is_the_default_rounding():
+    image = png(RELEASE / "rgb.png")
+    dead, nearest = walloc.encode(image), walloc.encode(image, rounding="nearest")
+    assert walloc.encode(image, rounding="dead-zone") == dead
+    assert len(dead) < len(nearest)
+    # Both are ordinary files, decoded alike, at about the same quality.
+    assert abs(psnr(image, walloc.decode(dead)) - psnr(image, walloc.decode(nearest))) < 0.5
+
+
 def test_gray_images_are_two_dimensional():
     image = smooth_image(40, 56, channels=1)
     data = walloc.encode(image)
@@ -122,8 +131,9 @@ def test_the_same_bytes_and_samples_as_the_cli(stem, source, model, coder):
         expected = expected[:, 0] if expected.shape[1] == 1 else expected
     if model.endswith("neural") and not walloc.has_neural():
         pytest.skip("a sensor build has no neural decoders")
-    # 0.1 wrote chunks of 32 latent rows; the default is now 64.
-    data = walloc.encode(signal, model, sample_rate=rate, coder=coder, chunk_rows=32)
+    # 0.1 rounded to the nearest integer and wrote chunks of 32 latent rows;
+    # the defaults are now the dead zone and 64.
+    data = walloc.encode(signal, model, sample_rate=rate, coder=coder, rounding="nearest", chunk_rows=32)
     assert data == (RELEASE / f"{stem}.wal").read_bytes()
     np.testing.assert_array_equal(walloc.decode(data), expected)
 
@@ -276,6 +286,8 @@ def test_arrays_that_do_not_fit_raise_value_error():
         walloc.encode(image, coder="zip")
     with pytest.raises(ValueError, match="chunk_rows"):
         walloc.encode(image, chunk_rows=0)
+    with pytest.raises(ValueError, match="rounding"):
+        walloc.encode(image, rounding="floor")
     with pytest.raises(LookupError):
         walloc.encode(image, "no-such-model")
     # Non-contiguous views are read in logical order.

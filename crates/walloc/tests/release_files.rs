@@ -4,7 +4,7 @@
 //! same bytes with 0.1's options: model files, headers and chunks are read
 //! and written byte for byte as before.
 
-use walloc::{models, EncodeOptions, LatentCoder, Samples, Signal};
+use walloc::{models, EncodeOptions, LatentCoder, Rounding, Samples, Signal};
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{}/../../tests/fixtures/release-0.1/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -68,10 +68,12 @@ fn the_same_inputs_encode_to_the_same_bytes() {
             wav(input)
         };
         let model = models::named(model).unwrap();
-        // 0.1 wrote chunks of 32 latent rows; the default is now 64.
+        // 0.1 rounded to the nearest integer and wrote chunks of 32 latent
+        // rows; the defaults are now the dead zone and 64.
         let options = EncodeOptions {
             coder,
             rows_per_chunk: 32,
+            rounding: Rounding::Nearest,
             ..EncodeOptions::default()
         };
         let file = walloc::encode(&model, &signal, &options).unwrap();

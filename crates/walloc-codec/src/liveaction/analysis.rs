@@ -6,6 +6,7 @@ use walloc_wavelet::Signal as Planar;
 
 use super::config::LiveActionConfig;
 use super::encoder::LiveActionEncoder;
+use crate::bottleneck::Rounding;
 use crate::codec::Latent;
 use crate::error::{CodecError, Result};
 use crate::model::Model;
@@ -67,8 +68,9 @@ impl Analysis for LiveActionAnalysis {
     }
 }
 
-/// The registry's factory of LiVeAction encoders.
-pub(crate) fn liveaction_encoder(model: &Model, step: Step) -> Result<Box<dyn Analysis + '_>> {
+/// The registry's factory of LiVeAction encoders (the Laplace quantizer
+/// rounds to the nearest integer whatever the [`Rounding`]).
+pub(crate) fn liveaction_encoder(model: &Model, step: Step, _: Rounding) -> Result<Box<dyn Analysis + '_>> {
     let tensors =
         safetensors::SafeTensors::deserialize(model.to_bytes()).map_err(|e| CodecError::InvalidModel(e.to_string()))?;
     Ok(Box::new(LiveActionAnalysis {

@@ -12,6 +12,7 @@ pub mod train;
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use walloc_codec::bottleneck::Rounding;
 use walloc_codec::liveaction::{dequantize, latent_of, shape_of, RANGE_SCALE};
 use walloc_codec::registry::{Analysis, DecoderOptions, Synthesis};
 use walloc_codec::{Latent, Model, Step};
@@ -51,8 +52,14 @@ impl Analysis for LiveActionNetworkAnalysis {
     }
 }
 
-/// The registry's factory of LiVeAction's EfficientViT encoders.
-pub(crate) fn liveaction_network_encoder(model: &Model, step: Step) -> walloc_codec::Result<Box<dyn Analysis + '_>> {
+/// The registry's factory of LiVeAction's EfficientViT encoders (the
+/// Laplace quantizer rounds to the nearest integer whatever the
+/// [`Rounding`]).
+pub(crate) fn liveaction_network_encoder(
+    model: &Model,
+    step: Step,
+    _: Rounding,
+) -> walloc_codec::Result<Box<dyn Analysis + '_>> {
     let device = Device::default();
     let encoder = LiveActionEncoderNet::build(
         shape_of(model)?,

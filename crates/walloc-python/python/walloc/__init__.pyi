@@ -69,6 +69,7 @@ def encode(
     coder: str = "predictive",
     quality: Optional[float] = None,
     rdo: bool = False,
+    rounding: str = "dead-zone",
     chunk_rows: int = 64,
 ) -> bytes:
     """Encodes an image ``(H, W[, C])`` uint8 (or uint16, coded from all 16
@@ -80,6 +81,9 @@ def encode(
     75 is the model's own step, and every 20 points halve or double it.
     ``rdo`` (predictive or adaptive coder, 1×1 projection encoders): choose each latent value's rounding
     by its cost in bits and in error (smaller files, slower encoding).
+    ``rounding`` (without ``rdo``): ``"dead-zone"`` (values within 0.6 of
+    zero become zero: smaller files at the same speed) or ``"nearest"``
+    (the reference's latents); files of either decode alike.
     ``chunk_rows`` (images): latent rows of each entropy-coded chunk, each
     of which decodes on its own (64; walloc 0.1 wrote 32)."""
 
@@ -91,6 +95,7 @@ def encode_batch(
     coder: str = "predictive",
     quality: Optional[float] = None,
     rdo: bool = False,
+    rounding: str = "dead-zone",
     chunk_rows: int = 64,
 ) -> List[bytes]:
     """``encode`` on every array, in parallel with the GIL released."""
