@@ -72,9 +72,10 @@ enum Command {
         #[arg(long)]
         rdo: bool,
         /// How latent values are rounded (without --rdo): dead-zone (the
-        /// nearest integer, but values within 0.6 of zero become zero:
-        /// smaller files, as fast) or nearest (the reference's latents).
-        /// Files of either decode the same way.
+        /// nearest integer, but values within 0.6 of zero become zero, and
+        /// so do ±1s whose four neighbours are zero: smaller files, as
+        /// fast) or nearest (the reference's latents). Files of either
+        /// decode the same way.
         #[arg(long, default_value = "dead-zone")]
         rounding: Rounding,
         /// Images: latent rows per entropy-coded chunk. Each chunk decodes

@@ -221,7 +221,9 @@ pub enum Rounding {
     /// ([`Bottleneck::quantize`]). Gives the reference's latents exactly.
     Nearest,
     /// The nearest integer, except that `|u| <` [`DEAD_ZONE`] rounds to 0
-    /// (nearest rounding's zero cell is `|u| < ½`). A zero is the cheapest
+    /// (nearest rounding's zero cell is `|u| < ½`), and then, in latents of
+    /// more than one row, a ±1 whose four neighbours are 0 becomes 0
+    /// ([`crate::dead_zone`]; the quantizer itself does the first step). A zero is the cheapest
     /// symbol to code and a ±1 the dearest for its error, so widening the
     /// zero cell trades a little error for many bits, at no cost in speed:
     /// the fast stand-in for rate–distortion-optimized quantization

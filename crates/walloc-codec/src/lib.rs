@@ -21,6 +21,7 @@ pub mod codec;
 pub mod coding_limit;
 pub mod config;
 pub mod container;
+pub mod dead_zone;
 pub mod dequantize;
 pub mod encoder;
 pub mod entropy;

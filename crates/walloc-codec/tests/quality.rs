@@ -113,20 +113,22 @@ fn the_dead_zone_zeroes_values_next_to_zero_for_fewer_bytes() {
         let nearest = codec::encode(&model, &image, options.with_rounding(Rounding::Nearest)).unwrap();
         // An ordinary file: the same header, fewer bytes.
         assert_eq!(dead[..40], nearest[..40]);
-        eprintln!("quality {quality}: {} vs {} bytes", dead.len(), nearest.len());
         assert!(
             dead.len() < nearest.len(),
             "quality {quality}: {} vs {}",
             dead.len(),
             nearest.len()
         );
+        // 168 bytes against 192 at quality 30, for 25 % more error on this
+        // image's many isolated ±1s.
         let (nearest_error, dead_error) = (mse(&image, &decode(&nearest)), mse(&image, &decode(&dead)));
         assert!(
-            dead_error >= nearest_error && dead_error < 1.25 * nearest_error,
+            dead_error >= nearest_error && dead_error < 1.35 * nearest_error,
             "quality {quality}: MSE {nearest_error:.2} vs {dead_error:.2}"
         );
         // Nearest rounding gives the reference's latent; the dead zone
-        // differs from it only by ±1s that became 0s.
+        // (its wider zero cell, then the isolated ±1s) differs from it only
+        // by ±1s that became 0s.
         let (nearest, dead) = (latent(&nearest), latent(&dead));
         assert_eq!(
             nearest,
