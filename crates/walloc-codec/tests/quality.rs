@@ -99,6 +99,32 @@ fn striped_coding_at_a_step_is_the_whole_image_file() {
     assert!(refused.err().unwrap().to_string().contains("adaptive coder"));
 }
 
+/// Asserts that `file` is an ordinary file with the header of `nearest`
+/// (the same image at the same step, rounded to the nearest integer), with
+/// fewer bytes, decoding to at least its error and less than `bound` times
+/// it.
+fn fewer_bytes_for_a_little_error(
+    image: &Image8,
+    decode: &dyn Fn(&[u8]) -> Image8,
+    nearest: &[u8],
+    file: &[u8],
+    bound: f64,
+    quality: f64,
+) {
+    assert_eq!(file[..40], nearest[..40]);
+    assert!(
+        file.len() < nearest.len(),
+        "quality {quality}: {} vs {}",
+        file.len(),
+        nearest.len()
+    );
+    let (nearest_error, error) = (mse(image, &decode(nearest)), mse(image, &decode(file)));
+    assert!(
+        error >= nearest_error && error < bound * nearest_error,
+        "quality {quality}: MSE {nearest_error:.2} vs {error:.2}"
+    );
+}
+
 #[test]
 fn the_dead_zone_zeroes_values_next_to_zero_for_fewer_bytes() {
     // Decoded by its own decoder alone, as in the test of RDO below.
@@ -111,21 +137,9 @@ fn the_dead_zone_zeroes_values_next_to_zero_for_fewer_bytes() {
         assert_eq!(options.rounding, Rounding::DeadZone, "the default");
         let dead = codec::encode(&model, &image, options).unwrap();
         let nearest = codec::encode(&model, &image, options.with_rounding(Rounding::Nearest)).unwrap();
-        // An ordinary file: the same header, fewer bytes.
-        assert_eq!(dead[..40], nearest[..40]);
-        assert!(
-            dead.len() < nearest.len(),
-            "quality {quality}: {} vs {}",
-            dead.len(),
-            nearest.len()
-        );
         // 168 bytes against 192 at quality 30, for 25 % more error on this
         // image's many isolated ±1s.
-        let (nearest_error, dead_error) = (mse(&image, &decode(&nearest)), mse(&image, &decode(&dead)));
-        assert!(
-            dead_error >= nearest_error && dead_error < 1.35 * nearest_error,
-            "quality {quality}: MSE {nearest_error:.2} vs {dead_error:.2}"
-        );
+        fewer_bytes_for_a_little_error(&image, &decode, &nearest, &dead, 1.35, quality);
         // Nearest rounding gives the reference's latent; the dead zone
         // (its wider zero cell, then the isolated ±1s) differs from it only
         // by ±1s that became 0s.
@@ -156,21 +170,9 @@ fn rate_distortion_optimized_quantization_saves_bytes_at_little_cost() {
             .with_rounding(Rounding::Nearest);
         let plain = codec::encode(&model, &image, options).unwrap();
         let optimized = codec::encode(&model, &image, options.with_rdo(true)).unwrap();
-        // An ordinary adaptive file: the same header, fewer bytes.
-        assert_eq!(plain[..40], optimized[..40]);
-        assert!(
-            optimized.len() < plain.len(),
-            "quality {quality}: {} vs {}",
-            optimized.len(),
-            plain.len()
-        );
-        let (plain_error, optimized_error) = (mse(&image, &decode(&plain)), mse(&image, &decode(&optimized)));
         // Each value moves by at most one step towards zero: the error grows
         // a little (by 12 % at quality 30 here, where the bytes fall more).
-        assert!(
-            optimized_error >= plain_error && optimized_error < 1.25 * plain_error,
-            "quality {quality}: MSE {plain_error:.2} vs {optimized_error:.2}"
-        );
+        fewer_bytes_for_a_little_error(&image, &decode, &plain, &optimized, 1.25, quality);
         // The latent differs from the nearest rounding only towards zero.
         let nearest = codec::analyze_at(&Registry::core(), &model, &image, options.step).unwrap();
         let chosen = codec::rdo_latent(&model, &image, options).unwrap();

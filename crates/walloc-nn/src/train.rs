@@ -744,13 +744,18 @@ mod tests {
         let linear = fit_image_step_decoders(&model, &images, &codes, false, None, &mut |_, _| {}).unwrap();
 
         let registry = crate::registry();
-        // Each model's file and squared error over the images it was fitted on.
+        // Each model's file and squared error over the images it was fitted
+        // on, rounded to the nearest integer as the fits round.
+        let options = |step: Step| {
+            EncodeOptions::default()
+                .with_step(step)
+                .with_rounding(walloc_codec::Rounding::Nearest)
+        };
         let coded = |model: &Model, step: Step| {
             let mut files = Vec::new();
             let mut error = 0.0;
             for image in &images {
-                let file =
-                    codec::encode_with(&registry, model, image, EncodeOptions::default().with_step(step)).unwrap();
+                let file = codec::encode_with(&registry, model, image, options(step)).unwrap();
                 let decoded: Image8 =
                     codec::decode_with(&registry, model, &file, &Limits::default(), &Default::default()).unwrap();
                 error += decoded
