@@ -221,11 +221,11 @@ pub enum Rounding {
     /// ([`Bottleneck::quantize`]). Gives the reference's latents exactly.
     Nearest,
     /// The nearest integer, except that `|u| <` [`DEAD_ZONE`] rounds to 0
-    /// (nearest rounding's zero cell is `|u| < ½`), and then, in latents of
-    /// more than one row, a ±1 whose four neighbours are 0 becomes 0
-    /// ([`crate::dead_zone`]; the quantizer itself does the first step). A zero is the cheapest
-    /// symbol to code and a ±1 the dearest for its error, so widening the
-    /// zero cell trades a little error for many bits, at no cost in speed:
+    /// (nearest rounding's zero cell is `|u| < ½`; the quantizer's own
+    /// thresholds), and then, in latents of more than one row, a ±1 whose
+    /// four neighbours are 0 becomes 0 ([`Rounding::finish`]). A zero is
+    /// the cheapest symbol to code and a ±1 the dearest for its error, so
+    /// this trades a little error for many bits at almost no cost in speed:
     /// the fast stand-in for rate–distortion-optimized quantization
     /// ([`crate::rdo`]). The encoder's default.
     #[default]
@@ -235,6 +235,15 @@ pub enum Rounding {
 impl Rounding {
     /// Every rounding.
     pub const ALL: [Rounding; 2] = [Rounding::Nearest, Rounding::DeadZone];
+
+    /// Whatever this rounding does after the quantizer, on a latent it made
+    /// (value 0 at the symbol `zero`): the dead zone's isolated ±1s to 0
+    /// ([`crate::dead_zone::zero_isolated_ones`]); nothing for the nearest.
+    pub fn finish(self, latent: &mut crate::codec::Latent, zero: u8) {
+        if self == Rounding::DeadZone {
+            crate::dead_zone::zero_isolated_ones(latent, zero);
+        }
+    }
 
     /// This rounding's name (`nearest`, `dead-zone`), as it parses.
     pub fn name(self) -> &'static str {

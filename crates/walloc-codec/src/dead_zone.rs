@@ -1,12 +1,13 @@
 //! The second step of the dead-zone rounding
-//! ([`crate::bottleneck::Rounding::DeadZone`]): after
-//! the quantizer's wider zero cell, a ±1 whose four neighbours in its
+//! ([`crate::bottleneck::Rounding::DeadZone`], run by its encoders through
+//! [`crate::bottleneck::Rounding::finish`]): after the quantizer's wider
+//! zero cell, a ±1 whose four neighbours in its
 //! channel (left, right, above, below) are all zero becomes 0 as well. An
 //! isolated ±1 is the dearest symbol to code (its contexts expect zeros)
 //! and carries the least (the rounding of a value near ½ or a lone spike).
 //! On the held-out photos it takes `rgb-16x`'s BD-rate against WebP
 //! (PSNR) from +14.0 % to +12.3 % and `rgb-8x-neural`'s from +8.2 % to
-//! +6.5 %, for one pass over the integer latent (docs/BENCHMARKS.md).
+//! +6.6 %, for one pass over the integer latent (docs/BENCHMARKS.md).
 //!
 //! Each value is decided from the quantizer's values around it, not from
 //! decisions already made, so the rule is local: rows wrap around within
@@ -16,11 +17,7 @@
 
 use rayon::prelude::*;
 
-use walloc_wavelet::Signal;
-
 use crate::codec::Latent;
-use crate::error::Result;
-use crate::registry::Analysis;
 
 /// Zeroes every ±1 of `latent` (value 0 at symbol `zero`) whose left,
 /// right, upper and lower neighbours in its channel are 0, reading the
@@ -58,23 +55,6 @@ pub fn zero_isolated_ones(latent: &mut Latent, zero: u8) {
             }
         }
     });
-}
-
-/// An encoder followed by [`zero_isolated_ones`]: the dead-zone rounding
-/// of an encoder whose quantizer already has the wider zero cell.
-pub(crate) struct DeadZoneAnalysis<'m> {
-    /// The encoder, rounding with the wider zero cell.
-    pub(crate) encoder: Box<dyn Analysis + 'm>,
-    /// The stored symbol of value 0.
-    pub(crate) zero: u8,
-}
-
-impl Analysis for DeadZoneAnalysis<'_> {
-    fn analyze(&self, signal: Signal) -> Result<Latent> {
-        let mut latent = self.encoder.analyze(signal)?;
-        zero_isolated_ones(&mut latent, self.zero);
-        Ok(latent)
-    }
 }
 
 #[cfg(test)]

@@ -27,6 +27,8 @@ pub struct LinearEncoder {
     bias: Vec<f32>,
     quantizer: Quantizer,
     bottleneck: Bottleneck,
+    /// How `quantizer` rounds (its second step, if any, runs on the latent).
+    rounding: Rounding,
     /// The quantizer step of `quantizer` and `bottleneck`.
     step: Step,
     /// Residual coding (the reference's `ResidualCodec2D`): the latent is
@@ -108,6 +110,7 @@ impl LinearEncoder {
             bias,
             quantizer: Quantizer::new(&Bottleneck::new(config.latent_bits)),
             bottleneck: Bottleneck::new(config.latent_bits),
+            rounding: Rounding::Nearest,
             step: Step::NATIVE,
             stages: 1,
             stage_decoders: Vec::new(),
@@ -142,7 +145,7 @@ impl LinearEncoder {
     pub fn at_step(&self, step: Step) -> Self {
         let bottleneck = Bottleneck::at_step(self.bottleneck.bits(), step);
         LinearEncoder {
-            quantizer: Quantizer::new(&bottleneck),
+            quantizer: Quantizer::with_rounding(&bottleneck, self.rounding),
             bottleneck,
             step,
             ..self.clone()
@@ -154,6 +157,7 @@ impl LinearEncoder {
     pub fn with_rounding(self, rounding: Rounding) -> Self {
         LinearEncoder {
             quantizer: Quantizer::with_rounding(&self.bottleneck, rounding),
+            rounding,
             ..self
         }
     }
@@ -192,7 +196,9 @@ impl LinearEncoder {
             },
             |bias| quantizer.quantize(bias),
         )?;
-        Ok(shape.latent(symbols, self.step))
+        let mut latent = shape.latent(symbols, self.step);
+        self.rounding.finish(&mut latent, self.bottleneck.offset() as u8);
+        Ok(latent)
     }
 
     /// The latent of a normalized signal before quantization: each value

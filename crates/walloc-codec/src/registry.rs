@@ -15,7 +15,6 @@ use walloc_wavelet::{packet, Signal as Planar};
 use crate::bottleneck::Rounding;
 use crate::codec::{linear_coefficients, EncodeOptions, Latent};
 use crate::config::{Architecture, EncoderKind};
-use crate::dead_zone::DeadZoneAnalysis;
 use crate::encoder::LinearEncoder;
 use crate::error::{CodecError, Result};
 use crate::model::Model;
@@ -149,15 +148,7 @@ impl Registry {
         if options.rdo {
             return Ok(Box::new(RdoAnalysis::new(model, options, rows_per_chunk)?));
         }
-        let encoder = self.encoder_rounding(model, options.step, options.rounding)?;
-        // LiVeAction's Laplace quantizer rounds to the nearest integer.
-        if options.rounding == Rounding::DeadZone && model.config().architecture != Architecture::Liveaction {
-            return Ok(Box::new(DeadZoneAnalysis {
-                encoder,
-                zero: model.bottleneck_at(options.step).offset() as u8,
-            }));
-        }
-        Ok(encoder)
+        self.encoder_rounding(model, options.step, options.rounding)
     }
 
     /// The decoder of `model`, or [`CodecError::Unsupported`] naming what

@@ -157,15 +157,18 @@ impl Analysis for KlAnalysis<'_> {
             &self.device,
         );
         let z = values(self.encoder.forward(x))?;
-        let quantizer = Quantizer::with_rounding(&self.model.bottleneck_at(self.step), self.rounding);
-        Ok(Latent {
+        let bottleneck = self.model.bottleneck_at(self.step);
+        let quantizer = Quantizer::with_rounding(&bottleneck, self.rounding);
+        let mut latent = Latent {
             depth: 1,
             channels: config.latent_dim as usize,
             height: h,
             width: w,
             symbols: z.iter().map(|&v| quantizer.quantize(v)).collect(),
             step: self.step,
-        })
+        };
+        self.rounding.finish(&mut latent, bottleneck.offset() as u8);
+        Ok(latent)
     }
 }
 

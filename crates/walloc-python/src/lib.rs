@@ -334,7 +334,8 @@ fn array_of<'py>(py: Python<'py>, signal: Signal) -> PyResult<Bound<'py, PyAny>>
     }
 }
 
-fn coder_of(name: &str) -> PyResult<LatentCoder> {
+/// A coder or rounding by its name, or a ValueError naming the choices.
+fn named<T: std::str::FromStr<Err = walloc::Error>>(name: &str) -> PyResult<T> {
     name.parse()
         .map_err(|e: walloc::Error| PyValueError::new_err(e.to_string()))
 }
@@ -422,14 +423,10 @@ fn encode_options(
         return Err(PyValueError::new_err("chunk_rows must be at least 1"));
     }
     Ok(EncodeOptions::default()
-        .with_coder(coder_of(coder)?)
+        .with_coder(named::<LatentCoder>(coder)?)
         .with_step(step)
         .with_rdo(rdo)
-        .with_rounding(
-            rounding
-                .parse()
-                .map_err(|e: walloc::Error| PyValueError::new_err(e.to_string()))?,
-        )
+        .with_rounding(named(rounding)?)
         .with_rows_per_chunk(chunk_rows))
 }
 
