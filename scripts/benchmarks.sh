@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates docs/BENCHMARKS.md: the machine, `walloc eval` (walloc's models
 # against WebP, JPEG and AVIF: means, BD-rates, plots in docs/eval/),
-# `walloc bench` (whole-path throughput against libwebp), the criterion
+# the same on held-out natural photographs (data/photos, from
+# `scripts/fetch-data.sh --photos`, when present), `walloc bench`
+# (whole-path throughput against libwebp), the criterion
 # benches (wavelet transform, encoder, entropy coder with bits per symbol),
 # then the hand-measured sections of docs/benchmarks/manual.md.
 #
@@ -34,6 +36,13 @@ csv_to_markdown() { # CSV (no quoted commas) → markdown table, numbers to 4 si
 echo "walloc eval on $DATA…" >&2
 rm -rf docs/eval
 $WALLOC eval --data "$DATA" --out docs/eval --rdo > "$TMP/eval.txt"
+# Held-out natural photographs (scripts/fetch-data.sh --photos), when present.
+PHOTOS=data/photos
+if [ -d "$PHOTOS" ]; then
+    echo "walloc eval on $PHOTOS…" >&2
+    rm -rf docs/eval-photos
+    $WALLOC eval --data "$PHOTOS" --against webp,jpeg --out docs/eval-photos > /dev/null
+fi
 echo "walloc bench on $DATA…" >&2
 $WALLOC bench --data "$DATA" > "$TMP/bench.txt"
 AUDIO_DATA=${AUDIO_DATA:-data/music/val}
@@ -105,6 +114,26 @@ quality):
 
 $(csv_to_markdown docs/eval/bd_rate.csv)
 
+HEAD
+if [ -f docs/eval-photos/means.csv ]; then
+cat <<PHOTOS
+## The same on held-out natural photographs (\`walloc eval\`)
+
+\`walloc eval --data $PHOTOS --against webp,jpeg --out docs/eval-photos\`:
+the 16 photographs of \`scripts/fetch-data.sh --photos\` (Plasma's and
+Lomiri's photographic wallpapers, scikit-learn's two photos; JPEG sources
+downscaled to about a megapixel), which no model has seen. Per-file rows:
+docs/eval-photos/files.csv.
+
+![PSNR against bits per pixel](eval-photos/rd_psnr.svg)
+
+$(csv_to_markdown docs/eval-photos/means.csv)
+
+$(csv_to_markdown docs/eval-photos/bd_rate.csv)
+
+PHOTOS
+fi
+cat <<BENCH
 ## Whole-path throughput against libwebp (\`walloc bench\`)
 
 \`walloc bench --data $DATA\`: file bytes in → \`.wal\` bytes out, and back,
@@ -115,7 +144,7 @@ images already read (reading a file is the same code for both codecs).
 \`\`\`
 $(cat "$TMP/bench.txt")
 \`\`\`
-HEAD
+BENCH
 if [ -f "$TMP/eval-audio.txt" ]; then
 cat <<AUDIO
 
