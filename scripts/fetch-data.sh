@@ -61,7 +61,9 @@ fi
 # written as PNG to data/photos. Needs Pillow (installed into a venv under
 # data/.cache when python3 lacks it).
 if [ "${1:-}" = "--photos" ]; then
-  mkdir -p ../photos
+  # Their own cache folder: the training photos above come from every .deb
+  # in this one, and none of these may reach data/train.
+  mkdir -p ../photos photos && cd photos
   for package in plasma-workspace-wallpapers lomiri-wallpapers-20.04; do
     if ! ls ./"$package"_*.deb >/dev/null 2>&1; then
       apt-get download "$package" 2>/dev/null || { apt-get update -qq && apt-get download "$package"; }
@@ -100,7 +102,7 @@ for name, image in sources:
     while image.width * image.height / factor**2 > 1.3e6:
         factor *= 2
     size = (image.width // factor, image.height // factor)
-    image.convert("RGB" if image.mode != "L" else "L").resize(size, Image.LANCZOS).save(f"../photos/{name}.png")
+    image.convert("RGB" if image.mode != "L" else "L").resize(size, Image.LANCZOS).save(f"../../photos/{name}.png")
 PY
-  echo "photos: $(ls ../photos | wc -l) held-out photographs in data/photos"
+  echo "photos: $(ls ../../photos | wc -l) held-out photographs in data/photos"
 fi
