@@ -37,11 +37,11 @@ pub const STRIPE_ROWS: usize = 64;
 /// The packet transform makes a latent row from the pixels of the latent
 /// rows 4 before it to 3 after it, at any number of levels, with any of the
 /// filter banks (bior4.4 reaches farthest; `analysis_and_synthesis_reach`
-/// checks it), and the dead-zone rounding reads the rows above and below
-/// each value ([`crate::dead_zone`]), so 5 rows give every stripe's latent
-/// exactly the whole image's: the windows transform `STRIPE_ROWS + 10`
-/// rows a stripe.
-pub const ANALYSIS_HALO_ROWS: usize = 5;
+/// checks it), and the dead-zone rounding reads values up to
+/// [`crate::dead_zone::REACH_ROWS`] rows above and below each one, so 6
+/// rows give every stripe's latent exactly the whole image's: the windows
+/// transform `STRIPE_ROWS + 12` rows a stripe.
+pub const ANALYSIS_HALO_ROWS: usize = 4 + crate::dead_zone::REACH_ROWS;
 
 /// Latent rows of context on each side of a stripe the decoder
 /// synthesizes: the synthesis makes a pixel row from the latent rows 4
@@ -588,10 +588,10 @@ mod tests {
                         synthesis.1 = synthesis.1.max(row.saturating_sub(32));
                     }
                 }
-                // A latent row reads pixels `analysis.0` rows before it; one
-                // latent row more for the dead zone's neighbours.
+                // A latent row reads pixels `analysis.0` rows before it; the
+                // dead zone reads latent rows as far as its reach.
                 assert!(
-                    analysis.0.max(analysis.1) < ANALYSIS_HALO_ROWS,
+                    analysis.0.max(analysis.1) + crate::dead_zone::REACH_ROWS <= ANALYSIS_HALO_ROWS,
                     "{name} J {levels}: {analysis:?}"
                 );
                 // One latent row more for the step decoders' neighbours.

@@ -137,11 +137,11 @@ fn the_dead_zone_zeroes_values_next_to_zero_for_fewer_bytes() {
         assert_eq!(options.rounding, Rounding::DeadZone, "the default");
         let dead = codec::encode(&model, &image, options).unwrap();
         let nearest = codec::encode(&model, &image, options.with_rounding(Rounding::Nearest)).unwrap();
-        // 168 bytes against 192 at quality 30, for 25 % more error on this
-        // image's many isolated ±1s.
-        fewer_bytes_for_a_little_error(&image, &decode, &nearest, &dead, 1.35, quality);
+        // 160 bytes against 192 at quality 30, for 36 % more error on this
+        // small image's many isolated ±1s and pairs of them.
+        fewer_bytes_for_a_little_error(&image, &decode, &nearest, &dead, 1.45, quality);
         // Nearest rounding gives the reference's latent; the dead zone
-        // (its wider zero cell, then the isolated ±1s) differs from it only
+        // (its wider zero cell, then the isolated ±1s and pairs) differs from it only
         // by ±1s that became 0s.
         let (nearest, dead) = (latent(&nearest), latent(&dead));
         assert_eq!(
