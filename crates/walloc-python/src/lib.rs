@@ -377,8 +377,8 @@ impl Candidates {
 /// (predictive or adaptive coder, 1×1 projection encoders) chooses each latent value's rounding by its
 /// cost in bits and in error: smaller files, slower encoding. `rounding`
 /// (without `rdo`) is `"dead-zone"` (values within 0.6 of zero become
-/// zero, and so do ±1s whose four neighbours are zero: smaller files at
-/// the same speed) or `"nearest"` (the reference's latents). `chunk_rows`
+/// zero, and so do ±1s whose four neighbours are zero, and isolated pairs
+/// of ±1s: smaller files at the same speed) or `"nearest"` (the reference's latents). `chunk_rows`
 /// (images) is the latent rows of each entropy-coded chunk, each of which
 /// decodes on its own (64; walloc 0.1 wrote 32).
 #[pyfunction]
