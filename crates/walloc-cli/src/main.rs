@@ -74,8 +74,8 @@ enum Command {
         /// How latent values are rounded (without --rdo): dead-zone (the
         /// nearest integer, but values within 0.6 of zero become zero, and
         /// so do ±1s whose four neighbours are zero, and isolated pairs of
-        /// ±1s: smaller files, as fast) or nearest (the reference's latents). Files of either
-        /// decode the same way.
+        /// ±1s: smaller files, as fast) or nearest (the reference's
+        /// latents). Files of either decode the same way.
         #[arg(long, default_value = "dead-zone")]
         rounding: Rounding,
         /// Images: latent rows per entropy-coded chunk. Each chunk decodes

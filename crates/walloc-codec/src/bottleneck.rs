@@ -224,9 +224,9 @@ pub enum Rounding {
     /// (nearest rounding's zero cell is `|u| < ½`; the quantizer's own
     /// thresholds), and then, in latents of more than one row, a ±1 whose
     /// four neighbours are 0 becomes 0, and so do both ±1s of an isolated
-    /// pair ([`Rounding::finish`]). A zero is
-    /// the cheapest symbol to code and a ±1 the dearest for its error, so
-    /// this trades a little error for many bits at almost no cost in speed:
+    /// pair ([`Rounding::finish`]). A zero is the cheapest symbol to code
+    /// and a ±1 the dearest for its error, so this trades a little error
+    /// for many bits at almost no cost in speed:
     /// the fast stand-in for rate–distortion-optimized quantization
     /// ([`crate::rdo`]). The encoder's default.
     #[default]
@@ -238,8 +238,9 @@ impl Rounding {
     pub const ALL: [Rounding; 2] = [Rounding::Nearest, Rounding::DeadZone];
 
     /// Whatever this rounding does after the quantizer, on a latent it made
-    /// (value 0 at the symbol `zero`): the dead zone's isolated ±1s and pairs to 0
-    /// ([`crate::dead_zone::zero_isolated_ones`]); nothing for the nearest.
+    /// (value 0 at the symbol `zero`): the dead zone's isolated ±1s and
+    /// pairs to 0 ([`crate::dead_zone::zero_isolated_ones`]); nothing for
+    /// the nearest.
     pub fn finish(self, latent: &mut crate::codec::Latent, zero: u8) {
         if self == Rounding::DeadZone {
             crate::dead_zone::zero_isolated_ones(latent, zero);

@@ -50,20 +50,23 @@ pub fn zero_isolated_ones(latent: &mut Latent, zero: u8) {
             width,
             rows,
         };
-        for (i, value) in band.iter_mut().enumerate() {
-            if value.abs_diff(zero) != 1 {
-                continue;
-            }
-            let quiet = match around.busy(i) {
-                (0, _) => true,
-                (1, [partner, ..]) => {
-                    quantized[partner].abs_diff(zero) == 1
-                        && matches!(around.busy(partner), (1, [only, ..]) if only == i)
+        for (y, row) in band.chunks_exact_mut(width).enumerate() {
+            for (x, value) in row.iter_mut().enumerate() {
+                if value.abs_diff(zero) != 1 {
+                    continue;
                 }
-                _ => false,
-            };
-            if quiet {
-                *value = zero;
+                let quiet = match around.busy(y, x) {
+                    (0, _) => true,
+                    (1, [partner, ..]) => {
+                        quantized[partner].abs_diff(zero) == 1
+                            && matches!(around.busy(partner / width, partner % width),
+                                        (1, [only, ..]) if only == y * width + x)
+                    }
+                    _ => false,
+                };
+                if quiet {
+                    *value = zero;
+                }
             }
         }
     });
@@ -79,10 +82,12 @@ struct Neighbourhood<'a> {
 }
 
 impl Neighbourhood<'_> {
-    /// The nonzero ones among value `i`'s left, right, upper and lower
-    /// neighbours: how many, and their indices first (the rest `i`).
-    fn busy(&self, i: usize) -> (usize, [usize; 4]) {
-        let (y, x, width, rows) = (i / self.width, i % self.width, self.width, self.rows);
+    /// The nonzero ones among the left, right, upper and lower neighbours
+    /// of the value in row `y`, column `x`: how many, and their indices
+    /// first (the rest the value's own).
+    fn busy(&self, y: usize, x: usize) -> (usize, [usize; 4]) {
+        let (width, rows) = (self.width, self.rows);
+        let i = y * width + x;
         let (slice_start, within) = (y - y % rows, y % rows);
         let candidates = [
             (x > 0).then(|| i - 1),

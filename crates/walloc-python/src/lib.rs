@@ -378,9 +378,10 @@ impl Candidates {
 /// cost in bits and in error: smaller files, slower encoding. `rounding`
 /// (without `rdo`) is `"dead-zone"` (values within 0.6 of zero become
 /// zero, and so do ±1s whose four neighbours are zero, and isolated pairs
-/// of ±1s: smaller files at the same speed) or `"nearest"` (the reference's latents). `chunk_rows`
-/// (images) is the latent rows of each entropy-coded chunk, each of which
-/// decodes on its own (64; walloc 0.1 wrote 32).
+/// of ±1s: smaller files at the same speed) or `"nearest"` (the
+/// reference's latents). `chunk_rows` (images) is the latent rows of each
+/// entropy-coded chunk, each of which decodes on its own (64; walloc 0.1
+/// wrote 32).
 #[pyfunction]
 #[pyo3(signature = (array, model=None, *, sample_rate=None, coder="predictive", quality=None, rdo=false, rounding="dead-zone", chunk_rows=DEFAULT_CHUNK_ROWS))]
 #[allow(clippy::too_many_arguments)]

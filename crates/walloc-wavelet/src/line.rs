@@ -161,10 +161,11 @@ impl SynthesisTaps {
         // Only k with 0 <= p - 2k < L contribute: ceil((p + 1 - L) / 2) <= k
         // <= p / 2, a few per sample (a scan of every k was quadratic in
         // the line length: minutes for an audio block).
+        // A tap that weighs both bands zero is left out, as in the analysis.
+        let weighs = |t: &usize| bank.rec_lo()[*t] != 0.0 || bank.rec_hi()[*t] != 0.0;
         let full_taps = |p: usize, out: &mut Vec<(usize, f32, f32)>| {
             let first = (p + 1).saturating_sub(filter_len).div_ceil(2);
             for k in first..(p / 2 + 1).min(half) {
-                let weighs = |t: &usize| bank.rec_lo()[*t] != 0.0 || bank.rec_hi()[*t] != 0.0;
                 if let Some(t) = p.checked_sub(2 * k).filter(|&t| t < filter_len).filter(weighs) {
                     out.push((k, bank.rec_lo()[t], bank.rec_hi()[t]));
                 }
