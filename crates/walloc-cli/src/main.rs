@@ -65,13 +65,13 @@ enum Command {
         /// for volumes): the finest quality whose file fits, found by search.
         #[arg(long)]
         bpp: Option<f64>,
-        /// Choose each latent value's rounding by its cost in bits and in
-        /// error (rate–distortion-optimized quantization; the adaptive
-        /// coder and a 1×1 projection encoder): smaller files at the same
-        /// quality, slower encoding.
+        /// Keep each latent value's rounded symbol or move it one towards
+        /// zero, by its cost in bits and in error (rate–distortion-optimized
+        /// quantization; the adaptive coder and a 1×1 projection encoder):
+        /// smaller files at the same quality, slower encoding.
         #[arg(long)]
         rdo: bool,
-        /// How latent values are rounded (without --rdo): dead-zone (the
+        /// How latent values are rounded (before --rdo, if given): dead-zone (the
         /// nearest integer, but values within 0.6 of zero become zero, and
         /// so do ±1s whose four neighbours are zero, and isolated pairs of
         /// ±1s: smaller files, as fast) or nearest (the reference's

@@ -1068,6 +1068,22 @@ fn eval_names_an_unknown_peer() {
     assert!(stderr_of(&assert).contains("unknown image codec \"bmp\""));
 }
 
+#[test]
+fn eval_refuses_two_models_of_one_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(SAMPLE, dir.path().join("a.png")).unwrap();
+    let assert = walloc()
+        .args(["eval", "-m", "rgb-16x", "-m", "rgb-4x", "-m", "rgb-16x", "--data"])
+        .arg(dir.path())
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .assert()
+        .failure();
+    let stderr = stderr_of(&assert);
+    assert!(stderr.contains("both models named rgb-16x"), "{stderr}");
+    assert!(!dir.path().join("out").exists(), "nothing is evaluated");
+}
+
 /// Writes 16-bit PCM frames (interleaved) as a WAV file.
 fn write_wav(path: &Path, channels: u16, rate: u32, samples: &[i32]) {
     let spec = hound::WavSpec {

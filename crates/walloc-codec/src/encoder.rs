@@ -224,6 +224,16 @@ impl LinearEncoder {
         })
     }
 
+    /// The symbols this encoder's quantizer gives `values` (made by this
+    /// encoder at its step), with its rounding's second step: what
+    /// [`LinearEncoder::analyze_signal`] gives the same signal.
+    pub fn round_values(&self, values: &LatentValues) -> Latent {
+        let symbols = values.values.iter().map(|&v| self.quantizer.quantize(v)).collect();
+        let mut latent = values.shape.latent(symbols, values.step);
+        self.rounding.finish(&mut latent, self.bottleneck.offset() as u8);
+        latent
+    }
+
     /// Transforms `signal` and runs `block` on its coefficient vectors
     /// block by block in parallel (`view` starts at the block's first
     /// position, `positions` apart between coefficients; `rows` vectors of

@@ -1,6 +1,8 @@
-//! Rate–distortion-optimized quantization: instead of rounding each latent
-//! value to the nearest symbol, the encoder chooses between the nearest
-//! symbol and the next one towards zero by `distortion + λ·bits`. The bits
+//! Rate–distortion-optimized quantization: instead of taking each latent
+//! value's symbol from the encoder's rounding, the encoder chooses between
+//! that symbol (the nearest, or the dead zone's with its isolated ±1s
+//! zeroed: [`crate::bottleneck::Rounding`]) and the next one towards zero
+//! by `distortion + λ·bits`. The bits
 //! are what the adaptive coder would spend on that symbol at that point of
 //! its chunk (the decisions run in coding order, so the contexts adapt
 //! exactly as the coder's will); the distortion is the squared error of the
@@ -16,7 +18,6 @@ use rayon::prelude::*;
 use walloc_wavelet::Signal;
 
 use crate::adaptive::{AdaptiveCoder, Place};
-use crate::bottleneck::Quantizer;
 use crate::codec::{EncodeOptions, Latent};
 use crate::container::LatentCoder;
 use crate::encoder::{LatentValues, LinearEncoder};
@@ -32,7 +33,7 @@ use crate::registry::Analysis;
 pub const LAMBDA: f32 = 0.06;
 
 /// An encoder whose quantizer is rate–distortion-optimized: the model's
-/// 1×1 projection at a step, then [`quantize`] for chunks of a number of
+/// 1×1 projection at a step and with a rounding, then [`quantize`] for chunks of a number of
 /// latent rows (all of them for audio blocks and volume slabs, which are
 /// coded as one band each).
 pub struct RdoAnalysis<'m> {
@@ -63,7 +64,7 @@ impl<'m> RdoAnalysis<'m> {
         })?;
         Ok(RdoAnalysis {
             model,
-            encoder: encoder.at_step(options.step),
+            encoder: encoder.at_step(options.step).with_rounding(options.rounding),
             rows_per_chunk: rows_per_chunk.max(1),
             predictive: options.coder == LatentCoder::Predictive,
         })
@@ -77,30 +78,54 @@ impl RdoAnalysis<'_> {
         self.encoder.latent_values(signal)
     }
 
+    /// What the encoder's rounding gives `values` (made by
+    /// [`RdoAnalysis::values`]): the symbols [`RdoAnalysis::decide`] starts
+    /// from. Its second step reads the values around each one, so a caller
+    /// that decides part of a latent rounds the whole of it first.
+    pub fn round(&self, values: &LatentValues) -> Latent {
+        self.encoder.round_values(values)
+    }
+
     /// The symbols of `values`, decided in chunks of this encoder's rows
-    /// as its coder will code them.
-    pub fn decide(&self, values: &LatentValues) -> Latent {
-        quantize(self.model, values, self.rows_per_chunk, LAMBDA, self.predictive)
+    /// as its coder will code them, starting from `rounded` (their
+    /// [`RdoAnalysis::round`]).
+    pub fn decide(&self, values: &LatentValues, rounded: &Latent) -> Latent {
+        quantize(
+            self.model,
+            values,
+            rounded,
+            self.rows_per_chunk,
+            LAMBDA,
+            self.predictive,
+        )
     }
 }
 
 impl Analysis for RdoAnalysis<'_> {
     fn analyze(&self, signal: Signal) -> Result<Latent> {
-        Ok(self.decide(&self.values(signal)?))
+        let values = self.values(signal)?;
+        Ok(self.decide(&values, &self.round(&values)))
     }
 }
 
-/// Chooses the symbols of `values` (made by `model`'s encoder) for chunks
-/// of `rows_per_chunk` latent rows coded by the adaptive coder (with
+/// Chooses the symbols of `values` (made by `model`'s encoder), each
+/// either its symbol in `rounded` (the encoder's rounding of them) or the
+/// next one towards zero, for chunks of `rows_per_chunk` latent rows coded by the adaptive coder (with
 /// prediction when `predictive`: the predictive coder), with the
 /// multiplier `lambda` (in squared steps per bit; [`LAMBDA`] by default).
 /// A predicted channel's symbols are weighed as the residuals they will be
 /// coded as; whether a channel is predicted is the coder's own choice on
-/// the nearest symbols, made before the channel is decided.
-pub fn quantize(model: &Model, values: &LatentValues, rows_per_chunk: usize, lambda: f32, predictive: bool) -> Latent {
+/// the rounded symbols, made before the channel is decided.
+pub fn quantize(
+    model: &Model,
+    values: &LatentValues,
+    rounded: &Latent,
+    rows_per_chunk: usize,
+    lambda: f32,
+    predictive: bool,
+) -> Latent {
     let step = values.step;
     let bottleneck = model.bottleneck_at(step);
-    let quantizer = Quantizer::new(&bottleneck);
     let dequantizer = model.dequantizer(step);
     let weights = &model.weights();
     let adaptive = AdaptiveCoder::new(
@@ -148,8 +173,8 @@ pub fn quantize(model: &Model, values: &LatentValues, rows_per_chunk: usize, lam
             for c in 0..k {
                 let z = &values.values[c * plane + range.start..c * plane + range.end];
                 let band = &mut decided[c * range.len()..(c + 1) * range.len()];
-                let nearest: Vec<u8> = z.iter().map(|&v| quantizer.quantize(v)).collect();
-                let predicted = coder.predicts(&nearest, width);
+                let start = &rounded.symbols[c * plane + range.start..c * plane + range.end];
+                let predicted = coder.predicts(start, width);
                 let (before, rest) = coded.split_at_mut(c * range.len());
                 let coded_band = &mut rest[..range.len()];
                 let previous = (c > 0).then(|| &before[(c - 1) * range.len()..]);
@@ -168,15 +193,15 @@ pub fn quantize(model: &Model, values: &LatentValues, rows_per_chunk: usize, lam
                         let error = z[i] - dequantizer.value(c, symbol);
                         scale[c] * error * error + lambda * costs.bits(c, &place, as_coded(symbol))
                     };
-                    let nearest = nearest[i];
-                    let best = match nearest.cmp(&zero) {
-                        std::cmp::Ordering::Equal => nearest,
+                    let given = start[i];
+                    let best = match given.cmp(&zero) {
+                        std::cmp::Ordering::Equal => given,
                         order => {
-                            let toward = if order.is_gt() { nearest - 1 } else { nearest + 1 };
-                            if cost(toward) < cost(nearest) {
+                            let toward = if order.is_gt() { given - 1 } else { given + 1 };
+                            if cost(toward) < cost(given) {
                                 toward
                             } else {
-                                nearest
+                                given
                             }
                         }
                     };

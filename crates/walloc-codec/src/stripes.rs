@@ -321,7 +321,11 @@ impl<'m, P: Pixel> StripeEncoder<'m, P> {
             let signal = Planar::new(data, c, vec![rows.len(), pw])?;
             let core_height = STRIPE_ROWS.min(self.latent_rows - stripe * STRIPE_ROWS);
             let core = match &self.rdo {
-                Some(rdo) => rdo.decide(&core_values(&rdo.values(signal)?, core_height)),
+                Some(rdo) => {
+                    let values = rdo.values(signal)?;
+                    let rounded = core_of(&rdo.round(&values), core_height);
+                    rdo.decide(&core_values(&values, core_height), &rounded)
+                }
                 None => core_of(&self.encoder.analyze(signal)?, core_height),
             };
             let chunks = code_in_chunks(&self.band, &core, self.options.rows_per_chunk as usize)?;

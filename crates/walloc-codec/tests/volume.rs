@@ -6,7 +6,9 @@ use walloc_codec::fit::{fit_linear_volume, FitOptions, PieceSampler};
 use walloc_codec::rdo::RdoAnalysis;
 use walloc_codec::registry::Registry;
 use walloc_codec::volume::{self, data_range, Geometry, VolumeEncoder, VolumeSpec};
-use walloc_codec::{CodecError, EncodeOptions, LatentCoder, Limits, Model, SampleType, Samples, Step, ValueRange};
+use walloc_codec::{
+    CodecError, EncodeOptions, LatentCoder, Limits, Model, Rounding, SampleType, Samples, Step, ValueRange,
+};
 
 /// A smooth CT-like field in HU: a bright ellipsoid shell in soft tissue.
 fn field(z: usize, y: usize, x: usize) -> f64 {
@@ -341,7 +343,10 @@ fn volumes_take_the_quality_knob_and_the_adaptive_coder() {
         step: Step::from_quality(45.0).unwrap(),
         ..spec.clone()
     };
-    let options = EncodeOptions::default().with_step(spec45.step);
+    // RDO from the nearest rounding, which `plain`'s encoder rounds by.
+    let options = EncodeOptions::default()
+        .with_step(spec45.step)
+        .with_rounding(Rounding::Nearest);
     let rdo = RdoAnalysis::new(&model, &options, usize::MAX).unwrap();
     let mut coder = VolumeEncoder::new(Box::new(rdo), &model, &spec45).unwrap();
     coder.push_slices(samples.clone()).unwrap();

@@ -374,9 +374,10 @@ impl Candidates {
 /// `rgb-16x`/`gray-16x` for uint8 and uint16 arrays and `stereo-5x` for
 /// audio. `quality` runs from 0 (smallest) to 100 (finest); 75, the
 /// default, is the model's own step (images, audio and volumes). `rdo`
-/// (predictive or adaptive coder, 1×1 projection encoders) chooses each latent value's rounding by its
+/// (predictive or adaptive coder, 1×1 projection encoders) keeps each
+/// latent value's rounded symbol or moves it one towards zero, by its
 /// cost in bits and in error: smaller files, slower encoding. `rounding`
-/// (without `rdo`) is `"dead-zone"` (values within 0.6 of zero become
+/// is `"dead-zone"` (values within 0.6 of zero become
 /// zero, and so do ±1s whose four neighbours are zero, and isolated pairs
 /// of ±1s: smaller files at the same speed) or `"nearest"` (the
 /// reference's latents). `chunk_rows` (images) is the latent rows of each

@@ -79,9 +79,10 @@ def encode(
     ``"png"`` or ``"webp"`` (images). ``quality`` (images, audio and
     volumes): 0 (smallest file) to 100 (finest quantization); ``None`` or
     75 is the model's own step, and every 20 points halve or double it.
-    ``rdo`` (predictive or adaptive coder, 1×1 projection encoders): choose each latent value's rounding
-    by its cost in bits and in error (smaller files, slower encoding).
-    ``rounding`` (without ``rdo``): ``"dead-zone"`` (values within 0.6 of
+    ``rdo`` (predictive or adaptive coder, 1×1 projection encoders): keep
+    each latent value's rounded symbol or move it one towards zero, by its
+    cost in bits and in error (smaller files, slower encoding).
+    ``rounding``: ``"dead-zone"`` (values within 0.6 of
     zero become zero, and so do ±1s whose four neighbours are zero, and
     isolated pairs of ±1s: smaller files at the same speed) or ``"nearest"``
     (the reference's latents); files of either decode alike.
