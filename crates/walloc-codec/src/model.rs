@@ -297,8 +297,8 @@ impl ModelConfig {
             }
         }
         if let Some(id) = &self.extends {
-            if self.step_decoders.is_empty() {
-                return Err(bad("only a model with step decoders extends another"));
+            if self.step_decoders.is_empty() && self.architecture != Architecture::Refine {
+                return Err(bad("only a model with step decoders or a refine model extends another"));
             }
             ModelId::from_hex(id)?;
         }
@@ -558,6 +558,15 @@ impl Model {
     pub fn with_figures(&self, figures: Figures) -> Result<Self> {
         let mut config = self.config.clone();
         config.figures = Some(figures);
+        self.with_weights(&[], Some(config))
+    }
+
+    /// The same model under the id `id` ([`ModelConfig::extends`]): for a
+    /// model that writes the files of the model of that id byte for byte
+    /// and decodes them (a refiner trained further on its frozen encoder).
+    pub fn extending(&self, id: ModelId) -> Result<Self> {
+        let mut config = self.config.clone();
+        config.extends = Some(id.to_string());
         self.with_weights(&[], Some(config))
     }
 

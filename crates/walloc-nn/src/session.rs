@@ -12,7 +12,7 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use walloc_codec::fit::recount_tables;
 use walloc_codec::registry::Registry;
-use walloc_codec::{Architecture, Model};
+use walloc_codec::{Architecture, Model, ModelId};
 use walloc_wavelet::FilterBank;
 
 use crate::error::NnError;
@@ -36,6 +36,14 @@ pub struct TrainingState {
     pub bad_validations: u32,
     /// The run's seed.
     pub seed: u64,
+    /// The id the trained model keeps (64 hex digits): the start's, when
+    /// the run trains a refine model's refiner further on its frozen
+    /// encoder. Such a model writes the start's files byte for byte (the
+    /// same projection and tables) and is a better decoder of them, so every
+    /// file the start wrote still finds it. Any other run makes a model of
+    /// its own id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keeps_id: Option<String>,
 }
 
 /// Reads a number that JSON may hold as `null` (serde_json's infinity).
@@ -139,6 +147,7 @@ impl Training {
             best_validation: f64::INFINITY,
             bad_validations: 0,
             seed,
+            keeps_id: None,
         };
         let (base, trainer, state) = match start {
             Start::Resume(checkpoint) => {
@@ -152,7 +161,14 @@ impl Training {
             Start::From { model, seed } => {
                 let model = start_from(*model, &config)?;
                 let trainer = trainer_for(&model, &config)?;
-                (model, trainer, fresh(seed))
+                let refines_further = config.freeze_encoder
+                    && config.liveaction.is_none()
+                    && model.config().architecture == Architecture::Refine;
+                let state = TrainingState {
+                    keeps_id: refines_further.then(|| model.id().to_string()),
+                    ..fresh(seed)
+                };
+                (model, trainer, state)
             }
             Start::Fresh { seed } => {
                 let model = match config.liveaction_shape() {
@@ -251,10 +267,20 @@ impl Training {
         })
     }
 
+    /// The trained model so far, under the id it keeps
+    /// ([`TrainingState::keeps_id`]), if any.
+    fn export(&self) -> Result<Model, NnError> {
+        let trained = self.trainer.export(&self.base)?;
+        Ok(match &self.state.keeps_id {
+            Some(hex) => trained.extending(ModelId::from_hex(hex)?)?,
+            None => trained,
+        })
+    }
+
     /// The run so far, to resume from exactly.
     pub fn checkpoint(&self) -> Result<Checkpoint, NnError> {
         Ok(Checkpoint {
-            model: self.trainer.export(&self.base)?.to_bytes().to_vec(),
+            model: self.export()?.to_bytes().to_vec(),
             optimizer: self.trainer.optimizer_state()?,
             state: serde_json::to_vec_pretty(&self.state).map_err(|e| NnError::Training(e.to_string()))?,
         })
@@ -265,7 +291,7 @@ impl Training {
     /// so the start's tables still fit its latents) entropy tables
     /// recounted on the training examples with `registry`'s encoder.
     pub fn finish(&self, registry: &Registry, mut provenance: serde_json::Value) -> Result<Model, NnError> {
-        let trained = self.trainer.export(&self.base)?;
+        let trained = self.export()?;
         let mut config = trained.config().clone();
         config.description = self.config.description();
         if !provenance.is_object() {
@@ -435,6 +461,49 @@ mod tests {
             .as_str()
             .unwrap()
             .starts_with("counted on 3 latents"));
+    }
+
+    #[test]
+    fn a_refiner_trained_further_keeps_its_models_id() {
+        let refining = |steps: u64| TrainConfig {
+            refiner_hidden: Some(8),
+            refiner_blocks: Some(1),
+            ..frozen(steps)
+        };
+        // A refiner grown on a linear start is a model of its own.
+        let mut first = Training::new(refining(4), photos(), None, Start::Fresh { seed: 1 }).unwrap();
+        run_to_end(&mut first);
+        assert_eq!(first.state().keeps_id, None);
+        let refine = first.finish(&Registry::core(), serde_json::json!({})).unwrap();
+        assert_eq!(refine.config().architecture, Architecture::Refine);
+        assert_eq!(refine.config().extends, None);
+        // Trained further on its frozen encoder, it is the same model with a
+        // better decoder: it keeps the id, through a checkpoint and resume.
+        let start = || Start::From {
+            model: Box::new(refine.clone()),
+            seed: 2,
+        };
+        let mut further = Training::new(refining(4), photos(), None, start()).unwrap();
+        further.step().unwrap();
+        let halfway = further.checkpoint().unwrap();
+        let mut resumed = Training::new(refining(4), photos(), None, Start::Resume(halfway)).unwrap();
+        run_to_end(&mut resumed);
+        let better = resumed.finish(&Registry::core(), serde_json::json!({})).unwrap();
+        assert_eq!(better.id(), refine.id());
+        assert_ne!(better.to_bytes(), refine.to_bytes(), "the refiner was trained");
+        assert_eq!(better.weights().encoder_weight, refine.weights().encoder_weight);
+        // An encoder that trains writes other files: its own id.
+        let unfrozen = TrainConfig {
+            freeze_encoder: false,
+            ..refining(2)
+        };
+        let mut other = Training::new(unfrozen, photos(), None, start()).unwrap();
+        run_to_end(&mut other);
+        assert_eq!(other.state().keeps_id, None);
+        assert_ne!(
+            other.finish(&Registry::core(), serde_json::json!({})).unwrap().id(),
+            refine.id()
+        );
     }
 
     fn liveaction(steps: u64) -> TrainConfig {
