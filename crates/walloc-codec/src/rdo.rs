@@ -2,10 +2,10 @@
 //! value's symbol from the encoder's rounding, the encoder chooses between
 //! that symbol (the nearest, or the dead zone's with its isolated ±1s
 //! zeroed: [`crate::bottleneck::Rounding`]) and the next one towards zero
-//! by `distortion + λ·bits`. The bits
-//! are what the adaptive coder would spend on that symbol at that point of
-//! its chunk (the decisions run in coding order, so the contexts adapt
-//! exactly as the coder's will); the distortion is the squared error of the
+//! by `distortion + λ·bits`. The bits are what the adaptive coder would
+//! spend on that symbol at that point of its chunk (the decisions run in
+//! coding order, so the contexts adapt exactly as the coder's will); the
+//! distortion is the squared error of the
 //! decoded value (the model's [`crate::dequantize::Dequantizer`]) weighted
 //! by how much the linear decoder amplifies that channel. The files are
 //! ordinary files of the adaptive coder: any decoder reads them. Images,
@@ -33,9 +33,9 @@ use crate::registry::Analysis;
 pub const LAMBDA: f32 = 0.06;
 
 /// An encoder whose quantizer is rate–distortion-optimized: the model's
-/// 1×1 projection at a step and with a rounding, then [`quantize`] for chunks of a number of
-/// latent rows (all of them for audio blocks and volume slabs, which are
-/// coded as one band each).
+/// 1×1 projection at a step and with a rounding, then [`quantize`] for
+/// chunks of a number of latent rows (all of them for audio blocks and
+/// volume slabs, which are coded as one band each).
 pub struct RdoAnalysis<'m> {
     model: &'m Model,
     encoder: LinearEncoder,
@@ -110,8 +110,9 @@ impl Analysis for RdoAnalysis<'_> {
 
 /// Chooses the symbols of `values` (made by `model`'s encoder), each
 /// either its symbol in `rounded` (the encoder's rounding of them) or the
-/// next one towards zero, for chunks of `rows_per_chunk` latent rows coded by the adaptive coder (with
-/// prediction when `predictive`: the predictive coder), with the
+/// next one towards zero, for chunks of `rows_per_chunk` latent rows coded
+/// by the adaptive coder (with prediction when `predictive`: the
+/// predictive coder), with the
 /// multiplier `lambda` (in squared steps per bit; [`LAMBDA`] by default).
 /// A predicted channel's symbols are weighed as the residuals they will be
 /// coded as; whether a channel is predicted is the coder's own choice on
