@@ -104,26 +104,12 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     Ok(())
 }
 
-/// The models named, or the defaults. A report tells models apart by the
-/// names in their configurations, so two models of one name (a model and
-/// its retrained file) are refused rather than averaged into one curve.
+/// The models named, or the defaults.
 fn chosen(names: &[String], default: fn() -> Result<Vec<Model>, EvalError>) -> Result<Vec<Model>> {
     if names.is_empty() {
         return Ok(default()?);
     }
-    let models: Vec<Model> = names.iter().map(|n| models::resolve(n)).collect::<Result<_>>()?;
-    for (later, model) in models.iter().enumerate() {
-        let name = &model.config().name;
-        if let Some(earlier) = models[..later].iter().position(|m| &m.config().name == name) {
-            bail!(
-                "{} and {} are both models named {name}: an evaluation reports models by name, so their rows \
-                 would be averaged into one curve; evaluate them in separate runs",
-                names[earlier],
-                names[later]
-            );
-        }
-    }
-    Ok(models)
+    names.iter().map(|n| models::resolve(n)).collect()
 }
 
 fn evaluate_images(args: &EvalArgs) -> Result<Report> {

@@ -111,6 +111,22 @@ impl fmt::Debug for ModelId {
     }
 }
 
+/// Written as its 64 hex digits (its `Display`).
+impl serde::Serialize for ModelId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// Read from 64 hex digits ([`ModelId::from_hex`]); anything else is an
+/// error naming what was read.
+impl<'de> serde::Deserialize<'de> for ModelId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let hex = String::deserialize(deserializer)?;
+        ModelId::from_hex(&hex).map_err(serde::de::Error::custom)
+    }
+}
+
 /// The learned parts of a linear WaLLoC model.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LinearWeights {

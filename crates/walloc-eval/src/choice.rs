@@ -5,9 +5,10 @@ use walloc::{Modality, Model};
 
 use crate::error::EvalError;
 
-/// Checks that every model codes `modality` and that `peers` names only
-/// codecs of `known` (`None`: the default, all of them); returns the peers
-/// to run. An evaluation with no model and no peer is refused.
+/// Checks that every model codes `modality`, that no two share a name
+/// ([`distinct_names`]) and that `peers` names only codecs of `known`
+/// (`None`: the default, all of them); returns the peers to run. An
+/// evaluation with no model and no peer is refused.
 pub(crate) fn chosen_peers(
     models: &[Model],
     modality: Modality,
@@ -21,6 +22,7 @@ pub(crate) fn chosen_peers(
             other.config().modality
         )));
     }
+    distinct_names(models)?;
     let chosen = match peers {
         None => known.to_vec(),
         Some(names) => names
@@ -41,4 +43,20 @@ pub(crate) fn chosen_peers(
         )));
     }
     Ok(chosen)
+}
+
+/// Refuses two models of one name (a model and its retrained file): a
+/// report tells models apart by the names in their configurations, so
+/// their rows would be averaged into one curve.
+pub(crate) fn distinct_names(models: &[Model]) -> Result<(), EvalError> {
+    for (later, model) in models.iter().enumerate() {
+        let name = &model.config().name;
+        if models[..later].iter().any(|m| &m.config().name == name) {
+            return Err(EvalError::Invalid(format!(
+                "both models named {name} would be reported as one curve (an evaluation tells models apart \
+                 by name): evaluate them in separate runs"
+            )));
+        }
+    }
+    Ok(())
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use walloc::image::{decode_image, encode_image};
 use walloc::{Architecture, DecodeOptions, EncodeOptions, EncoderKind, Figures, Image8, Modality, Model, Step};
 
+use crate::choice::distinct_names;
 use crate::error::EvalError;
 use crate::metrics::{ms_ssim, psnr, ssim};
 use crate::peers::{image_codec, ImageCodec, IMAGE_CODECS};
@@ -113,6 +114,7 @@ impl ImageEvaluation {
         if models.is_empty() && peers.is_empty() {
             return Err(EvalError::Invalid("nothing to evaluate: no model and no peer".into()));
         }
+        distinct_names(&models)?;
         Ok(ImageEvaluation {
             models,
             peers,

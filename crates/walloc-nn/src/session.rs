@@ -36,14 +36,14 @@ pub struct TrainingState {
     pub bad_validations: u32,
     /// The run's seed.
     pub seed: u64,
-    /// The id the trained model keeps (64 hex digits): the start's, when
-    /// the run trains a refine model's refiner further on its frozen
-    /// encoder. Such a model writes the start's files byte for byte (the
-    /// same projection and tables) and is a better decoder of them, so every
-    /// file the start wrote still finds it. Any other run makes a model of
-    /// its own id.
+    /// The id the trained model keeps (64 hex digits in `state.json`): the
+    /// start's, when the run trains a refine model's refiner further on its
+    /// frozen encoder. Such a model writes the start's files byte for byte
+    /// (the same projection and tables) and is a better decoder of them, so
+    /// every file the start wrote still finds it. Any other run makes a
+    /// model of its own id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keeps_id: Option<String>,
+    pub keeps_id: Option<ModelId>,
 }
 
 /// Reads a number that JSON may hold as `null` (serde_json's infinity).
@@ -165,7 +165,7 @@ impl Training {
                     && config.liveaction.is_none()
                     && model.config().architecture == Architecture::Refine;
                 let state = TrainingState {
-                    keeps_id: refines_further.then(|| model.id().to_string()),
+                    keeps_id: refines_further.then_some(model.id()),
                     ..fresh(seed)
                 };
                 (model, trainer, state)
@@ -271,8 +271,8 @@ impl Training {
     /// ([`TrainingState::keeps_id`]), if any.
     fn export(&self) -> Result<Model, NnError> {
         let trained = self.trainer.export(&self.base)?;
-        Ok(match &self.state.keeps_id {
-            Some(hex) => trained.extending(ModelId::from_hex(hex)?)?,
+        Ok(match self.state.keeps_id {
+            Some(id) => trained.extending(id)?,
             None => trained,
         })
     }
@@ -504,6 +504,28 @@ mod tests {
             other.finish(&Registry::core(), serde_json::json!({})).unwrap().id(),
             refine.id()
         );
+    }
+
+    #[test]
+    fn a_checkpoint_state_holds_the_kept_id_in_hex_and_refuses_a_damaged_one() {
+        let state = TrainingState {
+            step: 3,
+            learning_rate: 1e-3,
+            best_validation: 0.5,
+            bad_validations: 0,
+            seed: 1,
+            keeps_id: Some(ModelId([7; 32])),
+        };
+        let text = serde_json::to_string(&state).unwrap();
+        assert!(text.contains(&"07".repeat(32)), "{text}");
+        assert_eq!(serde_json::from_str::<TrainingState>(&text).unwrap(), state);
+        let damaged = text.replace(&"07".repeat(32), "not an id");
+        let error = serde_json::from_str::<TrainingState>(&damaged).unwrap_err();
+        assert!(error.to_string().contains("model id"), "{error}");
+        // Checkpoints of earlier builds hold no kept id.
+        let earlier =
+            r#"{"step": 3, "learning_rate": 0.001, "best_validation": null, "bad_validations": 0, "seed": 1}"#;
+        assert_eq!(serde_json::from_str::<TrainingState>(earlier).unwrap().keeps_id, None);
     }
 
     fn liveaction(steps: u64) -> TrainConfig {
