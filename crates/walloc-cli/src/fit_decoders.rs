@@ -16,7 +16,7 @@ use anyhow::{bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
 use walloc_codec::fit::{check_step_decoder_model, fit_image_step_decoders, fit_planar_step_decoders, Refinement};
-use walloc_codec::step_decoders::FITTED_CODES;
+use walloc_codec::step_decoders::fitted_codes;
 use walloc_codec::{Modality, Model};
 use walloc_eval::image_eval::image_figures;
 use walloc_nn::step_refine::RefinerCorrection;
@@ -52,9 +52,15 @@ pub struct FitDecodersArgs {
     /// decoder's arithmetic).
     #[arg(long)]
     pub neighbours: bool,
+    /// Also fit a decoder at the model's own step (quality 75), in place
+    /// of its own decoder there: files made at that step then decode to
+    /// other pixels from the same bytes (the models of release 0.1 keep
+    /// their own, so that its files decode as they did).
+    #[arg(long)]
+    pub own_step: bool,
     /// Held-out data to measure the model on again (else its stored
     /// figures are kept: they are measured at its own step, whose decoder
-    /// step decoders keep).
+    /// step decoders keep unless `--own-step`, which needs this).
     #[command(flatten)]
     pub held_out: HeldOutArgs,
     /// Audio models: seconds measured from the start of each held-out file.
@@ -76,6 +82,13 @@ pub fn run(args: &FitDecodersArgs) -> Result<()> {
         );
     }
     check_seconds("--val-seconds", args.val_seconds)?;
+    if args.own_step && args.held_out.validation().is_none() {
+        bail!(
+            "--own-step changes what {} decodes at its own step, where its stored figures were measured: \
+             give --val to measure them again",
+            model.config().name
+        );
+    }
     let (fitted, pieces) = fit(&model, refiner.as_ref().map(|r| r as &dyn Refinement), args)?;
     let mut config = fitted.config().clone();
     if let Value::Object(provenance) = &mut config.provenance {
@@ -124,6 +137,7 @@ pub fn run(args: &FitDecodersArgs) -> Result<()> {
 /// were (for the provenance).
 fn fit(model: &Model, refiner: Option<&dyn Refinement>, args: &FitDecodersArgs) -> Result<(Model, Value)> {
     let config = model.config();
+    let codes = fitted_codes(args.own_step);
     // The fit is one pass over the pieces per step (minutes for a refine
     // model, whose refiner runs at each): a bar of the steps.
     let announce = |count: usize, what: String| {
@@ -135,9 +149,9 @@ fn fit(model: &Model, refiner: Option<&dyn Refinement>, args: &FitDecodersArgs) 
                 ""
             },
             if refiner.is_some() { " around the refiner" } else { "" },
-            FITTED_CODES.len(),
+            codes.len(),
         );
-        let bar = ProgressBar::new(FITTED_CODES.len() as u64);
+        let bar = ProgressBar::new(codes.len() as u64);
         if let Ok(style) = ProgressStyle::with_template("fitting steps {bar:30} {pos}/{len} [{elapsed}, {eta} left]") {
             bar.set_style(style);
         }
@@ -151,14 +165,9 @@ fn fit(model: &Model, refiner: Option<&dyn Refinement>, args: &FitDecodersArgs) 
                 .load(&args.data, config.channels as u8, config.levels, args.seed)?;
             let side = args.crops.crop;
             let bar = announce(crops.len(), format!("crops of {side}×{side}"));
-            let fitted = fit_image_step_decoders(
-                model,
-                &crops,
-                &FITTED_CODES,
-                args.neighbours,
-                refiner,
-                &mut |done, _| bar.set_position(done as u64),
-            )?;
+            let fitted = fit_image_step_decoders(model, &crops, &codes, args.neighbours, refiner, &mut |done, _| {
+                bar.set_position(done as u64)
+            })?;
             bar.finish_and_clear();
             let pieces = json!({
                 "images": images,
@@ -166,6 +175,7 @@ fn fit(model: &Model, refiner: Option<&dyn Refinement>, args: &FitDecodersArgs) 
                 "crop": side,
                 "downscale": args.crops.downscale,
                 "neighbours": args.neighbours,
+                "own_step": args.own_step,
             });
             (fitted, pieces)
         }
@@ -175,10 +185,9 @@ fn fit(model: &Model, refiner: Option<&dyn Refinement>, args: &FitDecodersArgs) 
                     .load(&args.data, config.channels as usize, config.levels, args.seed)?;
             let frames = args.segments.segment as usize;
             let bar = announce(segments.len(), format!("segments of {frames} frames"));
-            let fitted =
-                fit_planar_step_decoders(model, &segments, &[frames], &FITTED_CODES, refiner, &mut |done, _| {
-                    bar.set_position(done as u64)
-                })?;
+            let fitted = fit_planar_step_decoders(model, &segments, &[frames], &codes, refiner, &mut |done, _| {
+                bar.set_position(done as u64)
+            })?;
             bar.finish_and_clear();
             let pieces = json!({ "files": files, "segments": segments.len(), "segment_frames": frames });
             (fitted, pieces)
@@ -196,7 +205,7 @@ fn fit(model: &Model, refiner: Option<&dyn Refinement>, args: &FitDecodersArgs) 
             let side = args.bricks.brick as usize;
             let bar = announce(bricks.len(), format!("bricks of side {side}"));
             let shape = vec![side; config.dim as usize];
-            let fitted = fit_planar_step_decoders(model, &bricks, &shape, &FITTED_CODES, refiner, &mut |done, _| {
+            let fitted = fit_planar_step_decoders(model, &bricks, &shape, &codes, refiner, &mut |done, _| {
                 bar.set_position(done as u64)
             })?;
             bar.finish_and_clear();

@@ -283,7 +283,8 @@ pub struct ModelConfig {
     /// quantized at its step (tensors `step_decoders.weight` `[A, D, K]`
     /// and `step_decoders.bias` `[A, D]`, in this order; a refine model's
     /// also `step_decoders.refiner_gain` `[A, D]`); the model's decoder
-    /// serves code 0, and other steps interpolate ([`crate::step_decoders`]).
+    /// serves code 0 unless the list holds 0, and other steps interpolate
+    /// ([`crate::step_decoders`]).
     /// Empty for models fitted at their own step alone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub step_decoders: Vec<i8>,

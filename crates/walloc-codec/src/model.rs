@@ -448,8 +448,8 @@ fn read_stages(st: &SafeTensors, config: &ModelConfig, weights: &mut LinearWeigh
 }
 
 /// A linear or refine model's decoders at other steps (config
-/// `step_decoders`), its own decoder at code 0; `None` when the config
-/// lists no steps.
+/// `step_decoders`), its own decoder at code 0 unless one of them stands
+/// there; `None` when the config lists no steps.
 fn read_step_decoders(st: &SafeTensors, config: &ModelConfig, weights: &LinearWeights) -> Result<Option<StepDecoders>> {
     let codes = &config.step_decoders;
     if codes.is_empty() {
@@ -587,7 +587,8 @@ impl Model {
     }
 
     /// The same linear or refine model holding `decoders` fitted at step
-    /// `codes` (ascending, nonzero; see [`crate::step_decoders`]), in place
+    /// `codes` (ascending; code 0 replaces the model's own decoder at its
+    /// own step; see [`crate::step_decoders`]), in place
     /// of any it held. It keeps this model's id ([`ModelConfig::extends`]):
     /// it writes the same files and decodes this model's.
     /// The decoders either all read the neighbouring latent positions

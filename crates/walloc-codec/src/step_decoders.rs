@@ -17,6 +17,12 @@
 //! see docs/BENCHMARKS.md). The model's own decoder, at its own step,
 //! reads no neighbours, so that files made before decode as they did.
 //!
+//! A decoder may also stand at code 0, the model's own step, in place of
+//! the model's own decoder (`walloc fit-decoders --own-step`): files made
+//! at that step then decode to other (better) pixels from the same bytes.
+//! The shipped models of release 0.1 keep their own decoder there, so that
+//! its files decode as they did.
+//!
 //! A `refine` model's step decoders are fitted around its refiner: each
 //! holds, besides its linear map, a gain on each coefficient channel by
 //! which the refiner's correction is weighed at its step (tensor
@@ -55,9 +61,21 @@ pub const MAX_DECODERS: usize = 32;
 /// (code 60); the model's own decoder is code 0.
 pub const FITTED_CODES: [i8; 8] = [-20, -10, 10, 20, 30, 40, 50, 60];
 
-/// Checks a config's step codes: a `linear` or `refine` model's, strictly ascending,
-/// within the step range, without 0 (the model's own decoder), at most
-/// [`MAX_DECODERS`].
+/// The steps `walloc fit-decoders` fits decoders at: [`FITTED_CODES`], and
+/// code 0 as well when `own_step` (a decoder that replaces the model's own
+/// at its own step).
+pub fn fitted_codes(own_step: bool) -> Vec<i8> {
+    let mut codes = FITTED_CODES.to_vec();
+    if own_step {
+        let at = codes.partition_point(|&c| c < 0);
+        codes.insert(at, 0);
+    }
+    codes
+}
+
+/// Checks a config's step codes: a `linear` or `refine` model's, strictly
+/// ascending, within the step range (0, the model's own step, included: a
+/// decoder there replaces the model's own), at most [`MAX_DECODERS`].
 pub fn check_codes(codes: &[i8], architecture: Architecture) -> Result<()> {
     let bad = |why: String| Err(CodecError::InvalidModel(format!("step_decoders {codes:?}: {why}")));
     if !matches!(architecture, Architecture::Linear | Architecture::Refine) {
@@ -71,15 +89,8 @@ pub fn check_codes(codes: &[i8], architecture: Architecture) -> Result<()> {
     if codes.windows(2).any(|w| w[0] >= w[1]) {
         return bad("codes must ascend strictly".into());
     }
-    if let Some(&code) = codes
-        .iter()
-        .find(|&&c| c == 0 || !(Step::MIN_CODE..=Step::MAX_CODE).contains(&c))
-    {
-        return bad(format!(
-            "code {code} (nonzero, {}..={}; code 0 is the model's own decoder)",
-            Step::MIN_CODE,
-            Step::MAX_CODE
-        ));
+    if let Some(&code) = codes.iter().find(|&&c| !(Step::MIN_CODE..=Step::MAX_CODE).contains(&c)) {
+        return bad(format!("code {code} (outside {}..={})", Step::MIN_CODE, Step::MAX_CODE));
     }
     Ok(())
 }
@@ -130,10 +141,12 @@ pub struct StepDecoders {
 
 impl StepDecoders {
     /// The decoders at `codes` (checked by [`check_codes`]) with the model's
-    /// own, `native`, at code 0.
+    /// own, `native`, at code 0 unless `codes` hold a decoder there.
     pub fn new(native: Decoder, codes: &[i8], decoders: Vec<Decoder>) -> Self {
         let mut anchors: Vec<(i8, Decoder)> = codes.iter().copied().zip(decoders).collect();
-        anchors.push((0, native));
+        if !codes.contains(&0) {
+            anchors.push((0, native));
+        }
         anchors.sort_by_key(|&(code, _)| code);
         StepDecoders { anchors }
     }
@@ -197,6 +210,19 @@ mod tests {
     }
 
     #[test]
+    fn a_decoder_at_code_0_replaces_the_models_own() {
+        let decoders = StepDecoders::new(
+            decoder(1.0),
+            &[-10, 0, 20],
+            vec![decoder(3.0), decoder(5.0), decoder(7.0)],
+        );
+        let at = |code: i8| decoders.at(Step::from_code(code).unwrap()).weight[0];
+        assert_eq!((at(0), at(-5), at(10)), (5.0, 4.0, 6.0));
+        assert_eq!(fitted_codes(true), [-20, -10, 0, 10, 20, 30, 40, 50, 60]);
+        assert_eq!(fitted_codes(false), FITTED_CODES);
+    }
+
+    #[test]
     fn decoders_interpolate_between_anchors_and_hold_beyond_them() {
         let decoders = StepDecoders::new(decoder(1.0), &[-10, 20], vec![decoder(3.0), decoder(7.0)]);
         let at = |code: i8| decoders.at(Step::from_code(code).unwrap()).weight[0];
@@ -229,9 +255,13 @@ mod tests {
     fn codes_are_checked() {
         let linear = Architecture::Linear;
         assert!(check_codes(&[-20, 10], linear).is_ok());
+        assert!(
+            check_codes(&[-20, 0, 10], linear).is_ok(),
+            "a decoder at the model's own step"
+        );
         for (codes, why) in [
             (vec![10, -20], "ascend"),
-            (vec![0, 10], "code 0"),
+            (vec![0, 0], "ascend"),
             (vec![-40], "code -40"),
             (vec![10, 10], "ascend"),
         ] {

@@ -15,8 +15,9 @@
 use nalgebra::{DMatrix, DVector};
 use rayon::prelude::*;
 
-use crate::bottleneck::Quantizer;
+use crate::bottleneck::{Quantizer, Rounding};
 use crate::codec::shift_planes;
+use crate::codec::Latent;
 use crate::config::{Architecture, Modality};
 use crate::error::{CodecError, Result};
 use crate::fit::{check_planar, example, Example, Examples};
@@ -264,8 +265,15 @@ impl StepMoments {
     }
 }
 
-/// The least-squares decoder of `model`'s latents quantized at `step` and
-/// dequantized as its decoder dequantizes them there, over `examples`.
+/// The rounding the step decoders are fitted on: the encoders' default
+/// (the dead zone), so that they decode what files hold. Fitted on the
+/// nearest rounding instead, they took a zero to mean a value within ±½
+/// where the encoders' zeros reach ±0.6 and hold the isolated ±1s.
+const ROUNDING: Rounding = Rounding::DeadZone;
+
+/// The least-squares decoder of `model`'s latents quantized at `step` (as
+/// [`ROUNDING`] rounds them) and dequantized as its decoder dequantizes
+/// them there, over `examples`.
 /// With `neighbours`, the decoder also reads the latents at the eight
 /// neighbouring positions ([`NEIGHBOURS`], periodically); with a
 /// `refinement`, it weighs its correction too.
@@ -281,7 +289,7 @@ fn step_decoder(
     let ka = k * (1 + taps) + 1;
     let weights = model.weights();
     let bottleneck = model.bottleneck_at(step);
-    let quantizer = Quantizer::new(&bottleneck);
+    let quantizer = Quantizer::with_rounding(&bottleneck, ROUNDING);
     let top = (bottleneck.symbols() - 1) as u8;
     let dequantizer = model.dequantizer(step);
     let zero = || StepMoments::zero(ka, d, refinement.is_some());
@@ -290,23 +298,36 @@ fn step_decoder(
         .map(|i| {
             let Example { x, p, shape } = (examples.make)(i)?;
             let mut m = zero();
-            let mut zhat = vec![1.0f64; ka * p];
+            let width = *shape.last().unwrap_or(&p);
+            let mut latent = Latent {
+                depth: if shape.len() == 3 { shape[0] } else { 1 },
+                channels: k,
+                height: p / width.max(1),
+                width,
+                symbols: vec![0u8; k * p],
+                step,
+            };
             for c in 0..k {
                 let w = &weights.encoder_weight[c * d..(c + 1) * d];
-                for (i, value) in zhat[c * p..(c + 1) * p].iter_mut().enumerate() {
+                for (i, symbol) in latent.symbols[c * p..(c + 1) * p].iter_mut().enumerate() {
                     let z: f64 = w
                         .iter()
                         .enumerate()
                         .map(|(j, &wj)| f64::from(wj) * x[j * p + i])
                         .sum::<f64>()
                         + f64::from(weights.encoder_bias[c]);
-                    let symbol = quantizer.quantize(z as f32);
-                    m.saturated += u64::from(symbol == 0 || symbol == top);
+                    *symbol = quantizer.quantize(z as f32);
+                    m.saturated += u64::from(*symbol == 0 || *symbol == top);
+                }
+            }
+            ROUNDING.finish(&mut latent, bottleneck.offset() as u8);
+            let mut zhat = vec![1.0f64; ka * p];
+            for (c, (values, symbols)) in zhat.chunks_exact_mut(p).zip(latent.symbols.chunks_exact(p)).enumerate() {
+                for (value, &symbol) in values.iter_mut().zip(symbols) {
                     *value = f64::from(dequantizer.value(c, symbol));
                 }
             }
             m.values += (k * p) as u64;
-            let width = *shape.last().unwrap_or(&p);
             let (own, shifted) = zhat.split_at_mut(k * p);
             for (&offset, out) in NEIGHBOURS.iter().zip(shifted.chunks_exact_mut(k * p)).take(taps) {
                 shift_planes(own, p / width, width, offset, out);

@@ -269,24 +269,34 @@ fn decoders_reading_neighbours_decode_coarse_steps_better() {
     assert!(spatial.linear_decoder(Step::NATIVE).neighbour_weight.is_empty());
 
     let image = photo(120, 96);
-    // At and beyond the steps both hold decoders for (between the model's
-    // own step and the next anchor, interpolation halves the neighbours').
-    for code in [50i8, 60] {
-        // Nearest rounding, which the decoders were fitted on.
-        let options = EncodeOptions::default()
-            .with_step(Step::from_code(code).unwrap())
-            .with_rounding(Rounding::Nearest);
-        let file = codec::encode(&spatial, &image, options).unwrap();
+    // The same file, made at `code` with the encoders' default rounding
+    // (which the decoders are fitted on), decoded by `ours` and `theirs`:
+    // their MSEs.
+    let errors = |ours: &Model, theirs: &Model, code: i8| {
+        let options = EncodeOptions::default().with_step(Step::from_code(code).unwrap());
+        let file = codec::encode(ours, &image, options).unwrap();
         assert_eq!(
             file,
             codec::encode(&native_only, &image, options).unwrap(),
             "the same file"
         );
-        let (_, latent) = codec::decode_latent(&spatial, &file, &Limits::default()).unwrap();
+        let (_, latent) = codec::decode_latent(ours, &file, &Limits::default()).unwrap();
         let decode = |m: &Model| -> Image8 { codec::synthesize(m, &latent, image.width, image.height).unwrap() };
-        let (ours, theirs) = (mse(&image, &decode(&spatial)), mse(&image, &decode(&pointwise)));
-        assert!(ours < 0.97 * theirs, "step code {code}: MSE {ours} against {theirs}");
-    }
+        (mse(&image, &decode(ours)), mse(&image, &decode(theirs)))
+    };
+    // At the step both hold decoders for (between the model's own step and
+    // the next anchor, interpolation halves the neighbours'; beyond it, a
+    // decoder fitted on these few crops extrapolates).
+    let (ours, theirs) = errors(&spatial, &pointwise, 50);
+    assert!(ours < 0.97 * theirs, "step code 50: MSE {ours} against {theirs}");
+
+    // A decoder fitted at the model's own step replaces its own there: the
+    // same file decodes to other, better pixels.
+    let own = fit_image_step_decoders(&native_only, &crops, &[0, 50], true, None, &mut |_, _| {}).unwrap();
+    assert_eq!(own.id(), native_only.id(), "it keeps the id");
+    assert_eq!(own.linear_decoder(Step::NATIVE).neighbour_weight.len(), 8 * d * k);
+    let (ours, theirs) = errors(&own, &native_only, 0);
+    assert!(ours < 0.97 * theirs, "own step: MSE {ours} against {theirs}");
 
     // Only image models' decoders read neighbours, and a model that says
     // they do holds their weights.
