@@ -265,14 +265,22 @@ impl StepMoments {
     }
 }
 
-/// The rounding the step decoders are fitted on: the encoders' default
-/// (the dead zone), so that they decode what files hold. Fitted on the
-/// nearest rounding instead, they took a zero to mean a value within ±½
-/// where the encoders' zeros reach ±0.6 and hold the isolated ±1s.
-const ROUNDING: Rounding = Rounding::DeadZone;
+/// The rounding an image model's step decoders are fitted on: the
+/// encoders' default (the dead zone), so that they decode what files hold.
+/// Fitted on the nearest rounding instead, they took a zero to mean a value
+/// within ±½ where the encoders' zeros reach ±0.6 and hold the isolated
+/// ±1s. Audio and volume models' keep the nearest rounding, on which
+/// their shipped decoders were fitted and measured.
+fn fit_rounding(model: &Model) -> Rounding {
+    if model.config().modality == Modality::Image {
+        Rounding::DeadZone
+    } else {
+        Rounding::Nearest
+    }
+}
 
 /// The least-squares decoder of `model`'s latents quantized at `step` (as
-/// [`ROUNDING`] rounds them) and dequantized as its decoder dequantizes
+/// [`fit_rounding`] rounds them) and dequantized as its decoder dequantizes
 /// them there, over `examples`.
 /// With `neighbours`, the decoder also reads the latents at the eight
 /// neighbouring positions ([`NEIGHBOURS`], periodically); with a
@@ -289,7 +297,8 @@ fn step_decoder(
     let ka = k * (1 + taps) + 1;
     let weights = model.weights();
     let bottleneck = model.bottleneck_at(step);
-    let quantizer = Quantizer::with_rounding(&bottleneck, ROUNDING);
+    let rounding = fit_rounding(model);
+    let quantizer = Quantizer::with_rounding(&bottleneck, rounding);
     let top = (bottleneck.symbols() - 1) as u8;
     let dequantizer = model.dequantizer(step);
     let zero = || StepMoments::zero(ka, d, refinement.is_some());
@@ -320,7 +329,7 @@ fn step_decoder(
                     m.saturated += u64::from(*symbol == 0 || *symbol == top);
                 }
             }
-            ROUNDING.finish(&mut latent, bottleneck.offset() as u8);
+            rounding.finish(&mut latent, bottleneck.offset() as u8);
             let mut zhat = vec![1.0f64; ka * p];
             for (c, (values, symbols)) in zhat.chunks_exact_mut(p).zip(latent.symbols.chunks_exact(p)).enumerate() {
                 for (value, &symbol) in values.iter_mut().zip(symbols) {
