@@ -745,12 +745,8 @@ mod tests {
 
         let registry = crate::registry();
         // Each model's file and squared error over the images it was fitted
-        // on, rounded to the nearest integer as the fits round.
-        let options = |step: Step| {
-            EncodeOptions::default()
-                .with_step(step)
-                .with_rounding(walloc_codec::Rounding::Nearest)
-        };
+        // on, with the encoders' default rounding, on which the fits round.
+        let options = |step: Step| EncodeOptions::default().with_step(step);
         let coded = |model: &Model, step: Step| {
             let mut files = Vec::new();
             let mut error = 0.0;
