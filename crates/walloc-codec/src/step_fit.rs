@@ -16,8 +16,7 @@ use nalgebra::{DMatrix, DVector};
 use rayon::prelude::*;
 
 use crate::bottleneck::{Quantizer, Rounding};
-use crate::codec::shift_planes;
-use crate::codec::Latent;
+use crate::codec::{shift_planes, Latent};
 use crate::config::{Architecture, Modality};
 use crate::error::{CodecError, Result};
 use crate::fit::{check_planar, example, Example, Examples};
@@ -308,14 +307,7 @@ fn step_decoder(
             let Example { x, p, shape } = (examples.make)(i)?;
             let mut m = zero();
             let width = *shape.last().unwrap_or(&p);
-            let mut latent = Latent {
-                depth: if shape.len() == 3 { shape[0] } else { 1 },
-                channels: k,
-                height: p / width.max(1),
-                width,
-                symbols: vec![0u8; k * p],
-                step,
-            };
+            let mut latent = Latent::from_grid(k, &shape, vec![0u8; k * p], step);
             for c in 0..k {
                 let w = &weights.encoder_weight[c * d..(c + 1) * d];
                 for (i, symbol) in latent.symbols[c * p..(c + 1) * p].iter_mut().enumerate() {
