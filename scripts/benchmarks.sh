@@ -41,7 +41,7 @@ PHOTOS=data/photos
 if [ -d "$PHOTOS" ]; then
     echo "walloc eval on $PHOTOS…" >&2
     rm -rf docs/eval-photos
-    $WALLOC eval --data "$PHOTOS" --against webp,jpeg --out docs/eval-photos > /dev/null
+    $WALLOC eval --data "$PHOTOS" --against webp,jpeg --out docs/eval-photos --rdo > /dev/null
 fi
 echo "walloc bench on $DATA…" >&2
 $WALLOC bench --data "$DATA" > "$TMP/bench.txt"
@@ -110,7 +110,11 @@ decode rate is pessimistic). Per-file rows: docs/eval/files.csv.
 $(csv_to_markdown docs/eval/means.csv)
 
 BD-rate (Bjøntegaard, PCHIP; negative: walloc needs fewer bits for the same
-quality):
+quality). A family is its members' curves as one: \`walloc linear
+family\`, \`walloc refine family\` and \`walloc family\` (both kinds), each
+also with \`rdo\`; at every rate the best member, as a user who picks the
+model for a rate gets (the envelope of the members' points, less each
+point that another member's curve, linear in log-rate, beats at its rate):
 
 $(csv_to_markdown docs/eval/bd_rate.csv)
 
@@ -119,7 +123,7 @@ if [ -f docs/eval-photos/means.csv ]; then
 cat <<PHOTOS
 ## The same on held-out natural photographs (\`walloc eval\`)
 
-\`walloc eval --data $PHOTOS --against webp,jpeg --out docs/eval-photos\`:
+\`walloc eval --data $PHOTOS --against webp,jpeg --out docs/eval-photos --rdo\`:
 the 16 photographs of \`scripts/fetch-data.sh --photos\` (Plasma's and
 Lomiri's photographic wallpapers, scikit-learn's two photos; JPEG sources
 downscaled to about a megapixel), which no model has seen. Per-file rows:

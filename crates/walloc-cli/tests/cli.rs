@@ -963,6 +963,14 @@ fn eval_bd_rates_of_a_family_against_a_peer() {
     assert!((rdo_rate - plain_rate).abs() > 1e-3, "{rdo_rate} vs {plain_rate}");
     let rdo = psnr("walloc rgb-16x rdo");
     assert!(rdo > -90.0 && rdo < 300.0, "{rdo}");
+    // Both kinds as one curve: at each rate the better of the two models.
+    let both = psnr("walloc family");
+    assert!(both <= linear.min(refine) + 0.5, "{both} vs {linear}, {refine}");
+    assert!(psnr("walloc rdo family").is_finite());
+    assert!(
+        bd.iter().all(|r| r["codec"] != "walloc linear family"),
+        "one linear model makes no family"
+    );
     let svg = std::fs::read_to_string(out.join("rd_psnr.svg")).unwrap();
     assert!(svg.contains("walloc rgb-16x") && svg.contains("walloc rgb-16x-neural") && svg.contains("webp"));
 }

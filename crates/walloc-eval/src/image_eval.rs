@@ -213,28 +213,38 @@ impl ImageEvaluation {
         Ok(())
     }
 
-    /// The families of the models evaluated: the linear models and the
-    /// refined ones, each with and without rate–distortion optimization.
+    /// The families of the models evaluated: the linear models, the
+    /// refined ones, and both together (the best a user gets from any of
+    /// them), each with and without rate–distortion optimization.
     fn families(&self) -> Vec<Family> {
         let mut families: Vec<Family> = Vec::new();
         for (index, rdo) in self.walloc_codings() {
             let config = self.models[index].config();
             let kind = match config.architecture {
-                Architecture::Linear => "linear",
-                Architecture::Refine => "refine",
+                Architecture::Linear => "linear ",
+                Architecture::Refine => "refine ",
                 _ => continue,
             };
-            let name = format!("walloc {kind}{} family", if rdo { " rdo" } else { "" });
             let member = walloc_codec_name(&config.name, rdo);
-            match families.iter_mut().find(|f| f.name == name) {
-                Some(family) => family.members.push(member),
-                None => families.push(Family {
-                    name,
-                    members: vec![member],
-                }),
+            for kind in [kind, ""] {
+                let name = format!("walloc {kind}{}family", if rdo { "rdo " } else { "" });
+                match families.iter_mut().find(|f| f.name == name) {
+                    Some(family) => family.members.push(member.clone()),
+                    None => families.push(Family {
+                        name,
+                        members: vec![member.clone()],
+                    }),
+                }
             }
         }
-        families
+        // With one kind of model evaluated, the family of all is that kind's.
+        let mut distinct: Vec<Family> = Vec::new();
+        for family in families {
+            if !distinct.iter().any(|d| d.members == family.members) {
+                distinct.push(family);
+            }
+        }
+        distinct
     }
 
     /// The report of every image added: rows, means and BD-rates on PSNR,

@@ -244,8 +244,22 @@ pub fn envelope(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
     front
 }
 
+/// The quality `points` (in rate order) reach at `rate`, linear in log-rate
+/// between the two around it (as BD-rate reads rates); `None` outside them.
+fn quality_at(points: &[(f64, f64)], rate: f64) -> Option<f64> {
+    let above = points.iter().position(|&(r, _)| r >= rate)?;
+    let (r1, q1) = points[above];
+    if r1 == rate {
+        return Some(q1);
+    }
+    let (r0, q0) = points[above.checked_sub(1)?];
+    Some(q0 + (q1 - q0) * (rate / r0).ln() / (r1 / r0).ln())
+}
+
 /// Each family of at least two members with a curve, as one curve: the
-/// envelope of its members' points.
+/// envelope of its members' points, leaving out each point that another
+/// member's curve beats at the same rate (a user who aims at that rate
+/// picks that member there, at a quality between two measured ones).
 pub fn family_curves(curves: &[Curve], families: &[Family]) -> Vec<Curve> {
     families
         .iter()
@@ -255,7 +269,15 @@ pub fn family_curves(curves: &[Curve], families: &[Family]) -> Vec<Curve> {
                 .filter(|(codec, _)| family.members.contains(codec))
                 .collect();
             (members.len() >= 2).then(|| {
-                let points: Vec<(f64, f64)> = members.iter().flat_map(|(_, points)| points.iter().copied()).collect();
+                let beaten = |own: &str, (rate, quality): (f64, f64)| {
+                    members
+                        .iter()
+                        .any(|(other, points)| other != own && quality_at(points, rate).is_some_and(|q| q > quality))
+                };
+                let points: Vec<(f64, f64)> = members
+                    .iter()
+                    .flat_map(|(codec, points)| points.iter().copied().filter(|&p| !beaten(codec, p)))
+                    .collect();
                 (family.name.clone(), envelope(&points))
             })
         })
@@ -398,6 +420,28 @@ mod tests {
         assert!(bd("walloc linear family") < 0.0);
         assert!(bd("walloc linear family") < bd("walloc high") - 5.0);
         assert_eq!(rows.len(), 3);
+    }
+
+    #[test]
+    fn a_family_leaves_out_the_points_another_members_curve_beats() {
+        let curve = |codec: &str, points: &[(f64, f64)]| (codec.to_string(), points.to_vec());
+        let ours = vec![
+            curve("walloc low", &[(0.1, 26.0), (0.3, 31.0)]),
+            curve("walloc high", &[(0.2, 28.0), (0.4, 33.0)]),
+        ];
+        let family = Family {
+            name: "walloc linear family".into(),
+            members: vec!["walloc low".into(), "walloc high".into()],
+        };
+        // "low" reaches 26 + 5·ln 2 / ln 3 = 29.15 at 0.2, above "high"'s
+        // 28 there, which the envelope of points alone would keep; "high"
+        // reaches 28 + 5·ln 1.5 / ln 2 = 30.92 at 0.3, below "low"'s 31.
+        let (_, points) = &family_curves(&ours, &[family])[0];
+        assert_eq!(points, &vec![(0.1, 26.0), (0.3, 31.0), (0.4, 33.0)]);
+        assert!((quality_at(&ours[0].1, 0.2).unwrap() - 29.1546).abs() < 1e-4);
+        assert_eq!(quality_at(&ours[0].1, 0.3), Some(31.0));
+        assert_eq!(quality_at(&ours[0].1, 0.05), None);
+        assert_eq!(quality_at(&ours[0].1, 0.35), None);
     }
 
     #[test]
