@@ -221,13 +221,13 @@ impl ImageEvaluation {
         for (index, rdo) in self.walloc_codings() {
             let config = self.models[index].config();
             let kind = match config.architecture {
-                Architecture::Linear => "linear ",
-                Architecture::Refine => "refine ",
+                Architecture::Linear => "linear",
+                Architecture::Refine => "refine",
                 _ => continue,
             };
             let member = walloc_codec_name(&config.name, rdo);
-            for kind in [kind, ""] {
-                let name = format!("walloc {kind}{}family", if rdo { "rdo " } else { "" });
+            let rdo = if rdo { " rdo" } else { "" };
+            for name in [format!("walloc {kind}{rdo} family"), format!("walloc{rdo} family")] {
                 match families.iter_mut().find(|f| f.name == name) {
                     Some(family) => family.members.push(member.clone()),
                     None => families.push(Family {
