@@ -17,8 +17,8 @@ pub struct BenchArgs {
     /// Model name or file.
     #[arg(short, long, default_value = "rgb-16x")]
     pub model: String,
-    /// Latent coder of walloc's files: predictive, adaptive or rans.
-    #[arg(long, default_value = "predictive")]
+    /// Latent coder of walloc's files: contextual, predictive, adaptive or rans.
+    #[arg(long, default_value = "contextual")]
     pub coder: walloc::LatentCoder,
     /// Quantize for rate and distortion (`encode --rdo`): its files, and
     /// libwebp matched to their sizes.

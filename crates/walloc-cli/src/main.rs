@@ -50,12 +50,14 @@ enum Command {
         /// [default: rgb-16x, or gray-16x for gray images; stereo-5x for audio; volume-16x for volumes].
         #[arg(short, long)]
         model: Option<String>,
-        /// Latent storage: predictive (context-adaptive coding started from
+        /// Latent storage: contextual (context-adaptive coding started from
         /// the model's tables, smooth channels as median-prediction
-        /// residuals; smallest), adaptive (the same without prediction), rans
-        /// (the model's static tables), or the reference's tiled latent image
-        /// as png or lossless webp.
-        #[arg(long, default_value = "predictive")]
+        /// residuals, contexts of four neighbours and three earlier
+        /// channels; smallest), predictive (the same with the left and upper
+        /// neighbours and one earlier channel), adaptive (predictive without
+        /// prediction), rans (the model's static tables), or the reference's
+        /// tiled latent image as png or lossless webp.
+        #[arg(long, default_value = "contextual")]
         coder: LatentCoder,
         /// Quality from 0 (smallest file) to 100 (finest quantization);
         /// 75 is the model's own step, every 20 points halve or double it.

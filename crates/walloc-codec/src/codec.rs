@@ -84,12 +84,12 @@ pub struct EncodeOptions {
 }
 
 impl Default for EncodeOptions {
-    /// Predictive adaptive coding at the model's own step, in chunks of
+    /// Contextual adaptive coding at the model's own step, in chunks of
     /// [`crate::stripes::STRIPE_ROWS`] latent rows, with the dead-zone
     /// rounding.
     fn default() -> Self {
         EncodeOptions {
-            coder: LatentCoder::Predictive,
+            coder: LatentCoder::Contextual,
             rows_per_chunk: crate::stripes::STRIPE_ROWS as u32,
             step: Step::NATIVE,
             rdo: false,
@@ -315,7 +315,7 @@ pub(crate) fn shift_planes<T: Copy>(
 
 fn pack_format(coder: LatentCoder) -> Option<PackFormat> {
     match coder {
-        LatentCoder::Rans | LatentCoder::Adaptive | LatentCoder::Predictive => None,
+        LatentCoder::Rans | LatentCoder::Adaptive | LatentCoder::Predictive | LatentCoder::Contextual => None,
         LatentCoder::Png => Some(PackFormat::Png),
         LatentCoder::WebP => Some(PackFormat::WebP),
     }

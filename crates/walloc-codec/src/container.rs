@@ -11,10 +11,11 @@ use crate::step::Step;
 /// The first four bytes of every walloc file.
 pub const MAGIC: [u8; 4] = *b"WALC";
 /// The newest container version this build writes and reads: version 2
-/// adds the quantizer step ([`Step`]) and the `adaptive` latent coder. A
-/// file that uses neither is written as version 1, which every earlier
-/// reader reads.
-pub const VERSION: u8 = 2;
+/// adds the quantizer step ([`Step`]) and the `adaptive` and `predictive`
+/// latent coders, version 3 the `contextual` coder. A file is written as
+/// the oldest version that holds what it uses, so that a reader that
+/// cannot decode it says so by the version.
+pub const VERSION: u8 = 3;
 /// Header length in bytes, CRC included.
 pub const HEADER_LEN: usize = 76;
 
@@ -36,6 +37,12 @@ pub enum LatentCoder {
     /// values or as their median-prediction residuals, whichever is
     /// smaller ([`crate::adaptive`]); one chunk per band of latent rows.
     Predictive = 4,
+    /// The predictive coder with wider contexts
+    /// ([`crate::adaptive::ContextSet::Wide`]): four spatial neighbours,
+    /// the previous channel's neighbourhood and three earlier channels, in
+    /// contexts that adapt faster while new; one chunk per band of latent
+    /// rows.
+    Contextual = 5,
 }
 
 impl std::str::FromStr for LatentCoder {
@@ -60,16 +67,18 @@ impl LatentCoder {
             LatentCoder::WebP => "webp",
             LatentCoder::Adaptive => "adaptive",
             LatentCoder::Predictive => "predictive",
+            LatentCoder::Contextual => "contextual",
         }
     }
 
     /// Every coder, in code order.
-    pub const ALL: [LatentCoder; 5] = [
+    pub const ALL: [LatentCoder; 6] = [
         LatentCoder::Rans,
         LatentCoder::Png,
         LatentCoder::WebP,
         LatentCoder::Adaptive,
         LatentCoder::Predictive,
+        LatentCoder::Contextual,
     ];
 
     /// The coder of a header's code.
@@ -77,25 +86,44 @@ impl LatentCoder {
         Self::ALL.into_iter().find(|c| *c as u8 == code).ok_or_else(|| {
             invalid(
                 "latent coder",
-                format!("{code} (known: 0 rans, 1 png, 2 webp, 3 adaptive, 4 predictive)"),
+                format!("{code} (known: 0 rans, 1 png, 2 webp, 3 adaptive, 4 predictive, 5 contextual)"),
             )
         })
     }
 
     /// Whether the latent is entropy-coded in bands of rows, one chunk each
-    /// (rANS, adaptive and predictive), rather than packed into one latent
+    /// (rANS and the adaptive coders), rather than packed into one latent
     /// image.
     pub fn is_banded(self) -> bool {
-        matches!(
-            self,
-            LatentCoder::Rans | LatentCoder::Adaptive | LatentCoder::Predictive
-        )
+        self == LatentCoder::Rans || self.is_adaptive()
     }
 
-    /// Whether the coder adapts its contexts as it codes (adaptive and
-    /// predictive), so that it fits every quantizer step.
+    /// Whether the coder adapts its contexts as it codes (adaptive,
+    /// predictive and contextual), so that it fits every quantizer step.
     pub fn is_adaptive(self) -> bool {
-        matches!(self, LatentCoder::Adaptive | LatentCoder::Predictive)
+        self.adaptive_kind().is_some()
+    }
+
+    /// The first container version that holds this coder.
+    pub fn first_version(self) -> u8 {
+        match self {
+            LatentCoder::Rans | LatentCoder::Png | LatentCoder::WebP => 1,
+            LatentCoder::Adaptive | LatentCoder::Predictive => 2,
+            LatentCoder::Contextual => 3,
+        }
+    }
+
+    /// How an adaptive coder codes: whether it may code channels as
+    /// prediction residuals, and the contexts it conditions on; `None` for
+    /// the others.
+    pub fn adaptive_kind(self) -> Option<(bool, crate::adaptive::ContextSet)> {
+        use crate::adaptive::ContextSet;
+        match self {
+            LatentCoder::Adaptive => Some((false, ContextSet::Neighbours)),
+            LatentCoder::Predictive => Some((true, ContextSet::Neighbours)),
+            LatentCoder::Contextual => Some((true, ContextSet::Wide)),
+            LatentCoder::Rans | LatentCoder::Png | LatentCoder::WebP => None,
+        }
     }
 }
 
@@ -296,14 +324,28 @@ pub(crate) fn header_prefix(modality: Modality, model_id: &ModelId) -> [u8; HEAD
     b
 }
 
-/// The version a file of `coder` at `step` is written as: 1 unless it
-/// needs what version 2 added.
+/// The version a file of `coder` at `step` is written as: the oldest
+/// that holds both.
 pub(crate) fn version_for(coder: LatentCoder, step: Step) -> u8 {
-    if coder.is_adaptive() || step != Step::NATIVE {
-        2
-    } else {
-        1
+    let step_version = if step == Step::NATIVE { 1 } else { 2 };
+    coder.first_version().max(step_version)
+}
+
+/// The coder of a header's coder byte, which its version must hold.
+pub(crate) fn coder_field(header: &[u8], at: usize) -> Result<LatentCoder> {
+    let coder = LatentCoder::from_code(header[at])?;
+    if coder.first_version() > header[4] {
+        return Err(invalid(
+            "latent coder",
+            format!(
+                "{} in a version-{} file (it came with version {})",
+                coder.name(),
+                header[4],
+                coder.first_version()
+            ),
+        ));
     }
+    Ok(coder)
 }
 
 /// The step of a header's step byte: a signed code in version 2, a
@@ -315,14 +357,17 @@ pub(crate) fn step_field(header: &[u8], at: usize) -> Result<Step> {
     Step::from_code(header[at] as i8)
 }
 
-/// The coder of a banded modality's coder byte (audio, volumes): `0`
-/// (rANS) in version 1; rANS, adaptive or predictive in version 2.
+/// The coder of a banded modality's coder byte (audio, volumes): rANS or
+/// an adaptive coder its version holds.
 pub(crate) fn banded_coder_field(header: &[u8], at: usize) -> Result<LatentCoder> {
-    let coder = LatentCoder::from_code(header[at])?;
-    if !coder.is_banded() || (header[4] == 1 && coder != LatentCoder::Rans) {
+    let coder = coder_field(header, at)?;
+    if !coder.is_banded() {
         return Err(invalid(
             "latent coder",
-            format!("{} (rANS, or adaptive in version 2)", header[at]),
+            format!(
+                "{} (audio and volumes are coded in bands: rANS or an adaptive coder)",
+                coder.name()
+            ),
         ));
     }
     Ok(coder)
@@ -409,7 +454,7 @@ pub fn parse_header(bytes: &[u8], limits: &Limits) -> Result<Header> {
         latent_channels: u16::from_le_bytes([b[52], b[53]]),
         latent_width: u32_at(b, 54),
         latent_height: u32_at(b, 58),
-        coder: LatentCoder::from_code(b[62])?,
+        coder: coder_field(b, 62)?,
         step: step_field(b, 63)?,
         rows_per_chunk: u32_at(b, 64),
         chunk_count: u32_at(b, 68),
@@ -542,6 +587,29 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("quantizer step"));
+    }
+
+    #[test]
+    fn the_contextual_coder_is_version_3_and_no_older_file_holds_it() {
+        let contextual = Header {
+            coder: LatentCoder::Contextual,
+            ..header()
+        };
+        let bytes = write(&contextual, &[vec![1; 4], vec![2; 4]]);
+        assert_eq!((bytes[4], bytes[62]), (3, 5));
+        assert_eq!(parse(&bytes, &Limits::default()).unwrap().0, contextual);
+        // The same coder byte in a version-2 (or 1) file is refused by name.
+        for version in [1u8, 2] {
+            let mut forged = bytes.clone();
+            forged[4] = version;
+            let crc = crc32fast::hash(&forged[..72]);
+            forged[72..76].copy_from_slice(&crc.to_le_bytes());
+            let error = parse(&forged, &Limits::default()).unwrap_err().to_string();
+            assert!(
+                error.contains("contextual in a version-") && error.contains("version 3"),
+                "{error}"
+            );
+        }
     }
 
     #[test]

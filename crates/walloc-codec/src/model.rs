@@ -855,24 +855,31 @@ impl Model {
         )
     }
 
+    /// The adaptive coder `coder` (adaptive, predictive or contextual) of
+    /// this model's latents at `step`, started from its tables.
+    pub fn adaptive_coder(&self, coder: LatentCoder, step: Step) -> Result<AdaptiveCoder> {
+        let Some((predictive, set)) = coder.adaptive_kind() else {
+            return Err(CodecError::IncompatibleInput(format!(
+                "the {} coder does not adapt its contexts",
+                coder.name()
+            )));
+        };
+        let adaptive = AdaptiveCoder::new(
+            &self.weights.probabilities,
+            self.weights.contexts,
+            self.config.latent_bits,
+            step,
+            set,
+        );
+        Ok(if predictive { adaptive.predictive() } else { adaptive })
+    }
+
     /// What codes latent bands with `coder` at `step`: the static tables
     /// for rANS, the adaptive coder started from them otherwise.
     pub fn band_coder(&self, coder: LatentCoder, step: Step) -> Result<BandCoder<'_>> {
         match coder {
             LatentCoder::Rans => Ok(BandCoder::Static(&self.tables)),
-            LatentCoder::Adaptive | LatentCoder::Predictive => {
-                let adaptive = AdaptiveCoder::new(
-                    &self.weights.probabilities,
-                    self.weights.contexts,
-                    self.config.latent_bits,
-                    step,
-                );
-                Ok(BandCoder::Adaptive(Box::new(if coder == LatentCoder::Predictive {
-                    adaptive.predictive()
-                } else {
-                    adaptive
-                })))
-            }
+            coder if coder.is_adaptive() => Ok(BandCoder::Adaptive(Box::new(self.adaptive_coder(coder, step)?))),
             other => Err(CodecError::IncompatibleInput(format!(
                 "the {} coder packs a latent image; it does not code bands",
                 other.name()

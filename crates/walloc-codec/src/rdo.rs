@@ -17,7 +17,7 @@ use rayon::prelude::*;
 
 use walloc_wavelet::Signal;
 
-use crate::adaptive::{AdaptiveCoder, Place};
+use crate::adaptive::{Earlier, Place};
 use crate::codec::{EncodeOptions, Latent};
 use crate::container::LatentCoder;
 use crate::encoder::{LatentValues, LinearEncoder};
@@ -40,19 +40,20 @@ pub struct RdoAnalysis<'m> {
     model: &'m Model,
     encoder: LinearEncoder,
     rows_per_chunk: usize,
-    predictive: bool,
+    /// The adaptive coder whose bits are weighed.
+    coder: LatentCoder,
 }
 
 impl<'m> RdoAnalysis<'m> {
     /// The encoder of `model` at `options`' step, for chunks of
     /// `rows_per_chunk` latent rows. Refuses another coder than the
-    /// adaptive and predictive ones (whose bits it weighs), models without a 1×1
+    /// adaptive ones (whose bits it weighs), models without a 1×1
     /// projection, and steps finer than the model's finest, by name.
     pub fn new(model: &'m Model, options: &EncodeOptions, rows_per_chunk: usize) -> Result<Self> {
         model.check_step(options.step)?;
         if !options.coder.is_adaptive() {
             return Err(CodecError::IncompatibleInput(format!(
-                "rate–distortion-optimized quantization counts the predictive or adaptive coder's bits, not the {} coder's",
+                "rate–distortion-optimized quantization counts an adaptive coder's bits (contextual, predictive or adaptive), not the {} coder's",
                 options.coder.name()
             )));
         }
@@ -66,7 +67,7 @@ impl<'m> RdoAnalysis<'m> {
             model,
             encoder: encoder.at_step(options.step).with_rounding(options.rounding),
             rows_per_chunk: rows_per_chunk.max(1),
-            predictive: options.coder == LatentCoder::Predictive,
+            coder: options.coder,
         })
     }
 }
@@ -89,30 +90,22 @@ impl RdoAnalysis<'_> {
     /// The symbols of `values`, decided in chunks of this encoder's rows
     /// as its coder will code them, starting from `rounded` (their
     /// [`RdoAnalysis::round`]).
-    pub fn decide(&self, values: &LatentValues, rounded: &Latent) -> Latent {
-        quantize(
-            self.model,
-            values,
-            rounded,
-            self.rows_per_chunk,
-            LAMBDA,
-            self.predictive,
-        )
+    pub fn decide(&self, values: &LatentValues, rounded: &Latent) -> Result<Latent> {
+        quantize(self.model, values, rounded, self.rows_per_chunk, LAMBDA, self.coder)
     }
 }
 
 impl Analysis for RdoAnalysis<'_> {
     fn analyze(&self, signal: Signal) -> Result<Latent> {
         let values = self.values(signal)?;
-        Ok(self.decide(&values, &self.round(&values)))
+        self.decide(&values, &self.round(&values))
     }
 }
 
 /// Chooses the symbols of `values` (made by `model`'s encoder), each
 /// either its symbol in `rounded` (the encoder's rounding of them) or the
 /// next one towards zero, for chunks of `rows_per_chunk` latent rows coded
-/// by the adaptive coder (with prediction when `predictive`: the
-/// predictive coder), with the
+/// by the adaptive coder `coder` (adaptive, predictive or contextual), with the
 /// multiplier `lambda` (in squared steps per bit; [`LAMBDA`] by default).
 /// A predicted channel's symbols are weighed as the residuals they will be
 /// coded as; whether a channel is predicted is the coder's own choice on
@@ -123,19 +116,13 @@ pub fn quantize(
     rounded: &Latent,
     rows_per_chunk: usize,
     lambda: f32,
-    predictive: bool,
-) -> Latent {
+    coder: LatentCoder,
+) -> Result<Latent> {
     let step = values.step;
     let bottleneck = model.bottleneck_at(step);
     let dequantizer = model.dequantizer(step);
+    let coder = model.adaptive_coder(coder, step)?;
     let weights = &model.weights();
-    let adaptive = AdaptiveCoder::new(
-        &weights.probabilities,
-        weights.contexts,
-        model.config().latent_bits,
-        step,
-    );
-    let coder = if predictive { adaptive.predictive() } else { adaptive };
     let shape = values.shape;
     let k = shape.channels;
     // How much each channel's error weighs after the model's own linear
@@ -178,14 +165,15 @@ pub fn quantize(
                 let predicted = coder.predicts(start, width);
                 let (before, rest) = coded.split_at_mut(c * range.len());
                 let coded_band = &mut rest[..range.len()];
-                let previous = (c > 0).then(|| &before[(c - 1) * range.len()..]);
+                let earlier: Earlier =
+                    std::array::from_fn(|j| c.checked_sub(j + 1).map(|e| &before[e * range.len()..][..range.len()]));
                 for i in 0..band.len() {
                     let column = i % width;
                     let as_coded = |symbol: u8| coder.as_coded(predicted, band, i, column, width, symbol);
                     // The contexts read only the values before `i`.
                     let place = Place {
                         band: coded_band,
-                        previous,
+                        earlier,
                         i,
                         column,
                         width,
@@ -224,5 +212,5 @@ pub fn quantize(
             symbols[c * plane + start..c * plane + start + len].copy_from_slice(&decided[c * len..(c + 1) * len]);
         }
     }
-    shape.latent(symbols, step)
+    Ok(shape.latent(symbols, step))
 }

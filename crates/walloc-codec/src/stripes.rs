@@ -324,7 +324,7 @@ impl<'m, P: Pixel> StripeEncoder<'m, P> {
                 Some(rdo) => {
                     let values = rdo.values(signal)?;
                     let rounded = core_of(&rdo.round(&values), core_height);
-                    rdo.decide(&core_values(&values, core_height), &rounded)
+                    rdo.decide(&core_values(&values, core_height), &rounded)?
                 }
                 None => core_of(&self.encoder.analyze(signal)?, core_height),
             };

@@ -193,7 +193,7 @@ impl VolumeHeader {
             return Err(invalid(
                 "latent coder",
                 format!(
-                    "{} (volumes are rANS-, adaptive- or predictive-coded)",
+                    "{} (volumes are rANS-coded or coded by an adaptive coder)",
                     self.coder.name()
                 ),
             ));
@@ -744,7 +744,7 @@ impl VolumeSpec {
             geometry: Geometry::default(),
             slab_depth: DEFAULT_SLAB_DEPTH,
             tags: Vec::new(),
-            coder: LatentCoder::Predictive,
+            coder: LatentCoder::Contextual,
             step: Step::NATIVE,
             rdo: false,
         }

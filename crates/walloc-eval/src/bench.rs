@@ -147,6 +147,9 @@ pub struct CodingRow {
     /// Bits of the predictive coder (the adaptive one with median
     /// prediction of smooth channels), in all.
     pub predictive: f64,
+    /// Bits of the contextual coder (the predictive one with wider
+    /// contexts), in all.
+    pub contextual: f64,
     /// The latents' empirical entropies.
     pub entropy: ContextEntropy,
 }
@@ -173,6 +176,7 @@ fn coding_row(model: &Model, samples: &[Sample], step: Step) -> Result<CodingRow
         rans: bits(LatentCoder::Rans)?,
         adaptive: bits(LatentCoder::Adaptive)?,
         predictive: bits(LatentCoder::Predictive)?,
+        contextual: bits(LatentCoder::Contextual)?,
         entropy: context_entropy(&latents, model.config().latent_bits),
     })
 }
@@ -328,31 +332,33 @@ impl fmt::Display for BenchReport {
         )?;
         writeln!(
             f,
-            "{:<8} {:>8} {:>9} {:>10} {:>9} {:>10} {:>12} {:>9} {:>11}",
+            "{:<8} {:>8} {:>9} {:>10} {:>10} {:>9} {:>10} {:>12} {:>9} {:>12}",
             "quality",
             "rANS",
             "adaptive",
             "predictive",
+            "contextual",
             "marginal",
             "H(v|nbrs)",
             "H(v|nbrs,ch)",
             "adaptive/H",
-            "predictive/H"
+            "contextual/H"
         )?;
         for row in &self.coding {
             let e = &row.entropy;
             writeln!(
                 f,
-                "{:<8} {:>8.4} {:>9.4} {:>10.4} {:>9.4} {:>10.4} {:>12.4} {:>9.3} {:>11.3}",
+                "{:<8} {:>8.4} {:>9.4} {:>10.4} {:>10.4} {:>9.4} {:>10.4} {:>12.4} {:>9.3} {:>12.3}",
                 row.step.quality(),
                 e.per_value(row.rans),
                 e.per_value(row.adaptive),
                 e.per_value(row.predictive),
+                e.per_value(row.contextual),
                 e.per_value(e.marginal),
                 e.per_value(e.spatial),
                 e.per_value(e.spatial_and_channel),
                 row.adaptive / e.spatial_and_channel.max(1e-9),
-                row.predictive / e.spatial_and_channel.max(1e-9)
+                row.contextual / e.spatial_and_channel.max(1e-9)
             )?;
         }
         Ok(())

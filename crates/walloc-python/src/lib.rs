@@ -374,7 +374,7 @@ impl Candidates {
 /// `rgb-16x`/`gray-16x` for uint8 and uint16 arrays and `stereo-5x` for
 /// audio. `quality` runs from 0 (smallest) to 100 (finest); 75, the
 /// default, is the model's own step (images, audio and volumes). `rdo`
-/// (predictive or adaptive coder, 1×1 projection encoders) keeps each
+/// (an adaptive coder, 1×1 projection encoders) keeps each
 /// latent value's rounded symbol or moves it one towards zero, by its
 /// cost in bits and in error: smaller files, slower encoding. `rounding`
 /// is `"dead-zone"` (values within 0.6 of zero become
@@ -384,7 +384,7 @@ impl Candidates {
 /// entropy-coded chunk, each of which decodes on its own (64; walloc 0.1
 /// wrote 32).
 #[pyfunction]
-#[pyo3(signature = (array, model=None, *, sample_rate=None, coder="predictive", quality=None, rdo=false, rounding="dead-zone", chunk_rows=DEFAULT_CHUNK_ROWS))]
+#[pyo3(signature = (array, model=None, *, sample_rate=None, coder="contextual", quality=None, rdo=false, rounding="dead-zone", chunk_rows=DEFAULT_CHUNK_ROWS))]
 #[allow(clippy::too_many_arguments)]
 fn encode<'py>(
     py: Python<'py>,
@@ -435,7 +435,7 @@ fn encode_options(
 /// Encodes a list of arrays in parallel (all with one model); returns a
 /// list of bytes. An item that fails raises, naming its index.
 #[pyfunction]
-#[pyo3(signature = (arrays, model=None, *, sample_rate=None, coder="predictive", quality=None, rdo=false, rounding="dead-zone", chunk_rows=DEFAULT_CHUNK_ROWS))]
+#[pyo3(signature = (arrays, model=None, *, sample_rate=None, coder="contextual", quality=None, rdo=false, rounding="dead-zone", chunk_rows=DEFAULT_CHUNK_ROWS))]
 #[allow(clippy::too_many_arguments)]
 fn encode_batch<'py>(
     py: Python<'py>,

@@ -439,7 +439,7 @@ def test_quality_trades_bytes_for_detail():
     errors = [psnr(image, walloc.decode(f)) for f in files]
     assert errors[0] < errors[1] < errors[2], errors
     assert [walloc.info(f)["quality"] for f in files] == [20.0, 75.0, 95.0]
-    assert walloc.info(files[1])["coder"] == "predictive"
+    assert walloc.info(files[1])["coder"] == "contextual"
     # The default is the model's own step; the batch API takes the knob too.
     assert walloc.encode(image, "rgb-16x") == files[1]
     assert walloc.encode_batch([image], "rgb-16x", quality=20) == [files[0]]

@@ -66,7 +66,7 @@ def encode(
     model: ModelLike = None,
     *,
     sample_rate: Optional[int] = None,
-    coder: str = "predictive",
+    coder: str = "contextual",
     quality: Optional[float] = None,
     rdo: bool = False,
     rounding: str = "dead-zone",
@@ -75,11 +75,11 @@ def encode(
     """Encodes an image ``(H, W[, C])`` uint8 (or uint16, coded from all 16
     bits) or audio ``(frames[, C])``
     (int16, int32, uint8, or float32 in [-1, 1]; ``sample_rate`` defaults to
-    44100) into ``.wal`` bytes. ``coder``: ``"predictive"``, ``"adaptive"``, ``"rans"``,
+    44100) into ``.wal`` bytes. ``coder``: ``"contextual"``, ``"predictive"``, ``"adaptive"``, ``"rans"``,
     ``"png"`` or ``"webp"`` (images). ``quality`` (images, audio and
     volumes): 0 (smallest file) to 100 (finest quantization); ``None`` or
     75 is the model's own step, and every 20 points halve or double it.
-    ``rdo`` (predictive or adaptive coder, 1×1 projection encoders): keep
+    ``rdo`` (an adaptive coder, 1×1 projection encoders): keep
     each latent value's rounded symbol or move it one towards zero, by its
     cost in bits and in error (smaller files, slower encoding).
     ``rounding``: ``"dead-zone"`` (values within 0.6 of
@@ -94,7 +94,7 @@ def encode_batch(
     model: ModelLike = None,
     *,
     sample_rate: Optional[int] = None,
-    coder: str = "predictive",
+    coder: str = "contextual",
     quality: Optional[float] = None,
     rdo: bool = False,
     rounding: str = "dead-zone",
