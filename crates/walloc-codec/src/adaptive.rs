@@ -135,9 +135,8 @@ impl Context {
             ContextSet::Wide => {
                 // Shifts 2, 3, 4 for the fast estimate and 2 up to 7 for
                 // the slow one as decisions accumulate: a new context
-                // moves about as an average of what it saw (measured on
-                // the held-out photos' latents: 1.5 % fewer bits than the
-                // steady rates from the start, with these contexts).
+                // moves about as an average of what it saw; without it
+                // these contexts do not pay (docs/benchmarks/manual.md).
                 let seen = self.seen;
                 self.seen = (seen + 1).min(WARM);
                 (2 + (seen >> 2).min(2), 2 + (seen / 5).min(5))
@@ -189,6 +188,13 @@ pub const EARLIER: usize = 3;
 /// The coded bands of the channels before one, nearest first, at the same
 /// positions (`None` before the first channel).
 pub type Earlier<'b> = [Option<&'b [u8]>; EARLIER];
+
+/// The [`Earlier`] bands of channel `channel`, `band(e)` being channel
+/// `e`'s band as coded.
+#[inline]
+pub fn earlier_bands<'b>(channel: usize, band: impl Fn(usize) -> &'b [u8]) -> Earlier<'b> {
+    std::array::from_fn(|j| channel.checked_sub(j + 1).map(&band))
+}
 
 /// [`WIDE_SPATIAL`]'s bucket of each activity up to 16 (and more).
 const WIDE_SPATIAL_BUCKET: [u8; 17] = [0, 1, 2, 2, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 6];
@@ -678,8 +684,7 @@ impl AdaptiveCoder {
                 // The choice is an even bit, not adapted.
                 decide(matches!(band, std::borrow::Cow::Owned(_)), None)?;
             }
-            let earlier: Earlier =
-                std::array::from_fn(|j| coded_bands.len().checked_sub(j + 1).map(|e| coded_bands[e].as_ref()));
+            let earlier = earlier_bands(coded_bands.len(), |e| coded_bands[e].as_ref());
             let mut x = 0;
             for (i, &s) in band.iter().enumerate() {
                 let column = x;
@@ -788,12 +793,9 @@ impl AdaptiveCoder {
             let predicted = self.predictive && read(&mut coder, Bit::EVEN)?;
             let (before, rest) = symbols.split_at_mut(k * plane);
             // The earlier channels' bands as coded: residuals or values.
-            let earlier: Earlier = std::array::from_fn(|j| {
-                let e = k.checked_sub(j + 1)?;
-                Some(match &residuals[e] {
-                    Some(band) => band.as_slice(),
-                    None => &before[e * plane + range.start..e * plane + range.end],
-                })
+            let earlier = earlier_bands(k, |e| match &residuals[e] {
+                Some(band) => band.as_slice(),
+                None => &before[e * plane + range.start..e * plane + range.end],
             });
             let values = &mut rest[range.clone()];
             let mut residual_band = if predicted {
@@ -870,23 +872,25 @@ impl AdaptiveCoder {
         Ok(())
     }
 
-    /// The sign context of position `i` (needed only for nonzero values):
-    /// its left neighbour's sign, 0 with none or zero, 1 positive, 2 negative.
+    /// The sign context of `place` (needed only for nonzero values): its
+    /// left neighbour's sign ([`Self::sign_of`], 0 with none), and for
+    /// [`ContextSet::Wide`] below the first row its upper neighbour's too.
     #[inline]
     fn sign_context(&self, place: &Place) -> usize {
-        let left = self.left_sign(place.band, place.i, place.column);
+        let Place {
+            band, i, column, width, ..
+        } = *place;
+        let left = if column > 0 { self.sign_of(band[i - 1]) } else { 0 };
         match self.set {
-            ContextSet::Neighbours => left,
-            ContextSet::Wide if place.i < place.width => left,
-            ContextSet::Wide => 3 * left + self.left_sign(place.band, place.i - place.width + 1, 1),
+            ContextSet::Wide if i >= width => 3 * left + self.sign_of(band[i - width]),
+            ContextSet::Neighbours | ContextSet::Wide => left,
         }
     }
 
-    fn left_sign(&self, band: &[u8], i: usize, column: usize) -> usize {
-        if column == 0 {
-            return 0;
-        }
-        match band[i - 1].cmp(&self.zero) {
+    /// 0 for a zero, 1 for a positive value, 2 for a negative one.
+    #[inline]
+    fn sign_of(&self, symbol: u8) -> usize {
+        match symbol.cmp(&self.zero) {
             std::cmp::Ordering::Equal => 0,
             std::cmp::Ordering::Greater => 1,
             std::cmp::Ordering::Less => 2,

@@ -17,7 +17,7 @@ use rayon::prelude::*;
 
 use walloc_wavelet::Signal;
 
-use crate::adaptive::{Earlier, Place};
+use crate::adaptive::{earlier_bands, Place};
 use crate::codec::{EncodeOptions, Latent};
 use crate::container::LatentCoder;
 use crate::encoder::{LatentValues, LinearEncoder};
@@ -165,8 +165,7 @@ pub fn quantize(
                 let predicted = coder.predicts(start, width);
                 let (before, rest) = coded.split_at_mut(c * range.len());
                 let coded_band = &mut rest[..range.len()];
-                let earlier: Earlier =
-                    std::array::from_fn(|j| c.checked_sub(j + 1).map(|e| &before[e * range.len()..][..range.len()]));
+                let earlier = earlier_bands(c, |e| &before[e * range.len()..][..range.len()]);
                 for i in 0..band.len() {
                     let column = i % width;
                     let as_coded = |symbol: u8| coder.as_coded(predicted, band, i, column, width, symbol);
