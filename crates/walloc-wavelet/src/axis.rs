@@ -101,25 +101,31 @@ fn merge_lifting(lifting: &Lifting, lo: &[f32], hi: &[f32], out: &mut [f32], hal
 }
 
 impl AxisPlan {
-    /// Plan for splitting an axis of `len` samples.
-    pub fn analysis(bank: &FilterBank, len: usize) -> Self {
+    /// Plan for splitting an axis of `len` samples; `contiguous` where the
+    /// axis is the last (its lines contiguous), which lifting runs without
+    /// the reference taps when it applies (building them for every level of
+    /// every call took 3–4 % of encoding an image).
+    pub fn analysis(bank: &FilterBank, len: usize, contiguous: bool) -> Self {
         let circular = len.is_multiple_of(2) && is_circular(bank, len);
+        let lifting = lifting_for(bank, circular);
         AxisPlan {
-            analysis: Some(AnalysisTaps::new(bank, len)),
+            analysis: (!contiguous || lifting.is_none()).then(|| AnalysisTaps::new(bank, len)),
             synthesis: None,
             circular,
-            lifting: lifting_for(bank, circular),
+            lifting,
         }
     }
 
-    /// Plan for merging two bands of `half` coefficients each.
-    pub fn synthesis(bank: &FilterBank, half: usize) -> Self {
+    /// Plan for merging two bands of `half` coefficients each (`contiguous`
+    /// as for [`AxisPlan::analysis`]).
+    pub fn synthesis(bank: &FilterBank, half: usize, contiguous: bool) -> Self {
         let circular = is_circular(bank, 2 * half);
+        let lifting = lifting_for(bank, circular);
         AxisPlan {
             analysis: None,
-            synthesis: Some(SynthesisTaps::new(bank, half)),
+            synthesis: (!contiguous || lifting.is_none()).then(|| SynthesisTaps::new(bank, half)),
             circular,
-            lifting: lifting_for(bank, circular),
+            lifting,
         }
     }
 }
@@ -128,9 +134,8 @@ impl AxisPlan {
 /// block written one after the other into `out`; each has `shape[axis]`
 /// replaced by `ceil(shape[axis] / 2)`.
 pub fn split(bank: &FilterBank, plan: &AxisPlan, input: &[f32], shape: &[usize], axis: usize, out: &mut [f32]) {
-    let taps = plan.analysis.as_ref().expect("an analysis plan");
     let (outer, len, inner) = axis_geometry(shape, axis);
-    let half = taps.output_len();
+    let half = len.div_ceil(2);
     let block = outer * half * inner;
     let (lo, hi) = out[..2 * block].split_at_mut(block);
     with_best_simd(
@@ -139,6 +144,7 @@ pub fn split(bank: &FilterBank, plan: &AxisPlan, input: &[f32], shape: &[usize],
             if let Some(lifting) = plan.lifting.as_ref().filter(|_| inner == 1) {
                 return split_lifting(lifting, &input[..outer * len * inner], lo, hi, len, inner);
             }
+            let taps = plan.analysis.as_ref().expect("the taps of a plan without lifting");
             let mut line = (inner == 1 && plan.circular).then(|| LineAnalyzer::new(bank, len));
             for o in 0..outer {
                 let src = &input[o * len * inner..(o + 1) * len * inner];
@@ -156,7 +162,6 @@ pub fn split(bank: &FilterBank, plan: &AxisPlan, input: &[f32], shape: &[usize],
 /// Inverse of [`split`]: `input` holds a low then a high block of row-major
 /// `half_shape`; `out` receives `half_shape` with `axis` doubled.
 pub fn merge(bank: &FilterBank, plan: &AxisPlan, input: &[f32], half_shape: &[usize], axis: usize, out: &mut [f32]) {
-    let taps = plan.synthesis.as_ref().expect("a synthesis plan");
     let (outer, half, inner) = axis_geometry(half_shape, axis);
     let block = outer * half * inner;
     let (lo, hi) = input[..2 * block].split_at(block);
@@ -167,6 +172,7 @@ pub fn merge(bank: &FilterBank, plan: &AxisPlan, input: &[f32], half_shape: &[us
             if let Some(lifting) = plan.lifting.as_ref().filter(|_| inner == 1) {
                 return merge_lifting(lifting, lo, hi, &mut out[..outer * len * inner], half, inner);
             }
+            let taps = plan.synthesis.as_ref().expect("the taps of a plan without lifting");
             let mut line = (inner == 1 && plan.circular).then(|| LineSynthesizer::new(bank, half));
             for o in 0..outer {
                 let lo_slab = &lo[o * half * inner..(o + 1) * half * inner];

@@ -70,11 +70,6 @@ impl AnalysisTaps {
         AnalysisTaps { taps }
     }
 
-    /// Number of output samples per band.
-    pub fn output_len(&self) -> usize {
-        self.taps.len()
-    }
-
     /// Applies the taps to vectors: sample `i` of the line is the slice
     /// `input[i*width..(i+1)*width]`; likewise for the outputs.
     #[inline(always)]

@@ -114,7 +114,7 @@ fn analysis_level_owned(bank: &FilterBank, signal: Signal) -> Result<Signal, Wav
     let mut plans = Vec::with_capacity(dims);
     for axis in (0..dims).rev() {
         let mut next = shapes.last().unwrap().clone();
-        plans.push(AxisPlan::analysis(bank, next[axis]));
+        plans.push(AxisPlan::analysis(bank, next[axis], axis + 1 == dims));
         next[axis] = next[axis].div_ceil(2);
         shapes.push(next);
     }
@@ -194,7 +194,7 @@ fn synthesis_level_owned(bank: &FilterBank, signal: Signal) -> Result<Signal, Wa
     let mut plans = Vec::with_capacity(dims);
     for axis in 0..dims {
         let mut next = shapes.last().unwrap().clone();
-        plans.push(AxisPlan::synthesis(bank, next[axis]));
+        plans.push(AxisPlan::synthesis(bank, next[axis], axis + 1 == dims));
         next[axis] *= 2;
         shapes.push(next);
     }
