@@ -51,6 +51,14 @@ pub enum WaveletError {
         /// Values present.
         actual: usize,
     },
+    /// A mask of needed output channels of the wrong length.
+    #[error("a mask of {actual} needed channels for a transform of {expected} output channels")]
+    NeededMismatch {
+        /// Output channels of the transform.
+        expected: usize,
+        /// Entries of the mask.
+        actual: usize,
+    },
     /// Synthesis needs a multiple of 2^D channels.
     #[error("{channels} channels is not a multiple of the {bands} bands of one level")]
     ChannelsNotDivisible {

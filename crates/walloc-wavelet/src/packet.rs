@@ -93,18 +93,31 @@ fn run_steps(
     return_scratch(prev, next);
 }
 
+/// What one level of analysis does with an input channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Work {
+    /// Split it into its bands.
+    Split,
+    /// No band of it is needed: its bands come out zero.
+    Zero,
+    /// Not needed, and zero already (its parent was not needed).
+    AlreadyZero,
+}
+
 /// One level of analysis: `C` channels of `shape` become `C * 2^D` channels
 /// of `ceil(shape / 2)`, ordered as the reference orders them: channel
 /// `c * 2^D + f`, with the bands of the last axis most significant in `f`
 /// (2D: `f = 2 * w + h`, so f1 is high along H, f2 high along W).
 pub fn analysis_level(bank: &FilterBank, signal: &Signal) -> Result<Signal, WaveletError> {
-    analysis_level_owned(bank, signal.clone())
+    analysis_level_owned(bank, signal.clone(), None)
 }
 
 /// [`analysis_level`] consuming its input: when every axis is even each
 /// channel's bands take exactly the place of the channel, and the level runs
 /// in place (no new buffer, no page faults on large signals).
-fn analysis_level_owned(bank: &FilterBank, signal: Signal) -> Result<Signal, WaveletError> {
+/// `work`, where given, says what to do with each input channel (all are
+/// split without it).
+fn analysis_level_owned(bank: &FilterBank, signal: Signal, work: Option<&[Work]>) -> Result<Signal, WaveletError> {
     check_signal(&signal)?;
     let dims = signal.shape.len();
     let bands = 1usize << dims;
@@ -139,14 +152,22 @@ fn analysis_level_owned(bank: &FilterBank, signal: Signal) -> Result<Signal, Wav
     };
     let size = |step: usize| (2usize << step) * shapes[step + 1].iter().product::<usize>();
     let mut data = signal.data;
+    let work = |c: usize| work.map_or(Work::Split, |work| work[c]);
     if bands * out_size == in_size {
         data.par_chunks_mut(in_size)
-            .for_each(|plane| run_steps(dims, size, None, plane, step_fn));
+            .enumerate()
+            .for_each(|(c, plane)| match work(c) {
+                Work::Split => run_steps(dims, size, None, plane, step_fn),
+                Work::Zero => plane.fill(0.0),
+                Work::AlreadyZero => {}
+            });
     } else {
         let mut out = vec![0.0f32; signal.channels * bands * out_size];
         out.par_chunks_mut(bands * out_size)
             .zip(data.par_chunks(in_size))
-            .for_each(|(dst, src)| run_steps(dims, size, Some(src), dst, step_fn));
+            .enumerate()
+            .filter(|&(c, _)| work(c) == Work::Split)
+            .for_each(|(_, (dst, src))| run_steps(dims, size, Some(src), dst, step_fn));
         data = out;
     }
     if dims == 3 {
@@ -231,7 +252,45 @@ fn repeat_levels(
 
 /// `levels` levels of [`analysis_level`].
 pub fn forward(bank: &FilterBank, signal: Signal, levels: u32) -> Result<Signal, WaveletError> {
-    repeat_levels(signal, levels, |s| analysis_level_owned(bank, s))
+    repeat_levels(signal, levels, |s| analysis_level_owned(bank, s, None))
+}
+
+/// [`forward`], computing only the output channels that `needed` marks
+/// (one entry an output channel): a band none of whose descendants is
+/// needed is not split further, and its descendants come out zero. The
+/// needed channels are exactly [`forward`]'s. A projection that reads few of
+/// the bands (a strong dimensionality reduction reads mostly the low ones)
+/// is spared the rest of the transform. 3-D signals, whose levels reorder
+/// the channels, are transformed whole.
+pub fn forward_needed(bank: &FilterBank, signal: Signal, levels: u32, needed: &[bool]) -> Result<Signal, WaveletError> {
+    check_signal(&signal)?;
+    let dims = signal.shape.len();
+    let bands = 1usize << dims;
+    let outputs = signal.channels * bands.pow(levels);
+    if needed.len() != outputs {
+        return Err(WaveletError::NeededMismatch {
+            expected: outputs,
+            actual: needed.len(),
+        });
+    }
+    if dims == 3 || needed.iter().all(|&n| n) {
+        return forward(bank, signal, levels);
+    }
+    // Output channels under one channel of level `level`'s input.
+    let span = |level: u32| bands.pow(levels - level);
+    let any_needed = |level: u32, c: usize| needed[c * span(level)..(c + 1) * span(level)].contains(&true);
+    (0..levels).try_fold(signal, |signal, level| {
+        let work: Vec<Work> = (0..signal.channels)
+            .map(
+                |c| match (any_needed(level, c), level > 0 && !any_needed(level - 1, c / bands)) {
+                    (true, _) => Work::Split,
+                    (false, false) => Work::Zero,
+                    (false, true) => Work::AlreadyZero,
+                },
+            )
+            .collect();
+        analysis_level_owned(bank, signal, Some(&work))
+    })
 }
 
 /// `levels` levels of [`synthesis_level`], the inverse of [`forward`] for
@@ -243,6 +302,52 @@ pub fn inverse(bank: &FilterBank, signal: Signal, levels: u32) -> Result<Signal,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn needed_channels_are_the_whole_transform_s_and_the_rest_zero() {
+        let bank = FilterBank::bior4_4();
+        for (channels, shape, levels) in [
+            (2usize, vec![32usize, 48], 2u32),
+            (1, vec![24, 40], 3),
+            (3, vec![96], 3),
+        ] {
+            let len = channels * shape.iter().product::<usize>();
+            let data: Vec<f32> = (0..len).map(|i| ((i * 7919) % 101) as f32 / 50.0 - 1.0).collect();
+            let signal = Signal::new(data, channels, shape.clone()).unwrap();
+            let whole = forward(&bank, signal.clone(), levels).unwrap();
+            let outputs = whole.channels;
+            // One channel in eight, and the first quarter.
+            let needed: Vec<bool> = (0..outputs).map(|c| c % 8 == 1 || c < outputs / 4).collect();
+            let some = forward_needed(&bank, signal.clone(), levels, &needed).unwrap();
+            assert_eq!((some.channels, &some.shape), (outputs, &whole.shape));
+            let bands = 1 << shape.len();
+            let mut zero = 0;
+            for c in 0..outputs {
+                // Bands of a split band are all made; those of one with no
+                // needed band are zero.
+                let split = needed[c / bands * bands..(c / bands + 1) * bands].contains(&true);
+                let expected: Vec<f32> = if split {
+                    whole.plane(c).to_vec()
+                } else {
+                    vec![0.0; whole.plane_len()]
+                };
+                assert_eq!(some.plane(c), &expected[..], "channel {c} of {shape:?}");
+                zero += usize::from(!split);
+            }
+            assert!(zero >= outputs / 4, "{zero} of {outputs} channels left out");
+            assert_eq!(
+                forward_needed(&bank, signal.clone(), levels, &vec![true; outputs]).unwrap(),
+                whole
+            );
+            assert_eq!(
+                forward_needed(&bank, signal, levels, &needed[1..]),
+                Err(WaveletError::NeededMismatch {
+                    expected: outputs,
+                    actual: outputs - 1
+                })
+            );
+        }
+    }
 
     #[test]
     fn tft_3d_order_is_a_permutation() {
