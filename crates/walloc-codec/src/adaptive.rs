@@ -252,6 +252,78 @@ impl ContextSet {
     }
 }
 
+impl ContextSet {
+    /// [`ContextSet::contexts`] of every value of `band` (`width` columns)
+    /// as the encoder codes it: it has the whole band, and the wide set's
+    /// contexts come from whole-row passes rather than one place at a time
+    /// (the decoder, which has only what it decoded, asks place by place).
+    fn band_contexts(self, band: &[u8], earlier: Earlier, width: usize, zero: u8) -> Vec<(u8, u8)> {
+        if self == ContextSet::Neighbours || width < 2 {
+            return (0..band.len())
+                .map(|i| {
+                    let place = Place {
+                        band,
+                        earlier,
+                        i,
+                        column: i % width.max(1),
+                        width,
+                    };
+                    let (nonzero, magnitude) = self.contexts(&place, zero);
+                    (nonzero as u8, magnitude as u8)
+                })
+                .collect();
+        }
+        let magnitude: Vec<u8> = band.iter().map(|&s| s.abs_diff(zero)).collect();
+        // The earlier channels' part: the previous channel's |value|
+        // (clamped) and the bucket of the three's sum, at each position.
+        let mut previous = vec![0u8; band.len()];
+        let mut sums = vec![0u8; band.len()];
+        if let Some(first) = earlier[0] {
+            for (p, &s) in previous.iter_mut().zip(first) {
+                *p = s.abs_diff(zero).min(WIDE_PREVIOUS as u8 - 1);
+            }
+            let mut total = vec![0u8; band.len()];
+            for channel in earlier.iter().flatten() {
+                for (t, &s) in total.iter_mut().zip(*channel) {
+                    *t = t.saturating_add(s.abs_diff(zero));
+                }
+            }
+            for (bucket, &t) in sums.iter_mut().zip(&total) {
+                *bucket = WIDE_EARLIER_BUCKET[usize::from(t.min(8))];
+            }
+        }
+        let mut activity = vec![0u16; width];
+        let mut contexts = Vec::with_capacity(band.len());
+        for (row, start) in (0..band.len()).step_by(width).enumerate() {
+            let here = &magnitude[start..start + width];
+            let m = |v: u8| u16::from(v);
+            if row == 0 {
+                activity[0] = 0;
+                for (a, &left) in activity[1..].iter_mut().zip(here) {
+                    *a = 2 * m(left);
+                }
+            } else {
+                let up = &magnitude[start - width..start];
+                activity[0] = 2 * m(up[0]) + m(up[1]);
+                for (x, a) in activity.iter_mut().enumerate().skip(1).take(width - 2) {
+                    *a = 2 * (m(here[x - 1]) + m(up[x])) + m(up[x - 1]) + m(up[x + 1]);
+                }
+                activity[width - 1] = 2 * (m(here[width - 2]) + m(up[width - 1])) + m(up[width - 2]);
+            }
+            for (x, &a) in activity.iter().enumerate() {
+                let spatial = usize::from(WIDE_SPATIAL_BUCKET[usize::from(a.min(16))]);
+                let previous = usize::from(previous[start + x]);
+                let sum = usize::from(sums[start + x]);
+                contexts.push((
+                    ((spatial * WIDE_PREVIOUS + previous) * WIDE_EARLIER + sum) as u8,
+                    (spatial * WIDE_PREVIOUS_COARSE + previous.div_ceil(2).min(WIDE_PREVIOUS_COARSE - 1)) as u8,
+                ));
+            }
+        }
+        contexts
+    }
+}
+
 /// The contexts of one latent channel.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct ChannelContexts {
@@ -365,9 +437,10 @@ impl ChunkCosts<'_> {
             Ok(())
         };
         // Costing only reads the contexts: it cannot fail.
+        let contexts = self.coder.set.contexts(place, self.coder.zero);
         let _ = self
             .coder
-            .binarize(&mut self.contexts[channel], place, symbol, &mut tally);
+            .binarize(&mut self.contexts[channel], contexts, place, symbol, &mut tally);
         total
     }
 
@@ -381,9 +454,10 @@ impl ChunkCosts<'_> {
             }
             Ok(())
         };
+        let contexts = self.coder.set.contexts(place, self.coder.zero);
         let _ = self
             .coder
-            .binarize(&mut self.contexts[channel], place, symbol, &mut adapt);
+            .binarize(&mut self.contexts[channel], contexts, place, symbol, &mut adapt);
     }
 }
 
@@ -685,8 +759,9 @@ impl AdaptiveCoder {
                 decide(matches!(band, std::borrow::Cow::Owned(_)), None)?;
             }
             let earlier = earlier_bands(coded_bands.len(), |e| coded_bands[e].as_ref());
+            let contexts = self.set.band_contexts(&band, earlier, width, self.zero);
             let mut x = 0;
-            for (i, &s) in band.iter().enumerate() {
+            for (i, (&s, &(nonzero, magnitude))) in band.iter().zip(&contexts).enumerate() {
                 let column = x;
                 x = if x + 1 == width { 0 } else { x + 1 };
                 let place = Place {
@@ -696,7 +771,8 @@ impl AdaptiveCoder {
                     column,
                     width,
                 };
-                self.binarize(state, &place, s, &mut decide)?;
+                let contexts = (usize::from(nonzero), usize::from(magnitude));
+                self.binarize(state, contexts, &place, s, &mut decide)?;
             }
             coded_bands.push(band);
         }
@@ -714,12 +790,12 @@ impl AdaptiveCoder {
     fn binarize(
         &self,
         state: &mut ChannelContexts,
+        (nonzero, magnitude_context): (usize, usize),
         place: &Place,
         symbol: u8,
         decide: &mut impl FnMut(bool, Option<&mut Context>) -> Result<()>,
     ) -> Result<()> {
         let value = i32::from(symbol) - i32::from(self.zero);
-        let (nonzero, magnitude_context) = self.set.contexts(place, self.zero);
         decide(value != 0, Some(&mut state.nonzero[nonzero]))?;
         if value == 0 {
             return Ok(());
@@ -902,6 +978,43 @@ impl AdaptiveCoder {
 mod tests {
     use super::*;
     use crate::entropy::{probabilities_from_counts, EntropyTables};
+
+    #[test]
+    fn a_band_s_contexts_at_once_are_those_place_by_place() {
+        let zero = 128u8;
+        // Mostly small values about zero, some large, as latents are.
+        let value = |seed: usize| -> u8 {
+            let r = (seed.wrapping_mul(2_654_435_761) >> 7) % 64;
+            (i32::from(zero) + [0, 0, 0, 0, 1, -1, 2, -2, 3, -4, 9, -17][r % 12] * if r > 60 { 5 } else { 1 }) as u8
+        };
+        for width in [1usize, 2, 3, 7, 16] {
+            let len = width * 5;
+            let bands: Vec<Vec<u8>> = (0..4)
+                .map(|c| (0..len).map(|i| value(i * 7 + c * 1_001)).collect())
+                .collect();
+            for set in [ContextSet::Neighbours, ContextSet::Wide] {
+                for channel in 0..4 {
+                    let earlier = earlier_bands(channel, |e| bands[e].as_slice());
+                    let band = &bands[channel];
+                    let at_once = set.band_contexts(band, earlier, width, zero);
+                    for (i, &(nonzero, magnitude)) in at_once.iter().enumerate() {
+                        let place = Place {
+                            band,
+                            earlier,
+                            i,
+                            column: i % width,
+                            width,
+                        };
+                        assert_eq!(
+                            (usize::from(nonzero), usize::from(magnitude)),
+                            set.contexts(&place, zero),
+                            "{set:?}, width {width}, channel {channel}, position {i}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn bit_costs_are_within_their_bound_of_log2() {
