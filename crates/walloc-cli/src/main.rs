@@ -83,9 +83,11 @@ enum Command {
         /// Images: latent rows per entropy-coded chunk. Each chunk decodes
         /// on its own (in parallel) and starts its adaptive contexts
         /// afresh, so smaller chunks cost a few more bytes; large images
-        /// stream in stripes of 64 rows when it divides 64. 0.1 wrote 32.
-        #[arg(long, default_value_t = walloc::image::STRIPE_ROWS as u32, value_parser = clap::value_parser!(u32).range(1..))]
-        chunk_rows: u32,
+        /// stream in stripes of 64 rows when it divides 64 or is a
+        /// multiple of it (with --rdo: divides it). [default: 128, with
+        /// --rdo 64] (0.1 wrote 32, 0.2 64)
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        chunk_rows: Option<u32>,
         #[command(flatten)]
         volume: volume::VolumeArgs,
     },
@@ -360,7 +362,11 @@ fn run(cli: &Cli) -> Result<()> {
                 .with_coder(*coder)
                 .with_rdo(*rdo)
                 .with_rounding(*rounding)
-                .with_rows_per_chunk(*chunk_rows);
+                .with_rows_per_chunk(chunk_rows.unwrap_or(if *rdo {
+                    walloc::image::STRIPE_ROWS as u32
+                } else {
+                    walloc::DEFAULT_CHUNK_ROWS
+                }));
             encode(input, output, model.as_deref(), options, rate, volume)
         }
         Command::Decode {

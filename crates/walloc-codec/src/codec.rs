@@ -62,6 +62,13 @@ pub(crate) fn code_in_chunks(coder: &crate::entropy::BandCoder, latent: &Latent,
         .collect()
 }
 
+/// Latent rows per entropy-coded chunk by default: two stripes
+/// ([`crate::stripes::STRIPE_ROWS`]). Each chunk starts its adaptive
+/// contexts afresh and decodes on its own (in parallel); 128 rows rather
+/// than 64 make the files of a megapixel photograph about 0.8 % smaller
+/// (docs/benchmarks/manual.md, sixteenth stop of issue 15).
+pub const DEFAULT_CHUNK_ROWS: u32 = 2 * crate::stripes::STRIPE_ROWS as u32;
+
 /// Options of [`encode`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct EncodeOptions {
@@ -85,12 +92,11 @@ pub struct EncodeOptions {
 
 impl Default for EncodeOptions {
     /// Contextual adaptive coding at the model's own step, in chunks of
-    /// [`crate::stripes::STRIPE_ROWS`] latent rows, with the dead-zone
-    /// rounding.
+    /// [`DEFAULT_CHUNK_ROWS`] latent rows, with the dead-zone rounding.
     fn default() -> Self {
         EncodeOptions {
             coder: LatentCoder::Contextual,
-            rows_per_chunk: crate::stripes::STRIPE_ROWS as u32,
+            rows_per_chunk: DEFAULT_CHUNK_ROWS,
             step: Step::NATIVE,
             rdo: false,
             rounding: Rounding::DeadZone,
@@ -110,12 +116,16 @@ impl EncodeOptions {
     }
 
     /// Whether a file of these options can be coded stripe by stripe: an
-    /// entropy coder of bands (rANS or adaptive; rate–distortion
-    /// optimization decides each chunk on its own, a stripe as well), in
-    /// chunks that tile a stripe of [`crate::stripes::STRIPE_ROWS`] rows.
+    /// entropy coder of bands (rANS or adaptive), in chunks that tile a
+    /// stripe of [`crate::stripes::STRIPE_ROWS`] rows or that whole
+    /// stripes tile. Rate–distortion optimization decides each chunk in
+    /// the order it is coded (a channel's rows before the next channel's),
+    /// so with it a chunk must lie within a stripe.
     pub fn codes_in_stripes(&self) -> bool {
-        let rows = self.rows_per_chunk as usize;
-        self.coder.is_banded() && rows > 0 && crate::stripes::STRIPE_ROWS.is_multiple_of(rows)
+        let (rows, stripe) = (self.rows_per_chunk as usize, crate::stripes::STRIPE_ROWS);
+        self.coder.is_banded()
+            && rows > 0
+            && (stripe.is_multiple_of(rows) || (rows.is_multiple_of(stripe) && !self.rdo))
     }
 
     /// The same options with images coded in chunks of `rows` latent rows

@@ -88,27 +88,42 @@ pub struct LatentValues {
 const BLOCK: usize = 1024;
 
 /// An encoder weight at most this fraction of its latent's largest weight
-/// counts as zero. A model that reduces dimensionality strongly reads the
-/// high bands with weights of this size only (`rgb-16x`: half of its 192
-/// bands, all under 0.3 % of their latents' largest weight; `rgb-64x`: 182
-/// of 192), and the transform then leaves out a quarter of its work
-/// (`rgb-64x`: over half), [`packet::forward_needed`].
+/// is negligible. A model that reduces dimensionality strongly reads whole
+/// groups of high bands (the bands one band of the last level but one
+/// splits into) with weights of this size only: `rgb-16x` 24 of its 48
+/// groups, `rgb-64x` 45. The encoder counts such a group's weights as zero,
+/// and the transform leaves out the split that would make it
+/// ([`packet::forward_needed`]): a quarter of `rgb-16x`'s transform, over
+/// half of `rgb-64x`'s.
 pub const NEGLIGIBLE_WEIGHT: f32 = 3e-3;
 
-/// `weight` (`latent_dim` rows) with each weight at most
-/// [`NEGLIGIBLE_WEIGHT`] of its row's largest set to zero, and for each
-/// column (band) whether any weight in it is left.
-fn without_negligible_weights(mut weight: Vec<f32>, latent_dim: usize) -> (Vec<f32>, Vec<bool>) {
+/// `weight` (`latent_dim` rows of a weight a band) with the weights of
+/// every group of `group` consecutive bands (siblings of one split) that
+/// are all at most [`NEGLIGIBLE_WEIGHT`] of their row's largest set to
+/// zero, and for each band whether any weight in it is left. Other
+/// weights, negligible or not, are kept: zeroing them would change latents
+/// and spare no work. With `group` `None` no weight is zeroed.
+fn without_negligible_weights(mut weight: Vec<f32>, latent_dim: usize, group: Option<usize>) -> (Vec<f32>, Vec<bool>) {
     let bands = weight.len() / latent_dim.max(1);
-    for row in weight.chunks_exact_mut(bands.max(1)) {
-        let largest = row.iter().fold(0.0f32, |m, w| m.max(w.abs()));
-        row.iter_mut()
-            .filter(|w| w.abs() <= NEGLIGIBLE_WEIGHT * largest)
-            .for_each(|w| *w = 0.0);
-    }
-    let needed = (0..bands)
-        .map(|band| weight.iter().skip(band).step_by(bands).any(|&w| w != 0.0))
+    let Some(group) = group.filter(|&g| g > 0 && bands.is_multiple_of(g)) else {
+        return (weight, vec![true; bands]);
+    };
+    let largest: Vec<f32> = weight
+        .chunks_exact(bands.max(1))
+        .map(|row| row.iter().fold(0.0f32, |m, w| m.max(w.abs())))
         .collect();
+    let negligible =
+        |band: usize| (0..latent_dim).all(|k| weight[k * bands + band].abs() <= NEGLIGIBLE_WEIGHT * largest[k]);
+    let needed: Vec<bool> = (0..bands)
+        .map(|band| !(band / group * group..(band / group + 1) * group).all(negligible))
+        .collect();
+    for row in weight.chunks_exact_mut(bands.max(1)) {
+        for (w, &need) in row.iter_mut().zip(&needed) {
+            if !need {
+                *w = 0.0;
+            }
+        }
+    }
     (weight, needed)
 }
 
@@ -129,7 +144,11 @@ impl LinearEncoder {
                 ),
             ));
         }
-        let (weight, needed) = without_negligible_weights(weight, k);
+        // Images: bands come in groups of the four siblings of a split.
+        // Audio (whose latents this would move: the release files' bytes)
+        // and volumes (whose levels reorder the bands) keep every weight.
+        let group = (config.dim == 2).then_some(4);
+        let (weight, needed) = without_negligible_weights(weight, k, group);
         Ok(LinearEncoder {
             channels: config.channels,
             levels: config.levels,
@@ -418,15 +437,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn weights_negligible_for_their_latent_are_zero_and_bands_no_latent_reads_are_not_needed() {
-        // Two latents over four bands: band 2 is negligible for both, band
-        // 3 only for the first (whose largest weight is 10, the second's 1).
+    fn groups_of_bands_negligible_for_every_latent_are_zero_and_not_needed() {
+        // Two latents (largest weights 10 and 1) over three groups of two
+        // bands: the second group is negligible for both; the third has
+        // one negligible band (0.02 ≤ 0.003 · 10, 0.001 ≤ 0.003 · 1) and
+        // one that is not, so it is kept whole.
         let weight = vec![
-            10.0, -2.0, 0.02, 0.03, //
-            1.0, 0.5, -0.002, 0.5,
+            10.0, -2.0, 0.02, 0.03, 0.02, 0.5, //
+            1.0, 0.5, -0.002, 0.003, 0.001, 0.0,
         ];
-        let (weight, needed) = without_negligible_weights(weight, 2);
-        assert_eq!(weight, vec![10.0, -2.0, 0.0, 0.0, 1.0, 0.5, 0.0, 0.5]);
-        assert_eq!(needed, vec![true, true, false, true]);
+        let (zeroed, needed) = without_negligible_weights(weight.clone(), 2, Some(2));
+        assert_eq!(
+            zeroed,
+            vec![10.0, -2.0, 0.0, 0.0, 0.02, 0.5, 1.0, 0.5, 0.0, 0.0, 0.001, 0.0]
+        );
+        assert_eq!(needed, vec![true, true, false, false, true, true]);
+        // Without groups (3-D), nothing changes.
+        assert_eq!(
+            without_negligible_weights(weight.clone(), 2, None),
+            (weight, vec![true; 6])
+        );
     }
 }

@@ -248,32 +248,17 @@ pub fn to_padded_signal<P: Pixel>(image: &Image<P>, multiple: usize) -> Signal {
     let (top, bottom) = padding(h, multiple);
     let (pw, ph) = (w + left + right, h + top + bottom);
     let mut data = large_buffer(c * ph * pw);
-    // Each padded row is converted into a buffer by indexed writes, then
-    // appended whole (extending the signal sample by sample took a tenth
-    // of encoding an image).
     let mut converted = vec![0.0f32; pw];
     for channel in 0..c {
         for row in 0..ph {
             let src_row = reflect(row as isize - top as isize, h);
-            let src = &image.pixels[src_row * w * c..(src_row + 1) * w * c];
-            let (before, rest) = converted.split_at_mut(left);
-            let (inside, after) = rest.split_at_mut(w);
-            match c {
-                1 => normalize_channel::<P, 1>(src, 0, inside),
-                3 => normalize_channel::<P, 3>(src, channel, inside),
-                _ => {
-                    for (value, pixel) in inside.iter_mut().zip(src.chunks_exact(c)) {
-                        *value = pixel[channel].normalized();
-                    }
-                }
-            }
-            let sample = |x: usize| src[x * c + channel].normalized();
-            for (x, value) in before.iter_mut().enumerate() {
-                *value = sample(reflect(x as isize - left as isize, w));
-            }
-            for (x, value) in after.iter_mut().enumerate() {
-                *value = sample(reflect((w + x) as isize, w));
-            }
+            padded_row(
+                &image.pixels[src_row * w * c..(src_row + 1) * w * c],
+                c,
+                channel,
+                left,
+                &mut converted,
+            );
             data.extend_from_slice(&converted);
         }
     }
@@ -281,6 +266,33 @@ pub fn to_padded_signal<P: Pixel>(image: &Image<P>, multiple: usize) -> Signal {
         data,
         channels: c,
         shape: vec![ph, pw],
+    }
+}
+
+/// Channel `channel` of a row of `channels`-channel pixels, normalized
+/// ([`Pixel::normalized`]) into `out` from column `left`, with `left`
+/// columns of reflect padding before and the rest of `out` after. `out` is
+/// a buffer the caller appends whole: extending a signal sample by sample
+/// took a tenth of encoding an image.
+pub(crate) fn padded_row<P: Pixel>(pixels: &[P], channels: usize, channel: usize, left: usize, out: &mut [f32]) {
+    let w = pixels.len() / channels;
+    let (before, rest) = out.split_at_mut(left);
+    let (inside, after) = rest.split_at_mut(w);
+    match channels {
+        1 => normalize_channel::<P, 1>(pixels, 0, inside),
+        3 => normalize_channel::<P, 3>(pixels, channel, inside),
+        _ => {
+            for (value, pixel) in inside.iter_mut().zip(pixels.chunks_exact(channels)) {
+                *value = pixel[channel].normalized();
+            }
+        }
+    }
+    let sample = |x: usize| pixels[x * channels + channel].normalized();
+    for (x, value) in before.iter_mut().enumerate() {
+        *value = sample(reflect(x as isize - left as isize, w));
+    }
+    for (x, value) in after.iter_mut().enumerate() {
+        *value = sample(reflect((w + x) as isize, w));
     }
 }
 

@@ -43,7 +43,7 @@ pub mod stripes;
 pub mod volume;
 
 pub use bottleneck::Rounding;
-pub use codec::{EncodeOptions, Latent};
+pub use codec::{EncodeOptions, Latent, DEFAULT_CHUNK_ROWS};
 pub use config::{Architecture, EncoderKind, Figures, Modality, ModelConfig};
 pub use container::{Header, LatentCoder, Limits};
 pub use encoder::LinearEncoder;

@@ -20,7 +20,7 @@ use crate::container::{Header, Limits};
 use crate::encoder::{LatentShape, LatentValues};
 use crate::entropy::BandCoder;
 use crate::error::{CodecError, Result};
-use crate::image::{large_buffer, padding, reflect, Image, Pixel};
+use crate::image::{large_buffer, padded_row, padding, reflect, Image, Pixel};
 use crate::model::Model;
 use crate::rdo::RdoAnalysis;
 use crate::registry::{Analysis, DecoderOptions, Registry, Synthesis};
@@ -102,6 +102,24 @@ fn core_of(window: &Latent, rows: usize) -> Latent {
     }
 }
 
+/// The rows of `below` after those of `above` (the same channels and
+/// width).
+fn stack_rows(above: Latent, below: &Latent) -> Latent {
+    let w = above.width;
+    let (top, bottom) = (above.height * w, below.height * w);
+    let symbols = above
+        .symbols
+        .chunks_exact(top)
+        .zip(below.symbols.chunks_exact(bottom))
+        .flat_map(|(a, b)| a.iter().chain(b).copied())
+        .collect();
+    Latent {
+        height: above.height + below.height,
+        symbols,
+        ..above
+    }
+}
+
 /// The middle `rows` latent rows of a window's unquantized latent.
 fn core_values(window: &LatentValues, rows: usize) -> LatentValues {
     let LatentShape {
@@ -170,8 +188,15 @@ pub struct StripeEncoder<'m, P = u8> {
     /// Whole: the rows received, one after the other.
     pixels: Vec<P>,
     received: usize,
-    /// Striped: each stripe's chunks once coded.
+    /// Striped: each stripe's chunks once coded (a chunk of several
+    /// stripes is the last one's).
     chunks: Vec<Option<Vec<Vec<u8>>>>,
+    /// Striped, in chunks of several stripes: each stripe's latent rows
+    /// until the stripes before it are in (the first stripe's window wraps
+    /// around to the image's last rows, so it is made last), and the rows
+    /// of the chunk begun.
+    cores: Vec<Option<Latent>>,
+    pending: Option<Latent>,
     /// Whole: the file, once coded.
     whole: Option<Vec<u8>>,
 }
@@ -199,9 +224,10 @@ impl<'m, P: Pixel> StripeEncoder<'m, P> {
     ) -> Result<Self> {
         if !options.codes_in_stripes() {
             return Err(CodecError::IncompatibleInput(format!(
-                "stripes are coded by rANS or the adaptive coders in chunks that divide {STRIPE_ROWS} latent rows, not {} in chunks of {}",
+                "stripes are coded by rANS or the adaptive coders in chunks that divide {STRIPE_ROWS} latent rows or (without rate–distortion optimization) are whole stripes, not {} in chunks of {}{}",
                 options.coder.name(),
-                options.rows_per_chunk
+                options.rows_per_chunk,
+                if options.rdo { " with it" } else { "" }
             )));
         }
         let kind = model.config().encoder_kind();
@@ -244,6 +270,8 @@ impl<'m, P: Pixel> StripeEncoder<'m, P> {
             options,
             latent_rows,
             chunks: if striped { vec![None; stripes] } else { Vec::new() },
+            cores: vec![None; if striped { stripes } else { 0 }],
+            pending: None,
             whole: None,
             needed,
             rows: BTreeMap::new(),
@@ -308,14 +336,11 @@ impl<'m, P: Pixel> StripeEncoder<'m, P> {
             let (left, right) = padding(w, multiple);
             let pw = w + left + right;
             let mut data = large_buffer(c * rows.len() * pw);
+            let mut converted = vec![0.0f32; pw];
             for channel in 0..c {
                 for &y in &rows {
-                    let src = &self.rows[&y];
-                    let sample = |x: isize| src[reflect(x, w) * c + channel].normalized();
-                    // The padding reflected, the row's own samples in one run.
-                    data.extend((0..left).map(|x| sample(x as isize - left as isize)));
-                    data.extend(src.chunks_exact(c).map(|pixel| pixel[channel].normalized()));
-                    data.extend((left + w..pw).map(|x| sample(x as isize - left as isize)));
+                    padded_row(&self.rows[&y], c, channel, left, &mut converted);
+                    data.extend_from_slice(&converted);
                 }
             }
             let signal = Planar::new(data, c, vec![rows.len(), pw])?;
@@ -328,13 +353,41 @@ impl<'m, P: Pixel> StripeEncoder<'m, P> {
                 }
                 None => core_of(&self.encoder.analyze(signal)?, core_height),
             };
-            let chunks = code_in_chunks(&self.band, &core, self.options.rows_per_chunk as usize)?;
-            self.chunks[stripe] = Some(chunks);
+            let chunk_rows = self.options.rows_per_chunk as usize;
+            if chunk_rows <= STRIPE_ROWS {
+                self.chunks[stripe] = Some(code_in_chunks(&self.band, &core, chunk_rows)?);
+            } else {
+                self.cores[stripe] = Some(core);
+                self.code_whole_stripes(chunk_rows)?;
+            }
         }
         let still: std::collections::HashSet<usize> = self.needed.values().flatten().copied().collect();
         self.rows.retain(|y, _| still.contains(y));
         Ok(())
     }
+    /// Codes, in order, the stripes whose latent rows and those of every
+    /// stripe before them are in, in chunks of `chunk_rows` (whole
+    /// stripes): a chunk is coded once its rows are, or at the last stripe.
+    fn code_whole_stripes(&mut self, chunk_rows: usize) -> Result<()> {
+        let coded = self.chunks.iter().take_while(|c| c.is_some()).count();
+        for stripe in coded..self.cores.len() {
+            let Some(core) = self.cores[stripe].take() else {
+                break;
+            };
+            let rows = match self.pending.take() {
+                Some(begun) => stack_rows(begun, &core),
+                None => core,
+            };
+            self.chunks[stripe] = Some(if rows.height >= chunk_rows || stripe + 1 == self.cores.len() {
+                code_in_chunks(&self.band, &rows, chunk_rows)?
+            } else {
+                self.pending = Some(rows);
+                Vec::new()
+            });
+        }
+        Ok(())
+    }
+
     /// Rows taken so far.
     pub fn rows_received(&self) -> usize {
         self.received

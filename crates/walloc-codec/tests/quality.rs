@@ -4,7 +4,7 @@
 
 use walloc_codec::fit::fit_image_step_decoders;
 use walloc_codec::registry::Registry;
-use walloc_codec::stripes::StripeEncoder;
+use walloc_codec::stripes::{StripeEncoder, STRIPE_ROWS};
 use walloc_codec::{codec, EncodeOptions, Image8, LatentCoder, Limits, Model, Rounding, Step};
 
 mod common;
@@ -81,10 +81,10 @@ fn striped_coding_at_a_step_is_the_whole_image_file() {
     let packed = options.with_coder(LatentCoder::Png);
     let refused = StripeEncoder::<u8>::with_options(&registry, &model, 70, 600, 3, packed);
     assert!(refused.is_err());
-    // RDO decides each chunk on its own: a stripe is one, so striped RDO
-    // (memory of one stripe) writes the whole-image RDO file, and one
+    // RDO decides each chunk on its own: in chunks of a stripe, striped
+    // RDO (memory of one stripe) writes the whole-image RDO file, and one
     // that differs from nearest rounding's.
-    let optimized = options.with_rdo(true);
+    let optimized = options.with_rdo(true).with_rows_per_chunk(STRIPE_ROWS as u32);
     let whole_rdo = codec::encode(&model, &image, optimized).unwrap();
     assert_ne!(whole_rdo, whole);
     let mut encoder =

@@ -76,6 +76,40 @@ fn a_stripe_encoder_names_missing_and_extra_rows() {
 }
 
 #[test]
+fn chunks_of_whole_stripes_give_the_whole_image_file_in_fewer_bytes() {
+    let model = model("rgb-16x");
+    let registry = Registry::core();
+    let image = photo(60, 1100, 3); // 138 latent rows: three stripes
+    let mut sizes = Vec::new();
+    for rows in [64, 128, 192] {
+        let options = EncodeOptions::default().with_rows_per_chunk(rows);
+        let whole = codec::encode(&model, &image, options).unwrap();
+        let mut encoder = StripeEncoder::with_options(&registry, &model, 60, 1100, 3, options).unwrap();
+        // A row at a time: each stripe is coded as soon as its rows are in.
+        for row in image.pixels.chunks_exact(60 * 3) {
+            encoder.push_rows(row).unwrap();
+        }
+        let file = encoder.finish().unwrap();
+        assert!(file == whole, "chunks of {rows} rows: the striped file differs");
+        let decoded: Image8 = codec::decode::<u8>(&model, &whole, &Limits::default()).unwrap();
+        assert!(striped_pixels(&model, &file) == decoded.pixels, "chunks of {rows} rows");
+        sizes.push(file.len());
+    }
+    assert!(
+        sizes[1] < sizes[0] && sizes[2] < sizes[1],
+        "bytes of 64, 128, 192-row chunks: {sizes:?}"
+    );
+    assert_eq!(EncodeOptions::default().rows_per_chunk, 128);
+    // Rate–distortion optimization decides a chunk within a stripe.
+    let options = EncodeOptions::default().with_rdo(true);
+    let error = StripeEncoder::<u8>::with_options(&registry, &model, 60, 1100, 3, options)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(error.contains("chunks of 128 with it"), "{error}");
+}
+
+#[test]
 fn stripes_of_smaller_chunks_give_the_whole_image_file() {
     let model = model("rgb-16x");
     let registry = Registry::core();
@@ -90,9 +124,9 @@ fn stripes_of_smaller_chunks_give_the_whole_image_file() {
             file == whole,
             "chunks of {rows} rows, rdo {rdo}: the striped file differs"
         );
-        let default = codec::encode(&model, &image, EncodeOptions::default().with_rdo(rdo)).unwrap();
+        let stripe = codec::encode(&model, &image, options.with_rows_per_chunk(STRIPE_ROWS as u32)).unwrap();
         assert!(
-            default.len() < file.len(),
+            stripe.len() < file.len(),
             "chunks of 64 rows cost fewer bytes than {rows}"
         );
     }

@@ -381,8 +381,8 @@ impl Candidates {
 /// zero, and so do ±1s whose four neighbours are zero, and isolated pairs
 /// of ±1s: smaller files at the same speed) or `"nearest"` (the
 /// reference's latents). `chunk_rows` (images) is the latent rows of each
-/// entropy-coded chunk, each of which decodes on its own (64; walloc 0.1
-/// wrote 32).
+/// entropy-coded chunk, each of which decodes on its own (128; walloc 0.1
+/// wrote 32, 0.2 64).
 #[pyfunction]
 #[pyo3(signature = (array, model=None, *, sample_rate=None, coder="contextual", quality=None, rdo=false, rounding="dead-zone", chunk_rows=DEFAULT_CHUNK_ROWS))]
 #[allow(clippy::too_many_arguments)]
@@ -405,7 +405,7 @@ fn encode<'py>(
 }
 
 /// The default latent rows of an image's chunks.
-const DEFAULT_CHUNK_ROWS: u32 = walloc::image::STRIPE_ROWS as u32;
+const DEFAULT_CHUNK_ROWS: u32 = walloc::DEFAULT_CHUNK_ROWS;
 
 /// The options of a coder name, an optional quality (0 to 100),
 /// rate–distortion-optimized quantization, a rounding name and the

@@ -37,7 +37,7 @@ use std::sync::OnceLock;
 pub use walloc_codec::registry::{DecoderOptions, Registry};
 pub use walloc_codec::{
     Architecture, CodecError as Error, EncodeOptions, EncoderKind, Figures, LatentCoder, Limits, Modality, Model,
-    ModelConfig, ModelId, Rounding, SampleType, Samples, Signal, Step, ValueRange,
+    ModelConfig, ModelId, Rounding, SampleType, Samples, Signal, Step, ValueRange, DEFAULT_CHUNK_ROWS,
 };
 pub use walloc_codec::{Image, Image16, Image8, Latent, Pixel};
 

@@ -70,7 +70,7 @@ def encode(
     quality: Optional[float] = None,
     rdo: bool = False,
     rounding: str = "dead-zone",
-    chunk_rows: int = 64,
+    chunk_rows: int = 128,
 ) -> bytes:
     """Encodes an image ``(H, W[, C])`` uint8 (or uint16, coded from all 16
     bits) or audio ``(frames[, C])``
@@ -87,7 +87,7 @@ def encode(
     isolated pairs of ±1s: smaller files at the same speed) or ``"nearest"``
     (the reference's latents); files of either decode alike.
     ``chunk_rows`` (images): latent rows of each entropy-coded chunk, each
-    of which decodes on its own (64; walloc 0.1 wrote 32)."""
+    of which decodes on its own (128; walloc 0.1 wrote 32, 0.2 64)."""
 
 def encode_batch(
     arrays: Sequence[npt.ArrayLike],
@@ -98,7 +98,7 @@ def encode_batch(
     quality: Optional[float] = None,
     rdo: bool = False,
     rounding: str = "dead-zone",
-    chunk_rows: int = 64,
+    chunk_rows: int = 128,
 ) -> List[bytes]:
     """``encode`` on every array, in parallel with the GIL released."""
 
