@@ -362,11 +362,7 @@ fn run(cli: &Cli) -> Result<()> {
                 .with_coder(*coder)
                 .with_rdo(*rdo)
                 .with_rounding(*rounding)
-                .with_rows_per_chunk(chunk_rows.unwrap_or(if *rdo {
-                    walloc::image::STRIPE_ROWS as u32
-                } else {
-                    walloc::DEFAULT_CHUNK_ROWS
-                }));
+                .with_rows_per_chunk(chunk_rows.unwrap_or(EncodeOptions::default_rows_per_chunk(*rdo)));
             encode(input, output, model.as_deref(), options, rate, volume)
         }
         Command::Decode {

@@ -243,16 +243,11 @@ impl ContextSet {
                         )
                     }
                 };
-                (
-                    (spatial * WIDE_PREVIOUS + previous) * WIDE_EARLIER + sum,
-                    spatial * WIDE_PREVIOUS_COARSE + previous.div_ceil(2).min(WIDE_PREVIOUS_COARSE - 1),
-                )
+                wide_contexts(spatial, previous, sum)
             }
         }
     }
-}
 
-impl ContextSet {
     /// [`ContextSet::contexts`] of every value of `band` (`width` columns)
     /// as the encoder codes it: it has the whole band, and the wide set's
     /// contexts come from whole-row passes rather than one place at a time
@@ -282,14 +277,13 @@ impl ContextSet {
             for (p, &s) in previous.iter_mut().zip(first) {
                 *p = s.abs_diff(zero).min(WIDE_PREVIOUS as u8 - 1);
             }
-            let mut total = vec![0u8; band.len()];
             for channel in earlier.iter().flatten() {
-                for (t, &s) in total.iter_mut().zip(*channel) {
-                    *t = t.saturating_add(s.abs_diff(zero));
+                for (sum, &s) in sums.iter_mut().zip(*channel) {
+                    *sum = sum.saturating_add(s.abs_diff(zero));
                 }
             }
-            for (bucket, &t) in sums.iter_mut().zip(&total) {
-                *bucket = WIDE_EARLIER_BUCKET[usize::from(t.min(8))];
+            for sum in &mut sums {
+                *sum = WIDE_EARLIER_BUCKET[usize::from((*sum).min(8))];
             }
         }
         let mut activity = vec![0u16; width];
@@ -312,16 +306,24 @@ impl ContextSet {
             }
             for (x, &a) in activity.iter().enumerate() {
                 let spatial = usize::from(WIDE_SPATIAL_BUCKET[usize::from(a.min(16))]);
-                let previous = usize::from(previous[start + x]);
-                let sum = usize::from(sums[start + x]);
-                contexts.push((
-                    ((spatial * WIDE_PREVIOUS + previous) * WIDE_EARLIER + sum) as u8,
-                    (spatial * WIDE_PREVIOUS_COARSE + previous.div_ceil(2).min(WIDE_PREVIOUS_COARSE - 1)) as u8,
-                ));
+                let (nonzero, magnitude) =
+                    wide_contexts(spatial, usize::from(previous[start + x]), usize::from(sums[start + x]));
+                contexts.push((nonzero as u8, magnitude as u8));
             }
         }
         contexts
     }
+}
+
+/// [`ContextSet::Wide`]'s zero-or-not and magnitude contexts of a value
+/// of spatial bucket `spatial`, the previous channel's bucket `previous`
+/// and the earlier channels' sum bucket `sum`.
+#[inline]
+fn wide_contexts(spatial: usize, previous: usize, sum: usize) -> (usize, usize) {
+    (
+        (spatial * WIDE_PREVIOUS + previous) * WIDE_EARLIER + sum,
+        spatial * WIDE_PREVIOUS_COARSE + previous.div_ceil(2).min(WIDE_PREVIOUS_COARSE - 1),
+    )
 }
 
 /// The contexts of one latent channel.

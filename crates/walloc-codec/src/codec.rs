@@ -128,6 +128,18 @@ impl EncodeOptions {
             && (stripe.is_multiple_of(rows) || (rows.is_multiple_of(stripe) && !self.rdo))
     }
 
+    /// The latent rows per chunk an image is coded in unless a user says
+    /// otherwise: [`DEFAULT_CHUNK_ROWS`], or one stripe with rate–distortion
+    /// optimization (`rdo`), whose chunks must lie within a stripe for a
+    /// large image to stream ([`EncodeOptions::codes_in_stripes`]).
+    pub fn default_rows_per_chunk(rdo: bool) -> u32 {
+        if rdo {
+            crate::stripes::STRIPE_ROWS as u32
+        } else {
+            DEFAULT_CHUNK_ROWS
+        }
+    }
+
     /// The same options with images coded in chunks of `rows` latent rows
     /// (each chunk decodes on its own).
     pub fn with_rows_per_chunk(self, rows: u32) -> Self {

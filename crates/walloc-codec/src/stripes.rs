@@ -193,9 +193,9 @@ pub struct StripeEncoder<'m, P = u8> {
     chunks: Vec<Option<Vec<Vec<u8>>>>,
     /// Striped, in chunks of several stripes: each stripe's latent rows
     /// until the stripes before it are in (the first stripe's window wraps
-    /// around to the image's last rows, so it is made last), and the rows
-    /// of the chunk begun.
+    /// around to the image's last rows, so it is made last).
     cores: Vec<Option<Latent>>,
+    /// Striped, in chunks of several stripes: the rows of the chunk begun.
     pending: Option<Latent>,
     /// Whole: the file, once coded.
     whole: Option<Vec<u8>>,
@@ -365,6 +365,7 @@ impl<'m, P: Pixel> StripeEncoder<'m, P> {
         self.rows.retain(|y, _| still.contains(y));
         Ok(())
     }
+
     /// Codes, in order, the stripes whose latent rows and those of every
     /// stripe before them are in, in chunks of `chunk_rows` (whole
     /// stripes): a chunk is coded once its rows are, or at the last stripe.

@@ -384,7 +384,7 @@ impl Candidates {
 /// entropy-coded chunk, each of which decodes on its own (128; walloc 0.1
 /// wrote 32, 0.2 64).
 #[pyfunction]
-#[pyo3(signature = (array, model=None, *, sample_rate=None, coder="contextual", quality=None, rdo=false, rounding="dead-zone", chunk_rows=DEFAULT_CHUNK_ROWS))]
+#[pyo3(signature = (array, model=None, *, sample_rate=None, coder="contextual", quality=None, rdo=false, rounding="dead-zone", chunk_rows=walloc::DEFAULT_CHUNK_ROWS))]
 #[allow(clippy::too_many_arguments)]
 fn encode<'py>(
     py: Python<'py>,
@@ -403,9 +403,6 @@ fn encode<'py>(
     let file = writing(py.detach(|| walloc::encode(&model, &signal, &options)))?;
     Ok(PyBytes::new(py, &file))
 }
-
-/// The default latent rows of an image's chunks.
-const DEFAULT_CHUNK_ROWS: u32 = walloc::DEFAULT_CHUNK_ROWS;
 
 /// The options of a coder name, an optional quality (0 to 100),
 /// rate–distortion-optimized quantization, a rounding name and the
@@ -435,7 +432,7 @@ fn encode_options(
 /// Encodes a list of arrays in parallel (all with one model); returns a
 /// list of bytes. An item that fails raises, naming its index.
 #[pyfunction]
-#[pyo3(signature = (arrays, model=None, *, sample_rate=None, coder="contextual", quality=None, rdo=false, rounding="dead-zone", chunk_rows=DEFAULT_CHUNK_ROWS))]
+#[pyo3(signature = (arrays, model=None, *, sample_rate=None, coder="contextual", quality=None, rdo=false, rounding="dead-zone", chunk_rows=walloc::DEFAULT_CHUNK_ROWS))]
 #[allow(clippy::too_many_arguments)]
 fn encode_batch<'py>(
     py: Python<'py>,
