@@ -72,7 +72,7 @@ for means in docs/eval/means.csv docs/eval-audio/means.csv docs/eval-volume/mean
              docs/eval-cube/means.csv docs/eval-cube-bands/means.csv; do
     [ -f "$means" ] && cat "$means"
 done | awk -F, 'BEGIN { print "model,quality,rate,psnr,ssim,ms_ssim" }
-         $1 ~ /^walloc / && $1 !~ / rdo$/ && $1 !~ / family$/ && $2 ~ /^q[0-9]+$/ {
+         $1 ~ /^walloc / && $1 !~ / rdo$/ && $1 !~ / family$/ && $2 ~ /^q[0-9.]+$/ {
              m = $1; sub(/^walloc /, "", m)
              printf "%s,%s,%.5f,%.3f,%s,%s\n", m, substr($2, 2), $4, $7,
                  ($8 == "" ? "" : sprintf("%.4f", $8)), ($9 == "" ? "" : sprintf("%.4f", $9)) }' > models/curves.csv

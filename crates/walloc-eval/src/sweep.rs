@@ -1,7 +1,7 @@
 //! The quality knob's sweep, shared by every evaluation: each walloc model
 //! is coded at these qualities, so each gives a curve, named as the
-//! reports name it. A model with a finest step (`stereo-5x`) is swept
-//! from there.
+//! reports name it. A model with a finest step (`stereo-5x`, `rgb-2x`) is
+//! swept from there.
 
 use walloc::Model;
 
@@ -23,11 +23,15 @@ pub fn quality_label(quality: f64) -> String {
     format!("q{quality}")
 }
 
-/// The qualities of the sweep that `model` codes at: those no finer than
-/// its finest step ([`Model::finest_step`]).
+/// The qualities of the sweep that `model` codes at: its finest step's
+/// ([`Model::finest_step`]) where that is not one of the sweep's, then
+/// those of the sweep no finer than it. A model capped between two of the
+/// sweep's qualities (`rgb-2x` at 87.5) keeps the top of its curve.
 pub fn qualities_of(model: &Model) -> impl Iterator<Item = f64> + '_ {
     let finest = model.finest_step().quality();
-    WALLOC_QUALITIES.into_iter().filter(move |&q| q <= finest)
+    let own = (!WALLOC_QUALITIES.contains(&finest)).then_some(finest);
+    own.into_iter()
+        .chain(WALLOC_QUALITIES.into_iter().filter(move |&q| q <= finest))
 }
 
 /// Each of `models` at each quality of the sweep it codes at, model by
@@ -50,7 +54,13 @@ mod tests {
             qualities_of(&capped).collect::<Vec<_>>(),
             [75.0, 60.0, 45.0, 30.0, 15.0]
         );
-        let models = [model, capped];
-        assert_eq!(model_qualities(&models).count(), 12);
+        let between = model.with_finest_step(Some(Step::from_code(-10).unwrap())).unwrap();
+        assert_eq!(
+            qualities_of(&between).collect::<Vec<_>>(),
+            [87.5, 75.0, 60.0, 45.0, 30.0, 15.0],
+            "capped between two qualities of the sweep: its finest first"
+        );
+        let models = [model, capped, between];
+        assert_eq!(model_qualities(&models).count(), 18);
     }
 }

@@ -135,8 +135,9 @@ pub fn resolve(spec: &str) -> Result<Model> {
 /// held-out set of files coded at one `--quality`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CurvePoint {
-    /// The quality (0 to 100; 75 is the model's own step).
-    pub quality: u32,
+    /// The quality (0 to 100; 75 is the model's own step; a model capped
+    /// between the sweep's qualities has its finest, such as 87.5).
+    pub quality: f64,
     /// The rate, in the unit of the model's modality ([`rate_unit`]).
     pub rate: f64,
     /// PSNR in dB.
