@@ -125,7 +125,7 @@ pub fn run(args: &FitDecodersArgs) -> Result<()> {
     );
     if fitted.config().finest_step.is_some() {
         eprintln!(
-            "finer steps saturate its latents: it codes no finer than quality {}",
+            "finer steps saturate its latents and decode them worse: it codes no finer than quality {}",
             fitted.finest_step().quality()
         );
     }

@@ -144,7 +144,8 @@ pub fn fit_planar_step_decoders(
 /// `examples`, reading the neighbouring latent positions too when
 /// `neighbours` (image models), around `refinement` (refine models), and
 /// its finest step where a finer fitted step saturates its latents
-/// ([`SATURATION_LIMIT`]); `on_step` hears `(steps fitted, steps)`.
+/// ([`SATURATION_LIMIT`]) and decodes them worse than the step before it
+/// ([`finest_step`]); `on_step` hears `(steps fitted, steps)`.
 pub(crate) fn with_step_decoders(
     model: &Model,
     codes: &[i8],
@@ -154,7 +155,7 @@ pub(crate) fn with_step_decoders(
     on_step: &mut dyn FnMut(usize, usize),
 ) -> Result<Model> {
     crate::step_decoders::check_codes(codes, model.config().architecture)?;
-    let (decoders, saturated): (Vec<Decoder>, Vec<f64>) = codes
+    let fitted = codes
         .iter()
         .enumerate()
         .map(|(done, &code)| {
@@ -162,12 +163,21 @@ pub(crate) fn with_step_decoders(
             on_step(done + 1, codes.len());
             Ok(fitted)
         })
-        .collect::<Result<Vec<_>>>()?
-        .into_iter()
-        .unzip();
-    model
-        .with_step_decoders(codes, &decoders)?
-        .with_finest_step(finest_unsaturated(codes, &saturated))
+        .collect::<Result<Vec<_>>>()?;
+    let finest = finest_step(codes, &fitted);
+    let decoders: Vec<Decoder> = fitted.into_iter().map(|f| f.decoder).collect();
+    model.with_step_decoders(codes, &decoders)?.with_finest_step(finest)
+}
+
+/// What fitting one step's decoder found.
+pub(crate) struct FittedStep {
+    /// The least-squares decoder.
+    decoder: Decoder,
+    /// The fraction of latent values quantized to either end of the symbol
+    /// range.
+    saturated: f64,
+    /// The decoder's mean squared error over the examples' coefficients.
+    error: f64,
 }
 
 /// The fraction of latent values at either end of the symbol range above
@@ -175,27 +185,29 @@ pub(crate) fn with_step_decoders(
 /// no value of `rgb-16x` saturates at any quality; `stereo-5x`, whose fit
 /// capped its strongest channels' gains at the companding's scale,
 /// saturates 1.9e-5 of its values at quality 90 and 1.4e-4 at 100, where
-/// it decodes 0.6 and 4.3 dB worse than at 75.)
+/// it decodes 0.6 and 4.3 dB worse than at 75; `rgb-2x` saturates 1.3e-4
+/// at 100 and decodes better there than at 87.5.)
 pub const SATURATION_LIMIT: f64 = 1e-6;
 
-/// The finest step the model codes at, from the fraction of values that
-/// saturated at each of `codes`: walking from the model's own step to
-/// finer fitted ones, the last before the first that saturates more than
-/// [`SATURATION_LIMIT`]; `None` when none does (every step is codable).
-fn finest_unsaturated(codes: &[i8], saturated: &[f64]) -> Option<Step> {
-    let mut finer: Vec<(i8, f64)> = codes
-        .iter()
-        .copied()
-        .zip(saturated.iter().copied())
-        .filter(|&(code, _)| code < 0)
-        .collect();
-    finer.sort_by_key(|&(code, _)| std::cmp::Reverse(code));
+/// The finest step the model codes at, from what fitting each of `codes`
+/// found: walking from the model's own step to finer fitted ones, the last
+/// before the first that both saturates more than [`SATURATION_LIMIT`] and
+/// decodes the examples no better than the step before it in the walk (the
+/// finest fitted step at or above the model's own; without one, saturating
+/// is enough); `None` when no step stops the walk (every step is codable).
+/// Saturation alone would cap a model whose few clipped values cost less
+/// than the finer step gains (`rgb-2x`).
+fn finest_step(codes: &[i8], fitted: &[FittedStep]) -> Option<Step> {
+    let mut steps: Vec<(i8, &FittedStep)> = codes.iter().copied().zip(fitted).collect();
+    steps.sort_by_key(|&(code, _)| std::cmp::Reverse(code));
+    let mut before = steps.iter().rev().find(|&&(code, _)| code >= 0).map(|&(_, f)| f.error);
     let mut finest = Step::NATIVE;
-    for (code, fraction) in finer {
-        if fraction > SATURATION_LIMIT {
+    for &(code, step) in steps.iter().filter(|&&(code, _)| code < 0) {
+        if step.saturated > SATURATION_LIMIT && before.is_none_or(|error| step.error >= error) {
             return Some(finest);
         }
         finest = Step::from_code(code).ok()?;
+        before = Some(step.error);
     }
     None
 }
@@ -213,6 +225,8 @@ pub(crate) struct StepMoments {
     rr: Vec<f64>,
     /// `Σ x_d R_d`, `D`.
     xr: Vec<f64>,
+    /// `Σ x_d²`, `D` (empty for [`StepMoments::pointwise`]).
+    xx: Vec<f64>,
     /// Latent values quantized to either end of the symbol range.
     saturated: u64,
     /// Latent values quantized.
@@ -229,6 +243,7 @@ impl StepMoments {
             rz: Vec::new(),
             rr: Vec::new(),
             xr: Vec::new(),
+            xx: Vec::new(),
             saturated: 0,
             values: 0,
         }
@@ -242,6 +257,7 @@ impl StepMoments {
             rz: vec![0.0; per_channel * features],
             rr: vec![0.0; per_channel],
             xr: vec![0.0; per_channel],
+            xx: vec![0.0; d],
             saturated: 0,
             values: 0,
         }
@@ -254,6 +270,7 @@ impl StepMoments {
             (&mut self.rz, &other.rz),
             (&mut self.rr, &other.rr),
             (&mut self.xr, &other.xr),
+            (&mut self.xx, &other.xx),
         ];
         for (a, b) in pairs {
             a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
@@ -283,14 +300,15 @@ fn fit_rounding(model: &Model) -> Rounding {
 /// them there, over `examples`.
 /// With `neighbours`, the decoder also reads the latents at the eight
 /// neighbouring positions ([`NEIGHBOURS`], periodically); with a
-/// `refinement`, it weighs its correction too.
+/// `refinement`, it weighs its correction too. With it, the fraction of
+/// latent values that saturated and its mean squared error.
 fn step_decoder(
     model: &Model,
     step: Step,
     examples: &Examples,
     neighbours: bool,
     refinement: Option<&dyn Refinement>,
-) -> Result<(Decoder, f64)> {
+) -> Result<FittedStep> {
     let (k, d) = (model.config().latent_dim as usize, model.config().coefficient_dim());
     let taps = if neighbours { NEIGHBOURS.len() } else { 0 };
     let ka = k * (1 + taps) + 1;
@@ -350,13 +368,42 @@ fn step_decoder(
                 }
                 cross_accumulate(&r, &zhat, d, ka, p, &mut m.rz);
             }
+            for (xx, plane) in m.xx.iter_mut().zip(x.chunks_exact(p)) {
+                *xx = plane.iter().map(|v| v * v).sum();
+            }
             gram_accumulate(&zhat, ka, p, &mut m.zz);
             cross_accumulate(&x, &zhat, d, ka, p, &mut m.xz);
             Ok::<_, CodecError>(m)
         })
         .try_reduce(zero, |a, b| Ok(a.add(b)))?;
     let saturated = moments.saturated as f64 / moments.values.max(1) as f64;
-    Ok((least_squares_decoder(&moments, k, d, taps)?, saturated))
+    let solved = solve(&moments, k, d, taps)?;
+    Ok(FittedStep {
+        error: residual(&moments, &solved) / (d * moments.values.max(1) as usize / k) as f64,
+        decoder: decoder_of(&solved, k, taps),
+        saturated,
+    })
+}
+
+/// `Σ ‖x − x̂‖²` of the least-squares solution `solved` (each channel's
+/// weights on the features, then its refiner gain) over the examples whose
+/// `moments` it solves: `Σ_d (x_d·x_d − s_d·b_d)`, `b_d` the channel's
+/// right-hand side (exact up to the tiny ridge).
+fn residual(moments: &StepMoments, solved: &[Vec<f64>]) -> f64 {
+    let ka = moments.zz.len().isqrt();
+    solved
+        .iter()
+        .enumerate()
+        .map(|(c, s)| {
+            let explained: f64 = s[..ka]
+                .iter()
+                .zip(&moments.xz[c * ka..(c + 1) * ka])
+                .map(|(a, b)| a * b)
+                .sum();
+            let refined = moments.xr.get(c).map_or(0.0, |xr| s[ka] * xr);
+            moments.xx[c] - explained - refined
+        })
+        .sum()
 }
 
 /// The least-squares decoder from `[ẑ; ẑ at each of `taps` neighbours; 1]`
@@ -365,12 +412,17 @@ fn step_decoder(
 /// channel on its own around a refiner), with a tiny ridge for features
 /// that never moved.
 pub(crate) fn least_squares_decoder(m: &StepMoments, k: usize, d: usize, taps: usize) -> Result<Decoder> {
+    Ok(decoder_of(&solve(m, k, d, taps)?, k, taps))
+}
+
+/// Each channel's least-squares solution of [`least_squares_decoder`]: its
+/// `F` weights, then its gain around a refiner.
+fn solve(m: &StepMoments, k: usize, d: usize, taps: usize) -> Result<Vec<Vec<f64>>> {
     let ka = k * (1 + taps) + 1;
     let ridge_of = |diagonal_max: f64| 1e-9 * diagonal_max;
     let zz_max = (0..ka).map(|i| m.zz[i * ka + i]).fold(0.0, f64::max);
     let singular = || CodecError::InvalidModel("latent Gram matrix is singular: too little data".into());
-    // Each channel's solution: F weights, then its gain around a refiner.
-    let solved: Vec<Vec<f64>> = if m.rr.is_empty() {
+    Ok(if m.rr.is_empty() {
         let ridge = ridge_of(zz_max);
         let zz = DMatrix::from_fn(ka, ka, |i, j| m.zz[i * ka + j] + if i == j { ridge } else { 0.0 });
         let xz = DMatrix::from_fn(d, ka, |i, j| m.xz[i * ka + j]);
@@ -392,7 +444,12 @@ pub(crate) fn least_squares_decoder(m: &StepMoments, k: usize, d: usize, taps: u
                 Ok(a.cholesky().ok_or_else(singular)?.solve(&b).iter().copied().collect())
             })
             .collect::<Result<_>>()?
-    };
+    })
+}
+
+/// The decoder of [`solve`]'s solutions.
+fn decoder_of(solved: &[Vec<f64>], k: usize, taps: usize) -> Decoder {
+    let ka = k * (1 + taps) + 1;
     // The `[D × K]` map of the features of block `t` (0: the position's own).
     let block = |t: usize| -> Vec<f32> {
         solved
@@ -400,34 +457,70 @@ pub(crate) fn least_squares_decoder(m: &StepMoments, k: usize, d: usize, taps: u
             .flat_map(|row| row[t * k..(t + 1) * k].iter().map(|&v| v as f32))
             .collect()
     };
-    Ok(Decoder {
+    Decoder {
         weight: block(0),
         bias: solved.iter().map(|row| row[ka - 1] as f32).collect(),
         neighbour_weight: (1..=taps).flat_map(block).collect(),
         refiner_gain: solved.iter().filter_map(|row| row.get(ka)).map(|&v| v as f32).collect(),
-    })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// A fitted step that found `saturated` and `error` (its decoder is
+    /// not read by the rule).
+    fn found(saturated: f64, error: f64) -> FittedStep {
+        FittedStep {
+            decoder: Decoder::pointwise(Vec::new(), Vec::new()),
+            saturated,
+            error,
+        }
+    }
+
     #[test]
-    fn the_finest_step_stops_before_the_first_that_saturates() {
+    fn the_finest_step_stops_before_the_first_that_saturates_and_decodes_worse() {
         let codes = [-20, -10, 10, 20];
-        let finest = |saturated: [f64; 4]| finest_unsaturated(&codes, &saturated).map(Step::code);
-        assert_eq!(finest([0.0; 4]), None, "nothing saturates: every step");
-        assert_eq!(finest([1e-4, 2e-5, 0.0, 0.0]), Some(0), "stereo-5x: its own step");
-        assert_eq!(finest([1e-4, 0.0, 0.0, 0.0]), Some(-10));
+        let finest = |steps: [(f64, f64); 4]| {
+            let fitted: Vec<FittedStep> = steps.iter().map(|&(s, e)| found(s, e)).collect();
+            finest_step(&codes, &fitted).map(Step::code)
+        };
+        // Errors fall towards the finer steps, as they do unsaturated.
+        let falling = |saturated: [f64; 4]| {
+            let errors = [1.0, 2.0, 4.0, 8.0];
+            finest(std::array::from_fn(|i| (saturated[i], errors[i])))
+        };
+        assert_eq!(falling([0.0; 4]), None, "nothing saturates: every step");
         assert_eq!(
-            finest([0.0, 1e-4, 0.0, 0.0]),
-            Some(0),
-            "finer than a saturating step is not codable"
+            falling([1e-4, 2e-5, 0.0, 0.0]),
+            None,
+            "saturating steps that still decode better are codable (rgb-2x)"
         );
         assert_eq!(
-            finest([0.0, 0.0, 1.0, 1.0]),
+            finest([(1e-4, 9.0), (2e-5, 5.0), (0.0, 4.0), (0.0, 8.0)]),
+            Some(0),
+            "stereo-5x: saturating and decoding worse, its own step"
+        );
+        assert_eq!(
+            finest([(1e-4, 3.0), (0.0, 2.0), (0.0, 4.0), (0.0, 8.0)]),
+            Some(-10),
+            "worse than the step before it in the walk"
+        );
+        assert_eq!(
+            finest([(0.0, 1.0), (1e-4, 4.0), (0.0, 4.0), (0.0, 8.0)]),
+            Some(0),
+            "finer than a step that stops the walk is not codable"
+        );
+        assert_eq!(
+            finest([(0.0, 1.0), (0.0, 2.0), (1.0, 9.0), (1.0, 9.0)]),
             None,
             "coarser steps do not bound the finest"
+        );
+        assert_eq!(
+            finest_step(&[-20, -10], &[found(1e-4, 1.0), found(1e-4, 2.0)]).map(Step::code),
+            Some(0),
+            "with no fitted step at or above its own to compare with, saturating is enough"
         );
     }
 }
