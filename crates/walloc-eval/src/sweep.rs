@@ -1,7 +1,7 @@
 //! The quality knob's sweep, shared by every evaluation: each walloc model
 //! is coded at these qualities, so each gives a curve, named as the
-//! reports name it. A model with a finest step (`stereo-5x`, `rgb-2x`) is
-//! swept from there.
+//! reports name it. A model with a finest step (`stereo-5x`) is swept
+//! from there.
 
 use walloc::Model;
 
@@ -26,7 +26,7 @@ pub fn quality_label(quality: f64) -> String {
 /// The qualities of the sweep that `model` codes at: its finest step's
 /// ([`Model::finest_step`]) where that is not one of the sweep's, then
 /// those of the sweep no finer than it. A model capped between two of the
-/// sweep's qualities (`rgb-2x` at 87.5) keeps the top of its curve.
+/// sweep's qualities (at 87.5, say) keeps the top of its curve.
 pub fn qualities_of(model: &Model) -> impl Iterator<Item = f64> + '_ {
     let finest = model.finest_step().quality();
     let own = (!WALLOC_QUALITIES.contains(&finest)).then_some(finest);
