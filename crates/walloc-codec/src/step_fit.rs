@@ -193,14 +193,16 @@ pub const SATURATION_LIMIT: f64 = 1e-6;
 /// found: walking from the model's own step to finer fitted ones, the last
 /// before the first that both saturates more than [`SATURATION_LIMIT`] and
 /// decodes the examples no better than the step before it in the walk (the
-/// finest fitted step at or above the model's own; without one, saturating
-/// is enough); `None` when no step stops the walk (every step is codable).
-/// Saturation alone would cap a model whose few clipped values cost less
-/// than the finer step gains (`rgb-2x`).
+/// model's own step, where a decoder was fitted there, `--own-step`;
+/// without one, saturating is enough, since a coarser step's error says
+/// nothing: a refit of `stereo-5x` would otherwise pass 87.5); `None` when
+/// no step stops the walk (every step is codable). Saturation alone would
+/// cap a model whose few clipped values cost less than the finer step
+/// gains (`rgb-2x`).
 fn finest_step(codes: &[i8], fitted: &[FittedStep]) -> Option<Step> {
     let mut steps: Vec<(i8, &FittedStep)> = codes.iter().copied().zip(fitted).collect();
     steps.sort_by_key(|&(code, _)| std::cmp::Reverse(code));
-    let mut before = steps.iter().rev().find(|&&(code, _)| code >= 0).map(|&(_, f)| f.error);
+    let mut before = steps.iter().find(|&&(code, _)| code == 0).map(|&(_, f)| f.error);
     let mut finest = Step::NATIVE;
     for &(code, step) in steps.iter().filter(|&&(code, _)| code < 0) {
         if step.saturated > SATURATION_LIMIT && before.is_none_or(|error| step.error >= error) {
@@ -481,7 +483,7 @@ mod tests {
 
     #[test]
     fn the_finest_step_stops_before_the_first_that_saturates_and_decodes_worse() {
-        let codes = [-20, -10, 10, 20];
+        let codes = [-20, -10, 0, 20];
         let finest = |steps: [(f64, f64); 4]| {
             let fitted: Vec<FittedStep> = steps.iter().map(|&(s, e)| found(s, e)).collect();
             finest_step(&codes, &fitted).map(Step::code)
@@ -517,10 +519,18 @@ mod tests {
             None,
             "coarser steps do not bound the finest"
         );
+        let without_own = [-20, -10, 10];
+        let fitted = [found(1e-4, 1.0), found(1e-4, 2.0), found(0.0, 4.0)];
         assert_eq!(
-            finest_step(&[-20, -10], &[found(1e-4, 1.0), found(1e-4, 2.0)]).map(Step::code),
+            finest_step(&without_own, &fitted).map(Step::code),
             Some(0),
-            "with no fitted step at or above its own to compare with, saturating is enough"
+            "with no decoder fitted at its own step to compare with, saturating is enough"
+        );
+        let fitted = [found(1e-4, 3.0), found(0.0, 2.0), found(0.0, 4.0)];
+        assert_eq!(
+            finest_step(&without_own, &fitted).map(Step::code),
+            Some(-10),
+            "a finer step that did not saturate is compared with"
         );
     }
 }
