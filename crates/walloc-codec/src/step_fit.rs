@@ -170,7 +170,7 @@ pub(crate) fn with_step_decoders(
 }
 
 /// What fitting one step's decoder found.
-pub(crate) struct FittedStep {
+struct FittedStep {
     /// The least-squares decoder.
     decoder: Decoder,
     /// The fraction of latent values quantized to either end of the symbol
@@ -380,8 +380,9 @@ fn step_decoder(
         .try_reduce(zero, |a, b| Ok(a.add(b)))?;
     let saturated = moments.saturated as f64 / moments.values.max(1) as f64;
     let solved = solve(&moments, k, d, taps)?;
+    let coefficients = d as f64 * (moments.values.max(1) / k as u64) as f64;
     Ok(FittedStep {
-        error: residual(&moments, &solved) / (d * moments.values.max(1) as usize / k) as f64,
+        error: residual(&moments, &solved, ka) / coefficients,
         decoder: decoder_of(&solved, k, taps),
         saturated,
     })
@@ -389,10 +390,9 @@ fn step_decoder(
 
 /// `Σ ‖x − x̂‖²` of the least-squares solution `solved` (each channel's
 /// weights on the features, then its refiner gain) over the examples whose
-/// `moments` it solves: `Σ_d (x_d·x_d − s_d·b_d)`, `b_d` the channel's
-/// right-hand side (exact up to the tiny ridge).
-fn residual(moments: &StepMoments, solved: &[Vec<f64>]) -> f64 {
-    let ka = moments.zz.len().isqrt();
+/// `moments` it solves (`ka` features): `Σ_d (x_d·x_d − s_d·b_d)`, `b_d`
+/// the channel's right-hand side (exact up to the tiny ridge).
+fn residual(moments: &StepMoments, solved: &[Vec<f64>], ka: usize) -> f64 {
     solved
         .iter()
         .enumerate()
