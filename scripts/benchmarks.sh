@@ -113,8 +113,9 @@ BD-rate (Bjøntegaard, PCHIP; negative: walloc needs fewer bits for the same
 quality). A family is its members' curves as one: \`walloc linear
 family\`, \`walloc refine family\` and \`walloc family\` (both kinds), each
 also with \`rdo\`; at every rate the best member, as a user who picks the
-model for a rate gets (the envelope of the members' points, less each
-point that another member's curve, linear in log-rate, beats at its rate):
+model for a rate gets (at every rate a member was measured at, the best
+quality of the members' curves there, linear in log-rate between their
+points; no point is dropped; then the envelope of those):
 
 $(csv_to_markdown docs/eval/bd_rate.csv)
 

@@ -256,10 +256,13 @@ fn quality_at(points: &[(f64, f64)], rate: f64) -> Option<f64> {
     Some(q0 + (q1 - q0) * (rate / r0).ln() / (r1 / r0).ln())
 }
 
-/// Each family of at least two members with a curve, as one curve: the
-/// envelope of its members' points, leaving out each point that another
-/// member's curve beats at the same rate (a user who aims at that rate
-/// picks that member there, at a quality between two measured ones).
+/// Each family of at least two members with a curve, as one curve: at
+/// every rate one of its members was measured at, the best quality any
+/// member reaches there (its own point, or another member's curve read
+/// between two of its points, linear in log-rate), then the envelope of
+/// those. A user who aims at a rate picks the member that does best
+/// there; no member's point is dropped, so no gap is left for the
+/// BD-rate's smooth interpolation to bridge.
 pub fn family_curves(curves: &[Curve], families: &[Family]) -> Vec<Curve> {
     families
         .iter()
@@ -269,14 +272,15 @@ pub fn family_curves(curves: &[Curve], families: &[Family]) -> Vec<Curve> {
                 .filter(|(codec, _)| family.members.contains(codec))
                 .collect();
             (members.len() >= 2).then(|| {
-                let beaten = |own: &str, (rate, quality): (f64, f64)| {
+                let best_at = |rate: f64| {
                     members
                         .iter()
-                        .any(|(other, points)| other != own && quality_at(points, rate).is_some_and(|q| q > quality))
+                        .filter_map(|(_, points)| quality_at(points, rate))
+                        .fold(f64::NEG_INFINITY, f64::max)
                 };
                 let points: Vec<(f64, f64)> = members
                     .iter()
-                    .flat_map(|(codec, points)| points.iter().copied().filter(|&p| !beaten(codec, p)))
+                    .flat_map(|(_, points)| points.iter().map(|&(rate, _)| (rate, best_at(rate))))
                     .collect();
                 (family.name.clone(), envelope(&points))
             })
@@ -423,25 +427,55 @@ mod tests {
     }
 
     #[test]
-    fn a_family_leaves_out_the_points_another_members_curve_beats() {
+    fn a_family_takes_the_best_member_at_every_members_rate() {
         let curve = |codec: &str, points: &[(f64, f64)]| (codec.to_string(), points.to_vec());
+        // Each member's middle point is beaten by the other's curve there.
         let ours = vec![
-            curve("walloc low", &[(0.1, 26.0), (0.3, 31.0)]),
-            curve("walloc high", &[(0.2, 28.0), (0.4, 33.0)]),
+            curve("walloc low", &[(0.1, 26.0), (0.2, 28.0), (0.4, 32.0)]),
+            curve("walloc high", &[(0.15, 27.5), (0.3, 30.0), (0.6, 34.5)]),
         ];
         let family = Family {
             name: "walloc linear family".into(),
             members: vec!["walloc low".into(), "walloc high".into()],
         };
-        // "low" reaches 26 + 5·ln 2 / ln 3 = 29.15 at 0.2, above "high"'s
-        // 28 there, which the envelope of points alone would keep; "high"
-        // reaches 28 + 5·ln 1.5 / ln 2 = 30.92 at 0.3, below "low"'s 31.
+        // At 0.2 "high" reaches 27.5 + 2.5·ln(4/3) / ln 2 = 28.5375, above
+        // "low"'s 28; at 0.3 "low" reaches 28 + 4·ln 1.5 / ln 2 = 30.3399,
+        // above "high"'s 30. Both points are replaced by the better
+        // curve's quality at their rate, not dropped: dropping them would
+        // leave 0.15 to 0.4 without a point.
         let (_, points) = &family_curves(&ours, &[family])[0];
-        assert_eq!(points, &vec![(0.1, 26.0), (0.3, 31.0), (0.4, 33.0)]);
-        assert!((quality_at(&ours[0].1, 0.2).unwrap() - 29.1546).abs() < 1e-4);
-        assert_eq!(quality_at(&ours[0].1, 0.3), Some(31.0));
+        let expected = [
+            (0.1, 26.0),
+            (0.15, 27.5),
+            (0.2, 28.5375),
+            (0.3, 30.3399),
+            (0.4, 32.0),
+            (0.6, 34.5),
+        ];
+        assert_eq!(points.len(), expected.len(), "{points:?}");
+        for (&(rate, quality), &(want_rate, want_quality)) in points.iter().zip(&expected) {
+            assert_eq!(rate, want_rate);
+            assert!(
+                (quality - want_quality).abs() < 1e-4,
+                "{rate}: {quality} against {want_quality}"
+            );
+        }
+        // "high" reaches 30 + 4.5·ln(4/3) / ln 2 = 31.87 at 0.4, under "low"'s
+        // 32; raised to 36 at 0.6 it reaches 30 + 6·ln(4/3) / ln 2 = 32.49
+        // there, and the family takes that.
+        let mut beaten = ours.clone();
+        beaten[1].1[2] = (0.6, 36.0);
+        let family = Family {
+            name: "f".into(),
+            members: vec!["walloc low".into(), "walloc high".into()],
+        };
+        let (_, points) = &family_curves(&beaten, &[family])[0];
+        let at_04 = points.iter().find(|p| p.0 == 0.4).unwrap().1;
+        assert!((at_04 - (30.0 + 6.0 * (4.0f64 / 3.0).ln() / 2f64.ln())).abs() < 1e-9);
+        assert!((quality_at(&ours[0].1, 0.3).unwrap() - 30.3399).abs() < 1e-4);
+        assert_eq!(quality_at(&ours[0].1, 0.2), Some(28.0));
         assert_eq!(quality_at(&ours[0].1, 0.05), None);
-        assert_eq!(quality_at(&ours[0].1, 0.35), None);
+        assert_eq!(quality_at(&ours[0].1, 0.45), None);
     }
 
     #[test]
