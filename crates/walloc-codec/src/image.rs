@@ -1,6 +1,7 @@
 //! Images of 8 or 16 bits per sample and the reference's normalization
 //! and padding.
 
+use walloc_wavelet::simd::{has_fma, with_best_simd};
 use walloc_wavelet::Signal;
 
 use crate::error::{invalid, Result};
@@ -14,8 +15,15 @@ pub trait Pixel: Copy + Default + Send + Sync + std::fmt::Debug + PartialEq + 's
     const BITS: u8;
     /// The signal sample type of these pixels.
     const SAMPLE_TYPE: SampleType;
+    /// The largest sample, `2^bits − 1`.
+    const MAX: f32;
+    /// The sample as an `f32` (exact at either depth).
+    fn to_f32(self) -> f32;
     /// The codec's working value `v / (2^bits − 1) − 0.5`.
-    fn normalized(self) -> f32;
+    #[inline]
+    fn normalized(self) -> f32 {
+        self.to_f32() / Self::MAX - 0.5
+    }
     /// The sample of a decoded value: `round((2^bits − 1) · clamp(v + 0.5, 0, 1))`.
     fn from_normalized(v: f32) -> Self;
     /// The sample as an `f64`.
@@ -49,9 +57,11 @@ impl Pixel for u8 {
     const BITS: u8 = 8;
     const SAMPLE_TYPE: SampleType = SampleType::U8;
 
+    const MAX: f32 = 255.0;
+
     #[inline]
-    fn normalized(self) -> f32 {
-        f32::from(self) / 255.0 - 0.5
+    fn to_f32(self) -> f32 {
+        f32::from(self)
     }
 
     #[inline]
@@ -83,9 +93,11 @@ impl Pixel for u16 {
     const BITS: u8 = 16;
     const SAMPLE_TYPE: SampleType = SampleType::U16;
 
+    const MAX: f32 = 65_535.0;
+
     #[inline]
-    fn normalized(self) -> f32 {
-        f32::from(self) / 65_535.0 - 0.5
+    fn to_f32(self) -> f32 {
+        f32::from(self)
     }
 
     #[inline]
@@ -278,14 +290,13 @@ pub(crate) fn padded_row<P: Pixel>(pixels: &[P], channels: usize, channel: usize
     let w = pixels.len() / channels;
     let (before, rest) = out.split_at_mut(left);
     let (inside, after) = rest.split_at_mut(w);
-    match channels {
-        1 => normalize_channel::<P, 1>(pixels, 0, inside),
-        3 => normalize_channel::<P, 3>(pixels, channel, inside),
-        _ => {
-            for (value, pixel) in inside.iter_mut().zip(pixels.chunks_exact(channels)) {
-                *value = pixel[channel].normalized();
-            }
-        }
+    if has_fma() {
+        with_best_simd(
+            #[inline(always)]
+            || normalize_channel(pixels, channels, channel, inside, normalized_by_fma),
+        );
+    } else {
+        normalize_channel(pixels, channels, channel, inside, P::normalized);
     }
     let sample = |x: usize| pixels[x * channels + channel].normalized();
     for (x, value) in before.iter_mut().enumerate() {
@@ -296,13 +307,53 @@ pub(crate) fn padded_row<P: Pixel>(pixels: &[P], channels: usize, channel: usize
     }
 }
 
-/// Channel `channel` of a row of `C`-channel pixels, normalized into `out`
-/// (with the channel count known, the loop vectorizes).
-#[inline]
-fn normalize_channel<P: Pixel, const C: usize>(pixels: &[P], channel: usize, out: &mut [f32]) {
+/// [`Pixel::normalized`] by multiplication, for CPUs that fuse
+/// multiply-adds: the quotient `q = v·(1/max)` corrected once by its
+/// remainder `v − q·max` (exact in a fused multiply-add) is the correctly
+/// rounded `v / max` for every sample of either depth (each one checked in
+/// the tests), so it equals the division bit for bit at a fraction of its
+/// cost (dividing took most of reading the pixels into planes).
+#[inline(always)]
+fn normalized_by_fma<P: Pixel>(sample: P) -> f32 {
+    let v = sample.to_f32();
+    let inverse = 1.0 / P::MAX;
+    let q = v * inverse;
+    (-q).mul_add(P::MAX, v).mul_add(inverse, q) - 0.5
+}
+
+/// Channel `channel` of a row of `channels`-channel pixels, each through
+/// `normalize`, into `out` (with the channel count known at compile time
+/// for gray and RGB, the loop vectorizes).
+#[inline(always)]
+fn normalize_channel<P: Pixel>(
+    pixels: &[P],
+    channels: usize,
+    channel: usize,
+    out: &mut [f32],
+    normalize: impl Fn(P) -> f32,
+) {
+    match channels {
+        1 => normalize_interleaved::<P, 1>(pixels, 0, out, normalize),
+        3 => normalize_interleaved::<P, 3>(pixels, channel, out, normalize),
+        _ => {
+            for (value, pixel) in out.iter_mut().zip(pixels.chunks_exact(channels)) {
+                *value = normalize(pixel[channel]);
+            }
+        }
+    }
+}
+
+/// [`normalize_channel`] of `C`-channel pixels.
+#[inline(always)]
+fn normalize_interleaved<P: Pixel, const C: usize>(
+    pixels: &[P],
+    channel: usize,
+    out: &mut [f32],
+    normalize: impl Fn(P) -> f32,
+) {
     for (value, pixel) in out.iter_mut().zip(pixels.chunks_exact(C)) {
         let pixel: &[P; C] = pixel.try_into().unwrap();
-        *value = pixel[channel].normalized();
+        *value = normalize(pixel[channel]);
     }
 }
 
@@ -398,6 +449,19 @@ mod tests {
         let image = Image16::new(5, 3, 3, deep).unwrap();
         let signal = to_padded_signal(&image, 8);
         assert_eq!(from_padded_signal(&signal, 5, 3, 8), image);
+    }
+
+    #[test]
+    fn the_fused_normalization_is_the_division_for_every_sample() {
+        for v in 0..=u8::MAX {
+            assert_eq!(normalized_by_fma(v).to_bits(), v.normalized().to_bits(), "{v}");
+        }
+        for v in 0..=u16::MAX {
+            assert_eq!(normalized_by_fma(v).to_bits(), v.normalized().to_bits(), "{v}");
+        }
+        // And the division is what the reference computes.
+        assert_eq!(200u8.normalized(), 200.0 / 255.0 - 0.5);
+        assert_eq!(40_000u16.normalized(), 40_000.0 / 65_535.0 - 0.5);
     }
 
     #[test]

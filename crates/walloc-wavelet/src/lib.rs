@@ -30,6 +30,7 @@ mod filters;
 mod lifting;
 mod line;
 pub mod packet;
+pub mod simd;
 
 pub use filters::FilterBank;
 

@@ -45,11 +45,12 @@ impl Lifting {
     }
 
     /// Analysis in place: `s` holds the even samples and becomes the low
-    /// band, `d` the odd samples and becomes the high band.
+    /// band, `d` the odd samples and becomes the high band; `FUSED` fuses
+    /// each step's multiply-add ([`crate::simd::has_fma`]).
     #[inline(always)]
-    pub fn forward(&self, s: &mut [f32], d: &mut [f32], width: usize) {
+    pub fn forward<const FUSED: bool>(&self, s: &mut [f32], d: &mut [f32], width: usize) {
         for &step in &self.steps {
-            apply(step, s, d, width, 1.0);
+            apply::<FUSED>(step, s, d, width, 1.0);
         }
         s.iter_mut().for_each(|v| *v *= self.lo_scale);
         d.iter_mut().for_each(|v| *v *= self.hi_scale);
@@ -62,37 +63,48 @@ impl Lifting {
         s.iter_mut().for_each(|v| *v *= lo);
         d.iter_mut().for_each(|v| *v *= hi);
         for &step in self.steps.iter().rev() {
-            apply(step, s, d, width, -1.0);
+            apply::<false>(step, s, d, width, -1.0);
         }
     }
 }
 
 /// One circular step over `n = s.len() / width` rows, with its coefficient
-/// multiplied by `sign`: one flat loop, which vectorizes across samples.
+/// multiplied by `sign` (its multiply-add fused if `FUSED`): one flat loop,
+/// which vectorizes across samples.
 #[inline(always)]
-fn apply(step: Step, s: &mut [f32], d: &mut [f32], width: usize, sign: f32) {
+fn apply<const FUSED: bool>(step: Step, s: &mut [f32], d: &mut [f32], width: usize, sign: f32) {
     let last = s.len() - width;
     match step {
         Step::Predict(c) => {
             let c = c * sign;
             // d[n] += c (s[n] + s[n+1]); the last row wraps to s[0].
             for ((dv, &a), &b) in d[..last].iter_mut().zip(&s[..last]).zip(&s[width..]) {
-                *dv += c * (a + b);
+                *dv = multiply_add::<FUSED>(c, a + b, *dv);
             }
             for j in 0..width {
-                d[last + j] += c * (s[last + j] + s[j]);
+                d[last + j] = multiply_add::<FUSED>(c, s[last + j] + s[j], d[last + j]);
             }
         }
         Step::Update(c) => {
             let c = c * sign;
             // s[n] += c (d[n-1] + d[n]); the first row wraps to d[last].
             for ((sv, &a), &b) in s[width..].iter_mut().zip(&d[..last]).zip(&d[width..]) {
-                *sv += c * (a + b);
+                *sv = multiply_add::<FUSED>(c, a + b, *sv);
             }
             for j in 0..width {
-                s[j] += c * (d[last + j] + d[j]);
+                s[j] = multiply_add::<FUSED>(c, d[last + j] + d[j], s[j]);
             }
         }
+    }
+}
+
+/// `a·b + c`, fused (one rounding) if `FUSED`.
+#[inline(always)]
+pub(crate) fn multiply_add<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FUSED {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
     }
 }
 
@@ -113,14 +125,14 @@ mod tests {
                     .collect();
                 let half = len / 2;
                 let (mut lo, mut hi) = (vec![0.0; half * width], vec![0.0; half * width]);
-                AnalysisTaps::new(&bank, len).apply(&x, width, &mut lo, &mut hi);
+                AnalysisTaps::new(&bank, len).apply::<false>(&x, width, &mut lo, &mut hi);
                 let mut s: Vec<f32> = (0..half)
                     .flat_map(|n| x[2 * n * width..(2 * n + 1) * width].to_vec())
                     .collect();
                 let mut d: Vec<f32> = (0..half)
                     .flat_map(|n| x[(2 * n + 1) * width..(2 * n + 2) * width].to_vec())
                     .collect();
-                lifting.forward(&mut s, &mut d, width);
+                lifting.forward::<false>(&mut s, &mut d, width);
                 for (a, b) in s.iter().chain(&d).zip(lo.iter().chain(&hi)) {
                     assert!((a - b).abs() < 2e-6, "analysis len {len} width {width}: {a} vs {b}");
                 }

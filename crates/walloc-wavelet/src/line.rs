@@ -9,6 +9,7 @@
 //! slicing `roll` included), for any length; the fast paths below are used
 //! for long contiguous lines, where they are equal to the taps.
 
+use crate::lifting::multiply_add;
 use crate::FilterBank;
 
 /// The reference's `roll(x, n)`: `cat(x[-n:], x[:-n])` with Python slice
@@ -71,16 +72,17 @@ impl AnalysisTaps {
     }
 
     /// Applies the taps to vectors: sample `i` of the line is the slice
-    /// `input[i*width..(i+1)*width]`; likewise for the outputs.
+    /// `input[i*width..(i+1)*width]`; likewise for the outputs. `FUSED`
+    /// fuses the multiply-adds.
     #[inline(always)]
-    pub fn apply(&self, input: &[f32], width: usize, lo: &mut [f32], hi: &mut [f32]) {
+    pub fn apply<const FUSED: bool>(&self, input: &[f32], width: usize, lo: &mut [f32], hi: &mut [f32]) {
         for (k, taps) in self.taps.iter().enumerate() {
             let lo_row = &mut lo[k * width..(k + 1) * width];
             let hi_row = &mut hi[k * width..(k + 1) * width];
             let sources = taps
                 .iter()
                 .map(|&(i, wl, wh)| (&input[i * width..(i + 1) * width], wl, wh));
-            accumulate_pair(sources, lo_row, hi_row);
+            accumulate_pair::<FUSED>(sources, lo_row, hi_row);
         }
     }
 }
@@ -89,9 +91,14 @@ impl AnalysisTaps {
 const LANES: usize = 16;
 
 /// `lo[j] = Σ wl·src[j]`, `hi[j] = Σ wh·src[j]` over the `(src, wl, wh)`
-/// terms, block by block so that each output is stored once.
+/// terms, block by block so that each output is stored once; each
+/// multiply-add fused if `FUSED` ([`crate::simd::has_fma`]).
 #[inline(always)]
-fn accumulate_pair<'a>(terms: impl Iterator<Item = (&'a [f32], f32, f32)> + Clone, lo: &mut [f32], hi: &mut [f32]) {
+fn accumulate_pair<'a, const FUSED: bool>(
+    terms: impl Iterator<Item = (&'a [f32], f32, f32)> + Clone,
+    lo: &mut [f32],
+    hi: &mut [f32],
+) {
     let len = lo.len();
     let full = len - len % LANES;
     for j in (0..full).step_by(LANES) {
@@ -99,8 +106,8 @@ fn accumulate_pair<'a>(terms: impl Iterator<Item = (&'a [f32], f32, f32)> + Clon
         for (src, wl, wh) in terms.clone() {
             let x: &[f32; LANES] = src[j..j + LANES].try_into().unwrap();
             for t in 0..LANES {
-                al[t] += wl * x[t];
-                ah[t] += wh * x[t];
+                al[t] = multiply_add::<FUSED>(wl, x[t], al[t]);
+                ah[t] = multiply_add::<FUSED>(wh, x[t], ah[t]);
             }
         }
         lo[j..j + LANES].copy_from_slice(&al);
@@ -109,8 +116,8 @@ fn accumulate_pair<'a>(terms: impl Iterator<Item = (&'a [f32], f32, f32)> + Clon
     for j in full..len {
         let (mut l, mut h) = (0.0, 0.0);
         for (src, wl, wh) in terms.clone() {
-            l += wl * src[j];
-            h += wh * src[j];
+            l = multiply_add::<FUSED>(wl, src[j], l);
+            h = multiply_add::<FUSED>(wh, src[j], h);
         }
         lo[j] = l;
         hi[j] = h;
@@ -235,9 +242,10 @@ impl LineAnalyzer {
         }
     }
 
-    /// Analyses `x` (even length, at least the filter length) into `lo`, `hi`.
+    /// Analyses `x` (even length, at least the filter length) into `lo`,
+    /// `hi` (`FUSED` as for [`AnalysisTaps::apply`]).
     #[inline(always)]
-    pub fn run(&mut self, x: &[f32], lo: &mut [f32], hi: &mut [f32]) {
+    pub fn run<const FUSED: bool>(&mut self, x: &[f32], lo: &mut [f32], hi: &mut [f32]) {
         let half = x.len() / 2;
         let m = self.margin;
         let ext_len = half + 2 * m;
@@ -263,7 +271,7 @@ impl LineAnalyzer {
             let source = if is_odd { odd } else { even };
             (&source[start..start + half], wl, wh)
         });
-        accumulate_pair(terms, &mut lo[..half], &mut hi[..half]);
+        accumulate_pair::<FUSED>(terms, &mut lo[..half], &mut hi[..half]);
     }
 }
 
@@ -384,9 +392,9 @@ mod tests {
                 let x = pseudo_random(len, len as u32);
                 let taps = AnalysisTaps::new(&bank, len);
                 let (mut lo_a, mut hi_a) = (vec![0.0; len / 2], vec![0.0; len / 2]);
-                taps.apply(&x, 1, &mut lo_a, &mut hi_a);
+                taps.apply::<false>(&x, 1, &mut lo_a, &mut hi_a);
                 let (mut lo_b, mut hi_b) = (vec![0.0; len / 2], vec![0.0; len / 2]);
-                LineAnalyzer::new(&bank, len).run(&x, &mut lo_b, &mut hi_b);
+                LineAnalyzer::new(&bank, len).run::<false>(&x, &mut lo_b, &mut hi_b);
                 for (a, b) in lo_a.iter().chain(&hi_a).zip(lo_b.iter().chain(&hi_b)) {
                     assert!((a - b).abs() < 1e-5, "{} analysis len {len}", bank.name());
                 }
