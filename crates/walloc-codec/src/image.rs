@@ -1,7 +1,7 @@
 //! Images of 8 or 16 bits per sample and the reference's normalization
 //! and padding.
 
-use walloc_wavelet::simd::{has_fma, with_best_simd};
+use walloc_wavelet::simd::with_fused_simd;
 use walloc_wavelet::Signal;
 
 use crate::error::{invalid, Result};
@@ -290,14 +290,13 @@ pub(crate) fn padded_row<P: Pixel>(pixels: &[P], channels: usize, channel: usize
     let w = pixels.len() / channels;
     let (before, rest) = out.split_at_mut(left);
     let (inside, after) = rest.split_at_mut(w);
-    if has_fma() {
-        with_best_simd(
-            #[inline(always)]
-            || normalize_channel(pixels, channels, channel, inside, normalized_by_fma),
-        );
-    } else {
-        normalize_channel(pixels, channels, channel, inside, P::normalized);
-    }
+    with_fused_simd(
+        #[inline(always)]
+        |fused| match fused {
+            true => normalize_channel(pixels, channels, channel, inside, normalized_by_fma),
+            false => normalize_channel(pixels, channels, channel, inside, P::normalized),
+        },
+    );
     let sample = |x: usize| pixels[x * channels + channel].normalized();
     for (x, value) in before.iter_mut().enumerate() {
         *value = sample(reflect(x as isize - left as isize, w));

@@ -2,7 +2,7 @@
 
 use crate::lifting::Lifting;
 use crate::line::{is_circular, AnalysisTaps, LineAnalyzer, LineSynthesizer, SynthesisTaps};
-use crate::simd::{has_fma, with_best_simd};
+use crate::simd::{with_best_simd, with_fused_simd};
 use crate::FilterBank;
 
 /// `(outer, len, inner)`: how a row-major block is seen along `axis`.
@@ -123,21 +123,20 @@ impl AxisPlan {
 /// Splits `input` (row-major `shape`) along `axis` into a low and a high
 /// block written one after the other into `out`; each has `shape[axis]`
 /// replaced by `ceil(shape[axis] / 2)`. Its multiply-adds are fused where
-/// the CPU fuses them ([`has_fma`]: the transform 12 % faster).
+/// the CPU fuses them ([`with_fused_simd`]: the transform 12 % faster).
 pub fn split(bank: &FilterBank, plan: &AxisPlan, input: &[f32], shape: &[usize], axis: usize, out: &mut [f32]) {
     let (outer, len, inner) = axis_geometry(shape, axis);
     let half = len.div_ceil(2);
     let block = outer * half * inner;
     let (lo, hi) = out[..2 * block].split_at_mut(block);
     let geometry = (outer, len, inner);
-    if has_fma() {
-        with_best_simd(
-            #[inline(always)]
-            || split_kernel::<true>(bank, plan, input, geometry, lo, hi),
-        )
-    } else {
-        split_kernel::<false>(bank, plan, input, geometry, lo, hi)
-    }
+    with_fused_simd(
+        #[inline(always)]
+        |fused| match fused {
+            true => split_kernel::<true>(bank, plan, input, geometry, lo, hi),
+            false => split_kernel::<false>(bank, plan, input, geometry, lo, hi),
+        },
+    )
 }
 
 /// [`split`] of `input` seen as `(outer, len, inner)`, into `lo` and `hi`.

@@ -46,7 +46,7 @@ impl Lifting {
 
     /// Analysis in place: `s` holds the even samples and becomes the low
     /// band, `d` the odd samples and becomes the high band; `FUSED` fuses
-    /// each step's multiply-add ([`crate::simd::has_fma`]).
+    /// each step's multiply-add ([`crate::simd::with_fused_simd`]).
     #[inline(always)]
     pub fn forward<const FUSED: bool>(&self, s: &mut [f32], d: &mut [f32], width: usize) {
         for &step in &self.steps {

@@ -92,7 +92,7 @@ const LANES: usize = 16;
 
 /// `lo[j] = Σ wl·src[j]`, `hi[j] = Σ wh·src[j]` over the `(src, wl, wh)`
 /// terms, block by block so that each output is stored once; each
-/// multiply-add fused if `FUSED` ([`crate::simd::has_fma`]).
+/// multiply-add fused if `FUSED` ([`crate::simd::with_fused_simd`]).
 #[inline(always)]
 fn accumulate_pair<'a, const FUSED: bool>(
     terms: impl Iterator<Item = (&'a [f32], f32, f32)> + Clone,
