@@ -55,6 +55,25 @@ pub fn is_striped(height: u32, levels: u32) -> bool {
     (height as usize).div_ceil(1 << levels) > STRIPE_ROWS + 2 * SYNTHESIS_HALO_ROWS
 }
 
+/// Samples (width × height × channels) up to which an image already
+/// whole in memory is encoded whole rather than in stripes
+/// ([`encodes_whole`]): 2^23, 2.8 megapixels of RGB. Its transform then
+/// holds about as much as one stripe of a 6000-pixel-wide photo
+/// (608 rows of 18,000 samples, as 32-bit floats, twice).
+pub const WHOLE_IMAGE_SAMPLES: u64 = 1 << 23;
+
+/// Whether an image of `width × height × channels` already whole in
+/// memory is best encoded whole at `levels`: it is no taller than one
+/// stripe with its halos ([`is_striped`]), or it has at most
+/// [`WHOLE_IMAGE_SAMPLES`]. A whole transform skips the stripes' halos
+/// (each stripe's window transforms `2 × ANALYSIS_HALO_ROWS` latent rows
+/// more than it codes: 19 % more for 64 rows), and the bytes are the
+/// same either way.
+pub fn encodes_whole(width: u32, height: u32, channels: u8, levels: u32) -> bool {
+    let samples = u128::from(width) * u128::from(height) * u128::from(channels);
+    !is_striped(height, levels) || samples <= u128::from(WHOLE_IMAGE_SAMPLES)
+}
+
 /// Whether `model`'s decoder gives exactly the whole image's pixels in
 /// stripes: walloc-codec's own decoders (the linear ones, step decoders
 /// included), which reach [`SYNTHESIS_HALO_ROWS`]. Networks reach farther.
@@ -539,6 +558,19 @@ impl<'m, P: Pixel> StripeDecoder<'m, P> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn images_within_the_budget_or_one_stripe_tall_are_encoded_whole() {
+        // 74 latent rows at J = 3 fit one stripe with its halos.
+        assert!(encodes_whole(100_000, 592, 3, 3) && !is_striped(592, 3));
+        // Striped heights: whole up to 2^23 samples, in stripes beyond.
+        assert!(encodes_whole(1280, 800, 3, 3) && is_striped(800, 3));
+        assert!(encodes_whole(8192, 1024, 1, 3) && encodes_whole(4096, 1024, 2, 3));
+        assert!(!encodes_whole(8193, 1024, 1, 3) && is_striped(1024, 3));
+        assert!(!encodes_whole(4000, 3000, 3, 3));
+        // No overflow at the largest sides.
+        assert!(!encodes_whole(u32::MAX, u32::MAX, 3, 3));
+    }
 
     /// Every stripe window's core synthesizes to the whole latent's floats,
     /// bit for bit, at the image's ends too: at the model's own step, and

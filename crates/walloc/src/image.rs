@@ -44,18 +44,22 @@ fn image_of<P: Pixel>(model: &Model, signal: &Signal) -> Result<Image<P>> {
     )
 }
 
-pub use walloc_codec::stripes::{decodes_in_stripes, is_striped, StripeDecoder, StripeEncoder, STRIPE_ROWS};
+pub use walloc_codec::stripes::{
+    decodes_in_stripes, encodes_whole, is_striped, StripeDecoder, StripeEncoder, STRIPE_ROWS, WHOLE_IMAGE_SAMPLES,
+};
 pub use walloc_codec::{Image, Image16, Image8, Pixel};
 
 /// Encodes an 8- or 16-bit image (with the model's channels) into `.wal`
-/// bytes. rANS and adaptive files are coded in stripes, so that memory
-/// beyond the image is one stripe's, whatever its size; the bytes are the
-/// whole image's, with rate–distortion-optimized quantization too (it
+/// bytes. Images of up to [`WHOLE_IMAGE_SAMPLES`] samples are transformed
+/// whole ([`encodes_whole`]: no stripe halos to transform twice); larger
+/// rANS and adaptive files are coded in stripes, so that memory beyond
+/// the image is one stripe's, whatever its size. The bytes are the whole
+/// image's either way, with rate–distortion-optimized quantization too (it
 /// decides each stripe as the chunk it is coded as).
 pub fn encode_image<P: Pixel>(model: &Model, image: &Image<P>, options: &EncodeOptions) -> Result<Vec<u8>> {
     if !model.config().encoder_kind().is_local()
         || !options.codes_in_stripes()
-        || !is_striped(image.height, model.config().levels)
+        || encodes_whole(image.width, image.height, image.channels, model.config().levels)
     {
         return codec::encode_with(registry(), model, image, *options);
     }
