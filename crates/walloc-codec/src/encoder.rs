@@ -10,7 +10,7 @@ use crate::codec::Latent;
 use crate::config::ModelConfig;
 use crate::error::{invalid, CodecError, Result};
 use crate::image::{to_padded_signal, Image, Pixel};
-use crate::linalg::{matmul, Strides};
+use crate::linalg::{matmul, project_planes, Strides};
 use crate::step::Step;
 
 /// A lightweight WaLLoC encoder, ready to run.
@@ -353,22 +353,15 @@ impl LinearEncoder {
     /// apart between coefficients) and adds the bias: `latent_dim × rows`
     /// values, channel-major.
     fn project_values(&self, coeffs: &[f32], positions: usize, rows: usize, d: usize) -> Vec<f32> {
-        let k = self.latent_dim();
-        let mut z = vec![0.0f32; rows * k];
-        matmul(
-            rows,
-            d,
-            k,
+        let mut z = vec![0.0f32; rows * self.latent_dim()];
+        project_planes(
+            &self.weight[..self.latent_dim() * d],
+            &self.bias,
             coeffs,
-            Strides { row: 1, col: positions },
-            &self.weight,
-            Strides { row: 1, col: d },
+            positions,
+            rows,
             &mut z,
-            Strides { row: 1, col: rows },
         );
-        for (plane, b) in z.chunks_exact_mut(rows).zip(&self.bias) {
-            plane.iter_mut().for_each(|v| *v += b);
-        }
         z
     }
 
