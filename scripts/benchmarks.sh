@@ -141,10 +141,12 @@ fi
 cat <<BENCH
 ## Whole-path throughput against libwebp (\`walloc bench\`)
 
-\`walloc bench --data $DATA\`: file bytes in → \`.wal\` bytes out, and back,
-against libwebp at the quality whose size matches walloc's, in the same
-process; best of 3. The "from pixels" rows time the encoders alone, on
-images already read (reading a file is the same code for both codecs).
+\`walloc bench --data $DATA\`: walloc against libwebp at the quality whose
+size matches walloc's, in the same process; best of 3. The "encode" rows
+time the encoders alone, pixels in memory to file bytes (as \`cwebp -v\`
+reports its "time to encode picture"); the "with the file read" rows add
+reading the image file (the same code for both codecs); decoding is file
+bytes to pixels.
 
 \`\`\`
 $(cat "$TMP/bench.txt")

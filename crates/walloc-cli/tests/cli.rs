@@ -684,7 +684,7 @@ fn bench_compares_with_libwebp_at_matched_size() {
     }
     for label in [
         "encode MP/s, 1 thread",
-        "  from pixels, 1 thread",
+        "  with the file read, 1 thread",
         "decode MP/s, 1 thread",
     ] {
         let [ours, theirs, ratio] = row(label)[..] else {
