@@ -2,7 +2,7 @@
 //! 1×1 projections of the decoder and of fitting, and the encoder's own
 //! projection kernel ([`project_planes`]).
 
-use walloc_wavelet::simd::with_fused_simd;
+use walloc_wavelet::simd::{multiply_add, with_fused_simd};
 
 /// A strided matrix view: element `(i, j)` is `data[i * row + j * col]`.
 #[derive(Clone, Copy)]
@@ -255,16 +255,6 @@ unsafe fn fused_tile<const G: usize>(p: &Projection, first: usize, latent: usize
             _mm256_storeu_ps(l.as_mut_ptr(), low[g]);
             _mm256_storeu_ps(h.as_mut_ptr(), high[g]);
         }
-    }
-}
-
-/// `a·b + c`, fused (one rounding) if `FUSED`.
-#[inline(always)]
-fn multiply_add<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
-    if FUSED {
-        a.mul_add(b, c)
-    } else {
-        a * b + c
     }
 }
 

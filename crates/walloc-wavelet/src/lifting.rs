@@ -7,7 +7,11 @@
 //! Samples are rows of `width` values (`width = 1` for a line). The
 //! transform uses it for contiguous lines; along columns whole-plane passes
 //! stream memory, and the cache-blocked tap kernel is faster (measured:
-//! 31 ms against 12.9 ms forward at 1080p).
+//! 31 ms against 12.9 ms forward at 1080p), as it is than lifting strips of
+//! 16 to 1024 columns at a time in cache (20–29 ms against 16–17.5 ms,
+//! docs/benchmarks/manual.md, issue 15's twentieth stop).
+
+use crate::simd::multiply_add;
 
 /// One lifting step.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -95,16 +99,6 @@ fn apply<const FUSED: bool>(step: Step, s: &mut [f32], d: &mut [f32], width: usi
                 s[j] = multiply_add::<FUSED>(c, d[last + j] + d[j], s[j]);
             }
         }
-    }
-}
-
-/// `a·b + c`, fused (one rounding) if `FUSED`.
-#[inline(always)]
-pub(crate) fn multiply_add<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
-    if FUSED {
-        a.mul_add(b, c)
-    } else {
-        a * b + c
     }
 }
 

@@ -9,7 +9,7 @@
 //! slicing `roll` included), for any length; the fast paths below are used
 //! for long contiguous lines, where they are equal to the taps.
 
-use crate::lifting::multiply_add;
+use crate::simd::multiply_add;
 use crate::FilterBank;
 
 /// The reference's `roll(x, n)`: `cat(x[-n:], x[:-n])` with Python slice

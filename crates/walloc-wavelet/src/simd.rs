@@ -31,3 +31,15 @@ pub fn with_fused_simd<R>(kernel: impl FnOnce(bool) -> R) -> R {
     }
     kernel(false)
 }
+
+/// `a·b + c`, fused (one rounding) if `FUSED`: the multiply-add of a kernel
+/// that [`with_fused_simd`] told whether it runs with hardware fused
+/// multiply-adds.
+#[inline(always)]
+pub fn multiply_add<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FUSED {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
