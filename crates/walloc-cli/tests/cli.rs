@@ -1718,30 +1718,39 @@ fn files_of_the_last_release_decode_and_encode_identically() {
     }
 }
 
-/// A PNG taller than one stripe is read, coded and written row by row: the
-/// same file as the library's whole-image coding, and the same pixels.
+/// A PNG taller than one stripe is read row by row and coded whole when it
+/// fits the whole-image budget, in stripes beyond it, and written row by
+/// row: either way the same file as the library's whole-image coding, and
+/// the same pixels.
 #[test]
 fn tall_pngs_stream_through_stripes_to_the_same_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let sample = image::open(SAMPLE).unwrap().into_rgb8();
-    // 300 wide, 900 tall: the sample stacked three times, with an alpha channel.
-    let tall = image::RgbaImage::from_fn(300, 900, |x, y| {
-        let p = sample.get_pixel(x, y % 300);
-        image::Rgba([p[0], p[1], p[2], 255])
-    });
-    let input = dir.path().join("tall.png");
-    tall.save(&input).unwrap();
-    let (wal, png) = (dir.path().join("tall.wal"), dir.path().join("tall-decoded.png"));
-    round_trip(&input, &wal, &png, Path::new("rgb-16x"));
     let model = walloc::models::named("rgb-16x").unwrap();
-    let rgb = image::DynamicImage::ImageRgba8(tall).into_rgb8();
-    let image = walloc::Image8::new(300, 900, 3, rgb.into_raw()).unwrap();
-    let options = walloc::EncodeOptions::default().with_rounding(walloc::Rounding::Nearest);
-    let whole = walloc_codec::codec::encode(&model, &image, options).unwrap();
-    assert!(std::fs::read(&wal).unwrap() == whole, "the streamed file differs");
-    let decoded = walloc_codec::codec::decode::<u8>(&model, &whole, &Default::default()).unwrap();
-    assert!(
-        image::open(&png).unwrap().into_rgb8().into_raw() == decoded.pixels,
-        "the streamed pixels differ"
-    );
+    // The sample tiled, with an alpha channel: 300×900 is coded whole,
+    // 3000×1000 (9 million samples) in stripes.
+    for (width, height, whole) in [(300u32, 900u32, true), (3000, 1000, false)] {
+        assert_eq!(walloc::image::encodes_whole(width, height, 3, 3), whole);
+        let tall = image::RgbaImage::from_fn(width, height, |x, y| {
+            let p = sample.get_pixel(x % sample.width(), y % sample.height());
+            image::Rgba([p[0], p[1], p[2], 255])
+        });
+        let input = dir.path().join("tall.png");
+        tall.save(&input).unwrap();
+        let (wal, png) = (dir.path().join("tall.wal"), dir.path().join("tall-decoded.png"));
+        round_trip(&input, &wal, &png, Path::new("rgb-16x"));
+        let rgb = image::DynamicImage::ImageRgba8(tall).into_rgb8();
+        let image = walloc::Image8::new(width, height, 3, rgb.into_raw()).unwrap();
+        let options = walloc::EncodeOptions::default().with_rounding(walloc::Rounding::Nearest);
+        let reference = walloc_codec::codec::encode(&model, &image, options).unwrap();
+        assert!(
+            std::fs::read(&wal).unwrap() == reference,
+            "{width}×{height}: the file differs"
+        );
+        let decoded = walloc_codec::codec::decode::<u8>(&model, &reference, &Default::default()).unwrap();
+        assert!(
+            image::open(&png).unwrap().into_rgb8().into_raw() == decoded.pixels,
+            "{width}×{height}: the streamed pixels differ"
+        );
+    }
 }
