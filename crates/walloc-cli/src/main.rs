@@ -270,7 +270,9 @@ fn encode_png_rows(
     let context = || format!("encoding with {}", model.config().name);
     if walloc::image::encodes_whole(rows.width, rows.height, channels, model.config().levels) {
         let (width, height) = (rows.width, rows.height);
-        let mut pixels = Vec::with_capacity(width as usize * height as usize * usize::from(channels));
+        Limits::default().check_image(width, height)?;
+        // Grown as rows decode, not sized from the header.
+        let mut pixels = Vec::new();
         while let Some(row) = rows.next_row_as(channels)? {
             pixels.extend_from_slice(&row);
         }

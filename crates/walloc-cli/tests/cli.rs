@@ -1754,3 +1754,28 @@ fn tall_pngs_stream_through_stripes_to_the_same_bytes() {
         );
     }
 }
+
+/// A PNG whose rows end early is refused with the decoder's error, coded
+/// whole (within the budget) or in stripes alike, and no file is left.
+#[test]
+fn a_png_cut_short_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = image::open(SAMPLE).unwrap().into_rgb8();
+    for (width, height) in [(300u32, 900u32), (3000, 1000)] {
+        let full = image::RgbImage::from_fn(width, height, |x, y| {
+            *sample.get_pixel(x % sample.width(), y % sample.height())
+        });
+        let input = dir.path().join("cut.png");
+        full.save(&input).unwrap();
+        let bytes = std::fs::read(&input).unwrap();
+        std::fs::write(&input, &bytes[..bytes.len() / 2]).unwrap();
+        let output = dir.path().join("cut.wal");
+        let assert = encode_cmd(&input, &output).assert().failure();
+        let stderr = stderr_of(&assert);
+        assert!(
+            stderr.contains("cut.png") && !stderr.contains("panicked"),
+            "{width}×{height}: {stderr}"
+        );
+        assert!(!output.exists(), "{width}×{height}: a file was left");
+    }
+}

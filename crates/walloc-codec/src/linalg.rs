@@ -151,6 +151,8 @@ struct Projection<'a> {
 }
 
 impl Projection<'_> {
+    /// The projection into `out`. `FUSED` only where [`with_fused_simd`]
+    /// says so: its tiles then run AVX2 and FMA instructions.
     #[inline(always)]
     fn run<const FUSED: bool>(&self, out: &mut [f32]) {
         let (k, rows) = (self.bias.len(), self.rows);
