@@ -348,9 +348,28 @@ fn main() {
         Err(err) => Err(err.into()),
     };
     if let Err(err) = result {
-        eprintln!("error: {err:#}");
+        eprintln!("error: {}", error_message(&err));
         std::process::exit(1);
     }
+}
+
+/// The error and its causes, joined as `{:#}` joins them, each said once:
+/// a cause whose text the one before it already ends with (a library
+/// error that prints its source) is left out.
+fn error_message(err: &anyhow::Error) -> String {
+    let mut message = String::new();
+    let mut previous = String::new();
+    for link in err.chain() {
+        let text = link.to_string();
+        if !previous.ends_with(&text) {
+            if !message.is_empty() {
+                message.push_str(": ");
+            }
+            message.push_str(&text);
+        }
+        previous = text;
+    }
+    message
 }
 
 fn run(cli: &Cli) -> Result<()> {

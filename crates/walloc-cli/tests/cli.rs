@@ -1779,3 +1779,14 @@ fn a_png_cut_short_is_refused_by_name() {
         assert!(!output.exists(), "{width}×{height}: a file was left");
     }
 }
+
+/// A missing input is named once with the system's reason, said once.
+#[test]
+fn a_missing_input_is_named_with_its_reason_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("missing.png");
+    let assert = encode_cmd(&input, &dir.path().join("out.wal")).assert().failure();
+    let stderr = stderr_of(&assert);
+    assert!(stderr.contains("missing.png"), "{stderr}");
+    assert_eq!(stderr.matches("No such file").count(), 1, "{stderr}");
+}
