@@ -28,6 +28,9 @@ pub struct LinearEncoder {
     /// Each wavelet band: whether some latent reads it (the transform
     /// computes only these, [`packet::forward_needed`]).
     needed: Vec<bool>,
+    /// `weight`'s columns of the needed bands, `[latent_dim × needed]`:
+    /// what the projection multiplies (the other bands are zero).
+    needed_weight: Vec<f32>,
     bias: Vec<f32>,
     quantizer: Quantizer,
     bottleneck: Bottleneck,
@@ -149,6 +152,10 @@ impl LinearEncoder {
         // and volumes (whose levels reorder the bands) keep every weight.
         let group = (config.dim == 2).then_some(4);
         let (weight, needed) = without_negligible_weights(weight, k, group);
+        let needed_weight = weight
+            .chunks_exact(d.max(1))
+            .flat_map(|row| row.iter().zip(&needed).filter(|(_, &n)| n).map(|(&w, _)| w))
+            .collect();
         Ok(LinearEncoder {
             channels: config.channels,
             levels: config.levels,
@@ -157,6 +164,7 @@ impl LinearEncoder {
             bank,
             weight,
             needed,
+            needed_weight,
             bias,
             quantizer: Quantizer::new(&Bottleneck::new(config.latent_bits)),
             bottleneck: Bottleneck::new(config.latent_bits),
@@ -353,15 +361,13 @@ impl LinearEncoder {
     /// apart between coefficients) and adds the bias: `latent_dim × rows`
     /// values, channel-major.
     fn project_values(&self, coeffs: &[f32], positions: usize, rows: usize, d: usize) -> Vec<f32> {
+        // The bands no latent reads are zero: they are left out.
+        let planes: Vec<&[f32]> = (0..d)
+            .filter(|&c| self.needed[c])
+            .map(|c| &coeffs[c * positions..c * positions + rows])
+            .collect();
         let mut z = vec![0.0f32; rows * self.latent_dim()];
-        project_planes(
-            &self.weight[..self.latent_dim() * d],
-            &self.bias,
-            coeffs,
-            positions,
-            rows,
-            &mut z,
-        );
+        project_planes(&self.needed_weight, &self.bias, &planes, rows, &mut z);
         z
     }
 

@@ -93,29 +93,25 @@ const TILE: usize = 16;
 /// positions, 12 of AVX2's 16 registers.
 const GROUP: usize = 6;
 
-/// `out[l·rows + r] = bias[l] + Σ_c weight[l·d + c] · planes[c·stride + r]`
-/// for the `k = bias.len()` latents `l` and the `rows` positions `r`: the
+/// `out[l·rows + r] = bias[l] + Σ_c weight[l·d + c] · planes[c][r]` for
+/// the `k = bias.len()` latents `l` and the `rows` positions `r`: the
 /// encoder's 1×1 projection of coefficient vectors stored as `d` planes
-/// `stride` apart, into `k` channel-major rows. Hand-written rather than
+/// (the bands it reads), into `k` channel-major rows. Hand-written rather than
 /// [`matmul`]: an SGEMM copies (packs) every coefficient before its
 /// kernel reads it, which took as long as the arithmetic; this reads each
 /// plane in place, [`TILE`] positions by [`GROUP`] latents held in
 /// registers, with fused multiply-adds where the CPU has them.
 ///
 /// # Panics
-/// If `weight` is not `k × d`, the planes do not hold `rows` values each,
-/// or `out` is not `k × rows`.
-pub fn project_planes(weight: &[f32], bias: &[f32], planes: &[f32], stride: usize, rows: usize, out: &mut [f32]) {
-    let k = bias.len();
-    let d = weight.len() / k.max(1);
+/// If `weight` is not `k × d` for the `d` planes, a plane holds fewer
+/// than `rows` values, or `out` is not `k × rows`.
+pub fn project_planes(weight: &[f32], bias: &[f32], planes: &[&[f32]], rows: usize, out: &mut [f32]) {
+    let (k, d) = (bias.len(), planes.len());
     assert!(
         weight.len() == k * d && out.len() == k * rows,
-        "a projection of {k} latents"
+        "a projection of {d} planes to {k} latents"
     );
-    assert!(
-        rows == 0 || d == 0 || (d - 1) * stride + rows <= planes.len(),
-        "planes of {rows} values"
-    );
+    assert!(planes.iter().all(|p| p.len() >= rows), "planes of {rows} values");
     // Weights coefficient-major, so that a group's are adjacent.
     let mut by_coefficient = vec![0.0f32; k * d];
     for (l, row) in weight.chunks_exact(d.max(1)).enumerate() {
@@ -127,9 +123,7 @@ pub fn project_planes(weight: &[f32], bias: &[f32], planes: &[f32], stride: usiz
         weight: &by_coefficient,
         bias,
         planes,
-        stride,
         rows,
-        d,
     };
     with_fused_simd(
         #[inline(always)]
@@ -144,10 +138,8 @@ pub fn project_planes(weight: &[f32], bias: &[f32], planes: &[f32], stride: usiz
 struct Projection<'a> {
     weight: &'a [f32],
     bias: &'a [f32],
-    planes: &'a [f32],
-    stride: usize,
+    planes: &'a [&'a [f32]],
     rows: usize,
-    d: usize,
 }
 
 impl Projection<'_> {
@@ -175,8 +167,8 @@ impl Projection<'_> {
         for r in full..rows {
             for (l, &b) in self.bias.iter().enumerate() {
                 let mut sum = 0.0;
-                for c in 0..self.d {
-                    sum = multiply_add::<FUSED>(self.weight[c * k + l], self.planes[c * self.stride + r], sum);
+                for (c, plane) in self.planes.iter().enumerate() {
+                    sum = multiply_add::<FUSED>(self.weight[c * k + l], plane[r], sum);
                 }
                 out[l * rows + r] = sum + b;
             }
@@ -196,8 +188,8 @@ impl Projection<'_> {
             unsafe { fused_tile::<G>(self, first, latent, &mut sums) };
             return self.store(&sums, first, latent, out);
         }
-        for c in 0..self.d {
-            let x: &[f32; TILE] = self.planes[c * self.stride + first..][..TILE].try_into().unwrap();
+        for (c, plane) in self.planes.iter().enumerate() {
+            let x: &[f32; TILE] = plane[first..first + TILE].try_into().unwrap();
             let w: &[f32; G] = self.weight[c * k + latent..][..G].try_into().unwrap();
             for (sum, &w) in sums.iter_mut().zip(w) {
                 for (s, &x) in sum.iter_mut().zip(x) {
@@ -235,14 +227,9 @@ unsafe fn fused_tile<const G: usize>(p: &Projection, first: usize, latent: usize
     let k = p.bias.len();
     let mut low = [_mm256_setzero_ps(); G];
     let mut high = [_mm256_setzero_ps(); G];
-    for c in 0..p.d {
+    for (c, plane) in p.planes.iter().enumerate() {
         // SAFETY: in bounds, as the caller promises.
-        let (x, w) = unsafe {
-            (
-                p.planes.as_ptr().add(c * p.stride + first),
-                p.weight.as_ptr().add(c * k + latent),
-            )
-        };
+        let (x, w) = unsafe { (plane.as_ptr().add(first), p.weight.as_ptr().add(c * k + latent)) };
         let (x0, x1) = unsafe { (_mm256_loadu_ps(x), _mm256_loadu_ps(x.add(8))) };
         for g in 0..G {
             let wg = unsafe { _mm256_broadcast_ss(&*w.add(g)) };
@@ -293,7 +280,8 @@ mod tests {
                 plane.iter_mut().for_each(|v| *v += b);
             }
             let mut got = vec![f32::NAN; k * rows];
-            project_planes(&weight, &bias, &planes, stride, rows, &mut got);
+            let views: Vec<&[f32]> = (0..d).map(|c| &planes[c * stride..c * stride + rows]).collect();
+            project_planes(&weight, &bias, &views, rows, &mut got);
             let mut by_coefficient = vec![0.0f32; k * d];
             for l in 0..k {
                 for c in 0..d {
@@ -303,10 +291,8 @@ mod tests {
             let projection = Projection {
                 weight: &by_coefficient,
                 bias: &bias,
-                planes: &planes,
-                stride,
+                planes: &views,
                 rows,
-                d,
             };
             let mut unfused = vec![f32::NAN; k * rows];
             projection.run::<false>(&mut unfused);
