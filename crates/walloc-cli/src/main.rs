@@ -252,10 +252,10 @@ fn image_model(spec: Option<&str>, channels: u8, input: &Path) -> Result<walloc:
     Ok(model)
 }
 
-/// Encodes an 8-bit PNG row by row: in stripes when it is too large to
-/// encode whole ([`walloc::image::encodes_whole`]), so that the image is
-/// never whole in memory; else its rows are gathered and coded whole
-/// (faster). `None` for a model with a full neural encoder (coded whole).
+/// Encodes an 8-bit PNG row by row ([`walloc::image::encode_rows`]: in
+/// stripes when it is too large to encode whole, so that the image is
+/// never whole in memory). `None` for a model with a full neural encoder
+/// (coded whole).
 fn encode_png_rows(
     mut rows: PngRows,
     spec: Option<&str>,
@@ -267,33 +267,18 @@ fn encode_png_rows(
         return Ok(None);
     }
     let channels = model.config().channels as u8;
-    let context = || format!("encoding with {}", model.config().name);
-    if walloc::image::encodes_whole(rows.width, rows.height, channels, model.config().levels) {
-        let (width, height) = (rows.width, rows.height);
-        Limits::default().check_image(width, height)?;
-        // Grown as rows decode, not sized from the header.
-        let mut pixels = Vec::new();
-        while let Some(row) = rows.next_row_as(channels)? {
-            pixels.extend_from_slice(&row);
-        }
-        let image = Image::new(width, height, channels, pixels)?;
-        return Ok(Some(encode_wal_image(&model, &image, options).with_context(context)?));
-    }
-    let mut encoder =
-        walloc::image::stripe_encoder(&model, rows.width, rows.height, channels, options).with_context(context)?;
     let bar = io::progress(u64::from(rows.height), "encoding");
-    let mut batch = Vec::new();
-    while let Some(row) = rows.next_row_as(channels)? {
-        batch.extend_from_slice(&row);
-        if batch.len() >= row.len() * 256 {
-            encoder.push_rows(&batch)?;
-            batch.clear();
+    let shape = (rows.width, rows.height, channels);
+    let file = walloc::image::encode_rows(&model, shape, options, || {
+        let row = rows.next_row_as(channels)?;
+        if row.is_some() {
+            bar.inc(1);
         }
-        bar.inc(1);
-    }
-    encoder.push_rows(&batch)?;
+        Ok::<_, anyhow::Error>(row)
+    })
+    .with_context(|| format!("encoding with {}", model.config().name))?;
     bar.finish_and_clear();
-    Ok(Some(encoder.finish()?))
+    Ok(Some(file))
 }
 
 fn decode(input: &Path, output: &Path, model: Option<&str>, tile: usize) -> Result<()> {

@@ -28,8 +28,9 @@ pub struct LinearEncoder {
     /// Each wavelet band: whether some latent reads it (the transform
     /// computes only these, [`packet::forward_needed`]).
     needed: Vec<bool>,
-    /// `weight`'s columns of the needed bands, `[latent_dim × needed]`:
-    /// what the projection multiplies (the other bands are zero).
+    /// `weight`'s columns of the needed bands, band-major
+    /// (`[needed × latent_dim]`, as [`project_planes`] reads them): what
+    /// the projection multiplies (the other bands are zero).
     needed_weight: Vec<f32>,
     bias: Vec<f32>,
     quantizer: Quantizer,
@@ -152,9 +153,10 @@ impl LinearEncoder {
         // and volumes (whose levels reorder the bands) keep every weight.
         let group = (config.dim == 2).then_some(4);
         let (weight, needed) = without_negligible_weights(weight, k, group);
-        let needed_weight = weight
-            .chunks_exact(d.max(1))
-            .flat_map(|row| row.iter().zip(&needed).filter(|(_, &n)| n).map(|(&w, _)| w))
+        let needed_weight = (0..d)
+            .filter(|&c| needed[c])
+            .flat_map(|c| (0..k).map(move |l| (l, c)))
+            .map(|(l, c)| weight[l * d + c])
             .collect();
         Ok(LinearEncoder {
             channels: config.channels,

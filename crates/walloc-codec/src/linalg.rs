@@ -93,7 +93,7 @@ const TILE: usize = 16;
 /// positions, 12 of AVX2's 16 registers.
 const GROUP: usize = 6;
 
-/// `out[l·rows + r] = bias[l] + Σ_c weight[l·d + c] · planes[c][r]` for
+/// `out[l·rows + r] = bias[l] + Σ_c weight[c·k + l] · planes[c][r]` for
 /// the `k = bias.len()` latents `l` and the `rows` positions `r`: the
 /// encoder's 1×1 projection of coefficient vectors stored as `d` planes
 /// (the bands it reads), into `k` channel-major rows. Hand-written rather than
@@ -103,7 +103,8 @@ const GROUP: usize = 6;
 /// registers, with fused multiply-adds where the CPU has them.
 ///
 /// # Panics
-/// If `weight` is not `k × d` for the `d` planes, a plane holds fewer
+/// If `weight` (plane-major: plane `c`'s `k` weights together, so that a
+/// group's are adjacent) is not `d × k` for the `d` planes, a plane holds fewer
 /// than `rows` values, or `out` is not `k × rows`.
 pub fn project_planes(weight: &[f32], bias: &[f32], planes: &[&[f32]], rows: usize, out: &mut [f32]) {
     let (k, d) = (bias.len(), planes.len());
@@ -112,15 +113,8 @@ pub fn project_planes(weight: &[f32], bias: &[f32], planes: &[&[f32]], rows: usi
         "a projection of {d} planes to {k} latents"
     );
     assert!(planes.iter().all(|p| p.len() >= rows), "planes of {rows} values");
-    // Weights coefficient-major, so that a group's are adjacent.
-    let mut by_coefficient = vec![0.0f32; k * d];
-    for (l, row) in weight.chunks_exact(d.max(1)).enumerate() {
-        for (c, &w) in row.iter().enumerate() {
-            by_coefficient[c * k + l] = w;
-        }
-    }
     let projection = Projection {
-        weight: &by_coefficient,
+        weight,
         bias,
         planes,
         rows,
@@ -134,7 +128,7 @@ pub fn project_planes(weight: &[f32], bias: &[f32], planes: &[&[f32]], rows: usi
     );
 }
 
-/// The operands of [`project_planes`], weights coefficient-major.
+/// The operands of [`project_planes`].
 struct Projection<'a> {
     weight: &'a [f32],
     bias: &'a [f32],
@@ -281,13 +275,13 @@ mod tests {
             }
             let mut got = vec![f32::NAN; k * rows];
             let views: Vec<&[f32]> = (0..d).map(|c| &planes[c * stride..c * stride + rows]).collect();
-            project_planes(&weight, &bias, &views, rows, &mut got);
             let mut by_coefficient = vec![0.0f32; k * d];
             for l in 0..k {
                 for c in 0..d {
                     by_coefficient[c * k + l] = weight[l * d + c];
                 }
             }
+            project_planes(&by_coefficient, &bias, &views, rows, &mut got);
             let projection = Projection {
                 weight: &by_coefficient,
                 bias: &bias,

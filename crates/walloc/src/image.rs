@@ -120,6 +120,51 @@ pub fn stripe_encoder<'m, P: Pixel>(
     StripeEncoder::with_options(registry(), model, width, height, channels, *options)
 }
 
+/// Encodes a `width × height` image of `channels` (the model's) whose rows
+/// `next_row` hands out in order, each `width × channels` samples, `None`
+/// after the last: whole when it fits ([`encodes_whole`], or the model or
+/// options do not code in stripes), its rows gathered as they come (the
+/// buffer grows with them, never sized from the caller's dimensions, which
+/// are checked against the default limits before any row is asked for);
+/// else in stripes through a [`StripeEncoder`], holding only the rows a
+/// pending stripe needs. The bytes are [`encode_image`]'s.
+pub fn encode_rows<P: Pixel, E: From<Error>>(
+    model: &Model,
+    (width, height, channels): (u32, u32, u8),
+    options: &EncodeOptions,
+    mut next_row: impl FnMut() -> std::result::Result<Option<Vec<P>>, E>,
+) -> std::result::Result<Vec<u8>, E> {
+    crate::Limits::default().check_image(width, height)?;
+    let striped = model.config().encoder_kind().is_local()
+        && options.codes_in_stripes()
+        && !encodes_whole(width, height, channels, model.config().levels);
+    if !striped {
+        let mut pixels = Vec::new();
+        while let Some(row) = next_row()? {
+            pixels.extend_from_slice(&row);
+        }
+        return Ok(encode_image(
+            model,
+            &Image::new(width, height, channels, pixels)?,
+            options,
+        )?);
+    }
+    let mut encoder = stripe_encoder(model, width, height, channels, options)?;
+    // Rows go to the encoder a batch at a time: each push looks for the
+    // stripes it completes.
+    let batch_len = width as usize * usize::from(channels) * 256;
+    let mut batch = Vec::new();
+    while let Some(row) = next_row()? {
+        batch.extend_from_slice(&row);
+        if batch.len() >= batch_len {
+            encoder.push_rows(&batch)?;
+            batch.clear();
+        }
+    }
+    encoder.push_rows(&batch)?;
+    Ok(encoder.finish()?)
+}
+
 /// A streaming decoder of `.wal` image bytes of `P` samples made with
 /// `model`: rows come out stripe by stripe (exact for
 /// [`decodes_in_stripes`] models).
